@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef A0_AUTH0_H
+#define A0_AUTH0_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "conf.h"
+#include "http.h"
+
+#define A0_GRANT_PASSWORD_REALM "http://auth0.com/oauth/grant-type/password-realm"
+#define A0_GRANT_MFA_OTP "http://auth0.com/oauth/grant-type/mfa-otp"
+#define A0_GRANT_MFA_OOB "http://auth0.com/oauth/grant-type/mfa-oob"
+#define A0_GRANT_MFA_RECOVERY "http://auth0.com/oauth/grant-type/mfa-recovery-code"
+#define A0_GRANT_REFRESH "refresh_token"
+
+/* Largest token (or code) accepted from the tenant. */
+#define A0_MAX_TOKEN (64 * 1024)
+/* Most authenticators listed for one user. */
+#define A0_MAX_AUTHENTICATORS 32
+
+/* A successful token response. Every string is a secret except token_type and scope. */
+struct a0_tokens {
+	char *access_token;
+	char *id_token;      /* NULL when the tenant sent none */
+	char *refresh_token; /* NULL when the tenant sent none */
+	char *token_type;
+	char *scope;         /* NULL when the tenant sent none (= the requested scope) */
+	char *recovery_code; /* new recovery code after the mfa-recovery-code grant */
+	long long expires_in;
+	time_t expires_at;
+};
+
+/* What the tenant said when a call did not succeed; for logs and the user's message. */
+struct a0_result {
+	long status;             /* HTTP status, 0 when no answer */
+	char error[64];          /* Auth0's error code, "" when none */
+	char description[256];   /* Auth0's error_description, or the transport's reason */
+	long retry_after;        /* seconds, -1 when not given */
+	char *mfa_token;         /* with A0_ERR_MFA_REQUIRED; a secret */
+};
+
+/* The tenant and the application, with one HTTP client reused for every call of a login. */
+struct a0_client {
+	struct a0_http *http;
+	const char *client_id;
+	const char *client_secret; /* NULL: a public (Native) application */
+};
+
+struct a0_authenticator {
+	char id[128];
+	char type[32];        /* otp, oob, recovery-code */
+	char oob_channel[16]; /* auth0 (push), sms, voice, email */
+	char name[64];
+	bool active;
+};
+
+struct a0_challenge {
+	char *oob_code;      /* a secret; NULL for otp */
+	bool binding_prompt; /* the user must type the code they received */
+};
+
+void a0_tokens_free(struct a0_tokens *t);
+void a0_result_clear(struct a0_result *res);
+
+/*
+ * Parse a 200 token response (bounded, typed: expires_in may be a string). For tests and the
+ * fuzzers as well as the grants below.
+ */
+int a0_parse_token_response(const char *body, size_t len, time_t now, struct a0_tokens **ret);
+/* Map a non-200 answer to an A0_ERR_* and fill res; copies mfa_token for mfa_required. */
+int a0_parse_error_response(const struct a0_http_response *resp, struct a0_result *res);
+/* Parse GET /mfa/authenticators. */
+int a0_parse_authenticators(const char *body, size_t len, struct a0_authenticator *list,
+			    size_t max, size_t *ret_n);
+
+/* The MFA method an authenticator serves, or -1 when none we support. */
+int a0_authenticator_method(const struct a0_authenticator *a);
+
+int a0_grant_password_realm(struct a0_client *c, const struct a0_config *cfg,
+			    const char *username, const char *password, struct a0_tokens **ret,
+			    struct a0_result *res);
+int a0_grant_mfa_otp(struct a0_client *c, const char *mfa_token, const char *otp,
+		     struct a0_tokens **ret, struct a0_result *res);
+int a0_grant_mfa_oob(struct a0_client *c, const char *mfa_token, const char *oob_code,
+		     const char *binding_code, struct a0_tokens **ret, struct a0_result *res);
+int a0_grant_mfa_recovery(struct a0_client *c, const char *mfa_token, const char *code,
+			  struct a0_tokens **ret, struct a0_result *res);
+int a0_mfa_list_authenticators(struct a0_client *c, const char *mfa_token,
+			       struct a0_authenticator *list, size_t max, size_t *ret_n,
+			       struct a0_result *res);
+int a0_mfa_challenge(struct a0_client *c, const char *mfa_token, const struct a0_authenticator *a,
+		     struct a0_challenge *ret, struct a0_result *res);
+void a0_challenge_clear(struct a0_challenge *ch);
+
+#endif

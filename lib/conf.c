@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "error.h"
+#include "secret.h"
+
+#define MAX_LINE 4096        /* longest configuration line */
+#define MAX_FILE (64 * 1024) /* largest configuration file */
+#define MAX_DROPINS 64
+#define MAX_SECRET 1024      /* largest client secret file */
+
+enum kind { K_STRING, K_PATH, K_DOMAIN, K_BOOL, K_UINT, K_METHODS, K_PUSH_PROMPT, K_TEMPLATE };
+
+struct key {
+	const char *name;
+	enum kind kind;
+	size_t offset;
+	unsigned min, max; /* K_UINT */
+};
+
+#define F(field) offsetof(struct a0_config, field)
+static const struct key keys[] = {
+	{ "domain", K_DOMAIN, F(domain), 0, 0 },
+	{ "client_id", K_STRING, F(client_id), 0, 0 },
+	{ "client_secret_file", K_PATH, F(client_secret_file), 0, 0 },
+	{ "realm", K_STRING, F(realm), 0, 0 },
+	{ "audience", K_STRING, F(audience), 0, 0 },
+	{ "scope", K_STRING, F(scope), 0, 0 },
+	{ "username", K_TEMPLATE, F(username), 0, 0 },
+	{ "ca_file", K_PATH, F(ca_file), 0, 0 },
+	{ "proxy", K_STRING, F(proxy), 0, 0 },
+	{ "timeout", K_UINT, F(timeout), 1, 300 },
+	{ "debug", K_BOOL, F(debug), 0, 0 },
+	{ "use_first_pass", K_BOOL, F(use_first_pass), 0, 0 },
+	{ "try_first_pass", K_BOOL, F(try_first_pass), 0, 0 },
+	{ "mfa_methods", K_METHODS, F(mfa_methods), 0, 0 },
+	{ "mfa_retries", K_UINT, F(mfa_retries), 1, 10 },
+	{ "mfa_timeout", K_UINT, F(mfa_timeout), 1, 600 },
+	{ "mfa_poll_interval", K_UINT, F(mfa_poll_interval), 1, 60 },
+	{ "push_prompt", K_PUSH_PROMPT, F(push_prompt), 0, 0 },
+};
+#undef F
+
+static const char *const method_names[A0_MFA_N] = {
+	[A0_MFA_OTP] = "otp",     [A0_MFA_PUSH] = "push",   [A0_MFA_SMS] = "sms",
+	[A0_MFA_VOICE] = "voice", [A0_MFA_EMAIL] = "email", [A0_MFA_RECOVERY] = "recovery-code",
+};
+
+/* Where a setting came from, for messages: "file:line" or "module argument N". */
+struct origin {
+	const char *file;
+	unsigned line;
+};
+
+static int fail(char *err, size_t errlen, const struct origin *o, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, const struct origin *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	if (!err || errlen == 0)
+		return A0_ERR_CONFIG;
+	if (o && o->file)
+		n = snprintf(err, errlen, "%s:%u: ", o->file, o->line);
+	else if (o)
+		n = snprintf(err, errlen, "module argument %u: ", o->line);
+	if (n < 0 || (size_t)n >= errlen)
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+	return A0_ERR_CONFIG;
+}
+
+const char *a0_mfa_method_name(enum a0_mfa_method m)
+{
+	return m < A0_MFA_N ? method_names[m] : "?";
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool valid_domain(const char *s)
+{
+	const char *colon = strchr(s, ':');
+	size_t hostlen = colon ? (size_t)(colon - s) : strlen(s);
+
+	if (hostlen == 0 || hostlen > 253)
+		return false;
+	for (size_t i = 0; i < hostlen; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
+			return false;
+	if (colon) {
+		char *end;
+		long port;
+
+		errno = 0;
+		port = strtol(colon + 1, &end, 10);
+		if (!isdigit((unsigned char)colon[1]) || errno || *end || port < 1 || port > 65535)
+			return false;
+	}
+	return true;
+}
+
+static bool valid_template(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '%' && (*++s != 'u' && *s != '%'))
+			return false;
+	return true;
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int parse_methods(struct a0_config *cfg, const char *v)
+{
+	char buf[MAX_LINE];
+	size_t n = 0;
+	char *save = NULL;
+
+	if (strlen(v) >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, strlen(v) + 1);
+	for (char *t = strtok_r(buf, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) {
+		size_t m;
+
+		for (m = 0; m < A0_MFA_N && strcmp(t, method_names[m]) != 0; m++)
+			;
+		if (m == A0_MFA_N)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if (cfg->mfa_methods[i] == m)
+				return -1;
+		cfg->mfa_methods[n++] = m;
+	}
+	if (n == 0)
+		return -1;
+	cfg->n_mfa_methods = n;
+	cfg->mfa_methods_set = true;
+	return 0;
+}
+
+static int set_string(char **field, const char *v)
+{
+	char *s = strdup(v);
+
+	if (!s)
+		return A0_ERR_NOMEM;
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+static int set_key(struct a0_config *cfg, const char *name, const char *v, const struct origin *o,
+		   char *err, size_t errlen)
+{
+	const struct key *k = NULL;
+	void *field;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			k = &keys[i];
+	if (!k)
+		return fail(err, errlen, o, "unknown key '%s'", name);
+	field = (char *)cfg + k->offset;
+	if (!printable(v))
+		return fail(err, errlen, o, "key '%s': control character in value", name);
+	if (*v == '\0' && k->kind != K_STRING)
+		return fail(err, errlen, o, "key '%s': empty value", name);
+
+	switch (k->kind) {
+	case K_DOMAIN:
+		if (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0)
+			return fail(err, errlen, o,
+				    "key 'domain': give host[:port] without a scheme (always https)");
+		if (!valid_domain(v))
+			return fail(err, errlen, o, "key 'domain': '%s' is not host[:port]", v);
+		return set_string(field, v) ? A0_ERR_NOMEM : 0;
+	case K_PATH:
+		if (*v != '/')
+			return fail(err, errlen, o, "key '%s': path must be absolute", name);
+		return set_string(field, v) ? A0_ERR_NOMEM : 0;
+	case K_TEMPLATE:
+		if (!valid_template(v))
+			return fail(err, errlen, o, "key '%s': only %%u and %%%% may follow %%", name);
+		return set_string(field, v) ? A0_ERR_NOMEM : 0;
+	case K_STRING:
+		if (*v == '\0')
+			return fail(err, errlen, o, "key '%s': empty value", name);
+		return set_string(field, v) ? A0_ERR_NOMEM : 0;
+	case K_BOOL:
+		if (parse_bool(v, field) < 0)
+			return fail(err, errlen, o, "key '%s': '%s' is not yes or no", name, v);
+		return 0;
+	case K_UINT: {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!isdigit((unsigned char)*v) || errno || *end || n < k->min || n > k->max)
+			return fail(err, errlen, o, "key '%s': '%s' is not a number from %u to %u",
+				    name, v, k->min, k->max);
+		*(unsigned *)field = (unsigned)n;
+		return 0;
+	}
+	case K_METHODS:
+		if (parse_methods(cfg, v) < 0)
+			return fail(err, errlen, o,
+				    "key '%s': '%s' is not a list of distinct methods from: otp push sms "
+				    "voice email recovery-code",
+				    name, v);
+		return 0;
+	case K_PUSH_PROMPT:
+		if (strcmp(v, "auto") == 0)
+			cfg->push_prompt = A0_PUSH_PROMPT_AUTO;
+		else if (strcmp(v, "enter") == 0)
+			cfg->push_prompt = A0_PUSH_PROMPT_ENTER;
+		else if (strcmp(v, "none") == 0)
+			cfg->push_prompt = A0_PUSH_PROMPT_NONE;
+		else
+			return fail(err, errlen, o, "key '%s': '%s' is not auto, enter or none", name,
+				    v);
+		return 0;
+	}
+	return fail(err, errlen, o, "key '%s': internal error", name);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* A file that root trusts must be root's and writable by nobody else. */
+static int check_owner(int fd, const struct origin *o, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return fail(err, errlen, o, "cannot stat: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(err, errlen, o, "not a regular file");
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return fail(err, errlen, o, "must be owned by root and writable only by root");
+	return 0;
+}
+
+static int parse_text(struct a0_config *cfg, char *text, const char *file, char *err,
+		      size_t errlen)
+{
+	struct origin o = { file, 0 };
+	char *line = text, *next;
+	int r;
+
+	for (; line; line = next) {
+		char *eq, *key, *value;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		o.line++;
+		if (strlen(line) > MAX_LINE)
+			return fail(err, errlen, &o, "line too long");
+		line = trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		eq = strchr(line, '=');
+		if (!eq)
+			return fail(err, errlen, &o, "expected 'key = value'");
+		*eq = '\0';
+		key = trim(line);
+		value = trim(eq + 1);
+		if (*key == '\0')
+			return fail(err, errlen, &o, "missing key before '='");
+		r = set_key(cfg, key, value, &o, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Read all of a file of at most max bytes; *ret_len is its length (it may hold NUL bytes). */
+static int read_small_file(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	struct a0_buf b = { .max = max };
+	char chunk[4096];
+	ssize_t n;
+	int r = 0;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = A0_ERR_SYSTEM;
+			break;
+		}
+		r = a0_buf_append(&b, chunk, (size_t)n);
+		if (r < 0)
+			break;
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	if (r == 0 && !b.data)
+		r = a0_buf_append(&b, "", 0);
+	if (r < 0) {
+		a0_buf_free(&b);
+		return r;
+	}
+	*ret_len = b.len;
+	*ret = a0_buf_steal(&b);
+	return 0;
+}
+
+static int parse_file(struct a0_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct origin o = { path, 0 };
+	char *text = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return fail(err, errlen, &o, "cannot open: %s", strerror(errno));
+	r = check_owner(fd, &o, err, errlen);
+	if (r == 0) {
+		r = read_small_file(fd, MAX_FILE, &text, &len);
+		if (r == A0_ERR_TOO_LARGE)
+			r = fail(err, errlen, &o, "larger than %d bytes", MAX_FILE);
+		else if (r < 0)
+			r = fail(err, errlen, &o, "cannot read: %s", strerror(errno));
+	}
+	close(fd);
+	if (r == 0 && memchr(text, '\0', len))
+		r = fail(err, errlen, &o, "contains a NUL byte");
+	if (r == 0)
+		r = parse_text(cfg, text, path, err, errlen);
+	free(text);
+	return r;
+}
+
+static int dropin_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
+}
+
+static int parse_dropins(struct a0_config *cfg, const char *dir, char *err, size_t errlen)
+{
+	struct dirent **names = NULL;
+	struct origin o = { dir, 0 };
+	int n, r = 0;
+
+	n = scandir(dir, &names, dropin_filter, alphasort);
+	if (n < 0)
+		return errno == ENOENT ? 0 : fail(err, errlen, &o, "cannot read: %s", strerror(errno));
+	if (n > MAX_DROPINS)
+		r = fail(err, errlen, &o, "more than %d drop-in files", MAX_DROPINS);
+	for (int i = 0; i < n; i++) {
+		if (r == 0) {
+			char path[4096];
+
+			if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) >=
+			    (int)sizeof(path))
+				r = fail(err, errlen, &o, "path too long");
+			else
+				r = parse_file(cfg, path, err, errlen);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return r;
+}
+
+static int read_client_secret(struct a0_config *cfg, char *err, size_t errlen)
+{
+	struct origin o = { cfg->client_secret_file, 0 };
+	struct stat st;
+	char *s = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(cfg->client_secret_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return fail(err, errlen, &o, "client_secret_file: cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		close(fd);
+		return fail(err, errlen, &o,
+			    "client_secret_file: must be a regular file owned by root with mode "
+			    "0600 or 0400");
+	}
+	r = read_small_file(fd, MAX_SECRET, &s, &len);
+	close(fd);
+	if (r < 0)
+		return fail(err, errlen, &o, "client_secret_file: cannot read (%s)", a0_strerror(r));
+	if (!memchr(s, '\0', len))
+		s[strcspn(s, "\r\n")] = '\0';
+	if (*s == '\0' || !printable(s) || strlen(s) + 1 < len) {
+		a0_wipe_free(s, len);
+		return fail(err, errlen, &o, "client_secret_file: empty or not one line of text");
+	}
+	cfg->client_secret = s;
+	return 0;
+}
+
+static int set_defaults(struct a0_config *cfg)
+{
+	static const enum a0_mfa_method order[] = { A0_MFA_OTP,   A0_MFA_PUSH,  A0_MFA_SMS,
+						    A0_MFA_VOICE, A0_MFA_EMAIL, A0_MFA_RECOVERY };
+
+	if (set_string(&cfg->realm, "Username-Password-Authentication") ||
+	    set_string(&cfg->scope, "openid profile email offline_access") ||
+	    set_string(&cfg->username, "%u"))
+		return A0_ERR_NOMEM;
+	cfg->timeout = 10;
+	memcpy(cfg->mfa_methods, order, sizeof(order));
+	cfg->n_mfa_methods = A0_MFA_N;
+	cfg->mfa_retries = 3;
+	cfg->mfa_timeout = 60;
+	cfg->mfa_poll_interval = 5;
+	cfg->push_prompt = A0_PUSH_PROMPT_AUTO;
+	return 0;
+}
+
+static bool is_flag(const char *arg)
+{
+	return strcmp(arg, "debug") == 0 || strcmp(arg, "use_first_pass") == 0 ||
+	       strcmp(arg, "try_first_pass") == 0;
+}
+
+static int apply_args(struct a0_config *cfg, int argc, const char **argv, char *err,
+		      size_t errlen)
+{
+	for (int i = 0; i < argc; i++) {
+		struct origin o = { NULL, (unsigned)i + 1 };
+		char key[64];
+		const char *eq = strchr(argv[i], '=');
+		size_t klen;
+		int r;
+
+		if (strncmp(argv[i], "config=", 7) == 0)
+			continue;
+		if (!eq) {
+			if (!is_flag(argv[i]))
+				return fail(err, errlen, &o, "unknown flag '%s'", argv[i]);
+			r = set_key(cfg, argv[i], "yes", &o, err, errlen);
+		} else {
+			klen = (size_t)(eq - argv[i]);
+			if (klen == 0 || klen >= sizeof(key))
+				return fail(err, errlen, &o, "expected key=value");
+			memcpy(key, argv[i], klen);
+			key[klen] = '\0';
+			r = set_key(cfg, key, eq + 1, &o, err, errlen);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *err, size_t errlen)
+{
+	const char *path = A0_DEFAULT_CONFIG;
+	struct a0_config *cfg;
+	char dropins[4096];
+	int r;
+
+	for (int i = 0; i < argc; i++)
+		if (strncmp(argv[i], "config=", 7) == 0)
+			path = argv[i] + 7;
+	if (*path != '/')
+		return fail(err, errlen, NULL, "config=%s: path must be absolute", path);
+	if (snprintf(dropins, sizeof(dropins), "%s.d", path) >= (int)sizeof(dropins))
+		return fail(err, errlen, NULL, "config path too long");
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return A0_ERR_NOMEM;
+	r = set_defaults(cfg);
+	if (r == 0)
+		r = parse_file(cfg, path, err, errlen);
+	if (r == 0)
+		r = parse_dropins(cfg, dropins, err, errlen);
+	if (r == 0)
+		r = apply_args(cfg, argc, argv, err, errlen);
+	if (r == 0 && !cfg->domain)
+		r = fail(err, errlen, NULL, "%s: required key 'domain' is missing", path);
+	if (r == 0 && !cfg->client_id)
+		r = fail(err, errlen, NULL, "%s: required key 'client_id' is missing", path);
+	if (r == 0 && cfg->client_secret_file)
+		r = read_client_secret(cfg, err, errlen);
+	if (r < 0) {
+		if (r == A0_ERR_NOMEM)
+			fail(err, errlen, NULL, "out of memory");
+		a0_config_free(cfg);
+		return r;
+	}
+	*ret = cfg;
+	return 0;
+}
+
+void a0_config_free(struct a0_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->domain);
+	free(cfg->client_id);
+	free(cfg->client_secret_file);
+	a0_secret_free(cfg->client_secret);
+	free(cfg->realm);
+	free(cfg->audience);
+	free(cfg->scope);
+	free(cfg->username);
+	free(cfg->ca_file);
+	free(cfg->proxy);
+	free(cfg);
+}
+
+int a0_config_username(const struct a0_config *cfg, const char *user, char **ret)
+{
+	struct a0_buf b = { .max = 1024 };
+	int r = 0;
+
+	for (const char *t = cfg->username; *t && r == 0; t++) {
+		if (*t != '%')
+			r = a0_buf_append(&b, t, 1);
+		else if (*++t == 'u')
+			r = a0_buf_append(&b, user, strlen(user));
+		else
+			r = a0_buf_append(&b, "%", 1);
+	}
+	if (r == 0 && !b.data)
+		r = A0_ERR_INVALID;
+	if (r < 0) {
+		a0_buf_free(&b);
+		return r == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : r;
+	}
+	*ret = a0_buf_steal(&b);
+	return 0;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef A0_CONF_H
+#define A0_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define A0_DEFAULT_CONFIG "/etc/pam_auth0.conf"
+
+enum a0_mfa_method {
+	A0_MFA_OTP,
+	A0_MFA_PUSH,
+	A0_MFA_SMS,
+	A0_MFA_VOICE,
+	A0_MFA_EMAIL,
+	A0_MFA_RECOVERY,
+	A0_MFA_N
+};
+
+enum a0_push_prompt { A0_PUSH_PROMPT_AUTO, A0_PUSH_PROMPT_ENTER, A0_PUSH_PROMPT_NONE };
+
+/* Everything the module was told, after files, drop-ins and module arguments. */
+struct a0_config {
+	char *domain;             /* host[:port]; always https */
+	char *client_id;
+	char *client_secret_file; /* confidential client: root-owned, not readable by others */
+	char *client_secret;      /* read from client_secret_file; a secret */
+	char *realm;
+	char *audience;
+	char *scope;
+	char *username;           /* template: %u = PAM user, %% = % */
+	char *ca_file;
+	char *proxy;              /* proxies are used only when configured */
+	unsigned timeout;         /* seconds per request */
+	bool debug;
+	bool use_first_pass;
+	bool try_first_pass;
+
+	/* MFA */
+	enum a0_mfa_method mfa_methods[A0_MFA_N]; /* preference order */
+	size_t n_mfa_methods;
+	bool mfa_methods_set;       /* the admin chose the order: no menu */
+	unsigned mfa_retries;
+	unsigned mfa_timeout;       /* seconds for a push to be approved */
+	unsigned mfa_poll_interval; /* seconds between push polls */
+	enum a0_push_prompt push_prompt;
+};
+
+/*
+ * Load the configuration: the file named by a `config=PATH` argument (default
+ * A0_DEFAULT_CONFIG), then PATH.d/ *.conf in lexical order, then the module arguments
+ * (`key=value`, or a bare flag: debug, use_first_pass, try_first_pass). Returns 0 and a new
+ * config, or A0_ERR_CONFIG with a message naming file:line and the key in err.
+ */
+int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *err, size_t errlen);
+void a0_config_free(struct a0_config *cfg);
+
+/* The method's configuration name ("otp", "push", ..., "recovery-code"). */
+const char *a0_mfa_method_name(enum a0_mfa_method m);
+
+/*
+ * Expand the username template for PAM user `user`: 0 and a new string, or A0_ERR_INVALID.
+ */
+int a0_config_username(const struct a0_config *cfg, const char *user, char **ret);
+
+#endif

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "error.h"
+#include "http.h"
+#include "secret.h"
+
+/* Debian's CA bundle; named explicitly so OpenSSL's SSL_CERT_FILE/SSL_CERT_DIR never count. */
+#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+struct a0_http {
+	CURL *curl;
+	char *base; /* "https://domain" */
+	unsigned requests;
+	unsigned connections;
+	char *forwarded_for; /* "auth0-forwarded-for: IP" header, or NULL */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct transfer {
+	struct a0_buf body;
+	long retry_after;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata)
+{
+	struct transfer *t = userdata;
+
+	if (a0_buf_append(&t->body, data, size * n) < 0)
+		return 0; /* libcurl stops with CURLE_WRITE_ERROR */
+	return size * n;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+{
+	struct transfer *t = userdata;
+	size_t len = size * n;
+	static const char name[] = "retry-after:";
+
+	if (len > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		char value[32] = "";
+		size_t vlen = len - (sizeof(name) - 1);
+		char *end;
+		long v;
+
+		if (vlen >= sizeof(value))
+			vlen = sizeof(value) - 1;
+		memcpy(value, data + sizeof(name) - 1, vlen);
+		v = strtol(value, &end, 10);
+		/* Delta-seconds only; an HTTP date is treated as absent. */
+		while (*end == ' ' || *end == '\r' || *end == '\n')
+			end++;
+		if (end != value && *end == '\0' && v >= 0)
+			t->retry_after = v;
+	}
+	return len;
+}
+
+/*
+ * libcurl reads SSLKEYLOGFILE from the environment when it initialises OpenSSL; sudo runs this
+ * module with the invoking user's environment, so hide it while libcurl starts up.
+ */
+static int global_init(void)
+{
+	char *keylog = getenv("SSLKEYLOGFILE");
+	char *saved = keylog ? strdup(keylog) : NULL;
+	CURLcode c;
+
+	if (keylog && !saved)
+		return A0_ERR_NOMEM;
+	if (saved)
+		unsetenv("SSLKEYLOGFILE");
+	c = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (saved) {
+		setenv("SSLKEYLOGFILE", saved, 1);
+		free(saved);
+	}
+	return c == CURLE_OK ? 0 : A0_ERR_NOMEM;
+}
+
+int a0_http_new(const struct a0_http_options *opt, struct a0_http **ret)
+{
+	struct a0_http *h;
+	int r;
+
+	r = global_init();
+	if (r < 0)
+		return r;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return A0_ERR_NOMEM;
+	h->curl = curl_easy_init();
+	if (!h->curl || asprintf(&h->base, "https://%s", opt->domain) < 0) {
+		h->base = NULL;
+		a0_http_free(h);
+		return A0_ERR_NOMEM;
+	}
+
+	CURL *c = h->curl;
+	long timeout_ms = (long)opt->timeout * 1000L;
+	CURLcode e = CURLE_OK;
+
+#define SET(opt, val)                                                                      \
+	do {                                                                               \
+		if (e == CURLE_OK)                                                         \
+			e = curl_easy_setopt(c, opt, val);                                 \
+	} while (0)
+	SET(CURLOPT_ERRORBUFFER, h->errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L); /* never touch the host program's signals */
+	SET(CURLOPT_PROTOCOLS_STR, "https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_CAINFO, opt->ca_file ? opt->ca_file : SYSTEM_CA_BUNDLE);
+	SET(CURLOPT_CAPATH, (char *)NULL);
+	/* An empty proxy string makes libcurl ignore http_proxy, https_proxy, ALL_PROXY. */
+	SET(CURLOPT_PROXY, opt->proxy ? opt->proxy : "");
+	SET(CURLOPT_NOPROXY, (char *)NULL);
+	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+	SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)A0_HTTP_MAX_BODY);
+#undef SET
+	if (e != CURLE_OK) {
+		a0_http_free(h);
+		return A0_ERR_CONFIG;
+	}
+	*ret = h;
+	return 0;
+}
+
+void a0_http_free(struct a0_http *h)
+{
+	if (!h)
+		return;
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	free(h->base);
+	free(h->forwarded_for);
+	free(h);
+}
+
+static int map_curl_error(CURLcode c)
+{
+	switch (c) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return A0_ERR_TIMEOUT;
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		return A0_ERR_TOO_LARGE;
+	case CURLE_OUT_OF_MEMORY:
+		return A0_ERR_NOMEM;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return A0_ERR_TLS;
+	default:
+		return A0_ERR_NETWORK;
+	}
+}
+
+static int add_header(struct curl_slist **list, const char *header)
+{
+	struct curl_slist *n = curl_slist_append(*list, header);
+
+	if (!n)
+		return A0_ERR_NOMEM;
+	*list = n;
+	return 0;
+}
+
+int a0_http_request(struct a0_http *h, const char *path, const char *bearer,
+		    const char *json_body, struct a0_http_response *resp, char *err, size_t errlen)
+{
+	struct transfer t = { .body = { .max = A0_HTTP_MAX_BODY }, .retry_after = -1 };
+	struct curl_slist *headers = NULL;
+	char *url = NULL, *auth = NULL;
+	const char *ctype = NULL;
+	CURL *c = h->curl;
+	long connects = 0;
+	CURLcode e;
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after = -1;
+	h->errbuf[0] = '\0';
+	if (asprintf(&url, "%s%s", h->base, path) < 0) {
+		url = NULL;
+		return A0_ERR_NOMEM;
+	}
+	/* "Expect:" stops libcurl from waiting for 100-continue on larger bodies. */
+	r = add_header(&headers, "Accept: application/json");
+	if (r == 0)
+		r = add_header(&headers, "Expect:");
+	if (r == 0 && json_body)
+		r = add_header(&headers, "Content-Type: application/json");
+	if (r == 0 && h->forwarded_for)
+		r = add_header(&headers, h->forwarded_for);
+	if (r == 0 && bearer) {
+		if (asprintf(&auth, "Authorization: Bearer %s", bearer) < 0) {
+			auth = NULL;
+			r = A0_ERR_NOMEM;
+		} else {
+			r = add_header(&headers, auth);
+		}
+	}
+	if (r < 0)
+		goto out;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+	if (json_body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json_body));
+	} else {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	}
+	h->requests++;
+	e = curl_easy_perform(c);
+	if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+		h->connections += (unsigned)connects;
+	/* The list and body are freed below: leave libcurl no pointer to them. */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+	if (e != CURLE_OK) {
+		r = map_curl_error(e);
+		if (r == A0_ERR_TOO_LARGE)
+			snprintf(err, errlen, "response larger than %d bytes", A0_HTTP_MAX_BODY);
+		else
+			snprintf(err, errlen, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(e));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+		snprintf(resp->content_type, sizeof(resp->content_type), "%s", ctype);
+	resp->retry_after = t.retry_after;
+	r = t.body.data ? 0 : a0_buf_append(&t.body, "", 0);
+	if (r < 0)
+		goto out;
+	resp->len = t.body.len;
+	resp->body = a0_buf_steal(&t.body);
+out:
+	a0_buf_free(&t.body);
+	curl_slist_free_all(headers);
+	a0_secret_free(auth);
+	free(url);
+	return r;
+}
+
+void a0_http_response_clear(struct a0_http_response *resp)
+{
+	if (resp->body)
+		a0_wipe_free(resp->body, resp->len);
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after = -1;
+}
+
+int a0_http_set_forwarded_for(struct a0_http *h, const char *ip)
+{
+	char *header;
+
+	if (asprintf(&header, "auth0-forwarded-for: %s", ip) < 0)
+		return A0_ERR_NOMEM;
+	free(h->forwarded_for);
+	h->forwarded_for = header;
+	return 0;
+}
+
+void a0_http_stats(const struct a0_http *h, unsigned *ret_connections, unsigned *ret_requests)
+{
+	if (ret_connections)
+		*ret_connections = h->connections;
+	if (ret_requests)
+		*ret_requests = h->requests;
+}

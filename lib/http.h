@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef A0_HTTP_H
+#define A0_HTTP_H
+
+#include <stddef.h>
+
+/* Largest response body accepted from the tenant. */
+#define A0_HTTP_MAX_BODY (256 * 1024)
+
+/* How to reach the tenant; the PAM layer fills it from its config, the helper from a record. */
+struct a0_http_options {
+	const char *domain;  /* host[:port]; always https */
+	const char *ca_file; /* NULL: the system store */
+	const char *proxy;   /* NULL: never a proxy, whatever the environment says */
+	unsigned timeout;    /* seconds for a whole request, connect included */
+};
+
+/*
+ * One client per login or helper run: it keeps one connection open across requests.
+ */
+struct a0_http;
+
+struct a0_http_response {
+	long status;
+	char *body;   /* NUL-terminated; wiped when cleared */
+	size_t len;
+	char content_type[64];
+	long retry_after; /* seconds from Retry-After, -1 when absent */
+};
+
+int a0_http_new(const struct a0_http_options *opt, struct a0_http **ret);
+void a0_http_free(struct a0_http *h);
+
+/*
+ * Send one request to https://domain/path: a POST of json_body, or a GET when it is NULL; bearer, when not
+ * NULL, goes in an Authorization header. Returns 0 with *resp filled for any HTTP status, or
+ * A0_ERR_NETWORK/TLS/TIMEOUT/TOO_LARGE with a reason in err (never with a secret in it).
+ */
+int a0_http_request(struct a0_http *h, const char *path, const char *bearer, const char *json_body, struct a0_http_response *resp, char *err, size_t errlen);
+void a0_http_response_clear(struct a0_http_response *resp);
+
+/*
+ * Send the end user's IP address in Auth0's auth0-forwarded-for header with every request, so
+ * brute-force protection counts the user and not this host. Auth0 trusts it only from a
+ * confidential client set to "Trust Token Endpoint IP Header"; ip must be a literal address.
+ */
+int a0_http_set_forwarded_for(struct a0_http *h, const char *ip);
+
+/* Numbers of TLS connections opened and requests sent by this client (for tests, bench). */
+void a0_http_stats(const struct a0_http *h, unsigned *ret_connections, unsigned *ret_requests);
+
+#endif

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "mfa.h"
+#include "secret.h"
+
+/* The state of one MFA completion. */
+struct flow {
+	struct a0_client *c;
+	const struct a0_config *cfg;
+	const char *mfa_token;
+	const struct a0_prompter *p;
+	struct a0_result *res;
+	/* The first active, allowed authenticator of each method, or NULL. */
+	const struct a0_authenticator *by_method[A0_MFA_N];
+};
+
+static const char *const method_labels[A0_MFA_N] = {
+	[A0_MFA_OTP] = "One-time code from your authenticator app",
+	[A0_MFA_PUSH] = "Push notification",
+	[A0_MFA_SMS] = "Code by SMS",
+	[A0_MFA_VOICE] = "Code by voice call",
+	[A0_MFA_EMAIL] = "Code by email",
+	[A0_MFA_RECOVERY] = "Recovery code",
+};
+
+bool a0_mfa_is_recovery_code(const char *s)
+{
+	size_t n = strlen(s);
+	bool letter = false;
+
+	/* Auth0 recovery codes are 24 letters and digits; one-time codes are digits. */
+	if (n < 16 || n > 64)
+		return false;
+	for (; *s; s++) {
+		if (!isalnum((unsigned char)*s))
+			return false;
+		letter |= isalpha((unsigned char)*s) != 0;
+	}
+	return letter;
+}
+
+static bool is_code(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 4 || n > 10)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static void tell(const struct flow *f, bool error, const char *text)
+{
+	f->p->tell(f->p->ctx, error, text);
+}
+
+static int ask(const struct flow *f, bool echo, const char *prompt, char **ret)
+{
+	int r = f->p->ask(f->p->ctx, echo, prompt, ret);
+
+	if (r == 0 && !*ret)
+		r = A0_ERR_CONV;
+	return r;
+}
+
+/* Wait for an acknowledgement so that the messages before it are shown (bug 2876). */
+static void acknowledge(const struct flow *f)
+{
+	char *reply = NULL;
+
+	if (f->p->ack_messages && ask(f, false, "Press Enter to continue: ", &reply) == 0)
+		a0_secret_free(reply);
+}
+
+static int recovery_grant(struct flow *f, const char *code, struct a0_tokens **ret)
+{
+	char msg[256];
+	int r;
+
+	r = a0_grant_mfa_recovery(f->c, f->mfa_token, code, ret, f->res);
+	if (r == 0 && (*ret)->recovery_code) {
+		snprintf(msg, sizeof(msg),
+			 "Your new recovery code is: %s\n"
+			 "Write it down and keep it safe: the code you used no longer works.",
+			 (*ret)->recovery_code);
+		tell(f, false, msg);
+		explicit_bzero(msg, sizeof(msg));
+		acknowledge(f);
+	}
+	return r;
+}
+
+/*
+ * Ask for a code up to mfa_retries times and send it with the grant of `method` (oob_code for
+ * the SMS/voice/email ones). A reply that looks like a recovery code uses that grant instead,
+ * when the user has one: the way out for a lost device.
+ */
+static int ask_code(struct flow *f, enum a0_mfa_method method, const char *prompt,
+		    const char *oob_code, struct a0_tokens **ret)
+{
+	bool recovery_ok = f->by_method[A0_MFA_RECOVERY] != NULL;
+	int r = A0_ERR_DENIED;
+
+	for (unsigned attempt = 1; attempt <= f->cfg->mfa_retries; attempt++) {
+		char *code = NULL;
+
+		r = ask(f, true, prompt, &code);
+		if (r < 0)
+			return r;
+		if (method == A0_MFA_RECOVERY || (recovery_ok && a0_mfa_is_recovery_code(code))) {
+			r = recovery_grant(f, code, ret);
+		} else if (!is_code(code)) {
+			r = A0_ERR_DENIED;
+			a0_result_clear(f->res);
+			snprintf(f->res->description, sizeof(f->res->description),
+				 "reply is not a one-time code");
+		} else if (method == A0_MFA_OTP) {
+			r = a0_grant_mfa_otp(f->c, f->mfa_token, code, ret, f->res);
+		} else {
+			r = a0_grant_mfa_oob(f->c, f->mfa_token, oob_code, code, ret, f->res);
+		}
+		a0_secret_free(code);
+		if (r != A0_ERR_DENIED)
+			return r;
+		if (attempt < f->cfg->mfa_retries)
+			tell(f, true, "That code is not right. Try again.");
+	}
+	return r;
+}
+
+static int challenge(struct flow *f, enum a0_mfa_method method, struct a0_challenge *ch)
+{
+	return a0_mfa_challenge(f->c, f->mfa_token, f->by_method[method], ch, f->res);
+}
+
+static int run_oob_code(struct flow *f, enum a0_mfa_method method, struct a0_tokens **ret)
+{
+	static const char *const prompts[A0_MFA_N] = {
+		[A0_MFA_SMS] = "Code sent by SMS: ",
+		[A0_MFA_VOICE] = "Code from the voice call: ",
+		[A0_MFA_EMAIL] = "Code sent by email: ",
+	};
+	struct a0_challenge ch = { 0 };
+	int r;
+
+	r = challenge(f, method, &ch);
+	if (r == 0 && !ch.binding_prompt) {
+		r = A0_ERR_MALFORMED;
+		snprintf(f->res->description, sizeof(f->res->description),
+			 "%s challenge without binding_method prompt", a0_mfa_method_name(method));
+	}
+	if (r == 0)
+		r = ask_code(f, method, prompts[method], ch.oob_code, ret);
+	a0_challenge_clear(&ch);
+	return r;
+}
+
+static bool push_enter(const struct flow *f)
+{
+	return f->p->ack_messages;
+}
+
+static int poll_push(struct flow *f, const char *oob_code, struct a0_tokens **ret)
+{
+	time_t deadline = time(NULL) + f->cfg->mfa_timeout;
+	unsigned interval = f->cfg->mfa_poll_interval;
+	int r;
+
+	for (;;) {
+		r = a0_grant_mfa_oob(f->c, f->mfa_token, oob_code, NULL, ret, f->res);
+		if (r == A0_ERR_SLOW_DOWN)
+			interval += 5; /* RFC 8628 section 3.5 */
+		else if (r != A0_ERR_PENDING)
+			return r;
+		if (time(NULL) + (time_t)interval > deadline) {
+			snprintf(f->res->description, sizeof(f->res->description),
+				 "push not approved within %u seconds", f->cfg->mfa_timeout);
+			return A0_ERR_EXPIRED;
+		}
+		sleep(interval);
+	}
+}
+
+static int run_push(struct flow *f, struct a0_tokens **ret)
+{
+	const struct a0_authenticator *a = f->by_method[A0_MFA_PUSH];
+	struct a0_challenge ch = { 0 };
+	char msg[256];
+	int r;
+
+	r = challenge(f, A0_MFA_PUSH, &ch);
+	if (r < 0)
+		return r;
+	snprintf(msg, sizeof(msg), "Approve the sign-in request on your phone%s%s%s.",
+		 a->name[0] ? " (" : "", a->name, a->name[0] ? ")" : "");
+	if (push_enter(f)) {
+		char *reply = NULL;
+		bool recovery_ok = f->by_method[A0_MFA_RECOVERY] != NULL;
+
+		tell(f, false, msg);
+		r = ask(f, false,
+			recovery_ok ? "Press Enter once you have approved (or type a recovery code): " :
+				      "Press Enter once you have approved: ",
+			&reply);
+		if (r == 0 && recovery_ok && a0_mfa_is_recovery_code(reply))
+			r = 1;
+		if (r == 1)
+			r = recovery_grant(f, reply, ret);
+		else if (r == 0)
+			r = poll_push(f, ch.oob_code, ret);
+		a0_secret_free(reply);
+	} else {
+		tell(f, false, msg);
+		r = poll_push(f, ch.oob_code, ret);
+	}
+	a0_challenge_clear(&ch);
+	return r;
+}
+
+static int run_method(struct flow *f, enum a0_mfa_method m, struct a0_tokens **ret)
+{
+	switch (m) {
+	case A0_MFA_OTP:
+		if (f->by_method[A0_MFA_RECOVERY])
+			tell(f, false, "Lost your device? Enter your recovery code instead.");
+		return ask_code(f, A0_MFA_OTP, "One-time code: ", NULL, ret);
+	case A0_MFA_PUSH:
+		return run_push(f, ret);
+	case A0_MFA_SMS:
+	case A0_MFA_VOICE:
+	case A0_MFA_EMAIL:
+		return run_oob_code(f, m, ret);
+	case A0_MFA_RECOVERY:
+	case A0_MFA_N:
+		break;
+	}
+	return ask_code(f, A0_MFA_RECOVERY, "Recovery code: ", NULL, ret);
+}
+
+/* Let the person pick among the enrolled methods; 0 and the method, or an error. */
+static int menu(struct flow *f, enum a0_mfa_method *ret)
+{
+	enum a0_mfa_method options[A0_MFA_N];
+	char text[1024];
+	size_t n = 0, len;
+
+	len = (size_t)snprintf(text, sizeof(text), "Choose how to finish signing in:\n");
+	for (size_t i = 0; i < f->cfg->n_mfa_methods; i++) {
+		enum a0_mfa_method m = f->cfg->mfa_methods[i];
+		const struct a0_authenticator *a = f->by_method[m];
+
+		if (!a)
+			continue;
+		options[n++] = m;
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "  %zu) %s%s%s%s\n", n,
+					method_labels[m], a->name[0] ? " (" : "", a->name,
+					a->name[0] ? ")" : "");
+	}
+	snprintf(text + len, sizeof(text) - len, "Option: ");
+
+	for (unsigned attempt = 1; attempt <= f->cfg->mfa_retries; attempt++) {
+		char *reply = NULL, *end;
+		unsigned long choice;
+		int r;
+
+		r = ask(f, true, text, &reply);
+		if (r < 0)
+			return r;
+		choice = strtoul(reply, &end, 10);
+		if (end != reply && *end == '\0' && choice >= 1 && choice <= n) {
+			a0_secret_free(reply);
+			*ret = options[choice - 1];
+			return 0;
+		}
+		a0_secret_free(reply);
+		tell(f, true, "Please enter one of the numbers shown.");
+	}
+	a0_result_clear(f->res);
+	snprintf(f->res->description, sizeof(f->res->description), "no method chosen");
+	return A0_ERR_DENIED;
+}
+
+static bool allowed(const struct a0_config *cfg, int m)
+{
+	for (size_t i = 0; i < cfg->n_mfa_methods; i++)
+		if ((int)cfg->mfa_methods[i] == m)
+			return true;
+	return false;
+}
+
+int a0_mfa_complete(struct a0_client *c, const struct a0_config *cfg, const char *mfa_token,
+		    const struct a0_prompter *p, struct a0_tokens **ret, struct a0_result *res)
+{
+	struct a0_authenticator list[A0_MAX_AUTHENTICATORS];
+	struct flow f = { .c = c, .cfg = cfg, .mfa_token = mfa_token, .p = p, .res = res };
+	enum a0_mfa_method chosen = A0_MFA_N;
+	size_t n = 0, kinds = 0;
+	int r;
+
+	r = a0_mfa_list_authenticators(c, mfa_token, list, A0_MAX_AUTHENTICATORS, &n, res);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		int m = a0_authenticator_method(&list[i]);
+
+		if (list[i].active && m >= 0 && allowed(cfg, m) && !f.by_method[m]) {
+			f.by_method[m] = &list[i];
+			kinds += m != A0_MFA_RECOVERY;
+		}
+	}
+	/* The admin's order picks the first enrolled method; recovery alone is last resort. */
+	for (size_t i = 0; i < cfg->n_mfa_methods && chosen == A0_MFA_N; i++)
+		if (f.by_method[cfg->mfa_methods[i]])
+			chosen = cfg->mfa_methods[i];
+	if (chosen == A0_MFA_N) {
+		tell(&f, true,
+		     "Your account has no second factor enrolled that this host accepts. "
+		     "Enroll one by signing in to an application of your organisation, then try "
+		     "again.");
+		a0_result_clear(res);
+		snprintf(res->description, sizeof(res->description),
+			 "no active authenticator among the allowed methods");
+		return A0_ERR_NOT_ENROLLED;
+	}
+	if (kinds > 1 && !cfg->mfa_methods_set) {
+		r = menu(&f, &chosen);
+		if (r < 0)
+			return r;
+	}
+	return run_method(&f, chosen, ret);
+}

@@ -1,0 +1,1 @@
+dist_man_MANS = man/pam_auth0.8 man/pam_auth0.conf.5

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* Talking to the fake tenant from C tests: where it listens, its control API and log. */
+#ifndef A0_TEST_FAKE_H
+#define A0_TEST_FAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct fake {
+	int port, port_other_ca, port_wrong_host, port_expired, port_closed;
+	char ca[512]; /* the test CA's PEM file */
+};
+
+/* Read $A0_FAKE_STATE and $A0_FAKE_CA (set by tests/with-fake-tenant); aborts when missing. */
+void fake_init(struct fake *f);
+/* POST JSON to a /__control/ path (or DELETE when body is NULL and method is "DELETE"). */
+void fake_control(const struct fake *f, const char *method, const char *path, const char *json);
+/* GET a /__control/ path and parse it; the caller frees with cJSON_Delete. */
+cJSON *fake_get(const struct fake *f, const char *path);
+/* Number of log records for path (and grant_type when not NULL). */
+int fake_count(const struct fake *f, const char *path, const char *grant_type);
+/* RFC 6238 TOTP (SHA-1, 6 digits, 30 s) for a base32 secret at time t. */
+void totp(const char *base32, long long t, char out[7]);
+/* Seconds since an arbitrary start, monotonic. */
+double now_seconds(void);
+
+#endif

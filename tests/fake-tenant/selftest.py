@@ -1,0 +1,864 @@
+#!/usr/bin/python3
+"""Self-test of the fake Auth0 tenant, using only the standard library.
+
+Starts fake_tenant.py on ephemeral ports, drives every endpoint, fault and control
+call over TLS verified against the generated CA, and prints "N passed, N failed" as
+its last line.  Exits non-zero on any failure.  Usage: selftest.py [-v]
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from urllib.parse import urlencode
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FAKE = os.path.join(HERE, "fake_tenant.py")
+DATA = os.path.join(HERE, "tenant.json")
+PYTHON = "/usr/bin/python3"
+VERBOSE = "-v" in sys.argv[1:]
+
+REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
+OTP_GRANT = "http://auth0.com/oauth/grant-type/mfa-otp"
+OOB_GRANT = "http://auth0.com/oauth/grant-type/mfa-oob"
+RECOVERY_GRANT = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
+DB = "Username-Password-Authentication"
+API = "https://api.example.com/"
+OTHER_API = "https://other.example.com/"
+CONFIDENTIAL_SECRET = "test-client-secret-123"
+FULL_SCOPE = "openid profile email offline_access"
+# Parameters and response fields whose values must never reach the fake's log.
+SECRET_FIELDS = {"password", "otp", "binding_code", "recovery_code", "client_secret", "refresh_token",
+                 "token", "mfa_token", "oob_code", "access_token", "id_token"}
+
+# ------------------------------------------------------------------------- reporting
+
+PASSED = 0
+FAILED = 0
+
+
+def check(name, condition, detail=""):
+    global PASSED, FAILED
+    if condition:
+        PASSED += 1
+        if VERBOSE:
+            print(f"ok   {name}")
+    else:
+        FAILED += 1
+        print(f"FAIL {name} {detail}")
+
+
+def check_error(name, reply, status, error, description=None):
+    body = reply.json or {}
+    ok = reply.status == status and body.get("error") == error and (
+        description is None or body.get("error_description") == description)
+    check(name, ok, f"got {reply.status} {reply.body[:300]!r}")
+
+# ------------------------------------------------------------------------ JWT helpers
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_parts(token):
+    header, payload, signature = token.split(".")
+    return json.loads(b64url_decode(header)), b64url_decode(payload), b64url_decode(signature)
+
+
+def claims_of(token):
+    return json.loads(jwt_parts(token)[1])
+
+
+SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+
+
+def rsa_verify(n, e, message, signature):
+    """RSASSA-PKCS1-v1_5 with SHA-256, in plain integers."""
+    size = (n.bit_length() + 7) // 8
+    if len(signature) != size:
+        return False
+    decoded = pow(int.from_bytes(signature, "big"), e, n).to_bytes(size, "big")
+    digest = SHA256_DIGEST_INFO + hashlib.sha256(message).digest()
+    expected = b"\x00\x01" + b"\xff" * (size - len(digest) - 3) + b"\x00" + digest
+    return hmac.compare_digest(decoded, expected)
+
+
+def jwk_numbers(jwk):
+    return int.from_bytes(b64url_decode(jwk["n"]), "big"), int.from_bytes(b64url_decode(jwk["e"]), "big")
+
+
+def verifies(token, jwks):
+    """True when an RS256 token is signed by the JWKS key its kid names."""
+    try:
+        header_b64, payload_b64, signature_b64 = token.split(".")
+        header = json.loads(b64url_decode(header_b64))
+        jwk = next(k for k in jwks["keys"] if k["kid"] == header.get("kid"))
+    except (ValueError, StopIteration):
+        return False
+    n, e = jwk_numbers(jwk)
+    return header.get("alg") == "RS256" and rsa_verify(
+        n, e, f"{header_b64}.{payload_b64}".encode(), b64url_decode(signature_b64))
+
+
+def der(tag, content):
+    length = len(content)
+    if length < 0x80:
+        return bytes([tag, length]) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + content
+
+
+def der_int(value):
+    raw = value.to_bytes((value.bit_length() + 8) // 8, "big")  # leading 0 keeps it positive
+    return der(0x02, raw)
+
+
+def public_pem(jwk):
+    """The SubjectPublicKeyInfo PEM of an RSA JWK: the HMAC key a confused verifier uses."""
+    n, e = jwk_numbers(jwk)
+    rsa_oid = der(0x30, der(0x06, bytes.fromhex("2a864886f70d010101")) + b"\x05\x00")
+    spki = der(0x30, rsa_oid + der(0x03, b"\x00" + der(0x30, der_int(n) + der_int(e))))
+    body = base64.b64encode(spki).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return ("-----BEGIN PUBLIC KEY-----\n" + "\n".join(lines) + "\n-----END PUBLIC KEY-----\n").encode()
+
+
+def totp(secret, at):
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at // 30)), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+# --------------------------------------------------------------------------- harness
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+
+class Fake:
+    """A running fake tenant plus the client-side helpers to talk to it."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.certs = os.path.join(workdir, "certs")
+        self.secrets_seen = {CONFIDENTIAL_SECRET}
+        subprocess.run([PYTHON, FAKE, "gen-certs", self.certs], check=True)
+        self.stdout_path = os.path.join(workdir, "stdout")
+        self.stderr_path = os.path.join(workdir, "stderr")
+        self.state_path = os.path.join(workdir, "state.json")
+        self.proc = subprocess.Popen(
+            [PYTHON, FAKE, "serve", "--certs", self.certs, "--data", DATA, "--state-file", self.state_path],
+            stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"))
+        self._wait_ready()
+        with open(self.state_path) as f:
+            self.state = json.load(f)
+        self.port = self.state["port"]
+        self.issuer = f"https://localhost:{self.port}/"
+        self.ctx = ssl.create_default_context(cafile=os.path.join(self.certs, "ca.pem"))
+
+    def _wait_ready(self):
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            with open(self.stdout_path) as f:
+                if f.read().startswith("ready port="):
+                    return
+            if self.proc.poll() is not None:
+                raise RuntimeError("fake tenant exited: " + open(self.stderr_path).read())
+            time.sleep(0.05)
+        raise RuntimeError("fake tenant did not become ready")
+
+    def conn(self, port=None, timeout=10, context=None):
+        return http.client.HTTPSConnection("localhost", port or self.port, timeout=timeout,
+                                           context=context or self.ctx)
+
+    def request(self, method, path, json_body=None, form=None, headers=None, conn=None, timeout=10):
+        headers = {"User-Agent": "fake-tenant-selftest", **(headers or {})}
+        body = None
+        if form is not None:
+            body = urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        self._note_secrets(form or json_body or {})
+        own = conn is None
+        conn = conn or self.conn(timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            reply = Reply(response.status, response.getheaders(), response.read())
+        finally:
+            if own:
+                conn.close()
+        if isinstance(reply.json, dict):
+            self._note_secrets(reply.json)
+        return reply
+
+    def _note_secrets(self, fields):
+        # Values shorter than an OTP are deliberate junk ("x", "nope") that may occur in
+        # the log by coincidence (as a client_id, say) without being a leak.
+        self.secrets_seen.update(v for k, v in fields.items()
+                                 if k in SECRET_FIELDS and isinstance(v, str) and len(v) >= 6)
+
+    def token(self, **params):
+        return self.request("POST", "/oauth/token", form=params)
+
+    def login(self, username, client_id="pam-native", scope=FULL_SCOPE, audience=API, **extra):
+        params = {"grant_type": REALM_GRANT, "client_id": client_id, "username": username,
+                  "password": f"Secret-{username}-1", "realm": DB, "scope": scope, **extra}
+        if audience:
+            params["audience"] = audience
+        return self.token(**params)
+
+    def refresh(self, refresh_token, client_id="pam-native", **extra):
+        return self.token(grant_type="refresh_token", client_id=client_id, refresh_token=refresh_token, **extra)
+
+    def control(self, method, name, payload=None):
+        reply = self.request(method, f"/__control/{name}", json_body=payload if payload is not None else {})
+        if reply.status != 200:
+            raise RuntimeError(f"control {name} failed: {reply.status} {reply.body!r}")
+        return reply.json
+
+    def jwks(self):
+        return self.request("GET", "/.well-known/jwks.json").json
+
+    def reset(self):
+        """Checks the log holds no secret before the reset wipes it."""
+        leaked = self.leaked_secrets(json.dumps(self.control("GET", "log"), ensure_ascii=False))
+        check("log holds no secrets before reset", not leaked, f"leaked: {sorted(leaked)[:3]}")
+        self.control("POST", "reset")
+
+    def leaked_secrets(self, text):
+        return {s for s in self.secrets_seen if s in text}
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_certs_and_listeners(t):
+    mode = os.stat(t.certs).st_mode & 0o777
+    check("certs dir is 0700", mode == 0o700, oct(mode))
+    names = {"ca.pem", "ca.key", "server.pem", "server.key", "other-ca.pem", "other.pem", "other.key",
+             "wrong-host.pem", "wrong-host.key", "expired.pem", "expired.key"}
+    check("gen-certs wrote every file", names <= set(os.listdir(t.certs)), sorted(os.listdir(t.certs)))
+    before = open(os.path.join(t.certs, "ca.pem"), "rb").read()
+    subprocess.run([PYTHON, FAKE, "gen-certs", t.certs], check=True)
+    check("gen-certs is idempotent", open(os.path.join(t.certs, "ca.pem"), "rb").read() == before)
+    check("state file has every port", set(t.state) == {"pid", "port", "port_other_ca", "port_wrong_host",
+                                                         "port_expired", "port_closed"}, t.state)
+    check("state pid is the server", t.state["pid"] == t.proc.pid)
+
+    ip_conn = http.client.HTTPSConnection("127.0.0.1", t.port, timeout=5, context=t.ctx)
+    ip_conn.request("GET", "/.well-known/openid-configuration")
+    check("server cert valid for IP 127.0.0.1", ip_conn.getresponse().status == 200)
+    ip_conn.close()
+
+    for name, needle in (("port_other_ca", "certificate verify failed"),
+                         ("port_wrong_host", "Hostname mismatch"),
+                         ("port_expired", "expired")):
+        try:
+            t.request("GET", "/.well-known/jwks.json", conn=t.conn(port=t.state[name], timeout=5))
+            check(f"{name} rejected by verification", False, "request succeeded")
+        except ssl.SSLCertVerificationError as err:
+            check(f"{name} rejected by verification", needle in str(err), str(err))
+    deadline = time.time() + 3
+    while t.control("GET", "stats")["handshake_failures"] < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    check("failed handshakes counted", t.control("GET", "stats")["handshake_failures"] >= 3)
+
+    other = ssl.create_default_context(cafile=os.path.join(t.certs, "other-ca.pem"))
+    reply = t.request("GET", "/.well-known/jwks.json", conn=t.conn(port=t.state["port_other_ca"], context=other))
+    check("other-CA listener serves the same app", reply.status == 200 and "keys" in reply.json)
+    reply = t.request("GET", "/__control/stats", conn=t.conn(port=t.state["port_other_ca"], context=other))
+    check("control API only on the main listener", reply.status == 404)
+    try:
+        socket.create_connection(("127.0.0.1", t.state["port_closed"]), timeout=2).close()
+        check("port_closed refuses connections", False)
+    except ConnectionRefusedError:
+        check("port_closed refuses connections", True)
+
+
+def test_keepalive_and_connections(t):
+    before = t.control("GET", "stats")["connections"]
+    conn = t.conn()
+    first = t.request("GET", "/.well-known/jwks.json", conn=conn)
+    second = t.request("GET", "/.well-known/openid-configuration", conn=conn)
+    conn.close()
+    t.request("GET", "/.well-known/jwks.json")
+    log = t.control("GET", "log")
+    check("keep-alive requests answered", first.status == 200 and second.status == 200)
+    check("two requests on one connection share conn", log[-3]["conn"] == log[-2]["conn"], log[-3:])
+    check("a new connection gets a new conn", log[-1]["conn"] != log[-2]["conn"])
+    check("connections counts app connections only", t.control("GET", "stats")["connections"] == before + 2)
+    check("log seq is ordered", [r["seq"] for r in log] == list(range(1, len(log) + 1)))
+
+
+def test_discovery(t):
+    config = t.request("GET", "/.well-known/openid-configuration").json
+    check("issuer", config["issuer"] == t.issuer)
+    for key, path in (("jwks_uri", ".well-known/jwks.json"), ("token_endpoint", "oauth/token"),
+                      ("userinfo_endpoint", "userinfo"), ("revocation_endpoint", "oauth/revoke")):
+        check(f"discovery {key}", config[key] == t.issuer + path)
+    keys = t.jwks()["keys"]
+    check("jwks has one RS256 signing key", len(keys) == 1 and keys[0]["kty"] == "RSA"
+          and keys[0]["alg"] == "RS256" and keys[0]["use"] == "sig" and keys[0]["kid"])
+    reply = t.request("GET", "/no/such/path")
+    check_error("unknown path is 404", reply, 404, "not_found")
+
+
+def test_password_realm(t):
+    reply = t.login("a0alice")
+    body = reply.json
+    jwks = t.jwks()
+    check("login 200", reply.status == 200, reply.body)
+    check("token response fields", set(body) == {"access_token", "id_token", "refresh_token", "scope",
+                                                 "expires_in", "token_type"}, sorted(body))
+    check("token_type Bearer, expires_in 86400", body["token_type"] == "Bearer" and body["expires_in"] == 86400)
+    check("granted scope", body["scope"] == FULL_SCOPE)
+    check("no-store on token responses", reply.headers.get("cache-control") == "no-store")
+    header, _, _ = jwt_parts(body["access_token"])
+    check("access token header", header == {"alg": "RS256", "typ": "JWT", "kid": jwks["keys"][0]["kid"]})
+    check("access token verifies", verifies(body["access_token"], jwks))
+    at = claims_of(body["access_token"])
+    check("access token claims", at["iss"] == t.issuer and at["sub"] == "auth0|6a0000000000000000000001"
+          and at["aud"] == [API, t.issuer + "userinfo"] and at["azp"] == "pam-native"
+          and at["scope"] == FULL_SCOPE and at["exp"] - at["iat"] == 86400, at)
+    check("id token verifies", verifies(body["id_token"], jwks))
+    idt = claims_of(body["id_token"])
+    check("id token claims", idt["aud"] == "pam-native" and idt["exp"] - idt["iat"] == 36000
+          and idt["email"] == "a0alice@example.com" and idt["email_verified"] is True
+          and idt["nickname"] == "a0alice" and idt["name"] == "Alice Example"
+          and idt["https://example.com/groups"] == ["admins", "dev"]
+          and idt["https://example.com/posix_user"] == "a0alice", idt)
+
+    reply = t.request("POST", "/oauth/token", json_body={
+        "grant_type": REALM_GRANT, "client_id": "pam-native", "username": "A0Alice@Example.com",
+        "password": "Secret-a0alice-1", "realm": DB, "scope": "openid"})
+    check("JSON body and email login", reply.status == 200 and "refresh_token" not in reply.json, reply.body)
+    check("no audience: aud is /userinfo", claims_of(reply.json["access_token"])["aud"] == t.issuer + "userinfo")
+    check("openid only: no profile claims", "email" not in claims_of(reply.json["id_token"]))
+    reply = t.login("a0alice", scope="profile", audience=API)
+    check("no openid: no id_token", reply.status == 200 and "id_token" not in reply.json)
+    reply = t.login("a0alice", client_id="no-mfa-grants")
+    check("no refresh grant: offline_access dropped", reply.json["scope"] == "openid profile email"
+          and "refresh_token" not in reply.json, reply.body)
+
+    wrong = "Wrong email or password."
+    check_error("wrong password", t.login("a0alice", password="nope"), 403, "invalid_grant", wrong)
+    check_error("unknown user", t.login("a0nobody"), 403, "invalid_grant", wrong)
+    check_error("user not in realm", t.login("a0alice", realm="Other-DB"), 403, "invalid_grant", wrong)
+    check_error("unknown realm", t.login("a0alice", realm="Nope"), 400, "invalid_request")
+    check_error("unknown audience", t.login("a0alice", audience="https://nope.example.com/"),
+                403, "access_denied", "Service not found: https://nope.example.com/")
+    reply = t.token(grant_type=REALM_GRANT, client_id="pam-native", password="x", realm=DB)
+    check_error("missing username", reply, 400, "invalid_request", "Missing required parameter: username")
+    check_error("missing grant_type", t.token(client_id="pam-native"), 400, "invalid_request",
+                "Missing required parameter: grant_type")
+    check_error("unknown grant", t.token(grant_type="urn:example:nope", client_id="pam-native"),
+                403, "unsupported_grant_type")
+    check_error("grant not enabled", t.refresh("x", client_id="no-mfa-grants"), 403, "unauthorized_client",
+                "Grant type `refresh_token` not allowed for the client.")
+    check_error("known but not enabled grant", t.token(grant_type="client_credentials", client_id="pam-native"),
+                403, "unauthorized_client")
+    check_error("unknown client", t.login("a0alice", client_id="nope"), 401, "access_denied", "Unauthorized")
+
+    check_error("confidential without secret", t.login("a0alice", client_id="pam-confidential"),
+                401, "access_denied", "Unauthorized")
+    check_error("confidential wrong secret", t.login("a0alice", client_id="pam-confidential", client_secret="bad"),
+                401, "access_denied", "Unauthorized")
+    reply = t.login("a0alice", client_id="pam-confidential", client_secret=CONFIDENTIAL_SECRET)
+    check("confidential with secret", reply.status == 200, reply.body)
+    basic = base64.b64encode(f"pam-confidential:{CONFIDENTIAL_SECRET}".encode()).decode()
+    reply = t.request("POST", "/oauth/token", headers={"Authorization": f"Basic {basic}"}, form={
+        "grant_type": "password", "username": "a0bob", "password": "Secret-a0bob-1", "scope": "openid"})
+    check("password grant + client_secret_basic", reply.status == 200, reply.body)
+
+    check_error("blocked user", t.login("a0blocked"), 403, "invalid_grant", "user is blocked")
+    t.control("POST", "user", {"username": "a0bob", "brute_force": True})
+    reply = t.login("a0bob")
+    check_error("brute force", reply, 429, "too_many_attempts")
+    check("brute force text", "multiple consecutive login attempts" in reply.json["error_description"])
+    reply = t.login("a0unverified")
+    check("unverified email", claims_of(reply.json["id_token"])["email_verified"] is False)
+
+    t.request("POST", "/oauth/token", headers={"auth0-forwarded-for": "203.0.113.7"}, form={
+        "grant_type": REALM_GRANT, "client_id": "pam-native", "username": "a0alice",
+        "password": "Secret-a0alice-1", "realm": DB})
+    record = t.control("GET", "log")[-1]
+    check("log record fields", record["auth0_forwarded_for"] == "203.0.113.7" and record["status"] == 200
+          and record["grant_type"] == REALM_GRANT and record["client_id"] == "pam-native"
+          and record["username"] == "a0alice" and record["realm"] == DB and record["has_authorization"] is False
+          and record["content_type"] == "application/x-www-form-urlencoded"
+          and record["user_agent"] == "fake-tenant-selftest", record)
+    t.reset()
+
+
+def start_mfa(t, username, client_id="pam-native", scope=FULL_SCOPE, **extra):
+    reply = t.login(username, client_id=client_id, scope=scope, **extra)
+    check(f"{username}: mfa_required", reply.status == 403 and reply.json["error"] == "mfa_required"
+          and reply.json["error_description"] == "Multifactor authentication required", reply.body)
+    return reply.json
+
+
+def challenge(t, mfa_token, **params):
+    return t.request("POST", "/mfa/challenge", json_body={"client_id": "pam-native", "mfa_token": mfa_token,
+                                                          **params})
+
+
+def test_mfa_otp(t):
+    mfa = start_mfa(t, "a0otp")
+    token = mfa["mfa_token"]
+    check("otp requirements", mfa["mfa_requirements"] == {"challenge": [{"type": "otp"}]}, mfa)
+    reply = t.request("GET", "/mfa/authenticators", headers={"Authorization": f"Bearer {token}"})
+    check("authenticators list", reply.json == [{"id": "totp|dev_a0otpTotp000001", "authenticator_type": "otp",
+                                                 "active": True}], reply.body)
+    check_error("authenticators without bearer", t.request("GET", "/mfa/authenticators"), 401, "access_denied")
+    check_error("authenticators bad bearer",
+                t.request("GET", "/mfa/authenticators", headers={"Authorization": "Bearer junk"}),
+                401, "invalid_grant", "Malformed mfa_token")
+    reply = challenge(t, token, challenge_type="otp", authenticator_id="totp|dev_a0otpTotp000001")
+    check("otp challenge", reply.status == 200 and reply.json == {"challenge_type": "otp"}, reply.body)
+    check_error("oob challenge for otp user", challenge(t, token, challenge_type="oob"), 401,
+                "unsupported_challenge_type")
+    check_error("wrong otp", t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=token, otp="000000"),
+                403, "invalid_grant", "Invalid otp_code.")
+    check_error("garbage mfa_token", t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token="junk",
+                                             otp="000000"), 403, "invalid_grant", "Malformed mfa_token")
+    check_error("mfa grant not enabled", t.token(grant_type=OTP_GRANT, client_id="no-mfa-grants",
+                                                 mfa_token=token, otp="000000"), 403, "unauthorized_client")
+    reply = t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=token,
+                    otp=totp("JBSWY3DPEHPK3PXP", time.time() - 30))
+    check("otp (previous step) accepted", reply.status == 200 and "refresh_token" in reply.json
+          and reply.json["scope"] == FULL_SCOPE, reply.body)
+    check("otp tokens are a0otp's", claims_of(reply.json["id_token"])["https://example.com/posix_user"] == "a0otp")
+    record = t.control("GET", "log")[-1]
+    check("mfa grant logged with username", record["username"] == "a0otp" and record["grant_type"] == OTP_GRANT)
+
+    t.control("POST", "expire-mfa-tokens")
+    check_error("expired mfa_token", t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=token,
+                                             otp=totp("JBSWY3DPEHPK3PXP", time.time())),
+                403, "expired_token", "mfa_token is expired")
+    check_error("expired mfa_token on authenticators",
+                t.request("GET", "/mfa/authenticators", headers={"Authorization": f"Bearer {token}"}),
+                401, "expired_token", "mfa_token is expired")
+    t.control("POST", "settings", {"mfa_token_lifetime": 0})
+    short = start_mfa(t, "a0otp")["mfa_token"]
+    check_error("mfa_token_lifetime setting", t.token(grant_type=OTP_GRANT, client_id="pam-native",
+                                                      mfa_token=short, otp="000000"), 403, "expired_token")
+    t.control("POST", "settings", {"mfa_token_lifetime": 600})
+    other = start_mfa(t, "a0otp", client_id="pam-confidential", scope="openid", client_secret=CONFIDENTIAL_SECRET)
+    check_error("mfa_token of another client", t.token(grant_type=OTP_GRANT, client_id="pam-native",
+                                                       mfa_token=other["mfa_token"], otp="000000"),
+                400, "invalid_request", "mfa_token not issued to this client")
+    t.reset()
+
+
+def poll(t, mfa_token, oob_code, **extra):
+    return t.token(grant_type=OOB_GRANT, client_id="pam-native", mfa_token=mfa_token, oob_code=oob_code, **extra)
+
+
+def test_mfa_push(t):
+    token = start_mfa(t, "a0push")["mfa_token"]
+    reply = challenge(t, token, challenge_type="otp oob", authenticator_id="push|dev_a0pushPush00001")
+    check("push challenge", reply.status == 200 and set(reply.json) == {"challenge_type", "oob_code"}
+          and reply.json["challenge_type"] == "oob", reply.body)
+    code = reply.json["oob_code"]
+    pending = "Authorization pending: please repeat the request in a few seconds."
+    check_error("push poll 1 pending", poll(t, token, code), 400, "authorization_pending", pending)
+    check_error("push poll 2 pending", poll(t, token, code), 400, "authorization_pending", pending)
+    reply = poll(t, token, code)
+    check("push poll 3 approved", reply.status == 200 and "access_token" in reply.json, reply.body)
+    check_error("used oob_code", poll(t, token, code), 403, "expired_token", "oob_code is invalid")
+    check_error("garbage oob_code", poll(t, token, "junk"), 403, "expired_token", "oob_code is invalid")
+
+    token = start_mfa(t, "a0reject")["mfa_token"]
+    code = challenge(t, token, challenge_type="oob").json["oob_code"]
+    check_error("reject poll 1 pending", poll(t, token, code), 400, "authorization_pending")
+    check_error("reject poll 2 rejected", poll(t, token, code), 403, "invalid_grant", "MFA Authorization rejected.")
+
+    t.control("POST", "settings", {"min_poll_interval": 5})
+    token = start_mfa(t, "a0push")["mfa_token"]
+    code = challenge(t, token, challenge_type="oob").json["oob_code"]
+    check_error("first poll pending", poll(t, token, code), 400, "authorization_pending")
+    check_error("fast poll slow_down", poll(t, token, code), 400, "slow_down")
+    t.control("POST", "settings", {"min_poll_interval": 0})
+    t.control("POST", "user", {"username": "a0push", "mfa": [
+        {"id": "push|dev_x", "authenticator_type": "oob", "oob_channel": "auth0", "push": {"never": True}}]})
+    token = start_mfa(t, "a0push")["mfa_token"]
+    code = challenge(t, token).json["oob_code"]
+    check("never-answered push stays pending",
+          all(poll(t, token, code).json["error"] == "authorization_pending" for _ in range(4)))
+    stats = t.control("GET", "stats")
+    check("challenges counted per user", stats["challenges"] == {"a0push": 3, "a0reject": 1}, stats["challenges"])
+    t.reset()
+
+
+def test_mfa_sms_and_multi(t):
+    token = start_mfa(t, "a0sms")["mfa_token"]
+    reply = challenge(t, token, challenge_type="oob", authenticator_id="sms|dev_a0smsSms0000001")
+    check("sms challenge has binding_method", reply.status == 200 and reply.json["binding_method"] == "prompt"
+          and reply.json["challenge_type"] == "oob", reply.body)
+    code = reply.json["oob_code"]
+    check_error("sms without binding_code", poll(t, token, code), 400, "invalid_request", "binding_code is required")
+    check_error("sms wrong binding_code", poll(t, token, code, binding_code="000000"), 403, "invalid_grant",
+                "Invalid binding_code.")
+    reply = poll(t, token, code, binding_code="123456")
+    check("sms right binding_code", reply.status == 200 and "id_token" in reply.json, reply.body)
+
+    mfa = start_mfa(t, "a0multi")
+    check("multi requirements", mfa["mfa_requirements"] == {"challenge": [
+        {"type": "otp"}, {"type": "push-notification"}, {"type": "phone"}, {"type": "recovery-code"}]}, mfa)
+    listed = t.request("GET", "/mfa/authenticators",
+                       headers={"Authorization": f"Bearer {mfa['mfa_token']}"}).json
+    check("multi lists five authenticators", [a["id"].split("|")[0] for a in listed]
+          == ["totp", "push", "sms", "email", "recovery-code"], listed)
+    check("inactive authenticator shown inactive", listed[3]["active"] is False and listed[3]["oob_channel"] == "email")
+    check("authenticators never show secrets", not any(
+        k in a for a in listed for k in ("totp_secret", "binding_code", "recovery_code", "push")))
+    check_error("inactive authenticator cannot be challenged",
+                challenge(t, mfa["mfa_token"], challenge_type="oob", authenticator_id="email|dev_a0multiEmail001"),
+                401, "unsupported_challenge_type")
+
+    mfa = start_mfa(t, "a0noenroll")
+    check("noenroll requirements", mfa["mfa_requirements"] == {"enroll": [
+        {"type": "otp"}, {"type": "push-notification"}, {"type": "phone"}]}, mfa)
+    check_error("noenroll challenge", challenge(t, mfa["mfa_token"], challenge_type="otp oob"),
+                400, "association_required")
+    listed = t.request("GET", "/mfa/authenticators", headers={"Authorization": f"Bearer {mfa['mfa_token']}"})
+    check("noenroll has no authenticators", listed.status == 200 and listed.json == [])
+    t.reset()
+
+
+def test_mfa_recovery(t):
+    token = start_mfa(t, "a0recovery")["mfa_token"]
+    reply = t.token(grant_type=RECOVERY_GRANT, client_id="pam-native", mfa_token=token,
+                    recovery_code="ABCDEFGHJKLMNPQRSTUVWXYZ")
+    new_code = (reply.json or {}).get("recovery_code", "")
+    check("recovery code accepted, new one issued", reply.status == 200 and len(new_code) == 24
+          and new_code != "ABCDEFGHJKLMNPQRSTUVWXYZ" and "access_token" in reply.json, reply.body)
+    check_error("old recovery code spent", t.token(grant_type=RECOVERY_GRANT, client_id="pam-native",
+                                                   mfa_token=token, recovery_code="ABCDEFGHJKLMNPQRSTUVWXYZ"),
+                403, "invalid_grant", "Invalid recovery_code.")
+    reply = t.token(grant_type=RECOVERY_GRANT, client_id="pam-native", mfa_token=token, recovery_code=new_code)
+    check("new recovery code works", reply.status == 200 and reply.json["recovery_code"] != new_code)
+    t.reset()
+    token = start_mfa(t, "a0recovery")["mfa_token"]
+    reply = t.token(grant_type=RECOVERY_GRANT, client_id="pam-native", mfa_token=token,
+                    recovery_code="ABCDEFGHJKLMNPQRSTUVWXYZ")
+    check("reset restores the recovery code", reply.status == 200)
+    t.reset()
+
+
+def test_refresh(t):
+    rt1 = t.login("a0alice").json["refresh_token"]
+    reply = t.refresh(rt1)
+    rt2 = reply.json.get("refresh_token")
+    check("rotation returns a new refresh token", reply.status == 200 and rt2 and rt2 != rt1, reply.body)
+    check("refresh reissues id token", "id_token" in reply.json and reply.json["scope"] == FULL_SCOPE)
+    check_error("reuse of rotated token", t.refresh(rt1), 403, "invalid_grant", "Unknown or invalid refresh token.")
+    check_error("reuse revoked the family", t.refresh(rt2), 403, "invalid_grant", "Unknown or invalid refresh token.")
+    log = t.control("GET", "log")
+    reuse = log[-2]
+    check("reuse logged", reuse["reuse_detected"] is True and reuse["rt_sha"] == hashlib.sha256(rt1.encode())
+          .hexdigest()[:12] and reuse["rt_family"] == log[-3]["rt_family"] and reuse["username"] == "a0alice", reuse)
+    stats = t.control("GET", "stats")
+    check("refresh stats", stats["refresh_requests"] == 3 and stats["reuse_detected"] == 1
+          and stats["revoked_families"] == 1, stats)
+    check_error("unknown refresh token", t.refresh("junk"), 403, "invalid_grant")
+
+    t.control("POST", "client", {"client_id": "pam-native", "reuse_interval": 30})
+    rt1 = t.login("a0alice").json["refresh_token"]
+    rt2 = t.refresh(rt1).json["refresh_token"]
+    reply = t.refresh(rt1)
+    check("previous token accepted within reuse interval", reply.status == 200 and reply.json["refresh_token"]
+          not in (rt1, rt2), reply.body)
+    check("leeway keeps the newer token", t.refresh(rt2).status == 200)
+    check_error("older token outside leeway is reuse", t.refresh(rt1), 403, "invalid_grant")
+    t.control("POST", "client", {"client_id": "pam-native", "reuse_interval": 0})
+
+    conf = {"client_id": "pam-confidential", "client_secret": CONFIDENTIAL_SECRET}
+    rt = t.login("a0alice", **conf).json["refresh_token"]
+    first, second = t.refresh(rt, **conf), t.refresh(rt, **conf)
+    check("non-rotating: no refresh_token in response", first.status == 200 and second.status == 200
+          and "refresh_token" not in first.json and "refresh_token" not in second.json, first.body)
+    check_error("refresh token of another client", t.refresh(rt), 403, "invalid_grant")
+
+    rt = t.login("a0alice").json["refresh_token"]
+    reply = t.refresh(rt, scope="openid")
+    rt = reply.json["refresh_token"]
+    check("scope narrowed", reply.status == 200 and reply.json["scope"] == "openid"
+          and claims_of(reply.json["access_token"])["scope"] == "openid", reply.body)
+    check_error("scope widened", t.refresh(rt, scope="openid admin"), 400, "invalid_scope")
+    reply = t.refresh(rt, audience=OTHER_API)
+    rt = reply.json["refresh_token"]
+    check("multi-resource refresh", reply.status == 200
+          and claims_of(reply.json["access_token"])["aud"][0] == OTHER_API, reply.body)
+    check_error("audience unknown", t.refresh(rt, audience="https://nope.example.com/"), 403, "access_denied",
+                "Service not found: https://nope.example.com/")
+    reply = t.refresh(rt, audience=f"urn:localhost:{t.port}:session_transfer")
+    check("session transfer", reply.status == 200 and reply.json["issued_token_type"]
+          == "urn:auth0:params:oauth:token-type:session_transfer_token" and reply.json["token_type"] == "N_A"
+          and reply.json["expires_in"] == 60 and "refresh_token" in reply.json
+          and reply.json["access_token"].count(".") == 0, reply.body)
+    rt = reply.json["refresh_token"]
+    rt_conf = t.login("a0alice", **conf).json["refresh_token"]
+    check_error("audience not in refresh policy", t.refresh(rt_conf, audience=OTHER_API, **conf),
+                403, "access_denied")
+    reply = t.refresh(rt_conf, audience=f"urn:localhost:{t.port}:session_transfer", **conf)
+    check("session transfer without rotation", reply.status == 200 and "refresh_token" not in reply.json)
+    t.control("POST", "user", {"username": "a0alice", "blocked": True})
+    check_error("refresh for blocked user", t.refresh(rt), 403, "invalid_grant", "user is blocked")
+    t.reset()
+
+
+def test_revoke_and_userinfo(t):
+    rt = t.login("a0alice").json["refresh_token"]
+    reply = t.request("POST", "/oauth/revoke", form={"client_id": "pam-native", "token": rt})
+    check("revoke 200 empty", reply.status == 200 and reply.body == b"", reply.body)
+    check_error("revoked token refused", t.refresh(rt), 403, "invalid_grant", "Unknown or invalid refresh token.")
+    record = t.control("GET", "log")[-2]
+    check("revoke logged", record["path"] == "/oauth/revoke" and record["rt_sha"] ==
+          hashlib.sha256(rt.encode()).hexdigest()[:12] and record["rt_family"], record)
+    reply = t.request("POST", "/oauth/revoke", json_body={"client_id": "pam-native", "token": "unknown"})
+    check("revoke of an unknown token is 200", reply.status == 200)
+    check_error("revoke without token", t.request("POST", "/oauth/revoke", form={"client_id": "pam-native"}),
+                400, "invalid_request", "Missing required parameter: token")
+    check_error("revoke with bad client auth", t.request("POST", "/oauth/revoke", form={
+        "client_id": "pam-confidential", "token": "x"}), 401, "invalid_client")
+    check("revoked_families counted", t.control("GET", "stats")["revoked_families"] == 1)
+
+    at = t.login("a0alice").json["access_token"]
+    reply = t.request("GET", "/userinfo", headers={"Authorization": f"Bearer {at}"})
+    check("userinfo", reply.status == 200 and reply.json["sub"] == "auth0|6a0000000000000000000001"
+          and reply.json["email"] == "a0alice@example.com"
+          and reply.json["https://example.com/groups"] == ["admins", "dev"], reply.body)
+    reply = t.request("GET", "/userinfo", headers={"Authorization": "Bearer junk"})
+    check("userinfo bad token: 401 text", reply.status == 401 and reply.body == b"Unauthorized"
+          and reply.headers["content-type"].startswith("text/plain"))
+    no_openid = t.login("a0alice", scope="profile", audience=None).json["access_token"]
+    check("userinfo needs openid", t.request("GET", "/userinfo", headers={
+        "Authorization": f"Bearer {no_openid}"}).status == 401)
+    t.reset()
+
+
+def test_id_token_modes(t):
+    jwks = t.jwks()
+    kid = jwks["keys"][0]["kid"]
+    now = time.time()
+
+    def id_token_in(mode):
+        t.control("POST", "settings", {"id_token_mode": mode})
+        return t.login("a0alice", scope="openid profile email").json
+
+    good = id_token_in("good")["id_token"]
+    check("mode good verifies", verifies(good, jwks))
+    token = id_token_in("alg_none")["id_token"]
+    check("mode alg_none", jwt_parts(token)[0] == {"alg": "none", "typ": "JWT"} and token.endswith("."))
+    token = id_token_in("hs256_pubkey")["id_token"]
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    mac = hmac.new(public_pem(jwks["keys"][0]), f"{header_b64}.{payload_b64}".encode(), hashlib.sha256).digest()
+    check("mode hs256_pubkey signed with the public PEM", jwt_parts(token)[0]["alg"] == "HS256"
+          and mac == b64url_decode(signature_b64))
+    token = id_token_in("wrong_key")["id_token"]
+    check("mode wrong_key", jwt_parts(token)[0]["kid"] == kid and not verifies(token, jwks))
+    token = id_token_in("unknown_kid")["id_token"]
+    check("mode unknown_kid", jwt_parts(token)[0]["kid"] not in [k["kid"] for k in jwks["keys"]])
+    for mode, bad in (("wrong_iss", lambda c: c["iss"] != t.issuer),
+                      ("wrong_aud", lambda c: c["aud"] != "pam-native"),
+                      ("expired", lambda c: c["exp"] < now),
+                      ("future_iat", lambda c: c["iat"] > now + 3000),
+                      ("future_nbf", lambda c: c["nbf"] > now + 3000)):
+        token = id_token_in(mode)["id_token"]
+        check(f"mode {mode}", verifies(token, jwks) and bad(claims_of(token)))
+    token = id_token_in("truncated")["id_token"]
+    check("mode truncated", len(token) < len(good) and not verifies(token, jwks))
+    check("mode three_dots", id_token_in("three_dots")["id_token"] == "a.b.c.d")
+    token = id_token_in("huge")["id_token"]
+    check("mode huge", len(token) >= 200_000 and verifies(token, jwks))
+    token = id_token_in("non_json_payload")["id_token"]
+    check("mode non_json_payload", verifies(token, jwks) and jwt_parts(token)[1] == b"this payload is not JSON")
+    body = id_token_in("missing")
+    check("mode missing", "id_token" not in body and "access_token" in body)
+    t.control("POST", "settings", {"id_token_mode": "good", "access_token_lifetime": 120})
+    body = t.login("a0alice").json
+    check("access_token_lifetime setting", body["expires_in"] == 120)
+
+    fetches = t.control("GET", "stats")["jwks_fetches"]
+    rotated = t.control("POST", "rotate-key")
+    jwks2 = t.jwks()
+    check("rotate-key: JWKS lists new then old", [k["kid"] for k in jwks2["keys"]] == [rotated["kid"], kid])
+    body = t.login("a0alice").json
+    check("new tokens use the new key", jwt_parts(body["id_token"])[0]["kid"] == rotated["kid"]
+          and verifies(body["access_token"], jwks2))
+    check("old tokens still verify", verifies(good, jwks2))
+    check("jwks fetches counted", t.control("GET", "stats")["jwks_fetches"] == fetches + 1)
+    t.reset()
+    check("reset restores the first key", [k["kid"] for k in t.jwks()["keys"]] == [kid])
+    check("reset restores settings", t.control("GET", "settings")["access_token_lifetime"] == 86400)
+    t.reset()
+
+
+def fault(t, path, kind, **params):
+    t.control("POST", "fault", {"path": path, "kind": kind, **params})
+
+
+def test_faults(t):
+    fault(t, "/.well-known/jwks.json", "delay", seconds=0.3)
+    start = time.time()
+    reply = t.request("GET", "/.well-known/jwks.json")
+    check("fault delay", reply.status == 200 and time.time() - start >= 0.3)
+    check("a fault applies once by default", t.request("GET", "/.well-known/jwks.json").status == 200)
+
+    fault(t, "/oauth/token", "status", status=503, body={"error": "temporarily_unavailable"},
+          headers={"X-Test": "yes"})
+    reply = t.login("a0alice")
+    check("fault status", reply.status == 503 and reply.json == {"error": "temporarily_unavailable"}
+          and reply.headers.get("x-test") == "yes", reply.body)
+
+    for kind, params in (("drop", {}), ("silence", {"seconds": 0.4})):
+        fault(t, "/oauth/token", kind, **params)
+        start = time.time()
+        try:
+            t.login("a0alice")
+            check(f"fault {kind}", False, "got an answer")
+        except (http.client.HTTPException, ConnectionError) as err:
+            waited = time.time() - start
+            check(f"fault {kind}", waited >= params.get("seconds", 0), f"{err!r} after {waited:.2f}s")
+
+    fault(t, "/oauth/token", "garbage")
+    reply = t.login("a0alice")
+    check("fault garbage", reply.status == 200 and reply.json is None and reply.body)
+
+    fault(t, "/oauth/token", "truncated")
+    try:
+        t.login("a0alice")
+        check("fault truncated", False, "complete answer")
+    except http.client.IncompleteRead as err:
+        check("fault truncated", len(err.partial) > 0)
+    check("truncated answer was processed by the tenant", t.control("GET", "log")[-1]["status"] == 200)
+
+    fault(t, "/.well-known/jwks.json", "huge", bytes=1 << 20)
+    reply = t.request("GET", "/.well-known/jwks.json")
+    check("fault huge", reply.status == 200 and len(reply.body) == 1 << 20
+          and reply.headers["content-length"] == str(1 << 20))
+
+    fault(t, "/oauth/token", "slow_body", interval=0.01)
+    start = time.time()
+    reply = t.token(client_id="pam-native")
+    check("fault slow_body", reply.json["error"] == "invalid_request" and time.time() - start >= 0.5)
+
+    fault(t, "/oauth/token", "rate_limit", retry_after=7)
+    reply = t.login("a0alice")
+    check_error("fault rate_limit", reply, 429, "too_many_requests", "Global limit has been reached")
+    check("rate limit headers", reply.headers.get("retry-after") == "7" and reply.headers.get(
+        "x-ratelimit-remaining") == "0" and int(reply.headers["x-ratelimit-reset"]) > time.time())
+
+    fault(t, "/oauth/token", "wrong_content_type")
+    reply = t.login("a0alice")
+    check("fault wrong_content_type", reply.headers["content-type"] == "text/html" and "access_token" in reply.json)
+
+    fault(t, "*", "status", count=-1, status=500)
+    statuses = [t.request("GET", p).status for p in ("/.well-known/jwks.json", "/userinfo", "/nope")]
+    check("path * until cleared", statuses == [500, 500, 500], statuses)
+    check("control unaffected by faults", t.control("GET", "stats")["requests"] > 0)
+    t.request("DELETE", "/__control/fault")
+    check("DELETE clears faults", t.request("GET", "/.well-known/jwks.json").status == 200)
+    fault(t, "/.well-known/jwks.json", "status", count=2, status=502)
+    statuses = [t.request("GET", "/.well-known/jwks.json").status for _ in range(3)]
+    check("fault count", statuses == [502, 502, 200], statuses)
+    kinds = [r["fault"] for r in t.control("GET", "log") if r["fault"]]
+    check("faults logged", kinds[:3] == ["delay", "status", "drop"], kinds)
+    reply = t.request("POST", "/__control/fault", json_body={"path": "/x", "kind": "nope"})
+    check("bad fault rejected", reply.status == 400)
+    t.reset()
+
+
+def test_reset(t):
+    t.login("a0alice")
+    t.control("POST", "user", {"username": "a0alice", "password": "changed"})
+    t.reset()
+    check("reset clears the log", t.control("GET", "log") == [])
+    stats = t.control("GET", "stats")
+    check("reset clears counters", stats["requests"] == 0 and stats["refresh_requests"] == 0)
+    check("reset restores users", t.login("a0alice").status == 200)
+    t.reset()
+
+
+TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discovery, test_password_realm,
+         test_mfa_otp, test_mfa_push, test_mfa_sms_and_multi, test_mfa_recovery, test_refresh,
+         test_revoke_and_userinfo, test_id_token_modes, test_faults, test_reset]
+
+
+def run_all(t):
+    for test in TESTS:
+        try:
+            test(t)
+        except Exception:
+            check(test.__name__, False, traceback.format_exc())
+            try:
+                t.control("DELETE", "fault")
+                t.control("POST", "reset")
+            except Exception:
+                pass
+
+
+def test_shutdown(t):
+    with open(t.stderr_path) as f:
+        stderr = f.read()
+    check("stderr holds no secrets", not t.leaked_secrets(stderr), stderr[-500:])
+    rc = t.stop()
+    check("SIGTERM exits cleanly", rc == 0, f"rc={rc}")
+    with open(t.stdout_path) as f:
+        check("stdout is only the ready line", f.read() == f"ready port={t.port}\n")
+
+
+def main():
+    started = time.time()
+    workdir = tempfile.mkdtemp(prefix="fake-tenant-selftest-")
+    fake = None
+    try:
+        fake = Fake(workdir)
+        run_all(fake)
+        test_shutdown(fake)
+    except Exception:
+        check("harness", False, traceback.format_exc())
+    finally:
+        if fake and fake.proc.poll() is None:
+            fake.proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if VERBOSE:
+        print(f"({time.time() - started:.1f}s)")
+    print(f"{PASSED} passed, {FAILED} failed")
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

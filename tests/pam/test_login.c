@@ -1,0 +1,809 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The module in a real PAM stack (pam_wrapper + libpamtest) against the fake tenant: password,
+ * every MFA branch, and how each fault ends a login. Run under tests/with-fake-tenant.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpamtest.h>
+#include <security/pam_appl.h>
+
+#include "fake.h"
+
+#define SERVICE "pam_auth0_test"
+#define SET_ITEMS "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
+#define MAX_MSGS 16
+#define TIMEOUT 2 /* seconds per request in the tests' configuration */
+
+static struct fake fake;
+static char run_dir[64];
+
+/* Messages the module showed during one run_pamtest. */
+struct messages {
+	char *info[MAX_MSGS + 1];
+	char *err[MAX_MSGS + 1];
+};
+
+static void messages_init(struct messages *m)
+{
+	for (int i = 0; i < MAX_MSGS; i++) {
+		m->info[i] = calloc(1, PAM_MAX_MSG_SIZE);
+		m->err[i] = calloc(1, PAM_MAX_MSG_SIZE);
+	}
+}
+
+static void messages_free(struct messages *m)
+{
+	for (int i = 0; i < MAX_MSGS; i++) {
+		free(m->info[i]);
+		free(m->err[i]);
+	}
+}
+
+static bool shown(char *const *list, const char *text)
+{
+	for (int i = 0; i < MAX_MSGS && list[i]; i++)
+		if (strstr(list[i], text))
+			return true;
+	return false;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The configuration every test starts from, plus extra lines. */
+static void configure(const char *extra)
+{
+	char path[128], text[2048];
+
+	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
+	snprintf(text, sizeof(text),
+		 "domain = localhost:%d\n"
+		 "client_id = pam-native\n"
+		 "ca_file = %s\n"
+		 "timeout = %d\n"
+		 "mfa_poll_interval = 1\n"
+		 "mfa_timeout = 8\n"
+		 "%s\n",
+		 fake.port, fake.ca, TIMEOUT, extra ? extra : "");
+	write_text(path, text);
+}
+
+static int reset(void **state)
+{
+	fake_control(&fake, "POST", "/__control/reset", "{}");
+	configure(NULL);
+	unsetenv("PAM_RHOST");
+	unsetenv("PAM_AUTHTOK");
+	unsetenv("PAM_TTY");
+	return 0;
+}
+
+/*
+ * One authentication as user, answering echo-off prompts with off[] and echo-on prompts with
+ * on[]; returns the PAM result and fills the messages.
+ */
+static int authenticate(const char *user, const char **off, const char **on, struct messages *m)
+{
+	static const char *none[] = { NULL };
+	/* libpamtest dereferences a missing answer list: give it an empty one. */
+	struct pamtest_conv_data conv = { .in_echo_off = off ? off : none,
+					  .in_echo_on = on ? on : none,
+					  .out_info = m->info,
+					  .out_err = m->err };
+	struct pam_testcase tests[] = { pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS) };
+	enum pamtest_err perr;
+
+	perr = run_pamtest(SERVICE, user, &conv, tests, NULL);
+	assert_true(perr == PAMTEST_ERR_OK || perr == PAMTEST_ERR_CASE);
+	return tests[0].op_rv;
+}
+
+static int login(const char *user, const char *password, const char **on, struct messages *m)
+{
+	const char *off[] = { password, NULL };
+
+	return authenticate(user, off, on, m);
+}
+
+static int simple_login(const char *user, const char *password)
+{
+	struct messages m;
+	int r;
+
+	messages_init(&m);
+	r = login(user, password, NULL, &m);
+	messages_free(&m);
+	return r;
+}
+
+static void code_now(const char *secret, char out[7])
+{
+	totp(secret, (long long)time(NULL), out);
+}
+
+/* ---- password ---- */
+
+static void test_right_password(void **state)
+{
+	cJSON *log, *rec;
+
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
+	log = fake_get(&fake, "/__control/log");
+	assert_int_equal(cJSON_GetArraySize(log), 1);
+	rec = cJSON_GetArrayItem(log, 0);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "grant_type")),
+			    "http://auth0.com/oauth/grant-type/password-realm");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "username")), "a0alice");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "realm")),
+			    "Username-Password-Authentication");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "scope")),
+			    "openid profile email offline_access");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "auth0_forwarded_for")) ||
+		    !cJSON_GetObjectItem(rec, "auth0_forwarded_for"));
+	cJSON_Delete(log);
+}
+
+static void test_wrong_password(void **state)
+{
+	assert_int_equal(simple_login("a0alice", "wrong"), PAM_AUTH_ERR);
+}
+
+static void test_unknown_user(void **state)
+{
+	assert_int_equal(simple_login("a0nobody", "Secret-a0nobody-1"), PAM_AUTH_ERR);
+}
+
+static void test_username_template_and_audience(void **state)
+{
+	cJSON *log;
+
+	/* Auth0 finds a database user by email too: the template decides what is sent. */
+	configure("username = %u@example.com\naudience = https://api.example.com/");
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
+	log = fake_get(&fake, "/__control/log");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0),
+								      "audience")),
+			    "https://api.example.com/");
+	cJSON_Delete(log);
+	configure("username = %u@elsewhere.example");
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTH_ERR);
+}
+
+static void test_blocked_user(void **state)
+{
+	struct messages m;
+
+	messages_init(&m);
+	assert_int_equal(login("a0blocked", "Secret-a0blocked-1", NULL, &m), PAM_PERM_DENIED);
+	assert_true(shown(m.err, "Your account is blocked"));
+	messages_free(&m);
+}
+
+static void test_too_many_attempts(void **state)
+{
+	struct messages m;
+
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0alice\",\"brute_force\":true}");
+	messages_init(&m);
+	assert_int_equal(login("a0alice", "Secret-a0alice-1", NULL, &m), PAM_MAXTRIES);
+	assert_true(shown(m.err, "locked after too many failed sign-ins"));
+	messages_free(&m);
+}
+
+static void test_empty_password_not_sent(void **state)
+{
+	assert_int_equal(simple_login("a0alice", ""), PAM_AUTH_ERR);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
+}
+
+static void test_bad_user_names(void **state)
+{
+	char long_name[10 * 1024];
+
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	assert_int_equal(simple_login("a0alice\nroot", "Secret-a0alice-1"), PAM_USER_UNKNOWN);
+	assert_int_equal(simple_login(long_name, "x"), PAM_USER_UNKNOWN);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
+	/* Characters that mean something in a form body are data in JSON. */
+	assert_int_equal(simple_login("a0alice&realm=x", "Secret-a0alice-1"), PAM_AUTH_ERR);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 1);
+}
+
+static void test_bad_config_fails_closed(void **state)
+{
+	struct messages m;
+
+	configure("colour = blue");
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SERVICE_ERR);
+	configure("timeout = 0");
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SERVICE_ERR);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
+	/* An application the tenant does not allow this grant for is a setup error too. */
+	configure("client_id = no-mfa-grants");
+	messages_init(&m);
+	const char *on[] = { "123456", NULL };
+	assert_int_equal(login("a0otp", "Secret-a0otp-1", on, &m), PAM_SERVICE_ERR);
+	assert_true(shown(m.err, "not set up for this host"));
+	messages_free(&m);
+}
+
+static void test_use_first_pass(void **state)
+{
+	const char *none[] = { NULL };
+	struct messages m;
+
+	/* pam_set_items puts PAM_AUTHTOK on the stack as an earlier module would. */
+	setenv("PAM_AUTHTOK", "Secret-a0alice-1", 1);
+	configure("use_first_pass = yes");
+	messages_init(&m);
+	assert_int_equal(authenticate("a0alice", none, none, &m), PAM_SUCCESS);
+	/* A wrong stacked password is a failed login; it is not asked again. */
+	setenv("PAM_AUTHTOK", "wrong", 1);
+	assert_int_equal(authenticate("a0alice", none, none, &m), PAM_AUTH_ERR);
+	unsetenv("PAM_AUTHTOK");
+	/* use_first_pass without a stacked password never prompts. */
+	assert_int_equal(authenticate("a0alice", none, none, &m), PAM_AUTH_ERR);
+	configure("try_first_pass = yes");
+	const char *pw[] = { "Secret-a0alice-1", NULL };
+	assert_int_equal(authenticate("a0alice", pw, none, &m), PAM_SUCCESS);
+	messages_free(&m);
+}
+
+static void test_forwarded_for_confidential_only(void **state)
+{
+	char secret[128], extra[512];
+	cJSON *log;
+
+	snprintf(secret, sizeof(secret), "%s/client_secret", run_dir);
+	write_text(secret, "test-client-secret-123\n");
+	assert_int_equal(chmod(secret, 0600), 0);
+	snprintf(extra, sizeof(extra), "client_id = pam-confidential\nclient_secret_file = %s",
+		 secret);
+	configure(extra);
+	setenv("PAM_RHOST", "203.0.113.7", 1);
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
+	setenv("PAM_RHOST", "client.example.com", 1); /* not an address: not sent */
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
+	configure(NULL);
+	setenv("PAM_RHOST", "203.0.113.8", 1); /* public client: Auth0 would not trust it */
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
+
+	log = fake_get(&fake, "/__control/log");
+	assert_int_equal(cJSON_GetArraySize(log), 3);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0),
+								      "auth0_forwarded_for")),
+			    "203.0.113.7");
+	assert_null(cJSON_GetStringValue(
+		cJSON_GetObjectItem(cJSON_GetArrayItem(log, 1), "auth0_forwarded_for")));
+	assert_null(cJSON_GetStringValue(
+		cJSON_GetObjectItem(cJSON_GetArrayItem(log, 2), "auth0_forwarded_for")));
+	cJSON_Delete(log);
+}
+
+static void test_wrong_client_secret(void **state)
+{
+	char secret[128], extra[512];
+
+	snprintf(secret, sizeof(secret), "%s/client_secret", run_dir);
+	write_text(secret, "not-the-secret\n");
+	assert_int_equal(chmod(secret, 0600), 0);
+	snprintf(extra, sizeof(extra), "client_id = pam-confidential\nclient_secret_file = %s",
+		 secret);
+	configure(extra);
+	assert_int_not_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
+}
+
+static void test_proxy_environment_ignored(void **state)
+{
+	/* sudo runs PAM with the invoking user's environment. */
+	setenv("https_proxy", "http://127.0.0.1:9", 1);
+	setenv("HTTPS_PROXY", "http://127.0.0.1:9", 1);
+	setenv("ALL_PROXY", "http://127.0.0.1:9", 1);
+	setenv("CURL_CA_BUNDLE", "/nonexistent.pem", 1);
+	setenv("SSL_CERT_FILE", "/nonexistent.pem", 1);
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("ALL_PROXY");
+	unsetenv("CURL_CA_BUNDLE");
+	unsetenv("SSL_CERT_FILE");
+}
+
+/* ---- faults: each ends in a defined result within the timeout ---- */
+
+static void expect_unavailable(const char *fault_json, const char *message)
+{
+	struct messages m;
+	double start;
+
+	if (fault_json)
+		fake_control(&fake, "POST", "/__control/fault", fault_json);
+	messages_init(&m);
+	start = now_seconds();
+	assert_int_equal(login("a0alice", "Secret-a0alice-1", NULL, &m), PAM_AUTHINFO_UNAVAIL);
+	assert_true(now_seconds() - start < TIMEOUT + 1.5);
+	if (!shown(m.err, message))
+		fail_msg("expected message '%s'", message);
+	messages_free(&m);
+	fake_control(&fake, "DELETE", "/__control/fault", NULL);
+}
+
+static void test_fault_unreachable(void **state)
+{
+	char extra[64];
+
+	snprintf(extra, sizeof(extra), "domain = localhost:%d", fake.port_closed);
+	configure(extra);
+	expect_unavailable(NULL, "cannot be reached");
+}
+
+static void test_fault_slow_and_silent(void **state)
+{
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":6}",
+			   "did not answer in time");
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"silence\",\"seconds\":6}",
+			   "did not answer in time");
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"slow_body\",\"interval\":1}",
+			   "did not answer in time");
+}
+
+static void test_fault_server_errors(void **state)
+{
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":500}",
+			   "unavailable");
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":502,"
+			   "\"body\":\"<html>Bad Gateway</html>\"}",
+			   "unavailable");
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":503}",
+			   "unavailable");
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"drop\"}", "cannot be reached");
+}
+
+static void test_fault_bad_bodies(void **state)
+{
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"garbage\"}", "unavailable");
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"truncated\"}", "");
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"huge\"}", "unavailable");
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"wrong_content_type\"}",
+			   "unavailable");
+}
+
+static void test_fault_rate_limit(void **state)
+{
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"retry_after\":30}",
+			   "Too many sign-ins");
+	expect_unavailable("{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\"}", "Too many");
+}
+
+static void test_fault_tls(void **state)
+{
+	char extra[128];
+	const int ports[] = { fake.port_other_ca, fake.port_wrong_host, fake.port_expired };
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(extra, sizeof(extra), "domain = localhost:%d", ports[i]);
+		configure(extra);
+		expect_unavailable(NULL, "cannot be reached");
+	}
+	/* The system store does not know the test CA. */
+	snprintf(extra, sizeof(extra), "domain = localhost:%d", fake.port);
+	char path[128], text[512];
+	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
+	snprintf(text, sizeof(text), "domain = localhost:%d\nclient_id = pam-native\ntimeout = 2\n",
+		 fake.port);
+	write_text(path, text);
+	expect_unavailable(NULL, "cannot be reached");
+}
+
+/* ---- MFA ---- */
+
+static void test_otp(void **state)
+{
+	char code[7];
+	const char *on[] = { code, NULL };
+	struct messages m;
+	cJSON *log;
+	int conn = -1;
+
+	code_now("JBSWY3DPEHPK3PXP", code);
+	messages_init(&m);
+	assert_int_equal(login("a0otp", "Secret-a0otp-1", on, &m), PAM_SUCCESS);
+	messages_free(&m);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-otp"),
+			 1);
+	/* One TLS connection serves the whole login. */
+	log = fake_get(&fake, "/__control/log");
+	assert_int_equal(cJSON_GetArraySize(log), 3); /* password, authenticators, otp */
+	cJSON *rec;
+	cJSON_ArrayForEach(rec, log) {
+		int c = cJSON_GetObjectItem(rec, "conn")->valueint;
+
+		assert_true(conn == -1 || conn == c);
+		conn = c;
+	}
+	cJSON_Delete(log);
+}
+
+static void test_otp_wrong_then_right(void **state)
+{
+	char code[7];
+	const char *on[] = { "000000", "12ab", code, NULL };
+	struct messages m;
+
+	code_now("JBSWY3DPEHPK3PXP", code);
+	if (strcmp(code, "000000") == 0)
+		on[0] = "111111";
+	messages_init(&m);
+	assert_int_equal(login("a0otp", "Secret-a0otp-1", on, &m), PAM_SUCCESS);
+	assert_true(shown(m.err, "That code is not right. Try again."));
+	messages_free(&m);
+	/* The password is asked once; letters never reach the tenant. */
+	assert_int_equal(fake_count(&fake, "/oauth/token", "http://auth0.com/oauth/grant-type/password-realm"), 1);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-otp"),
+			 2);
+}
+
+static void test_otp_retries_exhausted(void **state)
+{
+	const char *on[] = { "000001", "000002", "000003", "000004", NULL };
+	struct messages m;
+
+	configure("mfa_retries = 2");
+	messages_init(&m);
+	assert_int_equal(login("a0otp", "Secret-a0otp-1", on, &m), PAM_AUTH_ERR);
+	messages_free(&m);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-otp"),
+			 2);
+}
+
+static void test_otp_over_long_reply(void **state)
+{
+	char big[1100];
+	const char *on[] = { big, big, big, NULL };
+	struct messages m;
+
+	memset(big, '7', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	messages_init(&m);
+	assert_int_equal(login("a0otp", "Secret-a0otp-1", on, &m), PAM_AUTH_ERR);
+	messages_free(&m);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-otp"),
+			 0);
+}
+
+static void test_push_approved(void **state)
+{
+	struct messages m;
+
+	messages_init(&m);
+	assert_int_equal(login("a0push", "Secret-a0push-1", NULL, &m), PAM_SUCCESS);
+	assert_true(shown(m.info, "Approve the sign-in request on your phone"));
+	messages_free(&m);
+	assert_int_equal(fake_count(&fake, "/mfa/challenge", NULL), 1);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-oob"),
+			 3); /* pending, pending, approved */
+}
+
+static void test_push_enter_prompt(void **state)
+{
+	const char *off[] = { "Secret-a0push-1", "", NULL };
+	struct messages m;
+
+	/* sshd marks itself with PAM_TTY "ssh": auto means "press Enter". */
+	setenv("PAM_TTY", "ssh", 1);
+	messages_init(&m);
+	assert_int_equal(authenticate("a0push", off, NULL, &m), PAM_SUCCESS);
+	messages_free(&m);
+	/* Without the Enter answer the conversation fails: proof the prompt was made. */
+	const char *only_password[] = { "Secret-a0push-1", NULL };
+	messages_init(&m);
+	assert_int_not_equal(authenticate("a0push", only_password, NULL, &m), PAM_SUCCESS);
+	messages_free(&m);
+}
+
+static void test_push_rejected(void **state)
+{
+	struct messages m;
+
+	messages_init(&m);
+	assert_int_equal(login("a0reject", "Secret-a0reject-1", NULL, &m), PAM_AUTH_ERR);
+	assert_true(shown(m.err, "rejected"));
+	messages_free(&m);
+}
+
+static void test_push_timeout(void **state)
+{
+	struct messages m;
+	double start;
+
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0push\",\"mfa\":[{\"id\":\"push|dev_never\","
+		     "\"authenticator_type\":\"oob\",\"oob_channel\":\"auth0\",\"active\":true,"
+		     "\"push\":{\"never\":true}}]}");
+	configure("mfa_timeout = 3");
+	messages_init(&m);
+	start = now_seconds();
+	assert_int_equal(login("a0push", "Secret-a0push-1", NULL, &m), PAM_AUTH_ERR);
+	assert_true(now_seconds() - start < 3 + TIMEOUT + 1);
+	assert_true(shown(m.err, "took too long"));
+	messages_free(&m);
+}
+
+static void test_push_slow_down(void **state)
+{
+	/* The tenant wants 3 s between polls; we poll every 1 s until told to slow down. */
+	fake_control(&fake, "POST", "/__control/settings", "{\"min_poll_interval\":3}");
+	configure("mfa_timeout = 20");
+	assert_int_equal(simple_login("a0push", "Secret-a0push-1"), PAM_SUCCESS);
+	cJSON *log = fake_get(&fake, "/__control/log"), *rec;
+	int slow = 0;
+	cJSON_ArrayForEach(rec, log) {
+		const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "error"));
+
+		slow += e && strcmp(e, "slow_down") == 0;
+	}
+	cJSON_Delete(log);
+	assert_int_equal(slow, 1); /* after one slow_down the interval grew past the limit */
+}
+
+static void test_sms_binding_code(void **state)
+{
+	const char *on[] = { "999999", "123456", NULL };
+	struct messages m;
+
+	messages_init(&m);
+	assert_int_equal(login("a0sms", "Secret-a0sms-1", on, &m), PAM_SUCCESS);
+	assert_true(shown(m.err, "not right"));
+	messages_free(&m);
+	assert_int_equal(fake_count(&fake, "/mfa/challenge", NULL), 1);
+}
+
+static void test_menu_choice(void **state)
+{
+	const char *on[] = { "9", "3", "246810", NULL }; /* 3 = SMS in the default order */
+	struct messages m;
+
+	messages_init(&m);
+	assert_int_equal(login("a0multi", "Secret-a0multi-1", on, &m), PAM_SUCCESS);
+	assert_true(shown(m.err, "Please enter one of the numbers shown"));
+	messages_free(&m);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-oob"),
+			 1);
+}
+
+static void test_preference_skips_menu(void **state)
+{
+	const char *on[] = { "246810", NULL };
+
+	configure("mfa_methods = sms otp");
+	struct messages m;
+	messages_init(&m);
+	assert_int_equal(login("a0multi", "Secret-a0multi-1", on, &m), PAM_SUCCESS);
+	messages_free(&m);
+}
+
+static void test_recovery_code_way_out(void **state)
+{
+	const char *on[] = { "ABCDEFGHJKLMNPQRSTUVWXYZ", NULL };
+	struct messages m;
+
+	messages_init(&m);
+	assert_int_equal(login("a0recovery", "Secret-a0recovery-1", on, &m), PAM_SUCCESS);
+	assert_true(shown(m.info, "Lost your device? Enter your recovery code instead."));
+	assert_true(shown(m.info, "Your new recovery code is: "));
+	assert_false(shown(m.info, "ABCDEFGHJKLMNPQRSTUVWXYZ")); /* a new one, not the old */
+	messages_free(&m);
+	/* The old code no longer works. */
+	messages_init(&m);
+	assert_int_equal(login("a0recovery", "Secret-a0recovery-1", on, &m), PAM_AUTH_ERR);
+	messages_free(&m);
+}
+
+static void test_recovery_acknowledged_for_sshd(void **state)
+{
+	const char *off[] = { "Secret-a0recovery-1", "", NULL };
+	const char *on[] = { "ABCDEFGHJKLMNPQRSTUVWXYZ", NULL };
+	struct messages m;
+
+	setenv("PAM_TTY", "ssh", 1);
+	messages_init(&m);
+	assert_int_equal(authenticate("a0recovery", off, on, &m), PAM_SUCCESS);
+	assert_true(shown(m.info, "Your new recovery code is: "));
+	messages_free(&m);
+}
+
+static void test_not_enrolled(void **state)
+{
+	struct messages m;
+
+	messages_init(&m);
+	assert_int_equal(login("a0noenroll", "Secret-a0noenroll-1", NULL, &m), PAM_AUTH_ERR);
+	assert_true(shown(m.err, "no second factor enrolled"));
+	messages_free(&m);
+}
+
+static void test_mfa_token_expired(void **state)
+{
+	char code[7];
+	const char *on[] = { code, NULL };
+	struct messages m;
+
+	fake_control(&fake, "POST", "/__control/settings", "{\"mfa_token_lifetime\":0}");
+	code_now("JBSWY3DPEHPK3PXP", code);
+	messages_init(&m);
+	assert_int_equal(login("a0otp", "Secret-a0otp-1", on, &m), PAM_AUTH_ERR);
+	messages_free(&m);
+}
+
+static void test_rate_limit_mid_flow(void **state)
+{
+	struct messages m;
+
+	fake_control(&fake, "POST", "/__control/fault",
+		     "{\"path\":\"/mfa/authenticators\",\"kind\":\"rate_limit\",\"retry_after\":5}");
+	messages_init(&m);
+	assert_int_equal(login("a0otp", "Secret-a0otp-1", NULL, &m), PAM_AUTHINFO_UNAVAIL);
+	assert_true(shown(m.err, "Too many sign-ins"));
+	messages_free(&m);
+	fake_control(&fake, "POST", "/__control/fault",
+		     "{\"path\":\"/mfa/challenge\",\"kind\":\"drop\",\"count\":2}");
+	messages_init(&m);
+	assert_int_equal(login("a0push", "Secret-a0push-1", NULL, &m), PAM_AUTHINFO_UNAVAIL);
+	messages_free(&m);
+}
+
+static void test_no_double_mfa(void **state)
+{
+	char code[7];
+	const char *off[] = { "Secret-a0otp-1", NULL };
+	const char *on[] = { code, NULL };
+	struct messages m;
+	struct pamtest_conv_data conv;
+	struct pam_testcase tests[] = {
+		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+	};
+
+	code_now("JBSWY3DPEHPK3PXP", code);
+	messages_init(&m);
+	conv = (struct pamtest_conv_data){ .in_echo_off = off, .in_echo_on = on,
+					   .out_info = m.info, .out_err = m.err };
+	/* Both runs share one handle, as sshd's password and keyboard-interactive do. */
+	assert_int_equal(run_pamtest(SERVICE, "a0otp", &conv, tests, NULL), PAMTEST_ERR_OK);
+	messages_free(&m);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 2);
+}
+
+/* ---- set-up: pam_wrapper must be preloaded, so the program re-executes itself ---- */
+
+static void cleanup_run_dir(void)
+{
+	char cmd[128];
+
+	if (run_dir[0] && getenv("A0_PAM_TEST_CHILD") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", run_dir);
+	}
+}
+
+static void reexec_with_pam_wrapper(char **argv)
+{
+	const char *module = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
+	char services[128], path[192], text[1024];
+	int status;
+
+	if (!module || !wrapper) {
+		fprintf(stderr, "A0_MODULE and A0_PAM_WRAPPER must be set (make check does)\n");
+		exit(99);
+	}
+	strcpy(run_dir, "/tmp/a0-pam-XXXXXX");
+	if (!mkdtemp(run_dir))
+		exit(99);
+	atexit(cleanup_run_dir);
+	snprintf(services, sizeof(services), "%s/services", run_dir);
+	mkdir(services, 0755);
+	snprintf(path, sizeof(path), "%s/" SERVICE, services);
+	snprintf(text, sizeof(text),
+		 "auth     required %s\n"
+		 "auth     required %s config=%s/pam_auth0.conf\n"
+		 "account  required %s config=%s/pam_auth0.conf\n",
+		 SET_ITEMS, module, run_dir, module, run_dir);
+	write_text(path, text);
+
+	setenv("LD_PRELOAD", wrapper, 1);
+	setenv("PAM_WRAPPER", "1", 1);
+	setenv("PAM_WRAPPER_SERVICE_DIR", services, 1);
+	setenv("A0_PAM_TEST_DIR", run_dir, 1);
+	setenv("A0_PAM_TEST_CHILD", "1", 1);
+	/* ASan wants to be first in the library list; pam_wrapper is preloaded before it. */
+	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv("/proc/self/exe", argv);
+		_exit(99);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		exit(99);
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 99);
+}
+
+int main(int argc, char **argv)
+{
+	if (!getenv("A0_PAM_TEST_CHILD"))
+		reexec_with_pam_wrapper(argv);
+	snprintf(run_dir, sizeof(run_dir), "%s", getenv("A0_PAM_TEST_DIR"));
+	fake_init(&fake);
+
+#define T(name) cmocka_unit_test_setup(name, reset)
+	const struct CMUnitTest tests[] = {
+		T(test_right_password),
+		T(test_wrong_password),
+		T(test_unknown_user),
+		T(test_username_template_and_audience),
+		T(test_blocked_user),
+		T(test_too_many_attempts),
+		T(test_empty_password_not_sent),
+		T(test_bad_user_names),
+		T(test_bad_config_fails_closed),
+		T(test_use_first_pass),
+		T(test_forwarded_for_confidential_only),
+		T(test_wrong_client_secret),
+		T(test_proxy_environment_ignored),
+		T(test_fault_unreachable),
+		T(test_fault_slow_and_silent),
+		T(test_fault_server_errors),
+		T(test_fault_bad_bodies),
+		T(test_fault_rate_limit),
+		T(test_fault_tls),
+		T(test_otp),
+		T(test_otp_wrong_then_right),
+		T(test_otp_retries_exhausted),
+		T(test_otp_over_long_reply),
+		T(test_push_approved),
+		T(test_push_enter_prompt),
+		T(test_push_rejected),
+		T(test_push_timeout),
+		T(test_push_slow_down),
+		T(test_sms_binding_code),
+		T(test_menu_choice),
+		T(test_preference_skips_menu),
+		T(test_recovery_code_way_out),
+		T(test_recovery_acknowledged_for_sshd),
+		T(test_not_enrolled),
+		T(test_mfa_token_expired),
+		T(test_rate_limit_mid_flow),
+		T(test_no_double_mfa),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

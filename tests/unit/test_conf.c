@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration parsing: files, drop-ins, module arguments, and every malformed case. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "error.h"
+#include "secret.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	char arg[160];
+};
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	strcpy(fx->dir, "/tmp/a0-conf-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/pam_auth0.conf", fx->dir);
+	snprintf(fx->arg, sizeof(fx->arg), "config=%s", fx->path);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	free(fx);
+	return 0;
+}
+
+/* Load fx->path plus extra module arguments; returns the result and the message. */
+static int load(struct fixture *fx, struct a0_config **cfg, char *err, size_t errlen, ...)
+{
+	const char *argv[16] = { fx->arg };
+	int argc = 1;
+	va_list ap;
+	const char *a;
+
+	va_start(ap, errlen);
+	while ((a = va_arg(ap, const char *)) && argc < 16)
+		argv[argc++] = a;
+	va_end(ap);
+	err[0] = '\0';
+	return a0_config_load(argc, argv, cfg, err, errlen);
+}
+
+static void expect_error(struct fixture *fx, const char *text, const char *message)
+{
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path, text, 0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_null(cfg);
+	if (!strstr(err, message))
+		fail_msg("expected '%s' in '%s'", message, err);
+}
+
+static void test_minimal_defaults(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path, "domain = example.auth0.com\nclient_id = abc\n", 0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg->domain, "example.auth0.com");
+	assert_string_equal(cfg->client_id, "abc");
+	assert_string_equal(cfg->realm, "Username-Password-Authentication");
+	assert_string_equal(cfg->scope, "openid profile email offline_access");
+	assert_string_equal(cfg->username, "%u");
+	assert_null(cfg->audience);
+	assert_null(cfg->ca_file);
+	assert_null(cfg->client_secret);
+	assert_null(cfg->proxy);
+	assert_int_equal(cfg->timeout, 10);
+	assert_false(cfg->debug);
+	assert_int_equal(cfg->n_mfa_methods, A0_MFA_N);
+	assert_int_equal(cfg->mfa_methods[0], A0_MFA_OTP);
+	assert_int_equal(cfg->mfa_methods[5], A0_MFA_RECOVERY);
+	assert_false(cfg->mfa_methods_set);
+	assert_int_equal(cfg->mfa_retries, 3);
+	assert_int_equal(cfg->mfa_timeout, 60);
+	assert_int_equal(cfg->mfa_poll_interval, 5);
+	a0_config_free(cfg);
+}
+
+static void test_all_keys_comments_and_whitespace(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path,
+		   "# comment\n"
+		   "\n"
+		   "   domain\t=  tenant.example.com:8443  \n"
+		   "client_id=xyz\r\n"
+		   "realm = corp-users\n"
+		   "audience = https://api.example.com/\n"
+		   "scope = openid offline_access\n"
+		   "username = %u@example.com\n"
+		   "ca_file = /etc/ssl/certs/ca.pem\n"
+		   "proxy = http://proxy.example.com:3128\n"
+		   "timeout = 7\n"
+		   "debug = yes\n"
+		   "use_first_pass = true\n"
+		   "try_first_pass = off\n"
+		   "mfa_methods = push, otp recovery-code\n"
+		   "mfa_retries = 5\n"
+		   "mfa_timeout = 45\n"
+		   "mfa_poll_interval = 1\n"
+		   "push_prompt = enter\n",
+		   0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg->domain, "tenant.example.com:8443");
+	assert_string_equal(cfg->client_id, "xyz");
+	assert_string_equal(cfg->realm, "corp-users");
+	assert_string_equal(cfg->audience, "https://api.example.com/");
+	assert_string_equal(cfg->scope, "openid offline_access");
+	assert_string_equal(cfg->username, "%u@example.com");
+	assert_string_equal(cfg->ca_file, "/etc/ssl/certs/ca.pem");
+	assert_string_equal(cfg->proxy, "http://proxy.example.com:3128");
+	assert_int_equal(cfg->timeout, 7);
+	assert_true(cfg->debug);
+	assert_true(cfg->use_first_pass);
+	assert_false(cfg->try_first_pass);
+	assert_int_equal(cfg->n_mfa_methods, 3);
+	assert_int_equal(cfg->mfa_methods[0], A0_MFA_PUSH);
+	assert_int_equal(cfg->mfa_methods[1], A0_MFA_OTP);
+	assert_int_equal(cfg->mfa_methods[2], A0_MFA_RECOVERY);
+	assert_true(cfg->mfa_methods_set);
+	assert_int_equal(cfg->mfa_retries, 5);
+	assert_int_equal(cfg->mfa_timeout, 45);
+	assert_int_equal(cfg->mfa_poll_interval, 1);
+	assert_int_equal(cfg->push_prompt, A0_PUSH_PROMPT_ENTER);
+	a0_config_free(cfg);
+}
+
+static void test_dropins_in_order_then_arguments(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char dir[160], p[200], err[512];
+
+	write_file(fx->path, "domain = a.example.com\nclient_id = one\ntimeout = 3\n", 0644);
+	snprintf(dir, sizeof(dir), "%s.d", fx->path);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(p, sizeof(p), "%s/20-b.conf", dir);
+	write_file(p, "client_id = two\nrealm = r2\n", 0644);
+	snprintf(p, sizeof(p), "%s/10-a.conf", dir);
+	write_file(p, "client_id = first\ndomain = b.example.com\n", 0644);
+	snprintf(p, sizeof(p), "%s/30-c.conf.disabled", dir);
+	write_file(p, "this is not read\n", 0644);
+	snprintf(p, sizeof(p), "%s/.40-hidden.conf", dir);
+	write_file(p, "not = read\n", 0644);
+
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), "timeout=9", "debug", "realm=arg", NULL),
+			 0);
+	assert_string_equal(cfg->domain, "b.example.com");
+	assert_string_equal(cfg->client_id, "two"); /* 20-b after 10-a */
+	assert_string_equal(cfg->realm, "arg");     /* arguments last */
+	assert_int_equal(cfg->timeout, 9);
+	assert_true(cfg->debug);
+	a0_config_free(cfg);
+}
+
+static void test_malformed_lines(void **state)
+{
+	struct fixture *fx = *state;
+	static const struct {
+		const char *text, *message;
+	} cases[] = {
+		{ "domain = a.com\nclient_id = x\nbogus = 1\n", ":3: unknown key 'bogus'" },
+		{ "domain = a.com\nno equals sign\n", ":2: expected 'key = value'" },
+		{ " = value\n", ":1: missing key before '='" },
+		{ "domain = https://a.com\n", "without a scheme" },
+		{ "domain = a.com:0\n", "is not host[:port]" },
+		{ "domain = a.com:99999\n", "is not host[:port]" },
+		{ "domain = a.com:\n", "is not host[:port]" },
+		{ "domain = a b.com\n", "is not host[:port]" },
+		{ "domain = a.com/path\n", "is not host[:port]" },
+		{ "domain =\n", "key 'domain': empty value" },
+		{ "client_id =\n", "key 'client_id': empty value" },
+		{ "timeout = 0\n", "key 'timeout': '0' is not a number from 1 to 300" },
+		{ "timeout = 301\n", "not a number from 1 to 300" },
+		{ "timeout = 10s\n", "not a number" },
+		{ "timeout = -1\n", "not a number" },
+		{ "timeout = 99999999999999999999\n", "not a number" },
+		{ "debug = maybe\n", "key 'debug': 'maybe' is not yes or no" },
+		{ "ca_file = relative.pem\n", "key 'ca_file': path must be absolute" },
+		{ "client_secret_file = secret\n", "path must be absolute" },
+		{ "username = %s@x\n", "only %u and %% may follow %" },
+		{ "username = user%\n", "only %u and %% may follow %" },
+		{ "mfa_methods = otp fax\n", "is not a list of distinct methods" },
+		{ "mfa_methods = otp otp\n", "is not a list of distinct methods" },
+		{ "mfa_methods = ,\n", "is not a list of distinct methods" },
+		{ "mfa_retries = 11\n", "not a number from 1 to 10" },
+		{ "push_prompt = sometimes\n", "is not auto, enter or none" },
+		{ "realm = a\x01b\n", "control character" },
+		{ "client_id = x\n", "required key 'domain' is missing" },
+		{ "domain = a.com\n", "required key 'client_id' is missing" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_error(fx, cases[i].text, cases[i].message);
+}
+
+static void test_long_line_and_nul(void **state)
+{
+	struct fixture *fx = *state;
+	char *text = malloc(5000);
+
+	assert_non_null(text);
+	memcpy(text, "realm = ", 8);
+	memset(text + 8, 'a', 4990);
+	text[4998] = '\n';
+	text[4999] = '\0';
+	expect_error(fx, text, ":1: line too long");
+	free(text);
+
+	FILE *f = fopen(fx->path, "w");
+	assert_non_null(f);
+	fwrite("domain = a.com\0\n", 1, 16, f);
+	fclose(f);
+	struct a0_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "NUL byte"));
+}
+
+static void test_bad_arguments(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), "nodebug", NULL), A0_ERR_CONFIG);
+	assert_string_equal(err, "module argument 2: unknown flag 'nodebug'");
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), "timeout=abc", NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "module argument 2: key 'timeout'"));
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), "=x", NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "expected key=value"));
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), "colour=blue", NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "unknown key 'colour'"));
+	assert_null(cfg);
+}
+
+static void test_file_trust(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+	const char *relative[] = { "config=relative.conf" };
+
+	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0666);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "writable only by root"));
+
+	assert_int_equal(chmod(fx->path, 0644), 0);
+	assert_int_equal(chown(fx->path, 65534, 65534), 0);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "owned by root"));
+
+	assert_int_equal(unlink(fx->path), 0);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "cannot open"));
+
+	assert_int_equal(a0_config_load(1, relative, &cfg, err, sizeof(err)), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "must be absolute"));
+}
+
+static void test_client_secret_file(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char secret[160], text[300], err[512];
+
+	snprintf(secret, sizeof(secret), "%s/secret", fx->dir);
+	snprintf(text, sizeof(text), "domain = a.com\nclient_id = x\nclient_secret_file = %s\n",
+		 secret);
+	write_file(fx->path, text, 0644);
+
+	write_file(secret, "s3cret-value\n", 0600);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg->client_secret, "s3cret-value");
+	a0_config_free(cfg);
+	cfg = NULL;
+
+	assert_int_equal(chmod(secret, 0640), 0);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "mode 0600 or 0400"));
+	assert_null(strstr(err, "s3cret")); /* the message never holds the secret */
+
+	assert_int_equal(chmod(secret, 0600), 0);
+	assert_int_equal(chown(secret, 65534, 0), 0);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "owned by root"));
+
+	write_file(secret, "two\nlines\n", 0600);
+	assert_int_equal(chown(secret, 0, 0), 0);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "not one line"));
+
+	write_file(secret, "", 0600);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "empty"));
+}
+
+static void test_username_template(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512], *name = NULL;
+
+	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = %u@corp.example%%\n",
+		   0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_int_equal(a0_config_username(cfg, "alice", &name), 0);
+	assert_string_equal(name, "alice@corp.example%");
+	free(name);
+	a0_config_free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_minimal_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_keys_comments_and_whitespace, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dropins_in_order_then_arguments, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_line_and_nul, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_trust, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_secret_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_username_template, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
