@@ -32,6 +32,12 @@ static const struct {
 	[-A0_ERR_AUTH0] = { "AUTH0", "the Auth0 tenant refused the request" },
 	[-A0_ERR_SYSTEM] = { "SYSTEM", "system error" },
 	[-A0_ERR_CONV] = { "CONV", "the conversation with the user failed" },
+	[-A0_ERR_TOKEN_INVALID] = { "TOKEN_INVALID", "the ID token failed verification" },
+	[-A0_ERR_UNKNOWN_KID] = { "UNKNOWN_KID", "the ID token is signed by an unknown key" },
+	[-A0_ERR_POLICY] = { "POLICY", "this identity may not use this account" },
+	[-A0_ERR_STORE] = { "STORE", "the credentials could not be stored (keyring quota?)" },
+	[-A0_ERR_NOT_FOUND] = { "NOT_FOUND", "no such credentials" },
+	[-A0_ERR_VERSION] = { "VERSION", "stored credentials have an unknown format version" },
 };
 
 static int index_of(int err)

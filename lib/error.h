@@ -32,6 +32,12 @@ enum a0_err {
 	A0_ERR_AUTH0 = -21,       /* another error answered by Auth0 (see a0_result) */
 	A0_ERR_SYSTEM = -22,      /* a system call failed (errno) */
 	A0_ERR_CONV = -23,        /* the PAM conversation failed or was cancelled */
+	A0_ERR_TOKEN_INVALID = -24, /* an ID token failed verification */
+	A0_ERR_UNKNOWN_KID = -25, /* an ID token names a key the JWKS does not have */
+	A0_ERR_POLICY = -26,      /* the verified identity may not use this account */
+	A0_ERR_STORE = -27,       /* the keyring refused to store (quota, size) */
+	A0_ERR_NOT_FOUND = -28,   /* no such record */
+	A0_ERR_VERSION = -29,     /* a stored record of another format version */
 };
 
 /* Stable upper-case name, e.g. "NETWORK"; for logs and tests. */

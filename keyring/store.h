@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef A0_STORE_H
+#define A0_STORE_H
+
+/*
+ * The credential store: Auth0 credentials as records in the kernel keyring of a login session.
+ * One library for the module, the helper and the tests.
+ *
+ * A record is a key of type big_key (or user where the kernel has no big_key) whose
+ * description is "pam_auth0:<name>":
+ *   "main"                       the login's credentials
+ *   "api:<audience>"             per-API credentials, or
+ *   "api:<audience>::<s1>::<s2>" with the requested scopes sorted (Auth0 SDKs' key)
+ *   "sso"                        the last session-transfer credentials
+ * Its payload is a versioned serialisation (see store.c and pam_auth0(8)); a record is replaced
+ * as a whole by one keyctl update, so readers never see a torn record.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <keyutils.h>
+
+#define A0_RECORD_MAIN "main"
+#define A0_RECORD_SSO "sso"
+
+struct a0_record {
+	/* Tokens: secrets, wiped when freed. */
+	char *access_token;
+	char *id_token;      /* may be NULL */
+	char *refresh_token; /* may be NULL */
+	/* Not secret. */
+	char *token_type;
+	char *scope;        /* may be NULL */
+	time_t expires_at;  /* of the access token, absolute */
+	/* What the helper needs to refresh without reading root-only configuration. */
+	char *domain;
+	char *client_id;
+	char *ca_file;  /* may be NULL: the system store */
+	char *audience; /* may be NULL */
+};
+
+void a0_record_free(struct a0_record *r);
+
+/* Serialise / parse a record payload (bounded; A0_ERR_VERSION, A0_ERR_MALFORMED). */
+int a0_record_serialize(const struct a0_record *r, char **ret, size_t *ret_len);
+int a0_record_parse(const char *payload, size_t len, struct a0_record **ret);
+
+/* The record name for per-API credentials: "api:<audience>[::<sorted scopes>]". */
+int a0_record_api_name(const char *audience, const char *scope, char **ret);
+
+/*
+ * Operations on one keyring (e.g. KEY_SPEC_SESSION_KEYRING in the helper, or the keyring the
+ * module resolved for the user). All return 0 or an A0_ERR_*.
+ *   load:   A0_ERR_NOT_FOUND when there is no such record.
+ *   save:   create or replace atomically; timeout_s > 0 sets the key's timeout (again after
+ *           every update, which clears it); A0_ERR_STORE names the quota on EDQUOT/ENOMEM/too
+ *           large, and the previous record is then left intact.
+ *   remove: invalidate the record's key; removing a missing record is not an error.
+ */
+int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret);
+int a0_store_save(key_serial_t keyring, const char *name, const struct a0_record *r,
+		  unsigned timeout_s);
+int a0_store_remove(key_serial_t keyring, const char *name);
+/* Remove every pam_auth0 record in the keyring. */
+int a0_store_clear(key_serial_t keyring);
+
+#endif
