@@ -353,7 +353,9 @@ out:
 
 A0_PUBLIC int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return PAM_IGNORE;
+	/* Like pam_unix: sshd (keyboard-interactive) and su end a login when no auth module's
+	 * setcred succeeds. */
+	return PAM_SUCCESS;
 }
 
 A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)

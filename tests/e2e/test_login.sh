@@ -1,0 +1,172 @@
+#!/bin/bash
+# pam_auth0 through the real programs that load it: sshd (password and keyboard-interactive)
+# with the real ssh client, sudo, su and login, against the fake tenant.
+# Needs: A0_BUILD (a non-sanitized build tree), A0_FAKE_STATE and A0_FAKE_CA (tests/with-fake-tenant).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+e2e_init
+
+module=${A0_BUILD:?}/pam/.libs/pam_auth0.so
+[[ -f $module ]] || e2e_die "no module at $module"
+port=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$A0_FAKE_STATE")
+totp() { "$here/totp" "$1"; }
+OTP_SECRET=JBSWY3DPEHPK3PXP # a0otp's, from tests/fake-tenant/tenant.json
+
+conf=$E2E_WORK/pam_auth0.conf
+cat >"$conf" <<EOF
+domain = localhost:$port
+client_id = pam-native
+ca_file = $A0_FAKE_CA
+timeout = 5
+mfa_poll_interval = 1
+mfa_timeout = 20
+EOF
+chmod 0644 "$conf"
+
+svc=pam_auth0_e2e_$$
+e2e_pam_service "$svc" <<EOF
+auth     required  $module config=$conf
+account  required  pam_unix.so
+session  required  pam_keyinit.so force revoke
+session  required  pam_unix.so
+EOF
+
+# The fake tenant's users are also Linux users here (tests/fake-tenant/tenant.json).
+for u in a0alice a0otp a0push a0recovery; do
+	e2e_add_user "$u"
+done
+e2e_secret alice 'Secret-a0alice-1'
+e2e_secret otp_pw 'Secret-a0otp-1'
+e2e_secret push_pw 'Secret-a0push-1'
+e2e_secret rec_pw 'Secret-a0recovery-1'
+e2e_secret wrong 'not-the-password'
+e2e_secret recovery 'ABCDEFGHJKLMNPQRSTUVWXYZ'
+e2e_secret bad_otp '000000'
+
+e2e_start_sshd "$svc" "PasswordAuthentication yes" "KbdInteractiveAuthentication yes"
+
+# --- sshd, password authentication ---
+if e2e_ssh -m password a0alice 'id -un' <<'EXP'
+answer "password: " alice
+EXP
+then
+	e2e_assert_eq "ssh password login" a0alice "$E2E_OUT"
+else
+	e2e_fail "ssh password login" "$E2E_ERR"
+fi
+
+e2e_ssh -m password a0alice 'id -un' <<'EXP' || true
+answer "password: " wrong
+await "Permission denied"
+EXP
+e2e_assert_eq "ssh wrong password refused" 255 "$E2E_RC"
+
+# --- sshd, keyboard-interactive with MFA ---
+e2e_secret otp "$(totp $OTP_SECRET)"
+if e2e_ssh -m keyboard-interactive a0otp 'id -un' <<'EXP'
+answer "Password: " otp_pw
+answer "One-time code: " otp
+EXP
+then
+	e2e_assert_eq "ssh password + OTP" a0otp "$E2E_OUT"
+else
+	e2e_fail "ssh password + OTP" "$E2E_ERR"
+fi
+
+sleep 1
+e2e_secret otp "$(totp $OTP_SECRET)"
+if [[ $(e2e_secret_print otp) == 000000 ]]; then e2e_secret bad_otp 111111; fi
+if e2e_ssh -m keyboard-interactive a0otp 'id -un' <<'EXP'
+answer "Password: " otp_pw
+answer "One-time code: " bad_otp
+answer "One-time code: " otp
+EXP
+then
+	e2e_assert_eq "ssh wrong OTP then right OTP" a0otp "$E2E_OUT"
+	e2e_assert_contains "ssh wrong OTP message shown" "$E2E_TRANSCRIPT" "That code is not right"
+else
+	e2e_fail "ssh wrong OTP then right OTP" "$E2E_ERR"
+fi
+
+if e2e_ssh -m keyboard-interactive a0push 'id -un' <<'EXP'
+answer "Password: " push_pw
+reply "Press Enter once you have approved" ""
+EXP
+then
+	e2e_assert_eq "ssh password + push" a0push "$E2E_OUT"
+	e2e_assert_contains "ssh push instruction shown" "$E2E_TRANSCRIPT" "Approve the sign-in request on your phone"
+else
+	e2e_fail "ssh password + push" "$E2E_ERR"
+fi
+
+if e2e_ssh -m keyboard-interactive a0recovery 'id -un' <<'EXP'
+answer "Password: " rec_pw
+answer "One-time code: " recovery
+reply "Press Enter to continue" ""
+EXP
+then
+	e2e_assert_eq "ssh password + recovery code" a0recovery "$E2E_OUT"
+	e2e_assert_contains "ssh new recovery code visible" "$E2E_TRANSCRIPT" "Your new recovery code is: "
+	e2e_assert_not_contains "ssh old recovery code not echoed back" \
+		"$(grep 'new recovery code' <<<"$E2E_TRANSCRIPT")" "ABCDEFGHJKLMNPQRSTUVWXYZ"
+else
+	e2e_fail "ssh password + recovery code" "$E2E_ERR"
+fi
+e2e_check "no token or code in the sshd log" \
+	bash -c "! grep -E 'ABCDEFGHJKLMNPQRSTUVWXYZ|Secret-a0|eyJ' '$E2E_SSHD_LOG'"
+
+# --- sudo with MFA, with a hostile environment ---
+# No -p: sudo would show its own prompt for every PAM prompt, the one-time code's too.
+e2e_sudoers_dropin "pam_auth0_e2e_$$" "Defaults:a0otp pam_service=$svc
+a0otp ALL=(root) /usr/bin/id"
+sleep 1
+e2e_secret otp "$(totp $OTP_SECRET)"
+if e2e_spawn -u a0otp -O -- env https_proxy=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
+	CURL_CA_BUNDLE=/dev/null SSL_CERT_FILE=/dev/null sudo -k /usr/bin/id -un <<'EXP'
+answer "password for a0otp: " otp_pw
+answer "One-time code: " otp
+EXP
+then
+	e2e_assert_eq "sudo with password + OTP" root "$E2E_OUT"
+else
+	e2e_fail "sudo with password + OTP" "$E2E_ERR"
+fi
+e2e_spawn -u a0otp -O -- sudo -k /usr/bin/id -un <<'EXP' || true
+answer "password for a0otp: " wrong
+await "Sorry"
+EXP
+e2e_assert_not_contains "sudo wrong password refused" "$E2E_OUT" root
+
+# --- su and login (console) with MFA ---
+sleep 1
+e2e_secret otp "$(totp $OTP_SECRET)"
+if e2e_spawn -u a0alice -O -P "su=$svc" -- su -c 'id -un' a0otp <<'EXP'
+answer "Password: " otp_pw
+answer "One-time code: " otp
+EXP
+then
+	e2e_assert_eq "su with password + OTP" a0otp "$E2E_OUT"
+else
+	e2e_fail "su with password + OTP" "$E2E_ERR"
+fi
+
+sleep 1
+e2e_secret otp "$(totp $OTP_SECRET)"
+if e2e_spawn -P "login=$svc" -- login a0otp <<'EXP'
+answer "Password: " otp_pw
+answer "One-time code: " otp
+await -re {\$ $}
+send_line "echo LOGGED-IN-AS-\$(id -un); exit"
+await "LOGGED-IN-AS-a0otp"
+EXP
+then
+	e2e_pass "login with password + OTP"
+else
+	e2e_fail "login with password + OTP" "$E2E_ERR"
+fi
+
+# Every request went to the configured tenant, with its CA, despite sudo's environment.
+e2e_check "the fake saw the MFA logins" bash -c "[ \$(curl -fsS --cacert '$A0_FAKE_CA' --noproxy '*' https://localhost:$port/__control/log | grep -o 'mfa-otp' | wc -l) -ge 5 ]"
+
+e2e_summary
