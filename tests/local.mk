@@ -9,13 +9,17 @@ tests_libtestcommon_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS)
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) -I$(top_srcdir)/tests/common
 TEST_LIBS = lib/libauth0core.la $(CMOCKA_LIBS)
 
-check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_exports
+check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_exports \
+	tests/unit/test_http
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_conf_LDADD = $(TEST_LIBS)
 tests_unit_test_auth0_SOURCES = tests/unit/test_auth0.c
 tests_unit_test_auth0_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_auth0_LDADD = $(TEST_LIBS)
+tests_unit_test_http_SOURCES = tests/unit/test_http.c
+tests_unit_test_http_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_http_LDADD = $(TEST_LIBS) $(CJSON_LIBS)
 tests_unit_test_exports_SOURCES = tests/unit/test_exports.c
 tests_unit_test_exports_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_exports_LDADD = $(CMOCKA_LIBS) -ldl

@@ -122,13 +122,22 @@ e2e_sudoers_dropin "pam_auth0_e2e_$$" "Defaults:a0otp pam_service=$svc
 a0otp ALL=(root) /usr/bin/id"
 sleep 1
 e2e_secret otp "$(totp $OTP_SECRET)"
+# libcurl would write TLS session keys to $SSLKEYLOGFILE, as root, where the user says.
+keylog=/tmp/pam_auth0_e2e_keylog_$$
 if e2e_spawn -u a0otp -O -- env https_proxy=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
-	CURL_CA_BUNDLE=/dev/null SSL_CERT_FILE=/dev/null sudo -k /usr/bin/id -un <<'EXP'
+	CURL_CA_BUNDLE=/dev/null SSL_CERT_FILE=/dev/null SSLKEYLOGFILE=$keylog \
+	sudo -k /usr/bin/id -un <<'EXP'
 answer "password for a0otp: " otp_pw
 answer "One-time code: " otp
 EXP
 then
 	e2e_assert_eq "sudo with password + OTP" root "$E2E_OUT"
+	if [ -e "$keylog" ]; then
+		rm -f "$keylog"
+		e2e_fail "sudo: SSLKEYLOGFILE ignored" "TLS keys were written to $keylog"
+	else
+		e2e_pass "sudo: SSLKEYLOGFILE ignored"
+	fi
 else
 	e2e_fail "sudo with password + OTP" "$E2E_ERR"
 fi
