@@ -34,8 +34,9 @@ LOG_COMPILER = $(srcdir)/tests/with-fake-tenant
 AM_TESTS_ENVIRONMENT = \
 	A0_MODULE=$(abs_builddir)/pam/.libs/pam_auth0.so \
 	A0_PAM_WRAPPER=$(PAM_WRAPPER_LIB) \
+	A0_PAM_WRAPPER_MODULES=$(PAM_WRAPPER_MODULES) \
 	A0_CERTS_DIR=$(abs_builddir)/tests/certs \
-	ASAN_OPTIONS=detect_leaks=1 ; export A0_MODULE A0_PAM_WRAPPER A0_CERTS_DIR ASAN_OPTIONS ;
+	ASAN_OPTIONS=detect_leaks=1 ; export A0_MODULE A0_PAM_WRAPPER A0_PAM_WRAPPER_MODULES A0_CERTS_DIR ASAN_OPTIONS ;
 CLEANFILES += tests/certs.lock
 endif
 EXTRA_DIST += tests/with-fake-tenant tests/fake-tenant tests/e2e

@@ -24,7 +24,6 @@
 #include "fake.h"
 
 #define SERVICE "pam_auth0_test"
-#define SET_ITEMS "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
 #define MAX_MSGS 16
 #define TIMEOUT 2 /* seconds per request in the tests' configuration */
 
@@ -718,11 +717,13 @@ static void cleanup_run_dir(void)
 static void reexec_with_pam_wrapper(char **argv)
 {
 	const char *module = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
+	const char *wrapper_modules = getenv("A0_PAM_WRAPPER_MODULES");
 	char services[128], path[192], text[1024];
 	int status;
 
-	if (!module || !wrapper) {
-		fprintf(stderr, "A0_MODULE and A0_PAM_WRAPPER must be set (make check does)\n");
+	if (!module || !wrapper || !wrapper_modules) {
+		fprintf(stderr, "A0_MODULE, A0_PAM_WRAPPER and A0_PAM_WRAPPER_MODULES must be set "
+				"(make check does)\n");
 		exit(99);
 	}
 	strcpy(run_dir, "/tmp/a0-pam-XXXXXX");
@@ -733,10 +734,10 @@ static void reexec_with_pam_wrapper(char **argv)
 	mkdir(services, 0755);
 	snprintf(path, sizeof(path), "%s/" SERVICE, services);
 	snprintf(text, sizeof(text),
-		 "auth     required %s\n"
+		 "auth     required %s/pam_set_items.so\n"
 		 "auth     required %s config=%s/pam_auth0.conf\n"
 		 "account  required %s config=%s/pam_auth0.conf\n",
-		 SET_ITEMS, module, run_dir, module, run_dir);
+		 wrapper_modules, module, run_dir, module, run_dir);
 	write_text(path, text);
 
 	setenv("LD_PRELOAD", wrapper, 1);
@@ -744,6 +745,9 @@ static void reexec_with_pam_wrapper(char **argv)
 	setenv("PAM_WRAPPER_SERVICE_DIR", services, 1);
 	setenv("A0_PAM_TEST_DIR", run_dir, 1);
 	setenv("A0_PAM_TEST_CHILD", "1", 1);
+	/* pam_wrapper 1.1.4 loads libpam with RTLD_DEEPBIND, which ASan refuses, unless this
+	 * (misnamed in pam_wrapper) variable is set. */
+	setenv("UID_WRAPPER_DISABLE_DEEPBIND", "1", 1);
 	/* ASan wants to be first in the library list; pam_wrapper is preloaded before it. */
 	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
 	fflush(NULL);
