@@ -239,6 +239,18 @@ def totp_accepts(secret_b32: str, otp: str, now: float) -> bool:
     return any(same_secret(otp, totp(secret_b32, now + d * TOTP_STEP)) for d in (-1, 0, 1))
 
 
+def new_secret(kind: str, nbytes: int) -> str:
+    """An opaque token or code the tenant hands out. With $A0_FAKE_ISSUED set it is also
+    appended to that file as "KIND VALUE", so that tests/secrets/sweep can look for it in
+    everything the suite wrote (JWTs it finds by their shape)."""
+    value = secrets.token_urlsafe(nbytes)
+    path = os.environ.get("A0_FAKE_ISSUED")
+    if path:
+        with open(path, "a") as f:
+            f.write(f"{kind} {value}\n")
+    return value
+
+
 def new_recovery_code() -> str:
     return "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(24))
 
@@ -421,7 +433,7 @@ class RefreshStore:
         return family, self.issue(family)
 
     def issue(self, family: Family) -> str:
-        token = secrets.token_urlsafe(48)
+        token = new_secret("refresh_token", 48)
         self.tokens[token] = [family.id, False]
         return token
 
@@ -861,7 +873,7 @@ def _within_leeway(client: dict, family: Family, token: str, now: float) -> bool
 
 def session_transfer_body(refresh_token) -> dict:
     """Native-to-web SSO exchange (notes)."""
-    body = {"access_token": secrets.token_urlsafe(32), "issued_token_type": SESSION_TRANSFER_TOKEN_TYPE,
+    body = {"access_token": new_secret("access_token", 32), "issued_token_type": SESSION_TRANSFER_TOKEN_TYPE,
             "token_type": "N_A", "expires_in": SESSION_TRANSFER_LIFETIME}
     if refresh_token:
         body["refresh_token"] = refresh_token
@@ -884,7 +896,7 @@ def mfa_requirements(tenant: Tenant, user: dict) -> dict:
 
 
 def start_mfa(tenant: Tenant, user: dict, client: dict, scopes: list, audience) -> ApiError:
-    token = secrets.token_urlsafe(48)
+    token = new_secret("mfa_token", 48)
     tenant.mfa_tokens[token] = MfaTransaction(user["username"], client["client_id"], scopes, audience,
                                               time.time() + tenant.settings["mfa_token_lifetime"])
     # Shape: notes and github.com/auth0/auth0-server-python examples/MFA.md.
@@ -1024,7 +1036,7 @@ def mfa_challenge(tenant: Tenant, req: AppRequest, record: dict) -> Response:
     authenticator = pick_authenticator(user, params)
     if authenticator["authenticator_type"] == "otp":
         return json_response(200, {"challenge_type": "otp"})
-    code = secrets.token_urlsafe(32)
+    code = new_secret("oob_code", 32)
     tenant.oob[code] = OobTransaction(params["mfa_token"], authenticator["id"],
                                       time.time() + tenant.settings["oob_code_lifetime"])
     body = {"challenge_type": "oob", "oob_code": code}
@@ -1293,6 +1305,9 @@ def handle_control(tenant: Tenant, method: str, path: str, body: bytes) -> Respo
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle on this side
+    # and delayed ACK on the client add ~40 ms to every answer, which no real tenant does.
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"  # keep-alive, so clients can reuse one connection
     timeout = 60  # an idle kept-alive connection is closed after this long
 
@@ -1372,7 +1387,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif fault.kind in PRE_APP_FAULTS:
                 record["status"] = PRE_APP_FAULTS[fault.kind](self, fault.params)
                 return
+        started = time.perf_counter()
         response = run_app(tenant, req, record)
+        # The tenant's own processing time, so benchmarks can set the client's cost apart.
+        record["server_ms"] = round((time.perf_counter() - started) * 1000, 3)
         record["status"] = response.status
         record["error"] = _error_code(response)
         if fault is not None and fault.kind in POST_APP_FAULTS:

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Benchmarks of a login through a real PAM stack (pam_wrapper) against the fake tenant:
+ *   login  — one password + OTP login: TLS handshakes and HTTP requests the fake saw, the
+ *            client's CPU time, and wall time next to the fake's own processing time;
+ *   rss    — RSS growth over many pam_authenticate cycles in one process.
+ * Usage (under tests/with-fake-tenant): bench_login login [N] | rss [CYCLES]
+ * Prints "key value" lines for tools/bench. Numbers only; nothing here passes or fails.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpamtest.h>
+#include <security/pam_appl.h>
+
+#include "fake.h"
+
+#define SERVICE "pam_auth0_bench"
+
+static struct fake fake;
+static char run_dir[64];
+
+static int authenticate(const char *user, const char *password, const char *code)
+{
+	const char *off[] = { password, NULL };
+	const char *on[] = { code, NULL };
+	char *info[8] = { 0 }, *err[8] = { 0 };
+	struct pamtest_conv_data conv = {
+		.in_echo_off = off, .in_echo_on = on, .out_info = info, .out_err = err
+	};
+	struct pam_testcase tests[] = { pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS) };
+
+	for (int i = 0; i < 7; i++) {
+		info[i] = calloc(1, PAM_MAX_MSG_SIZE);
+		err[i] = calloc(1, PAM_MAX_MSG_SIZE);
+	}
+	run_pamtest(SERVICE, user, &conv, tests, NULL);
+	for (int i = 0; i < 7; i++) {
+		free(info[i]);
+		free(err[i]);
+	}
+	return tests[0].op_rv;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int stat_of(const char *name)
+{
+	cJSON *stats = fake_get(&fake, "/__control/stats");
+	int v = cJSON_GetObjectItem(stats, name)->valueint;
+
+	cJSON_Delete(stats);
+	return v;
+}
+
+static double server_ms_total(void)
+{
+	cJSON *log = fake_get(&fake, "/__control/log"), *rec;
+	double ms = 0;
+
+	cJSON_ArrayForEach(rec, log) {
+		cJSON *v = cJSON_GetObjectItem(rec, "server_ms");
+
+		if (cJSON_IsNumber(v))
+			ms += v->valuedouble;
+	}
+	cJSON_Delete(log);
+	return ms;
+}
+
+static int compare(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int bench_login(int n)
+{
+	double *wall = calloc((size_t)n, sizeof(double)), *cpu = calloc((size_t)n, sizeof(double));
+	double *server = calloc((size_t)n, sizeof(double));
+	int handshakes = 0, requests = 0;
+
+	for (int i = 0; i < n; i++) {
+		char code[7];
+		double w0, c0;
+		int h0, r0;
+
+		fake_control(&fake, "POST", "/__control/reset", "{}");
+		totp("JBSWY3DPEHPK3PXP", (long long)time(NULL), code);
+		h0 = stat_of("connections");
+		r0 = stat_of("requests");
+		w0 = now_seconds();
+		c0 = cpu_seconds();
+		if (authenticate("a0otp", "Secret-a0otp-1", code) != PAM_SUCCESS) {
+			fprintf(stderr, "bench: login %d failed\n", i);
+			return 1;
+		}
+		cpu[i] = (cpu_seconds() - c0) * 1000;
+		wall[i] = (now_seconds() - w0) * 1000;
+		handshakes = stat_of("connections") - h0;
+		requests = stat_of("requests") - r0;
+		server[i] = server_ms_total();
+	}
+	qsort(wall, (size_t)n, sizeof(double), compare);
+	qsort(cpu, (size_t)n, sizeof(double), compare);
+	qsort(server, (size_t)n, sizeof(double), compare);
+	printf("login_runs %d\n", n);
+	printf("login_tls_handshakes %d\n", handshakes);
+	printf("login_http_requests %d\n", requests);
+	printf("login_client_cpu_ms_median %.2f\n", cpu[n / 2]);
+	printf("login_wall_ms_median %.2f\n", wall[n / 2]);
+	printf("login_fake_processing_ms_median %.2f\n", server[n / 2]);
+	free(wall);
+	free(cpu);
+	free(server);
+	return 0;
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static int bench_rss(int cycles)
+{
+	long before;
+
+	for (int i = 0; i < 200; i++) /* warm up: libraries, caches, allocator arenas */
+		authenticate("a0alice", "Secret-a0alice-1", NULL);
+	before = rss_kib();
+	for (int i = 0; i < cycles; i++) {
+		int r = authenticate("a0alice", i % 2 ? "Secret-a0alice-1" : "wrong", NULL);
+
+		if (r != PAM_SUCCESS && r != PAM_AUTH_ERR) {
+			fprintf(stderr, "bench: cycle %d failed\n", i);
+			return 1;
+		}
+		if (i % 1000 == 999)
+			fake_control(&fake, "POST", "/__control/reset", "{}"); /* bound its log */
+	}
+	printf("rss_cycles %d\n", cycles);
+	printf("rss_before_kib %ld\n", before);
+	printf("rss_after_kib %ld\n", rss_kib());
+	printf("rss_growth_kib %ld\n", rss_kib() - before);
+	return 0;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		exit(99);
+}
+
+/* pam_wrapper must be preloaded: set up a service and run this program again under it. */
+static void reexec(char **argv)
+{
+	const char *module = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
+	char path[192], text[1024];
+	int status;
+	pid_t pid;
+
+	if (!module || !wrapper)
+		exit(99);
+	strcpy(run_dir, "/tmp/a0-bench-XXXXXX");
+	if (!mkdtemp(run_dir))
+		exit(99);
+	snprintf(path, sizeof(path), "%s/services", run_dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/services/" SERVICE, run_dir);
+	snprintf(text, sizeof(text), "auth required %s config=%s/pam_auth0.conf\n", module,
+		 run_dir);
+	write_text(path, text);
+	setenv("LD_PRELOAD", wrapper, 1);
+	setenv("PAM_WRAPPER", "1", 1);
+	snprintf(path, sizeof(path), "%s/services", run_dir);
+	setenv("PAM_WRAPPER_SERVICE_DIR", path, 1);
+	setenv("A0_BENCH_DIR", run_dir, 1);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		execv("/proc/self/exe", argv);
+		_exit(99);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		exit(99);
+	snprintf(text, sizeof(text), "rm -rf '%s'", run_dir);
+	if (system(text) != 0)
+		status = 1;
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 99);
+}
+
+int main(int argc, char **argv)
+{
+	char path[128], text[1024];
+
+	if (argc < 2 || (strcmp(argv[1], "login") != 0 && strcmp(argv[1], "rss") != 0)) {
+		fprintf(stderr, "usage: bench_login login [N] | rss [CYCLES]\n");
+		return 2;
+	}
+	if (!getenv("A0_BENCH_DIR"))
+		reexec(argv);
+	snprintf(run_dir, sizeof(run_dir), "%s", getenv("A0_BENCH_DIR"));
+	fake_init(&fake);
+	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
+	snprintf(text, sizeof(text),
+		 "domain = localhost:%d\nclient_id = pam-native\nca_file = %s\ntimeout = 10\n",
+		 fake.port, fake.ca);
+	write_text(path, text);
+	long n = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
+
+	if (strcmp(argv[1], "login") == 0)
+		return bench_login(n > 0 && n < 100000 ? (int)n : 20);
+	return bench_rss(n > 0 && n < 10000000 ? (int)n : 10000);
+}
