@@ -450,3 +450,102 @@ int a0_mfa_challenge(struct a0_client *c, const char *mfa_token, const struct a0
 	*ret = ch;
 	return 0;
 }
+
+static bool param_reserved(const char *key)
+{
+	static const char *const reserved[] = {
+		"grant_type", "client_id", "client_secret", "client_assertion",
+		"client_assertion_type", "refresh_token", "scope", "audience",
+	};
+
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcasecmp(key, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
+int a0_params_check(const struct a0_param *extra, size_t n_extra, char *err, size_t errlen)
+{
+	if (n_extra > A0_MAX_PARAMS) {
+		snprintf(err, errlen, "more than %d extra parameters", A0_MAX_PARAMS);
+		return A0_ERR_INVALID;
+	}
+	for (size_t i = 0; i < n_extra; i++) {
+		const char *k = extra[i].key, *v = extra[i].value;
+
+		if (!k || !v || !*k || strlen(k) > A0_MAX_PARAM_KEY) {
+			snprintf(err, errlen,
+				 "an extra parameter's name is empty or longer than %d bytes",
+				 A0_MAX_PARAM_KEY);
+			return A0_ERR_INVALID;
+		}
+		if (strlen(v) > A0_MAX_PARAM_VALUE) {
+			snprintf(err, errlen, "an extra parameter's value is longer than %d bytes",
+				 A0_MAX_PARAM_VALUE);
+			return A0_ERR_INVALID;
+		}
+		if (param_reserved(k)) {
+			/* The key is one of ours, so it is safe to name. */
+			snprintf(err, errlen,
+				 "the parameter '%s' may not be set as an extra parameter", k);
+			return A0_ERR_INVALID;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcasecmp(k, extra[j].key) == 0) {
+				snprintf(err, errlen, "an extra parameter is given twice");
+				return A0_ERR_INVALID;
+			}
+		}
+	}
+	return 0;
+}
+
+int a0_grant_refresh(struct a0_client *c, const char *refresh_token, const char *scope,
+		     const char *audience, const struct a0_param *extra, size_t n_extra,
+		     struct a0_tokens **ret, struct a0_result *res)
+{
+	const char *kv[] = { "grant_type", A0_GRANT_REFRESH, "refresh_token", refresh_token,
+			     "scope",	   scope,	     "audience",      audience,
+			     NULL };
+	cJSON *body;
+	int r;
+
+	a0_result_clear(res);
+	if (!refresh_token || !*refresh_token)
+		return A0_ERR_INVALID;
+	body = object_of(kv);
+	if (!body)
+		return A0_ERR_NOMEM;
+	r = a0_params_check(extra, n_extra, res->description, sizeof(res->description));
+	/* Checked: every key is new to the body, so each is added as a member of its own. */
+	for (size_t i = 0; r == 0 && i < n_extra; i++)
+		if (!cJSON_AddStringToObject(body, extra[i].key, extra[i].value))
+			r = A0_ERR_NOMEM;
+	if (r < 0) {
+		a0_json_free(body);
+		return r;
+	}
+	return token_call(c, body, ret, res);
+}
+
+int a0_revoke(struct a0_client *c, const char *token, struct a0_result *res)
+{
+	const char *kv[] = { "token", token, NULL };
+	struct a0_http_response resp;
+	cJSON *body;
+	int r;
+
+	a0_result_clear(res);
+	if (!token || !*token)
+		return A0_ERR_INVALID;
+	body = object_of(kv);
+	if (!body)
+		return A0_ERR_NOMEM;
+	r = call(c, "/oauth/revoke", NULL, body, &resp, res);
+	a0_json_free(body);
+	if (r < 0)
+		return r;
+	res->status = resp.status;
+	a0_http_response_clear(&resp);
+	return 0;
+}

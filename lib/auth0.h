@@ -15,6 +15,11 @@
 #define A0_GRANT_MFA_RECOVERY "http://auth0.com/oauth/grant-type/mfa-recovery-code"
 #define A0_GRANT_REFRESH "refresh_token"
 
+/* Most extra parameters one request may carry, and their longest key and value. */
+#define A0_MAX_PARAMS 32
+#define A0_MAX_PARAM_KEY 128
+#define A0_MAX_PARAM_VALUE 4096
+
 /* Largest token (or code) accepted from the tenant. */
 #define A0_MAX_TOKEN (64 * 1024)
 /* Most authenticators listed for one user. */
@@ -61,6 +66,12 @@ struct a0_challenge {
 	bool binding_prompt; /* the user must type the code they received */
 };
 
+/* An extra member of a grant's body (the CredentialsManager's "parameters"). */
+struct a0_param {
+	const char *key;
+	const char *value;
+};
+
 void a0_tokens_free(struct a0_tokens *t);
 void a0_result_clear(struct a0_result *res);
 
@@ -93,5 +104,28 @@ int a0_mfa_list_authenticators(struct a0_client *c, const char *mfa_token,
 int a0_mfa_challenge(struct a0_client *c, const char *mfa_token, const struct a0_authenticator *a,
 		     struct a0_challenge *ret, struct a0_result *res);
 void a0_challenge_clear(struct a0_challenge *ch);
+
+/*
+ * Check extra parameters before they are sent: at most A0_MAX_PARAMS, keys of 1 to
+ * A0_MAX_PARAM_KEY bytes, values up to A0_MAX_PARAM_VALUE, no key twice (ignoring case), and
+ * none of the members the grant sets itself or client authentication (grant_type, client_id,
+ * client_secret, client_assertion, client_assertion_type, refresh_token, scope, audience):
+ * overriding those would change what is asked for. A0_ERR_INVALID with the reason in err.
+ */
+int a0_params_check(const struct a0_param *extra, size_t n_extra, char *err, size_t errlen);
+
+/*
+ * The refresh_token grant: scope (NULL: the refresh token's own) may only narrow it; audience
+ * (NULL: the refresh token's own) asks for another API through a multi-resource refresh or, as
+ * urn:<domain>:session_transfer, for a session transfer token. The extra parameters go into
+ * the JSON body as string members; a reserved or repeated key, or one over the bounds, is
+ * A0_ERR_INVALID and nothing is sent.
+ */
+int a0_grant_refresh(struct a0_client *c, const char *refresh_token, const char *scope,
+		     const char *audience, const struct a0_param *extra, size_t n_extra,
+		     struct a0_tokens **ret, struct a0_result *res);
+
+/* POST /oauth/revoke: revoke a refresh token (and with it its rotation family). */
+int a0_revoke(struct a0_client *c, const char *token, struct a0_result *res);
 
 #endif

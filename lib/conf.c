@@ -22,7 +22,19 @@
 #define MAX_DROPINS 64
 #define MAX_SECRET 1024      /* largest client secret file */
 
-enum kind { K_STRING, K_PATH, K_DOMAIN, K_BOOL, K_UINT, K_METHODS, K_PUSH_PROMPT, K_TEMPLATE };
+enum kind {
+	K_STRING,
+	K_PATH,
+	K_DOMAIN,
+	K_BOOL,
+	K_UINT,
+	K_METHODS,
+	K_PUSH_PROMPT,
+	K_TEMPLATE,
+	K_LIST,
+	K_ACCOUNT,
+	K_KEYRING,
+};
 
 struct key {
 	const char *name;
@@ -51,6 +63,21 @@ static const struct key keys[] = {
 	{ "mfa_timeout", K_UINT, F(mfa_timeout), 1, 600 },
 	{ "mfa_poll_interval", K_UINT, F(mfa_poll_interval), 1, 60 },
 	{ "push_prompt", K_PUSH_PROMPT, F(push_prompt), 0, 0 },
+	{ "cache_dir", K_PATH, F(cache_dir), 0, 0 },
+	{ "jwks_ttl", K_UINT, F(jwks_ttl), 60, 86400 },
+	{ "clock_skew", K_UINT, F(clock_skew), 0, 600 },
+	{ "user_claim", K_STRING, F(user_claim), 0, 0 },
+	{ "user_claim_template", K_TEMPLATE, F(user_claim_template), 0, 0 },
+	{ "require_email_verified", K_BOOL, F(require_email_verified), 0, 0 },
+	{ "min_uid", K_UINT, F(min_uid), 0, 4294967294U },
+	{ "allowed_users", K_LIST, F(allowed_users), 0, 0 },
+	{ "allowed_groups", K_LIST, F(allowed_groups), 0, 0 },
+	{ "groups_claim", K_STRING, F(groups_claim), 0, 0 },
+	{ "account_without_auth0", K_ACCOUNT, F(account_without_auth0), 0, 0 },
+	{ "keyring", K_KEYRING, F(keyring), 0, 0 },
+	{ "revoke_on_logout", K_BOOL, F(revoke_on_logout), 0, 0 },
+	/* Auth0 lets a tenant set up to a year; a minute is the least a key can usefully live. */
+	{ "refresh_token_lifetime", K_UINT, F(refresh_token_lifetime), 60, 366 * 86400 },
 };
 #undef F
 
@@ -176,6 +203,53 @@ static int parse_methods(struct a0_config *cfg, const char *v)
 	return 0;
 }
 
+static void list_free(struct a0_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+/* Names separated by spaces or commas; a later setting replaces an earlier one. */
+static int parse_list(struct a0_list *l, const char *v)
+{
+	struct a0_list n = { 0 };
+	char buf[MAX_LINE], *save = NULL;
+	int r = 0;
+
+	if (strlen(v) >= sizeof(buf))
+		return A0_ERR_INVALID;
+	memcpy(buf, v, strlen(v) + 1);
+	n.items = calloc(A0_MAX_LIST, sizeof(*n.items));
+	if (!n.items)
+		return A0_ERR_NOMEM;
+	for (char *t = strtok_r(buf, " ,", &save); t && r == 0; t = strtok_r(NULL, " ,", &save)) {
+		if (n.n == A0_MAX_LIST)
+			r = A0_ERR_INVALID;
+		else if (!(n.items[n.n++] = strdup(t)))
+			r = A0_ERR_NOMEM;
+	}
+	if (r == 0 && n.n == 0)
+		r = A0_ERR_INVALID;
+	if (r < 0) {
+		list_free(&n);
+		return r;
+	}
+	list_free(l);
+	*l = n;
+	return 0;
+}
+
+bool a0_list_contains(const struct a0_list *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->items[i], s) == 0)
+			return true;
+	return false;
+}
+
 static int set_string(char **field, const char *v)
 {
 	char *s = strdup(v);
@@ -258,6 +332,34 @@ static int set_key(struct a0_config *cfg, const char *name, const char *v, const
 			return fail(err, errlen, o, "key '%s': '%s' is not auto, enter or none", name,
 				    v);
 		return 0;
+	case K_LIST: {
+		int r = parse_list(field, v);
+
+		if (r == A0_ERR_NOMEM)
+			return r;
+		if (r < 0)
+			return fail(err, errlen, o, "key '%s': not a list of at most %d names",
+				    name, A0_MAX_LIST);
+		return 0;
+	}
+	case K_ACCOUNT:
+		if (strcmp(v, "ignore") == 0)
+			cfg->account_without_auth0 = A0_ACCOUNT_IGNORE;
+		else if (strcmp(v, "deny") == 0)
+			cfg->account_without_auth0 = A0_ACCOUNT_DENY;
+		else
+			return fail(err, errlen, o, "key '%s': '%s' is not ignore or deny", name,
+				    v);
+		return 0;
+	case K_KEYRING:
+		if (strcmp(v, "session") == 0)
+			cfg->keyring = A0_KEYRING_SESSION;
+		else if (strcmp(v, "user") == 0)
+			cfg->keyring = A0_KEYRING_USER;
+		else
+			return fail(err, errlen, o, "key '%s': '%s' is not session or user", name,
+				    v);
+		return 0;
 	}
 	return fail(err, errlen, o, "key '%s': internal error", name);
 }
@@ -322,6 +424,26 @@ static int parse_text(struct a0_config *cfg, char *text, const char *file, char 
 	return 0;
 }
 
+/* Text of a configuration file as read (len bytes, maybe with NUL bytes), named file. */
+static int parse_buffer(struct a0_config *cfg, const char *text, size_t len, const char *file,
+			char *err, size_t errlen)
+{
+	struct origin o = { file, 0 };
+	char *copy;
+	int r;
+
+	if (len > MAX_FILE)
+		return fail(err, errlen, &o, "larger than %d bytes", MAX_FILE);
+	if (memchr(text, '\0', len))
+		return fail(err, errlen, &o, "contains a NUL byte");
+	copy = strndup(text, len);
+	if (!copy)
+		return A0_ERR_NOMEM;
+	r = parse_text(cfg, copy, file, err, errlen);
+	free(copy);
+	return r;
+}
+
 /* Read all of a file of at most max bytes; *ret_len is its length (it may hold NUL bytes). */
 static int read_small_file(int fd, size_t max, char **ret, size_t *ret_len)
 {
@@ -372,10 +494,8 @@ static int parse_file(struct a0_config *cfg, const char *path, char *err, size_t
 			r = fail(err, errlen, &o, "cannot read: %s", strerror(errno));
 	}
 	close(fd);
-	if (r == 0 && memchr(text, '\0', len))
-		r = fail(err, errlen, &o, "contains a NUL byte");
 	if (r == 0)
-		r = parse_text(cfg, text, path, err, errlen);
+		r = parse_buffer(cfg, text, len, path, err, errlen);
 	free(text);
 	return r;
 }
@@ -453,8 +573,16 @@ static int set_defaults(struct a0_config *cfg)
 
 	if (set_string(&cfg->realm, "Username-Password-Authentication") ||
 	    set_string(&cfg->scope, "openid profile email offline_access") ||
-	    set_string(&cfg->username, "%u"))
+	    set_string(&cfg->username, "%u") || set_string(&cfg->cache_dir, "/var/cache/pam_auth0"))
 		return A0_ERR_NOMEM;
+	cfg->jwks_ttl = 3600;
+	cfg->clock_skew = 60;
+	cfg->require_email_verified = true;
+	cfg->min_uid = 1000;
+	cfg->account_without_auth0 = A0_ACCOUNT_IGNORE;
+	cfg->keyring = A0_KEYRING_SESSION;
+	cfg->revoke_on_logout = true;
+	cfg->refresh_token_lifetime = 30 * 86400; /* Auth0's default absolute lifetime */
 	cfg->timeout = 10;
 	memcpy(cfg->mfa_methods, order, sizeof(order));
 	cfg->n_mfa_methods = A0_MFA_N;
@@ -501,7 +629,62 @@ static int apply_args(struct a0_config *cfg, int argc, const char **argv, char *
 	return 0;
 }
 
-int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *err, size_t errlen)
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; *p; p += strcspn(p, " ")) {
+		p += strspn(p, " ");
+		if (strncmp(p, word, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static bool names_user(const char *tmpl)
+{
+	for (const char *t = tmpl; *t; t++) {
+		if (*t != '%')
+			continue;
+		if (*++t == 'u')
+			return true;
+		if (*t == '\0')
+			return false;
+	}
+	return false;
+}
+
+/* Defaults that depend on other keys, and rules that span keys. */
+static int finish_config(struct a0_config *cfg, const char *path, char *err, size_t errlen)
+{
+	if (!cfg->user_claim_template && set_string(&cfg->user_claim_template, cfg->username))
+		return A0_ERR_NOMEM;
+	/* The expected value looks like an email address: compare it with the email claim. */
+	if (!cfg->user_claim &&
+	    set_string(&cfg->user_claim,
+		       strchr(cfg->user_claim_template, '@') ? "email" : "nickname"))
+		return A0_ERR_NOMEM;
+	/* Without %u every account would expect the same identity: one Auth0 account would
+	 * open them all. */
+	if (!names_user(cfg->user_claim_template))
+		return fail(err, errlen, NULL,
+			    "%s: key 'user_claim_template' (default: the username template) must "
+			    "contain %%u",
+			    path);
+	if (!has_word(cfg->scope, "openid"))
+		return fail(err, errlen, NULL,
+			    "%s: key 'scope' must include openid: the ID token says who signed in",
+			    path);
+	if (cfg->allowed_groups.n && !cfg->groups_claim)
+		return fail(err, errlen, NULL,
+			    "%s: key 'allowed_groups' needs 'groups_claim', the claim listing them",
+			    path);
+	return 0;
+}
+
+/* text == NULL: read the files; else text stands for the main file and no file is read. */
+static int load(const char *text, size_t len, int argc, const char **argv,
+		struct a0_config **ret, char *err, size_t errlen)
 {
 	const char *path = A0_DEFAULT_CONFIG;
 	struct a0_config *cfg;
@@ -521,8 +704,9 @@ int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *er
 		return A0_ERR_NOMEM;
 	r = set_defaults(cfg);
 	if (r == 0)
-		r = parse_file(cfg, path, err, errlen);
-	if (r == 0)
+		r = text ? parse_buffer(cfg, text, len, path, err, errlen)
+			 : parse_file(cfg, path, err, errlen);
+	if (r == 0 && !text)
 		r = parse_dropins(cfg, dropins, err, errlen);
 	if (r == 0)
 		r = apply_args(cfg, argc, argv, err, errlen);
@@ -530,7 +714,9 @@ int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *er
 		r = fail(err, errlen, NULL, "%s: required key 'domain' is missing", path);
 	if (r == 0 && !cfg->client_id)
 		r = fail(err, errlen, NULL, "%s: required key 'client_id' is missing", path);
-	if (r == 0 && cfg->client_secret_file)
+	if (r == 0)
+		r = finish_config(cfg, path, err, errlen);
+	if (r == 0 && !text && cfg->client_secret_file)
 		r = read_client_secret(cfg, err, errlen);
 	if (r < 0) {
 		if (r == A0_ERR_NOMEM)
@@ -540,6 +726,17 @@ int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *er
 	}
 	*ret = cfg;
 	return 0;
+}
+
+int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *err, size_t errlen)
+{
+	return load(NULL, 0, argc, argv, ret, err, errlen);
+}
+
+int a0_config_parse_buffer(const char *text, size_t len, int argc, const char **argv,
+			   struct a0_config **ret, char *err, size_t errlen)
+{
+	return text ? load(text, len, argc, argv, ret, err, errlen) : A0_ERR_INVALID;
 }
 
 void a0_config_free(struct a0_config *cfg)
@@ -556,15 +753,26 @@ void a0_config_free(struct a0_config *cfg)
 	free(cfg->username);
 	free(cfg->ca_file);
 	free(cfg->proxy);
+	free(cfg->cache_dir);
+	free(cfg->user_claim);
+	free(cfg->user_claim_template);
+	list_free(&cfg->allowed_users);
+	list_free(&cfg->allowed_groups);
+	free(cfg->groups_claim);
 	free(cfg);
 }
 
 int a0_config_username(const struct a0_config *cfg, const char *user, char **ret)
 {
+	return a0_template_expand(cfg->username, user, ret);
+}
+
+int a0_template_expand(const char *tmpl, const char *user, char **ret)
+{
 	struct a0_buf b = { .max = 1024 };
 	int r = 0;
 
-	for (const char *t = cfg->username; *t && r == 0; t++) {
+	for (const char *t = tmpl; *t && r == 0; t++) {
 		if (*t != '%')
 			r = a0_buf_append(&b, t, 1);
 		else if (*++t == 'u')

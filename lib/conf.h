@@ -19,6 +19,20 @@ enum a0_mfa_method {
 
 enum a0_push_prompt { A0_PUSH_PROMPT_AUTO, A0_PUSH_PROMPT_ENTER, A0_PUSH_PROMPT_NONE };
 
+/* What pam_sm_acct_mgmt answers for a handle that Auth0 did not sign in (e.g. ssh keys). */
+enum a0_account_mode { A0_ACCOUNT_IGNORE, A0_ACCOUNT_DENY };
+
+/* Where the session's credentials go (keyring/login.h): pam_keyinit's session keyring, or
+ * the user keyring shared by every session and service of the user. */
+enum a0_keyring_mode { A0_KEYRING_SESSION, A0_KEYRING_USER };
+
+/* A list of names (allowed_users, allowed_groups): at most A0_MAX_LIST. */
+#define A0_MAX_LIST 256
+struct a0_list {
+	char **items;
+	size_t n;
+};
+
 /* Everything the module was told, after files, drop-ins and module arguments. */
 struct a0_config {
 	char *domain;             /* host[:port]; always https */
@@ -44,6 +58,24 @@ struct a0_config {
 	unsigned mfa_timeout;       /* seconds for a push to be approved */
 	unsigned mfa_poll_interval; /* seconds between push polls */
 	enum a0_push_prompt push_prompt;
+
+	/* Who may log in: ID-token verification, mapping and policy */
+	char *cache_dir;             /* JWKS cache */
+	unsigned jwks_ttl;           /* seconds */
+	unsigned clock_skew;         /* seconds of leeway for exp, iat, nbf */
+	char *user_claim;            /* claim that names the user; default set at load */
+	char *user_claim_template;   /* its expected value (%u); default: the username template */
+	bool require_email_verified; /* when user_claim is email */
+	unsigned min_uid;            /* accounts below it (and root) are left alone */
+	struct a0_list allowed_users;
+	struct a0_list allowed_groups;
+	char *groups_claim;          /* an array claim; required with allowed_groups */
+	enum a0_account_mode account_without_auth0;
+
+	/* Credentials in the kernel keyring (keyring/login.h) */
+	enum a0_keyring_mode keyring;
+	bool revoke_on_logout;           /* revoke the refresh token at close_session */
+	unsigned refresh_token_lifetime; /* seconds: the timeout of keys with a refresh token */
 };
 
 /*
@@ -53,6 +85,12 @@ struct a0_config {
  * config, or A0_ERR_CONFIG with a message naming file:line and the key in err.
  */
 int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *err, size_t errlen);
+/*
+ * The same with text (len bytes) standing for the main file and no file read: no drop-ins, no
+ * client_secret_file (client_secret stays NULL). For the fuzzers and tests.
+ */
+int a0_config_parse_buffer(const char *text, size_t len, int argc, const char **argv,
+			   struct a0_config **ret, char *err, size_t errlen);
 void a0_config_free(struct a0_config *cfg);
 
 /* The method's configuration name ("otp", "push", ..., "recovery-code"). */
@@ -62,5 +100,9 @@ const char *a0_mfa_method_name(enum a0_mfa_method m);
  * Expand the username template for PAM user `user`: 0 and a new string, or A0_ERR_INVALID.
  */
 int a0_config_username(const struct a0_config *cfg, const char *user, char **ret);
+/* The same for any template (%u = user, %% = %), e.g. user_claim_template. */
+int a0_template_expand(const char *tmpl, const char *user, char **ret);
+
+bool a0_list_contains(const struct a0_list *l, const char *s);
 
 #endif

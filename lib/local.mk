@@ -7,7 +7,10 @@ lib_libauth0core_la_SOURCES = \
 	lib/conf.c lib/conf.h \
 	lib/http.c lib/http.h \
 	lib/auth0.c lib/auth0.h \
-	lib/mfa.c lib/mfa.h
+	lib/mfa.c lib/mfa.h \
+	lib/jwt.c lib/jwt.h \
+	lib/jwks.c lib/jwks.h \
+	lib/policy.c lib/policy.h
 lib_libauth0core_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) \
 	$(KEYUTILS_CFLAGS)
 lib_libauth0core_la_LIBADD = $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(KEYUTILS_LIBS) -lm

@@ -324,10 +324,6 @@ int a0_mfa_complete(struct a0_client *c, const struct a0_config *cfg, const char
 		if (f.by_method[cfg->mfa_methods[i]])
 			chosen = cfg->mfa_methods[i];
 	if (chosen == A0_MFA_N) {
-		tell(&f, true,
-		     "Your account has no second factor enrolled that this host accepts. "
-		     "Enroll one by signing in to an application of your organisation, then try "
-		     "again.");
 		a0_result_clear(res);
 		snprintf(res->description, sizeof(res->description),
 			 "no active authenticator among the allowed methods");

@@ -17,6 +17,7 @@ cat >"$conf" <<CONF
 domain = localhost:$port
 client_id = pam-native
 ca_file = $A0_FAKE_CA
+cache_dir = $E2E_WORK/cache
 mfa_poll_interval = 1
 CONF
 chmod 0644 "$conf"

@@ -18,6 +18,7 @@ cat >"$conf" <<EOF
 domain = localhost:$port
 client_id = pam-native
 ca_file = $A0_FAKE_CA
+cache_dir = $E2E_WORK/cache
 timeout = 5
 mfa_poll_interval = 1
 mfa_timeout = 20

@@ -79,11 +79,12 @@ static void configure(const char *extra)
 		 "domain = localhost:%d\n"
 		 "client_id = pam-native\n"
 		 "ca_file = %s\n"
+		 "cache_dir = %s/cache\n"
 		 "timeout = %d\n"
 		 "mfa_poll_interval = 1\n"
 		 "mfa_timeout = 8\n"
 		 "%s\n",
-		 fake.port, fake.ca, TIMEOUT, extra ? extra : "");
+		 fake.port, fake.ca, run_dir, TIMEOUT, extra ? extra : "");
 	write_text(path, text);
 }
 
@@ -133,6 +134,14 @@ static int simple_login(const char *user, const char *password)
 	r = login(user, password, NULL, &m);
 	messages_free(&m);
 	return r;
+}
+
+/* A login fetches the JWKS once per jwks_ttl: fetch it before the tests, so that each test's
+ * request log holds only its own login. */
+static int warm_jwks_cache(void **state)
+{
+	reset(state);
+	return simple_login("a0alice", "Secret-a0alice-1") == PAM_SUCCESS ? 0 : -1;
 }
 
 static void code_now(const char *secret, char out[7])
@@ -228,6 +237,176 @@ static void test_bad_user_names(void **state)
 	/* Characters that mean something in a form body are data in JSON. */
 	assert_int_equal(simple_login("a0alice&realm=x", "Secret-a0alice-1"), PAM_AUTH_ERR);
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 1);
+}
+
+/* Characters that mean something in forms, format strings and paths are plain data. */
+static void test_user_names_are_data(void **state)
+{
+	static const char *const names[] = {
+		"a0alice=x", "user=a0alice", "a0%alice", "%s%n%x%u", "a0alice%", "a0alice/..",
+		"../../../etc/passwd", "/a0alice",
+	};
+	struct messages m;
+	cJSON *log;
+
+	configure("username = %u@example.com");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char sent[64];
+		const char *got;
+
+		fake_control(&fake, "POST", "/__control/reset", "{}");
+		messages_init(&m);
+		assert_int_equal(login(names[i], "Secret-a0alice-1", NULL, &m), PAM_AUTH_ERR);
+		messages_free(&m);
+		/* Sent once, verbatim: no second expansion of %, no form or path meaning. */
+		log = fake_get(&fake, "/__control/log");
+		assert_int_equal(cJSON_GetArraySize(log), 1);
+		got = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0), "username"));
+		snprintf(sent, sizeof(sent), "%s@example.com", names[i]);
+		if (!got || strcmp(got, sent) != 0)
+			fail_msg("user '%s' was sent as '%s'", names[i], got ? got : "(nothing)");
+		cJSON_Delete(log);
+	}
+}
+
+/*
+ * An application's conversation function that follows a script: each prompt takes the next
+ * step; messages are kept like libpamtest's. A prompt past the script fails the conversation.
+ */
+enum step { ANSWER, ANSWER_NULL, NO_RESPONSES, CONV_FAILS };
+struct conv_step {
+	enum step step;
+	const char *text; /* ANSWER */
+};
+struct script {
+	const struct conv_step *steps;
+	size_t n, next;
+	struct messages *m;
+	int n_info, n_err;
+};
+
+static int scripted_conv(int num_msg, const struct pam_message **msg, struct pam_response **resp,
+			 void *data)
+{
+	struct script *s = data;
+	struct pam_response *r = calloc((size_t)num_msg, sizeof(*r));
+
+	if (!r)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < num_msg; i++) {
+		const struct conv_step fails = { CONV_FAILS, NULL }, *st;
+
+		switch (msg[i]->msg_style) {
+		case PAM_ERROR_MSG:
+			if (s->n_err < MAX_MSGS)
+				snprintf(s->m->err[s->n_err++], PAM_MAX_MSG_SIZE, "%s", msg[i]->msg);
+			continue;
+		case PAM_TEXT_INFO:
+			if (s->n_info < MAX_MSGS)
+				snprintf(s->m->info[s->n_info++], PAM_MAX_MSG_SIZE, "%s", msg[i]->msg);
+			continue;
+		}
+		st = s->next < s->n ? &s->steps[s->next] : &fails;
+		s->next++;
+		if (st->step == ANSWER) {
+			r[i].resp = strdup(st->text);
+			continue;
+		}
+		if (st->step == ANSWER_NULL)
+			continue;
+		for (int j = 0; j < i; j++)
+			free(r[j].resp);
+		free(r);
+		if (st->step == NO_RESPONSES) { /* "success", but no answers at all */
+			*resp = NULL;
+			return PAM_SUCCESS;
+		}
+		return PAM_CONV_ERR;
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+/* One authentication through the script; returns the PAM result and how many prompts came. */
+static int converse(const char *user, const struct conv_step *steps, size_t n, size_t *prompts)
+{
+	struct messages m;
+	struct script s = { .steps = steps, .n = n, .m = &m };
+	struct pam_testcase tests[] = { pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS) };
+	enum pamtest_err perr;
+
+	messages_init(&m);
+	/* libpamtest 1.1.4's run_pamtest_conv macro lacks a parenthesis: call what it wraps. */
+	perr = _pamtest_conv(SERVICE, user, scripted_conv, &s, tests,
+			     sizeof(tests) / sizeof(tests[0]), NULL);
+	messages_free(&m);
+	assert_true(perr == PAMTEST_ERR_OK || perr == PAMTEST_ERR_CASE);
+	*prompts = s.next;
+	return tests[0].op_rv;
+}
+
+#define CONVERSE(user, prompts, ...)                                                          \
+	converse(user, (const struct conv_step[]){ __VA_ARGS__ },                             \
+		 sizeof((const struct conv_step[]){ __VA_ARGS__ }) / sizeof(struct conv_step), \
+		 prompts)
+#define SAY(text) { ANSWER, text }
+#define SAY_NULL { ANSWER_NULL, NULL }
+#define NO_REPLIES { NO_RESPONSES, NULL }
+#define FAILS { CONV_FAILS, NULL }
+
+/* A broken or empty answer to the password prompt ends the login before any request. */
+static void test_conv_password_broken(void **state)
+{
+	char big[10 * 1024];
+	size_t prompts;
+
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(CONVERSE("a0alice", &prompts, FAILS), PAM_CONV_ERR);
+	assert_int_equal(prompts, 1);
+	assert_int_equal(CONVERSE("a0alice", &prompts, SAY_NULL), PAM_CONV_ERR);
+	assert_int_equal(prompts, 1);
+	assert_int_equal(CONVERSE("a0alice", &prompts, NO_REPLIES), PAM_CONV_ERR);
+	assert_int_equal(prompts, 1);
+	assert_int_equal(CONVERSE("a0alice", &prompts, SAY("")), PAM_AUTH_ERR);
+	assert_int_equal(CONVERSE("a0alice", &prompts, SAY(big)), PAM_AUTH_ERR);
+	assert_int_equal(prompts, 1);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
+}
+
+/* The same for the MFA prompts: a refusal, no code sent, and no asking a dead conversation. */
+static void test_conv_mfa_broken(void **state)
+{
+	size_t prompts;
+
+	assert_int_equal(CONVERSE("a0otp", &prompts, SAY("Secret-a0otp-1"), FAILS), PAM_AUTH_ERR);
+	assert_int_equal(prompts, 2);
+	assert_int_equal(CONVERSE("a0otp", &prompts, SAY("Secret-a0otp-1"), SAY_NULL),
+			 PAM_AUTH_ERR);
+	assert_int_equal(prompts, 2);
+	assert_int_equal(CONVERSE("a0otp", &prompts, SAY("Secret-a0otp-1"), NO_REPLIES),
+			 PAM_AUTH_ERR);
+	assert_int_equal(prompts, 2);
+	/* Empty codes count as wrong ones and are never sent. */
+	assert_int_equal(CONVERSE("a0otp", &prompts, SAY("Secret-a0otp-1"), SAY(""), SAY(""),
+				  SAY("")),
+			 PAM_AUTH_ERR);
+	assert_int_equal(prompts, 4);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-otp"),
+			 0);
+	/* The method menu (echo on), and an SMS code. */
+	assert_int_equal(CONVERSE("a0multi", &prompts, SAY("Secret-a0multi-1"), SAY_NULL),
+			 PAM_AUTH_ERR);
+	assert_int_equal(prompts, 2);
+	assert_int_equal(CONVERSE("a0multi", &prompts, SAY("Secret-a0multi-1"), SAY(""), FAILS),
+			 PAM_AUTH_ERR);
+	assert_int_equal(prompts, 3);
+	assert_int_equal(CONVERSE("a0sms", &prompts, SAY("Secret-a0sms-1"), FAILS), PAM_AUTH_ERR);
+	assert_int_equal(prompts, 2);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-oob"),
+			 0);
 }
 
 static void test_bad_config_fails_closed(void **state)
@@ -410,8 +589,10 @@ static void test_fault_tls(void **state)
 	snprintf(extra, sizeof(extra), "domain = localhost:%d", fake.port);
 	char path[128], text[512];
 	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
-	snprintf(text, sizeof(text), "domain = localhost:%d\nclient_id = pam-native\ntimeout = 2\n",
-		 fake.port);
+	snprintf(text, sizeof(text),
+		 "domain = localhost:%d\nclient_id = pam-native\ntimeout = 2\n"
+		 "cache_dir = %s/cache\n",
+		 fake.port, run_dir);
 	write_text(path, text);
 	expect_unavailable(NULL, "cannot be reached");
 }
@@ -718,7 +899,7 @@ static void reexec_with_pam_wrapper(char **argv)
 {
 	const char *module = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
 	const char *wrapper_modules = getenv("A0_PAM_WRAPPER_MODULES");
-	char services[128], path[192], text[1024];
+	char services[128], path[192], text[1024], self[4096];
 	int status;
 
 	if (!module || !wrapper || !wrapper_modules) {
@@ -750,10 +931,16 @@ static void reexec_with_pam_wrapper(char **argv)
 	setenv("UID_WRAPPER_DISABLE_DEEPBIND", "1", 1);
 	/* ASan wants to be first in the library list; pam_wrapper is preloaded before it. */
 	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
+	/* The path, not /proc/self/exe: under valgrind that is valgrind itself (valgrind answers
+	 * readlink with the test's path, and follows the exec with --trace-children). */
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+		exit(99);
+	self[n] = '\0';
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
-		execv("/proc/self/exe", argv);
+		execv(self, argv);
 		_exit(99);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
@@ -778,6 +965,9 @@ int main(int argc, char **argv)
 		T(test_too_many_attempts),
 		T(test_empty_password_not_sent),
 		T(test_bad_user_names),
+		T(test_user_names_are_data),
+		T(test_conv_password_broken),
+		T(test_conv_mfa_broken),
 		T(test_bad_config_fails_closed),
 		T(test_use_first_pass),
 		T(test_forwarded_for_confidential_only),
@@ -809,5 +999,5 @@ int main(int argc, char **argv)
 		T(test_no_double_mfa),
 	};
 #undef T
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, warm_jwks_cache, NULL);
 }

@@ -353,6 +353,165 @@ static void test_username_template(void **state)
 	a0_config_free(cfg);
 }
 
+/* Who may log in (issue 6): defaults, every key, and the rules across keys. */
+static void test_login_policy_keys(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg->cache_dir, "/var/cache/pam_auth0");
+	assert_int_equal(cfg->jwks_ttl, 3600);
+	assert_int_equal(cfg->clock_skew, 60);
+	assert_string_equal(cfg->user_claim, "nickname");
+	assert_string_equal(cfg->user_claim_template, "%u");
+	assert_true(cfg->require_email_verified);
+	assert_int_equal(cfg->min_uid, 1000);
+	assert_int_equal(cfg->allowed_users.n, 0);
+	assert_int_equal(cfg->allowed_groups.n, 0);
+	assert_null(cfg->groups_claim);
+	assert_int_equal(cfg->account_without_auth0, A0_ACCOUNT_IGNORE);
+	a0_config_free(cfg);
+
+	write_file(fx->path,
+		   "domain = a.com\nclient_id = x\n"
+		   "cache_dir = /run/a0cache\n"
+		   "jwks_ttl = 60\n"
+		   "clock_skew = 0\n"
+		   "user_claim = https://example.com/posix_user\n"
+		   "user_claim_template = %u\n"
+		   "username = %u@example.com\n"
+		   "require_email_verified = no\n"
+		   "min_uid = 500\n"
+		   "allowed_users = alice, bob  carol\n"
+		   "allowed_groups = admins,ops\n"
+		   "groups_claim = https://example.com/groups\n"
+		   "account_without_auth0 = deny\n",
+		   0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg->cache_dir, "/run/a0cache");
+	assert_int_equal(cfg->jwks_ttl, 60);
+	assert_int_equal(cfg->clock_skew, 0);
+	assert_string_equal(cfg->user_claim, "https://example.com/posix_user");
+	assert_string_equal(cfg->user_claim_template, "%u");
+	assert_false(cfg->require_email_verified);
+	assert_int_equal(cfg->min_uid, 500);
+	assert_int_equal(cfg->allowed_users.n, 3);
+	assert_true(a0_list_contains(&cfg->allowed_users, "bob"));
+	assert_true(a0_list_contains(&cfg->allowed_users, "carol"));
+	assert_false(a0_list_contains(&cfg->allowed_users, "bo"));
+	assert_int_equal(cfg->allowed_groups.n, 2);
+	assert_true(a0_list_contains(&cfg->allowed_groups, "ops"));
+	assert_string_equal(cfg->groups_claim, "https://example.com/groups");
+	assert_int_equal(cfg->account_without_auth0, A0_ACCOUNT_DENY);
+	a0_config_free(cfg);
+
+	/* The username template decides the default claim; a later list replaces one. */
+	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = %u@corp.example\n"
+			     "allowed_users = a b\n",
+		   0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), "allowed_users=c", NULL), 0);
+	assert_string_equal(cfg->user_claim, "email");
+	assert_string_equal(cfg->user_claim_template, "%u@corp.example");
+	assert_int_equal(cfg->allowed_users.n, 1);
+	assert_true(a0_list_contains(&cfg->allowed_users, "c"));
+	a0_config_free(cfg);
+	/* A fixed Auth0 login is fine when the identity check still names the user. */
+	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = kiosk\n"
+			     "user_claim_template = %u\n",
+		   0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg->user_claim, "nickname");
+	a0_config_free(cfg);
+}
+
+static void test_login_policy_errors(void **state)
+{
+	struct fixture *fx = *state;
+	char many[4096] = "domain = a.com\nclient_id = x\nallowed_users =";
+
+	expect_error(fx, "domain = a.com\nclient_id = x\njwks_ttl = 59\n", "jwks_ttl");
+	expect_error(fx, "domain = a.com\nclient_id = x\njwks_ttl = 86401\n", "jwks_ttl");
+	expect_error(fx, "domain = a.com\nclient_id = x\nclock_skew = 601\n", "clock_skew");
+	expect_error(fx, "domain = a.com\nclient_id = x\nmin_uid = -1\n", "min_uid");
+	expect_error(fx, "domain = a.com\nclient_id = x\nmin_uid = 4294967295\n", "min_uid");
+	expect_error(fx, "domain = a.com\nclient_id = x\ncache_dir = var/cache\n", "absolute");
+	expect_error(fx, "domain = a.com\nclient_id = x\nrequire_email_verified = maybe\n",
+		     "require_email_verified");
+	expect_error(fx, "domain = a.com\nclient_id = x\naccount_without_auth0 = allow\n",
+		     "not ignore or deny");
+	expect_error(fx, "domain = a.com\nclient_id = x\nallowed_users =\n", "empty value");
+	expect_error(fx, "domain = a.com\nclient_id = x\nallowed_groups = , ,\n",
+		     "not a list");
+	expect_error(fx, "domain = a.com\nclient_id = x\nuser_claim_template = %x\n",
+		     "only %u and %% may follow %");
+	for (int i = 0; i <= A0_MAX_LIST; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), " u%d", i);
+	snprintf(many + strlen(many), sizeof(many) - strlen(many), "\n");
+	expect_error(fx, many, "at most 256 names");
+	/* Rules across keys. */
+	expect_error(fx, "domain = a.com\nclient_id = x\nscope = profile email\n",
+		     "must include openid");
+	expect_error(fx, "domain = a.com\nclient_id = x\nscope = openidx profile\n",
+		     "must include openid");
+	expect_error(fx, "domain = a.com\nclient_id = x\nallowed_groups = admins\n",
+		     "needs 'groups_claim'");
+	/* Without %u one Auth0 identity would fit every account. */
+	expect_error(fx, "domain = a.com\nclient_id = x\nusername = kiosk\n",
+		     "'user_claim_template' (default: the username template) must contain %u");
+	expect_error(fx, "domain = a.com\nclient_id = x\nuser_claim_template = %%u\n",
+		     "must contain %u");
+}
+
+/* Credentials in the keyring (issue 4): defaults, every value, every bad value. */
+static void test_keyring_keys(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_int_equal(cfg->keyring, A0_KEYRING_SESSION);
+	assert_true(cfg->revoke_on_logout);
+	assert_int_equal(cfg->refresh_token_lifetime, 30 * 86400);
+	a0_config_free(cfg);
+
+	write_file(fx->path,
+		   "domain = a.com\nclient_id = x\nkeyring = user\nrevoke_on_logout = no\n"
+		   "refresh_token_lifetime = 86400\n",
+		   0644);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_int_equal(cfg->keyring, A0_KEYRING_USER);
+	assert_false(cfg->revoke_on_logout);
+	assert_int_equal(cfg->refresh_token_lifetime, 86400);
+	a0_config_free(cfg);
+	/* Module arguments win, as for every key. */
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), "keyring=session", "revoke_on_logout=1",
+			      "refresh_token_lifetime=60", NULL),
+			 0);
+	assert_int_equal(cfg->keyring, A0_KEYRING_SESSION);
+	assert_true(cfg->revoke_on_logout);
+	assert_int_equal(cfg->refresh_token_lifetime, 60);
+	a0_config_free(cfg);
+
+	expect_error(fx, "domain = a.com\nclient_id = x\nkeyring = process\n",
+		     "key 'keyring': 'process' is not session or user");
+	expect_error(fx, "domain = a.com\nclient_id = x\nkeyring = Session\n",
+		     "is not session or user");
+	expect_error(fx, "domain = a.com\nclient_id = x\nkeyring =\n", "empty value");
+	expect_error(fx, "domain = a.com\nclient_id = x\nrevoke_on_logout = maybe\n",
+		     "key 'revoke_on_logout': 'maybe' is not yes or no");
+	expect_error(fx, "domain = a.com\nclient_id = x\nrefresh_token_lifetime = 59\n",
+		     "is not a number from 60 to 31622400");
+	expect_error(fx, "domain = a.com\nclient_id = x\nrefresh_token_lifetime = 31622401\n",
+		     "is not a number from 60 to 31622400");
+	expect_error(fx, "domain = a.com\nclient_id = x\nrefresh_token_lifetime = 30d\n",
+		     "refresh_token_lifetime");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +526,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_secret_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_username_template, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_policy_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_policy_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keyring_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

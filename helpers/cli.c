@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * auth0-credentials(1): the command line over libauth0-credentials. Results go to stdout,
+ * every failure is one JSON object on stderr, and the exit status is the library's code.
+ * This program uses the public API only.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <auth0/credentials.h>
+
+#define MAX_STDIN (1024 * 1024)
+
+static const char usage_main[] =
+	"Usage: auth0-credentials [--keyring session|user] [--timeout SECONDS] VERB [OPTIONS]\n"
+	"\n"
+	"Auth0 credentials of this login session, kept by pam_auth0 in the kernel keyring.\n"
+	"\n"
+	"Verbs:\n"
+	"  get        print credentials, renewed when expired, expiring or of another scope\n"
+	"  has-valid  exit 0 when a valid access token is stored, 1 when not (no network)\n"
+	"  save       store an Auth0 token response read from stdin\n"
+	"  clear      remove this session's credentials\n"
+	"  revoke     revoke the refresh token at Auth0, then clear\n"
+	"  api get    print credentials for another API (multi-resource refresh)\n"
+	"  api clear  remove the credentials of another API\n"
+	"  sso        print a session transfer token for native-to-web SSO\n"
+	"\n"
+	"Options for every verb:\n"
+	"  --keyring session|user  the keyring to use (default: session)\n"
+	"  --timeout SECONDS       per request to Auth0, 1-300 (default: 10)\n"
+	"  --help                  this text, or the verb's with VERB --help\n"
+	"\n"
+	"Errors are one JSON object on stderr, {\"error\":NAME,\"message\":...}; the exit status\n"
+	"names the error (see auth0-credentials(1)).\n";
+
+static const char usage_get[] =
+	"Usage: auth0-credentials get [--scope S] [--min-ttl SECONDS] [--force-refresh]\n"
+	"                             [--param KEY=VALUE]... [--format json|token|header|env]\n"
+	"\n"
+	"Print the stored credentials when the access token is valid for at least --min-ttl\n"
+	"seconds (default 0) and --scope, when given, equals the stored scope (as a set);\n"
+	"otherwise renew them with the refresh token, store and print them. --param adds a\n"
+	"member to the refresh request (not grant_type, client_id, refresh_token, scope, ...).\n"
+	"\n"
+	"Formats: json (default): {\"access_token\",\"id_token\",\"token_type\",\"expires_at\",\n"
+	"\"scope\"}; token: the access token; header: Authorization: Bearer TOKEN;\n"
+	"env: AUTH0_ACCESS_TOKEN=... and the others as shell assignments.\n"
+	"The refresh token is never printed.\n";
+
+static const char usage_has_valid[] =
+	"Usage: auth0-credentials has-valid [--min-ttl SECONDS]\n"
+	"\n"
+	"Exit 0 when an access token valid for at least --min-ttl seconds is stored, 1 when not.\n"
+	"Never uses the network.\n";
+
+static const char usage_save[] =
+	"Usage: auth0-credentials save [--domain HOST[:PORT]] [--client-id ID] [--ca-file FILE]\n"
+	"                              [--audience AUDIENCE] < token-response.json\n"
+	"\n"
+	"Store an Auth0 token response (access_token, token_type, expires_in, and optionally\n"
+	"id_token, refresh_token, scope) as this session's credentials. The tenant options say\n"
+	"where to renew them; left out, they are kept from the credentials being replaced.\n";
+
+static const char usage_clear[] =
+	"Usage: auth0-credentials clear\n"
+	"\n"
+	"Remove this session's credentials (every pam_auth0 record of the keyring).\n";
+
+static const char usage_revoke[] =
+	"Usage: auth0-credentials revoke\n"
+	"\n"
+	"Revoke the refresh token at Auth0 (and with it every token rotated from it), then\n"
+	"remove this session's credentials.\n";
+
+static const char usage_api[] =
+	"Usage: auth0-credentials api get AUDIENCE [--scope S] [--min-ttl SECONDS]\n"
+	"                                 [--param KEY=VALUE]... [--format json|token|header|env]\n"
+	"       auth0-credentials api clear AUDIENCE [--scope S]\n"
+	"\n"
+	"Credentials for the API AUDIENCE through a multi-resource refresh (the refresh token\n"
+	"grant with audience and scope), cached under the audience and the sorted scopes. A\n"
+	"refresh token rotated by the exchange replaces the session's.\n";
+
+static const char usage_sso[] =
+	"Usage: auth0-credentials sso [--param KEY=VALUE]... [--format json|token|env]\n"
+	"\n"
+	"Exchange the refresh token for a session transfer token (native-to-web SSO) and print\n"
+	"{\"session_transfer_token\",\"token_type\",\"expires_in\"}. The token is single-use and\n"
+	"short-lived; a rotated refresh token is stored.\n";
+
+enum {
+	OPT_KEYRING = 1000,
+	OPT_TIMEOUT,
+	OPT_HELP,
+	OPT_SCOPE,
+	OPT_MIN_TTL,
+	OPT_FORCE,
+	OPT_PARAM,
+	OPT_FORMAT,
+	OPT_DOMAIN,
+	OPT_CLIENT_ID,
+	OPT_CA_FILE,
+	OPT_AUDIENCE,
+	OPT_VERSION,
+};
+
+/* Everything a verb was told. */
+struct args {
+	const char *scope;
+	long long min_ttl;
+	bool force;
+	struct auth0_credentials_param *params;
+	size_t n_params;
+	enum auth0_credentials_format format;
+	bool format_set;
+	struct auth0_credentials_tenant tenant;
+	const char *positional[2];
+	size_t n_positional;
+};
+
+static int report(const struct auth0_credentials *c, int code, const char *message)
+{
+	char *json = auth0_credentials_error_json(c, code, message);
+
+	fprintf(stderr, "%s\n",
+		json ? json : "{\"error\":\"UNKNOWN\",\"message\":\"out of memory\"}");
+	free(json);
+	return code;
+}
+
+static int invalid(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int invalid(const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	return report(NULL, AUTH0_CREDENTIALS_INVALID_ARGUMENT, message);
+}
+
+static int help(const char *text)
+{
+	fputs(text, stdout);
+	return fflush(stdout) == 0 ? AUTH0_CREDENTIALS_OK : AUTH0_CREDENTIALS_UNKNOWN;
+}
+
+/* Write all of text to stdout, then wipe and free it. */
+static int emit(char *text)
+{
+	size_t left = strlen(text);
+	const char *p = text;
+	int code = AUTH0_CREDENTIALS_OK;
+
+	while (left > 0) {
+		ssize_t n = write(STDOUT_FILENO, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			code = report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "could not write to stdout");
+			break;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	auth0_credentials_secret_free(text);
+	return code;
+}
+
+static bool parse_number(const char *s, long long min, long long max, long long *ret)
+{
+	char *end;
+	long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static int set_keyring(struct auth0_credentials *c, const char *name)
+{
+	if (strcmp(name, "session") == 0)
+		return auth0_credentials_set_keyring(c, AUTH0_CREDENTIALS_KEYRING_SESSION);
+	if (strcmp(name, "user") == 0)
+		return auth0_credentials_set_keyring(c, AUTH0_CREDENTIALS_KEYRING_USER);
+	return invalid("--keyring must be session or user, not '%s'", name);
+}
+
+static int set_timeout(struct auth0_credentials *c, const char *s)
+{
+	long long v;
+
+	if (!parse_number(s, 1, 300, &v))
+		return invalid("--timeout must be a number of seconds from 1 to 300, not '%s'", s);
+	return auth0_credentials_set_timeout(c, (unsigned)v);
+}
+
+static int set_format(struct args *a, const char *s)
+{
+	static const struct {
+		const char *name;
+		enum auth0_credentials_format format;
+	} formats[] = {
+		{ "json", AUTH0_CREDENTIALS_FORMAT_JSON },
+		{ "token", AUTH0_CREDENTIALS_FORMAT_TOKEN },
+		{ "header", AUTH0_CREDENTIALS_FORMAT_HEADER },
+		{ "env", AUTH0_CREDENTIALS_FORMAT_ENV },
+	};
+
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (strcmp(s, formats[i].name) == 0) {
+			a->format = formats[i].format;
+			a->format_set = true;
+			return AUTH0_CREDENTIALS_OK;
+		}
+	}
+	return invalid("--format must be json, token, header or env, not '%s'", s);
+}
+
+/* KEY=VALUE, split at the first '=': the value is passed on as it is, '=' and all. */
+static int add_param(struct args *a, char *kv, size_t max)
+{
+	char *eq = strchr(kv, '=');
+
+	if (!eq || eq == kv)
+		return invalid("--param needs KEY=VALUE, not '%s'", kv);
+	if (a->n_params == max)
+		return invalid("too many --param options");
+	*eq = '\0';
+	a->params[a->n_params].key = kv;
+	a->params[a->n_params].value = eq + 1;
+	a->n_params++;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+/*
+ * Parse a verb's options; `allowed` lists the OPT_* it takes (the global ones always).
+ * Returns OK, a code after reporting, or -1 when --help was printed.
+ */
+static int parse(struct auth0_credentials *c, int argc, char **argv, const unsigned *allowed,
+		 size_t n_allowed, const char *usage, size_t max_positional, struct args *a)
+{
+	static const struct option options[] = {
+		{ "keyring", required_argument, NULL, OPT_KEYRING },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "scope", required_argument, NULL, OPT_SCOPE },
+		{ "min-ttl", required_argument, NULL, OPT_MIN_TTL },
+		{ "force-refresh", no_argument, NULL, OPT_FORCE },
+		{ "param", required_argument, NULL, OPT_PARAM },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "domain", required_argument, NULL, OPT_DOMAIN },
+		{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
+		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+		{ "audience", required_argument, NULL, OPT_AUDIENCE },
+		{ NULL, 0, NULL, 0 },
+	};
+	size_t max_params = (size_t)argc;
+	int opt, code = AUTH0_CREDENTIALS_OK;
+
+	a->params = calloc(max_params + 1, sizeof(*a->params));
+	if (!a->params)
+		return report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	optind = 0; /* glibc: start afresh */
+	opterr = 0; /* errors are ours to print, as JSON */
+	while (code == AUTH0_CREDENTIALS_OK &&
+	       (opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		bool ok = opt == OPT_KEYRING || opt == OPT_TIMEOUT || opt == OPT_HELP;
+
+		for (size_t i = 0; i < n_allowed; i++)
+			ok = ok || (unsigned)opt == allowed[i];
+		if (opt == '?' || opt == ':' || !ok) {
+			const char *arg = argv[optind - 1];
+
+			if (opt == ':')
+				code = invalid("option '%s' needs a value", arg);
+			else
+				code = invalid("option '%s' is not known here (see --help)", arg);
+			break;
+		}
+		switch (opt) {
+		case OPT_KEYRING:
+			code = set_keyring(c, optarg);
+			break;
+		case OPT_TIMEOUT:
+			code = set_timeout(c, optarg);
+			break;
+		case OPT_HELP:
+			help(usage);
+			return -1;
+		case OPT_SCOPE:
+			a->scope = optarg;
+			break;
+		case OPT_MIN_TTL:
+			if (!parse_number(optarg, 0, LLONG_MAX, &a->min_ttl))
+				code = invalid("--min-ttl must be a number of seconds, not '%s'",
+					       optarg);
+			break;
+		case OPT_FORCE:
+			a->force = true;
+			break;
+		case OPT_PARAM:
+			code = add_param(a, optarg, max_params);
+			break;
+		case OPT_FORMAT:
+			code = set_format(a, optarg);
+			break;
+		case OPT_DOMAIN:
+			a->tenant.domain = optarg;
+			break;
+		case OPT_CLIENT_ID:
+			a->tenant.client_id = optarg;
+			break;
+		case OPT_CA_FILE:
+			a->tenant.ca_file = optarg;
+			break;
+		case OPT_AUDIENCE:
+			a->tenant.audience = optarg;
+			break;
+		}
+	}
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	for (; optind < argc; optind++) {
+		if (a->n_positional == max_positional)
+			return invalid("unexpected argument '%s' (see --help)", argv[optind]);
+		a->positional[a->n_positional++] = argv[optind];
+	}
+	return AUTH0_CREDENTIALS_OK;
+}
+
+/* The options a verb takes besides the global ones: an array and its length. */
+#define ALLOWED(...)                                                                       \
+	(const unsigned[]){ __VA_ARGS__ },                                                 \
+		sizeof((const unsigned[]){ __VA_ARGS__ }) / sizeof(unsigned)
+
+static int print_tokens(struct auth0_credentials *c, int code,
+			struct auth0_credentials_tokens *t, enum auth0_credentials_format format)
+{
+	char *text = NULL;
+
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(c, code, NULL);
+	code = auth0_credentials_format(t, format, &text);
+	auth0_credentials_tokens_free(t);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(NULL, code, "the credentials cannot be printed in this format");
+	return emit(text);
+}
+
+static int verb_get(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	struct auth0_credentials_tokens *t = NULL;
+	int code;
+
+	code = parse(c, argc, argv,
+		     ALLOWED(OPT_SCOPE, OPT_MIN_TTL, OPT_FORCE, OPT_PARAM, OPT_FORMAT), usage_get,
+		     0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	code = auth0_credentials_get(c, a->scope, a->min_ttl, a->force, a->params, a->n_params,
+				     &t);
+	return print_tokens(c, code, t, a->format);
+}
+
+static int verb_has_valid(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	int code;
+
+	code = parse(c, argc, argv, ALLOWED(OPT_MIN_TTL), usage_has_valid, 0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	code = auth0_credentials_has_valid(c, a->min_ttl);
+	if (code != AUTH0_CREDENTIALS_OK && code != AUTH0_CREDENTIALS_NOT_VALID)
+		return report(c, code, NULL);
+	return code;
+}
+
+static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	size_t len = 0, cap = 4096;
+	char *buf, *n;
+	int code;
+
+	code = parse(c, argc, argv, ALLOWED(OPT_DOMAIN, OPT_CLIENT_ID, OPT_CA_FILE, OPT_AUDIENCE),
+		     usage_save, 0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t got;
+
+		if (!buf)
+			return report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+		if (len == cap) {
+			if (cap >= MAX_STDIN) {
+				auth0_credentials_secret_free(buf);
+				return invalid("the input is larger than 1 MiB");
+			}
+			/* Not realloc: the old buffer holds tokens and is wiped. */
+			n = malloc(cap * 2 + 1);
+			if (n)
+				memcpy(n, buf, len);
+			explicit_bzero(buf, cap);
+			free(buf);
+			buf = n;
+			cap *= 2;
+			continue;
+		}
+		got = read(STDIN_FILENO, buf + len, cap - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			explicit_bzero(buf, cap);
+			free(buf);
+			return report(NULL, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+				      "could not read stdin");
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	code = auth0_credentials_save(c, buf, len, &a->tenant);
+	explicit_bzero(buf, cap);
+	free(buf);
+	return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+}
+
+static int verb_clear(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	int code = parse(c, argc, argv, NULL, 0, usage_clear, 0, a);
+
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	code = auth0_credentials_clear(c);
+	return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+}
+
+static int verb_revoke(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	int code = parse(c, argc, argv, NULL, 0, usage_revoke, 0, a);
+
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	code = auth0_credentials_revoke(c);
+	return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+}
+
+static int verb_api(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	struct auth0_credentials_tokens *t = NULL;
+	bool get;
+	int code;
+
+	code = parse(c, argc, argv,
+		     ALLOWED(OPT_SCOPE, OPT_MIN_TTL, OPT_PARAM, OPT_FORMAT), usage_api, 2, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	if (a->n_positional != 2 ||
+	    (strcmp(a->positional[0], "get") != 0 && strcmp(a->positional[0], "clear") != 0))
+		return invalid("use 'api get AUDIENCE' or 'api clear AUDIENCE'");
+	get = strcmp(a->positional[0], "get") == 0;
+	if (!get) {
+		if (a->n_params || a->min_ttl || a->format_set)
+			return invalid("api clear takes --scope only");
+		code = auth0_credentials_api_clear(c, a->positional[1], a->scope);
+		return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+	}
+	code = auth0_credentials_api_get(c, a->positional[1], a->scope, a->min_ttl, a->params,
+					 a->n_params, &t);
+	return print_tokens(c, code, t, a->format);
+}
+
+static int verb_sso(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	struct auth0_credentials_sso *s = NULL;
+	char *text = NULL;
+	int code;
+
+	code = parse(c, argc, argv, ALLOWED(OPT_PARAM, OPT_FORMAT), usage_sso, 0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	if (a->format == AUTH0_CREDENTIALS_FORMAT_HEADER)
+		return invalid("sso prints json, token or env");
+	code = auth0_credentials_sso(c, a->params, a->n_params, &s);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(c, code, NULL);
+	code = auth0_credentials_sso_format(s, a->format, &text);
+	auth0_credentials_sso_free(s);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(NULL, code, "the session transfer token cannot be printed");
+	return emit(text);
+}
+
+static const struct verb {
+	const char *name;
+	int (*run)(struct auth0_credentials *c, int argc, char **argv, struct args *a);
+	const char *usage;
+} verbs[] = {
+	{ "get", verb_get, usage_get },
+	{ "has-valid", verb_has_valid, usage_has_valid },
+	{ "save", verb_save, usage_save },
+	{ "clear", verb_clear, usage_clear },
+	{ "revoke", verb_revoke, usage_revoke },
+	{ "api", verb_api, usage_api },
+	{ "sso", verb_sso, usage_sso },
+};
+
+static const struct verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(name, verbs[i].name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "keyring", required_argument, NULL, OPT_KEYRING },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct auth0_credentials *c = NULL;
+	struct args a = { 0 };
+	const struct verb *v;
+	int opt, code;
+
+	code = auth0_credentials_new(&c);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(NULL, code, "out of memory");
+	opterr = 0;
+	/* "+": options up to the verb are global; the verb parses the rest. */
+	while (code == AUTH0_CREDENTIALS_OK &&
+	       (opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_KEYRING:
+			code = set_keyring(c, optarg);
+			break;
+		case OPT_TIMEOUT:
+			code = set_timeout(c, optarg);
+			break;
+		case OPT_HELP:
+			code = help(usage_main);
+			goto out;
+		case OPT_VERSION:
+			printf("auth0-credentials (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			goto out;
+		default:
+			if (opt == ':')
+				code = invalid("option '%s' needs a value", argv[optind - 1]);
+			else
+				code = invalid("option '%s' is not known (see --help)",
+					       argv[optind - 1]);
+		}
+	}
+	if (code != AUTH0_CREDENTIALS_OK)
+		goto out;
+	if (optind >= argc) {
+		code = invalid("no verb given (see --help)");
+		goto out;
+	}
+	if (strcmp(argv[optind], "help") == 0) {
+		v = optind + 1 < argc ? find_verb(argv[optind + 1]) : NULL;
+		code = help(v ? v->usage : usage_main);
+		goto out;
+	}
+	v = find_verb(argv[optind]);
+	if (!v) {
+		code = invalid("unknown verb '%s' (see --help)", argv[optind]);
+		goto out;
+	}
+	code = v->run(c, argc - optind, argv + optind, &a);
+	if (code < 0)
+		code = AUTH0_CREDENTIALS_OK; /* --help */
+out:
+	free(a.params);
+	auth0_credentials_free(c);
+	return code;
+}

@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libauth0-credentials: the public API (auth0/credentials.h) over the credentials manager, with
+ * the real store (the keyring), lock (flock), tenant (lib/auth0.c) and worker (fork).
+ * Only the auth0_credentials_* functions are exported (credentials.sym).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <auth0/credentials.h>
+
+#include "error.h"
+#include "json.h"
+#include "lock.h"
+#include "login.h"
+#include "manager.h"
+#include "secret.h"
+#include "worker.h"
+
+#define DEFAULT_TIMEOUT 10
+#define MAX_TIMEOUT 300
+
+struct auth0_credentials {
+	struct a0_cm cm;
+	struct a0_cm_ops ops;
+	key_serial_t keyring; /* KEY_SPEC_SESSION_KEYRING or KEY_SPEC_USER_KEYRING */
+	unsigned timeout;
+	bool inline_;
+};
+
+/* ------------------------------------------------------------------ the real world */
+
+static int op_load(void *ctx, const char *name, struct a0_record **ret)
+{
+	struct auth0_credentials *c = ctx;
+
+	return a0_store_load(c->keyring, name, ret);
+}
+
+static int op_save(void *ctx, const char *name, const struct a0_record *r)
+{
+	struct auth0_credentials *c = ctx;
+	unsigned timeout = 0;
+
+	/*
+	 * An update clears the key's timeout: set it again as the module does (until the refresh
+	 * token's end, else the access token's). A saved refresh token of unknown lifetime keeps
+	 * its record for as long as the keyring lives.
+	 */
+	if (!r->refresh_token || r->refresh_expires_at > 0)
+		timeout = a0_login_timeout(r, time(NULL));
+	return a0_store_save(c->keyring, name, r, timeout);
+}
+
+static int op_remove(void *ctx, const char *name)
+{
+	struct auth0_credentials *c = ctx;
+
+	return a0_store_remove(c->keyring, name);
+}
+
+static int op_clear(void *ctx)
+{
+	struct auth0_credentials *c = ctx;
+
+	return a0_store_clear(c->keyring);
+}
+
+static int op_lock(void *ctx, const char *name, int *ret_handle, char *err, size_t errlen)
+{
+	struct auth0_credentials *c = ctx;
+	/* Long enough for a holder that sends every attempt and waits out every retry. */
+	unsigned wait_s = 2 * (A0_CM_ATTEMPTS * c->timeout + A0_CM_MAX_RETRY_WAIT) + 5;
+	key_serial_t serial;
+
+	/* The lock belongs to the keyring itself, so two sessions never wait for each other. */
+	serial = keyctl_get_keyring_ID(c->keyring, 0);
+	if (serial < 0) {
+		snprintf(err, errlen, "no %s: %s", c->cm.keyring_name, strerror(errno));
+		return A0_ERR_SYSTEM;
+	}
+	return a0_lock_acquire(serial, name, wait_s * 1000, ret_handle, err, errlen);
+}
+
+static void op_unlock(void *ctx, int handle)
+{
+	a0_lock_release(handle);
+}
+
+/* A client for the record's tenant: never a proxy, never a client secret. */
+static int connect_tenant(struct auth0_credentials *c, const struct a0_record *main,
+			  struct a0_http **ret, struct a0_result *res)
+{
+	struct a0_http_options opt = {
+		.domain = main->domain,
+		.ca_file = main->ca_file,
+		.proxy = NULL,
+		.timeout = c->timeout,
+	};
+	int r = a0_http_new(&opt, ret);
+
+	if (r < 0)
+		snprintf(res->description, sizeof(res->description), "no HTTP client: %s",
+			 a0_strerror(r));
+	return r;
+}
+
+static int op_refresh(void *ctx, const struct a0_record *main, const char *scope,
+		      const char *audience, const struct a0_param *params, size_t n_params,
+		      struct a0_tokens **ret, struct a0_result *res)
+{
+	struct auth0_credentials *c = ctx;
+	struct a0_client client = { .client_id = main->client_id };
+	int r;
+
+	a0_result_clear(res);
+	r = connect_tenant(c, main, &client.http, res);
+	if (r < 0)
+		return r;
+	r = a0_grant_refresh(&client, main->refresh_token, scope, audience, params, n_params, ret,
+			     res);
+	a0_http_free(client.http);
+	return r;
+}
+
+static int op_revoke(void *ctx, const struct a0_record *main, struct a0_result *res)
+{
+	struct auth0_credentials *c = ctx;
+	struct a0_client client = { .client_id = main->client_id };
+	int r;
+
+	a0_result_clear(res);
+	r = connect_tenant(c, main, &client.http, res);
+	if (r < 0)
+		return r;
+	r = a0_revoke(&client, main->refresh_token, res);
+	a0_http_free(client.http);
+	return r;
+}
+
+static void op_run(void *ctx, struct a0_cm *cm, struct a0_cm_job *job)
+{
+	struct auth0_credentials *c = ctx;
+
+	if (c->inline_)
+		a0_cm_run_job(cm, job);
+	else
+		a0_worker_run(cm, job);
+}
+
+static time_t op_now(void *ctx)
+{
+	return time(NULL);
+}
+
+static void op_sleep(void *ctx, unsigned seconds)
+{
+	struct timespec t = { .tv_sec = seconds }, left;
+
+	while (nanosleep(&t, &left) < 0 && errno == EINTR)
+		t = left;
+}
+
+/* ------------------------------------------------------------------ handle */
+
+AUTH0_CREDENTIALS_API int auth0_credentials_new(struct auth0_credentials **ret)
+{
+	struct auth0_credentials *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return AUTH0_CREDENTIALS_UNKNOWN;
+	c->ops = (struct a0_cm_ops){
+		.load = op_load,
+		.save = op_save,
+		.remove = op_remove,
+		.clear = op_clear,
+		.lock = op_lock,
+		.unlock = op_unlock,
+		.refresh = op_refresh,
+		.revoke = op_revoke,
+		.run = op_run,
+		.now = op_now,
+		.sleep = op_sleep,
+		.ctx = c,
+	};
+	c->cm.ops = &c->ops;
+	c->cm.keyring_name = "session keyring";
+	c->cm.result.retry_after = -1;
+	c->keyring = KEY_SPEC_SESSION_KEYRING;
+	c->timeout = DEFAULT_TIMEOUT;
+	*ret = c;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+AUTH0_CREDENTIALS_API void auth0_credentials_free(struct auth0_credentials *c)
+{
+	if (!c)
+		return;
+	a0_result_clear(&c->cm.result);
+	free(c);
+}
+
+static int invalid(struct auth0_credentials *c, const char *message)
+{
+	snprintf(c->cm.message, sizeof(c->cm.message), "%s", message);
+	a0_result_clear(&c->cm.result);
+	return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_set_keyring(struct auth0_credentials *c,
+							 enum auth0_credentials_keyring keyring)
+{
+	switch (keyring) {
+	case AUTH0_CREDENTIALS_KEYRING_SESSION:
+		c->keyring = KEY_SPEC_SESSION_KEYRING;
+		c->cm.keyring_name = "session keyring";
+		return AUTH0_CREDENTIALS_OK;
+	case AUTH0_CREDENTIALS_KEYRING_USER:
+		c->keyring = KEY_SPEC_USER_KEYRING;
+		c->cm.keyring_name = "user keyring";
+		return AUTH0_CREDENTIALS_OK;
+	}
+	return invalid(c, "the keyring must be session or user");
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_set_timeout(struct auth0_credentials *c,
+							 unsigned seconds)
+{
+	if (seconds < 1 || seconds > MAX_TIMEOUT)
+		return invalid(c, "the timeout must be 1 to 300 seconds");
+	c->timeout = seconds;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_set_inline(struct auth0_credentials *c, bool inline_)
+{
+	c->inline_ = inline_;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+/* ------------------------------------------------------------------ operations */
+
+AUTH0_CREDENTIALS_API void auth0_credentials_tokens_free(struct auth0_credentials_tokens *t)
+{
+	if (!t)
+		return;
+	a0_secret_free(t->access_token);
+	a0_secret_free(t->id_token);
+	free(t->token_type);
+	free(t->scope);
+	free(t);
+}
+
+AUTH0_CREDENTIALS_API void auth0_credentials_sso_free(struct auth0_credentials_sso *s)
+{
+	if (!s)
+		return;
+	a0_secret_free(s->session_transfer_token);
+	free(s->token_type);
+	free(s);
+}
+
+AUTH0_CREDENTIALS_API void auth0_credentials_secret_free(char *s)
+{
+	a0_secret_free(s);
+}
+
+/* The public shape of a record (never its refresh token); takes rec. */
+static int tokens_of(struct auth0_credentials *c, struct a0_record *rec,
+		     struct auth0_credentials_tokens **ret)
+{
+	struct auth0_credentials_tokens *t = calloc(1, sizeof(*t));
+	bool ok = t != NULL;
+
+	if (ok) {
+		t->access_token = a0_secret_dup(rec->access_token);
+		t->id_token = a0_secret_dup(rec->id_token);
+		t->token_type = strdup(rec->token_type ? rec->token_type : "Bearer");
+		t->scope = rec->scope ? strdup(rec->scope) : NULL;
+		t->expires_at = (long long)rec->expires_at;
+		ok = t->access_token && t->token_type && (!rec->id_token || t->id_token) &&
+		     (!rec->scope || t->scope);
+	}
+	a0_record_free(rec);
+	if (!ok) {
+		auth0_credentials_tokens_free(t);
+		snprintf(c->cm.message, sizeof(c->cm.message), "out of memory");
+		return AUTH0_CREDENTIALS_UNKNOWN;
+	}
+	*ret = t;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+/* The public parameters as the core's (same layout, kept separate for the ABI). */
+static int params_of(struct auth0_credentials *c, const struct auth0_credentials_param *params,
+		     size_t n, struct a0_param **ret)
+{
+	struct a0_param *p;
+
+	*ret = NULL;
+	if (n == 0)
+		return AUTH0_CREDENTIALS_OK;
+	if (!params || n > A0_MAX_PARAMS)
+		return invalid(c, "too many extra parameters");
+	p = calloc(n, sizeof(*p));
+	if (!p)
+		return AUTH0_CREDENTIALS_UNKNOWN;
+	for (size_t i = 0; i < n; i++) {
+		p[i].key = params[i].key;
+		p[i].value = params[i].value;
+	}
+	*ret = p;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, const char *scope,
+						 long long min_ttl, bool force_refresh,
+						 const struct auth0_credentials_param *params,
+						 size_t n_params,
+						 struct auth0_credentials_tokens **ret)
+{
+	struct a0_record *rec = NULL;
+	struct a0_param *p = NULL;
+	int code;
+
+	if (!ret)
+		return invalid(c, "nowhere to return the credentials");
+	code = params_of(c, params, n_params, &p);
+	if (code == 0)
+		code = a0_cm_get(&c->cm, scope, min_ttl, force_refresh, p, n_params, &rec);
+	free(p);
+	if (code == 0)
+		code = tokens_of(c, rec, ret);
+	return code;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_has_valid(struct auth0_credentials *c,
+						       long long min_ttl)
+{
+	return a0_cm_has_valid(&c->cm, min_ttl);
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_save(struct auth0_credentials *c, const char *json,
+						  size_t len,
+						  const struct auth0_credentials_tenant *tenant)
+{
+	const struct auth0_credentials_tenant none = { 0 };
+
+	if (!tenant)
+		tenant = &none;
+	return a0_cm_save(&c->cm, json, len, tenant->domain, tenant->client_id, tenant->ca_file,
+			  tenant->audience);
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_clear(struct auth0_credentials *c)
+{
+	return a0_cm_clear(&c->cm);
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_revoke(struct auth0_credentials *c)
+{
+	return a0_cm_revoke(&c->cm);
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_api_get(struct auth0_credentials *c,
+						     const char *audience, const char *scope,
+						     long long min_ttl,
+						     const struct auth0_credentials_param *params,
+						     size_t n_params,
+						     struct auth0_credentials_tokens **ret)
+{
+	struct a0_record *rec = NULL;
+	struct a0_param *p = NULL;
+	int code;
+
+	if (!ret)
+		return invalid(c, "nowhere to return the credentials");
+	code = params_of(c, params, n_params, &p);
+	if (code == 0)
+		code = a0_cm_api_get(&c->cm, audience, scope, min_ttl, p, n_params, &rec);
+	free(p);
+	if (code == 0)
+		code = tokens_of(c, rec, ret);
+	return code;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_api_clear(struct auth0_credentials *c,
+						       const char *audience, const char *scope)
+{
+	return a0_cm_api_clear(&c->cm, audience, scope);
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
+						 const struct auth0_credentials_param *params,
+						 size_t n_params,
+						 struct auth0_credentials_sso **ret)
+{
+	struct auth0_credentials_sso *s = NULL;
+	struct a0_record *rec = NULL;
+	struct a0_param *p = NULL;
+	long long expires_in = 0;
+	int code;
+
+	if (!ret)
+		return invalid(c, "nowhere to return the credentials");
+	code = params_of(c, params, n_params, &p);
+	if (code == 0)
+		code = a0_cm_sso(&c->cm, p, n_params, &rec, &expires_in);
+	free(p);
+	if (code != 0)
+		return code;
+	s = calloc(1, sizeof(*s));
+	if (s) {
+		s->session_transfer_token = a0_secret_dup(rec->access_token);
+		s->token_type = strdup(rec->token_type ? rec->token_type : "N_A");
+		s->expires_in = expires_in;
+	}
+	a0_record_free(rec);
+	if (!s || !s->session_transfer_token || !s->token_type) {
+		auth0_credentials_sso_free(s);
+		snprintf(c->cm.message, sizeof(c->cm.message), "out of memory");
+		return AUTH0_CREDENTIALS_UNKNOWN;
+	}
+	*ret = s;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+/* ------------------------------------------------------------------ text */
+
+static int append(struct a0_buf *b, const char *s)
+{
+	return a0_buf_append(b, s, strlen(s));
+}
+
+/* NAME='value' for a POSIX shell: inside single quotes only ' itself needs care. */
+static int append_assignment(struct a0_buf *b, const char *name, const char *value)
+{
+	int r = append(b, name);
+
+	if (r == 0)
+		r = append(b, "='");
+	for (const char *p = value ? value : ""; r == 0 && *p; p++)
+		r = *p == '\'' ? append(b, "'\\''") : a0_buf_append(b, p, 1);
+	if (r == 0)
+		r = append(b, "'\n");
+	return r;
+}
+
+static int json_line(cJSON *o, struct a0_buf *b)
+{
+	char *text = o ? a0_json_print(o) : NULL;
+	int r;
+
+	if (!text)
+		return A0_ERR_NOMEM;
+	r = append(b, text);
+	if (r == 0)
+		r = append(b, "\n");
+	a0_secret_free(text);
+	return r;
+}
+
+static cJSON *add_string_or_null(cJSON *o, const char *name, const char *value)
+{
+	if (!o)
+		return NULL;
+	if (!(value ? cJSON_AddStringToObject(o, name, value) : cJSON_AddNullToObject(o, name))) {
+		a0_json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *add_number(cJSON *o, const char *name, long long value)
+{
+	if (!o)
+		return NULL;
+	if (!cJSON_AddNumberToObject(o, name, (double)value)) {
+		a0_json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int finish(struct a0_buf *b, int r, char **ret)
+{
+	if (r == A0_ERR_INVALID) {
+		a0_buf_free(b);
+		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
+	}
+	if (r < 0) {
+		a0_buf_free(b);
+		return AUTH0_CREDENTIALS_UNKNOWN;
+	}
+	*ret = a0_buf_steal(b);
+	return AUTH0_CREDENTIALS_OK;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credentials_tokens *t,
+						    enum auth0_credentials_format format,
+						    char **ret)
+{
+	struct a0_buf b = { 0 };
+	char when[32];
+	cJSON *o;
+	int r;
+
+	if (!t || !ret || !t->access_token || !t->token_type)
+		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
+	switch (format) {
+	case AUTH0_CREDENTIALS_FORMAT_JSON:
+		o = cJSON_CreateObject();
+		o = add_string_or_null(o, "access_token", t->access_token);
+		o = add_string_or_null(o, "id_token", t->id_token);
+		o = add_string_or_null(o, "token_type", t->token_type);
+		o = add_number(o, "expires_at", t->expires_at);
+		o = add_string_or_null(o, "scope", t->scope);
+		r = json_line(o, &b);
+		a0_json_free(o);
+		break;
+	case AUTH0_CREDENTIALS_FORMAT_TOKEN:
+		r = a0_cm_token_ok(t->access_token) ? append(&b, t->access_token) : A0_ERR_INVALID;
+		if (r == 0)
+			r = append(&b, "\n");
+		break;
+	case AUTH0_CREDENTIALS_FORMAT_HEADER:
+		/* RFC 6750 spells the scheme "Bearer" whatever case the tenant used. */
+		r = a0_cm_token_ok(t->access_token) && a0_cm_token_ok(t->token_type) ?
+			    0 : A0_ERR_INVALID;
+		if (r == 0)
+			r = append(&b, "Authorization: ");
+		if (r == 0)
+			r = append(&b, strcasecmp(t->token_type, "bearer") == 0 ? "Bearer"
+										: t->token_type);
+		if (r == 0)
+			r = append(&b, " ");
+		if (r == 0)
+			r = append(&b, t->access_token);
+		if (r == 0)
+			r = append(&b, "\n");
+		break;
+	case AUTH0_CREDENTIALS_FORMAT_ENV:
+		snprintf(when, sizeof(when), "%lld", t->expires_at);
+		r = append_assignment(&b, "AUTH0_ACCESS_TOKEN", t->access_token);
+		if (r == 0)
+			r = append_assignment(&b, "AUTH0_ID_TOKEN", t->id_token);
+		if (r == 0)
+			r = append_assignment(&b, "AUTH0_TOKEN_TYPE", t->token_type);
+		if (r == 0)
+			r = append_assignment(&b, "AUTH0_EXPIRES_AT", when);
+		if (r == 0)
+			r = append_assignment(&b, "AUTH0_SCOPE", t->scope);
+		break;
+	default:
+		r = A0_ERR_INVALID;
+	}
+	return finish(&b, r, ret);
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_sso_format(const struct auth0_credentials_sso *s,
+							enum auth0_credentials_format format,
+							char **ret)
+{
+	struct a0_buf b = { 0 };
+	char when[32];
+	cJSON *o;
+	int r;
+
+	if (!s || !ret || !s->session_transfer_token || !s->token_type)
+		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
+	switch (format) {
+	case AUTH0_CREDENTIALS_FORMAT_JSON:
+		o = cJSON_CreateObject();
+		o = add_string_or_null(o, "session_transfer_token", s->session_transfer_token);
+		o = add_string_or_null(o, "token_type", s->token_type);
+		o = add_number(o, "expires_in", s->expires_in);
+		r = json_line(o, &b);
+		a0_json_free(o);
+		break;
+	case AUTH0_CREDENTIALS_FORMAT_TOKEN:
+		r = a0_cm_token_ok(s->session_transfer_token) ?
+			    append(&b, s->session_transfer_token) : A0_ERR_INVALID;
+		if (r == 0)
+			r = append(&b, "\n");
+		break;
+	case AUTH0_CREDENTIALS_FORMAT_ENV:
+		snprintf(when, sizeof(when), "%lld", s->expires_in);
+		r = append_assignment(&b, "AUTH0_SESSION_TRANSFER_TOKEN",
+				      s->session_transfer_token);
+		if (r == 0)
+			r = append_assignment(&b, "AUTH0_TOKEN_TYPE", s->token_type);
+		if (r == 0)
+			r = append_assignment(&b, "AUTH0_EXPIRES_IN", when);
+		break;
+	case AUTH0_CREDENTIALS_FORMAT_HEADER:
+	default:
+		r = A0_ERR_INVALID;
+	}
+	return finish(&b, r, ret);
+}
+
+/* ------------------------------------------------------------------ errors */
+
+AUTH0_CREDENTIALS_API const char *auth0_credentials_code_name(int code)
+{
+	return a0_cm_code_name(code);
+}
+
+AUTH0_CREDENTIALS_API const char *auth0_credentials_message(const struct auth0_credentials *c)
+{
+	return c->cm.message;
+}
+
+AUTH0_CREDENTIALS_API const char *auth0_credentials_auth0_error(const struct auth0_credentials *c)
+{
+	return c->cm.result.error;
+}
+
+AUTH0_CREDENTIALS_API const char *
+auth0_credentials_auth0_error_description(const struct auth0_credentials *c)
+{
+	return c->cm.result.error[0] ? c->cm.result.description : "";
+}
+
+AUTH0_CREDENTIALS_API char *auth0_credentials_error_json(const struct auth0_credentials *c,
+							  int code, const char *message)
+{
+	const char *name = a0_cm_code_name(code);
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	if (!message)
+		message = c ? c->cm.message : "";
+	o = add_string_or_null(o, "error", name ? name : "UNKNOWN");
+	o = add_string_or_null(o, "message", message);
+	if (c && c->cm.result.error[0]) {
+		o = add_string_or_null(o, "auth0_error", c->cm.result.error);
+		o = add_string_or_null(o, "auth0_error_description", c->cm.result.description);
+	}
+	if (c && c->cm.result.status)
+		o = add_number(o, "http_status", c->cm.result.status);
+	text = o ? a0_json_print(o) : NULL;
+	a0_json_free(o);
+	return text;
+}

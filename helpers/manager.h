@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef A0_MANAGER_H
+#define A0_MANAGER_H
+
+/*
+ * The credentials manager behind libauth0-credentials and auth0-credentials(1): Auth0's
+ * CredentialsManager decisions over the records of one keyring. Everything outside this file's
+ * logic (the store, the lock, the tenant, the clock, the worker process) comes through
+ * struct a0_cm_ops, so the unit tests drive it with fakes and a fake clock.
+ *
+ * Results are the public AUTH0_CREDENTIALS_* codes; the reason is left in cm->message and,
+ * when the tenant answered, in cm->result.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "auth0.h"
+#include "keyring/store.h"
+
+/* The record holding the refresh token: every refresh of a session takes its lock. */
+#define A0_CM_LOCK_RECORD A0_RECORD_MAIN
+/* Attempts of one refresh when the tenant answers 429 or 5xx, and the most they may wait. */
+#define A0_CM_ATTEMPTS 3
+#define A0_CM_MAX_RETRY_WAIT 10
+/* Longest min-ttl accepted: Auth0's access tokens live at most 30 days. */
+#define A0_CM_MAX_MIN_TTL (366LL * 86400)
+
+struct a0_cm;
+
+/* What the critical section does; runs in the worker process. */
+enum a0_cm_job_kind {
+	A0_CM_JOB_REFRESH, /* main record: refresh grant with scope and params */
+	A0_CM_JOB_API,	   /* api record: refresh grant with audience, scope and params */
+	A0_CM_JOB_SSO,	   /* sso record: refresh grant with the session transfer audience */
+	A0_CM_JOB_REVOKE,  /* revoke the refresh token, then clear the keyring */
+};
+
+/* A job's outcome: crosses the pipe from the worker, so it holds no secret. */
+struct a0_cm_outcome {
+	int code;		 /* AUTH0_CREDENTIALS_* */
+	char message[512];
+	long status;		 /* the tenant's HTTP status, 0 when none */
+	char error[64];		 /* Auth0's error code, "" when none */
+	char description[256];	 /* Auth0's error_description */
+	long long expires_in;	 /* of the new access token */
+	unsigned attempts;	 /* requests sent */
+};
+
+struct a0_cm_job {
+	enum a0_cm_job_kind kind;
+	const struct a0_record *main; /* read under the lock */
+	const char *scope;
+	const char *audience;
+	const char *record; /* where the new access token goes */
+	const struct a0_param *params;
+	size_t n_params;
+	struct a0_cm_outcome out;
+};
+
+struct a0_cm_ops {
+	/* The store: a0_store_* on one keyring. */
+	int (*load)(void *ctx, const char *name, struct a0_record **ret);
+	int (*save)(void *ctx, const char *name, const struct a0_record *r);
+	int (*remove)(void *ctx, const char *name);
+	int (*clear)(void *ctx);
+	/* Serialise refreshes of a record across processes: 0 and a handle, or an A0_ERR_*. */
+	int (*lock)(void *ctx, const char *name, int *ret_handle, char *err, size_t errlen);
+	void (*unlock)(void *ctx, int handle);
+	/* The tenant, as told by the record. */
+	int (*refresh)(void *ctx, const struct a0_record *main, const char *scope,
+		       const char *audience, const struct a0_param *params, size_t n_params,
+		       struct a0_tokens **ret, struct a0_result *res);
+	int (*revoke)(void *ctx, const struct a0_record *main, struct a0_result *res);
+	/* Run a0_cm_run_job(cm, job), in a worker that outlives the caller; NULL: inline. */
+	void (*run)(void *ctx, struct a0_cm *cm, struct a0_cm_job *job);
+	time_t (*now)(void *ctx);
+	void (*sleep)(void *ctx, unsigned seconds);
+	void *ctx;
+};
+
+struct a0_cm {
+	const struct a0_cm_ops *ops;
+	const char *keyring_name; /* for messages: "session keyring" */
+	char message[512];
+	struct a0_result result; /* the tenant's answer to the last failed request */
+};
+
+/* The public code's name, "OK", "NOT_VALID"; NULL for none. */
+const char *a0_cm_code_name(int code);
+
+/* Scopes as case-insensitive sets of space-separated words; NULL equals "". */
+bool a0_cm_scope_equal(const char *a, const char *b);
+/* A token bound for headers and shell assignments: printable ASCII without spaces, bounded. */
+bool a0_cm_token_ok(const char *s);
+/* The access token is valid now and for at least min_ttl more seconds. */
+bool a0_cm_valid_for(const struct a0_record *r, time_t now, long long min_ttl);
+
+enum a0_cm_decision {
+	A0_CM_USE_STORED,
+	A0_CM_REFRESH,
+	A0_CM_NO_REFRESH_TOKEN,
+};
+/* What get does with the stored record r (not NULL). */
+enum a0_cm_decision a0_cm_decide(const struct a0_record *r, time_t now, const char *scope,
+				 long long min_ttl, bool force);
+
+/*
+ * The record after a refresh: the new tokens over old, keeping old's refresh token when the
+ * response has none and old's ID token when it has no new one. scope is what was asked.
+ */
+int a0_cm_merge(const struct a0_record *old, const struct a0_tokens *t, const char *scope,
+		time_t issued, struct a0_record **ret);
+
+/* The critical section: network, retries, then store (the rotated refresh token first). */
+void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job);
+
+/* The operations; *ret (owned by the caller, a0_record_free) only on OK. */
+int a0_cm_get(struct a0_cm *cm, const char *scope, long long min_ttl, bool force,
+	      const struct a0_param *params, size_t n_params, struct a0_record **ret);
+int a0_cm_has_valid(struct a0_cm *cm, long long min_ttl);
+int a0_cm_save(struct a0_cm *cm, const char *json, size_t len, const char *domain,
+	       const char *client_id, const char *ca_file, const char *audience);
+int a0_cm_clear(struct a0_cm *cm);
+int a0_cm_revoke(struct a0_cm *cm);
+int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, long long min_ttl,
+		  const struct a0_param *params, size_t n_params, struct a0_record **ret);
+int a0_cm_api_clear(struct a0_cm *cm, const char *audience, const char *scope);
+/* The session transfer record and Auth0's expires_in for it. */
+int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
+	      struct a0_record **ret, long long *ret_expires_in);
+
+#endif

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AUTH0_CREDENTIALS_H
+#define AUTH0_CREDENTIALS_H
+
+/*
+ * libauth0-credentials: Auth0's CredentialsManager semantics over the credentials pam_auth0
+ * keeps in the kernel keyring of a login session. A program of that session gets a fresh
+ * access token without ever seeing a password; refreshes of one session are serialised across
+ * all its processes, and a rotated refresh token is stored before anything else can fail.
+ *
+ * The auth0-credentials(1) command is built on this library and prints the same codes as its
+ * exit status. Every function returns AUTH0_CREDENTIALS_OK (0) or one of the codes below;
+ * details of the last failure are kept in the handle (auth0_credentials_message()).
+ *
+ * A refresh, revocation or exchange runs in a short-lived child process created with fork(),
+ * so that it completes and stores the rotated refresh token even when the caller is killed
+ * half-way; see auth0_credentials_set_inline() for programs that cannot fork. A handle is used
+ * by one thread at a time; separate handles may be used at once, also across processes.
+ *
+ * Link with `pkg-config --cflags --libs auth0-credentials`.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(AUTH0_CREDENTIALS_API)
+#define AUTH0_CREDENTIALS_API __attribute__((visibility("default")))
+#elif !defined(AUTH0_CREDENTIALS_API)
+#define AUTH0_CREDENTIALS_API
+#endif
+
+/* Results: also auth0-credentials(1)'s exit codes. Names as in Auth0's SDKs. */
+enum auth0_credentials_code {
+	AUTH0_CREDENTIALS_OK = 0,
+	AUTH0_CREDENTIALS_NOT_VALID = 1, /* has_valid(): no access token valid for min_ttl */
+	AUTH0_CREDENTIALS_INVALID_ARGUMENT = 2,
+	AUTH0_CREDENTIALS_NO_CREDENTIALS = 3,
+	AUTH0_CREDENTIALS_NO_REFRESH_TOKEN = 4,
+	AUTH0_CREDENTIALS_RENEW_FAILED = 5,
+	AUTH0_CREDENTIALS_API_EXCHANGE_FAILED = 6,
+	AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED = 7,
+	AUTH0_CREDENTIALS_STORE_FAILED = 8,
+	AUTH0_CREDENTIALS_LARGE_MIN_TTL = 9,
+	AUTH0_CREDENTIALS_NO_NETWORK = 10,
+	AUTH0_CREDENTIALS_REVOKE_FAILED = 11,
+	AUTH0_CREDENTIALS_MFA_REQUIRED = 12,
+	AUTH0_CREDENTIALS_UNKNOWN = 13, /* a local failure: out of memory, unsafe lock directory */
+};
+
+enum auth0_credentials_keyring {
+	AUTH0_CREDENTIALS_KEYRING_SESSION = 0, /* the login session's keyring (default) */
+	AUTH0_CREDENTIALS_KEYRING_USER = 1,    /* the user's keyring (pam_auth0 keyring=user) */
+};
+
+enum auth0_credentials_format {
+	AUTH0_CREDENTIALS_FORMAT_JSON = 0,   /* {"access_token",...}; never the refresh token */
+	AUTH0_CREDENTIALS_FORMAT_TOKEN = 1,  /* the access token and a newline */
+	AUTH0_CREDENTIALS_FORMAT_HEADER = 2, /* "Authorization: Bearer <token>" and a newline */
+	AUTH0_CREDENTIALS_FORMAT_ENV = 3,    /* NAME='value' lines for a POSIX shell */
+};
+
+/* Credentials handed to the caller. Strings are secrets except token_type and scope. */
+struct auth0_credentials_tokens {
+	char *access_token;
+	char *id_token; /* NULL when none is stored */
+	char *token_type;
+	char *scope;	     /* NULL when unknown */
+	long long expires_at; /* of the access token, seconds since the epoch */
+};
+
+/* A native-to-web session transfer token: single use, short-lived. */
+struct auth0_credentials_sso {
+	char *session_transfer_token;
+	char *token_type; /* "N_A" */
+	long long expires_in;
+};
+
+/* An extra member of the refresh request (the SDKs' "parameters"). */
+struct auth0_credentials_param {
+	const char *key;
+	const char *value;
+};
+
+/*
+ * Where to refresh saved credentials: members left NULL are kept from the stored record.
+ * domain is host[:port] (always https); ca_file NULL means the system's CA store.
+ */
+struct auth0_credentials_tenant {
+	const char *domain;
+	const char *client_id;
+	const char *ca_file;
+	const char *audience;
+};
+
+struct auth0_credentials;
+
+AUTH0_CREDENTIALS_API int auth0_credentials_new(struct auth0_credentials **ret);
+AUTH0_CREDENTIALS_API void auth0_credentials_free(struct auth0_credentials *c);
+AUTH0_CREDENTIALS_API int auth0_credentials_set_keyring(struct auth0_credentials *c,
+							 enum auth0_credentials_keyring keyring);
+/* Seconds for each request to the tenant, 1..300 (default 10). */
+AUTH0_CREDENTIALS_API int auth0_credentials_set_timeout(struct auth0_credentials *c,
+							 unsigned seconds);
+/*
+ * Run refreshes in the calling process instead of a child. A caller killed during such a
+ * refresh may lose the rotated refresh token (and with rotation the session): only for
+ * programs that must not fork.
+ */
+AUTH0_CREDENTIALS_API int auth0_credentials_set_inline(struct auth0_credentials *c, bool inline_);
+
+/*
+ * The stored credentials when the access token is valid for at least min_ttl seconds, scope
+ * (NULL: any) equals the stored scope as a case-insensitive set, and force_refresh is false;
+ * otherwise renewed with the refresh token (passing scope and params), stored, and returned.
+ * A refresh that another process completed while this call waited counts as this call's.
+ * LARGE_MIN_TTL: even the renewed token expires within min_ttl; the renewed credentials are
+ * stored all the same. Free *ret with auth0_credentials_tokens_free().
+ */
+AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, const char *scope,
+						 long long min_ttl, bool force_refresh,
+						 const struct auth0_credentials_param *params,
+						 size_t n_params,
+						 struct auth0_credentials_tokens **ret);
+/* OK when an access token valid for at least min_ttl seconds is stored, else NOT_VALID. */
+AUTH0_CREDENTIALS_API int auth0_credentials_has_valid(struct auth0_credentials *c,
+						       long long min_ttl);
+/* Store an Auth0 token response (JSON) as the session's credentials. */
+AUTH0_CREDENTIALS_API int auth0_credentials_save(struct auth0_credentials *c, const char *json,
+						  size_t len,
+						  const struct auth0_credentials_tenant *tenant);
+/* Remove every pam_auth0 record of the keyring. */
+AUTH0_CREDENTIALS_API int auth0_credentials_clear(struct auth0_credentials *c);
+/* Revoke the refresh token at Auth0, then clear. */
+AUTH0_CREDENTIALS_API int auth0_credentials_revoke(struct auth0_credentials *c);
+/*
+ * Credentials for another API (audience) through a multi-resource refresh, cached under the
+ * audience and the sorted scopes; a rotated refresh token updates the session's credentials.
+ */
+AUTH0_CREDENTIALS_API int auth0_credentials_api_get(struct auth0_credentials *c,
+						     const char *audience, const char *scope,
+						     long long min_ttl,
+						     const struct auth0_credentials_param *params,
+						     size_t n_params,
+						     struct auth0_credentials_tokens **ret);
+AUTH0_CREDENTIALS_API int auth0_credentials_api_clear(struct auth0_credentials *c,
+						       const char *audience, const char *scope);
+/* A session transfer token for native-to-web SSO. Free with auth0_credentials_sso_free(). */
+AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
+						 const struct auth0_credentials_param *params,
+						 size_t n_params,
+						 struct auth0_credentials_sso **ret);
+
+AUTH0_CREDENTIALS_API void auth0_credentials_tokens_free(struct auth0_credentials_tokens *t);
+AUTH0_CREDENTIALS_API void auth0_credentials_sso_free(struct auth0_credentials_sso *s);
+
+/*
+ * The text auth0-credentials prints: FORMAT_JSON, TOKEN, HEADER or ENV for tokens; JSON,
+ * TOKEN or ENV for a session transfer token. Free *ret with auth0_credentials_secret_free().
+ */
+AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credentials_tokens *t,
+						    enum auth0_credentials_format format,
+						    char **ret);
+AUTH0_CREDENTIALS_API int auth0_credentials_sso_format(const struct auth0_credentials_sso *s,
+							enum auth0_credentials_format format,
+							char **ret);
+/* Wipe and free a string this library returned; NULL is fine. */
+AUTH0_CREDENTIALS_API void auth0_credentials_secret_free(char *s);
+
+/* "NO_CREDENTIALS" etc.; "NOT_VALID" and "OK" for those. NULL for an unknown code. */
+AUTH0_CREDENTIALS_API const char *auth0_credentials_code_name(int code);
+/* What went wrong in the last call on c, for a person; "" after success. */
+AUTH0_CREDENTIALS_API const char *auth0_credentials_message(const struct auth0_credentials *c);
+/* Auth0's error code and description of the last failure, "" when the tenant gave none. */
+AUTH0_CREDENTIALS_API const char *auth0_credentials_auth0_error(const struct auth0_credentials *c);
+AUTH0_CREDENTIALS_API const char *
+auth0_credentials_auth0_error_description(const struct auth0_credentials *c);
+/*
+ * The error as one JSON object: {"error":"NAME","message":"..."}, plus "auth0_error",
+ * "auth0_error_description" and "http_status" when c is not NULL and the tenant answered its
+ * last call. message NULL takes c's last message. NULL when out of memory; free with free().
+ */
+AUTH0_CREDENTIALS_API char *auth0_credentials_error_json(const struct auth0_credentials *c,
+							  int code, const char *message);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

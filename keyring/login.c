@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT */
+/* A login's records in the kernel keyring: see login.h for the design. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "error.h"
+#include "keys.h"
+#include "login.h"
+#include "secret.h"
+
+/* A hand-off is not a record: a0_store_clear of a user keyring leaves it alone. */
+#define HANDOFF_PREFIX "pam_auth0_handoff:"
+
+static int dup_text(const char *s, char **dst)
+{
+	if (!s)
+		return 0;
+	*dst = strdup(s);
+	return *dst ? 0 : A0_ERR_NOMEM;
+}
+
+static int dup_secret(const char *s, char **dst)
+{
+	if (!s)
+		return 0;
+	*dst = a0_secret_dup(s);
+	return *dst ? 0 : A0_ERR_NOMEM;
+}
+
+int a0_record_from_tokens(const struct a0_tokens *t, const struct a0_config *cfg, time_t now,
+			  struct a0_record **ret)
+{
+	struct a0_record *r;
+	int rc;
+
+	if (!t || !t->access_token || !t->token_type)
+		return A0_ERR_INVALID;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return A0_ERR_NOMEM;
+	rc = dup_secret(t->access_token, &r->access_token);
+	if (rc == 0)
+		rc = dup_secret(t->id_token, &r->id_token);
+	if (rc == 0)
+		rc = dup_secret(t->refresh_token, &r->refresh_token);
+	if (rc == 0)
+		rc = dup_text(t->token_type, &r->token_type);
+	/* Auth0 sends scope only when it differs from the one asked for. */
+	if (rc == 0)
+		rc = dup_text(t->scope ? t->scope : cfg->scope, &r->scope);
+	if (rc == 0)
+		rc = dup_text(cfg->domain, &r->domain);
+	if (rc == 0)
+		rc = dup_text(cfg->client_id, &r->client_id);
+	if (rc == 0)
+		rc = dup_text(cfg->ca_file, &r->ca_file);
+	if (rc == 0)
+		rc = dup_text(cfg->audience, &r->audience);
+	if (rc < 0) {
+		a0_record_free(r);
+		return rc;
+	}
+	r->expires_at = t->expires_at;
+	/* The client cannot ask Auth0 for the refresh token's lifetime; the configuration says
+	 * it (Auth0's default: 30 days absolute, not extended by rotation). */
+	if (r->refresh_token)
+		r->refresh_expires_at = now + (time_t)cfg->refresh_token_lifetime;
+	*ret = r;
+	return 0;
+}
+
+unsigned a0_login_timeout(const struct a0_record *r, time_t now)
+{
+	time_t until = r->refresh_token && r->refresh_expires_at > 0 ? r->refresh_expires_at
+								       : r->expires_at;
+	long long left = (long long)until - (long long)now;
+
+	if (left < A0_LOGIN_MIN_TIMEOUT)
+		return A0_LOGIN_MIN_TIMEOUT;
+	if (left > UINT_MAX)
+		return UINT_MAX;
+	return (unsigned)left;
+}
+
+key_serial_t a0_login_current_session(void)
+{
+	key_serial_t k = keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0);
+
+	return k < 0 ? 0 : k;
+}
+
+/*
+ * Run fn on u's user keyring, possessed: KEY_SPEC_USER_KEYRING needs the real uid switched, and
+ * a key in that keyring is possessed, when reached by its serial, only through a keyring of the
+ * caller's. So the user keyring is linked into the caller's process keyring (not inherited by
+ * fork or exec: the shell never gets it) for the call, and unlinked after it. The process
+ * keyring is made before the switch, so it is the caller's (root's), not the user's.
+ */
+static int with_user_keyring(const struct a0_user *u, int (*fn)(key_serial_t ukr, void *ctx),
+			     void *ctx)
+{
+	struct a0_priv p;
+	key_serial_t proc, ukr = -1;
+	bool linked = false;
+	int r, rr;
+
+	proc = keyctl_get_keyring_ID(KEY_SPEC_PROCESS_KEYRING, 1);
+	if (proc < 0)
+		return A0_ERR_SYSTEM;
+	r = a0_priv_drop(&p, u, A0_PRIV_REAL);
+	if (r == 0) {
+		ukr = keyctl_get_keyring_ID(KEY_SPEC_USER_KEYRING, 1);
+		if (ukr < 0)
+			r = A0_ERR_SYSTEM;
+	}
+	if (r == 0) {
+		if (keyctl_link(ukr, proc) < 0)
+			r = errno == EDQUOT ? A0_ERR_STORE : A0_ERR_SYSTEM;
+		else
+			linked = true;
+	}
+	if (r == 0)
+		r = fn(ukr, ctx);
+	if (linked && keyctl_unlink(ukr, proc) < 0 && r == 0)
+		r = A0_ERR_SYSTEM;
+	rr = a0_priv_regain(&p);
+	return rr < 0 ? rr : r;
+}
+
+/* ---- the hand-off ---- */
+
+bool a0_handoff_valid(const char *handle)
+{
+	if (!handle || strlen(handle) != A0_HANDOFF_HANDLE_LEN)
+		return false;
+	for (const char *p = handle; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+struct handoff_ctx {
+	const struct a0_record *record;
+	char description[128];
+	struct a0_record *taken;
+	key_serial_t auth_keyring;
+};
+
+static int handoff_put_in(key_serial_t ukr, void *ctx)
+{
+	struct handoff_ctx *h = ctx;
+
+	return a0_store_save_described(ukr, h->description, h->record, A0_HANDOFF_TIMEOUT, NULL);
+}
+
+int a0_handoff_put(const struct a0_user *u, const struct a0_record *r, key_serial_t auth_keyring,
+		   char ret_handle[A0_HANDOFF_HANDLE_LEN + 1])
+{
+	struct handoff_ctx h = { .record = r };
+	unsigned char rnd[A0_HANDOFF_HANDLE_LEN / 2];
+	char handle[A0_HANDOFF_HANDLE_LEN + 1];
+	int rc;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return A0_ERR_SYSTEM;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(handle + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(h.description, sizeof(h.description), HANDOFF_PREFIX "%s:%d", handle,
+		 (int)auth_keyring);
+	rc = with_user_keyring(u, handoff_put_in, &h);
+	if (rc < 0)
+		return rc;
+	memcpy(ret_handle, handle, sizeof(handle));
+	return 0;
+}
+
+static int handoff_take_in(key_serial_t ukr, void *ctx)
+{
+	struct handoff_ctx *h = ctx;
+	struct a0_keyinfo ki;
+	key_serial_t key;
+	const char *num;
+	char *end;
+	long v;
+	int r;
+
+	r = a0_store_find_prefixed(ukr, h->description, &key, &ki);
+	if (r < 0)
+		return r;
+	num = ki.description + strlen(h->description);
+	errno = 0;
+	v = strtol(num, &end, 10);
+	if (errno || *end || end == num || v < 0 || v > INT_MAX)
+		v = 0;
+	h->auth_keyring = (key_serial_t)v;
+	r = a0_store_load_key(key, &h->taken);
+	/* Taken means gone, whatever it held. */
+	a0_key_invalidate(key);
+	return r;
+}
+
+static int handoff_prefix(struct handoff_ctx *h, const char *handle)
+{
+	if (!a0_handoff_valid(handle))
+		return A0_ERR_INVALID;
+	snprintf(h->description, sizeof(h->description), HANDOFF_PREFIX "%s:", handle);
+	return 0;
+}
+
+int a0_handoff_take(const struct a0_user *u, const char *handle, struct a0_record **ret,
+		    key_serial_t *ret_auth_keyring)
+{
+	struct handoff_ctx h = { 0 };
+	int rc;
+
+	rc = handoff_prefix(&h, handle);
+	if (rc == 0)
+		rc = with_user_keyring(u, handoff_take_in, &h);
+	if (rc < 0) {
+		a0_record_free(h.taken);
+		return rc;
+	}
+	*ret = h.taken;
+	if (ret_auth_keyring)
+		*ret_auth_keyring = h.auth_keyring;
+	return 0;
+}
+
+static int handoff_drop_in(key_serial_t ukr, void *ctx)
+{
+	struct handoff_ctx *h = ctx;
+	key_serial_t key;
+	int r;
+
+	/* Every key of this handle: there is one, unless someone made more. */
+	while ((r = a0_store_find_prefixed(ukr, h->description, &key, NULL)) == 0) {
+		r = a0_key_invalidate(key);
+		if (r < 0)
+			return r;
+	}
+	return r == A0_ERR_NOT_FOUND ? 0 : r;
+}
+
+int a0_handoff_drop(const struct a0_user *u, const char *handle)
+{
+	struct handoff_ctx h = { 0 };
+	int rc;
+
+	rc = handoff_prefix(&h, handle);
+	if (rc == 0)
+		rc = with_user_keyring(u, handoff_drop_in, &h);
+	return rc;
+}
+
+/* ---- the session's record ---- */
+
+int a0_login_session_keyring(const struct a0_user *u, key_serial_t auth_keyring,
+			     key_serial_t *ret, char *why, size_t whylen)
+{
+	struct a0_keyinfo ki;
+	key_serial_t k;
+	int r;
+
+	k = keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0);
+	if (k < 0) {
+		snprintf(why, whylen, "the process has no session keyring (%s)", strerror(errno));
+		return A0_ERR_NOT_FOUND;
+	}
+	r = a0_key_describe(k, &ki);
+	if (r < 0) {
+		snprintf(why, whylen, "the session keyring cannot be read (%s)", a0_strerror(r));
+		return A0_ERR_NOT_FOUND;
+	}
+	if (strncmp(ki.description, "_uid_ses.", 9) == 0) {
+		snprintf(why, whylen,
+			 "the session keyring is the per-user default session keyring %s",
+			 ki.description);
+		return A0_ERR_NOT_FOUND;
+	}
+	if (ki.uid != u->uid) {
+		snprintf(why, whylen,
+			 "the session keyring %d belongs to uid %u, not to %s (uid %u)", (int)k,
+			 (unsigned)ki.uid, u->name ? u->name : "the user", (unsigned)u->uid);
+		return A0_ERR_NOT_FOUND;
+	}
+	if (auth_keyring > 0 && k == auth_keyring) {
+		snprintf(why, whylen,
+			 "the session keyring %d is the one the authentication ran in, not one of "
+			 "this login's own",
+			 (int)k);
+		return A0_ERR_NOT_FOUND;
+	}
+	*ret = k;
+	return 0;
+}
+
+struct store_ctx {
+	const struct a0_record *record;
+	unsigned timeout;
+	key_serial_t proc;
+	struct a0_stored stored;
+	struct a0_record *found;
+};
+
+static int save_and_pin(key_serial_t keyring, struct store_ctx *s)
+{
+	key_serial_t key;
+	int r;
+
+	r = a0_store_save_described(keyring, A0_RECORD_PREFIX A0_RECORD_MAIN, s->record,
+				    s->timeout, &key);
+	if (r < 0)
+		return r;
+	s->stored.keyring = keyring;
+	s->stored.key = key;
+	/* Without the pin, logout falls back to the refresh token the login had. */
+	if (a0_store_pin(key, s->proc) < 0)
+		s->stored.key = 0;
+	return 0;
+}
+
+static int store_in_user_keyring(key_serial_t ukr, void *ctx)
+{
+	return save_and_pin(ukr, ctx);
+}
+
+int a0_login_store(const struct a0_user *u, enum a0_keyring_mode mode, key_serial_t auth_keyring,
+		   const struct a0_record *r, unsigned timeout_s, struct a0_stored *ret, char *why,
+		   size_t whylen)
+{
+	struct store_ctx s = { .record = r, .timeout = timeout_s };
+	struct a0_priv p;
+	key_serial_t keyring;
+	int rc, rr;
+
+	snprintf(why, whylen, "-");
+	/* The pin's keyring is made as the caller, before any switch. */
+	s.proc = keyctl_get_keyring_ID(KEY_SPEC_PROCESS_KEYRING, 1);
+	if (s.proc < 0)
+		return A0_ERR_SYSTEM;
+	if (mode == A0_KEYRING_USER) {
+		/* Keys in the user keyring outlive the session: they must time out. */
+		if (timeout_s == 0)
+			return A0_ERR_INVALID;
+		rc = with_user_keyring(u, store_in_user_keyring, &s);
+	} else {
+		rc = a0_login_session_keyring(u, auth_keyring, &keyring, why, whylen);
+		if (rc < 0)
+			return rc;
+		/* Our own session keyring is possessed: the fs ids are enough to make the key the
+		 * user's and charge it to the user's quota. */
+		rc = a0_priv_drop(&p, u, 0);
+		if (rc == 0)
+			rc = save_and_pin(keyring, &s);
+		rr = a0_priv_regain(&p);
+		if (rr < 0)
+			rc = rr;
+	}
+	if (rc < 0)
+		return rc;
+	*ret = s.stored;
+	return 0;
+}
+
+int a0_login_current(const struct a0_stored *s, struct a0_record **ret)
+{
+	if (!s || s->key <= 0)
+		return A0_ERR_NOT_FOUND;
+	return a0_store_load_key(s->key, ret);
+}
+
+static int find_in_user_keyring(key_serial_t ukr, void *ctx)
+{
+	struct store_ctx *s = ctx;
+
+	return a0_store_load(ukr, A0_RECORD_MAIN, &s->found);
+}
+
+int a0_login_find(const struct a0_user *u, enum a0_keyring_mode mode, key_serial_t auth_keyring,
+		  struct a0_record **ret)
+{
+	struct store_ctx s = { 0 };
+	key_serial_t keyring;
+	char why[256];
+	int rc;
+
+	if (mode == A0_KEYRING_USER) {
+		rc = with_user_keyring(u, find_in_user_keyring, &s);
+		if (rc < 0)
+			return rc;
+		*ret = s.found;
+		return 0;
+	}
+	rc = a0_login_session_keyring(u, auth_keyring, &keyring, why, sizeof(why));
+	if (rc < 0)
+		return rc;
+	/* Only this keyring's own record: not one in the user keyring linked into it. */
+	{
+		key_serial_t key;
+
+		rc = a0_store_find_described(keyring, A0_RECORD_PREFIX A0_RECORD_MAIN, &key);
+		if (rc == 0)
+			rc = a0_store_load_key(key, ret);
+	}
+	return rc;
+}
+
+static int clear_user_keyring(key_serial_t ukr, void *ctx)
+{
+	return a0_store_clear(ukr);
+}
+
+int a0_login_forget(const struct a0_user *u, enum a0_keyring_mode mode, key_serial_t auth_keyring,
+		    const struct a0_stored *s)
+{
+	key_serial_t keyring;
+	char why[256];
+	int r = 0, rr;
+
+	/* The pinned key first: it is the record even where its keyring is already revoked. */
+	if (s && s->key > 0)
+		r = a0_key_invalidate(s->key);
+	if (mode == A0_KEYRING_USER) {
+		rr = with_user_keyring(u, clear_user_keyring, NULL);
+	} else if (s && s->keyring > 0) {
+		rr = a0_store_clear(s->keyring);
+	} else if (a0_login_session_keyring(u, auth_keyring, &keyring, why, sizeof(why)) == 0) {
+		rr = a0_store_clear(keyring);
+	} else {
+		rr = 0; /* no session keyring of this login's: nothing of ours to remove */
+	}
+	if (rr == A0_ERR_NOT_FOUND) /* revoked with the session (pam_keyinit revoke) */
+		rr = 0;
+	return r < 0 ? r : rr;
+}
+
+void a0_login_discard(const struct a0_stored *s)
+{
+	if (s && s->key > 0)
+		a0_key_invalidate(s->key);
+}
+
+void a0_login_unpin(const struct a0_stored *s)
+{
+	if (s && s->key > 0)
+		keyctl_unlink(s->key, KEY_SPEC_PROCESS_KEYRING);
+}

@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The credential store (store.h): records as keys in a kernel keyring.
+ *
+ * Serialisation, format version 1. A payload is text:
+ *
+ *   pam_auth0-record 1\n
+ *   <field> <length>\n<value>\n        once for each field present
+ *   end\n
+ *
+ * <field> is a name from `fields` below; <length> the decimal byte length of <value> (no sign,
+ * no leading zero, 1 to A0_FIELD_MAX); <value> printable ASCII (0x20-0x7e), so a value can never
+ * run into the next field unnoticed. expires_at and refresh_expires_at are decimal seconds since
+ * the epoch. Each field appears at most once, in any order; access_token, token_type,
+ * expires_at, domain and client_id are required. The "end" line makes every truncation an
+ * error, also one that falls between two fields; nothing may follow it. The whole payload is at
+ * most A0_RECORD_MAX bytes.
+ *
+ * A payload whose first line names another version is A0_ERR_VERSION, whatever follows, so that a
+ * reader never guesses at a newer writer's fields; every other deviation (unknown or repeated
+ * field, bad length, truncation, a NUL or control byte) is A0_ERR_MALFORMED. A writer that adds,
+ * removes or changes a field bumps the version.
+ *
+ * Keys: type big_key where the kernel has it (its payload may be large and is kept out of
+ * unswappable kernel memory), else user (at most 32767 bytes); the type is found by trying
+ * (ENODEV: not in this kernel), as no state is kept between calls. A save is one add_key(2):
+ * for an existing key of the same type and description in the keyring the kernel updates its
+ * payload in place (readers see the old or the new payload, never a mix) and, when the quota
+ * refuses the new size, leaves the old payload untouched. An update clears the key's timeout, so
+ * it is set again after every save.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "keys.h"
+#include "secret.h"
+#include "store.h"
+
+#define MAGIC "pam_auth0-record "
+#define END "end\n"
+#define RECORD_VERSION 1
+/* Longest value of one field: Auth0's tokens are a few kilobytes. */
+#define A0_FIELD_MAX (64 * 1024)
+/* Longest record name (after the prefix); key descriptions stop at 4095 bytes. */
+#define NAME_MAX_LEN 2048
+/* Most keys looked at in one keyring listing (200 is a user's default quota). */
+#define MAX_LINKS 65536
+
+enum fkind { F_SECRET, F_TEXT, F_TIME };
+
+struct field {
+	const char *name;
+	enum fkind kind;
+	size_t offset;
+	bool required;
+};
+
+#define S(f) offsetof(struct a0_record, f)
+static const struct field fields[] = {
+	{ "access_token", F_SECRET, S(access_token), true },
+	{ "id_token", F_SECRET, S(id_token), false },
+	{ "refresh_token", F_SECRET, S(refresh_token), false },
+	{ "token_type", F_TEXT, S(token_type), true },
+	{ "scope", F_TEXT, S(scope), false },
+	{ "expires_at", F_TIME, S(expires_at), true },
+	{ "refresh_expires_at", F_TIME, S(refresh_expires_at), false },
+	{ "domain", F_TEXT, S(domain), true },
+	{ "client_id", F_TEXT, S(client_id), true },
+	{ "ca_file", F_TEXT, S(ca_file), false },
+	{ "audience", F_TEXT, S(audience), false },
+};
+#undef S
+#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+
+/* Key types in order of preference. */
+static const char *const types[] = { "big_key", "user" };
+#define N_TYPES (sizeof(types) / sizeof(types[0]))
+
+static char **string_at(struct a0_record *r, const struct field *f)
+{
+	return (char **)((char *)r + f->offset);
+}
+
+static const char *string_of(const struct a0_record *r, const struct field *f)
+{
+	return *(char *const *)((const char *)r + f->offset);
+}
+
+static time_t *time_at(struct a0_record *r, const struct field *f)
+{
+	return (time_t *)((char *)r + f->offset);
+}
+
+static time_t time_of(const struct a0_record *r, const struct field *f)
+{
+	return *(const time_t *)((const char *)r + f->offset);
+}
+
+void a0_record_free(struct a0_record *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < N_FIELDS; i++) {
+		if (fields[i].kind == F_SECRET)
+			a0_secret_free(*string_at(r, &fields[i]));
+		else if (fields[i].kind == F_TEXT)
+			free(*string_at(r, &fields[i]));
+	}
+	free(r);
+}
+
+static bool printable_n(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* ---- serialisation ---- */
+
+static int append_field(struct a0_buf *b, const char *name, const char *value, size_t len)
+{
+	char head[64];
+	int n, r;
+
+	n = snprintf(head, sizeof(head), "%s %zu\n", name, len);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return A0_ERR_INVALID;
+	r = a0_buf_append(b, head, (size_t)n);
+	if (r == 0)
+		r = a0_buf_append(b, value, len);
+	if (r == 0)
+		r = a0_buf_append(b, "\n", 1);
+	return r;
+}
+
+int a0_record_serialize(const struct a0_record *r, char **ret, size_t *ret_len)
+{
+	struct a0_buf b = { .max = A0_RECORD_MAX };
+	char head[32];
+	int n, rc;
+
+	if (!r)
+		return A0_ERR_INVALID;
+	n = snprintf(head, sizeof(head), MAGIC "%d\n", RECORD_VERSION);
+	rc = a0_buf_append(&b, head, (size_t)n);
+	for (size_t i = 0; i < N_FIELDS && rc == 0; i++) {
+		const struct field *f = &fields[i];
+
+		if (f->kind == F_TIME) {
+			time_t t = time_of(r, f);
+			char num[32];
+
+			if (t < 0 || (t == 0 && !f->required))
+				continue; /* refresh_expires_at: 0 is "unknown" */
+			n = snprintf(num, sizeof(num), "%lld", (long long)t);
+			rc = append_field(&b, f->name, num, (size_t)n);
+		} else {
+			const char *s = string_of(r, f);
+			size_t len;
+
+			if (!s) {
+				if (f->required)
+					rc = A0_ERR_INVALID;
+				continue;
+			}
+			len = strlen(s);
+			if (len == 0 || len > A0_FIELD_MAX || !printable_n(s, len))
+				rc = A0_ERR_INVALID;
+			else
+				rc = append_field(&b, f->name, s, len);
+		}
+	}
+	if (rc == 0)
+		rc = a0_buf_append(&b, END, sizeof(END) - 1);
+	if (rc < 0) {
+		a0_buf_free(&b);
+		return rc == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : rc;
+	}
+	*ret_len = b.len;
+	*ret = a0_buf_steal(&b);
+	return 0;
+}
+
+/* A decimal number of at most maxdigits digits, no sign, no leading zero; -1 when not. */
+static long long parse_decimal(const char *s, size_t n, size_t maxdigits)
+{
+	long long v = 0;
+
+	if (n == 0 || n > maxdigits || (n > 1 && s[0] == '0'))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static const struct field *field_named(const char *s, size_t n)
+{
+	for (size_t i = 0; i < N_FIELDS; i++)
+		if (strlen(fields[i].name) == n && memcmp(fields[i].name, s, n) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+int a0_record_parse(const char *p, size_t len, struct a0_record **ret)
+{
+	bool seen[N_FIELDS] = { false };
+	struct a0_record *r;
+	const char *end, *nl;
+	size_t pos;
+	long long v;
+	int rc = A0_ERR_MALFORMED;
+
+	if (!p || len == 0 || len > A0_RECORD_MAX)
+		return A0_ERR_MALFORMED;
+	if (len < sizeof(MAGIC) - 1 || memcmp(p, MAGIC, sizeof(MAGIC) - 1) != 0)
+		return A0_ERR_MALFORMED;
+	pos = sizeof(MAGIC) - 1;
+	nl = memchr(p + pos, '\n', len - pos);
+	if (!nl)
+		return A0_ERR_MALFORMED;
+	v = parse_decimal(p + pos, (size_t)(nl - (p + pos)), 9);
+	if (v < 0)
+		return A0_ERR_MALFORMED;
+	if (v != RECORD_VERSION)
+		return A0_ERR_VERSION;
+	pos = (size_t)(nl - p) + 1;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return A0_ERR_NOMEM;
+	end = p + len;
+	for (;;) {
+		const struct field *f;
+		const char *sp, *value;
+		long long vlen;
+		size_t idx;
+
+		/* "end\n", last */
+		if (len - pos >= sizeof(END) - 1 && memcmp(p + pos, END, sizeof(END) - 1) == 0) {
+			if (len - pos != sizeof(END) - 1)
+				goto out;
+			break;
+		}
+		/* "<field> <length>\n" */
+		nl = memchr(p + pos, '\n', len - pos);
+		sp = nl ? memchr(p + pos, ' ', (size_t)(nl - (p + pos))) : NULL;
+		if (!sp)
+			goto out;
+		f = field_named(p + pos, (size_t)(sp - (p + pos)));
+		if (!f)
+			goto out;
+		idx = (size_t)(f - fields);
+		if (seen[idx])
+			goto out;
+		seen[idx] = true;
+		vlen = parse_decimal(sp + 1, (size_t)(nl - sp - 1), 6);
+		if (vlen < 1 || vlen > A0_FIELD_MAX)
+			goto out;
+		/* "<value>\n" */
+		value = nl + 1;
+		if ((size_t)(end - value) < (size_t)vlen + 1 || value[vlen] != '\n' ||
+		    !printable_n(value, (size_t)vlen))
+			goto out;
+		if (f->kind == F_TIME) {
+			long long t = parse_decimal(value, (size_t)vlen, 18);
+
+			if (t < 0)
+				goto out;
+			*time_at(r, f) = (time_t)t;
+		} else {
+			char *s = malloc((size_t)vlen + 1);
+
+			if (!s) {
+				rc = A0_ERR_NOMEM;
+				goto out;
+			}
+			memcpy(s, value, (size_t)vlen);
+			s[vlen] = '\0';
+			*string_at(r, f) = s;
+		}
+		pos = (size_t)(value + vlen + 1 - p);
+	}
+	for (size_t i = 0; i < N_FIELDS; i++)
+		if (fields[i].required && !seen[i])
+			goto out;
+	*ret = r;
+	return 0;
+out:
+	a0_record_free(r);
+	return rc;
+}
+
+/* ---- record names ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int a0_record_api_name(const char *audience, const char *scope, char **ret)
+{
+	struct a0_buf b = { .max = NAME_MAX_LEN };
+	char *copy = NULL, **words = NULL, *save = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	if (!audience || !*audience || strchr(audience, ' ') ||
+	    !printable_n(audience, strlen(audience)))
+		return A0_ERR_INVALID;
+	if (scope && !printable_n(scope, strlen(scope)))
+		return A0_ERR_INVALID;
+	r = a0_buf_append(&b, "api:", 4);
+	if (r == 0)
+		r = a0_buf_append(&b, audience, strlen(audience));
+	if (r == 0 && scope) {
+		/* Auth0's SDKs: the scopes sorted, each after "::"; a set, so repeats go. */
+		copy = strdup(scope);
+		if (!copy)
+			r = A0_ERR_NOMEM;
+		for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t && r == 0;
+		     t = strtok_r(NULL, " ", &save)) {
+			if (n == cap) {
+				char **grown = realloc(words, (cap ? cap * 2 : 8) * sizeof(*words));
+
+				if (!grown) {
+					r = A0_ERR_NOMEM;
+					break;
+				}
+				words = grown;
+				cap = cap ? cap * 2 : 8;
+			}
+			words[n++] = t;
+		}
+		if (r == 0 && n > 0)
+			qsort(words, n, sizeof(*words), cmp_str);
+		for (size_t i = 0; i < n && r == 0; i++) {
+			if (i > 0 && strcmp(words[i], words[i - 1]) == 0)
+				continue;
+			r = a0_buf_append(&b, "::", 2);
+			if (r == 0)
+				r = a0_buf_append(&b, words[i], strlen(words[i]));
+		}
+	}
+	free(words);
+	free(copy);
+	if (r < 0) {
+		a0_buf_free(&b);
+		return r == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : r;
+	}
+	*ret = a0_buf_steal(&b);
+	return 0;
+}
+
+static int description_of(const char *name, char *buf, size_t size)
+{
+	size_t n;
+
+	if (!name)
+		return A0_ERR_INVALID;
+	n = strlen(name);
+	if (n == 0 || n > NAME_MAX_LEN || !printable_n(name, n))
+		return A0_ERR_INVALID;
+	if ((size_t)snprintf(buf, size, A0_RECORD_PREFIX "%s", name) >= size)
+		return A0_ERR_INVALID;
+	return 0;
+}
+
+/* ---- keys ---- */
+
+/* The store's answer for a failed keyctl on a key or keyring that should be there. */
+static int from_errno(int e)
+{
+	switch (e) {
+	case ENOKEY:
+	case EKEYEXPIRED:
+	case EKEYREVOKED:
+		return A0_ERR_NOT_FOUND;
+	case ENOMEM:
+		return A0_ERR_NOMEM;
+	default:
+		return A0_ERR_SYSTEM;
+	}
+}
+
+int a0_key_describe(key_serial_t key, struct a0_keyinfo *ret)
+{
+	char buf[sizeof(ret->description) + 128];
+	char *fields_[4], *p = buf;
+	unsigned long uid, gid, perm;
+	long n;
+
+	n = keyctl_describe(key, buf, sizeof(buf));
+	if (n < 0)
+		return from_errno(errno);
+	if ((size_t)n > sizeof(buf))
+		return A0_ERR_SYSTEM; /* not one of ours: descriptions are short */
+	/* "type;uid;gid;perm;description": the description may hold ';'. */
+	for (int i = 0; i < 4; i++) {
+		char *semi = strchr(p, ';');
+
+		if (!semi)
+			return A0_ERR_SYSTEM;
+		*semi = '\0';
+		fields_[i] = p;
+		p = semi + 1;
+	}
+	if (strlen(fields_[0]) >= sizeof(ret->type))
+		return A0_ERR_SYSTEM;
+	errno = 0;
+	uid = strtoul(fields_[1], NULL, 10);
+	gid = strtoul(fields_[2], NULL, 10);
+	perm = strtoul(fields_[3], NULL, 16);
+	if (errno)
+		return A0_ERR_SYSTEM;
+	snprintf(ret->type, sizeof(ret->type), "%s", fields_[0]);
+	ret->uid = (uid_t)uid;
+	ret->gid = (gid_t)gid;
+	ret->perm = (key_perm_t)perm;
+	snprintf(ret->description, sizeof(ret->description), "%s", p);
+	return 0;
+}
+
+/* The keys linked directly in keyring: 0 and a malloc'd array. */
+static int list_keyring(key_serial_t keyring, key_serial_t **ret, size_t *ret_n)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		key_serial_t *list;
+		long size, got;
+
+		size = keyctl_read(keyring, NULL, 0);
+		if (size < 0)
+			return from_errno(errno);
+		if ((size_t)size > MAX_LINKS * sizeof(key_serial_t))
+			return A0_ERR_SYSTEM;
+		list = malloc((size_t)size + sizeof(key_serial_t));
+		if (!list)
+			return A0_ERR_NOMEM;
+		got = keyctl_read(keyring, (char *)list, (size_t)size);
+		if (got < 0) {
+			free(list);
+			return from_errno(errno);
+		}
+		if (got > size) { /* grew in between */
+			free(list);
+			continue;
+		}
+		*ret = list;
+		*ret_n = (size_t)got / sizeof(key_serial_t);
+		return 0;
+	}
+	return A0_ERR_SYSTEM;
+}
+
+static bool record_type(const char *type)
+{
+	for (size_t i = 0; i < N_TYPES; i++)
+		if (strcmp(type, types[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Keys in keyring's own links with a record type and this description (exact) or, when prefix
+ * is true, a description starting with it. Calls fn on each; stops at fn's first error.
+ */
+static int each_key(key_serial_t keyring, const char *description, bool prefix,
+		    int (*fn)(key_serial_t key, const struct a0_keyinfo *ki, void *ctx), void *ctx)
+{
+	struct a0_keyinfo ki;
+	key_serial_t *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = list_keyring(keyring, &list, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		/* Keys this caller may not view are not ours to touch. */
+		if (a0_key_describe(list[i], &ki) < 0 || !record_type(ki.type))
+			continue;
+		if (prefix ? strncmp(ki.description, description, strlen(description)) != 0
+			   : strcmp(ki.description, description) != 0)
+			continue;
+		r = fn(list[i], &ki, ctx);
+	}
+	free(list);
+	return r;
+}
+
+struct find_ctx {
+	const char *type; /* NULL: any record type */
+	key_serial_t found;
+};
+
+static int find_one(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
+{
+	struct find_ctx *f = ctx;
+
+	if (f->type && strcmp(ki->type, f->type) != 0)
+		return 0;
+	f->found = key;
+	return 1; /* stop */
+}
+
+static int find_typed(key_serial_t keyring, const char *type, const char *description,
+		      key_serial_t *ret)
+{
+	struct find_ctx f = { .type = type, .found = 0 };
+	int r;
+
+	r = each_key(keyring, description, false, find_one, &f);
+	if (r < 0)
+		return r;
+	if (!f.found)
+		return A0_ERR_NOT_FOUND;
+	*ret = f.found;
+	return 0;
+}
+
+int a0_store_find_described(key_serial_t keyring, const char *description, key_serial_t *ret)
+{
+	/* In the order a load prefers them. */
+	for (size_t i = 0; i < N_TYPES; i++) {
+		int r = find_typed(keyring, types[i], description, ret);
+
+		if (r != A0_ERR_NOT_FOUND)
+			return r;
+	}
+	return A0_ERR_NOT_FOUND;
+}
+
+struct prefix_ctx {
+	key_serial_t found;
+	struct a0_keyinfo *info;
+};
+
+static int prefix_one(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
+{
+	struct prefix_ctx *f = ctx;
+
+	f->found = key;
+	if (f->info)
+		*f->info = *ki;
+	return 1; /* stop */
+}
+
+int a0_store_find_prefixed(key_serial_t keyring, const char *prefix, key_serial_t *ret_key,
+			   struct a0_keyinfo *ret_info)
+{
+	struct prefix_ctx f = { .found = 0, .info = ret_info };
+	int r;
+
+	r = each_key(keyring, prefix, true, prefix_one, &f);
+	if (r < 0)
+		return r;
+	if (!f.found)
+		return A0_ERR_NOT_FOUND;
+	if (ret_key)
+		*ret_key = f.found;
+	return 0;
+}
+
+int a0_key_invalidate(key_serial_t key)
+{
+	if (keyctl_invalidate(key) < 0 && errno != ENOKEY && errno != EKEYREVOKED &&
+	    errno != EKEYEXPIRED)
+		return from_errno(errno);
+	return 0;
+}
+
+static int invalidate_one(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
+{
+	return a0_key_invalidate(key);
+}
+
+/* Read a key's payload into wiped memory: 0, *ret and *ret_len. */
+static int read_payload(key_serial_t key, char **ret, size_t *ret_len)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		long size, got;
+		char *buf;
+
+		size = keyctl_read(key, NULL, 0);
+		if (size < 0)
+			return from_errno(errno);
+		if (size > A0_RECORD_MAX)
+			return A0_ERR_MALFORMED;
+		buf = malloc((size_t)size + 1);
+		if (!buf)
+			return A0_ERR_NOMEM;
+		got = keyctl_read(key, buf, (size_t)size);
+		if (got < 0) {
+			int e = errno;
+
+			a0_wipe_free(buf, (size_t)size + 1);
+			return from_errno(e);
+		}
+		if (got > size) { /* updated in between: read the new one */
+			a0_wipe_free(buf, (size_t)size + 1);
+			continue;
+		}
+		buf[got] = '\0';
+		*ret = buf;
+		*ret_len = (size_t)got;
+		return 0;
+	}
+	return A0_ERR_SYSTEM;
+}
+
+int a0_store_load_key(key_serial_t key, struct a0_record **ret)
+{
+	char *payload = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_payload(key, &payload, &len);
+	if (r < 0)
+		return r;
+	r = a0_record_parse(payload, len, ret);
+	a0_wipe_free(payload, len + 1);
+	return r;
+}
+
+/* The quota (or the size limit of a user key) refused the payload. */
+static int store_refused(int e, size_t len)
+{
+	return e == EDQUOT || e == ENOMEM || e == EFBIG || (e == EINVAL && len > 32767);
+}
+
+int a0_store_save_described(key_serial_t keyring, const char *description,
+			    const struct a0_record *r, unsigned timeout_s, key_serial_t *ret_key)
+{
+	char *payload = NULL;
+	size_t len = 0;
+	key_serial_t key = -1;
+	size_t used = 0;
+	int rc, e = 0;
+
+	rc = a0_record_serialize(r, &payload, &len);
+	if (rc < 0)
+		return rc;
+	for (used = 0; used < N_TYPES; used++) {
+		key = add_key(types[used], description, payload, len, keyring);
+		if (key >= 0)
+			break;
+		e = errno;
+		if (e != ENODEV) /* ENODEV: the kernel has no such key type; try the next */
+			break;
+	}
+	a0_wipe_free(payload, len + 1);
+	if (key < 0) {
+		errno = e;
+		return store_refused(e, len) ? A0_ERR_STORE : from_errno(e);
+	}
+	/* A new key gets default permissions, an updated one keeps ours; set them either way. */
+	if (keyctl_setperm(key, A0_RECORD_PERM) < 0)
+		return from_errno(errno);
+	if (timeout_s > 0 && keyctl_set_timeout(key, timeout_s) < 0)
+		return from_errno(errno);
+	/* A record of the other type left by another kernel would shadow or duplicate this one. */
+	for (size_t i = 0; i < N_TYPES; i++) {
+		key_serial_t other;
+
+		if (i != used && find_typed(keyring, types[i], description, &other) == 0)
+			a0_key_invalidate(other);
+	}
+	if (ret_key)
+		*ret_key = key;
+	return 0;
+}
+
+int a0_store_pin(key_serial_t key, key_serial_t pin)
+{
+	int r = 0;
+
+	if (keyctl_setperm(key, A0_RECORD_PERM | KEY_POS_LINK) < 0)
+		return from_errno(errno);
+	if (keyctl_link(key, pin) < 0)
+		r = from_errno(errno);
+	if (keyctl_setperm(key, A0_RECORD_PERM) < 0 && r == 0)
+		r = from_errno(errno);
+	return r;
+}
+
+/* ---- the contract ---- */
+
+int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret)
+{
+	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
+	int r;
+
+	r = description_of(name, desc, sizeof(desc));
+	if (r < 0)
+		return r;
+	/* Searched like request_key does (the keyring, then keyrings linked in it, e.g. the user
+	 * keyring that pam_keyinit links into a session keyring), so possession and the search
+	 * permission decide what is found. */
+	for (size_t i = 0; i < N_TYPES; i++) {
+		long key = keyctl_search(keyring, types[i], desc, 0);
+
+		if (key < 0) {
+			if (errno == ENOKEY || errno == EKEYEXPIRED || errno == EKEYREVOKED)
+				continue;
+			return from_errno(errno);
+		}
+		r = a0_store_load_key((key_serial_t)key, ret);
+		if (r != A0_ERR_NOT_FOUND)
+			return r; /* found, or found but unreadable */
+	}
+	return A0_ERR_NOT_FOUND;
+}
+
+int a0_store_save(key_serial_t keyring, const char *name, const struct a0_record *r,
+		  unsigned timeout_s)
+{
+	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
+	int rc;
+
+	rc = description_of(name, desc, sizeof(desc));
+	if (rc < 0)
+		return rc;
+	return a0_store_save_described(keyring, desc, r, timeout_s, NULL);
+}
+
+int a0_store_remove(key_serial_t keyring, const char *name)
+{
+	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
+	int r;
+
+	r = description_of(name, desc, sizeof(desc));
+	if (r < 0)
+		return r;
+	r = each_key(keyring, desc, false, invalidate_one, NULL);
+	return r == A0_ERR_NOT_FOUND ? 0 : r;
+}
+
+int a0_store_clear(key_serial_t keyring)
+{
+	int r = each_key(keyring, A0_RECORD_PREFIX, true, invalidate_one, NULL);
+
+	return r == A0_ERR_NOT_FOUND ? 0 : r;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "json.h"
+#include "jwt.h"
+#include "policy.h"
+
+#define PWBUF_MIN 16384
+#define PWBUF_MAX (1024 * 1024)
+
+static const char tell_other_account[] = "You signed in as a different account.";
+static const char tell_unmatched[] = "Your sign-in could not be matched to this account.";
+static const char tell_unverified[] = "Verify your email address, then try again.";
+static const char tell_not_allowed[] = "You may not sign in to this account here.";
+
+/* 0 and the uid, 1 when there is no such account, -1 when the account database failed. */
+static int lookup_uid(const char *user, uid_t *ret)
+{
+	struct passwd pw, *found = NULL;
+	size_t size = PWBUF_MIN;
+	char *buf;
+	int e;
+
+	for (;;) {
+		buf = malloc(size);
+		if (!buf)
+			return -1;
+		e = getpwnam_r(user, &pw, buf, size, &found);
+		if (e != ERANGE || size >= PWBUF_MAX)
+			break;
+		free(buf);
+		size *= 2;
+	}
+	if (e == 0 && found)
+		*ret = pw.pw_uid;
+	free(buf);
+	if (e == 0 && found)
+		return 0;
+	/* getpwnam_r(3): these all mean "not found", depending on the NSS module. */
+	return (e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM) ? 1 : -1;
+}
+
+bool a0_policy_skip_user(const struct a0_config *cfg, const char *user)
+{
+	uid_t uid = 0;
+	int r;
+
+	/* Listing a system account is how an administrator hands it to Auth0. */
+	if (a0_list_contains(&cfg->allowed_users, user))
+		return false;
+	/* By name too: an Auth0 signup called root must not meet a missing passwd entry. */
+	if (strcmp(user, "root") == 0)
+		return true;
+	r = lookup_uid(user, &uid);
+	if (r < 0)
+		return true;
+	return r == 0 && (uid == 0 || uid < cfg->min_uid);
+}
+
+static int deny(const char **tell, const char *message, char *reason, size_t reasonlen,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int deny(const char **tell, const char *message, char *reason, size_t reasonlen,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	*tell = message;
+	if (reason && reasonlen) {
+		va_start(ap, fmt);
+		vsnprintf(reason, reasonlen, fmt, ap);
+		va_end(ap);
+	}
+	return A0_ERR_POLICY;
+}
+
+/* Is the identity the one this account expects? */
+static int check_identity(const struct a0_config *cfg, const char *user, const cJSON *claims,
+			  const char **tell, char *reason, size_t reasonlen)
+{
+	const char *value = a0_json_string(claims, cfg->user_claim);
+	char a[A0_SHOW_MAX + 1], b[A0_SHOW_MAX + 1];
+	char *expected = NULL;
+	int r;
+
+	if (!value)
+		return deny(tell, tell_unmatched, reason, reasonlen,
+			    "user_claim: the token has no string claim '%s'",
+			    a0_show(cfg->user_claim, a));
+	r = a0_template_expand(cfg->user_claim_template, user, &expected);
+	if (r == A0_ERR_NOMEM)
+		return r;
+	if (r < 0 || strcmp(value, expected) != 0)
+		r = deny(tell, tell_other_account, reason, reasonlen,
+			 "user_claim: %s is '%s', this account expects '%s'", cfg->user_claim,
+			 a0_show(value, a), a0_show(expected, b));
+	free(expected);
+	if (r < 0)
+		return r;
+	/* Anyone can sign up with someone else's address; only a verified one names a person. */
+	if (strcmp(cfg->user_claim, "email") == 0 && cfg->require_email_verified &&
+	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(claims, "email_verified")))
+		return deny(tell, tell_unverified, reason, reasonlen,
+			    "email_verified: the email address is not verified");
+	return 0;
+}
+
+/* May that identity use this account? */
+static int check_access(const struct a0_config *cfg, const char *user, const cJSON *claims,
+			const char **tell, char *reason, size_t reasonlen)
+{
+	const cJSON *groups, *g;
+	char buf[A0_SHOW_MAX + 1];
+
+	if (cfg->allowed_users.n && !a0_list_contains(&cfg->allowed_users, user))
+		return deny(tell, tell_not_allowed, reason, reasonlen,
+			    "allowed_users: '%s' is not listed", a0_show(user, buf));
+	if (!cfg->allowed_groups.n)
+		return 0;
+	groups = cJSON_GetObjectItemCaseSensitive(claims, cfg->groups_claim);
+	if (!cJSON_IsArray(groups))
+		return deny(tell, tell_not_allowed, reason, reasonlen,
+			    "allowed_groups: the token has no array claim '%s'",
+			    a0_show(cfg->groups_claim, buf));
+	cJSON_ArrayForEach(g, groups)
+		if (cJSON_IsString(g) && a0_list_contains(&cfg->allowed_groups, g->valuestring))
+			return 0;
+	return deny(tell, tell_not_allowed, reason, reasonlen,
+		    "allowed_groups: claim '%s' holds none of them",
+		    a0_show(cfg->groups_claim, buf));
+}
+
+int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *claims,
+		    const char **tell, char *reason, size_t reasonlen)
+{
+	int r = check_identity(cfg, user, claims, tell, reason, reasonlen);
+
+	return r < 0 ? r : check_access(cfg, user, claims, tell, reason, reasonlen);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef A0_POLICY_H
+#define A0_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "conf.h"
+
+/*
+ * Who may log in. Two questions, asked of the configuration and the verified ID token's
+ * claims: does the module handle this account at all, and may this identity use it.
+ */
+
+/*
+ * System accounts never depend on Auth0: true for root (by name or uid 0) and for an
+ * existing account whose uid is below min_uid, unless the user is in allowed_users; true too
+ * when the account database cannot be read, since then we cannot tell. A name with no
+ * account is not skipped: Auth0 decides, and account management (pam_unix) refuses it later.
+ */
+bool a0_policy_skip_user(const struct a0_config *cfg, const char *user);
+
+/*
+ * May the identity in claims use the PAM account user? In order: the claim user_claim must
+ * be a string equal to user_claim_template expanded for user; when that claim is email,
+ * email_verified must be true unless require_email_verified is off; user must be in
+ * allowed_users when set; groups_claim must be an array holding one of allowed_groups when
+ * set. 0, A0_ERR_NOMEM or A0_ERR_POLICY: then *tell is a message for the user (static text)
+ * and reason names the rule for syslog.
+ */
+int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *claims,
+		    const char **tell, char *reason, size_t reasonlen);
+
+#endif

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <keyutils.h>
+
+#include "common.h"
+
+static char lock_dir[64];
+static pid_t owner;
+
+static void remove_lock_dir(void)
+{
+	char cmd[128];
+
+	if (getpid() != owner)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", lock_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", lock_dir);
+}
+
+void helper_test_init(struct fake *f)
+{
+	char *dir = lock_dir;
+
+	/* Never the developer's keys: a new anonymous session keyring, inherited by children. */
+	if (keyctl_join_session_keyring(NULL) < 0) {
+		perror("keyctl_join_session_keyring");
+		exit(99);
+	}
+	snprintf(dir, sizeof(lock_dir), "/tmp/a0-helper-test-XXXXXX");
+	if (!mkdtemp(dir) || chmod(dir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", dir, 1) < 0) {
+		perror("lock directory");
+		exit(99);
+	}
+	owner = getpid();
+	atexit(remove_lock_dir);
+	fake_init(f);
+}
+
+void helper_test_reset(const struct fake *f)
+{
+	fake_control(f, "POST", "/__control/reset", "{}");
+	fake_control(f, "DELETE", "/__control/fault", NULL);
+	assert_int_equal(keyctl_clear(KEY_SPEC_SESSION_KEYRING), 0);
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *userdata)
+{
+	char **buf = userdata;
+	size_t old = *buf ? strlen(*buf) : 0;
+	char *p = realloc(*buf, old + size * n + 1);
+
+	if (!p)
+		return 0;
+	memcpy(p + old, data, size * n);
+	p[old + size * n] = '\0';
+	*buf = p;
+	return size * n;
+}
+
+char *fake_login(const struct fake *f, const char *client_id, const char *client_secret,
+		 const char *username, const char *scope)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	cJSON *body = cJSON_CreateObject();
+	char url[128], password[128], *json, *answer = NULL;
+	CURL *c = curl_easy_init();
+	long status = 0;
+
+	snprintf(url, sizeof(url), "https://localhost:%d/oauth/token", f->port);
+	snprintf(password, sizeof(password), "Secret-%s-1", username);
+	cJSON_AddStringToObject(body, "grant_type",
+				"http://auth0.com/oauth/grant-type/password-realm");
+	cJSON_AddStringToObject(body, "client_id", client_id);
+	if (client_secret)
+		cJSON_AddStringToObject(body, "client_secret", client_secret);
+	cJSON_AddStringToObject(body, "username", username);
+	cJSON_AddStringToObject(body, "password", password);
+	cJSON_AddStringToObject(body, "realm", "Username-Password-Authentication");
+	cJSON_AddStringToObject(body, "scope", scope);
+	json = cJSON_PrintUnformatted(body);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, f->ca);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	cJSON_Delete(body);
+	free(json);
+	if (status != 200) {
+		free(answer);
+		return NULL;
+	}
+	return answer;
+}
+
+char *json_member(const char *json, const char *name)
+{
+	cJSON *root = cJSON_Parse(json);
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(root, name));
+	char *copy = v ? strdup(v) : NULL;
+
+	cJSON_Delete(root);
+	return copy;
+}
+
+static int memfd_with(const char *text)
+{
+	int fd = memfd_create("a0-test", MFD_CLOEXEC);
+	size_t len = text ? strlen(text) : 0;
+
+	assert_true(fd >= 0);
+	if (len)
+		assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+static struct timespec started(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t = started();
+
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static struct timespec start_times[512];
+
+void proc_start(struct proc *p, const char *stdin_text, const int *barrier,
+		const char *const *args)
+{
+	const char *path = getenv("A0_HELPER");
+	char *argv[64];
+	size_t n = 0;
+	int in;
+
+	if (!path)
+		fail_msg("A0_HELPER is not set (run through make check)");
+	memset(p, 0, sizeof(*p));
+	/* Copies, as execv wants them writable. */
+	argv[n++] = strdup("auth0-credentials");
+	for (; *args && n < 63; args++)
+		argv[n++] = strdup(*args);
+	argv[n] = NULL;
+	in = memfd_with(stdin_text);
+	p->out = memfd_with(NULL);
+	p->err = memfd_with(NULL);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (p->pid == 0) {
+		char c;
+
+		if (barrier) {
+			close(barrier[1]);
+			while (read(barrier[0], &c, 1) > 0)
+				;
+		}
+		if (dup2(in, 0) < 0 || dup2(p->out, 1) < 0 || dup2(p->err, 2) < 0)
+			_exit(126);
+		execv(path, argv);
+		_exit(127);
+	}
+	close(in);
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	start_times[p->pid % 512] = started();
+}
+
+static char *read_all(int fd)
+{
+	struct stat st;
+	char *text;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	text = calloc(1, (size_t)st.st_size + 1);
+	assert_non_null(text);
+	assert_int_equal(pread(fd, text, (size_t)st.st_size, 0), st.st_size);
+	return text;
+}
+
+void proc_finish(struct proc *p)
+{
+	int status;
+
+	while (waitpid(p->pid, &status, 0) < 0)
+		assert_int_equal(errno, EINTR);
+	p->seconds = since(&start_times[p->pid % 512]);
+	p->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	p->stdout_text = read_all(p->out);
+	p->stderr_text = read_all(p->err);
+	close(p->out);
+	close(p->err);
+}
+
+void proc_free(struct proc *p)
+{
+	free(p->stdout_text);
+	free(p->stderr_text);
+	p->stdout_text = p->stderr_text = NULL;
+}
+
+int helper(struct proc *p, const char *stdin_text, const char *const *args)
+{
+	proc_start(p, stdin_text, NULL, args);
+	proc_finish(p);
+	return p->status;
+}
+
+void save_login(const struct fake *f, const char *json, const char *client_id, int port)
+{
+	char domain[64];
+	struct proc p;
+
+	assert_non_null(json);
+	snprintf(domain, sizeof(domain), "localhost:%d", port);
+	if (HELPER(&p, json, "save", "--domain", domain, "--client-id", client_id, "--ca-file",
+		   f->ca) != 0)
+		fail_msg("save: %d %s", p.status, p.stderr_text);
+	proc_free(&p);
+}
+
+char *record_payload(const char *name, size_t *ret_len)
+{
+	static const char *const types[] = { "big_key", "user" };
+	char desc[512];
+
+	snprintf(desc, sizeof(desc), "pam_auth0:%s", name);
+	for (size_t i = 0; i < 2; i++) {
+		key_serial_t k = keyctl_search(KEY_SPEC_SESSION_KEYRING, types[i], desc, 0);
+		void *buf = NULL;
+		long len;
+
+		if (k < 0)
+			continue;
+		len = keyctl_read_alloc(k, &buf);
+		assert_true(len >= 0);
+		*ret_len = (size_t)len;
+		return buf;
+	}
+	return NULL;
+}
+
+int log_length(const struct fake *f)
+{
+	cJSON *log = fake_get(f, "/__control/log");
+	int n = cJSON_GetArraySize(log);
+
+	cJSON_Delete(log);
+	return n;
+}
+
+int refresh_count(const struct fake *f, int from)
+{
+	cJSON *log = fake_get(f, "/__control/log");
+	int n = 0, i = 0;
+	cJSON *rec;
+
+	/* A faulted request never reaches the grant, so its record has no grant_type: count
+	 * every request to the token endpoint but the logins. */
+	cJSON_ArrayForEach(rec, log) {
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "path"));
+		const char *g = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "grant_type"));
+
+		if (i++ >= from && path && strcmp(path, "/oauth/token") == 0 &&
+		    (!g || strcmp(g, "refresh_token") == 0))
+			n++;
+	}
+	cJSON_Delete(log);
+	return n;
+}
+
+int fake_stat(const struct fake *f, const char *name)
+{
+	cJSON *stats = fake_get(f, "/__control/stats");
+	int v = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(stats, name));
+
+	cJSON_Delete(stats);
+	return v;
+}

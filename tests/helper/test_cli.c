@@ -1,0 +1,943 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * auth0-credentials(1) against the fake tenant, with refresh-token rotation and reuse
+ * detection on (client pam-native): output formats and errors exactly, refresh decisions, 50
+ * processes refreshing at once, kill -9 in the middle of refreshes, a fault matrix that must
+ * leave the stored record byte for byte as it was, and --param values that must stay values.
+ * Runs in its own session keyring and lock directory (helper_test_init).
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <keyutils.h>
+
+#include "common.h"
+
+#define SCOPE "openid profile offline_access"
+#define API "https://api.example.com/"
+#define N_PROCS 50
+
+static struct fake f;
+
+static int setup(void **state)
+{
+	helper_test_reset(&f);
+	return 0;
+}
+
+static void settings(const char *json)
+{
+	fake_control(&f, "POST", "/__control/settings", json);
+}
+
+static void fault(const char *json)
+{
+	fake_control(&f, "POST", "/__control/fault", json);
+}
+
+/* a0alice signs in with pam-native; her credentials are saved; the token response returned. */
+static char *signed_in(void)
+{
+	char *json = fake_login(&f, "pam-native", NULL, "a0alice", SCOPE);
+
+	assert_non_null(json);
+	save_login(&f, json, "pam-native", f.port);
+	return json;
+}
+
+/* The failure is one JSON line on stderr naming the error; nothing on stdout. */
+static cJSON *expect_error(const struct proc *p, int code, const char *name)
+{
+	const char *nl = strchr(p->stderr_text, '\n');
+	cJSON *o;
+
+	if (p->status != code)
+		fail_msg("exit %d, expected %d (%s); stderr: %s", p->status, code, name,
+			 p->stderr_text);
+	assert_string_equal(p->stdout_text, "");
+	assert_non_null(nl);
+	assert_int_equal(nl[1], '\0');
+	o = cJSON_Parse(p->stderr_text);
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "error")), name);
+	assert_true(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(o, "message"))) > 0);
+	return o;
+}
+
+static void expect_ok(const struct proc *p)
+{
+	if (p->status != 0)
+		fail_msg("exit %d; stderr: %s", p->status, p->stderr_text);
+	assert_string_equal(p->stderr_text, "");
+}
+
+/* ------------------------------------------------------------------ interface */
+
+static void test_help_per_verb(void **state)
+{
+	static const struct {
+		const char *a, *b, *c;
+		const char *starts;
+	} cases[] = {
+		{ "--help", NULL, NULL, "Usage: auth0-credentials [--keyring" },
+		{ "get", "--help", NULL, "Usage: auth0-credentials get " },
+		{ "has-valid", "--help", NULL, "Usage: auth0-credentials has-valid" },
+		{ "save", "--help", NULL, "Usage: auth0-credentials save" },
+		{ "clear", "--help", NULL, "Usage: auth0-credentials clear" },
+		{ "revoke", "--help", NULL, "Usage: auth0-credentials revoke" },
+		{ "api", "get", "--help", "Usage: auth0-credentials api get AUDIENCE" },
+		{ "sso", "--help", NULL, "Usage: auth0-credentials sso" },
+		{ "help", "sso", NULL, "Usage: auth0-credentials sso" },
+	};
+	struct proc p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *args[] = { cases[i].a, cases[i].b, cases[i].c, NULL };
+
+		assert_int_equal(helper(&p, NULL, args), 0);
+		if (strncmp(p.stdout_text, cases[i].starts, strlen(cases[i].starts)) != 0)
+			fail_msg("%s %s: %s", cases[i].a, cases[i].b ? cases[i].b : "",
+				 p.stdout_text);
+		assert_string_equal(p.stderr_text, "");
+		proc_free(&p);
+	}
+}
+
+static void test_errors_are_one_json_object_with_a_code(void **state)
+{
+	static const struct {
+		const char *args[6];
+		int code;
+		const char *name;
+	} cases[] = {
+		{ { "get" }, 3, "NO_CREDENTIALS" },
+		{ { "frobnicate" }, 2, "INVALID_ARGUMENT" },
+		{ { NULL }, 2, "INVALID_ARGUMENT" },
+		{ { "get", "--bogus" }, 2, "INVALID_ARGUMENT" },
+		{ { "get", "--min-ttl" }, 2, "INVALID_ARGUMENT" },
+		{ { "get", "--min-ttl", "-5" }, 2, "INVALID_ARGUMENT" },
+		{ { "get", "--min-ttl", "12x" }, 2, "INVALID_ARGUMENT" },
+		{ { "get", "--format", "xml" }, 2, "INVALID_ARGUMENT" },
+		{ { "get", "--param", "noequals" }, 2, "INVALID_ARGUMENT" },
+		{ { "get", "--param", "client_id=evil" }, 2, "INVALID_ARGUMENT" },
+		{ { "get", "extra" }, 2, "INVALID_ARGUMENT" },
+		{ { "--keyring", "bogus", "get" }, 2, "INVALID_ARGUMENT" },
+		{ { "--timeout", "0", "get" }, 2, "INVALID_ARGUMENT" },
+		{ { "get", "--timeout", "301" }, 2, "INVALID_ARGUMENT" },
+		{ { "has-valid", "--scope", "x" }, 2, "INVALID_ARGUMENT" },
+		{ { "api", "get" }, 2, "INVALID_ARGUMENT" },
+		{ { "api", "frob", API }, 2, "INVALID_ARGUMENT" },
+		{ { "api", "get", API }, 3, "NO_CREDENTIALS" },
+		{ { "sso" }, 3, "NO_CREDENTIALS" },
+		{ { "sso", "--format", "header" }, 2, "INVALID_ARGUMENT" },
+		{ { "revoke" }, 3, "NO_CREDENTIALS" },
+		{ { "save" }, 2, "INVALID_ARGUMENT" }, /* empty stdin */
+	};
+	struct proc p;
+	cJSON *o;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		helper(&p, NULL, cases[i].args);
+		o = expect_error(&p, cases[i].code, cases[i].name);
+		cJSON_Delete(o);
+		proc_free(&p);
+	}
+	/* Exactly, for one. */
+	HELPER(&p, NULL, "get");
+	assert_string_equal(p.stderr_text, "{\"error\":\"NO_CREDENTIALS\",\"message\":\"no "
+					   "credentials are stored in the session keyring\"}\n");
+	proc_free(&p);
+	/* The user keyring is read, not written. */
+	HELPER(&p, NULL, "--keyring", "user", "get");
+	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	assert_non_null(strstr(p.stderr_text, "user keyring"));
+	proc_free(&p);
+	/* has-valid answers with its status alone. */
+	assert_int_equal(HELPER(&p, NULL, "has-valid"), 1);
+	assert_string_equal(p.stderr_text, "");
+	proc_free(&p);
+	assert_int_equal(log_length(&f), 0);
+}
+
+static const char synthetic[] =
+	"{\"access_token\":\"at-123.x_y\",\"id_token\":\"id'q\",\"refresh_token\":\"rt-secret-9\","
+	"\"token_type\":\"bearer\",\"expires_in\":3600,\"scope\":\"openid profile\"}";
+
+static void test_formats_exact(void **state)
+{
+	static const char *const formats[] = { "json", "token", "header", "env" };
+	char expected[1024], script[512], envfile[] = "/tmp/a0-env-XXXXXX";
+	long long expires_at;
+	time_t t0, t1;
+	struct proc p;
+	cJSON *o;
+	FILE *fp;
+	int fd;
+
+	t0 = time(NULL);
+	save_login(&f, synthetic, "pam-native", f.port);
+	t1 = time(NULL);
+
+	assert_int_equal(HELPER(&p, NULL, "get"), 0);
+	o = cJSON_Parse(p.stdout_text);
+	assert_non_null(o);
+	expires_at = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "expires_at"));
+	cJSON_Delete(o);
+	assert_true(expires_at >= t0 + 3600 && expires_at <= t1 + 3600);
+	snprintf(expected, sizeof(expected),
+		 "{\"access_token\":\"at-123.x_y\",\"id_token\":\"id'q\",\"token_type\":\"bearer\","
+		 "\"expires_at\":%lld,\"scope\":\"openid profile\"}\n",
+		 expires_at);
+	assert_string_equal(p.stdout_text, expected);
+	proc_free(&p);
+
+	assert_int_equal(HELPER(&p, NULL, "get", "--format", "json"), 0);
+	assert_string_equal(p.stdout_text, expected);
+	proc_free(&p);
+
+	assert_int_equal(HELPER(&p, NULL, "get", "--format", "token"), 0);
+	assert_string_equal(p.stdout_text, "at-123.x_y\n");
+	proc_free(&p);
+
+	/* RFC 6750's spelling of the scheme, whatever case the tenant used. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--format", "header"), 0);
+	assert_string_equal(p.stdout_text, "Authorization: Bearer at-123.x_y\n");
+	proc_free(&p);
+
+	assert_int_equal(HELPER(&p, NULL, "get", "--format", "env"), 0);
+	snprintf(expected, sizeof(expected),
+		 "AUTH0_ACCESS_TOKEN='at-123.x_y'\n"
+		 "AUTH0_ID_TOKEN='id'\\''q'\n"
+		 "AUTH0_TOKEN_TYPE='bearer'\n"
+		 "AUTH0_EXPIRES_AT='%lld'\n"
+		 "AUTH0_SCOPE='openid profile'\n",
+		 expires_at);
+	assert_string_equal(p.stdout_text, expected);
+	/* And a shell reads back exactly the values. */
+	fd = mkstemp(envfile);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p.stdout_text, strlen(p.stdout_text)),
+			 (ssize_t)strlen(p.stdout_text));
+	close(fd);
+	snprintf(script, sizeof(script),
+		 "/bin/sh -c '. %s; printf \"%%s|%%s|%%s\" \"$AUTH0_ID_TOKEN\" \"$AUTH0_SCOPE\" "
+		 "\"$AUTH0_ACCESS_TOKEN\"'",
+		 envfile);
+	fp = popen(script, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(expected, sizeof(expected), fp));
+	assert_int_equal(pclose(fp), 0);
+	assert_string_equal(expected, "id'q|openid profile|at-123.x_y");
+	unlink(envfile);
+	proc_free(&p);
+
+	/* The refresh token is never printed. */
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		assert_int_equal(HELPER(&p, NULL, "get", "--format", formats[i]), 0);
+		assert_null(strstr(p.stdout_text, "rt-secret-9"));
+		proc_free(&p);
+	}
+
+	/* Absent ID token and scope: null, and empty assignments. */
+	save_login(&f,
+		   "{\"access_token\":\"at-2\",\"token_type\":\"Bearer\",\"expires_in\":\"60\"}",
+		   "pam-native", f.port);
+	assert_int_equal(HELPER(&p, NULL, "get"), 0);
+	assert_non_null(strstr(p.stdout_text, "\"id_token\":null,"));
+	assert_non_null(strstr(p.stdout_text, "\"scope\":null}\n"));
+	proc_free(&p);
+	assert_int_equal(HELPER(&p, NULL, "get", "--format", "env"), 0);
+	assert_non_null(strstr(p.stdout_text, "\nAUTH0_ID_TOKEN=''\n"));
+	assert_non_null(strstr(p.stdout_text, "\nAUTH0_SCOPE=''\n"));
+	proc_free(&p);
+	/* No network was needed for any of it. */
+	assert_int_equal(log_length(&f), 0);
+}
+
+static void test_save_refuses_what_is_not_a_token_response(void **state)
+{
+	struct proc p;
+
+	HELPER(&p, "{\"access_token\":\"a\"}", "save", "--domain", "localhost:1", "--client-id",
+	       "c");
+	cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+	proc_free(&p);
+	HELPER(&p, "{\"access_token\":\"a b\",\"token_type\":\"Bearer\",\"expires_in\":5}", "save",
+	       "--domain", "localhost:1", "--client-id", "c");
+	cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+	proc_free(&p);
+	/* No tenant given and none stored to keep. */
+	HELPER(&p, synthetic, "save");
+	cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+	proc_free(&p);
+	assert_null(record_payload("main", &(size_t){ 0 }));
+}
+
+static void test_has_valid(void **state)
+{
+	struct proc p;
+
+	save_login(&f, synthetic, "pam-native", f.port);
+	assert_int_equal(HELPER(&p, NULL, "has-valid"), 0);
+	proc_free(&p);
+	assert_int_equal(HELPER(&p, NULL, "has-valid", "--min-ttl", "3000"), 0);
+	proc_free(&p);
+	assert_int_equal(HELPER(&p, NULL, "has-valid", "--min-ttl", "4000"), 1);
+	assert_string_equal(p.stdout_text, "");
+	assert_string_equal(p.stderr_text, "");
+	proc_free(&p);
+	assert_int_equal(log_length(&f), 0);
+}
+
+/* ------------------------------------------------------------------ refresh */
+
+static void test_get_refreshes_only_when_needed(void **state)
+{
+	char *login, *old_at, first[4096];
+	struct proc p;
+	cJSON *o;
+
+	settings("{\"access_token_lifetime\": 30}");
+	login = signed_in();
+	settings("{\"access_token_lifetime\": 86400}");
+	old_at = json_member(login, "access_token");
+
+	/* Valid for 30 s: returned as it is. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--format", "token"), 0);
+	assert_int_equal(strncmp(p.stdout_text, old_at, strlen(old_at)), 0);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 0);
+
+	/* Not for 60 s: renewed, once. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--min-ttl", "60", "--format", "token"), 0);
+	expect_ok(&p);
+	assert_int_not_equal(strncmp(p.stdout_text, old_at, strlen(old_at)), 0);
+	snprintf(first, sizeof(first), "%s", p.stdout_text);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+	assert_int_equal(HELPER(&p, NULL, "get", "--min-ttl", "60", "--format", "token"), 0);
+	assert_string_equal(p.stdout_text, first);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+
+	/* The same scope in another order and case: no refresh. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--scope", "OFFLINE_ACCESS openid  profile"), 0);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+
+	/* Another scope: a refresh asking for it, and the record then says it. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--scope", "openid"), 0);
+	o = cJSON_Parse(p.stdout_text);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "scope")), "openid");
+	cJSON_Delete(o);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 2);
+
+	/* Forced. (The fake's JWTs issued within one second are identical: count requests.) */
+	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh", "--format", "token"), 0);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 3);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	free(login);
+	free(old_at);
+}
+
+static void test_large_min_ttl_keeps_rotated_token(void **state)
+{
+	char *login, *before, *after;
+	size_t before_len, after_len;
+	struct proc p;
+	cJSON *o;
+
+	settings("{\"access_token_lifetime\": 30}");
+	login = signed_in();
+	before = record_payload("main", &before_len);
+	assert_non_null(before);
+
+	assert_int_equal(HELPER(&p, NULL, "get", "--min-ttl", "120"), 9);
+	o = expect_error(&p, 9, "LARGE_MIN_TTL");
+	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")),
+			       "renewed credentials are stored"));
+	cJSON_Delete(o);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+
+	/* The new tokens were stored, not dropped as Auth0's SDKs do. */
+	after = record_payload("main", &after_len);
+	assert_false(before_len == after_len && memcmp(before, after, before_len) == 0);
+	assert_int_equal(HELPER(&p, NULL, "get", "--format", "token"), 0);
+	assert_true(strlen(p.stdout_text) > 20);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+	/* And the rotated refresh token is the one that works now. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	proc_free(&p);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	free(login);
+	free(before);
+	free(after);
+}
+
+static const char *last_token_request(cJSON *log, const char *member)
+{
+	cJSON *rec = cJSON_GetArrayItem(log, cJSON_GetArraySize(log) - 1);
+
+	return cJSON_GetStringValue(cJSON_GetObjectItem(rec, member));
+}
+
+static void test_param_values_are_encoded_not_interpreted(void **state)
+{
+	static const char *const values[] = {
+		"a&grant_type=password&b=c",
+		"x\ny: z\r\n\r\n{\"grant_type\":\"password\"}",
+		"k=v=w",
+		"\"},\"grant_type\":\"password",
+	};
+	static const char *const reserved[] = {
+		"grant_type=password",	 "Client_Id=evil", "refresh_token=x",
+		"scope=openid",		 "audience=x",	   "client_secret=s",
+		"CLIENT_ASSERTION=x",
+	};
+	char *login, param[256];
+	struct proc p;
+	cJSON *log;
+	int n;
+
+	login = signed_in();
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		snprintf(param, sizeof(param), "realm=%s", values[i]);
+		assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh", "--param", param), 0);
+		proc_free(&p);
+		log = fake_get(&f, "/__control/log");
+		/* The tenant saw one member, realm, holding exactly the value given. */
+		assert_string_equal(last_token_request(log, "realm"), values[i]);
+		assert_string_equal(last_token_request(log, "grant_type"), "refresh_token");
+		assert_string_equal(last_token_request(log, "client_id"), "pam-native");
+		assert_string_equal(last_token_request(log, "content_type"), "application/json");
+		cJSON_Delete(log);
+	}
+	/* A key holding '&' and '=' is one key: split at the first '=' only. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh", "--param",
+				"x&grant_type=password=1"),
+			 0);
+	proc_free(&p);
+	log = fake_get(&f, "/__control/log");
+	assert_string_equal(last_token_request(log, "grant_type"), "refresh_token");
+	cJSON_Delete(log);
+
+	/* What would change the request is refused, and nothing is sent. */
+	n = log_length(&f);
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		HELPER(&p, NULL, "get", "--force-refresh", "--param", reserved[i]);
+		cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+		proc_free(&p);
+	}
+	HELPER(&p, NULL, "get", "--force-refresh", "--param", "a=1", "--param", "A=2");
+	cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+	proc_free(&p);
+	assert_int_equal(log_length(&f), n);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	free(login);
+}
+
+/* ------------------------------------------------------------------ faults */
+
+struct fault_case {
+	const char *what;
+	const char *fault; /* NULL: none */
+	bool closed_port, revoke_first;
+	const char *timeout;
+	int code;
+	const char *name;
+	const char *auth0_error; /* NULL: none expected */
+	int requests;
+	double min_s, max_s;
+};
+
+static void revoke_at_fake(const char *refresh_token)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body), "{\"client_id\":\"pam-native\",\"token\":\"%s\"}",
+		 refresh_token);
+	/* Not a control path: through curl like any client. */
+	{
+		char cmd[2048];
+
+		snprintf(cmd, sizeof(cmd),
+			 "curl -sf --cacert '%s' -H 'Content-Type: application/json' -d '%s' "
+			 "https://localhost:%d/oauth/revoke >/dev/null",
+			 f.ca, body, f.port);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+static void run_fault_case(const struct fault_case *c)
+{
+	char *login, *before, *after;
+	size_t before_len, after_len;
+	struct proc p;
+	cJSON *o;
+	int from;
+
+	helper_test_reset(&f);
+	login = fake_login(&f, "pam-native", NULL, "a0alice", SCOPE);
+	assert_non_null(login);
+	save_login(&f, login, "pam-native", c->closed_port ? f.port_closed : f.port);
+	before = record_payload("main", &before_len);
+	assert_non_null(before);
+	if (c->revoke_first) {
+		char *rt = json_member(login, "refresh_token");
+
+		revoke_at_fake(rt);
+		free(rt);
+	}
+	if (c->fault)
+		fault(c->fault);
+	from = log_length(&f);
+	if (c->timeout)
+		HELPER(&p, NULL, "--timeout", c->timeout, "get", "--force-refresh");
+	else
+		HELPER(&p, NULL, "get", "--force-refresh");
+	o = expect_error(&p, c->code, c->name);
+	if (c->auth0_error)
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "auth0_error")),
+				    c->auth0_error);
+	cJSON_Delete(o);
+	if (refresh_count(&f, from) != c->requests)
+		fail_msg("%s: %d requests, expected %d", c->what, refresh_count(&f, from),
+			 c->requests);
+	if (p.seconds < c->min_s || p.seconds > c->max_s)
+		fail_msg("%s: took %.2f s, expected %.1f..%.1f", c->what, p.seconds, c->min_s,
+			 c->max_s);
+	/* The record is exactly as it was. */
+	after = record_payload("main", &after_len);
+	assert_non_null(after);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	proc_free(&p);
+	free(before);
+	free(after);
+	free(login);
+}
+
+static void test_fault_matrix_leaves_record_intact(void **state)
+{
+	static const struct fault_case cases[] = {
+		{ .what = "tenant down", .closed_port = true, .code = 10, .name = "NO_NETWORK",
+		  .requests = 0, .max_s = 5 },
+		{ .what = "slower than --timeout",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":3}",
+		  .timeout = "1", .code = 10, .name = "NO_NETWORK", .requests = 1, .min_s = 0.9,
+		  .max_s = 2.8 },
+		{ .what = "500",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":500,"
+			   "\"count\":-1,\"body\":{\"error\":\"server_error\","
+			   "\"error_description\":\"boom\"}}",
+		  .code = 5, .name = "RENEW_FAILED", .auth0_error = "server_error", .requests = 3,
+		  .min_s = 3, .max_s = 9 },
+		{ .what = "429 with Retry-After",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"retry_after\":1,"
+			   "\"count\":-1}",
+		  .code = 5, .name = "RENEW_FAILED", .auth0_error = "too_many_requests",
+		  .requests = 3, .min_s = 2, .max_s = 8 },
+		{ .what = "429 asking for more than the cap",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\","
+			   "\"retry_after\":3600,\"count\":-1}",
+		  .code = 5, .name = "RENEW_FAILED", .auth0_error = "too_many_requests",
+		  .requests = 1, .max_s = 5 },
+		{ .what = "garbage", .fault = "{\"path\":\"/oauth/token\",\"kind\":\"garbage\"}",
+		  .code = 5, .name = "RENEW_FAILED", .requests = 1, .max_s = 5 },
+		/* The connection broke mid-answer: a network failure. */
+		{ .what = "truncated answer",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"truncated\"}", .code = 10,
+		  .name = "NO_NETWORK", .requests = 1, .max_s = 5 },
+		{ .what = "revoked refresh token", .revoke_first = true, .code = 5,
+		  .name = "RENEW_FAILED", .auth0_error = "invalid_grant", .requests = 1,
+		  .max_s = 5 },
+		{ .what = "MFA required",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":403,"
+			   "\"body\":{\"error\":\"mfa_required\",\"error_description\":"
+			   "\"Multifactor authentication required\",\"mfa_token\":\"m\"}}",
+		  .code = 12, .name = "MFA_REQUIRED", .auth0_error = "mfa_required",
+		  .requests = 1, .max_s = 5 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_fault_case(&cases[i]);
+}
+
+static void test_rate_limit_once_then_success(void **state)
+{
+	char *login = signed_in();
+	struct proc p;
+
+	fault("{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"retry_after\":1}");
+	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	expect_ok(&p);
+	assert_true(p.seconds >= 1.0);
+	assert_int_equal(refresh_count(&f, 0), 2);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	proc_free(&p);
+	free(login);
+}
+
+static void test_confidential_client_is_refused_clearly(void **state)
+{
+	char *login, *before, *after;
+	size_t before_len, after_len;
+	struct proc p;
+	cJSON *o;
+
+	login = fake_login(&f, "pam-confidential", "test-client-secret-123", "a0alice", SCOPE);
+	assert_non_null(login);
+	save_login(&f, login, "pam-confidential", f.port);
+	before = record_payload("main", &before_len);
+	HELPER(&p, NULL, "get", "--force-refresh");
+	o = expect_error(&p, 5, "RENEW_FAILED");
+	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")),
+			       "a confidential client cannot refresh from auth0-credentials yet"));
+	cJSON_Delete(o);
+	after = record_payload("main", &after_len);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	/* No secret was sent: the request had no way to carry one. */
+	proc_free(&p);
+	free(login);
+	free(before);
+	free(after);
+}
+
+/* ------------------------------------------------------------------ concurrency */
+
+/* Start n helpers held at a barrier, release them together, and wait for all. */
+static void run_together(struct proc *procs, int n, const char *const *args)
+{
+	int barrier[2];
+
+	assert_int_equal(pipe2(barrier, O_CLOEXEC), 0);
+	for (int i = 0; i < n; i++)
+		proc_start(&procs[i], NULL, barrier, args);
+	close(barrier[1]);
+	close(barrier[0]);
+	for (int i = 0; i < n; i++)
+		proc_finish(&procs[i]);
+}
+
+static void expect_all_same(struct proc *procs, int n, const char *not_this)
+{
+	for (int i = 0; i < n; i++) {
+		expect_ok(&procs[i]);
+		assert_true(strlen(procs[i].stdout_text) > 20);
+		assert_string_equal(procs[i].stdout_text, procs[0].stdout_text);
+	}
+	if (not_this)
+		assert_int_not_equal(strncmp(procs[0].stdout_text, not_this, strlen(not_this)), 0);
+	for (int i = 0; i < n; i++)
+		proc_free(&procs[i]);
+}
+
+static void test_50_processes_get_one_refresh(void **state)
+{
+	struct proc procs[N_PROCS], p;
+	char *login, *old_at;
+
+	settings("{\"access_token_lifetime\": 30}");
+	login = signed_in();
+	settings("{\"access_token_lifetime\": 86400}");
+	old_at = json_member(login, "access_token");
+
+	run_together(procs, N_PROCS,
+		     (const char *const[]){ "get", "--min-ttl", "600", "--format", "token", NULL });
+	expect_all_same(procs, N_PROCS, old_at);
+	assert_int_equal(refresh_count(&f, 0), 1);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	/* The family is alive: the stored refresh token is the current one. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	proc_free(&p);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	free(login);
+	free(old_at);
+}
+
+static void test_50_processes_api_get_one_exchange(void **state)
+{
+	struct proc procs[N_PROCS], p;
+	char *login, *main_at;
+	cJSON *log, *rec;
+
+	login = signed_in();
+	main_at = json_member(login, "access_token");
+	run_together(procs, N_PROCS,
+		     (const char *const[]){ "api", "get", API, "--scope", "openid profile",
+					    "--min-ttl", "60", "--format", "token", NULL });
+	expect_all_same(procs, N_PROCS, main_at);
+	assert_int_equal(refresh_count(&f, 0), 1);
+	log = fake_get(&f, "/__control/log");
+	rec = cJSON_GetArrayItem(log, cJSON_GetArraySize(log) - 1);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "audience")), API);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "scope")),
+			    "openid profile");
+	cJSON_Delete(log);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	/* The exchange rotated the refresh token into the main record. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	expect_ok(&p);
+	proc_free(&p);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	/* Cached under the sorted scopes. */
+	assert_int_equal(HELPER(&p, NULL, "api", "get", API, "--scope", "profile openid"), 0);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 2);
+	free(login);
+	free(main_at);
+}
+
+static void test_kill_9_mid_refresh_never_loses_the_session(void **state)
+{
+	unsigned seed = (unsigned)time(NULL);
+	int killed = 0, finished = 0;
+	char *login, spec[160];
+	struct proc p, next;
+
+	if (getenv("A0_SEED"))
+		seed = (unsigned)strtoul(getenv("A0_SEED"), NULL, 10);
+	print_message("kill -9 test: A0_SEED=%u\n", seed);
+	srand(seed);
+	login = signed_in();
+	for (int i = 0; i < 50; i++) {
+		/* The tenant holds the answer 100-300 ms, then rotates whether or not the
+		 * helper is still there to hear it. */
+		int delay_ms = 100 + rand() % 200, kill_us = rand() % 400000;
+
+		fake_control(&f, "DELETE", "/__control/fault", NULL);
+		snprintf(spec, sizeof(spec),
+			 "{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":%.3f}",
+			 delay_ms / 1000.0);
+		fault(spec);
+		proc_start(&p, NULL, NULL,
+			   (const char *const[]){ "get", "--force-refresh", "--format", "token",
+						  NULL });
+		usleep((useconds_t)kill_us);
+		kill(p.pid, SIGKILL);
+		proc_finish(&p);
+		if (p.status == 128 + SIGKILL)
+			killed++;
+		else
+			finished++;
+		proc_free(&p);
+		if (HELPER(&next, NULL, "get", "--force-refresh", "--format", "token") != 0)
+			fail_msg("iteration %d (seed %u, delay %d ms, kill after %d us): next get "
+				 "exited %d: %s",
+				 i, seed, delay_ms, kill_us, next.status, next.stderr_text);
+		assert_true(strlen(next.stdout_text) > 20);
+		proc_free(&next);
+	}
+	print_message("kill -9 test: %d killed, %d finished first, %d refreshes\n", killed,
+		      finished, refresh_count(&f, 0));
+	assert_true(killed >= 10);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	assert_int_equal(fake_stat(&f, "revoked_families"), 0);
+	free(login);
+}
+
+/* ------------------------------------------------------------------ sso, revoke, clear */
+
+static void test_sso(void **state)
+{
+	char expected[512], audience[96], *login;
+	struct proc p;
+	cJSON *o, *log;
+
+	login = signed_in();
+	assert_int_equal(HELPER(&p, NULL, "sso"), 0);
+	expect_ok(&p);
+	o = cJSON_Parse(p.stdout_text);
+	assert_non_null(o);
+	snprintf(expected, sizeof(expected),
+		 "{\"session_transfer_token\":\"%s\",\"token_type\":\"N_A\",\"expires_in\":60}\n",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(o, "session_transfer_token")));
+	assert_string_equal(p.stdout_text, expected);
+	cJSON_Delete(o);
+	proc_free(&p);
+	log = fake_get(&f, "/__control/log");
+	snprintf(audience, sizeof(audience), "urn:localhost:%d:session_transfer", f.port);
+	assert_string_equal(last_token_request(log, "audience"), audience);
+	cJSON_Delete(log);
+
+	assert_int_equal(HELPER(&p, NULL, "sso", "--format", "env"), 0);
+	assert_int_equal(strncmp(p.stdout_text, "AUTH0_SESSION_TRANSFER_TOKEN='", 30), 0);
+	assert_non_null(strstr(p.stdout_text, "\nAUTH0_TOKEN_TYPE='N_A'\nAUTH0_EXPIRES_IN='60'\n"));
+	proc_free(&p);
+	/* Each exchange rotated the refresh token, and the rotated one was kept. */
+	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 3);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	free(login);
+}
+
+static void test_revoke_then_cleared(void **state)
+{
+	char *login = signed_in();
+	struct proc p;
+
+	assert_int_equal(HELPER(&p, NULL, "api", "get", API), 0);
+	proc_free(&p);
+	assert_int_equal(HELPER(&p, NULL, "revoke"), 0);
+	expect_ok(&p);
+	proc_free(&p);
+	assert_int_equal(fake_count(&f, "/oauth/revoke", NULL), 1);
+	assert_int_equal(fake_stat(&f, "revoked_families"), 1);
+	assert_null(record_payload("main", &(size_t){ 0 }));
+	assert_int_equal(HELPER(&p, NULL, "has-valid"), 1);
+	proc_free(&p);
+	HELPER(&p, NULL, "api", "get", API);
+	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	proc_free(&p);
+	free(login);
+
+	/* Nothing to revoke with. */
+	save_login(&f, "{\"access_token\":\"at\",\"token_type\":\"Bearer\",\"expires_in\":60}",
+		   "pam-native", f.port);
+	HELPER(&p, NULL, "revoke");
+	cJSON_Delete(expect_error(&p, 4, "NO_REFRESH_TOKEN"));
+	proc_free(&p);
+}
+
+static void test_revoke_failure_keeps_record(void **state)
+{
+	char *login, *before, *after;
+	size_t before_len, after_len;
+	struct proc p;
+
+	login = fake_login(&f, "pam-native", NULL, "a0alice", SCOPE);
+	save_login(&f, login, "pam-native", f.port_closed);
+	before = record_payload("main", &before_len);
+	HELPER(&p, NULL, "revoke");
+	cJSON_Delete(expect_error(&p, 10, "NO_NETWORK"));
+	proc_free(&p);
+	after = record_payload("main", &after_len);
+	assert_non_null(after);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	free(login);
+	free(before);
+	free(after);
+}
+
+static void test_clear_and_api_clear(void **state)
+{
+	char *login = signed_in();
+	struct proc p;
+
+	assert_int_equal(HELPER(&p, NULL, "api", "get", API, "--scope", "openid"), 0);
+	proc_free(&p);
+	assert_int_equal(HELPER(&p, NULL, "api", "get", API, "--scope", "openid"), 0);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+	assert_int_equal(HELPER(&p, NULL, "api", "clear", API, "--scope", "openid"), 0);
+	proc_free(&p);
+	assert_int_equal(HELPER(&p, NULL, "api", "get", API, "--scope", "openid"), 0);
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 2);
+	assert_int_equal(HELPER(&p, NULL, "clear"), 0);
+	proc_free(&p);
+	assert_int_equal(HELPER(&p, NULL, "has-valid"), 1);
+	proc_free(&p);
+	HELPER(&p, NULL, "get");
+	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	proc_free(&p);
+	free(login);
+}
+
+/* The expiry column of /proc/keys for our record (e.g. "perm", "23h"), "" when none. */
+static void key_expiry(const char *name, char *out, size_t size)
+{
+	static const char *const types[] = { "big_key", "user" };
+	char line[1024], desc[512], id[16];
+	key_serial_t key = -1;
+	FILE *fp;
+
+	out[0] = '\0';
+	snprintf(desc, sizeof(desc), "pam_auth0:%s", name);
+	for (size_t i = 0; i < 2 && key < 0; i++)
+		key = keyctl_search(KEY_SPEC_SESSION_KEYRING, types[i], desc, 0);
+	assert_true(key > 0);
+	/* Other tests' keys are in /proc/keys too: ours by serial. */
+	snprintf(id, sizeof(id), "%08x ", (unsigned)key);
+	fp = fopen("/proc/keys", "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		char serial[32], flags[32], usage[32], expiry[32];
+
+		if (strncmp(line, id, strlen(id)) != 0)
+			continue;
+		assert_int_equal(sscanf(line, "%31s %31s %31s %31s", serial, flags, usage, expiry),
+				 4);
+		snprintf(out, size, "%s", expiry);
+	}
+	fclose(fp);
+}
+
+static void test_record_timeouts(void **state)
+{
+	char *login = signed_in(), expiry[32];
+	struct proc p;
+
+	/* A saved refresh token of unknown lifetime: the record lives with the keyring. */
+	key_expiry("main", expiry, sizeof(expiry));
+	assert_string_equal(expiry, "perm");
+	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	proc_free(&p);
+	key_expiry("main", expiry, sizeof(expiry));
+	assert_string_equal(expiry, "perm");
+	/* An API's record ends with its access token, as the module's records do. */
+	assert_int_equal(HELPER(&p, NULL, "api", "get", API), 0);
+	proc_free(&p);
+	key_expiry("api:" API, expiry, sizeof(expiry));
+	assert_true(strcmp(expiry, "1d") == 0 || strcmp(expiry, "23h") == 0);
+	free(login);
+}
+
+int main(void)
+{
+#define T(t) cmocka_unit_test_setup(t, setup)
+	const struct CMUnitTest tests[] = {
+		T(test_help_per_verb),
+		T(test_errors_are_one_json_object_with_a_code),
+		T(test_formats_exact),
+		T(test_save_refuses_what_is_not_a_token_response),
+		T(test_has_valid),
+		T(test_get_refreshes_only_when_needed),
+		T(test_large_min_ttl_keeps_rotated_token),
+		T(test_param_values_are_encoded_not_interpreted),
+		T(test_fault_matrix_leaves_record_intact),
+		T(test_rate_limit_once_then_success),
+		T(test_confidential_client_is_refused_clearly),
+		T(test_50_processes_get_one_refresh),
+		T(test_50_processes_api_get_one_exchange),
+		T(test_kill_9_mid_refresh_never_loses_the_session),
+		T(test_sso),
+		T(test_revoke_then_cleared),
+		T(test_revoke_failure_keeps_record),
+		T(test_clear_and_api_clear),
+		T(test_record_timeouts),
+	};
+
+	helper_test_init(&f);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

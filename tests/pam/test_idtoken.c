@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Who may log in, through the module in a PAM stack (pam_wrapper + libpamtest) against the
+ * fake tenant: every bad ID token the fake can issue is refused with a syslog line naming the
+ * check, the JWKS cache and its refetch limit, the identity mapping, the policy in
+ * acct_mgmt, and system accounts left alone. A PAM stack never returns PAM_IGNORE, so a
+ * probe stack shows it: pam_echo after the module is reached only when the module ignored the
+ * call. Run under tests/with-fake-tenant.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <cmocka.h>
+#include <libpamtest.h>
+#include <security/pam_appl.h>
+
+#include "fake.h"
+
+#define SERVICE "pam_auth0_idtoken"
+#define PROBE "pam_auth0_probe" /* the module, then pam_echo printing MARKER */
+#define MARKER "pam_auth0 returned PAM_IGNORE"
+#define PAM_ECHO "/lib/x86_64-linux-gnu/security/pam_echo.so"
+#define MAX_MSGS 16
+#define ALICE "Secret-a0alice-1"
+#define BOB "Secret-a0bob-1"
+
+static struct fake fake;
+static char run_dir[64];
+
+/* ---- set-up ---- */
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void cache_file(char *path, size_t size)
+{
+	snprintf(path, size, "%s/cache/jwks-localhost:%d.json", run_dir, fake.port);
+}
+
+static void configure(const char *extra)
+{
+	char path[128], text[2048];
+
+	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
+	snprintf(text, sizeof(text),
+		 "domain = localhost:%d\n"
+		 "client_id = pam-native\n"
+		 "ca_file = %s\n"
+		 "cache_dir = %s/cache\n"
+		 "timeout = 5\n"
+		 "%s\n",
+		 fake.port, fake.ca, run_dir, extra ? extra : "");
+	write_text(path, text);
+}
+
+/* Each test starts from the fake's data, the default configuration and no JWKS cache. */
+static int reset(void **state)
+{
+	char cmd[160];
+
+	fake_control(&fake, "POST", "/__control/reset", "{}");
+	configure(NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/cache'", run_dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static void set_mode(const char *mode)
+{
+	char body[96];
+
+	snprintf(body, sizeof(body), "{\"id_token_mode\":\"%s\"}", mode);
+	fake_control(&fake, "POST", "/__control/settings", body);
+}
+
+static int jwks_fetches(void)
+{
+	cJSON *stats = fake_get(&fake, "/__control/stats");
+	int n = cJSON_GetObjectItem(stats, "jwks_fetches")->valueint;
+
+	cJSON_Delete(stats);
+	return n;
+}
+
+/* Make the cached JWKS look fetched `age` seconds ago. */
+static void age_cache(time_t age)
+{
+	struct utimbuf t = { .actime = time(NULL) - age, .modtime = time(NULL) - age };
+	char path[192];
+
+	cache_file(path, sizeof(path));
+	assert_int_equal(utime(path, &t), 0);
+}
+
+/* ---- one login through the stack, with what the user saw and what went to syslog ---- */
+
+struct result {
+	int auth, account;       /* PAM results; account is -1 when not run */
+	char *err[MAX_MSGS + 1]; /* error messages shown */
+	char log[16384];         /* the module's syslog lines (pam_wrapper prints them) */
+};
+
+static void result_free(struct result *r)
+{
+	for (int i = 0; i < MAX_MSGS; i++)
+		free(r->err[i]);
+}
+
+static bool shown(const struct result *r, const char *text)
+{
+	for (int i = 0; i < MAX_MSGS && r->err[i]; i++)
+		if (strstr(r->err[i], text))
+			return true;
+	return false;
+}
+
+/* pam_wrapper writes pam_syslog lines to stderr: catch them in a file during a login. */
+static int capture_begin(void)
+{
+	char path[128];
+	int saved, fd;
+
+	snprintf(path, sizeof(path), "%s/stderr", run_dir);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	return saved;
+}
+
+static void capture_end(int saved, char *out, size_t size)
+{
+	char path[128];
+	FILE *f;
+	size_t n;
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	snprintf(path, sizeof(path), "%s/stderr", run_dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	fputs(out, stderr); /* still in the test's log */
+}
+
+/* Authenticate user with password (and run account management when account is true). */
+static void login_full(const char *user, const char *password, bool account, struct result *r)
+{
+	const char *off[] = { password, NULL }, *none[] = { NULL };
+	struct pamtest_conv_data conv = {
+		.in_echo_off = off, .in_echo_on = none, .out_err = r->err
+	};
+	struct pam_testcase tests[] = {
+		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+		pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),
+	};
+	enum pamtest_err perr;
+	int saved;
+
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < MAX_MSGS; i++)
+		r->err[i] = calloc(1, PAM_MAX_MSG_SIZE);
+	saved = capture_begin();
+	perr = run_pamtest(SERVICE, user, &conv, tests, NULL);
+	capture_end(saved, r->log, sizeof(r->log));
+	assert_true(perr == PAMTEST_ERR_OK || perr == PAMTEST_ERR_CASE);
+	r->auth = tests[0].op_rv;
+	/* libpamtest stops at the first case that fails. */
+	r->account = account && r->auth == PAM_SUCCESS ? tests[1].op_rv : -1;
+	/* Whatever happened, no token reaches syslog: every JWT starts with base64url "{\"". */
+	if (strstr(r->log, "eyJ"))
+		fail_msg("a token reached syslog: %s", r->log);
+}
+
+static int login(const char *user, const char *password)
+{
+	struct result r;
+
+	login_full(user, password, false, &r);
+	result_free(&r);
+	return r.auth;
+}
+
+/* The login is refused with this PAM result, message and syslog text. */
+static void refused(const char *user, const char *password, int pam, const char *message,
+		    const char *logged)
+{
+	struct result r;
+
+	login_full(user, password, false, &r);
+	if (r.auth != pam)
+		fail_msg("%s: got %s, wanted %s; log: %s", user, pam_strerror(NULL, r.auth),
+			 pam_strerror(NULL, pam), r.log);
+	if (message && !shown(&r, message))
+		fail_msg("%s: message '%s' not shown", user, message);
+	if (logged && !strstr(r.log, logged))
+		fail_msg("%s: '%s' not in the log: %s", user, logged, r.log);
+	result_free(&r);
+}
+
+/* ---- the probe stack: the module's own answer, PAM_IGNORE included ---- */
+
+struct probe {
+	pam_handle_t *pamh;
+	const char *password; /* answers every prompt; NULL: prompts fail */
+	int prompts;
+	int markers; /* times pam_echo was reached: the module returned PAM_IGNORE */
+	struct pam_conv conv;
+};
+
+static int probe_conv(int n, const struct pam_message **msg, struct pam_response **resp,
+		      void *data)
+{
+	struct probe *p = data;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	for (int i = 0; i < n; i++) {
+		if (msg[i]->msg_style == PAM_TEXT_INFO && strcmp(msg[i]->msg, MARKER) == 0)
+			p->markers++;
+		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
+		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
+			continue;
+		p->prompts++;
+		if (!p->password) {
+			for (int j = 0; j < i; j++)
+				free(r[j].resp);
+			free(r);
+			return PAM_CONV_ERR;
+		}
+		r[i].resp = strdup(p->password);
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static void probe_open(struct probe *p, const char *user, const char *password)
+{
+	memset(p, 0, sizeof(*p));
+	p->password = password;
+	p->conv = (struct pam_conv){ probe_conv, p };
+	assert_int_equal(pam_start(PROBE, user, &p->conv, &p->pamh), PAM_SUCCESS);
+}
+
+/* pam_authenticate or pam_acct_mgmt through the probe stack: what the module returned. */
+static int probe_run(struct probe *p, int (*call)(pam_handle_t *, int))
+{
+	int markers = p->markers, r = call(p->pamh, 0);
+
+	return p->markers > markers ? PAM_IGNORE : r;
+}
+
+static void probe_close(struct probe *p)
+{
+	pam_end(p->pamh, PAM_SUCCESS);
+}
+
+/*
+ * Every entry point that acts leaves user alone: PAM_IGNORE from authenticate and account,
+ * no prompt, no request. setcred has no marker (pam_echo's setcred prints nothing): the
+ * module's PAM_SUCCESS would end the probe stack with success, its PAM_IGNORE does not.
+ */
+static void ignored(const char *user)
+{
+	struct probe p;
+
+	probe_open(&p, user, ALICE);
+	assert_int_equal(probe_run(&p, pam_authenticate), PAM_IGNORE);
+	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_IGNORE);
+	assert_int_not_equal(pam_setcred(p.pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(p.prompts, 0);
+	probe_close(&p);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
+	assert_int_equal(jwks_fetches(), 0);
+}
+
+/* ---- ID tokens ---- */
+
+static void test_good_token_and_cache(void **state)
+{
+	char path[192];
+	struct stat st;
+
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_int_equal(jwks_fetches(), 1);
+	/* The next login verifies with the cached keys. */
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_int_equal(jwks_fetches(), 1);
+	cache_file(path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	snprintf(path, sizeof(path), "%s/cache", run_dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+}
+
+static void test_forged_tokens(void **state)
+{
+	static const struct {
+		const char *mode, *result, *check;
+	} bad[] = {
+		{ "alg_none", "TOKEN_INVALID", "alg: none" },
+		{ "hs256_pubkey", "TOKEN_INVALID", "alg: HS256 (HMAC) is not accepted" },
+		{ "wrong_key", "TOKEN_INVALID", "signature: does not verify" },
+		{ "unknown_kid", "UNKNOWN_KID", "kid: '" },
+		{ "wrong_iss", "TOKEN_INVALID", "iss: 'https://wrong-issuer.example.com/'" },
+		{ "wrong_aud", "TOKEN_INVALID", "aud: does not name this client_id" },
+		{ "expired", "TOKEN_INVALID", "exp: expired" },
+		{ "future_iat", "TOKEN_INVALID", "iat: " },
+		{ "future_nbf", "TOKEN_INVALID", "nbf: " },
+		{ "truncated", "TOKEN_INVALID", "malformed" },
+		{ "three_dots", "TOKEN_INVALID", "malformed: not three dot-separated parts" },
+		{ "non_json_payload", "TOKEN_INVALID", "malformed: payload is not a JSON object" },
+	};
+	char logged[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		set_mode(bad[i].mode);
+		snprintf(logged, sizeof(logged), "user=a0alice step=id-token result=%s error=- "
+						 "description=%s",
+			 bad[i].result, bad[i].check);
+		refused("a0alice", ALICE, PAM_AUTH_ERR, "could not be verified", logged);
+	}
+	/* The 200 KB token is over the token response's bounds: refused before the verifier,
+	 * as an answer the tenant would not send. */
+	set_mode("huge");
+	refused("a0alice", ALICE, PAM_AUTHINFO_UNAVAIL, "unavailable", "step=password-realm");
+	/* No ID token at all: nobody says who signed in. */
+	set_mode("missing");
+	refused("a0alice", ALICE, PAM_AUTH_ERR, "did not say who signed in",
+		"result=TOKEN_INVALID error=- description=the tenant sent no id_token");
+	/* The same tenant and module accept the good token. */
+	set_mode("good");
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	/* One fetch for all of it: the unknown kid came within a minute of it. */
+	assert_int_equal(jwks_fetches(), 1);
+}
+
+static void test_key_rotation(void **state)
+{
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_int_equal(jwks_fetches(), 1);
+	fake_control(&fake, "POST", "/__control/rotate-key", "{}");
+	/* The cached keys are a minute old: the new kid is fetched once, and the login works. */
+	age_cache(61);
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_int_equal(jwks_fetches(), 2);
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_int_equal(jwks_fetches(), 2);
+	/* A rotation right after a fetch waits for the minute to pass: the limit holds. */
+	fake_control(&fake, "POST", "/__control/rotate-key", "{}");
+	refused("a0alice", ALICE, PAM_AUTH_ERR, NULL, "result=UNKNOWN_KID");
+	assert_int_equal(jwks_fetches(), 2);
+	age_cache(60);
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_int_equal(jwks_fetches(), 3);
+}
+
+static void test_unknown_kid_flood(void **state)
+{
+	set_mode("unknown_kid");
+	for (int i = 0; i < 10; i++)
+		refused("a0alice", ALICE, PAM_AUTH_ERR, NULL, "result=UNKNOWN_KID");
+	assert_int_equal(jwks_fetches(), 1);
+	/* A minute later one more fetch, then the limit again. */
+	age_cache(61);
+	for (int i = 0; i < 5; i++)
+		refused("a0alice", ALICE, PAM_AUTH_ERR, NULL, "result=UNKNOWN_KID");
+	assert_int_equal(jwks_fetches(), 2);
+}
+
+static void test_jwks_unreachable(void **state)
+{
+	char path[192];
+
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	/* The JWKS endpoint fails from now on: the fresh cache still verifies. */
+	fake_control(&fake, "POST", "/__control/fault",
+		     "{\"path\":\"/.well-known/jwks.json\",\"kind\":\"status\",\"status\":503,"
+		     "\"count\":-1}");
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	/* Past jwks_ttl it does not: a revoked key must stop working. */
+	configure("jwks_ttl = 60");
+	age_cache(61);
+	refused("a0alice", ALICE, PAM_AUTHINFO_UNAVAIL, "unavailable",
+		"step=id-token result=SERVER error=- description=JWKS: HTTP 503");
+	/* And without any cache, nothing verifies. */
+	cache_file(path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+	configure(NULL);
+	refused("a0alice", ALICE, PAM_AUTHINFO_UNAVAIL, "unavailable",
+		"step=id-token result=SERVER");
+	fake_control(&fake, "DELETE", "/__control/fault", NULL);
+}
+
+static void test_unsafe_cache_dir(void **state)
+{
+	char dir[128], extra[192];
+
+	snprintf(dir, sizeof(dir), "%s/open", run_dir);
+	assert_int_equal(mkdir(dir, 0777), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(extra, sizeof(extra), "cache_dir = %s", dir);
+	configure(extra);
+	refused("a0alice", ALICE, PAM_SERVICE_ERR, NULL, "must be owned by root");
+	rmdir(dir);
+}
+
+static void test_scope_needs_openid(void **state)
+{
+	configure("scope = profile email offline_access");
+	refused("a0alice", ALICE, PAM_SERVICE_ERR, NULL, "must include openid");
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
+}
+
+/* ---- mapping and policy ---- */
+
+static void test_alice_as_bob(void **state)
+{
+	/* Every Linux user signs in to Auth0 as a0alice: the token says so, and only a0alice's
+	 * account opens. */
+	configure("username = a0alice\nuser_claim_template = %u\n"
+		  "user_claim = https://example.com/posix_user");
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	refused("a0bob", ALICE, PAM_AUTH_ERR, "signed in as a different account",
+		"step=policy result=POLICY error=- description=user_claim: "
+		"https://example.com/posix_user is 'a0alice', this account expects 'a0bob'");
+	/* bob's own Auth0 account mapped to another Linux user opens nothing of bob's. */
+	configure("user_claim = https://example.com/posix_user");
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0bob\",\"extra_claims\":"
+		     "{\"https://example.com/posix_user\":\"a0mallory\"}}");
+	refused("a0bob", BOB, PAM_AUTH_ERR, "signed in as a different account",
+		"is 'a0mallory', this account expects 'a0bob'");
+	/* Without the claim (no Action deployed) nobody is matched. */
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0bob\",\"extra_claims\":{}}");
+	refused("a0bob", BOB, PAM_AUTH_ERR, "could not be matched", "no string claim");
+}
+
+static void test_default_nickname_mapping(void **state)
+{
+	assert_int_equal(login("a0bob", BOB), PAM_SUCCESS);
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0bob\",\"nickname\":\"someone-else\"}");
+	refused("a0bob", BOB, PAM_AUTH_ERR, "signed in as a different account",
+		"user_claim: nickname is 'someone-else'");
+}
+
+static void test_email_mapping(void **state)
+{
+	configure("username = %u@example.com");
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	refused("a0unverified", "Secret-a0unverified-1", PAM_AUTH_ERR, "Verify your email",
+		"email_verified: the email address is not verified");
+	configure("username = %u@example.com\nrequire_email_verified = no");
+	assert_int_equal(login("a0unverified", "Secret-a0unverified-1"), PAM_SUCCESS);
+	/* The email claim must be the one this account expects. */
+	configure("username = %u@example.com\nuser_claim_template = %u@corp.example");
+	refused("a0alice", ALICE, PAM_AUTH_ERR, "signed in as a different account",
+		"email is 'a0alice@example.com', this account expects 'a0alice@corp.example'");
+}
+
+static void test_groups(void **state)
+{
+	configure("allowed_groups = admins\ngroups_claim = https://example.com/groups");
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	refused("a0bob", BOB, PAM_AUTH_ERR, "may not sign in", "allowed_groups");
+	configure("allowed_groups = ops, auditors\ngroups_claim = https://example.com/groups");
+	assert_int_equal(login("a0bob", BOB), PAM_SUCCESS);
+	refused("a0alice", ALICE, PAM_AUTH_ERR, "may not sign in", "allowed_groups");
+	/* A claim the token does not carry holds no group. */
+	configure("allowed_groups = admins\ngroups_claim = https://example.com/roles");
+	refused("a0alice", ALICE, PAM_AUTH_ERR, "may not sign in", "no array claim");
+}
+
+static void test_allowed_users(void **state)
+{
+	configure("allowed_users = a0alice");
+	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	refused("a0bob", BOB, PAM_AUTH_ERR, "may not sign in", "allowed_users: 'a0bob'");
+}
+
+/* ---- account management ---- */
+
+static void test_account_after_auth(void **state)
+{
+	struct result r;
+	struct probe p;
+
+	/* Through the stack: authenticate, then account on the same handle. */
+	login_full("a0alice", ALICE, true, &r);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	result_free(&r);
+
+	/* acct_mgmt checks this handle's verified claims against PAM_USER as it is now... */
+	probe_open(&p, "a0alice", ALICE);
+	assert_int_equal(probe_run(&p, pam_authenticate), PAM_SUCCESS);
+	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_SUCCESS);
+	assert_int_equal(pam_set_item(p.pamh, PAM_USER, "a0bob"), PAM_SUCCESS);
+	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_AUTH_ERR);
+	assert_int_equal(pam_set_item(p.pamh, PAM_USER, "a0alice"), PAM_SUCCESS);
+	/* ...under the policy in force when it runs (alice holds admins and dev). */
+	configure("allowed_groups = dev\ngroups_claim = https://example.com/groups");
+	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_SUCCESS);
+	configure("allowed_groups = ops\ngroups_claim = https://example.com/groups");
+	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_AUTH_ERR);
+	assert_int_equal(p.prompts, 1); /* the password, once */
+	probe_close(&p);
+}
+
+static void test_account_without_auth0(void **state)
+{
+	struct probe p;
+
+	/* Signed in by other means (ssh keys): nothing to check, ignored by default... */
+	probe_open(&p, "a0alice", NULL);
+	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_IGNORE);
+	/* ...or refused when the administrator requires an Auth0 sign-in on this handle. */
+	configure("account_without_auth0 = deny");
+	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_PERM_DENIED);
+	assert_int_equal(p.prompts, 0);
+	probe_close(&p);
+	/* A failed sign-in leaves nothing for acct_mgmt to accept. */
+	probe_open(&p, "a0alice", "wrong");
+	assert_int_equal(probe_run(&p, pam_authenticate), PAM_AUTH_ERR);
+	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_PERM_DENIED);
+	probe_close(&p);
+}
+
+/* ---- system accounts ---- */
+
+static void test_system_accounts_ignored(void **state)
+{
+	struct probe p;
+
+	ignored("root");
+	ignored("daemon"); /* uid 1 */
+	configure("min_uid = 0");
+	ignored("root"); /* root always */
+	/* nobody (uid 65534 >= min_uid) and Auth0 users without a Linux account are ours:
+	 * Auth0 decides (pam_unix's account check refuses a missing account later). */
+	configure(NULL);
+	probe_open(&p, "nobody", NULL);
+	assert_int_equal(probe_run(&p, pam_authenticate), PAM_CONV_ERR);
+	assert_int_equal(p.prompts, 1);
+	probe_close(&p);
+	probe_open(&p, "a0alice", ALICE);
+	assert_int_equal(probe_run(&p, pam_authenticate), PAM_SUCCESS);
+	assert_int_equal(pam_setcred(p.pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	probe_close(&p);
+}
+
+static void test_system_account_listed(void **state)
+{
+	struct probe p;
+
+	/* allowed_users hands a system account to Auth0: asked, and refused by Auth0 here. */
+	configure("allowed_users = root");
+	probe_open(&p, "root", "Secret-root-1");
+	assert_int_equal(probe_run(&p, pam_authenticate), PAM_AUTH_ERR);
+	assert_int_equal(p.prompts, 1);
+	probe_close(&p);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 1);
+	/* min_uid = 0 hands over daemon, never root. */
+	configure("min_uid = 0");
+	probe_open(&p, "daemon", NULL);
+	assert_int_equal(probe_run(&p, pam_authenticate), PAM_CONV_ERR);
+	probe_close(&p);
+	/* An Auth0 signup called root opens nothing: Auth0 is never asked about root. */
+	configure(NULL);
+	fake_control(&fake, "POST", "/__control/reset", "{}");
+	ignored("root");
+}
+
+/* ---- pam_wrapper must be preloaded, so the program re-executes itself ---- */
+
+static void cleanup_run_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", run_dir);
+}
+
+static void reexec_with_pam_wrapper(char **argv)
+{
+	const char *mod = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
+	char services[128], path[192], text[1024];
+	int status;
+
+	if (!mod || !wrapper) {
+		fprintf(stderr, "A0_MODULE and A0_PAM_WRAPPER must be set (make check does)\n");
+		exit(99);
+	}
+	snprintf(run_dir, sizeof(run_dir), "/tmp/a0-idtoken-XXXXXX");
+	if (!mkdtemp(run_dir))
+		exit(99);
+	snprintf(services, sizeof(services), "%s/services", run_dir);
+	mkdir(services, 0755);
+	snprintf(path, sizeof(path), "%s/" SERVICE, services);
+	snprintf(text, sizeof(text),
+		 "auth     required %s config=%s/pam_auth0.conf\n"
+		 "account  required %s config=%s/pam_auth0.conf\n",
+		 mod, run_dir, mod, run_dir);
+	write_text(path, text);
+	snprintf(path, sizeof(path), "%s/" PROBE, services);
+	snprintf(text, sizeof(text),
+		 "auth     [success=done ignore=ignore default=die] %s config=%s/pam_auth0.conf\n"
+		 "auth     optional " PAM_ECHO " " MARKER "\n"
+		 "account  [success=done ignore=ignore default=die] %s config=%s/pam_auth0.conf\n"
+		 "account  optional " PAM_ECHO " " MARKER "\n",
+		 mod, run_dir, mod, run_dir);
+	write_text(path, text);
+
+	setenv("LD_PRELOAD", wrapper, 1);
+	setenv("PAM_WRAPPER", "1", 1);
+	setenv("PAM_WRAPPER_SERVICE_DIR", services, 1);
+	/* Level 2 prints pam_syslog lines of every priority on stderr, where tests read them. */
+	setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1);
+	setenv("A0_PAM_TEST_DIR", run_dir, 1);
+	setenv("A0_PAM_TEST_CHILD", "1", 1);
+	/* pam_wrapper 1.1.4 loads libpam with RTLD_DEEPBIND, which ASan refuses, unless this
+	 * (misnamed in pam_wrapper) variable is set. */
+	setenv("UID_WRAPPER_DISABLE_DEEPBIND", "1", 1);
+	/* ASan wants to be first in the library list; pam_wrapper is preloaded before it. */
+	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv("/proc/self/exe", argv);
+		_exit(99);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		status = 99 << 8;
+	/* Here, not atexit: the child inherits A0_PAM_TEST_CHILD and must not remove it. */
+	cleanup_run_dir();
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 99);
+}
+
+int main(int argc, char **argv)
+{
+	if (!getenv("A0_PAM_TEST_CHILD"))
+		reexec_with_pam_wrapper(argv);
+	snprintf(run_dir, sizeof(run_dir), "%s", getenv("A0_PAM_TEST_DIR"));
+	fake_init(&fake);
+
+#define T(name) cmocka_unit_test_setup(name, reset)
+	const struct CMUnitTest tests[] = {
+		T(test_good_token_and_cache),
+		T(test_forged_tokens),
+		T(test_key_rotation),
+		T(test_unknown_kid_flood),
+		T(test_jwks_unreachable),
+		T(test_unsafe_cache_dir),
+		T(test_scope_needs_openid),
+		T(test_alice_as_bob),
+		T(test_default_nickname_mapping),
+		T(test_email_mapping),
+		T(test_groups),
+		T(test_allowed_users),
+		T(test_account_after_auth),
+		T(test_account_without_auth0),
+		T(test_system_accounts_ignored),
+		T(test_system_account_listed),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

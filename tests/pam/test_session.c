@@ -1,0 +1,879 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The module's session phases in a real PAM stack (pam_wrapper, the system's pam_keyinit) with
+ * a real local account, against the fake tenant: the record in the session keyring pam_keyinit
+ * makes, in sshd's order and in login's, the hand-off across a fork (sshd's keyboard-interactive
+ * child), logout revoking the refresh token at the fake and removing the keys, and each failure
+ * mode (no pam_keyinit, revoke failing, quota...) ending in a login that still works. Needs
+ * root; run under tests/with-fake-tenant. The account is made and removed by this program.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <keyutils.h>
+#include <openssl/evp.h>
+#include <security/pam_appl.h>
+
+#include "auth0.h"
+#include "conf.h"
+#include "error.h"
+#include "fake.h"
+#include "keys.h"
+#include "login.h"
+#include "priv.h"
+#include "store.h"
+#include "testuser.h"
+
+#define SERVICE "pam_auth0_session"     /* pam_keyinit force revoke, then pam_auth0 */
+#define SERVICE_BARE "pam_auth0_bare"   /* pam_auth0 without pam_keyinit */
+#define KEYINIT "/lib/x86_64-linux-gnu/security/pam_keyinit.so"
+#define WRAPPER_DEFAULT "/usr/lib/x86_64-linux-gnu/libpam_wrapper.so"
+#define PASSWORD "Secret-a0alice-1"
+
+static struct fake fake;
+static char run_dir[64];
+static struct test_user user; /* a local account that signs in as the fake's a0alice */
+
+/* ---- helpers ---- */
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void configure(const char *extra)
+{
+	char path[128], text[2048];
+
+	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
+	snprintf(text, sizeof(text),
+		 "domain = localhost:%d\n"
+		 "client_id = pam-native\n"
+		 "ca_file = %s\n"
+		 "cache_dir = %s/cache\n"
+		 "timeout = 2\n"
+		 "username = %%u@example.com\n"
+		 "%s\n",
+		 fake.port, fake.ca, run_dir, extra ? extra : "");
+	write_text(path, text);
+}
+
+static int reset(void **state)
+{
+	char json[256];
+
+	fake_control(&fake, "POST", "/__control/reset", "{}");
+	/* The fake's a0alice gets the local account's address: the module signs in
+	 * <account>@example.com, and the policy compares the ID token's email with it. */
+	snprintf(json, sizeof(json), "{\"username\":\"a0alice\",\"email\":\"%s@example.com\"}",
+		 user.name);
+	fake_control(&fake, "POST", "/__control/user", json);
+	configure(NULL);
+	/* A session keyring of root's, as sshd or login have before pam_keyinit runs. */
+	assert_true(keyctl_join_session_keyring(NULL) > 0);
+	return 0;
+}
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	if (!r)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++)
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF)
+			r[i].resp = strdup(data);
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static pam_handle_t *start(const char *service, const char *password)
+{
+	static struct pam_conv c;
+	pam_handle_t *h = NULL;
+
+	c.conv = conv;
+	c.appdata_ptr = (void *)(uintptr_t)password;
+	assert_int_equal(pam_start(service, user.name, &c, &h), PAM_SUCCESS);
+	return h;
+}
+
+static void end(pam_handle_t *h)
+{
+	assert_int_equal(pam_end(h, PAM_SUCCESS), PAM_SUCCESS);
+}
+
+/* What the module logs goes to stderr under pam_wrapper (LOG_ERR and LOG_WARNING here). */
+struct capture {
+	int saved;
+	char path[128];
+};
+
+static void capture_begin(struct capture *c)
+{
+	int fd;
+
+	snprintf(c->path, sizeof(c->path), "%s/stderr", run_dir);
+	fflush(stderr);
+	c->saved = dup(2);
+	fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(c->saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	setenv("PAM_WRAPPER_DEBUGLEVEL", "1", 1);
+}
+
+static char *capture_end(struct capture *c)
+{
+	static char text[64 * 1024];
+	FILE *f;
+	size_t n;
+
+	fflush(stderr);
+	unsetenv("PAM_WRAPPER_DEBUGLEVEL");
+	dup2(c->saved, 2);
+	close(c->saved);
+	f = fopen(c->path, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	/* Show it in the test log as well. */
+	fputs(text, stderr);
+	return text;
+}
+
+static key_serial_t session(void)
+{
+	return keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0);
+}
+
+/* The main record in this process's session keyring and its key, or NULL. */
+static struct a0_record *session_record(key_serial_t *ret_key)
+{
+	struct a0_record *r = NULL;
+	key_serial_t key = 0;
+
+	if (a0_store_find_described(session(), "pam_auth0:main", &key) != 0)
+		return NULL;
+	assert_int_equal(a0_store_load_key(key, &r), 0);
+	if (ret_key)
+		*ret_key = key;
+	return r;
+}
+
+static int count_records(key_serial_t keyring)
+{
+	void *buf = NULL;
+	long n = keyctl_read_alloc(keyring, &buf);
+	int count = 0;
+
+	for (long i = 0; n > 0 && i < n / (long)sizeof(key_serial_t); i++) {
+		struct a0_keyinfo ki;
+
+		if (a0_key_describe(((key_serial_t *)buf)[i], &ki) == 0 &&
+		    strncmp(ki.description, "pam_auth0", 9) == 0)
+			count++;
+	}
+	free(buf);
+	return count;
+}
+
+static void proc_keys_timeout(key_serial_t key, char *out, size_t size)
+{
+	char line[1024], id[16];
+	FILE *f = fopen("/proc/keys", "r");
+
+	out[0] = '\0';
+	snprintf(id, sizeof(id), "%08x ", (unsigned)key);
+	while (f && fgets(line, sizeof(line), f)) {
+		char flags[16], timeout[16];
+		unsigned usage;
+
+		if (strncmp(line, id, strlen(id)) == 0 &&
+		    sscanf(line + strlen(id), "%15s %u %15s", flags, &usage, timeout) == 3)
+			snprintf(out, size, "%s", timeout);
+	}
+	if (f)
+		fclose(f);
+}
+
+/* The first 12 hex digits of SHA-256, as the fake logs refresh tokens. */
+static void rt_sha(const char *token, char out[13])
+{
+	unsigned char md[32];
+	unsigned len = 0;
+
+	assert_int_equal(EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL), 1);
+	for (int i = 0; i < 6; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* rt_sha of every /oauth/revoke in the fake's log, space-separated, and how many. */
+static int revocations(char *shas, size_t size)
+{
+	cJSON *log = fake_get(&fake, "/__control/log"), *rec;
+	int n = 0;
+
+	shas[0] = '\0';
+	cJSON_ArrayForEach(rec, log)
+	{
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "path"));
+		const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "rt_sha"));
+
+		if (path && strcmp(path, "/oauth/revoke") == 0) {
+			n++;
+			snprintf(shas + strlen(shas), size - strlen(shas), "%s ", sha ? sha : "-");
+		}
+	}
+	cJSON_Delete(log);
+	return n;
+}
+
+static int revoked_families(void)
+{
+	cJSON *stats = fake_get(&fake, "/__control/stats");
+	int n = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(stats, "revoked_families"));
+
+	cJSON_Delete(stats);
+	return n;
+}
+
+/* Hand-off keys of the user's, looked at as the user. */
+static int count_handoffs_in(void *ctx)
+{
+	int *count = ctx;
+	void *buf = NULL;
+	long n = keyctl_read_alloc(KEY_SPEC_USER_KEYRING, &buf);
+
+	*count = 0;
+	for (long i = 0; n > 0 && i < n / (long)sizeof(key_serial_t); i++) {
+		struct a0_keyinfo ki;
+
+		if (a0_key_describe(((key_serial_t *)buf)[i], &ki) == 0 &&
+		    strncmp(ki.description, "pam_auth0_handoff:", 18) == 0)
+			(*count)++;
+	}
+	free(buf);
+	return n < 0 ? 1 : 0;
+}
+
+static int handoffs(void)
+{
+	int *count = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1, 0), n;
+
+	assert_true(count != MAP_FAILED);
+	assert_int_equal(test_as_user(&user, true, count_handoffs_in, count), 0);
+	n = *count;
+	munmap(count, sizeof(int));
+	return n;
+}
+
+static struct a0_user account(void)
+{
+	struct a0_user u = { user.name, user.uid, user.gid };
+
+	return u;
+}
+
+/* A refresh token of another login, as the helper's rotation would bring. */
+static char *another_refresh_token(void)
+{
+	char arg[160], err[256];
+	const char *argv[] = { arg };
+	struct a0_http_options opt = { 0 };
+	struct a0_result res = { .retry_after = -1 };
+	struct a0_tokens *t = NULL;
+	struct a0_config *cfg = NULL;
+	struct a0_http *http = NULL;
+	struct a0_client c = { 0 };
+	char *rt;
+
+	snprintf(arg, sizeof(arg), "config=%s/pam_auth0.conf", run_dir);
+	assert_int_equal(a0_config_load(1, argv, &cfg, err, sizeof(err)), 0);
+	opt.domain = cfg->domain;
+	opt.ca_file = cfg->ca_file;
+	opt.timeout = 5;
+	assert_int_equal(a0_http_new(&opt, &http), 0);
+	c.http = http;
+	c.client_id = cfg->client_id;
+	assert_int_equal(a0_grant_password_realm(&c, cfg, "a0alice", PASSWORD, &t, &res), 0);
+	rt = strdup(t->refresh_token);
+	a0_tokens_free(t);
+	a0_result_clear(&res);
+	a0_http_free(http);
+	a0_config_free(cfg);
+	return rt;
+}
+
+/* authenticate + account, as every test begins. */
+static pam_handle_t *sign_in(const char *service)
+{
+	pam_handle_t *h = start(service, PASSWORD);
+
+	assert_int_equal(pam_authenticate(h, 0), PAM_SUCCESS);
+	assert_int_equal(pam_acct_mgmt(h, 0), PAM_SUCCESS);
+	return h;
+}
+
+/* ---- tests ---- */
+
+/* sshd's order: setcred, open_session (pam_keyinit, then us), setcred again, close. */
+static void test_login_stores_logout_revokes(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	struct a0_record *r;
+	struct a0_keyinfo ki;
+	key_serial_t key, key2, root_keyring = session();
+	char sha[13], shas[256], t[16];
+	const char *env;
+	int status;
+	pid_t pid;
+
+	/* The hand-off is made at the end of authentication, named in the PAM environment. */
+	env = pam_getenv(h, A0_HANDOFF_ENV);
+	assert_non_null(env);
+	assert_true(a0_handoff_valid(env));
+	assert_int_equal(handoffs(), 1);
+
+	/* setcred before pam_keyinit ran: root's session keyring is not the user's: nothing
+	 * stored yet; the hand-off is no longer needed by this process (it has the tokens). */
+	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
+	assert_int_equal(handoffs(), 0);
+	assert_int_equal(count_records(root_keyring), 0);
+
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_int_not_equal(session(), root_keyring);
+	assert_int_equal(a0_key_describe(session(), &ki), 0);
+	assert_int_equal(ki.uid, user.uid); /* pam_keyinit's keyring, the user's */
+	r = session_record(&key);
+	assert_non_null(r);
+	assert_non_null(r->access_token);
+	assert_non_null(r->id_token);
+	assert_non_null(r->refresh_token);
+	assert_string_equal(r->token_type, "Bearer");
+	assert_string_equal(r->client_id, "pam-native");
+	assert_string_equal(r->ca_file, fake.ca);
+	assert_true(r->expires_at > time(NULL));
+	assert_true(r->refresh_expires_at > time(NULL) + 29 * 86400);
+	assert_int_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(ki.uid, user.uid);
+	assert_int_equal(ki.perm, A0_RECORD_PERM);
+	proc_keys_timeout(key, t, sizeof(t));
+	assert_string_equal(t, "4w"); /* 30 days, Auth0's default refresh token lifetime */
+	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
+
+	/* setcred again, here and in sshd's session child: the same single record. */
+	assert_int_equal(pam_setcred(h, PAM_REINITIALIZE_CRED), PAM_SUCCESS);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(pam_setcred(h, PAM_REINITIALIZE_CRED) == PAM_SUCCESS ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(count_records(session()), 1);
+	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &key2), 0);
+	assert_int_equal(key2, key);
+
+	/* Logout: the refresh token is revoked at Auth0 and the keys are gone. */
+	rt_sha(r->refresh_token, sha);
+	assert_int_equal(revocations(shas, sizeof(shas)), 0);
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_int_equal(revocations(shas, sizeof(shas)), 1);
+	assert_non_null(strstr(shas, sha));
+	assert_int_equal(revoked_families(), 1);
+	assert_int_not_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_int_equal(revocations(shas, sizeof(shas)), 1);
+	end(h);
+	a0_record_free(r);
+}
+
+/* login's order (util-linux): open_session first, then setcred. */
+static void test_login_order(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	struct a0_record *r;
+
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(NULL);
+	assert_non_null(r);
+	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(count_records(session()), 1);
+	assert_int_equal(handoffs(), 0);
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	end(h);
+	a0_record_free(r);
+}
+
+/*
+ * sshd's keyboard-interactive: pam_authenticate in a forked child, whose pam_set_data dies
+ * with it; sshd copies the child's PAM environment into the parent's handle, which then runs
+ * setcred and open_session.
+ */
+static void test_handoff_across_fork(void **state)
+{
+	pam_handle_t *h = start(SERVICE, PASSWORD);
+	char handle[A0_HANDOFF_HANDLE_LEN + 1] = "", env[128], sha[13], shas[256];
+	struct a0_record *r;
+	key_serial_t key;
+	struct a0_keyinfo ki;
+	int fds[2], status;
+	char **list;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const char *e;
+
+		close(fds[0]);
+		if (pam_authenticate(h, 0) != PAM_SUCCESS || pam_acct_mgmt(h, 0) != PAM_SUCCESS)
+			_exit(1);
+		e = pam_getenv(h, A0_HANDOFF_ENV);
+		if (!e || write(fds[1], e, strlen(e)) != (ssize_t)strlen(e))
+			_exit(2);
+		_exit(0); /* no pam_end: sshd's child does not call it either */
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], handle, A0_HANDOFF_HANDLE_LEN), A0_HANDOFF_HANDLE_LEN);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(a0_handoff_valid(handle));
+	assert_int_equal(handoffs(), 1);
+
+	/* The parent knows nothing of the login but what sshd imports. */
+	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
+	snprintf(env, sizeof(env), "%s=%s", A0_HANDOFF_ENV, handle);
+	assert_int_equal(pam_putenv(h, env), PAM_SUCCESS);
+
+	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	/* Taken: gone from the user keyring and from the environment the shell would get. */
+	assert_int_equal(handoffs(), 0);
+	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	list = pam_getenvlist(h);
+	for (char **p = list; p && *p; p++) {
+		assert_null(strstr(*p, A0_HANDOFF_ENV));
+		free(*p);
+	}
+	free(list);
+	r = session_record(&key);
+	assert_non_null(r);
+	assert_non_null(r->refresh_token);
+	assert_int_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(ki.uid, user.uid);
+
+	rt_sha(r->refresh_token, sha);
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_int_equal(revocations(shas, sizeof(shas)), 1);
+	assert_non_null(strstr(shas, sha));
+	assert_int_equal(revoked_families(), 1); /* a real family of the fake's */
+	assert_int_not_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	end(h);
+	a0_record_free(r);
+}
+
+/* The helper rotated the refresh token during the session: logout revokes the current one. */
+static void test_logout_revokes_current_token(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	struct a0_user u = account();
+	struct a0_record *r;
+	struct a0_priv p;
+	char *rt2, sha1[13], sha2[13], shas[256];
+
+	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(NULL);
+	assert_non_null(r);
+	rt_sha(r->refresh_token, sha1);
+	rt2 = another_refresh_token();
+	rt_sha(rt2, sha2);
+	free(r->refresh_token);
+	r->refresh_token = rt2;
+	/* As the helper would: the user, in the session, updating the record. */
+	assert_int_equal(a0_priv_drop(&p, &u, 0), 0);
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 600), 0);
+	assert_int_equal(a0_priv_regain(&p), 0);
+
+	/* pam_keyinit revokes the session keyring before pam_auth0's close_session runs. */
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_int_equal(revocations(shas, sizeof(shas)), 1);
+	assert_non_null(strstr(shas, sha2));
+	assert_null(strstr(shas, sha1));
+	end(h);
+	a0_record_free(r);
+}
+
+/* Without pam_keyinit the session keyring is root's: refused, logged, the login goes on. */
+static void test_no_keyinit_refused_login_succeeds(void **state)
+{
+	struct capture c;
+	pam_handle_t *h;
+	const char *log;
+	char shas[256];
+
+	capture_begin(&c);
+	h = sign_in(SERVICE_BARE);
+	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	log = capture_end(&c);
+	assert_non_null(strstr(log, "step=store result=NOT_STORED"));
+	assert_non_null(strstr(log, "belongs to uid 0"));
+	assert_non_null(strstr(log, "pam_keyinit.so force revoke"));
+	assert_int_equal(count_records(session()), 0);
+	assert_int_equal(handoffs(), 0);
+	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
+	/* Logout still revokes the refresh token nobody holds now. */
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_int_equal(revocations(shas, sizeof(shas)), 1);
+	end(h);
+}
+
+/*
+ * su or sudo to oneself without pam_keyinit: the session keyring is the user's own, but it is
+ * the one the authentication ran in, the caller's session: its record is not replaced.
+ */
+static void test_callers_session_keyring_untouched(void **state)
+{
+	struct a0_user u = account();
+	struct a0_record *mine = NULL;
+	struct a0_priv p;
+	struct capture c;
+	pam_handle_t *h;
+	const char *log;
+	key_serial_t key;
+
+	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
+	assert_true(keyctl_join_session_keyring(NULL) > 0); /* the user's, like a login's */
+	assert_true((key = add_key("user", "pam_auth0:main", "theirs", 6,
+				   KEY_SPEC_SESSION_KEYRING)) > 0);
+	assert_int_equal(a0_priv_regain(&p), 0);
+	capture_begin(&c);
+	h = sign_in(SERVICE_BARE);
+	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	log = capture_end(&c);
+	assert_non_null(strstr(log, "result=NOT_STORED"));
+	assert_non_null(strstr(log, "the one the authentication ran in"));
+	{
+		char buf[16] = "";
+
+		assert_int_equal(keyctl_read(key, buf, sizeof(buf)), 6);
+		assert_memory_equal(buf, "theirs", 6);
+	}
+	assert_int_equal(count_records(session()), 1);
+	assert_int_equal(handoffs(), 0);
+	/* Nor does logout touch it. */
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_int_equal(count_records(session()), 1);
+	end(h);
+	a0_record_free(mine);
+}
+
+static int user_keyring_record(void *ctx)
+{
+	char *timeout = ctx;
+	struct a0_record *r = NULL;
+	key_serial_t key;
+
+	/* As in a session pam_keyinit made: the user keyring linked into it. */
+	if (keyctl_link(KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING) < 0)
+		return 1;
+	if (a0_store_find_described(keyctl_get_keyring_ID(KEY_SPEC_USER_KEYRING, 0),
+				    "pam_auth0:main", &key) != 0) {
+		snprintf(timeout, 16, "none");
+		return 0;
+	}
+	if (a0_store_load_key(key, &r) != 0 || !r->refresh_token)
+		return 2;
+	a0_record_free(r);
+	proc_keys_timeout(key, timeout, 16);
+	return 0;
+}
+
+static void test_keyring_user(void **state)
+{
+	char *timeout = mmap(NULL, 16, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pam_handle_t *h;
+	char shas[256];
+
+	configure("keyring = user");
+	h = sign_in(SERVICE);
+	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	/* In the user keyring (every session and service of the user), with a timeout. */
+	assert_int_equal(test_as_user(&user, true, user_keyring_record, timeout), 0);
+	assert_string_equal(timeout, "4w");
+	assert_int_equal(count_records(session()), 0);
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_int_equal(revocations(shas, sizeof(shas)), 1);
+	assert_int_equal(test_as_user(&user, true, user_keyring_record, timeout), 0);
+	assert_string_equal(timeout, "none");
+	end(h);
+	munmap(timeout, 16);
+}
+
+static void test_revoke_on_logout_no(void **state)
+{
+	pam_handle_t *h;
+	key_serial_t key;
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	char shas[256];
+
+	configure("revoke_on_logout = no");
+	h = sign_in(SERVICE);
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(&key);
+	assert_non_null(r);
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_int_equal(revocations(shas, sizeof(shas)), 0);
+	assert_int_not_equal(a0_key_describe(key, &ki), 0);
+	end(h);
+	a0_record_free(r);
+}
+
+static void test_revoke_failure_does_not_block_logout(void **state)
+{
+	static const char *const faults[] = {
+		"{\"path\":\"/oauth/revoke\",\"kind\":\"status\",\"status\":503,\"count\":-1}",
+		"{\"path\":\"/oauth/revoke\",\"kind\":\"drop\",\"count\":-1}",
+	};
+
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		pam_handle_t *h;
+		key_serial_t key;
+		struct a0_keyinfo ki;
+		struct a0_record *r;
+		struct capture c;
+		const char *log;
+
+		reset(state);
+		h = sign_in(SERVICE);
+		assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+		r = session_record(&key);
+		assert_non_null(r);
+		fake_control(&fake, "POST", "/__control/fault", faults[i]);
+		capture_begin(&c);
+		assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+		log = capture_end(&c);
+		assert_non_null(strstr(log, "step=revoke result="));
+		assert_non_null(strstr(log, "logout goes on"));
+		assert_int_not_equal(a0_key_describe(key, &ki), 0);
+		fake_control(&fake, "DELETE", "/__control/fault", NULL);
+		end(h);
+		a0_record_free(r);
+	}
+}
+
+static void test_delete_cred_removes_keys(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	key_serial_t key;
+	char shas[256];
+
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(&key);
+	assert_non_null(r);
+	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_int_not_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(count_records(session()), 0);
+	assert_int_equal(revocations(shas, sizeof(shas)), 0);
+	end(h);
+	a0_record_free(r);
+}
+
+static void test_failed_login_leaves_nothing(void **state)
+{
+	pam_handle_t *h = start(SERVICE, "wrong");
+
+	assert_int_equal(pam_authenticate(h, 0), PAM_AUTH_ERR);
+	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
+	assert_int_equal(handoffs(), 0);
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS); /* pam_keyinit; we ignore */
+	assert_int_equal(count_records(session()), 0);
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	end(h);
+}
+
+/* A hand-off nobody took goes with pam_end in the process that made it, not in a child's. */
+static void test_unused_handoff_dropped_at_end(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	char handle[A0_HANDOFF_HANDLE_LEN + 1];
+	struct a0_user u = account();
+	struct a0_record *r = NULL;
+	int status;
+	pid_t pid;
+
+	snprintf(handle, sizeof(handle), "%s", pam_getenv(h, A0_HANDOFF_ENV));
+	assert_int_equal(handoffs(), 1);
+	/* A forked child's pam_end (PAM_DATA_SILENT, or just another process) leaves it. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(pam_end(h, PAM_SUCCESS | PAM_DATA_SILENT) == PAM_SUCCESS ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(pam_end(h, PAM_SUCCESS) == PAM_SUCCESS ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(handoffs(), 1);
+	end(h);
+	assert_int_equal(handoffs(), 0);
+	assert_int_equal(a0_handoff_take(&u, handle, &r, NULL), A0_ERR_NOT_FOUND);
+}
+
+/* ---- set-up: the account, then pam_wrapper preloaded in a re-executed child ---- */
+
+static void cleanup_run_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", run_dir);
+}
+
+static int reexec_with_pam_wrapper(char **argv)
+{
+	const char *module = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
+	char services[128], path[192], text[1024];
+	int status;
+	pid_t pid;
+
+	if (!module) {
+		fprintf(stderr, "A0_MODULE must be set (make check does)\n");
+		return 99;
+	}
+	/* configure may have found no libdir in Debian's pam_wrapper.pc. */
+	if (!wrapper || access(wrapper, R_OK) != 0)
+		wrapper = WRAPPER_DEFAULT;
+	if (access(KEYINIT, R_OK) != 0) {
+		fprintf(stderr, "test_session: %s missing\n", KEYINIT);
+		return 77;
+	}
+	snprintf(run_dir, sizeof(run_dir), "/tmp/a0-session-XXXXXX");
+	if (!mkdtemp(run_dir))
+		return 99;
+	snprintf(services, sizeof(services), "%s/services", run_dir);
+	mkdir(services, 0755);
+	snprintf(path, sizeof(path), "%s/" SERVICE, services);
+	snprintf(text, sizeof(text),
+		 "auth     required %s config=%s/pam_auth0.conf\n"
+		 "account  required %s config=%s/pam_auth0.conf\n"
+		 "session  required " KEYINIT " force revoke\n"
+		 "session  required %s config=%s/pam_auth0.conf\n",
+		 module, run_dir, module, run_dir, module, run_dir);
+	write_text(path, text);
+	snprintf(path, sizeof(path), "%s/" SERVICE_BARE, services);
+	snprintf(text, sizeof(text),
+		 "auth     required %s config=%s/pam_auth0.conf\n"
+		 "account  required %s config=%s/pam_auth0.conf\n"
+		 "session  required %s config=%s/pam_auth0.conf\n",
+		 module, run_dir, module, run_dir, module, run_dir);
+	write_text(path, text);
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* Only the test child gets pam_wrapper: useradd and userdel here use PAM too. */
+		setenv("LD_PRELOAD", wrapper, 1);
+		setenv("PAM_WRAPPER", "1", 1);
+		setenv("PAM_WRAPPER_SERVICE_DIR", services, 1);
+		/* pam_wrapper dlopens libpam with RTLD_DEEPBIND unless told not to; ASan refuses
+		 * that. */
+		setenv("UID_WRAPPER_DISABLE_DEEPBIND", "1", 1);
+		setenv("A0_PAM_TEST_DIR", run_dir, 1);
+		setenv("A0_PAM_TEST_USER", user.name, 1);
+		setenv("A0_PAM_TEST_CHILD", "1", 1);
+		setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
+		execv("/proc/self/exe", argv);
+		_exit(99);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		status = 99 << 8;
+	cleanup_run_dir();
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+}
+
+int main(int argc, char **argv)
+{
+	struct passwd *pw;
+	int r;
+
+	if (!getenv("A0_PAM_TEST_CHILD")) {
+		if (geteuid() != 0) {
+			fprintf(stderr, "test_session: needs root (a real account, pam_keyinit)\n");
+			return 77;
+		}
+		test_user_sweep();
+		if (!test_user_create("a0kp", 's', &user))
+			return 99;
+		r = reexec_with_pam_wrapper(argv);
+		/* Back to a session keyring of our own before the account goes. */
+		keyctl_join_session_keyring(NULL);
+		test_user_remove(&user);
+		return r;
+	}
+	snprintf(run_dir, sizeof(run_dir), "%s", getenv("A0_PAM_TEST_DIR"));
+	snprintf(user.name, sizeof(user.name), "%s", getenv("A0_PAM_TEST_USER"));
+	pw = getpwnam(user.name);
+	if (!pw)
+		return 99;
+	user.uid = pw->pw_uid;
+	user.gid = pw->pw_gid;
+	fake_init(&fake);
+
+#define T(name) cmocka_unit_test_setup(name, reset)
+	const struct CMUnitTest tests[] = {
+		T(test_login_stores_logout_revokes),
+		T(test_login_order),
+		T(test_handoff_across_fork),
+		T(test_logout_revokes_current_token),
+		T(test_no_keyinit_refused_login_succeeds),
+		T(test_callers_session_keyring_untouched),
+		T(test_keyring_user),
+		T(test_revoke_on_logout_no),
+		T(test_revoke_failure_does_not_block_logout),
+		T(test_delete_cred_removes_keys),
+		T(test_failed_login_leaves_nothing),
+		T(test_unused_handoff_dropped_at_end),
+	};
+#undef T
+	r = cmocka_run_group_tests(tests, NULL, NULL);
+	keyctl_join_session_keyring(NULL);
+	return r;
+}

@@ -1,0 +1,1116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The credential store and the module's keyring logic against the real kernel keyring: the
+ * serialisation, atomic replace, permissions and ownership as read back from the kernel, a
+ * second real user who can neither read nor find the keys, the hand-off across processes, the
+ * session keyring checks, and a full quota. Every test runs in a fresh session keyring of its
+ * own (CONVENTIONS 14). Needs root (real uids): skipped otherwise.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <keyutils.h>
+
+#include "error.h"
+#include "keys.h"
+#include "login.h"
+#include "priv.h"
+#include "secret.h"
+#include "store.h"
+#include "testuser.h"
+
+static struct test_user owner, other; /* the keys' user, and a second user */
+
+/* ---- helpers ---- */
+
+static char *repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+static struct a0_record *sample(const char *rt)
+{
+	struct a0_record *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->access_token = strdup("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdXRoMHwxIn0.c2lnbmF0dXJl");
+	r->id_token = strdup("eyJhbGciOiJSUzI1NiJ9.eyJuYW1lIjoiQWxpY2UifQ.c2ln");
+	r->refresh_token = rt ? strdup(rt) : NULL;
+	r->token_type = strdup("Bearer");
+	r->scope = strdup("openid profile email offline_access");
+	r->expires_at = 1900000000;
+	r->refresh_expires_at = 1902592000;
+	r->domain = strdup("tenant.example.auth0.com");
+	r->client_id = strdup("pam-native");
+	r->ca_file = strdup("/etc/ssl/certs/ca.pem");
+	r->audience = strdup("https://api.example.com/");
+	return r;
+}
+
+static void assert_str_or_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+static void assert_records_equal(const struct a0_record *a, const struct a0_record *b)
+{
+	assert_str_or_null(a->access_token, b->access_token);
+	assert_str_or_null(a->id_token, b->id_token);
+	assert_str_or_null(a->refresh_token, b->refresh_token);
+	assert_str_or_null(a->token_type, b->token_type);
+	assert_str_or_null(a->scope, b->scope);
+	assert_int_equal(a->expires_at, b->expires_at);
+	assert_int_equal(a->refresh_expires_at, b->refresh_expires_at);
+	assert_str_or_null(a->domain, b->domain);
+	assert_str_or_null(a->client_id, b->client_id);
+	assert_str_or_null(a->ca_file, b->ca_file);
+	assert_str_or_null(a->audience, b->audience);
+}
+
+static bool records_equal(const struct a0_record *a, const struct a0_record *b)
+{
+#define SAME(f) ((!a->f && !b->f) || (a->f && b->f && strcmp(a->f, b->f) == 0))
+	return SAME(access_token) && SAME(id_token) && SAME(refresh_token) && SAME(token_type) &&
+	       SAME(scope) && SAME(domain) && SAME(client_id) && SAME(ca_file) && SAME(audience) &&
+	       a->expires_at == b->expires_at && a->refresh_expires_at == b->refresh_expires_at;
+#undef SAME
+}
+
+static char *serialize(const struct a0_record *r, size_t *len)
+{
+	char *p = NULL;
+
+	assert_int_equal(a0_record_serialize(r, &p, len), 0);
+	return p;
+}
+
+/* The timeout column of the key's /proc/keys line ("perm" for none); "" when not listed. */
+static void proc_keys_timeout(key_serial_t key, char *out, size_t size)
+{
+	char line[1024], id[16];
+	FILE *f = fopen("/proc/keys", "r");
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	snprintf(id, sizeof(id), "%08x ", (unsigned)key);
+	while (fgets(line, sizeof(line), f)) {
+		char flags[16], timeout[16];
+		unsigned usage;
+
+		if (strncmp(line, id, strlen(id)) != 0)
+			continue;
+		if (sscanf(line + strlen(id), "%15s %u %15s", flags, &usage, timeout) == 3)
+			snprintf(out, size, "%s", timeout);
+	}
+	fclose(f);
+}
+
+static bool proc_keys_lists(key_serial_t key)
+{
+	char t[16];
+
+	proc_keys_timeout(key, t, sizeof(t));
+	return t[0] != '\0';
+}
+
+static key_serial_t session(void)
+{
+	return keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0);
+}
+
+/* Keys linked directly in keyring with this description. */
+static int count_described(key_serial_t keyring, const char *description)
+{
+	void *buf = NULL;
+	long n = keyctl_read_alloc(keyring, &buf);
+	int count = 0;
+
+	assert_true(n >= 0);
+	for (long i = 0; i < n / (long)sizeof(key_serial_t); i++) {
+		struct a0_keyinfo ki;
+
+		if (a0_key_describe(((key_serial_t *)buf)[i], &ki) == 0 &&
+		    strcmp(ki.description, description) == 0)
+			count++;
+	}
+	free(buf);
+	return count;
+}
+
+static struct a0_user as_user(const struct test_user *t)
+{
+	struct a0_user u = { t->name, t->uid, t->gid };
+
+	return u;
+}
+
+/* Save as the owner would be saved by the module: fs ids switched. */
+static int save_as_owner(key_serial_t keyring, const char *name, const struct a0_record *r,
+			 unsigned timeout)
+{
+	struct a0_user u = as_user(&owner);
+	struct a0_priv p;
+	int rc, rr;
+
+	rc = a0_priv_drop(&p, &u, 0);
+	if (rc == 0)
+		rc = a0_store_save(keyring, name, r, timeout);
+	rr = a0_priv_regain(&p);
+	assert_int_equal(rr, 0);
+	return rc;
+}
+
+static int fresh_session(void **state)
+{
+	/* Every test in a new, empty session keyring of root's: never the developer's keys. */
+	assert_true(keyctl_join_session_keyring(NULL) > 0);
+	return 0;
+}
+
+/* ---- serialisation ---- */
+
+static void test_serialize_round_trip(void **state)
+{
+	struct a0_record *r = sample("v1.refresh-token"), *back = NULL;
+	size_t len;
+	char *p = serialize(r, &len);
+
+	assert_int_equal(strncmp(p, "pam_auth0-record 1\n", 19), 0);
+	assert_int_equal(strlen(p), len);
+	assert_non_null(strstr(p, "\nrefresh_token 16\nv1.refresh-token\n"));
+	assert_int_equal(a0_record_parse(p, len, &back), 0);
+	assert_records_equal(r, back);
+	a0_record_free(back);
+	a0_secret_free(p);
+
+	/* Only the required fields. */
+	a0_secret_clear(&r->id_token);
+	a0_secret_clear(&r->refresh_token);
+	free(r->scope), r->scope = NULL;
+	free(r->ca_file), r->ca_file = NULL;
+	free(r->audience), r->audience = NULL;
+	r->refresh_expires_at = 0;
+	p = serialize(r, &len);
+	assert_null(strstr(p, "refresh"));
+	assert_int_equal(a0_record_parse(p, len, &back), 0);
+	assert_records_equal(r, back);
+	a0_record_free(back);
+	a0_secret_free(p);
+	a0_record_free(r);
+}
+
+static void test_serialize_refuses_bad_records(void **state)
+{
+	struct a0_record *r = sample(NULL);
+	char *p = NULL, *saved;
+	size_t len;
+
+	assert_int_equal(a0_record_serialize(NULL, &p, &len), A0_ERR_INVALID);
+	saved = r->access_token;
+	r->access_token = NULL;
+	assert_int_equal(a0_record_serialize(r, &p, &len), A0_ERR_INVALID);
+	r->access_token = strdup("");
+	assert_int_equal(a0_record_serialize(r, &p, &len), A0_ERR_INVALID);
+	free(r->access_token);
+	r->access_token = strdup("line\nbreak");
+	assert_int_equal(a0_record_serialize(r, &p, &len), A0_ERR_INVALID);
+	free(r->access_token);
+	r->access_token = repeat('a', 64 * 1024 + 1);
+	assert_int_equal(a0_record_serialize(r, &p, &len), A0_ERR_INVALID);
+	free(r->access_token);
+	r->access_token = saved;
+	free(r->domain);
+	r->domain = NULL;
+	assert_int_equal(a0_record_serialize(r, &p, &len), A0_ERR_INVALID);
+	assert_null(p);
+	a0_record_free(r);
+}
+
+static void expect_parse(const char *text, int err)
+{
+	struct a0_record *r = NULL;
+
+	assert_int_equal(a0_record_parse(text, strlen(text), &r), err);
+	assert_null(r);
+}
+
+#define HEAD "pam_auth0-record 1\n"
+#define REQUIRED                                                                              \
+	"access_token 2\nAT\ntoken_type 6\nBearer\nexpires_at 1\n5\ndomain 3\nd.x\n"           \
+	"client_id 1\nc\n"
+#define END "end\n"
+
+static void test_parse_version_and_garbage(void **state)
+{
+	struct a0_record *r = NULL;
+
+	assert_int_equal(a0_record_parse(HEAD REQUIRED END, strlen(HEAD REQUIRED END), &r), 0);
+	assert_string_equal(r->access_token, "AT");
+	assert_int_equal(r->expires_at, 5);
+	assert_null(r->refresh_token);
+	a0_record_free(r);
+
+	/* Another version is its own error, however the rest looks. */
+	expect_parse("pam_auth0-record 2\n" REQUIRED END, A0_ERR_VERSION);
+	expect_parse("pam_auth0-record 2\n{\"v\":2}", A0_ERR_VERSION);
+	expect_parse("pam_auth0-record 10\n", A0_ERR_VERSION);
+	/* Not a record at all. */
+	expect_parse("", A0_ERR_MALFORMED);
+	expect_parse("{\"access_token\":\"AT\"}", A0_ERR_MALFORMED);
+	expect_parse("pam_auth0-record 01\n" REQUIRED END, A0_ERR_MALFORMED);
+	expect_parse("pam_auth0-record x\n" REQUIRED END, A0_ERR_MALFORMED);
+	expect_parse("pam_auth0-record 1", A0_ERR_MALFORMED);
+	expect_parse("PAM_AUTH0-RECORD 1\n" REQUIRED END, A0_ERR_MALFORMED);
+	/* Fields. */
+	expect_parse(HEAD END, A0_ERR_MALFORMED);                                  /* none */
+	expect_parse(HEAD REQUIRED, A0_ERR_MALFORMED);                             /* no end */
+	expect_parse(HEAD REQUIRED "end", A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED END END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED END "scope 1\nx\n", A0_ERR_MALFORMED);          /* after end */
+	expect_parse(HEAD REQUIRED "scope 1\nx\nscope 1\ny\n" END, A0_ERR_MALFORMED); /* twice */
+	expect_parse(HEAD REQUIRED "colour 4\nblue\n" END, A0_ERR_MALFORMED);      /* unknown */
+	expect_parse(HEAD "access_token 2\nAT\n" END, A0_ERR_MALFORMED);          /* missing */
+	expect_parse(HEAD REQUIRED "scope 2\nx\n" END, A0_ERR_MALFORMED);         /* short */
+	expect_parse(HEAD REQUIRED "scope 1\nxy\n" END, A0_ERR_MALFORMED);        /* long */
+	expect_parse(HEAD REQUIRED "scope 01\nx\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "scope -1\nx\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "scope 0\n\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "scope 99999999999\nx\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "scope 1\n\x01\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "scope 1\nx" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "trailing" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD "access_token 2\nAT\ntoken_type 6\nBearer\n"
+		     "expires_at 2\n-5\ndomain 3\nd.x\nclient_id 1\nc\n" END,
+		     A0_ERR_MALFORMED);
+	/* A NUL inside: the length counts it, the value may not hold it. */
+	{
+		const char text[] = HEAD REQUIRED "scope 3\na\0b\n" END;
+
+		assert_int_equal(a0_record_parse(text, sizeof(text) - 1, &r), A0_ERR_MALFORMED);
+	}
+	assert_int_equal(a0_record_parse(NULL, 0, &r), A0_ERR_MALFORMED);
+}
+
+static void test_parse_every_truncation(void **state)
+{
+	struct a0_record *r = sample("rt"), *back;
+	size_t len;
+	char *p = serialize(r, &len);
+
+	/* Every proper prefix is an error, never a shorter record. */
+	for (size_t n = 0; n < len; n++) {
+		back = NULL;
+		assert_int_equal(a0_record_parse(p, n, &back), A0_ERR_MALFORMED);
+		assert_null(back);
+	}
+	assert_int_equal(a0_record_parse(p, len, &back), 0);
+	a0_record_free(back);
+	/* Flipping any byte to a control character breaks it too. */
+	for (size_t n = 0; n < len; n++) {
+		char saved = p[n];
+
+		p[n] = '\x7f';
+		back = NULL;
+		assert_int_not_equal(a0_record_parse(p, len, &back), 0);
+		assert_null(back);
+		p[n] = saved;
+	}
+	a0_secret_free(p);
+	a0_record_free(r);
+}
+
+static void test_api_name(void **state)
+{
+	char *n = NULL;
+
+	assert_int_equal(a0_record_api_name("https://api.example.com/", NULL, &n), 0);
+	assert_string_equal(n, "api:https://api.example.com/");
+	free(n);
+	assert_int_equal(a0_record_api_name("https://api.example.com/", "write:x read:x  read:x",
+					    &n),
+			 0);
+	assert_string_equal(n, "api:https://api.example.com/::read:x::write:x");
+	free(n);
+	assert_int_equal(a0_record_api_name("aud", "", &n), 0);
+	assert_string_equal(n, "api:aud");
+	free(n);
+	n = NULL;
+	assert_int_equal(a0_record_api_name("", NULL, &n), A0_ERR_INVALID);
+	assert_int_equal(a0_record_api_name(NULL, NULL, &n), A0_ERR_INVALID);
+	assert_int_equal(a0_record_api_name("a b", NULL, &n), A0_ERR_INVALID);
+	assert_int_equal(a0_record_api_name("aud", "x\ny", &n), A0_ERR_INVALID);
+	assert_null(n);
+}
+
+/* ---- the store in a keyring ---- */
+
+static void test_save_load_remove(void **state)
+{
+	struct a0_record *r = sample("rt-1"), *back = NULL;
+	struct a0_keyinfo ki;
+	key_serial_t key;
+
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back),
+			 A0_ERR_NOT_FOUND);
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	assert_records_equal(r, back);
+	a0_record_free(back);
+
+	/* What the kernel says about it. */
+	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &key), 0);
+	assert_int_equal(a0_key_describe(key, &ki), 0);
+	assert_true(strcmp(ki.type, "user") == 0 || strcmp(ki.type, "big_key") == 0);
+	assert_string_equal(ki.description, "pam_auth0:main");
+	assert_int_equal(ki.perm, KEY_POS_VIEW | KEY_POS_READ | KEY_POS_WRITE | KEY_POS_SEARCH |
+					  KEY_POS_SETATTR | KEY_USR_VIEW);
+	assert_int_equal(ki.perm & (KEY_GRP_ALL | KEY_OTH_ALL), 0);
+
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO, r, 0), 0);
+	assert_int_equal(a0_store_remove(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO), 0);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO, &back),
+			 A0_ERR_NOT_FOUND);
+	assert_int_equal(a0_store_remove(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO), 0);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	a0_record_free(back);
+	/* Bad names never reach the kernel. */
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, "", r, 0), A0_ERR_INVALID);
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, "a\nb", r, 0), A0_ERR_INVALID);
+	a0_record_free(r);
+}
+
+static void test_atomic_replace(void **state)
+{
+	struct a0_record *r1 = sample("rt-one"), *r2 = sample("rt-two"), *back;
+	key_serial_t k1, k2;
+	int status, bad = 0;
+	pid_t pid;
+
+	free(r2->access_token);
+	r2->access_token = repeat('x', 6000); /* a different size too */
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r1, 0), 0);
+	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &k1), 0);
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r2, 0), 0);
+	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &k2), 0);
+	/* Replaced in place: the same key, one record. */
+	assert_int_equal(k1, k2);
+	assert_int_equal(count_described(session(), "pam_auth0:main"), 1);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	assert_records_equal(r2, back);
+	a0_record_free(back);
+
+	/* A writer replacing it over and over; every read is one whole record or the other. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < 400; i++)
+			if (a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN,
+					  i % 2 ? r1 : r2, 0) != 0)
+				_exit(1);
+		_exit(0);
+	}
+	for (int i = 0; i < 400; i++) {
+		back = NULL;
+		if (a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back) != 0 ||
+		    (!records_equal(back, r1) && !records_equal(back, r2)))
+			bad++;
+		a0_record_free(back);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(bad, 0);
+	a0_record_free(r1);
+	a0_record_free(r2);
+}
+
+static void test_timeout_after_every_save(void **state)
+{
+	struct a0_record *r = sample("rt");
+	key_serial_t key;
+	char t[16];
+
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 300), 0);
+	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &key), 0);
+	proc_keys_timeout(key, t, sizeof(t));
+	/* /proc/keys shows whole minutes of what is left of 300 s */
+	assert_true(strcmp(t, "5m") == 0 || strcmp(t, "4m") == 0);
+	/* The kernel clears the timeout on update: the store sets it again. */
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 7200), 0);
+	proc_keys_timeout(key, t, sizeof(t));
+	assert_true(strcmp(t, "1h") == 0 || strcmp(t, "2h") == 0);
+	/* 0: no timeout. */
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
+	proc_keys_timeout(key, t, sizeof(t));
+	assert_string_equal(t, "perm");
+	a0_record_free(r);
+}
+
+static void test_load_bad_payloads(void **state)
+{
+	static const char v2[] = "pam_auth0-record 2\naccess_token 2\nAT\n";
+	struct a0_record *r = sample("rt"), *back = NULL;
+	size_t len;
+	char *p = serialize(r, &len);
+
+	/* Someone else's bytes under our name: a clear error, not a half record. */
+	assert_true(add_key("user", "pam_auth0:main", "garbage", 7, KEY_SPEC_SESSION_KEYRING) > 0);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back),
+			 A0_ERR_MALFORMED);
+	assert_true(add_key("user", "pam_auth0:main", v2, sizeof(v2) - 1,
+			    KEY_SPEC_SESSION_KEYRING) > 0);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back),
+			 A0_ERR_VERSION);
+	assert_true(add_key("user", "pam_auth0:main", p, len - 10, KEY_SPEC_SESSION_KEYRING) > 0);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back),
+			 A0_ERR_MALFORMED);
+	assert_null(back);
+	/* And a good save repairs it. */
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	a0_record_free(back);
+	a0_secret_free(p);
+	a0_record_free(r);
+}
+
+static void test_clear_removes_only_records(void **state)
+{
+	struct a0_record *r = sample("rt"), *back = NULL;
+	char *api = NULL;
+	key_serial_t mine, handoff;
+
+	assert_int_equal(a0_record_api_name("https://api.example.com/", "read:x", &api), 0);
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO, r, 0), 0);
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, api, r, 0), 0);
+	mine = add_key("user", "pam_auth0_not_a_record", "x", 1, KEY_SPEC_SESSION_KEYRING);
+	handoff = add_key("user", "pam_auth0_handoff:00:0", "x", 1, KEY_SPEC_SESSION_KEYRING);
+	assert_true(mine > 0 && handoff > 0);
+	assert_int_equal(a0_store_clear(KEY_SPEC_SESSION_KEYRING), 0);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back),
+			 A0_ERR_NOT_FOUND);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO, &back),
+			 A0_ERR_NOT_FOUND);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, api, &back), A0_ERR_NOT_FOUND);
+	{
+		struct a0_keyinfo ki;
+
+		assert_int_equal(a0_key_describe(mine, &ki), 0);
+		assert_int_equal(a0_key_describe(handoff, &ki), 0);
+	}
+	/* Clearing an empty keyring is fine. */
+	assert_int_equal(a0_store_clear(KEY_SPEC_SESSION_KEYRING), 0);
+	free(api);
+	a0_record_free(r);
+}
+
+/* ---- privilege, ownership, other users ---- */
+
+static void test_priv_switch_and_back(void **state)
+{
+	struct a0_user u = as_user(&owner);
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid, before[256], during[256], after[256];
+	int nb, nd, na;
+	struct a0_priv p;
+
+	nb = getgroups(256, before);
+	assert_true(nb >= 0);
+	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
+	assert_int_equal(getresuid(&ruid, &euid, &suid), 0);
+	assert_int_equal(getresgid(&rgid, &egid, &sgid), 0);
+	assert_int_equal(ruid, owner.uid);
+	assert_int_equal(euid, 0); /* kept, so that we can switch back */
+	assert_int_equal(rgid, owner.gid);
+	assert_int_equal(setfsuid((uid_t)-1), owner.uid);
+	assert_int_equal(setfsgid((gid_t)-1), owner.gid);
+	nd = getgroups(256, during);
+	assert_true(nd >= 1);
+	for (int i = 0; i < nd; i++)
+		assert_true(during[i] == owner.gid); /* the throwaway account has one group */
+	assert_int_equal(a0_priv_regain(&p), 0);
+	assert_int_equal(getresuid(&ruid, &euid, &suid), 0);
+	assert_int_equal(ruid + euid + suid, 0);
+	assert_int_equal(getresgid(&rgid, &egid, &sgid), 0);
+	assert_int_equal(rgid + egid + sgid, 0);
+	assert_int_equal(setfsuid((uid_t)-1), 0);
+	assert_int_equal(setfsgid((gid_t)-1), 0);
+	na = getgroups(256, after);
+	assert_int_equal(na, nb);
+	assert_memory_equal(after, before, (size_t)nb * sizeof(gid_t));
+	/* Without A0_PRIV_REAL only the fs ids and groups move. */
+	assert_int_equal(a0_priv_drop(&p, &u, 0), 0);
+	assert_int_equal(getresuid(&ruid, &euid, &suid), 0);
+	assert_int_equal(ruid, 0);
+	assert_int_equal(setfsuid((uid_t)-1), owner.uid);
+	assert_int_equal(a0_priv_regain(&p), 0);
+	assert_int_equal(setfsuid((uid_t)-1), 0);
+	/* A regain with nothing to undo is harmless. */
+	assert_int_equal(a0_priv_regain(&p), 0);
+}
+
+static int drop_as_unprivileged(void *ctx)
+{
+	const struct test_user *target = ctx;
+	struct a0_user u = as_user(target), self = as_user(&other);
+	struct a0_priv p;
+
+	/* A user may "switch" to itself, to nobody else. */
+	if (a0_priv_drop(&p, &self, A0_PRIV_REAL) != 0 || a0_priv_regain(&p) != 0)
+		return 1;
+	if (a0_priv_drop(&p, &u, 0) != A0_ERR_SYSTEM || errno != EPERM)
+		return 2;
+	if (getuid() != other.uid || (uid_t)setfsuid((uid_t)-1) != other.uid)
+		return 3;
+	return 0;
+}
+
+static void test_priv_unprivileged(void **state)
+{
+	assert_int_equal(test_as_user(&other, false, drop_as_unprivileged, &owner), 0);
+}
+
+static void test_owned_by_user(void **state)
+{
+	struct a0_record *r = sample("rt");
+	struct a0_keyinfo ki;
+	key_serial_t key;
+
+	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
+	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &key), 0);
+	assert_int_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(ki.uid, owner.uid);
+	assert_int_equal(ki.gid, owner.gid);
+	assert_int_equal(ki.perm, A0_RECORD_PERM);
+	a0_record_free(r);
+}
+
+struct probe {
+	key_serial_t key, keyring;
+};
+
+/* Another user, in a session of their own: may neither read, nor see, nor find the record. */
+static int probe_other_user(void *ctx)
+{
+	const struct probe *p = ctx;
+	struct a0_record *r = NULL;
+	char buf[64];
+
+	if (keyctl_read(p->key, buf, sizeof(buf)) >= 0 || errno != EACCES)
+		return 1;
+	if (keyctl_describe(p->key, buf, sizeof(buf)) >= 0 || errno != EACCES)
+		return 2;
+	if (keyctl_search(p->keyring, "user", "pam_auth0:main", 0) >= 0 || errno != EACCES)
+		return 3;
+	if (keyctl_read(p->keyring, buf, sizeof(buf)) >= 0 || errno != EACCES)
+		return 4;
+	if (a0_store_load(p->keyring, A0_RECORD_MAIN, &r) == 0)
+		return 5;
+	if (keyctl_search(KEY_SPEC_SESSION_KEYRING, "user", "pam_auth0:main", 0) >= 0 ||
+	    keyctl_search(KEY_SPEC_USER_KEYRING, "user", "pam_auth0:main", 0) >= 0)
+		return 6;
+	if (proc_keys_lists(p->key) || proc_keys_lists(p->keyring))
+		return 7;
+	if (keyctl_invalidate(p->key) >= 0 || keyctl_setperm(p->key, KEY_OTH_ALL) >= 0)
+		return 8;
+	return 0;
+}
+
+/* The owner in another session: sees that the key exists, nothing more. */
+static int probe_owner_elsewhere(void *ctx)
+{
+	const struct probe *p = ctx;
+	struct a0_keyinfo ki;
+	char buf[64];
+
+	if (a0_key_describe(p->key, &ki) != 0 || ki.uid != owner.uid)
+		return 1;
+	if (keyctl_read(p->key, buf, sizeof(buf)) >= 0 || errno != EACCES)
+		return 2;
+	if (keyctl_search(KEY_SPEC_SESSION_KEYRING, "user", "pam_auth0:main", 0) >= 0 ||
+	    keyctl_search(KEY_SPEC_USER_KEYRING, "user", "pam_auth0:main", 0) >= 0)
+		return 3;
+	if (keyctl_invalidate(p->key) >= 0 ||
+	    keyctl_setperm(p->key, A0_RECORD_PERM | KEY_USR_READ) >= 0)
+		return 4;
+	return 0;
+}
+
+static void test_other_users_cannot_read_or_find(void **state)
+{
+	struct a0_record *r = sample("rt"), *back = NULL;
+	struct probe p = { .keyring = session() };
+
+	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
+	assert_int_equal(a0_store_find_described(p.keyring, "pam_auth0:main", &p.key), 0);
+	assert_int_equal(test_as_user(&other, true, probe_other_user, &p), 0);
+	assert_int_equal(test_as_user(&owner, true, probe_owner_elsewhere, &p), 0);
+	/* ...while the session (the possessor) still reads it. */
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	assert_records_equal(r, back);
+	a0_record_free(back);
+	a0_record_free(r);
+}
+
+/* ---- the hand-off ---- */
+
+struct handoff_probe {
+	char prefix[128];
+	key_serial_t key;
+	unsigned uid;
+	key_perm_t perm;
+	char timeout[16];
+	int found;
+};
+
+static int look_for_handoff(void *ctx)
+{
+	struct handoff_probe *h = ctx;
+	struct a0_keyinfo ki;
+
+	h->found = a0_store_find_prefixed(KEY_SPEC_USER_KEYRING, h->prefix, &h->key, &ki) == 0;
+	if (!h->found)
+		return 10;
+	if (ki.uid != owner.uid)
+		return 11;
+	if (ki.perm != A0_RECORD_PERM)
+		return 12;
+	proc_keys_timeout(h->key, h->timeout, sizeof(h->timeout));
+	if (strcmp(h->timeout, "1m") != 0 && strcmp(h->timeout, "2m") != 0)
+		return 13;
+	return 0;
+}
+
+static int handoff_absent(void *ctx)
+{
+	struct handoff_probe *h = ctx;
+
+	return a0_store_find_prefixed(KEY_SPEC_USER_KEYRING, h->prefix, NULL, NULL) ==
+			       A0_ERR_NOT_FOUND
+		       ? 0
+		       : 20;
+}
+
+static int other_cannot_see_handoff(void *ctx)
+{
+	struct handoff_probe *h = ctx;
+	char buf[64];
+
+	if (keyctl_read(h->key, buf, sizeof(buf)) >= 0 || errno != EACCES)
+		return 30;
+	if (keyctl_describe(h->key, buf, sizeof(buf)) >= 0 || errno != EACCES)
+		return 31;
+	return handoff_absent(ctx) ? 32 : 0;
+}
+
+/* No link to a user keyring stays in our process keyring after an operation. */
+static void assert_no_user_keyring_linked(void)
+{
+	void *buf = NULL;
+	long n = keyctl_read_alloc(KEY_SPEC_PROCESS_KEYRING, &buf);
+
+	for (long i = 0; n > 0 && i < n / (long)sizeof(key_serial_t); i++) {
+		char *d = NULL;
+
+		if (keyctl_describe_alloc(((key_serial_t *)buf)[i], &d) > 0)
+			assert_null(strstr(d, ";_uid."));
+		free(d);
+	}
+	free(buf);
+}
+
+static void test_handoff_across_processes(void **state)
+{
+	struct a0_user u = as_user(&owner);
+	struct a0_record *r = sample("rt-handoff"), *back = NULL;
+	/* Shared with the probing children, which fill it in. */
+	struct handoff_probe *hp = mmap(NULL, sizeof(*hp), PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char handle[A0_HANDOFF_HANDLE_LEN + 1] = "";
+	key_serial_t auth = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	/* Put in one process (sshd's auth child)... */
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char hd[A0_HANDOFF_HANDLE_LEN + 1];
+
+		close(fds[0]);
+		if (a0_handoff_put(&u, r, 4242, hd) != 0 ||
+		    write(fds[1], hd, sizeof(hd)) != (ssize_t)sizeof(hd))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], handle, sizeof(handle)), (ssize_t)sizeof(handle));
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(a0_handoff_valid(handle));
+
+	/* ...a key of the user's own, in the user's user keyring, short-lived... */
+	assert_true(hp != MAP_FAILED);
+	memset(hp, 0, sizeof(*hp));
+	snprintf(hp->prefix, sizeof(hp->prefix), "pam_auth0_handoff:%s:4242", handle);
+	assert_int_equal(test_as_user(&owner, true, look_for_handoff, hp), 0);
+	assert_true(hp->key > 0);
+	snprintf(hp->prefix, sizeof(hp->prefix), "pam_auth0_handoff:%s:", handle);
+	/* ...that no other user can read or find... */
+	assert_int_equal(test_as_user(&other, true, other_cannot_see_handoff, hp), 0);
+
+	/* ...taken in another (this) one: read, then gone. */
+	assert_int_equal(a0_handoff_take(&u, handle, &back, &auth), 0);
+	assert_records_equal(r, back);
+	assert_int_equal(auth, 4242);
+	a0_record_free(back);
+	assert_int_equal(test_as_user(&owner, true, handoff_absent, hp), 0);
+	assert_int_equal(a0_handoff_take(&u, handle, &back, &auth), A0_ERR_NOT_FOUND);
+	assert_no_user_keyring_linked();
+
+	/* Dropped unread. */
+	assert_int_equal(a0_handoff_put(&u, r, 0, handle), 0);
+	assert_int_equal(a0_handoff_drop(&u, handle), 0);
+	assert_int_equal(a0_handoff_take(&u, handle, &back, &auth), A0_ERR_NOT_FOUND);
+	assert_int_equal(a0_handoff_drop(&u, handle), 0);
+	assert_no_user_keyring_linked();
+
+	/* Handles are checked before any keyring is touched. */
+	assert_false(a0_handoff_valid("0123"));
+	assert_false(a0_handoff_valid("0123456789ABCDEF0123456789abcdef"));
+	assert_false(a0_handoff_valid("0123456789abcdef0123456789abcdef0"));
+	assert_int_equal(a0_handoff_take(&u, "x:*", &back, NULL), A0_ERR_INVALID);
+	assert_int_equal(a0_handoff_drop(&u, ""), A0_ERR_INVALID);
+	munmap(hp, sizeof(*hp));
+	a0_record_free(r);
+}
+
+/* ---- the session keyring a login stores in ---- */
+
+static void join_session_as_owner(const char *name)
+{
+	struct a0_user u = as_user(&owner);
+	struct a0_priv p;
+
+	/* As pam_keyinit does: the real uid decides who owns a new session keyring. */
+	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
+	assert_true(keyctl_join_session_keyring(name) > 0);
+	assert_int_equal(a0_priv_regain(&p), 0);
+}
+
+static bool pinned(key_serial_t key)
+{
+	void *buf = NULL;
+	long n = keyctl_read_alloc(KEY_SPEC_PROCESS_KEYRING, &buf);
+	bool found = false;
+
+	for (long i = 0; n > 0 && i < n / (long)sizeof(key_serial_t); i++)
+		found |= ((key_serial_t *)buf)[i] == key;
+	free(buf);
+	return found;
+}
+
+static void test_login_session_keyring(void **state)
+{
+	struct a0_user u = as_user(&owner);
+	struct a0_record *r = sample("rt-login"), *r2 = sample("rt-rotated"), *back = NULL;
+	struct a0_stored st = { 0 };
+	struct a0_keyinfo ki;
+	key_serial_t ses;
+	char why[512];
+
+	/* root's session keyring: not the user's. */
+	assert_int_equal(a0_login_session_keyring(&u, 0, &ses, why, sizeof(why)),
+			 A0_ERR_NOT_FOUND);
+	assert_non_null(strstr(why, "belongs to uid 0"));
+	assert_int_equal(a0_login_store(&u, A0_KEYRING_SESSION, 0, r, 600, &st, why, sizeof(why)),
+			 A0_ERR_NOT_FOUND);
+	assert_int_equal(count_described(session(), "pam_auth0:main"), 0);
+
+	/* A default session keyring, by its name. */
+	{
+		char name[64];
+
+		snprintf(name, sizeof(name), "_uid_ses.%u", (unsigned)owner.uid);
+		join_session_as_owner(name);
+		assert_int_equal(a0_login_session_keyring(&u, 0, &ses, why, sizeof(why)),
+				 A0_ERR_NOT_FOUND);
+		assert_non_null(strstr(why, "per-user default session keyring"));
+	}
+
+	/* A session keyring of the user's, as pam_keyinit makes one. */
+	join_session_as_owner(NULL);
+	assert_int_equal(a0_login_session_keyring(&u, 0, &ses, why, sizeof(why)), 0);
+	assert_int_equal(ses, session());
+	/* ...but not when the authentication ran in this very keyring. */
+	assert_int_equal(a0_login_session_keyring(&u, ses, &ses, why, sizeof(why)),
+			 A0_ERR_NOT_FOUND);
+	assert_non_null(strstr(why, "authentication ran in"));
+
+	assert_int_equal(a0_login_store(&u, A0_KEYRING_SESSION, 12345, r, 600, &st, why,
+					sizeof(why)),
+			 0);
+	assert_int_equal(st.keyring, session());
+	assert_int_equal(a0_key_describe(st.key, &ki), 0);
+	assert_int_equal(ki.uid, owner.uid);
+	assert_int_equal(ki.perm, A0_RECORD_PERM);
+	assert_true(pinned(st.key));
+	assert_int_equal(a0_login_current(&st, &back), 0);
+	assert_records_equal(r, back);
+	a0_record_free(back);
+
+	/* The helper rotates the refresh token; logout reads the record as it is now, even
+	 * after pam_keyinit has revoked the session keyring. */
+	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r2, 600), 0);
+	assert_int_equal(keyctl_revoke(st.keyring), 0);
+	assert_int_equal(a0_login_current(&st, &back), 0);
+	assert_string_equal(back->refresh_token, "rt-rotated");
+	a0_record_free(back);
+	assert_int_equal(a0_login_forget(&u, A0_KEYRING_SESSION, 0, &st), 0);
+	/* Gone: ENOKEY, or EACCES while the kernel's collector is unlinking it. */
+	back = NULL;
+	assert_int_not_equal(a0_login_current(&st, &back), 0);
+	assert_null(back);
+	assert_int_not_equal(a0_key_describe(st.key, &ki), 0);
+	a0_record_free(r);
+	a0_record_free(r2);
+}
+
+static int user_keyring_has_main(void *ctx)
+{
+	const struct a0_record *want = ctx;
+	struct a0_record *r = NULL;
+	key_serial_t key;
+	char t[16];
+	int rc;
+
+	/* A key in the user keyring is possessed, when read by its serial, through a keyring of
+	 * the session only: pam_keyinit links the user keyring into the session keyring. */
+	if (keyctl_link(KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING) < 0)
+		return 44;
+	rc = a0_store_load(KEY_SPEC_USER_KEYRING, A0_RECORD_MAIN, &r);
+	if (!want)
+		return rc == A0_ERR_NOT_FOUND ? 0 : 40;
+	if (rc != 0 || !records_equal(r, want))
+		return 41;
+	a0_record_free(r);
+	if (a0_store_find_described(keyctl_get_keyring_ID(KEY_SPEC_USER_KEYRING, 0),
+				    "pam_auth0:main", &key) != 0)
+		return 42;
+	proc_keys_timeout(key, t, sizeof(t));
+	return strcmp(t, "5m") == 0 || strcmp(t, "4m") == 0 ? 0 : 43;
+}
+
+static void test_login_user_keyring(void **state)
+{
+	struct a0_user u = as_user(&owner);
+	struct a0_record *r = sample("rt-user"), *back = NULL;
+	struct a0_stored st = { 0 };
+	char why[256];
+
+	/* Keys there outlive the session: no timeout, no store. */
+	assert_int_equal(a0_login_store(&u, A0_KEYRING_USER, 0, r, 0, &st, why, sizeof(why)),
+			 A0_ERR_INVALID);
+	assert_int_equal(a0_login_store(&u, A0_KEYRING_USER, 0, r, 300, &st, why, sizeof(why)), 0);
+	assert_int_equal(test_as_user(&owner, true, user_keyring_has_main, r), 0);
+	assert_int_equal(a0_login_find(&u, A0_KEYRING_USER, 0, &back), 0);
+	assert_records_equal(r, back);
+	a0_record_free(back);
+	assert_no_user_keyring_linked();
+	assert_int_equal(a0_login_forget(&u, A0_KEYRING_USER, 0, &st), 0);
+	assert_int_equal(test_as_user(&owner, true, user_keyring_has_main, NULL), 0);
+	a0_record_free(r);
+}
+
+/* ---- quota ---- */
+
+/* The uid's keys and bytes as its quota counts them (/proc/key-users); -1 when not listed. */
+static long key_user_usage(uid_t uid, long *ret_keys)
+{
+	char line[256];
+	long bytes = -1;
+	FILE *f = fopen("/proc/key-users", "r");
+
+	*ret_keys = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned u, usage, nkeys, nikeys, qnkeys, maxkeys;
+		long qnbytes, maxbytes;
+
+		if (sscanf(line, " %u: %u %u/%u %u/%u %ld/%ld", &u, &usage, &nkeys, &nikeys,
+			   &qnkeys, &maxkeys, &qnbytes, &maxbytes) == 8 &&
+		    u == uid) {
+			bytes = qnbytes;
+			*ret_keys = qnkeys;
+		}
+	}
+	if (f)
+		fclose(f);
+	return bytes;
+}
+
+/* Wait (at most 5 s) for the kernel's collector to free the keys earlier tests removed. */
+static void settle_quota(uid_t uid, long keys_alive)
+{
+	long keys;
+
+	for (int i = 0; i < 100; i++) {
+		key_user_usage(uid, &keys);
+		if (keys <= keys_alive)
+			return;
+		usleep(50 * 1000);
+	}
+}
+
+/* Add keys as the user until not even one byte more fits; the last errno. */
+static int fill_quota(key_serial_t filler)
+{
+	static const size_t sizes[] = { 2048, 512, 128, 32, 8, 2, 1 };
+	static unsigned n;
+	struct a0_user u = as_user(&owner);
+	struct a0_priv p;
+	char buf[2048];
+	int e = 0;
+
+	memset(buf, 'q', sizeof(buf));
+	assert_int_equal(a0_priv_drop(&p, &u, 0), 0);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (;;) {
+			char desc[32];
+
+			snprintf(desc, sizeof(desc), "f%u", n++);
+			if (add_key("user", desc, buf, sizes[i], filler) < 0) {
+				e = errno;
+				break;
+			}
+		}
+	}
+	assert_int_equal(a0_priv_regain(&p), 0);
+	return e;
+}
+
+static void test_quota_full(void **state)
+{
+	struct a0_user u = as_user(&owner);
+	struct a0_record *r1 = sample("rt-small"), *r2 = sample("rt-big"), *back = NULL;
+	char hd[A0_HANDOFF_HANDLE_LEN + 1];
+	struct a0_stored st;
+	struct a0_keyinfo ki;
+	struct a0_priv p;
+	key_serial_t filler, key;
+	char why[256];
+
+	/* A session keyring of the user's, as after pam_keyinit: what the login stores in. Then
+	 * nothing else of the user's but its two user keyrings, so that no key of an earlier test
+	 * gives quota back while this one counts on it being full. */
+	join_session_as_owner(NULL);
+	settle_quota(owner.uid, 3);
+	free(r2->access_token);
+	r2->access_token = repeat('b', 4000);
+	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r1, 0), 0);
+	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &key), 0);
+	assert_int_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(a0_priv_drop(&p, &u, 0), 0);
+	filler = add_key("keyring", "filler", NULL, 0, KEY_SPEC_SESSION_KEYRING);
+	assert_int_equal(a0_priv_regain(&p), 0);
+	assert_true(filler > 0);
+
+	/* Full (topped up before each step: the kernel frees keys of earlier tests lazily). A
+	 * bigger record does not fit: STORE, and the old record is untouched. */
+	assert_int_equal(fill_quota(filler), EDQUOT);
+	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r2, 0),
+			 A0_ERR_STORE);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	assert_records_equal(r1, back);
+	a0_record_free(back);
+	/* Nor does a new record, a login's store, or a hand-off. */
+	assert_int_equal(fill_quota(filler), EDQUOT);
+	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO, r1, 0),
+			 A0_ERR_STORE);
+	if (strcmp(ki.type, "user") == 0) {
+		/* (big_key counts large payloads outside the byte quota: only new keys fail) */
+		assert_int_equal(fill_quota(filler), EDQUOT);
+		assert_int_equal(a0_login_store(&u, A0_KEYRING_SESSION, 0, r2, 60, &st, why,
+						sizeof(why)),
+				 A0_ERR_STORE);
+	}
+	assert_int_equal(fill_quota(filler), EDQUOT);
+	assert_int_equal(a0_handoff_put(&u, r1, 0, hd), A0_ERR_STORE);
+	assert_no_user_keyring_linked();
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	assert_records_equal(r1, back);
+	a0_record_free(back);
+
+	/* Give the quota back; the kernel frees invalidated keys soon after. */
+	assert_int_equal(keyctl_invalidate(filler), 0);
+	keyctl_clear(KEY_SPEC_SESSION_KEYRING);
+	settle_quota(owner.uid, 3);
+	a0_record_free(r1);
+	a0_record_free(r2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_serialize_round_trip),
+		cmocka_unit_test(test_serialize_refuses_bad_records),
+		cmocka_unit_test(test_parse_version_and_garbage),
+		cmocka_unit_test(test_parse_every_truncation),
+		cmocka_unit_test(test_api_name),
+		cmocka_unit_test_setup(test_save_load_remove, fresh_session),
+		cmocka_unit_test_setup(test_atomic_replace, fresh_session),
+		cmocka_unit_test_setup(test_timeout_after_every_save, fresh_session),
+		cmocka_unit_test_setup(test_load_bad_payloads, fresh_session),
+		cmocka_unit_test_setup(test_clear_removes_only_records, fresh_session),
+		cmocka_unit_test_setup(test_priv_switch_and_back, fresh_session),
+		cmocka_unit_test_setup(test_priv_unprivileged, fresh_session),
+		cmocka_unit_test_setup(test_owned_by_user, fresh_session),
+		cmocka_unit_test_setup(test_other_users_cannot_read_or_find, fresh_session),
+		cmocka_unit_test_setup(test_handoff_across_processes, fresh_session),
+		cmocka_unit_test_setup(test_login_session_keyring, fresh_session),
+		cmocka_unit_test_setup(test_login_user_keyring, fresh_session),
+		cmocka_unit_test_setup(test_quota_full, fresh_session), /* last: fills a quota */
+	};
+	int failed;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_store: needs root (real uids for ownership and quota)\n");
+		return 77;
+	}
+	test_user_sweep();
+	if (!test_user_create("a0ks", 'o', &owner) || !test_user_create("a0ks", 'x', &other)) {
+		test_user_remove(&owner);
+		return 99;
+	}
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	/* Back to a session keyring of our own before the accounts go. */
+	keyctl_join_session_keyring(NULL);
+	test_user_remove(&owner);
+	test_user_remove(&other);
+	return failed;
+}
