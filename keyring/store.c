@@ -703,22 +703,15 @@ int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret
 	r = description_of(name, desc, sizeof(desc));
 	if (r < 0)
 		return r;
-	/* Searched like request_key does (the keyring, then keyrings linked in it, e.g. the user
-	 * keyring that pam_keyinit links into a session keyring), so possession and the search
-	 * permission decide what is found. */
-	for (size_t i = 0; i < N_TYPES; i++) {
-		long key = keyctl_search(keyring, types[i], desc, 0);
+	/* Only the keyring's own links, as save, remove and clear: a record is read from the
+	 * keyring it is saved to, so a helper on another keyring than the module's cannot
+	 * refresh a copy found through a link and fork the refresh-token rotation family. */
+	key_serial_t key;
 
-		if (key < 0) {
-			if (errno == ENOKEY || errno == EKEYEXPIRED || errno == EKEYREVOKED)
-				continue;
-			return from_errno(errno);
-		}
-		r = a0_store_load_key((key_serial_t)key, ret);
-		if (r != A0_ERR_NOT_FOUND)
-			return r; /* found, or found but unreadable */
-	}
-	return A0_ERR_NOT_FOUND;
+	r = a0_store_find_described(keyring, desc, &key);
+	if (r < 0)
+		return r;
+	return a0_store_load_key(key, ret);
 }
 
 int a0_store_save(key_serial_t keyring, const char *name, const struct a0_record *r,

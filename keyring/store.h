@@ -56,9 +56,8 @@ int a0_record_api_name(const char *audience, const char *scope, char **ret);
 /*
  * Operations on one keyring (e.g. KEY_SPEC_SESSION_KEYRING in the helper, or the keyring the
  * module resolved for the user). All return 0 or an A0_ERR_*.
- *   load:   A0_ERR_NOT_FOUND when there is no such record. Searched like request_key: the
- *           keyring, then keyrings linked in it (the user keyring pam_keyinit links into the
- *           session keyring), as far as possession and the search permission reach.
+ *   load:   A0_ERR_NOT_FOUND when there is no such record in the keyring itself (keyrings
+ *           linked in it are not searched: a record is read where it is saved).
  *           A0_ERR_MALFORMED / A0_ERR_VERSION for a payload that is not a v1 record.
  *   save:   create or replace atomically; timeout_s > 0 sets the key's timeout (again after
  *           every update, which clears it); A0_ERR_STORE names the quota on EDQUOT/ENOMEM/too
@@ -66,7 +65,7 @@ int a0_record_api_name(const char *audience, const char *scope, char **ret);
  *           possessor view/read/write/search/setattr, owner view; the caller's fsuid owns a
  *           new key (the module switches to the user first: lib/priv.h).
  *   remove: invalidate the record's key; removing a missing record is not an error.
- *   remove and clear look at the keyring's own links only.
+ *   load, save, remove and clear look at the keyring's own links only.
  */
 int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret);
 int a0_store_save(key_serial_t keyring, const char *name, const struct a0_record *r,

@@ -404,6 +404,26 @@ static void test_save_load_remove(void **state)
 	a0_record_free(r);
 }
 
+/* A record is read only from the keyring it was saved to, not through a linked keyring. */
+static void test_load_ignores_linked_keyrings(void **state)
+{
+	struct a0_record *r = sample("rt-linked"), *back = NULL;
+	key_serial_t child;
+
+	child = add_key("keyring", "a0-test-linked", NULL, 0, KEY_SPEC_SESSION_KEYRING);
+	assert_true(child > 0);
+	assert_int_equal(a0_store_save(child, A0_RECORD_MAIN, r, 0), 0);
+	assert_int_equal(a0_store_load(child, A0_RECORD_MAIN, &back), 0);
+	assert_records_equal(r, back);
+	a0_record_free(back);
+	back = NULL;
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back),
+			 A0_ERR_NOT_FOUND);
+	assert_null(back);
+	keyctl_invalidate(child);
+	a0_record_free(r);
+}
+
 static void test_atomic_replace(void **state)
 {
 	struct a0_record *r1 = sample("rt-one"), *r2 = sample("rt-two"), *back;
@@ -1083,6 +1103,7 @@ int main(void)
 		cmocka_unit_test(test_parse_every_truncation),
 		cmocka_unit_test(test_api_name),
 		cmocka_unit_test_setup(test_save_load_remove, fresh_session),
+		cmocka_unit_test_setup(test_load_ignores_linked_keyrings, fresh_session),
 		cmocka_unit_test_setup(test_atomic_replace, fresh_session),
 		cmocka_unit_test_setup(test_timeout_after_every_save, fresh_session),
 		cmocka_unit_test_setup(test_load_bad_payloads, fresh_session),
