@@ -556,9 +556,12 @@ static int read_client_secret(struct a0_config *cfg, char *err, size_t errlen)
 	close(fd);
 	if (r < 0)
 		return fail(err, errlen, &o, "client_secret_file: cannot read (%s)", a0_strerror(r));
-	if (!memchr(s, '\0', len))
-		s[strcspn(s, "\r\n")] = '\0';
-	if (*s == '\0' || !printable(s) || strlen(s) + 1 < len) {
+	/* One line: the secret, then at most a line end (LF or CRLF). */
+	if (len > 0 && s[len - 1] == '\n')
+		s[--len] = '\0';
+	if (len > 0 && s[len - 1] == '\r')
+		s[--len] = '\0';
+	if (*s == '\0' || strlen(s) != len || !printable(s)) {
 		a0_wipe_free(s, len);
 		return fail(err, errlen, &o, "client_secret_file: empty or not one line of text");
 	}

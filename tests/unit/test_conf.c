@@ -328,6 +328,13 @@ static void test_client_secret_file(void **state)
 	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "owned by root"));
 
+	write_file(secret, "s3cret-crlf\r\n", 0600);
+	assert_int_equal(chown(secret, 0, 0), 0);
+	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg->client_secret, "s3cret-crlf");
+	a0_config_free(cfg);
+	cfg = NULL;
+
 	write_file(secret, "two\nlines\n", 0600);
 	assert_int_equal(chown(secret, 0, 0), 0);
 	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
