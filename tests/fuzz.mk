@@ -1,1 +1,55 @@
-# filled in by its issue's work
+# libFuzzer targets, one per parser of outside data (configure --enable-fuzzers, CC=clang).
+# `make fuzzers` builds them; tools/fuzz runs them long, tools/test briefly. Seeds are in
+# tests/fuzz/corpus/<target>/ (tests/fuzz/make-seeds.py writes them).
+FUZZ_TARGETS = tests/fuzz/fuzz_token tests/fuzz/fuzz_error tests/fuzz/fuzz_authenticators \
+	tests/fuzz/fuzz_config tests/fuzz/fuzz_jwks tests/fuzz/fuzz_jwt tests/fuzz/fuzz_record
+if ENABLE_FUZZERS
+noinst_PROGRAMS += $(FUZZ_TARGETS)
+FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
+FUZZ_LDADD = lib/libauth0core.la $(CJSON_LIBS) $(CRYPTO_LIBS)
+FUZZ_LINK = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+
+tests_fuzz_fuzz_token_SOURCES = tests/fuzz/fuzz_token.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_token_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_token_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_token_LDFLAGS = $(FUZZ_LINK)
+
+tests_fuzz_fuzz_error_SOURCES = tests/fuzz/fuzz_error.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_error_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_error_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_error_LDFLAGS = $(FUZZ_LINK)
+
+tests_fuzz_fuzz_authenticators_SOURCES = tests/fuzz/fuzz_authenticators.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_authenticators_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_authenticators_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_authenticators_LDFLAGS = $(FUZZ_LINK)
+
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_config_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_config_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK)
+
+FUZZ_SIGN = tests/fuzz/sign.c tests/fuzz/sign.h tests/fuzz/fuzz_keys.h tests/fuzz/fuzz.h
+tests_fuzz_fuzz_jwks_SOURCES = tests/fuzz/fuzz_jwks.c $(FUZZ_SIGN)
+tests_fuzz_fuzz_jwks_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_jwks_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_jwks_LDFLAGS = $(FUZZ_LINK)
+
+tests_fuzz_fuzz_jwt_SOURCES = tests/fuzz/fuzz_jwt.c $(FUZZ_SIGN)
+tests_fuzz_fuzz_jwt_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_jwt_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_jwt_LDFLAGS = $(FUZZ_LINK)
+
+tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz_record.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_record_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_record_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_record_LDFLAGS = $(FUZZ_LINK)
+
+# The fuzz targets alone (a fuzzing build need not build the module or the helper).
+fuzzers: $(FUZZ_TARGETS)
+else
+fuzzers:
+	@echo "the fuzz targets need: CC=clang ./configure --enable-fuzzers" >&2; exit 1
+endif
+.PHONY: fuzzers
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/make-seeds.py

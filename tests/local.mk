@@ -39,4 +39,4 @@ AM_TESTS_ENVIRONMENT = \
 	ASAN_OPTIONS=detect_leaks=1 ; export A0_MODULE A0_PAM_WRAPPER A0_PAM_WRAPPER_MODULES A0_CERTS_DIR ASAN_OPTIONS ;
 CLEANFILES += tests/certs.lock
 endif
-EXTRA_DIST += tests/with-fake-tenant tests/fake-tenant tests/e2e
+EXTRA_DIST += tests/with-fake-tenant tests/fake-tenant tests/e2e tests/secrets tests/valgrind

@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""Write the fuzzers' seed corpora, tests/fuzz/corpus/<target>/: Auth0-shaped answers, real
+configurations and ID tokens signed with the fuzzers' own keys (fuzz_keys.h). Run it again
+after changing the formats; the files are committed so a fresh clone fuzzes from them."""
+import base64
+import json
+import os
+import re
+import sys
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "corpus")
+NOW = 1700000000
+ISS = "https://tenant.example.com/"
+AUD = "pam-native"
+
+
+def keys_header():
+    text = open(os.path.join(HERE, "fuzz_keys.h")).read()
+
+    def pem(name):  # the C literal's lines, one "...\n" string per line
+        body = re.search(name + r"\[\] =\n(.*?);\n", text, re.S).group(1)
+        return ("\n".join(re.findall(r'"(.*?)\\n"', body)) + "\n").encode()
+
+    jwks = json.loads("".join(re.findall(r'"((?:[^"\\]|\\.)*)"',
+                                         re.search(r"fuzz_jwks\[\] =\n(.*?);\n", text, re.S).group(1)))
+                      .replace('\\"', '"'))
+    return (serialization.load_pem_private_key(pem("fuzz_rsa_pem"), None),
+            serialization.load_pem_private_key(pem("fuzz_ec_pem"), None), jwks)
+
+
+RSA, EC, JWKS = keys_header()
+
+
+def b64(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def sign(alg, header, payload):
+    data = (b64(json.dumps(header, separators=(",", ":")).encode()) + "." +
+            b64(json.dumps(payload, separators=(",", ":")).encode())).encode()
+    if alg == "RS256":
+        sig = RSA.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    elif alg == "PS256":
+        sig = RSA.sign(data, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
+    else:
+        r, s = decode_dss_signature(EC.sign(data, ec.ECDSA(hashes.SHA256())))
+        sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return data.decode() + "." + b64(sig)
+
+
+def claims(**over):
+    c = {"nickname": "a0alice", "name": "Alice Example", "email": "a0alice@example.com",
+         "email_verified": True, "https://example.com/groups": ["admins", "dev"],
+         "iss": ISS, "aud": AUD, "sub": "auth0|6a0000000000000000000001",
+         "iat": NOW, "exp": NOW + 36000, "sid": "Sx4zWm0b2a", "nonce": None}
+    c.pop("nonce")
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def write(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def j(obj):
+    return json.dumps(obj, separators=(",", ":"))
+
+
+ID_TOKEN = sign("RS256", {"alg": "RS256", "typ": "JWT", "kid": "fuzz-rsa"}, claims())
+ACCESS = sign("RS256", {"alg": "RS256", "typ": "JWT", "kid": "fuzz-rsa"},
+              {"iss": ISS, "sub": "auth0|6a0000000000000000000001", "aud": ["https://api.example.com/",
+               ISS + "userinfo"], "iat": NOW, "exp": NOW + 86400, "scope": "openid profile email offline_access",
+               "azp": AUD})
+JWE = ("eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIiwiaXNzIjoiaHR0cHM6Ly90ZW5hbnQuZXhhbXBsZS5jb20vIn0"
+       "..Xq1x8r0dWl7n3c2L.kC3hV8f0aHqP2GZ3nq2W6mF1oY9x_3oEo5n4bZ8Yd2kqkQ.Zk3Jq0rXn9V1eM2L7Wc4Tg")
+REFRESH = "v1.MRrT3xVtq5mHkqWQ0nKx8a0VqDEvh4W2i9oMQFf_Tf3sYqO0uWl1cRj9bXPq3Ru8Z7wQm2nNl0eK5jYt"
+
+# ---- token: 200 answers of /oauth/token
+write("token", "password_realm", j({"access_token": ACCESS, "id_token": ID_TOKEN, "refresh_token": REFRESH,
+                                    "scope": "openid profile email offline_access", "expires_in": 86400,
+                                    "token_type": "Bearer"}))
+write("token", "no_audience_jwe", j({"access_token": JWE, "id_token": ID_TOKEN, "scope": "openid profile email",
+                                     "expires_in": 86400, "token_type": "Bearer"}))
+write("token", "expires_in_string", j({"access_token": ACCESS, "expires_in": "7200", "token_type": "Bearer"}))
+write("token", "mfa_recovery", j({"access_token": ACCESS, "id_token": ID_TOKEN, "expires_in": 86400,
+                                  "token_type": "Bearer", "recovery_code": "N3BGPZZWJ85JLCNPZBDW6QXC"}))
+write("token", "refresh_rotated", j({"access_token": ACCESS, "refresh_token": REFRESH[::-1], "expires_in": 86400,
+                                     "scope": "openid offline_access", "token_type": "Bearer"}))
+write("token", "session_transfer", j({"access_token": "Cx0Y9pQ2mN4bV6tR8wE1sA3dF5gH7jK", "expires_in": 60,
+                                      "issued_token_type": "urn:auth0:params:oauth:token-type:session_transfer_token",
+                                      "token_type": "N_A"}))
+write("token", "pretty_printed", json.dumps({"access_token": "abc", "expires_in": 0, "token_type": "Bearer",
+                                             "id_token": None}, indent=2) + "\n")
+write("token", "unicode_escapes", '{"access_token":"\\u00e9\\ud83d\\ude00x","token_type":"Bearer","expires_in":1e2}')
+write("token", "missing_type", j({"access_token": "abc", "expires_in": 10}))
+write("token", "negative", j({"access_token": "abc", "token_type": "Bearer", "expires_in": -1}))
+write("token", "huge_number", '{"access_token":"a","token_type":"B","expires_in":1e308}')
+write("token", "nested", '{"access_token":"a","token_type":"B","expires_in":1,"x":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}')
+write("token", "trailing", '{"access_token":"a","token_type":"B","expires_in":1} {}')
+
+# ---- error: status selector, a second status byte, Retry-After (0xff: none), body
+STATUS = {400: 1, 401: 3, 403: 5, 404: 7, 429: 9, 500: 11, 502: 13, 503: 15, 504: 17}
+
+
+def err(name, status, body, retry=0xff):
+    write("error", name, bytes([STATUS[status], 0, retry]) + (body if isinstance(body, bytes) else
+                                                                body.encode()))
+
+
+def e(code, desc, **extra):
+    return j({"error": code, "error_description": desc, **extra})
+
+
+err("mfa_required", 403, e("mfa_required", "Multifactor authentication required",
+                           mfa_token="Fe26.2*1*5c2b3d8a7f*qCz8xVnY0bM1kLp4Rw9sT2uJ*aB3cD4eF5gH6iJ7kL8m"))
+err("wrong_password", 403, e("invalid_grant", "Wrong email or password."))
+err("blocked", 401, e("unauthorized", "user is blocked"))
+err("blocked_grant", 403, e("invalid_grant", "user is blocked"))
+err("too_many_attempts", 429, e("too_many_attempts", "Your account has been blocked after multiple consecutive "
+                                "login attempts. We've sent you an email with instructions on how to unblock it."))
+err("too_many_requests", 429, e("too_many_requests", "Global limit has been reached"), 30)
+err("pending", 400, e("authorization_pending", "Authorization pending: please repeat the request in a few seconds."))
+err("slow_down", 400, e("slow_down", "You are polling faster than allowed. Try again later."))
+err("expired", 403, e("expired_token", "mfa_token is expired"))
+err("rejected", 403, e("invalid_grant", "MFA Authorization rejected."))
+err("unauthorized_client", 403, e("unauthorized_client", "Grant type `http://auth0.com/oauth/grant-type/"
+                                  "password-realm` not allowed for the client."))
+err("no_challenge", 401, e("unsupported_challenge_type", "User does not have any enrolled authenticator "
+                           "supporting the requested challenge types."))
+err("association_required", 400, e("association_required", "User is not enrolled with any authenticator."))
+err("missing_param", 400, e("invalid_request", "Missing required parameter: client_id"))
+err("access_denied", 403, e("access_denied", "Service not found: https://nope.example.com/"))
+err("server_error", 500, e("server_error", "Authorization server not configured with default connection."))
+err("bad_gateway_html", 502, "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>")
+err("unavailable_empty", 503, "")
+err("control_chars", 400, e("invalid_request\u001b[31m", "line\none\ttwo\u007f"))
+err("long_description", 403, e("invalid_grant", "x" * 400))
+err("not_json", 404, "Not Found")
+
+# ---- authenticators: room for N entries, then GET /mfa/authenticators
+AUTHS = [
+    {"id": "recovery-code|dev_a0multiRc00001", "authenticator_type": "recovery-code", "active": True},
+    {"id": "totp|dev_a0multiTotp0001", "authenticator_type": "otp", "active": True},
+    {"id": "push|dev_a0multiPush0001", "authenticator_type": "oob", "oob_channel": "auth0",
+     "name": "a0multi's phone", "active": True},
+    {"id": "sms|dev_a0multiSms00001", "authenticator_type": "oob", "oob_channel": "sms",
+     "name": "XXXXXXXX0202", "active": True},
+    {"id": "voice|dev_a0multiVoice001", "authenticator_type": "oob", "oob_channel": "voice",
+     "name": "XXXXXXXX0202", "active": True},
+    {"id": "email|dev_a0multiEmail001", "authenticator_type": "oob", "oob_channel": "email",
+     "name": "a0***@example.com", "active": False},
+]
+write("authenticators", "multi", bytes([32]) + j(AUTHS).encode())
+write("authenticators", "otp_only", bytes([32]) + j(AUTHS[1:2]).encode())
+write("authenticators", "room_for_two", bytes([2]) + j(AUTHS).encode())
+write("authenticators", "empty", bytes([32]) + b"[]")
+write("authenticators", "webauthn_unknown", bytes([32]) + j([{"id": "webauthn-roaming|dev_x",
+                                                              "authenticator_type": "webauthn-roaming",
+                                                              "active": True, "name": "key"}]).encode())
+write("authenticators", "long_fields", bytes([32]) + j([{"id": "i" * 200, "authenticator_type": "otp",
+                                                         "name": "n" * 100, "oob_channel": "c" * 20}]).encode())
+write("authenticators", "not_objects", bytes([32]) + b'[1,"otp",null]')
+
+# ---- config: the file, then NUL-separated module arguments
+BASE = "domain = tenant.example.com\nclient_id = pam-native\n"
+write("config", "minimal", BASE)
+write("config", "full", """# /etc/pam_auth0.conf
+domain = tenant.eu.auth0.com
+client_id = 9bR3xQ1mZ7vL2kP5wN8tY4uJ6hG0fD
+client_secret_file = /etc/pam_auth0.secret
+realm = Username-Password-Authentication
+audience = https://api.example.com/
+scope = openid profile email offline_access
+username = %u@example.com
+ca_file = /etc/ssl/certs/ca-certificates.crt
+proxy = http://proxy.example.com:3128
+timeout = 10
+debug = no
+mfa_methods = push otp sms voice email recovery-code
+mfa_retries = 3
+mfa_timeout = 60
+mfa_poll_interval = 5
+push_prompt = auto
+cache_dir = /var/cache/pam_auth0
+jwks_ttl = 3600
+clock_skew = 60
+user_claim = https://example.com/posix_user
+user_claim_template = %u
+require_email_verified = yes
+min_uid = 1000
+allowed_users = a0alice, a0bob a0otp
+allowed_groups = admins,dev
+groups_claim = https://example.com/groups
+account_without_auth0 = deny
+""")
+write("config", "crlf_comments", "# comment\r\n\r\n  domain\t=  localhost:8443 \r\nclient_id=pam-native\r\n"
+      "   # indented comment\r\nusername = %%%u%%\r\n")
+write("config", "with_args", BASE + "\0config=/etc/pam_auth0.conf\0debug\0use_first_pass\0timeout=5"
+      "\0mfa_methods=otp\0push_prompt=enter")
+write("config", "args_only", "\0domain=localhost:1\0client_id=x\0try_first_pass")
+write("config", "bad_key", BASE + "colour = blue\n")
+write("config", "bad_values", BASE + "timeout = 0\nmfa_methods = otp otp\npush_prompt = maybe\n")
+write("config", "no_equals", BASE + "debug\n")
+write("config", "long_line", BASE + "realm = " + "r" * 5000 + "\n")
+write("config", "groups_without_claim", BASE + "allowed_groups = admins\n")
+write("config", "scope_without_openid", BASE + "scope = profile email\n")
+write("config", "relative_config_arg", BASE + "\0config=pam_auth0.conf")
+
+# ---- jwks: GET /.well-known/jwks.json
+rsa_pub = next(k for k in JWKS["keys"] if k["kid"] == "fuzz-rsa")
+ec_pub = next(k for k in JWKS["keys"] if k["kid"] == "fuzz-ec")
+X5C = ("MIIDDTCCAfWgAwIBAgIJWm2yG2qPfBLnMA0GCSqGSIb3DQEBCwUAMCQxIjAgBgNVBAMTGXRlbmFudC5leGFtcGxlLmNvbTAeFw0y"
+       "MzAxMDEwMDAwMDBaFw0zNjA5MDgwMDAwMDBaMCQxIjAgBgNVBAMTGXRlbmFudC5leGFtcGxl")
+auth0_key = dict(rsa_pub, x5t="W2Y3bV9hQkxUbE9ySmJ3", x5c=[X5C])
+write("jwks", "fuzz_keys", j(JWKS))
+write("jwks", "auth0_shaped", json.dumps({"keys": [auth0_key, dict(auth0_key, kid="next-key-2024")]}, indent=1))
+write("jwks", "ec_only", j({"keys": [ec_pub]}))
+write("jwks", "empty", j({"keys": []}))
+write("jwks", "duplicate_kid", j({"keys": [rsa_pub, rsa_pub]}))
+write("jwks", "no_kid", j({"keys": [{k: v for k, v in rsa_pub.items() if k != "kid"}]}))
+write("jwks", "short_rsa", j({"keys": [dict(rsa_pub, n=rsa_pub["n"][:100])]}))
+write("jwks", "bad_curve", j({"keys": [dict(ec_pub, crv="P-384")]}))
+write("jwks", "padded_b64", j({"keys": [dict(rsa_pub, e="AQAB==")]}))
+
+# ---- jwt: mode byte (0 RS256, 1 PS256, 2 ES256: header NUL payload, signed by the fuzzer;
+# 3: the token's text as received)
+RAW, MODES = 3, {"RS256": (0, "fuzz-rsa"), "PS256": (1, "fuzz-rsa-any"), "ES256": (2, "fuzz-ec")}
+
+
+def parts(name, alg, payload, header=None):
+    mode, kid = MODES[alg]
+    h = header if header is not None else {"alg": alg, "typ": "JWT", "kid": kid}
+    write("jwt", name, bytes([mode]) + j(h).encode() + b"\0" + j(payload).encode())
+
+
+def raw(name, token):
+    write("jwt", name, bytes([RAW]) + token.encode())
+
+
+raw("rs256_valid", ID_TOKEN)
+raw("ps256_valid", sign("PS256", {"alg": "PS256", "typ": "JWT", "kid": "fuzz-rsa-any"}, claims()))
+raw("es256_valid", sign("ES256", {"alg": "ES256", "typ": "JWT", "kid": "fuzz-ec"}, claims()))
+h0 = b64(j({"alg": "none", "typ": "JWT"}).encode())
+raw("alg_none", h0 + "." + b64(j(claims()).encode()) + ".")
+raw("hs256", b64(j({"alg": "HS256", "typ": "JWT", "kid": "fuzz-rsa"}).encode()) + "." +
+    b64(j(claims()).encode()) + ".c2lnbmF0dXJl")
+raw("two_parts", ID_TOKEN.rsplit(".", 1)[0])
+raw("padded", ID_TOKEN + "==")
+parts("good_rs256", "RS256", claims())
+parts("good_ps256", "PS256", claims())
+parts("good_es256", "ES256", claims())
+parts("aud_list_azp", "RS256", claims(aud=[AUD, "https://api.example.com/"], azp=AUD))
+parts("aud_list_no_azp", "RS256", claims(aud=[AUD, "other"]))
+parts("expired", "ES256", claims(exp=NOW - 3600))
+parts("future_iat", "ES256", claims(iat=NOW + 3600))
+parts("nbf", "ES256", claims(nbf=NOW + 30))
+parts("wrong_iss", "ES256", claims(iss="https://evil.example.com/"))
+parts("no_sub", "ES256", claims(sub=None))
+parts("float_dates", "ES256", claims(iat=NOW + 0.5, exp=1e300))
+parts("crit", "RS256", claims(), {"alg": "RS256", "kid": "fuzz-rsa", "crit": ["exp"]})
+parts("alg_mismatch", "RS256", claims(), {"alg": "PS256", "kid": "fuzz-rsa"})
+parts("unusable_key", "RS256", claims(), {"alg": "RS256", "kid": "fuzz-enc"})
+parts("unknown_kid", "ES256", claims(), {"alg": "ES256", "kid": "rotated-away"})
+parts("no_kid", "ES256", claims(), {"alg": "ES256"})
+
+# ---- record: a keyring record's payload (keyring/store.c, format version 1)
+
+
+def record(name, fields, version=1):
+    out = "pam_auth0-record %d\n" % version
+    for k, v in fields:
+        out += "%s %d\n%s\n" % (k, len(v), v)
+    out += "end\n"  # the format's last line: without it every payload is truncated
+    write("record", name, out)
+
+
+REC = [("access_token", ACCESS), ("id_token", ID_TOKEN), ("refresh_token", REFRESH),
+       ("token_type", "Bearer"), ("scope", "openid profile email offline_access"),
+       ("expires_at", str(NOW + 86400)), ("refresh_expires_at", str(NOW + 2592000)),
+       ("domain", "tenant.example.com"), ("client_id", AUD),
+       ("ca_file", "/etc/ssl/certs/ca-certificates.crt"), ("audience", "https://api.example.com/")]
+record("main", REC)
+record("minimal", [REC[0], REC[3], REC[5], REC[7], REC[8]])
+record("reordered", list(reversed(REC)))
+record("api_scopes", [REC[0], REC[3], ("scope", "write:x read:x read:x openid"), REC[5], REC[7], REC[8],
+                      ("audience", "https://other.example.com/")])
+record("next_version", REC, version=2)
+record("duplicate", REC + [REC[3]])
+record("missing_domain", REC[:7] + REC[8:])
+write("record", "truncated", open(os.path.join(OUT, "record", "main")).read()[:300])
+write("record", "wrong_length", "pam_auth0-record 1\naccess_token 5\nabc\ntoken_type 6\nBearer\n")
+write("record", "control_byte", "pam_auth0-record 1\naccess_token 3\na\tc\n")
+
+print("wrote", sum(len(f) for _, _, f in os.walk(OUT)), "seeds under", os.path.relpath(OUT), file=sys.stderr)
