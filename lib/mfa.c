@@ -115,7 +115,9 @@ static int ask_code(struct flow *f, enum a0_mfa_method method, const char *promp
 	for (unsigned attempt = 1; attempt <= f->cfg->mfa_retries; attempt++) {
 		char *code = NULL;
 
-		r = ask(f, true, prompt, &code);
+		/* One-time codes are echoed, as OpenSSH and google-authenticator do; a recovery
+		 * code stays valid until used, so its own prompt does not show it. */
+		r = ask(f, method != A0_MFA_RECOVERY, prompt, &code);
 		if (r < 0)
 			return r;
 		if (method == A0_MFA_RECOVERY || (recovery_ok && a0_mfa_is_recovery_code(code))) {

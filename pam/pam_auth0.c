@@ -162,8 +162,10 @@ static bool valid_user(const char *user)
 
 	if (n == 0 || n > MAX_USER)
 		return false;
+	/* No control characters and no blanks: the name goes into "user=%s step=..." log lines,
+	 * where a blank could forge fields. No Linux account name has one. */
 	for (; *user; user++)
-		if ((unsigned char)*user < 0x20 || *user == 0x7f)
+		if ((unsigned char)*user <= 0x20 || *user == 0x7f)
 			return false;
 	return true;
 }
@@ -185,7 +187,7 @@ static int begin(struct login *l, int argc, const char **argv)
 	if (pam != PAM_SUCCESS || !l->user)
 		return pam == PAM_SUCCESS ? PAM_USER_UNKNOWN : pam;
 	if (!valid_user(l->user)) {
-		pam_syslog(l->pamh, LOG_NOTICE, "refusing a user name with control characters or "
+		pam_syslog(l->pamh, LOG_NOTICE, "refusing a user name with control characters, blanks or "
 						"over %d bytes", MAX_USER);
 		return PAM_USER_UNKNOWN;
 	}

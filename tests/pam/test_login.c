@@ -232,6 +232,8 @@ static void test_bad_user_names(void **state)
 	memset(long_name, 'a', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
 	assert_int_equal(simple_login("a0alice\nroot", "Secret-a0alice-1"), PAM_USER_UNKNOWN);
+	/* A blank could forge fields in the "user=%s step=..." log lines. */
+	assert_int_equal(simple_login("x result=OK", "Secret-a0alice-1"), PAM_USER_UNKNOWN);
 	assert_int_equal(simple_login(long_name, "x"), PAM_USER_UNKNOWN);
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
 	/* Characters that mean something in a form body are data in JSON. */
@@ -807,6 +809,19 @@ static void test_recovery_code_way_out(void **state)
 	messages_free(&m);
 }
 
+static void test_recovery_prompt_hides_the_code(void **state)
+{
+	/* With only recovery codes allowed the code is asked echo-off: it stays valid until used. */
+	const char *off[] = { "Secret-a0recovery-1", "ABCDEFGHJKLMNPQRSTUVWXYZ", NULL };
+	struct messages m;
+
+	configure("mfa_methods = recovery-code");
+	messages_init(&m);
+	assert_int_equal(authenticate("a0recovery", off, NULL, &m), PAM_SUCCESS);
+	assert_true(shown(m.info, "Your new recovery code is: "));
+	messages_free(&m);
+}
+
 static void test_recovery_acknowledged_for_sshd(void **state)
 {
 	const char *off[] = { "Secret-a0recovery-1", "", NULL };
@@ -992,6 +1007,7 @@ int main(int argc, char **argv)
 		T(test_menu_choice),
 		T(test_preference_skips_menu),
 		T(test_recovery_code_way_out),
+		T(test_recovery_prompt_hides_the_code),
 		T(test_recovery_acknowledged_for_sshd),
 		T(test_not_enrolled),
 		T(test_mfa_token_expired),
