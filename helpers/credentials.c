@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libauth0-credentials: the public API (auth0/credentials.h) over the credentials manager, with
- * the real store (the keyring), lock (flock), tenant (lib/auth0.c) and worker (fork).
- * Only the auth0_credentials_* functions are exported (credentials.sym).
+ * the real store (the keyring), lock (flock), tenant (lib/auth0.c, in the module of tenant.h)
+ * and worker (fork). Only the auth0_credentials_* functions are exported (credentials.sym).
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <auth0/credentials.h>
 
@@ -21,6 +24,7 @@
 #include "login.h"
 #include "manager.h"
 #include "secret.h"
+#include "tenant.h"
 #include "worker.h"
 
 #define DEFAULT_TIMEOUT 10
@@ -32,6 +36,7 @@ struct auth0_credentials {
 	key_serial_t keyring; /* KEY_SPEC_SESSION_KEYRING or KEY_SPEC_USER_KEYRING */
 	unsigned timeout;
 	bool inline_;
+	const struct a0_tenant *tenant; /* loaded by the first job (tenant.h) */
 };
 
 /* ------------------------------------------------------------------ the real world */
@@ -40,7 +45,10 @@ static int op_load(void *ctx, const char *name, struct a0_record **ret)
 {
 	struct auth0_credentials *c = ctx;
 
-	return a0_store_load(c->keyring, name, ret);
+	/* Only the user's own keys (pam_auth0 makes them as the user): a record that another uid
+	 * put into a keyring it can write (stock sudo runs its commands in the caller's session
+	 * keyring) is not there, NO_CREDENTIALS, rather than tokens and a tenant it chose. */
+	return a0_store_load_owned(c->keyring, name, getuid(), ret);
 }
 
 static int op_save(void *ctx, const char *name, const struct a0_record *r)
@@ -93,61 +101,74 @@ static void op_unlock(void *ctx, int handle)
 	a0_lock_release(handle);
 }
 
-/* A client for the record's tenant: never a proxy, never a client secret. */
-static int connect_tenant(struct auth0_credentials *c, const struct a0_record *main,
-			  struct a0_http **ret, struct a0_result *res)
-{
-	struct a0_http_options opt = {
-		.domain = main->domain,
-		.ca_file = main->ca_file,
-		.proxy = NULL,
-		.timeout = c->timeout,
-	};
-	int r = a0_http_new(&opt, ret);
-
-	if (r < 0)
-		snprintf(res->description, sizeof(res->description), "no HTTP client: %s",
-			 a0_strerror(r));
-	return r;
-}
-
 static int op_refresh(void *ctx, const struct a0_record *main, const char *scope,
 		      const char *audience, const struct a0_param *params, size_t n_params,
 		      struct a0_tokens **ret, struct a0_result *res)
 {
 	struct auth0_credentials *c = ctx;
-	struct a0_client client = { .client_id = main->client_id };
-	int r;
 
-	a0_result_clear(res);
-	r = connect_tenant(c, main, &client.http, res);
-	if (r < 0)
-		return r;
-	r = a0_grant_refresh(&client, main->refresh_token, scope, audience, params, n_params, ret,
-			     res);
-	a0_http_free(client.http);
-	return r;
+	return c->tenant->refresh(main, c->timeout, scope, audience, params, n_params, ret, res);
 }
 
 static int op_revoke(void *ctx, const struct a0_record *main, struct a0_result *res)
 {
 	struct auth0_credentials *c = ctx;
-	struct a0_client client = { .client_id = main->client_id };
-	int r;
 
-	a0_result_clear(res);
-	r = connect_tenant(c, main, &client.http, res);
-	if (r < 0)
-		return r;
-	r = a0_revoke(&client, main->refresh_token, res);
-	a0_http_free(client.http);
-	return r;
+	return c->tenant->revoke(main, c->timeout, res);
+}
+
+/*
+ * The tenant module, from the directory this library was loaded from; never unloaded. (Not
+ * "$ORIGIN/..." in dlopen(): that is the directory of dlopen's caller, which is another library
+ * when one intercepts dlopen, as AddressSanitizer does.)
+ */
+static int load_tenant(struct auth0_credentials *c, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], path[PATH_MAX + sizeof(A0_TENANT_MODULE)];
+	const struct a0_tenant *t;
+	Dl_info self;
+	void *h;
+
+	h = dladdr((void *)load_tenant, &self) ? dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD)
+					       : NULL;
+	if (!h || dlinfo(h, RTLD_DI_ORIGIN, dir) != 0) {
+		const char *why = dlerror();
+
+		snprintf(err, errlen, "cannot find the tenant module: %s",
+			 why ? why : "no directory for this library");
+		if (h)
+			dlclose(h);
+		return A0_ERR_SYSTEM;
+	}
+	dlclose(h);
+	snprintf(path, sizeof(path), "%s/%s", dir, A0_TENANT_MODULE);
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (!h) {
+		snprintf(err, errlen, "cannot load the tenant module: %s", dlerror());
+		return A0_ERR_SYSTEM;
+	}
+	t = dlsym(h, A0_TENANT_SYMBOL);
+	if (!t || !t->version || strcmp(t->version, PACKAGE_VERSION) != 0) {
+		snprintf(err, errlen, "%s is not the tenant module of " PACKAGE_NAME " " PACKAGE_VERSION,
+			 path);
+		return A0_ERR_SYSTEM;
+	}
+	c->tenant = t;
+	return 0;
 }
 
 static void op_run(void *ctx, struct a0_cm *cm, struct a0_cm_job *job)
 {
 	struct auth0_credentials *c = ctx;
 
+	/* Every job talks to the tenant: load the module here, before a worker is forked. */
+	if (!c->tenant) {
+		memset(&job->out, 0, sizeof(job->out));
+		if (load_tenant(c, job->out.message, sizeof(job->out.message)) < 0) {
+			job->out.code = AUTH0_CREDENTIALS_UNKNOWN;
+			return;
+		}
+	}
 	if (c->inline_)
 		a0_cm_run_job(cm, job);
 	else

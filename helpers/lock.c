@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "error.h"
 #include "lock.h"
@@ -99,22 +99,21 @@ int a0_lock_open_dir(int *ret_dirfd, char *err, size_t errlen)
 	return r;
 }
 
-/* "<keyring>-<SHA-256 of the name, 128 bits>.lock": names are audiences and scopes. */
+/*
+ * "<keyring>-<64-bit FNV-1a hash of the name>.lock": names are audiences and scopes. The hash
+ * only makes a file name of any record name; it guards nothing (the directory is the user's
+ * own), and two names with one hash would merely share a lock. Not a digest from libcrypto:
+ * loading it would cost every run of the library's users, most of which never lock.
+ */
 static int lock_name(key_serial_t keyring, const char *name, char *out, size_t size)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
+	uint64_t h = 0xcbf29ce484222325u;
 	int n;
 
-	if (!EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(), NULL) || mdlen < 16)
-		return A0_ERR_NOMEM;
-	n = snprintf(out, size, "%d-", (int)keyring);
-	for (unsigned i = 0; i < 16 && n > 0 && (size_t)n + 3 < size; i++)
-		n += snprintf(out + n, size - (size_t)n, "%02x", md[i]);
-	if (n < 0 || (size_t)n + 6 > size)
-		return A0_ERR_INVALID;
-	snprintf(out + n, size - (size_t)n, ".lock");
-	return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	n = snprintf(out, size, "%d-%016" PRIx64 ".lock", (int)keyring, h);
+	return n < 0 || (size_t)n >= size ? A0_ERR_INVALID : 0;
 }
 
 static long long elapsed_ms(const struct timespec *start)

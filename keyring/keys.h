@@ -19,14 +19,24 @@
 #define A0_RECORD_PREFIX "pam_auth0:"
 
 /*
- * A record key's permissions: the possessor (the session's processes, through the session
- * keyring) may view, read, update, find and set the timeout; the owner outside the session
- * only sees that it exists; group and others nothing. No "link": a record does not leave its
- * keyring.
+ * A record key's permissions (and a hand-off's): the owner, i.e. the user (the module creates
+ * keys with the fs ids switched to the user, lib/priv.h), may view, read, update, find and set
+ * the timeout; possessors, group and others get nothing. No "link": a record does not leave its
+ * keyring (a0_store_pin grants it for the moment of one link).
+ *
+ * Not the possessor: possession is not tied to a uid. Stock sudo and su (no pam_keyinit in
+ * their session stacks) run "sudo -u bob CMD" in alice's session keyring, so bob's process
+ * possesses what it holds, and the kernel adds the possessor bits to whatever bob's uid gets.
+ * Not even possessor "search": keyctl_read lets a caller read a possessed key it may search
+ * without read permission (keyctl(2), KEYCTL_READ). With no possessor bits a key is possessed
+ * only by a process that may search it as its owner, and any other fsuid, root's included, gets
+ * EACCES when it describes, reads, finds, updates, invalidates or times it out (unlinking it
+ * from a keyring needs write permission on that keyring only). So whatever reads, updates,
+ * removes or times out a record must have the user's fsuid: the helper runs as the user; the
+ * module switches (login.c).
  */
 #define A0_RECORD_PERM                                                                        \
-	(KEY_POS_VIEW | KEY_POS_READ | KEY_POS_WRITE | KEY_POS_SEARCH | KEY_POS_SETATTR |      \
-	 KEY_USR_VIEW)
+	(KEY_USR_VIEW | KEY_USR_READ | KEY_USR_WRITE | KEY_USR_SEARCH | KEY_USR_SETATTR)
 
 /* Largest payload read back or written: far over three tokens of A0_MAX_TOKEN. */
 #define A0_RECORD_MAX (256 * 1024)

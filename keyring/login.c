@@ -133,6 +133,23 @@ static int with_user_keyring(const struct a0_user *u, int (*fn)(key_serial_t ukr
 	return rr < 0 ? rr : r;
 }
 
+/*
+ * Run fn as u for the key permission checks: the fs ids (and groups) switched, the real uid
+ * kept, so the caller's keyrings, and what it possesses through them, stay its own. A record's
+ * permissions are the owner's only (keys.h): root itself may not even view it.
+ */
+static int as_user(const struct a0_user *u, int (*fn)(void *ctx), void *ctx)
+{
+	struct a0_priv p;
+	int r, rr;
+
+	r = a0_priv_drop(&p, u, 0);
+	if (r == 0)
+		r = fn(ctx);
+	rr = a0_priv_regain(&p);
+	return rr < 0 ? rr : r;
+}
+
 /* ---- the hand-off ---- */
 
 bool a0_handoff_valid(const char *handle)
@@ -304,6 +321,8 @@ struct store_ctx {
 	const struct a0_record *record;
 	unsigned timeout;
 	key_serial_t proc;
+	key_serial_t keyring; /* the session keyring, for as_user's functions */
+	const struct a0_stored *at;
 	struct a0_stored stored;
 	struct a0_record *found;
 };
@@ -330,14 +349,19 @@ static int store_in_user_keyring(key_serial_t ukr, void *ctx)
 	return save_and_pin(ukr, ctx);
 }
 
+static int store_in_session_keyring(void *ctx)
+{
+	struct store_ctx *s = ctx;
+
+	return save_and_pin(s->keyring, s);
+}
+
 int a0_login_store(const struct a0_user *u, enum a0_keyring_mode mode, key_serial_t auth_keyring,
 		   const struct a0_record *r, unsigned timeout_s, struct a0_stored *ret, char *why,
 		   size_t whylen)
 {
 	struct store_ctx s = { .record = r, .timeout = timeout_s };
-	struct a0_priv p;
-	key_serial_t keyring;
-	int rc, rr;
+	int rc;
 
 	snprintf(why, whylen, "-");
 	/* The pin's keyring is made as the caller, before any switch. */
@@ -350,17 +374,12 @@ int a0_login_store(const struct a0_user *u, enum a0_keyring_mode mode, key_seria
 			return A0_ERR_INVALID;
 		rc = with_user_keyring(u, store_in_user_keyring, &s);
 	} else {
-		rc = a0_login_session_keyring(u, auth_keyring, &keyring, why, whylen);
+		rc = a0_login_session_keyring(u, auth_keyring, &s.keyring, why, whylen);
 		if (rc < 0)
 			return rc;
 		/* Our own session keyring is possessed: the fs ids are enough to make the key the
-		 * user's and charge it to the user's quota. */
-		rc = a0_priv_drop(&p, u, 0);
-		if (rc == 0)
-			rc = save_and_pin(keyring, &s);
-		rr = a0_priv_regain(&p);
-		if (rr < 0)
-			rc = rr;
+		 * user's and charge it to the user's quota (and to update, time out and pin it). */
+		rc = as_user(u, store_in_session_keyring, &s);
 	}
 	if (rc < 0)
 		return rc;
@@ -368,11 +387,28 @@ int a0_login_store(const struct a0_user *u, enum a0_keyring_mode mode, key_seria
 	return 0;
 }
 
-int a0_login_current(const struct a0_stored *s, struct a0_record **ret)
+static int current_as_user(void *ctx)
 {
+	struct store_ctx *s = ctx;
+
+	return a0_store_load_key(s->at->key, &s->found);
+}
+
+int a0_login_current(const struct a0_user *u, const struct a0_stored *s, struct a0_record **ret)
+{
+	struct store_ctx c = { .at = s };
+	int rc;
+
 	if (!s || s->key <= 0)
 		return A0_ERR_NOT_FOUND;
-	return a0_store_load_key(s->key, ret);
+	/* Possessed through the pin, but readable only with the owner's fsuid. */
+	rc = as_user(u, current_as_user, &c);
+	if (rc < 0) {
+		a0_record_free(c.found);
+		return rc;
+	}
+	*ret = c.found;
+	return 0;
 }
 
 static int find_in_user_keyring(key_serial_t ukr, void *ctx)
@@ -382,33 +418,39 @@ static int find_in_user_keyring(key_serial_t ukr, void *ctx)
 	return a0_store_load(ukr, A0_RECORD_MAIN, &s->found);
 }
 
+static int find_in_session_keyring(void *ctx)
+{
+	struct store_ctx *s = ctx;
+	key_serial_t key;
+	int rc;
+
+	/* Only this keyring's own record: not one in the user keyring linked into it. */
+	rc = a0_store_find_described(s->keyring, A0_RECORD_PREFIX A0_RECORD_MAIN, &key);
+	if (rc == 0)
+		rc = a0_store_load_key(key, &s->found);
+	return rc;
+}
+
 int a0_login_find(const struct a0_user *u, enum a0_keyring_mode mode, key_serial_t auth_keyring,
 		  struct a0_record **ret)
 {
 	struct store_ctx s = { 0 };
-	key_serial_t keyring;
 	char why[256];
 	int rc;
 
 	if (mode == A0_KEYRING_USER) {
 		rc = with_user_keyring(u, find_in_user_keyring, &s);
-		if (rc < 0)
-			return rc;
-		*ret = s.found;
-		return 0;
-	}
-	rc = a0_login_session_keyring(u, auth_keyring, &keyring, why, sizeof(why));
-	if (rc < 0)
-		return rc;
-	/* Only this keyring's own record: not one in the user keyring linked into it. */
-	{
-		key_serial_t key;
-
-		rc = a0_store_find_described(keyring, A0_RECORD_PREFIX A0_RECORD_MAIN, &key);
+	} else {
+		rc = a0_login_session_keyring(u, auth_keyring, &s.keyring, why, sizeof(why));
 		if (rc == 0)
-			rc = a0_store_load_key(key, ret);
+			rc = as_user(u, find_in_session_keyring, &s);
 	}
-	return rc;
+	if (rc < 0) {
+		a0_record_free(s.found);
+		return rc;
+	}
+	*ret = s.found;
+	return 0;
 }
 
 static int clear_user_keyring(key_serial_t ukr, void *ctx)
@@ -416,38 +458,56 @@ static int clear_user_keyring(key_serial_t ukr, void *ctx)
 	return a0_store_clear(ukr);
 }
 
-int a0_login_forget(const struct a0_user *u, enum a0_keyring_mode mode, key_serial_t auth_keyring,
-		    const struct a0_stored *s)
+/* The pinned key, then (keyring > 0) every record in the session keyring. */
+static int forget_as_user(void *ctx)
 {
-	key_serial_t keyring;
-	char why[256];
-	int r = 0, rr;
+	struct store_ctx *s = ctx;
+	int r = 0, rr = 0;
 
-	/* The pinned key first: it is the record even where its keyring is already revoked. */
-	if (s && s->key > 0)
-		r = a0_key_invalidate(s->key);
-	if (mode == A0_KEYRING_USER) {
-		rr = with_user_keyring(u, clear_user_keyring, NULL);
-	} else if (s && s->keyring > 0) {
+	if (s->at && s->at->key > 0)
+		r = a0_key_invalidate(s->at->key);
+	if (s->keyring > 0)
 		rr = a0_store_clear(s->keyring);
-	} else if (a0_login_session_keyring(u, auth_keyring, &keyring, why, sizeof(why)) == 0) {
-		rr = a0_store_clear(keyring);
-	} else {
-		rr = 0; /* no session keyring of this login's: nothing of ours to remove */
-	}
 	if (rr == A0_ERR_NOT_FOUND) /* revoked with the session (pam_keyinit revoke) */
 		rr = 0;
 	return r < 0 ? r : rr;
 }
 
-void a0_login_discard(const struct a0_stored *s)
+int a0_login_forget(const struct a0_user *u, enum a0_keyring_mode mode, key_serial_t auth_keyring,
+		    const struct a0_stored *s)
 {
+	struct store_ctx c = { .at = s };
+	key_serial_t keyring;
+	char why[256];
+	int r, rr = 0;
+
+	if (mode == A0_KEYRING_SESSION) {
+		if (s && s->keyring > 0)
+			c.keyring = s->keyring;
+		else if (a0_login_session_keyring(u, auth_keyring, &keyring, why, sizeof(why)) == 0)
+			c.keyring = keyring;
+		/* else no session keyring of this login's: nothing of ours to remove there */
+	}
+	/* The pinned key first: it is the record even where its keyring is already revoked. */
+	r = as_user(u, forget_as_user, &c);
+	if (mode == A0_KEYRING_USER)
+		rr = with_user_keyring(u, clear_user_keyring, NULL);
+	if (rr == A0_ERR_NOT_FOUND)
+		rr = 0;
+	return r < 0 ? r : rr;
+}
+
+void a0_login_discard(const struct a0_user *u, const struct a0_stored *s)
+{
+	struct store_ctx c = { .at = s }; /* the pinned key only */
+
 	if (s && s->key > 0)
-		a0_key_invalidate(s->key);
+		as_user(u, forget_as_user, &c);
 }
 
 void a0_login_unpin(const struct a0_stored *s)
 {
+	/* As the caller: unlinking needs write permission on our own process keyring only. */
 	if (s && s->key > 0)
 		keyctl_unlink(s->key, KEY_SPEC_PROCESS_KEYRING);
 }

@@ -4,8 +4,10 @@
 
 /*
  * What a login does with the credential store: the PAM module's keyring logic, kept out of
- * pam/ (CONVENTIONS 1). Every function that creates, reads or removes a user's key switches to
- * the user through lib/priv.h itself and switches back before it returns.
+ * pam/ (CONVENTIONS 1). Every function that creates, reads, updates, times out or removes a
+ * user's key switches to the user through lib/priv.h itself and switches back before it
+ * returns: a record's permissions are its owner's only (keys.h), so root, which possesses the
+ * keys (session keyring, pin), may not even view them with its own fsuid.
  *
  * The hand-off (sshd runs pam_authenticate for keyboard-interactive in a forked child, and
  * pam_setcred/pam_open_session in its privileged parent, where the child's pam_set_data is
@@ -92,8 +94,8 @@ int a0_login_store(const struct a0_user *u, enum a0_keyring_mode mode, key_seria
 		   const struct a0_record *r, unsigned timeout_s, struct a0_stored *ret, char *why,
 		   size_t whylen);
 
-/* The stored record as it is now (the helper may have refreshed it), through the pin. */
-int a0_login_current(const struct a0_stored *s, struct a0_record **ret);
+/* The stored record as it is now (the helper may have refreshed it), through the pin, as u. */
+int a0_login_current(const struct a0_user *u, const struct a0_stored *s, struct a0_record **ret);
 /*
  * Read u's main record where the mode puts it (session keyring when accepted, or user keyring):
  * for a logout in a process that did not store it.
@@ -107,9 +109,10 @@ int a0_login_find(const struct a0_user *u, enum a0_keyring_mode mode, key_serial
  */
 int a0_login_forget(const struct a0_user *u, enum a0_keyring_mode mode, key_serial_t auth_keyring,
 		    const struct a0_stored *s);
-/* Remove the stored record (its key, wherever linked). */
-void a0_login_discard(const struct a0_stored *s);
-/* Drop the caller's pin of s (its process keyring link) without removing the record. */
+/* Remove the stored record (its key, wherever linked), as u. */
+void a0_login_discard(const struct a0_user *u, const struct a0_stored *s);
+/* Drop the caller's pin of s (its process keyring link) without removing the record; needs no
+ * permission on the key, so no switch. */
 void a0_login_unpin(const struct a0_stored *s);
 
 #endif

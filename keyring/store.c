@@ -499,7 +499,8 @@ static int each_key(key_serial_t keyring, const char *description, bool prefix,
 }
 
 struct find_ctx {
-	const char *type; /* NULL: any record type */
+	const char *type;   /* NULL: any record type */
+	const uid_t *owner; /* NULL: any owner */
 	key_serial_t found;
 };
 
@@ -509,14 +510,16 @@ static int find_one(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
 
 	if (f->type && strcmp(ki->type, f->type) != 0)
 		return 0;
+	if (f->owner && ki->uid != *f->owner)
+		return 0;
 	f->found = key;
 	return 1; /* stop */
 }
 
 static int find_typed(key_serial_t keyring, const char *type, const char *description,
-		      key_serial_t *ret)
+		      const uid_t *owner, key_serial_t *ret)
 {
-	struct find_ctx f = { .type = type, .found = 0 };
+	struct find_ctx f = { .type = type, .owner = owner, .found = 0 };
 	int r;
 
 	r = each_key(keyring, description, false, find_one, &f);
@@ -528,16 +531,22 @@ static int find_typed(key_serial_t keyring, const char *type, const char *descri
 	return 0;
 }
 
-int a0_store_find_described(key_serial_t keyring, const char *description, key_serial_t *ret)
+static int find_record(key_serial_t keyring, const char *description, const uid_t *owner,
+		       key_serial_t *ret)
 {
 	/* In the order a load prefers them. */
 	for (size_t i = 0; i < N_TYPES; i++) {
-		int r = find_typed(keyring, types[i], description, ret);
+		int r = find_typed(keyring, types[i], description, owner, ret);
 
 		if (r != A0_ERR_NOT_FOUND)
 			return r;
 	}
 	return A0_ERR_NOT_FOUND;
+}
+
+int a0_store_find_described(key_serial_t keyring, const char *description, key_serial_t *ret)
+{
+	return find_record(keyring, description, NULL, ret);
 }
 
 struct prefix_ctx {
@@ -663,7 +672,9 @@ int a0_store_save_described(key_serial_t keyring, const char *description,
 		errno = e;
 		return store_refused(e, len) ? A0_ERR_STORE : from_errno(e);
 	}
-	/* A new key gets default permissions, an updated one keeps ours; set them either way. */
+	/* A new key gets default permissions, an updated one keeps ours; set them either way.
+	 * Both calls need setattr, which A0_RECORD_PERM gives the owner only: the caller has the
+	 * user's fsuid (the helper is the user; the module switches, login.c). */
 	if (keyctl_setperm(key, A0_RECORD_PERM) < 0)
 		return from_errno(errno);
 	if (timeout_s > 0 && keyctl_set_timeout(key, timeout_s) < 0)
@@ -672,7 +683,7 @@ int a0_store_save_described(key_serial_t keyring, const char *description,
 	for (size_t i = 0; i < N_TYPES; i++) {
 		key_serial_t other;
 
-		if (i != used && find_typed(keyring, types[i], description, &other) == 0)
+		if (i != used && find_typed(keyring, types[i], description, NULL, &other) == 0)
 			a0_key_invalidate(other);
 	}
 	if (ret_key)
@@ -695,9 +706,11 @@ int a0_store_pin(key_serial_t key, key_serial_t pin)
 
 /* ---- the contract ---- */
 
-int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret)
+static int load_record(key_serial_t keyring, const char *name, const uid_t *owner,
+		       struct a0_record **ret)
 {
 	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
+	key_serial_t key;
 	int r;
 
 	r = description_of(name, desc, sizeof(desc));
@@ -706,12 +719,21 @@ int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret
 	/* Only the keyring's own links, as save, remove and clear: a record is read from the
 	 * keyring it is saved to, so a helper on another keyring than the module's cannot
 	 * refresh a copy found through a link and fork the refresh-token rotation family. */
-	key_serial_t key;
-
-	r = a0_store_find_described(keyring, desc, &key);
+	r = find_record(keyring, desc, owner, &key);
 	if (r < 0)
 		return r;
 	return a0_store_load_key(key, ret);
+}
+
+int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret)
+{
+	return load_record(keyring, name, NULL, ret);
+}
+
+int a0_store_load_owned(key_serial_t keyring, const char *name, uid_t owner,
+			struct a0_record **ret)
+{
+	return load_record(keyring, name, &owner, ret);
 }
 
 int a0_store_save(key_serial_t keyring, const char *name, const struct a0_record *r,

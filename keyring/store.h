@@ -62,12 +62,21 @@ int a0_record_api_name(const char *audience, const char *scope, char **ret);
  *   save:   create or replace atomically; timeout_s > 0 sets the key's timeout (again after
  *           every update, which clears it); A0_ERR_STORE names the quota on EDQUOT/ENOMEM/too
  *           large, and the previous record is then left intact. Keys get the permissions
- *           possessor view/read/write/search/setattr, owner view; the caller's fsuid owns a
- *           new key (the module switches to the user first: lib/priv.h).
+ *           owner view/read/write/search/setattr and nothing for possessors, group and others
+ *           (keys.h says why); the caller's fsuid owns a new key. So every operation on a
+ *           record needs the owner's fsuid: the helper runs as the user, the module switches
+ *           to the user first (lib/priv.h).
  *   remove: invalidate the record's key; removing a missing record is not an error.
  *   load, save, remove and clear look at the keyring's own links only.
  */
 int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret);
+/*
+ * load, but only a record whose key owner owns: a key of another uid's under the record's name
+ * (one that uid put into a keyring it can write, e.g. through stock sudo in the session) is
+ * A0_ERR_NOT_FOUND. For the helper, which must never act on tokens someone else chose.
+ */
+int a0_store_load_owned(key_serial_t keyring, const char *name, uid_t owner,
+			struct a0_record **ret);
 int a0_store_save(key_serial_t keyring, const char *name, const struct a0_record *r,
 		  unsigned timeout_s);
 int a0_store_remove(key_serial_t keyring, const char *name);

@@ -672,7 +672,7 @@ static int store_record(pam_handle_t *pamh, int argc, const char **argv, bool op
 	}
 	/* A record in an earlier session keyring of this handle was the caller's, not ours. */
 	if (old)
-		a0_login_discard(&old->at);
+		a0_login_discard(&u, &old->at);
 	s = calloc(1, sizeof(*s));
 	if (s) {
 		s->at = at;
@@ -697,7 +697,7 @@ static char *refresh_token_now(struct login *l, const struct a0_user *u, const s
 	struct a0_record *now = NULL;
 	char *rt = NULL;
 
-	if ((s && a0_login_current(&s->at, &now) == 0) ||
+	if ((s && a0_login_current(u, &s->at, &now) == 0) ||
 	    (!s && a0_login_find(u, l->cfg->keyring, t ? t->auth_keyring : 0, &now) == 0)) {
 		rt = now->refresh_token;
 		now->refresh_token = NULL;

@@ -25,11 +25,14 @@ mfa_timeout = 20
 EOF
 chmod 0644 "$conf"
 
+# pam_auth0 in the session stack too, as pam_auth0(8) says: there it takes the hand-off each
+# keyboard-interactive login leaves (without it the key stays in the user keyring for 120 s).
 svc=pam_auth0_e2e_$$
 e2e_pam_service "$svc" <<EOF
 auth     required  $module config=$conf
 account  required  pam_unix.so
 session  required  pam_keyinit.so force revoke
+session  required  $module config=$conf
 session  required  pam_unix.so
 EOF
 

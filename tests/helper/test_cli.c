@@ -864,6 +864,50 @@ static void test_clear_and_api_clear(void **state)
 	free(login);
 }
 
+/* The session's main record key. */
+static key_serial_t main_key(void)
+{
+	key_serial_t key = keyctl_search(KEY_SPEC_SESSION_KEYRING, "big_key", "pam_auth0:main", 0);
+
+	if (key < 0)
+		key = keyctl_search(KEY_SPEC_SESSION_KEYRING, "user", "pam_auth0:main", 0);
+	assert_true(key > 0);
+	return key;
+}
+
+/*
+ * A record whose key another uid owns (one that uid put into a session keyring it can write,
+ * e.g. a command run through stock sudo in this session) is not used: NO_CREDENTIALS, even
+ * when its permissions would let this user read it.
+ */
+static void test_record_of_another_uid_is_not_used(void **state)
+{
+	char *login = signed_in();
+	key_serial_t key = main_key();
+	int requests;
+	char buf[16];
+	struct proc p;
+
+	assert_int_equal(HELPER(&p, NULL, "has-valid"), 0);
+	proc_free(&p);
+	/* Readable by anyone, then given to another uid: only the owner check stands. */
+	assert_int_equal(keyctl_setperm(key, KEY_POS_ALL | KEY_USR_ALL | KEY_GRP_ALL | KEY_OTH_ALL),
+			 0);
+	assert_int_equal(keyctl_chown(key, 65534, (gid_t)-1), 0);
+	assert_true(keyctl_read(key, buf, sizeof(buf)) > 0);
+	requests = log_length(&f);
+	HELPER(&p, NULL, "get");
+	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	proc_free(&p);
+	HELPER(&p, NULL, "get", "--force-refresh");
+	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	proc_free(&p);
+	assert_int_equal(HELPER(&p, NULL, "has-valid"), 1);
+	proc_free(&p);
+	assert_int_equal(log_length(&f), requests); /* its refresh token was not used either */
+	free(login);
+}
+
 /* The expiry column of /proc/keys for our record (e.g. "perm", "23h"), "" when none. */
 static void key_expiry(const char *name, char *out, size_t size)
 {
@@ -936,6 +980,7 @@ int main(void)
 		T(test_revoke_failure_keeps_record),
 		T(test_clear_and_api_clear),
 		T(test_record_timeouts),
+		T(test_record_of_another_uid_is_not_used),
 	};
 
 	helper_test_init(&f);

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <setjmp.h>
@@ -167,15 +168,52 @@ static key_serial_t session(void)
 	return keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0);
 }
 
+static struct a0_user account(void);
+
+/*
+ * Record keys are looked at with the account's fs ids, as the module and the helper do: their
+ * permissions are the owner's only, so root's own fsuid may not even view them.
+ */
+static void user_fs(struct a0_priv *p)
+{
+	struct a0_user u = account();
+
+	assert_int_equal(a0_priv_drop(p, &u, 0), 0);
+}
+
+static void root_fs(struct a0_priv *p)
+{
+	assert_int_equal(a0_priv_regain(p), 0);
+}
+
+/* What the kernel says about a record key, asked as the account: 0 while it exists. */
+static int user_describe(key_serial_t key, struct a0_keyinfo *ki)
+{
+	struct a0_priv p;
+	int r;
+
+	user_fs(&p);
+	r = a0_key_describe(key, ki);
+	root_fs(&p);
+	return r;
+}
+
 /* The main record in this process's session keyring and its key, or NULL. */
 static struct a0_record *session_record(key_serial_t *ret_key)
 {
 	struct a0_record *r = NULL;
 	key_serial_t key = 0;
+	struct a0_priv p;
+	int found, loaded = -1;
 
-	if (a0_store_find_described(session(), "pam_auth0:main", &key) != 0)
+	user_fs(&p);
+	found = a0_store_find_described(session(), "pam_auth0:main", &key);
+	if (found == 0)
+		loaded = a0_store_load_key(key, &r);
+	root_fs(&p);
+	if (found != 0)
 		return NULL;
-	assert_int_equal(a0_store_load_key(key, &r), 0);
+	assert_int_equal(loaded, 0);
 	if (ret_key)
 		*ret_key = key;
 	return r;
@@ -186,7 +224,9 @@ static int count_records(key_serial_t keyring)
 	void *buf = NULL;
 	long n = keyctl_read_alloc(keyring, &buf);
 	int count = 0;
+	struct a0_priv p;
 
+	user_fs(&p);
 	for (long i = 0; n > 0 && i < n / (long)sizeof(key_serial_t); i++) {
 		struct a0_keyinfo ki;
 
@@ -194,6 +234,7 @@ static int count_records(key_serial_t keyring)
 		    strncmp(ki.description, "pam_auth0", 9) == 0)
 			count++;
 	}
+	root_fs(&p);
 	free(buf);
 	return count;
 }
@@ -342,7 +383,7 @@ static pam_handle_t *sign_in(const char *service)
 static void test_login_stores_logout_revokes(void **state)
 {
 	pam_handle_t *h = sign_in(SERVICE);
-	struct a0_record *r;
+	struct a0_record *r, *r2;
 	struct a0_keyinfo ki;
 	key_serial_t key, key2, root_keyring = session();
 	char sha[13], shas[256], t[16];
@@ -377,10 +418,24 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_string_equal(r->ca_file, fake.ca);
 	assert_true(r->expires_at > time(NULL));
 	assert_true(r->refresh_expires_at > time(NULL) + 29 * 86400);
-	assert_int_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(user_describe(key, &ki), 0);
 	assert_int_equal(ki.uid, user.uid);
 	assert_int_equal(ki.perm, A0_RECORD_PERM);
-	proc_keys_timeout(key, t, sizeof(t));
+	assert_int_equal(ki.perm, 0x002f0000); /* the owner's view read write search setattr */
+	/* root (sshd) possesses the session keyring, but its own fsuid reads nothing. */
+	{
+		char buf[64];
+
+		assert_int_equal(keyctl_read(key, buf, sizeof(buf)), -1);
+		assert_int_equal(errno, EACCES);
+	}
+	{
+		struct a0_priv p;
+
+		user_fs(&p); /* /proc/keys lists the keys the reader may view */
+		proc_keys_timeout(key, t, sizeof(t));
+		root_fs(&p);
+	}
 	assert_string_equal(t, "4w"); /* 30 days, Auth0's default refresh token lifetime */
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 
@@ -393,8 +448,9 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_int_equal(count_records(session()), 1);
-	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &key2), 0);
+	assert_non_null((r2 = session_record(&key2)));
 	assert_int_equal(key2, key);
+	a0_record_free(r2);
 
 	/* Logout: the refresh token is revoked at Auth0 and the keys are gone. */
 	rt_sha(r->refresh_token, sha);
@@ -403,7 +459,7 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha));
 	assert_int_equal(revoked_families(), 1);
-	assert_int_not_equal(a0_key_describe(key, &ki), 0);
+	assert_int_not_equal(user_describe(key, &ki), 0);
 	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	end(h);
@@ -485,7 +541,7 @@ static void test_handoff_across_fork(void **state)
 	r = session_record(&key);
 	assert_non_null(r);
 	assert_non_null(r->refresh_token);
-	assert_int_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(user_describe(key, &ki), 0);
 	assert_int_equal(ki.uid, user.uid);
 
 	rt_sha(r->refresh_token, sha);
@@ -493,7 +549,7 @@ static void test_handoff_across_fork(void **state)
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha));
 	assert_int_equal(revoked_families(), 1); /* a real family of the fake's */
-	assert_int_not_equal(a0_key_describe(key, &ki), 0);
+	assert_int_not_equal(user_describe(key, &ki), 0);
 	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	end(h);
 	a0_record_free(r);
@@ -656,7 +712,7 @@ static void test_revoke_on_logout_no(void **state)
 	assert_non_null(r);
 	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 0);
-	assert_int_not_equal(a0_key_describe(key, &ki), 0);
+	assert_int_not_equal(user_describe(key, &ki), 0);
 	end(h);
 	a0_record_free(r);
 }
@@ -687,7 +743,7 @@ static void test_revoke_failure_does_not_block_logout(void **state)
 		log = capture_end(&c);
 		assert_non_null(strstr(log, "step=revoke result="));
 		assert_non_null(strstr(log, "logout goes on"));
-		assert_int_not_equal(a0_key_describe(key, &ki), 0);
+		assert_int_not_equal(user_describe(key, &ki), 0);
 		fake_control(&fake, "DELETE", "/__control/fault", NULL);
 		end(h);
 		a0_record_free(r);
@@ -706,7 +762,7 @@ static void test_delete_cred_removes_keys(void **state)
 	r = session_record(&key);
 	assert_non_null(r);
 	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
-	assert_int_not_equal(a0_key_describe(key, &ki), 0);
+	assert_int_not_equal(user_describe(key, &ki), 0);
 	assert_int_equal(count_records(session()), 0);
 	assert_int_equal(revocations(shas, sizeof(shas)), 0);
 	end(h);

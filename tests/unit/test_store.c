@@ -2,8 +2,9 @@
 /*
  * The credential store and the module's keyring logic against the real kernel keyring: the
  * serialisation, atomic replace, permissions and ownership as read back from the kernel, a
- * second real user who can neither read nor find the keys, the hand-off across processes, the
- * session keyring checks, and a full quota. Every test runs in a fresh session keyring of its
+ * second real user who can neither read nor find the keys (in a session of its own, and
+ * possessing the owner's session keyring, as under stock sudo), root's fsuid that cannot read
+ * them either, the hand-off across processes, the session keyring checks, and a full quota. Every test runs in a fresh session keyring of its
  * own (CONVENTIONS 14). Needs root (real uids): skipped otherwise.
  */
 #include "config.h"
@@ -182,6 +183,66 @@ static int save_as_owner(key_serial_t keyring, const char *name, const struct a0
 	rr = a0_priv_regain(&p);
 	assert_int_equal(rr, 0);
 	return rc;
+}
+
+/*
+ * With the owner's fs ids, as the module (switched) and the helper (the user) act on records:
+ * a record's permissions are its owner's only, root's fsuid may not even view it.
+ */
+static void owner_fs(struct a0_priv *p)
+{
+	struct a0_user u = as_user(&owner);
+
+	assert_int_equal(a0_priv_drop(p, &u, 0), 0);
+}
+
+static void root_fs(struct a0_priv *p)
+{
+	assert_int_equal(a0_priv_regain(p), 0);
+}
+
+static int find_as_owner(key_serial_t keyring, const char *description, key_serial_t *ret)
+{
+	struct a0_priv p;
+	int r;
+
+	owner_fs(&p);
+	r = a0_store_find_described(keyring, description, ret);
+	root_fs(&p);
+	return r;
+}
+
+static int describe_as_owner(key_serial_t key, struct a0_keyinfo *ki)
+{
+	struct a0_priv p;
+	int r;
+
+	owner_fs(&p);
+	r = a0_key_describe(key, ki);
+	root_fs(&p);
+	return r;
+}
+
+static int load_as_owner(key_serial_t keyring, const char *name, struct a0_record **ret)
+{
+	struct a0_priv p;
+	int r;
+
+	owner_fs(&p);
+	r = a0_store_load(keyring, name, ret);
+	root_fs(&p);
+	return r;
+}
+
+static void join_session_as_owner(const char *name)
+{
+	struct a0_user u = as_user(&owner);
+	struct a0_priv p;
+
+	/* As pam_keyinit does: the real uid decides who owns a new session keyring. */
+	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
+	assert_true(keyctl_join_session_keyring(name) > 0);
+	assert_int_equal(a0_priv_regain(&p), 0);
 }
 
 static int fresh_session(void **state)
@@ -387,9 +448,19 @@ static void test_save_load_remove(void **state)
 	assert_int_equal(a0_key_describe(key, &ki), 0);
 	assert_true(strcmp(ki.type, "user") == 0 || strcmp(ki.type, "big_key") == 0);
 	assert_string_equal(ki.description, "pam_auth0:main");
-	assert_int_equal(ki.perm, KEY_POS_VIEW | KEY_POS_READ | KEY_POS_WRITE | KEY_POS_SEARCH |
-					  KEY_POS_SETATTR | KEY_USR_VIEW);
-	assert_int_equal(ki.perm & (KEY_GRP_ALL | KEY_OTH_ALL), 0);
+	assert_int_equal(ki.perm, KEY_USR_VIEW | KEY_USR_READ | KEY_USR_WRITE | KEY_USR_SEARCH |
+					  KEY_USR_SETATTR);
+	assert_int_equal(ki.perm, 0x002f0000);
+	/* Nothing for possessors (not even search: keys.h), group or others. */
+	assert_int_equal(ki.perm & (KEY_POS_ALL | KEY_GRP_ALL | KEY_OTH_ALL), 0);
+	/* load_owned: only a key of that uid's (this one is root's). */
+	assert_int_equal(a0_store_load_owned(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, 0, &back), 0);
+	a0_record_free(back);
+	back = NULL;
+	assert_int_equal(a0_store_load_owned(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, owner.uid,
+					     &back),
+			 A0_ERR_NOT_FOUND);
+	assert_null(back);
 
 	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO, r, 0), 0);
 	assert_int_equal(a0_store_remove(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO), 0);
@@ -621,8 +692,8 @@ static void test_owned_by_user(void **state)
 	key_serial_t key;
 
 	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
-	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &key), 0);
-	assert_int_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(find_as_owner(session(), "pam_auth0:main", &key), 0);
+	assert_int_equal(describe_as_owner(key, &ki), 0);
 	assert_int_equal(ki.uid, owner.uid);
 	assert_int_equal(ki.gid, owner.gid);
 	assert_int_equal(ki.perm, A0_RECORD_PERM);
@@ -660,22 +731,82 @@ static int probe_other_user(void *ctx)
 	return 0;
 }
 
-/* The owner in another session: sees that the key exists, nothing more. */
+/* Whether keyring (read as a list) links key: possession of a keyring shows its serials. */
+static bool lists(key_serial_t keyring, key_serial_t key)
+{
+	void *buf = NULL;
+	long n = keyctl_read_alloc(keyring, &buf);
+	bool found = false;
+
+	for (long i = 0; n > 0 && i < n / (long)sizeof(key_serial_t); i++)
+		found |= ((key_serial_t *)buf)[i] == key;
+	free(buf);
+	return found;
+}
+
+/*
+ * Another user whose process kept the owner's session keyring: `sudo -u other CMD` in the
+ * owner's session through stock sudo (no pam_keyinit). It possesses the keyring, and lists the
+ * record's serial in it, but may do nothing with the key itself.
+ */
+static int probe_other_possessing(void *ctx)
+{
+	const struct probe *p = ctx;
+	struct a0_record *r = NULL;
+	char buf[64];
+
+	if (keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0) != p->keyring ||
+	    !lists(KEY_SPEC_SESSION_KEYRING, p->key))
+		return 1; /* not the situation this is about */
+	if (keyctl_read(p->key, buf, sizeof(buf)) >= 0 || errno != EACCES)
+		return 2;
+	if (keyctl_describe(p->key, buf, sizeof(buf)) >= 0 || errno != EACCES)
+		return 3;
+	if (keyctl_search(KEY_SPEC_SESSION_KEYRING, "user", "pam_auth0:main", 0) >= 0 ||
+	    keyctl_search(KEY_SPEC_SESSION_KEYRING, "big_key", "pam_auth0:main", 0) >= 0)
+		return 4;
+	if (a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r) != A0_ERR_NOT_FOUND)
+		return 5;
+	if (keyctl_update(p->key, "x", 1) >= 0 || errno != EACCES)
+		return 6;
+	if (keyctl_set_timeout(p->key, 1) >= 0 || errno != EACCES)
+		return 7;
+	if (keyctl_setperm(p->key, KEY_POS_ALL) >= 0 || errno != EACCES)
+		return 8;
+	if (keyctl_invalidate(p->key) >= 0 || errno != EACCES)
+		return 9;
+	if (keyctl_link(p->key, KEY_SPEC_SESSION_KEYRING) >= 0 || errno != EACCES)
+		return 10;
+	return 0;
+}
+
+/* The same process, and the key with a possessor "search" more: then it reads the key. */
+static int possessor_search_reads(void *ctx)
+{
+	const struct probe *p = ctx;
+	char buf[64];
+
+	return keyctl_read(p->key, buf, sizeof(buf)) > 0 ? 0 : 1;
+}
+
+/* The owner in another session: the uid, not the session, is the boundary. */
 static int probe_owner_elsewhere(void *ctx)
 {
 	const struct probe *p = ctx;
+	struct a0_record *r = NULL;
 	struct a0_keyinfo ki;
-	char buf[64];
 
 	if (a0_key_describe(p->key, &ki) != 0 || ki.uid != owner.uid)
 		return 1;
-	if (keyctl_read(p->key, buf, sizeof(buf)) >= 0 || errno != EACCES)
+	/* By its serial (e.g. from /proc/keys): its own key. */
+	if (a0_store_load_key(p->key, &r) != 0)
 		return 2;
+	a0_record_free(r);
+	/* Not through its own keyrings: it is not linked there. */
 	if (keyctl_search(KEY_SPEC_SESSION_KEYRING, "user", "pam_auth0:main", 0) >= 0 ||
 	    keyctl_search(KEY_SPEC_USER_KEYRING, "user", "pam_auth0:main", 0) >= 0)
 		return 3;
-	if (keyctl_invalidate(p->key) >= 0 ||
-	    keyctl_setperm(p->key, A0_RECORD_PERM | KEY_USR_READ) >= 0)
+	if (a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r) != A0_ERR_NOT_FOUND)
 		return 4;
 	return 0;
 }
@@ -683,16 +814,38 @@ static int probe_owner_elsewhere(void *ctx)
 static void test_other_users_cannot_read_or_find(void **state)
 {
 	struct a0_record *r = sample("rt"), *back = NULL;
-	struct probe p = { .keyring = session() };
+	struct probe p;
+	struct a0_priv priv;
+	char buf[64];
 
+	/* The owner's session keyring, as pam_keyinit makes it; root possesses it, as sshd. */
+	join_session_as_owner(NULL);
+	p.keyring = session();
 	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
-	assert_int_equal(a0_store_find_described(p.keyring, "pam_auth0:main", &p.key), 0);
+	assert_int_equal(find_as_owner(p.keyring, "pam_auth0:main", &p.key), 0);
 	assert_int_equal(test_as_user(&other, true, probe_other_user, &p), 0);
+	assert_int_equal(test_as_user(&other, false, probe_other_possessing, &p), 0);
 	assert_int_equal(test_as_user(&owner, true, probe_owner_elsewhere, &p), 0);
-	/* ...while the session (the possessor) still reads it. */
-	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	/* Root's fsuid, possessing too, is not the owner either: the module must switch. */
+	assert_true(lists(KEY_SPEC_SESSION_KEYRING, p.key));
+	assert_int_equal(keyctl_read(p.key, buf, sizeof(buf)), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back),
+			 A0_ERR_NOT_FOUND);
+	/* ...while the owner in the session reads it. */
+	assert_int_equal(load_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
 	assert_records_equal(r, back);
 	a0_record_free(back);
+
+	/* Why the possessor does not even get "search": the kernel lets a possessor that may
+	 * search a key read it (keyctl(2), KEYCTL_READ), whatever its uid. */
+	owner_fs(&priv);
+	assert_int_equal(keyctl_setperm(p.key, A0_RECORD_PERM | KEY_POS_VIEW | KEY_POS_SEARCH), 0);
+	root_fs(&priv);
+	assert_int_equal(test_as_user(&other, false, possessor_search_reads, &p), 0);
+	owner_fs(&priv);
+	assert_int_equal(keyctl_setperm(p.key, A0_RECORD_PERM), 0);
+	root_fs(&priv);
 	a0_record_free(r);
 }
 
@@ -833,17 +986,6 @@ static void test_handoff_across_processes(void **state)
 
 /* ---- the session keyring a login stores in ---- */
 
-static void join_session_as_owner(const char *name)
-{
-	struct a0_user u = as_user(&owner);
-	struct a0_priv p;
-
-	/* As pam_keyinit does: the real uid decides who owns a new session keyring. */
-	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
-	assert_true(keyctl_join_session_keyring(name) > 0);
-	assert_int_equal(a0_priv_regain(&p), 0);
-}
-
 static bool pinned(key_serial_t key)
 {
 	void *buf = NULL;
@@ -897,11 +1039,22 @@ static void test_login_session_keyring(void **state)
 					sizeof(why)),
 			 0);
 	assert_int_equal(st.keyring, session());
-	assert_int_equal(a0_key_describe(st.key, &ki), 0);
+	assert_int_equal(describe_as_owner(st.key, &ki), 0);
 	assert_int_equal(ki.uid, owner.uid);
 	assert_int_equal(ki.perm, A0_RECORD_PERM);
 	assert_true(pinned(st.key));
-	assert_int_equal(a0_login_current(&st, &back), 0);
+	/* Pinned, so possessed, yet root's own fsuid reads nothing: a0_login_current switches. */
+	{
+		char buf[64];
+
+		assert_int_equal(keyctl_read(st.key, buf, sizeof(buf)), -1);
+		assert_int_equal(errno, EACCES);
+	}
+	assert_int_equal(a0_login_current(&u, &st, &back), 0);
+	assert_records_equal(r, back);
+	a0_record_free(back);
+	/* So does a0_login_find, for a logout in a process that did not store. */
+	assert_int_equal(a0_login_find(&u, A0_KEYRING_SESSION, 0, &back), 0);
 	assert_records_equal(r, back);
 	a0_record_free(back);
 
@@ -909,15 +1062,15 @@ static void test_login_session_keyring(void **state)
 	 * after pam_keyinit has revoked the session keyring. */
 	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r2, 600), 0);
 	assert_int_equal(keyctl_revoke(st.keyring), 0);
-	assert_int_equal(a0_login_current(&st, &back), 0);
+	assert_int_equal(a0_login_current(&u, &st, &back), 0);
 	assert_string_equal(back->refresh_token, "rt-rotated");
 	a0_record_free(back);
 	assert_int_equal(a0_login_forget(&u, A0_KEYRING_SESSION, 0, &st), 0);
 	/* Gone: ENOKEY, or EACCES while the kernel's collector is unlinking it. */
 	back = NULL;
-	assert_int_not_equal(a0_login_current(&st, &back), 0);
+	assert_int_not_equal(a0_login_current(&u, &st, &back), 0);
 	assert_null(back);
-	assert_int_not_equal(a0_key_describe(st.key, &ki), 0);
+	assert_int_not_equal(describe_as_owner(st.key, &ki), 0);
 	a0_record_free(r);
 	a0_record_free(r2);
 }
@@ -930,10 +1083,8 @@ static int user_keyring_has_main(void *ctx)
 	char t[16];
 	int rc;
 
-	/* A key in the user keyring is possessed, when read by its serial, through a keyring of
-	 * the session only: pam_keyinit links the user keyring into the session keyring. */
-	if (keyctl_link(KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING) < 0)
-		return 44;
+	/* The owner reads it without possessing it: no link of the user keyring into the
+	 * session keyring is needed (pam_keyinit makes one; this fresh session has none). */
 	rc = a0_store_load(KEY_SPEC_USER_KEYRING, A0_RECORD_MAIN, &r);
 	if (!want)
 		return rc == A0_ERR_NOT_FOUND ? 0 : 40;
@@ -1053,8 +1204,8 @@ static void test_quota_full(void **state)
 	free(r2->access_token);
 	r2->access_token = repeat('b', 4000);
 	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r1, 0), 0);
-	assert_int_equal(a0_store_find_described(session(), "pam_auth0:main", &key), 0);
-	assert_int_equal(a0_key_describe(key, &ki), 0);
+	assert_int_equal(find_as_owner(session(), "pam_auth0:main", &key), 0);
+	assert_int_equal(describe_as_owner(key, &ki), 0);
 	assert_int_equal(a0_priv_drop(&p, &u, 0), 0);
 	filler = add_key("keyring", "filler", NULL, 0, KEY_SPEC_SESSION_KEYRING);
 	assert_int_equal(a0_priv_regain(&p), 0);
@@ -1065,7 +1216,7 @@ static void test_quota_full(void **state)
 	assert_int_equal(fill_quota(filler), EDQUOT);
 	assert_int_equal(save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r2, 0),
 			 A0_ERR_STORE);
-	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	assert_int_equal(load_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
 	assert_records_equal(r1, back);
 	a0_record_free(back);
 	/* Nor does a new record, a login's store, or a hand-off. */
@@ -1082,7 +1233,7 @@ static void test_quota_full(void **state)
 	assert_int_equal(fill_quota(filler), EDQUOT);
 	assert_int_equal(a0_handoff_put(&u, r1, 0, hd), A0_ERR_STORE);
 	assert_no_user_keyring_linked();
-	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	assert_int_equal(load_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
 	assert_records_equal(r1, back);
 	a0_record_free(back);
 

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * auth0-credentials-tenant.so: libauth0-credentials' requests to the tenant (tenant.h). Loaded by
+ * the library when a refresh, exchange or revocation runs; exports A0_TENANT_SYMBOL only.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "error.h"
+#include "tenant.h"
+
+/* A client for the record's tenant: never a proxy, never a client secret. */
+static int connect_tenant(const struct a0_record *main, unsigned timeout,
+			  struct a0_client *client, struct a0_result *res)
+{
+	struct a0_http_options opt = {
+		.domain = main->domain,
+		.ca_file = main->ca_file,
+		.proxy = NULL,
+		.timeout = timeout,
+	};
+	int r = a0_http_new(&opt, &client->http);
+
+	if (r < 0)
+		snprintf(res->description, sizeof(res->description), "no HTTP client: %s",
+			 a0_strerror(r));
+	return r;
+}
+
+static int refresh(const struct a0_record *main, unsigned timeout, const char *scope,
+		   const char *audience, const struct a0_param *params, size_t n_params,
+		   struct a0_tokens **ret, struct a0_result *res)
+{
+	struct a0_client client = { .client_id = main->client_id };
+	int r;
+
+	a0_result_clear(res);
+	r = connect_tenant(main, timeout, &client, res);
+	if (r < 0)
+		return r;
+	r = a0_grant_refresh(&client, main->refresh_token, scope, audience, params, n_params, ret,
+			     res);
+	a0_http_free(client.http);
+	return r;
+}
+
+static int revoke(const struct a0_record *main, unsigned timeout, struct a0_result *res)
+{
+	struct a0_client client = { .client_id = main->client_id };
+	int r;
+
+	a0_result_clear(res);
+	r = connect_tenant(main, timeout, &client, res);
+	if (r < 0)
+		return r;
+	r = a0_revoke(&client, main->refresh_token, res);
+	a0_http_free(client.http);
+	return r;
+}
+
+__attribute__((visibility("default"))) const struct a0_tenant a0_tenant = {
+	.version = PACKAGE_VERSION,
+	.refresh = refresh,
+	.revoke = revoke,
+};
