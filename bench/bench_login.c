@@ -197,6 +197,9 @@ static void reexec(char **argv)
 	snprintf(text, sizeof(text), "auth required %s config=%s/pam_auth0.conf\n", module,
 		 run_dir);
 	write_text(path, text);
+	/* An empty default service, or libpam logs "no default config other" at every pam_start. */
+	snprintf(path, sizeof(path), "%s/services/other", run_dir);
+	write_text(path, "");
 	setenv("LD_PRELOAD", wrapper, 1);
 	setenv("PAM_WRAPPER", "1", 1);
 	snprintf(path, sizeof(path), "%s/services", run_dir);

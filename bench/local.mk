@@ -1,10 +1,21 @@
 if ENABLE_TESTS
 # Benchmarks: built and run by tools/bench only (`make bench-programs`), never by make check.
-EXTRA_PROGRAMS += bench/bench_login
+EXTRA_PROGRAMS += bench/bench_login bench/bench_credentials bench/bench_grants
 bench_bench_login_SOURCES = bench/bench_login.c
 bench_bench_login_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
 bench_bench_login_LDADD = tests/libtestcommon.la $(CJSON_LIBS) $(PAMTEST_LIBS) $(PAM_LIBS)
-BENCH_BINS = bench/bench_login
+# auth0-credentials and libauth0-credentials: the public header and library only.
+bench_bench_credentials_SOURCES = bench/bench_credentials.c
+bench_bench_credentials_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/include
+bench_bench_credentials_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) $(KEYUTILS_CFLAGS)
+bench_bench_credentials_LDADD = helpers/libauth0-credentials.la tests/libtestcommon.la \
+	$(CJSON_LIBS) $(CURL_LIBS) $(KEYUTILS_LIBS)
+# lib/'s grants next to Auth0's Node SDK (bench/bench_sdk.mjs).
+bench_bench_grants_SOURCES = bench/bench_grants.c
+bench_bench_grants_CFLAGS = $(TEST_CFLAGS)
+bench_bench_grants_LDADD = tests/libtestcommon.la lib/libauth0core.la $(CJSON_LIBS)
+BENCH_BINS = bench/bench_login bench/bench_credentials bench/bench_grants
 bench-programs: $(BENCH_BINS)
 CLEANFILES += $(BENCH_BINS)
 endif
+EXTRA_DIST += bench/bench_sdk.mjs

@@ -27,7 +27,7 @@ auth     required  $module config=$conf
 account  required  pam_unix.so
 session  required  pam_keyinit.so force revoke
 session  required  pam_unix.so
-session  optional  $module config=$conf
+session  required  $module config=$conf
 PAM
 e2e_add_user "$user"
 e2e_start_sshd "$svc" "KbdInteractiveAuthentication yes"
@@ -43,7 +43,13 @@ e2e_secret pw "Secret-$user-1"
 e2e_secret otp "$("$here/totp" JBSWY3DPEHPK3PXP)"
 remote='echo "Signed in as $(id -un) on $(hostname)"'
 if [ -x "$helper" ]; then
-	remote="$remote; echo; echo '\$ auth0-credentials get --format json'; $helper get --format json"
+	# The session's credentials: the record in its keyring, and through the helper (libtool's
+	# wrapper script: it only sets LD_LIBRARY_PATH and execs helpers/.libs/auth0-credentials, so
+	# the demo user can run it from the build tree). Tokens are shortened to their first 20
+	# characters and an ellipsis inside the session, for readability: no whole token leaves it.
+	shorten='s/"([A-Za-z0-9_-]{20})[A-Za-z0-9_.-]+"/"\1…"/g'
+	remote="$remote; echo; echo '\$ keyctl show @s'; keyctl show @s"
+	remote="$remote; echo; echo '\$ auth0-credentials get --format json'; $helper get --format json | sed -E '$shorten'"
 fi
 say "== ssh -o PreferredAuthentications=keyboard-interactive $user@127.0.0.1"
 if e2e_ssh -m keyboard-interactive "$user" "$remote" <<'EXP'
@@ -56,6 +62,10 @@ then
 	say "== what the session printed"
 	printf '%s\n' "$E2E_OUT" | sed 's/^/  /'
 	e2e_assert_contains "demo login" "$E2E_OUT" "Signed in as $user"
+	if [ -x "$helper" ]; then
+		e2e_assert_contains "demo: the record is in the session keyring" "$E2E_OUT" "user: pam_auth0:main"
+		e2e_assert_contains "demo: the helper prints the session's credentials" "$E2E_OUT" '"token_type":"Bearer"'
+	fi
 else
 	printf '%s\n' "$E2E_TRANSCRIPT" | sed 's/^/  /'
 	e2e_fail "demo login" "$E2E_ERR"
