@@ -233,8 +233,9 @@ int main(int argc, char **argv)
 	fake_init(&fake);
 	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
 	snprintf(text, sizeof(text),
-		 "domain = localhost:%d\nclient_id = pam-native\nca_file = %s\ntimeout = 10\n",
-		 fake.port, fake.ca);
+		 "domain = localhost:%d\nclient_id = pam-native\nca_file = %s\ntimeout = 10\n"
+		 "cache_dir = %s/cache\n",
+		 fake.port, fake.ca, run_dir);
 	write_text(path, text);
 	long n = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
 

@@ -899,15 +899,14 @@ static void test_no_double_mfa(void **state)
 
 /* ---- set-up: pam_wrapper must be preloaded, so the program re-executes itself ---- */
 
+/* Called by the parent once its child has ended (not atexit: the child would run it too). */
 static void cleanup_run_dir(void)
 {
 	char cmd[128];
 
-	if (run_dir[0] && getenv("A0_PAM_TEST_CHILD") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", run_dir);
-	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", run_dir);
 }
 
 static void reexec_with_pam_wrapper(char **argv)
@@ -925,7 +924,6 @@ static void reexec_with_pam_wrapper(char **argv)
 	strcpy(run_dir, "/tmp/a0-pam-XXXXXX");
 	if (!mkdtemp(run_dir))
 		exit(99);
-	atexit(cleanup_run_dir);
 	snprintf(services, sizeof(services), "%s/services", run_dir);
 	mkdir(services, 0755);
 	snprintf(path, sizeof(path), "%s/" SERVICE, services);
@@ -959,7 +957,8 @@ static void reexec_with_pam_wrapper(char **argv)
 		_exit(99);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		exit(99);
+		status = 99 << 8;
+	cleanup_run_dir();
 	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 99);
 }
 
