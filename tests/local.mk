@@ -2,7 +2,8 @@ if ENABLE_TESTS
 # Unit tests link the core library directly; PAM-stack tests load the built module through
 # pam_wrapper and run against the fake tenant (tests/with-fake-tenant starts one per program).
 noinst_LTLIBRARIES += tests/libtestcommon.la
-tests_libtestcommon_la_SOURCES = tests/common/fake.c tests/common/fake.h
+tests_libtestcommon_la_SOURCES = tests/common/fake.c tests/common/fake.h \
+	tests/common/pamwrap.c tests/common/pamwrap.h
 tests_libtestcommon_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
 tests_libtestcommon_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS)
 

@@ -28,6 +28,7 @@
 #include <security/pam_appl.h>
 
 #include "fake.h"
+#include "pamwrap.h"
 
 #define SERVICE "pam_auth0_idtoken"
 #define PROBE "pam_auth0_probe" /* the module, then pam_echo printing MARKER */
@@ -599,35 +600,16 @@ static void test_system_account_listed(void **state)
 
 /* ---- pam_wrapper must be preloaded, so the program re-executes itself ---- */
 
-static void cleanup_run_dir(void)
+static void write_services(const char *dir, const char *services)
 {
-	char cmd[128];
+	const char *mod = getenv("A0_MODULE");
+	char path[192], text[1024];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", run_dir);
-}
-
-static void reexec_with_pam_wrapper(char **argv)
-{
-	const char *mod = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
-	char services[128], path[192], text[1024], self[4096];
-	int status;
-
-	if (!mod || !wrapper) {
-		fprintf(stderr, "A0_MODULE and A0_PAM_WRAPPER must be set (make check does)\n");
-		exit(99);
-	}
-	snprintf(run_dir, sizeof(run_dir), "/tmp/a0-idtoken-XXXXXX");
-	if (!mkdtemp(run_dir))
-		exit(99);
-	snprintf(services, sizeof(services), "%s/services", run_dir);
-	mkdir(services, 0755);
 	snprintf(path, sizeof(path), "%s/" SERVICE, services);
 	snprintf(text, sizeof(text),
 		 "auth     required %s config=%s/pam_auth0.conf\n"
 		 "account  required %s config=%s/pam_auth0.conf\n",
-		 mod, run_dir, mod, run_dir);
+		 mod, dir, mod, dir);
 	write_text(path, text);
 	snprintf(path, sizeof(path), "%s/" PROBE, services);
 	snprintf(text, sizeof(text),
@@ -635,45 +617,18 @@ static void reexec_with_pam_wrapper(char **argv)
 		 "auth     optional " PAM_ECHO " " MARKER "\n"
 		 "account  [success=done ignore=ignore default=die] %s config=%s/pam_auth0.conf\n"
 		 "account  optional " PAM_ECHO " " MARKER "\n",
-		 mod, run_dir, mod, run_dir);
+		 mod, dir, mod, dir);
 	write_text(path, text);
-
-	setenv("LD_PRELOAD", wrapper, 1);
-	setenv("PAM_WRAPPER", "1", 1);
-	setenv("PAM_WRAPPER_SERVICE_DIR", services, 1);
-	/* Level 2 prints pam_syslog lines of every priority on stderr, where tests read them. */
-	setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1);
-	setenv("A0_PAM_TEST_DIR", run_dir, 1);
-	setenv("A0_PAM_TEST_CHILD", "1", 1);
-	/* pam_wrapper 1.1.4 loads libpam with RTLD_DEEPBIND, which ASan refuses, unless this
-	 * (misnamed in pam_wrapper) variable is set. */
-	setenv("UID_WRAPPER_DISABLE_DEEPBIND", "1", 1);
-	/* ASan wants to be first in the library list; pam_wrapper is preloaded before it. */
-	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
-	/* The path, not /proc/self/exe: under valgrind that is valgrind itself (valgrind answers
-	 * readlink with the test's path, and follows the exec with --trace-children). */
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
-		exit(99);
-	self[n] = '\0';
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		execv(self, argv);
-		_exit(99);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		status = 99 << 8;
-	/* Here, not atexit: the child inherits A0_PAM_TEST_CHILD and must not remove it. */
-	cleanup_run_dir();
-	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 99);
 }
 
 int main(int argc, char **argv)
 {
-	if (!getenv("A0_PAM_TEST_CHILD"))
-		reexec_with_pam_wrapper(argv);
-	snprintf(run_dir, sizeof(run_dir), "%s", getenv("A0_PAM_TEST_DIR"));
+	/* Level 2 prints pam_syslog lines of every priority on stderr, where tests read them. */
+	static const char *const env[] = { "PAM_WRAPPER_DEBUGLEVEL=2", NULL };
+
+	if (!pamwrap_is_child())
+		return pamwrap_run(argv, "a0-idtoken", write_services, env);
+	snprintf(run_dir, sizeof(run_dir), "%s", pamwrap_run_dir());
 	fake_init(&fake);
 
 #define T(name) cmocka_unit_test_setup(name, reset)

@@ -22,6 +22,7 @@
 #include <security/pam_appl.h>
 
 #include "fake.h"
+#include "pamwrap.h"
 
 #define SERVICE "pam_auth0_test"
 #define MAX_MSGS 16
@@ -899,74 +900,29 @@ static void test_no_double_mfa(void **state)
 
 /* ---- set-up: pam_wrapper must be preloaded, so the program re-executes itself ---- */
 
-/* Called by the parent once its child has ended (not atexit: the child would run it too). */
-static void cleanup_run_dir(void)
+static void write_services(const char *dir, const char *services)
 {
-	char cmd[128];
+	const char *module = getenv("A0_MODULE"), *wrapper_modules = getenv("A0_PAM_WRAPPER_MODULES");
+	char path[192], text[1024];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", run_dir);
-}
-
-static void reexec_with_pam_wrapper(char **argv)
-{
-	const char *module = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
-	const char *wrapper_modules = getenv("A0_PAM_WRAPPER_MODULES");
-	char services[128], path[192], text[1024], self[4096];
-	int status;
-
-	if (!module || !wrapper || !wrapper_modules) {
-		fprintf(stderr, "A0_MODULE, A0_PAM_WRAPPER and A0_PAM_WRAPPER_MODULES must be set "
-				"(make check does)\n");
+	if (!wrapper_modules) {
+		fprintf(stderr, "A0_PAM_WRAPPER_MODULES must be set (make check does)\n");
 		exit(99);
 	}
-	strcpy(run_dir, "/tmp/a0-pam-XXXXXX");
-	if (!mkdtemp(run_dir))
-		exit(99);
-	snprintf(services, sizeof(services), "%s/services", run_dir);
-	mkdir(services, 0755);
 	snprintf(path, sizeof(path), "%s/" SERVICE, services);
 	snprintf(text, sizeof(text),
 		 "auth     required %s/pam_set_items.so\n"
 		 "auth     required %s config=%s/pam_auth0.conf\n"
 		 "account  required %s config=%s/pam_auth0.conf\n",
-		 wrapper_modules, module, run_dir, module, run_dir);
+		 wrapper_modules, module, dir, module, dir);
 	write_text(path, text);
-
-	setenv("LD_PRELOAD", wrapper, 1);
-	setenv("PAM_WRAPPER", "1", 1);
-	setenv("PAM_WRAPPER_SERVICE_DIR", services, 1);
-	setenv("A0_PAM_TEST_DIR", run_dir, 1);
-	setenv("A0_PAM_TEST_CHILD", "1", 1);
-	/* pam_wrapper 1.1.4 loads libpam with RTLD_DEEPBIND, which ASan refuses, unless this
-	 * (misnamed in pam_wrapper) variable is set. */
-	setenv("UID_WRAPPER_DISABLE_DEEPBIND", "1", 1);
-	/* ASan wants to be first in the library list; pam_wrapper is preloaded before it. */
-	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
-	/* The path, not /proc/self/exe: under valgrind that is valgrind itself (valgrind answers
-	 * readlink with the test's path, and follows the exec with --trace-children). */
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
-		exit(99);
-	self[n] = '\0';
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		execv(self, argv);
-		_exit(99);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		status = 99 << 8;
-	cleanup_run_dir();
-	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 99);
 }
 
 int main(int argc, char **argv)
 {
-	if (!getenv("A0_PAM_TEST_CHILD"))
-		reexec_with_pam_wrapper(argv);
-	snprintf(run_dir, sizeof(run_dir), "%s", getenv("A0_PAM_TEST_DIR"));
+	if (!pamwrap_is_child())
+		return pamwrap_run(argv, "a0-pam", write_services, NULL);
+	snprintf(run_dir, sizeof(run_dir), "%s", pamwrap_run_dir());
 	fake_init(&fake);
 
 #define T(name) cmocka_unit_test_setup(name, reset)

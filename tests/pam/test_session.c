@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "error.h"
 #include "fake.h"
+#include "pamwrap.h"
 #include "keys.h"
 #include "login.h"
 #include "priv.h"
@@ -43,7 +44,6 @@
 #define SERVICE "pam_auth0_session"     /* pam_keyinit force revoke, then pam_auth0 */
 #define SERVICE_BARE "pam_auth0_bare"   /* pam_auth0 without pam_keyinit */
 #define KEYINIT "/lib/x86_64-linux-gnu/security/pam_keyinit.so"
-#define WRAPPER_DEFAULT "/usr/lib/x86_64-linux-gnu/libpam_wrapper.so"
 #define PASSWORD "Secret-a0alice-1"
 
 static struct fake fake;
@@ -814,81 +814,26 @@ static void test_unused_handoff_dropped_at_end(void **state)
 
 /* ---- set-up: the account, then pam_wrapper preloaded in a re-executed child ---- */
 
-static void cleanup_run_dir(void)
+static void write_services(const char *dir, const char *services)
 {
-	char cmd[128];
+	const char *module = getenv("A0_MODULE");
+	char path[192], text[1024];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", run_dir);
-}
-
-static int reexec_with_pam_wrapper(char **argv)
-{
-	const char *module = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
-	char services[128], path[192], text[1024], self[4096];
-	int status;
-	pid_t pid;
-
-	if (!module) {
-		fprintf(stderr, "A0_MODULE must be set (make check does)\n");
-		return 99;
-	}
-	/* configure may have found no libdir in Debian's pam_wrapper.pc. */
-	if (!wrapper || access(wrapper, R_OK) != 0)
-		wrapper = WRAPPER_DEFAULT;
-	if (access(KEYINIT, R_OK) != 0) {
-		fprintf(stderr, "test_session: %s missing\n", KEYINIT);
-		return 77;
-	}
-	snprintf(run_dir, sizeof(run_dir), "/tmp/a0-session-XXXXXX");
-	if (!mkdtemp(run_dir))
-		return 99;
-	snprintf(services, sizeof(services), "%s/services", run_dir);
-	mkdir(services, 0755);
 	snprintf(path, sizeof(path), "%s/" SERVICE, services);
 	snprintf(text, sizeof(text),
 		 "auth     required %s config=%s/pam_auth0.conf\n"
 		 "account  required %s config=%s/pam_auth0.conf\n"
 		 "session  required " KEYINIT " force revoke\n"
 		 "session  required %s config=%s/pam_auth0.conf\n",
-		 module, run_dir, module, run_dir, module, run_dir);
+		 module, dir, module, dir, module, dir);
 	write_text(path, text);
 	snprintf(path, sizeof(path), "%s/" SERVICE_BARE, services);
 	snprintf(text, sizeof(text),
 		 "auth     required %s config=%s/pam_auth0.conf\n"
 		 "account  required %s config=%s/pam_auth0.conf\n"
 		 "session  required %s config=%s/pam_auth0.conf\n",
-		 module, run_dir, module, run_dir, module, run_dir);
+		 module, dir, module, dir, module, dir);
 	write_text(path, text);
-
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		/* Only the test child gets pam_wrapper: useradd and userdel here use PAM too. */
-		setenv("LD_PRELOAD", wrapper, 1);
-		setenv("PAM_WRAPPER", "1", 1);
-		setenv("PAM_WRAPPER_SERVICE_DIR", services, 1);
-		/* pam_wrapper dlopens libpam with RTLD_DEEPBIND unless told not to; ASan refuses
-		 * that. */
-		setenv("UID_WRAPPER_DISABLE_DEEPBIND", "1", 1);
-		setenv("A0_PAM_TEST_DIR", run_dir, 1);
-		setenv("A0_PAM_TEST_USER", user.name, 1);
-		setenv("A0_PAM_TEST_CHILD", "1", 1);
-		setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
-		/* The path, not /proc/self/exe: under valgrind that is valgrind itself (valgrind
-		 * answers readlink with the test's path, and follows the exec). */
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n > 0 && (size_t)n < sizeof(self) - 1) {
-			self[n] = '\0';
-			execv(self, argv);
-		}
-		_exit(99);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		status = 99 << 8;
-	cleanup_run_dir();
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
 }
 
 int main(int argc, char **argv)
@@ -896,7 +841,7 @@ int main(int argc, char **argv)
 	struct passwd *pw;
 	int r;
 
-	if (!getenv("A0_PAM_TEST_CHILD")) {
+	if (!pamwrap_is_child()) {
 		if (geteuid() != 0) {
 			fprintf(stderr, "test_session: needs root (a real account, pam_keyinit)\n");
 			return 77;
@@ -904,13 +849,22 @@ int main(int argc, char **argv)
 		test_user_sweep();
 		if (!test_user_create("a0kp", 's', &user))
 			return 99;
-		r = reexec_with_pam_wrapper(argv);
+		if (access(KEYINIT, R_OK) != 0) {
+			fprintf(stderr, "test_session: %s missing\n", KEYINIT);
+			r = 77;
+		} else {
+			char env_user[64];
+			const char *const env[] = { env_user, NULL };
+
+			snprintf(env_user, sizeof(env_user), "A0_PAM_TEST_USER=%s", user.name);
+			r = pamwrap_run(argv, "a0-session", write_services, env);
+		}
 		/* Back to a session keyring of our own before the account goes. */
 		keyctl_join_session_keyring(NULL);
 		test_user_remove(&user);
 		return r;
 	}
-	snprintf(run_dir, sizeof(run_dir), "%s", getenv("A0_PAM_TEST_DIR"));
+	snprintf(run_dir, sizeof(run_dir), "%s", pamwrap_run_dir());
 	snprintf(user.name, sizeof(user.name), "%s", getenv("A0_PAM_TEST_USER"));
 	pw = getpwnam(user.name);
 	if (!pw)
