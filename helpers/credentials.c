@@ -293,27 +293,28 @@ AUTH0_CREDENTIALS_API void auth0_credentials_secret_free(char *s)
 }
 
 /* The public shape of a record (never its refresh token); takes rec. */
+/* The caller's tokens, taken over from rec (no copies of the secrets), which is freed. */
 static int tokens_of(struct auth0_credentials *c, struct a0_record *rec,
 		     struct auth0_credentials_tokens **ret)
 {
 	struct auth0_credentials_tokens *t = calloc(1, sizeof(*t));
-	bool ok = t != NULL;
 
-	if (ok) {
-		t->access_token = a0_secret_dup(rec->access_token);
-		t->id_token = a0_secret_dup(rec->id_token);
-		t->token_type = strdup(rec->token_type ? rec->token_type : "Bearer");
-		t->scope = rec->scope ? strdup(rec->scope) : NULL;
-		t->expires_at = (long long)rec->expires_at;
-		ok = t->access_token && t->token_type && (!rec->id_token || t->id_token) &&
-		     (!rec->scope || t->scope);
-	}
-	a0_record_free(rec);
-	if (!ok) {
-		auth0_credentials_tokens_free(t);
+	if (t && !rec->token_type)
+		t->token_type = strdup("Bearer");
+	if (!t || (!rec->token_type && !t->token_type)) {
+		free(t);
+		a0_record_free(rec);
 		snprintf(c->cm.message, sizeof(c->cm.message), "out of memory");
 		return AUTH0_CREDENTIALS_UNKNOWN;
 	}
+	t->access_token = rec->access_token;
+	t->id_token = rec->id_token;
+	if (rec->token_type)
+		t->token_type = rec->token_type;
+	t->scope = rec->scope;
+	t->expires_at = (long long)rec->expires_at;
+	rec->access_token = rec->id_token = rec->token_type = rec->scope = NULL;
+	a0_record_free(rec);
 	*ret = t;
 	return AUTH0_CREDENTIALS_OK;
 }

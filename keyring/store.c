@@ -33,6 +33,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,12 +116,28 @@ void a0_record_free(struct a0_record *r)
 	free(r);
 }
 
+/*
+ * Every byte in 0x20-0x7e. A load checks every token byte, and a loop over bytes was most of a
+ * cached get's time in user space, so eight bytes at a time: in a word x whose bytes are all
+ * good, x - 0x20.. borrows nowhere and x + 0x01.. carries nowhere, so a high bit set in
+ * (x - 0x20..) & ~x (a byte below 0x20) or in (x + 0x01..) | x (a byte above 0x7e) can only come
+ * from a bad byte; and every bad byte sets one.
+ */
 static bool printable_n(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t bad = 0;
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, sizeof(x));
+		bad |= ((x - 0x20 * ones) & ~x) | ((x + ones) | x);
+	}
+	for (; i < n; i++)
+		bad |= (unsigned char)((unsigned char)s[i] - 0x20) > 0x5e ? highs : 0;
+	return (bad & highs) == 0;
 }
 
 /* ---- serialisation ---- */
@@ -431,43 +448,50 @@ int a0_key_describe(key_serial_t key, struct a0_keyinfo *ret)
 	return 0;
 }
 
-/* The keys linked directly in keyring: 0 and a malloc'd array. */
+/*
+ * The keys linked directly in keyring: 0 and a malloc'd array. keyctl_read returns the full size
+ * whatever the buffer, so a first guess that is big enough makes this one system call.
+ */
 static int list_keyring(key_serial_t keyring, key_serial_t **ret, size_t *ret_n)
 {
-	for (int attempt = 0; attempt < 3; attempt++) {
-		key_serial_t *list;
-		long size, got;
+	size_t cap = 64 * sizeof(key_serial_t);
 
-		size = keyctl_read(keyring, NULL, 0);
-		if (size < 0)
-			return from_errno(errno);
-		if ((size_t)size > MAX_LINKS * sizeof(key_serial_t))
-			return A0_ERR_SYSTEM;
-		list = malloc((size_t)size + sizeof(key_serial_t));
+	for (int attempt = 0; attempt < 3; attempt++) {
+		key_serial_t *list = malloc(cap);
+		long got;
+
 		if (!list)
 			return A0_ERR_NOMEM;
-		got = keyctl_read(keyring, (char *)list, (size_t)size);
+		got = keyctl_read(keyring, (char *)list, cap);
 		if (got < 0) {
+			int e = errno;
+
 			free(list);
-			return from_errno(errno);
+			return from_errno(e);
 		}
-		if (got > size) { /* grew in between */
-			free(list);
-			continue;
+		if ((size_t)got <= cap) {
+			*ret = list;
+			*ret_n = (size_t)got / sizeof(key_serial_t);
+			return 0;
 		}
-		*ret = list;
-		*ret_n = (size_t)got / sizeof(key_serial_t);
-		return 0;
+		free(list); /* too small, or grown in between: again with its size */
+		if ((size_t)got > MAX_LINKS * sizeof(key_serial_t))
+			return A0_ERR_SYSTEM;
+		cap = (size_t)got;
 	}
 	return A0_ERR_SYSTEM;
 }
 
-static bool record_type(const char *type)
+
+/* Record types are preferred in the order of types[]; N_TYPES: not a record type. */
+static size_t type_rank(const char *type)
 {
-	for (size_t i = 0; i < N_TYPES; i++)
+	size_t i;
+
+	for (i = 0; i < N_TYPES; i++)
 		if (strcmp(type, types[i]) == 0)
-			return true;
-	return false;
+			break;
+	return i;
 }
 
 /*
@@ -487,7 +511,7 @@ static int each_key(key_serial_t keyring, const char *description, bool prefix,
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		/* Keys this caller may not view are not ours to touch. */
-		if (a0_key_describe(list[i], &ki) < 0 || !record_type(ki.type))
+		if (a0_key_describe(list[i], &ki) < 0 || type_rank(ki.type) == N_TYPES)
 			continue;
 		if (prefix ? strncmp(ki.description, description, strlen(description)) != 0
 			   : strcmp(ki.description, description) != 0)
@@ -502,24 +526,31 @@ struct find_ctx {
 	const char *type;   /* NULL: any record type */
 	const uid_t *owner; /* NULL: any owner */
 	key_serial_t found;
+	size_t rank; /* type_rank of found */
 };
 
+/* One pass over the keyring: the match of the most preferred type (a kernel that gained
+ * big_key may see a user key of an older save next to a new big_key one). */
 static int find_one(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
 {
 	struct find_ctx *f = ctx;
+	size_t rank = type_rank(ki->type);
 
 	if (f->type && strcmp(ki->type, f->type) != 0)
 		return 0;
 	if (f->owner && ki->uid != *f->owner)
 		return 0;
-	f->found = key;
-	return 1; /* stop */
+	if (!f->found || rank < f->rank) {
+		f->found = key;
+		f->rank = rank;
+	}
+	return rank == 0 ? 1 : 0; /* the first type cannot be bettered: stop */
 }
 
 static int find_typed(key_serial_t keyring, const char *type, const char *description,
 		      const uid_t *owner, key_serial_t *ret)
 {
-	struct find_ctx f = { .type = type, .owner = owner, .found = 0 };
+	struct find_ctx f = { .type = type, .owner = owner, .found = 0, .rank = N_TYPES };
 	int r;
 
 	r = each_key(keyring, description, false, find_one, &f);
@@ -534,14 +565,7 @@ static int find_typed(key_serial_t keyring, const char *type, const char *descri
 static int find_record(key_serial_t keyring, const char *description, const uid_t *owner,
 		       key_serial_t *ret)
 {
-	/* In the order a load prefers them. */
-	for (size_t i = 0; i < N_TYPES; i++) {
-		int r = find_typed(keyring, types[i], description, owner, ret);
-
-		if (r != A0_ERR_NOT_FOUND)
-			return r;
-	}
-	return A0_ERR_NOT_FOUND;
+	return find_typed(keyring, NULL, description, owner, ret);
 }
 
 int a0_store_find_described(key_serial_t keyring, const char *description, key_serial_t *ret)
@@ -593,36 +617,35 @@ static int invalidate_one(key_serial_t key, const struct a0_keyinfo *ki, void *c
 	return a0_key_invalidate(key);
 }
 
-/* Read a key's payload into wiped memory: 0, *ret and *ret_len. */
+/* Read a key's payload into wiped memory: 0, *ret and *ret_len. A first guess at the size
+ * that is big enough (records are a few KiB) makes this one system call. */
 static int read_payload(key_serial_t key, char **ret, size_t *ret_len)
 {
-	for (int attempt = 0; attempt < 3; attempt++) {
-		long size, got;
-		char *buf;
+	size_t cap = 8192;
 
-		size = keyctl_read(key, NULL, 0);
-		if (size < 0)
-			return from_errno(errno);
-		if (size > A0_RECORD_MAX)
-			return A0_ERR_MALFORMED;
-		buf = malloc((size_t)size + 1);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		char *buf = malloc(cap + 1);
+		long got;
+
 		if (!buf)
 			return A0_ERR_NOMEM;
-		got = keyctl_read(key, buf, (size_t)size);
+		got = keyctl_read(key, buf, cap);
 		if (got < 0) {
 			int e = errno;
 
-			a0_wipe_free(buf, (size_t)size + 1);
+			a0_wipe_free(buf, cap + 1);
 			return from_errno(e);
 		}
-		if (got > size) { /* updated in between: read the new one */
-			a0_wipe_free(buf, (size_t)size + 1);
-			continue;
+		if ((size_t)got <= cap) {
+			buf[got] = '\0';
+			*ret = buf;
+			*ret_len = (size_t)got;
+			return 0;
 		}
-		buf[got] = '\0';
-		*ret = buf;
-		*ret_len = (size_t)got;
-		return 0;
+		a0_wipe_free(buf, cap + 1); /* too small, or updated in between: again */
+		if (got > A0_RECORD_MAX)
+			return A0_ERR_MALFORMED;
+		cap = (size_t)got;
 	}
 	return A0_ERR_SYSTEM;
 }

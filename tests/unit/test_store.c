@@ -405,6 +405,44 @@ static void test_parse_every_truncation(void **state)
 	a0_record_free(r);
 }
 
+/*
+ * Every byte value at every position of a value whose length is not a multiple of eight (the
+ * check works eight bytes at a time, then byte by byte): accepted exactly when 0x20-0x7e, and
+ * the value read back is the one written. Also with a bad byte next to good ones of every value
+ * (the word-wise check must not let one byte's borrow or carry hide another's).
+ */
+static void test_parse_every_byte_everywhere(void **state)
+{
+	enum { VLEN = 21 };
+	char text[sizeof(HEAD REQUIRED) + 32 + VLEN];
+	size_t head = sizeof(HEAD REQUIRED "scope 21\n") - 1, len;
+
+	for (size_t pos = 0; pos < VLEN; pos++) {
+		for (int b = 0; b < 256; b++) {
+			for (int bad = -1; bad < 2; bad++) {
+				struct a0_record *r = NULL;
+				size_t next = (pos + 1) % VLEN;
+				bool ok;
+
+				len = (size_t)snprintf(text, sizeof(text), HEAD REQUIRED "scope %d\n", VLEN);
+				assert_int_equal(len, head);
+				memset(text + head, 'x', VLEN);
+				text[head + pos] = (char)b;
+				/* bad: -1 none, 0 a 0x1f, 1 a 0x7f next to it */
+				if (bad >= 0)
+					text[head + next] = bad ? '\x7f' : '\x1f';
+				memcpy(text + head + VLEN, "\n" END, sizeof("\n" END) - 1);
+				len = head + VLEN + sizeof("\n" END) - 1;
+				ok = b >= 0x20 && b <= 0x7e && bad < 0;
+				assert_int_equal(a0_record_parse(text, len, &r), ok ? 0 : A0_ERR_MALFORMED);
+				if (ok)
+					assert_memory_equal(r->scope, text + head, VLEN);
+				a0_record_free(r);
+			}
+		}
+	}
+}
+
 static void test_api_name(void **state)
 {
 	char *n = NULL;
@@ -1252,6 +1290,7 @@ int main(void)
 		cmocka_unit_test(test_serialize_refuses_bad_records),
 		cmocka_unit_test(test_parse_version_and_garbage),
 		cmocka_unit_test(test_parse_every_truncation),
+		cmocka_unit_test(test_parse_every_byte_everywhere),
 		cmocka_unit_test(test_api_name),
 		cmocka_unit_test_setup(test_save_load_remove, fresh_session),
 		cmocka_unit_test_setup(test_load_ignores_linked_keyrings, fresh_session),
