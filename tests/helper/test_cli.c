@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -754,6 +755,180 @@ static void test_kill_9_mid_refresh_never_loses_the_session(void **state)
 	free(login);
 }
 
+/* ------------------------------------------------------------------ secrets in /proc */
+
+/* From /proc/<pid>/stat: the state letter and the parent; false when pid is gone. */
+static bool proc_stat(pid_t pid, char *state, pid_t *ppid)
+{
+	char path[64], buf[512], *close_paren;
+	int parent = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fp = fopen(path, "r");
+	if (!fp)
+		return false;
+	buf[0] = '\0';
+	if (!fgets(buf, sizeof(buf), fp))
+		buf[0] = '\0';
+	fclose(fp);
+	/* "pid (comm) state ppid ...": comm may hold anything, so after the last ')'. */
+	close_paren = strrchr(buf, ')');
+	if (!close_paren || sscanf(close_paren + 1, " %c %d", state, &parent) != 2)
+		return false;
+	*ppid = (pid_t)parent;
+	return true;
+}
+
+/* Whether pid is root or a descendant of it. */
+static bool descends_from(pid_t pid, pid_t root)
+{
+	for (int depth = 0; depth < 16 && pid > 1; depth++) {
+		char state;
+
+		if (pid == root)
+			return true;
+		if (!proc_stat(pid, &state, &pid))
+			return false;
+	}
+	return false;
+}
+
+/* Append a /proc file of pid to *buf (NULs kept, so needles never span two strings). */
+static void append_proc_file(pid_t pid, const char *name, char **buf, size_t *len)
+{
+	char path[64], chunk[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* gone in between */
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		*buf = realloc(*buf, *len + (size_t)n + 1);
+		assert_non_null(*buf);
+		memcpy(*buf + *len, chunk, (size_t)n);
+		*len += (size_t)n;
+		(*buf)[*len] = '\0';
+	}
+	close(fd);
+}
+
+static bool holds(const char *buf, size_t len, const char *needle)
+{
+	return needle && *needle && memmem(buf, len, needle, strlen(needle)) != NULL;
+}
+
+/* The value of field `name` in a record payload (free it). */
+static char *record_field(const char *payload, size_t len, const char *name)
+{
+	char head[64];
+	const char *at;
+	unsigned long n;
+
+	snprintf(head, sizeof(head), "\n%s ", name);
+	at = memmem(payload, len, head, strlen(head));
+	assert_non_null(at);
+	n = strtoul(at + strlen(head), NULL, 10);
+	at = strchr(at + strlen(head), '\n') + 1;
+	return strndup(at, n);
+}
+
+/*
+ * While a refresh is in flight (the tenant holds the answer a second), the environment and
+ * argv of the helper and of every process it started (its refresh worker, and anything either
+ * of them ran) are read from /proc again and again, as any process of the user can; afterwards
+ * none of them may hold a token, old or new. (/proc shows the blocks a process was started with:
+ * a token handed to a child in argv or env is caught; a setenv inside the process is not
+ * visible there, nor to anyone else.) Fails when the worker runs a child with the refresh token
+ * in its argv (tried).
+ */
+static void test_refresh_keeps_tokens_out_of_environ_and_argv(void **state)
+{
+	char *login = signed_in(), *seen = NULL, *payload, *old_rt, *new_rt;
+	const char *names[] = { "environ", "cmdline" };
+	pid_t pids[8] = { 0 };
+	size_t n_seen = 0, n_pids = 0, len;
+	int snapshots = 0;
+	cJSON *out;
+	struct proc p;
+
+	payload = record_payload("main", &len);
+	assert_non_null(payload);
+	old_rt = record_field(payload, len, "refresh_token");
+	free(payload);
+	fault("{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":1.0}");
+	proc_start(&p, NULL, NULL,
+		   (const char *const[]){ "get", "--force-refresh", "--format", "json", NULL });
+	/* Until the helper has exited (it stays a zombie until proc_finish); at most 3 s. */
+	for (bool alive = true; alive && snapshots < 300;) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+
+		alive = false;
+
+		assert_non_null(d);
+		while ((e = readdir(d))) {
+			pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+			bool known = false;
+
+			if (pid <= 0 || !descends_from(pid, p.pid))
+				continue;
+			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+				append_proc_file(pid, names[k], &seen, &n_seen);
+			if (pid == p.pid) {
+				char letter = 'Z';
+				pid_t parent;
+
+				alive = proc_stat(pid, &letter, &parent) && letter != 'Z';
+			}
+			for (size_t k = 0; k < n_pids; k++)
+				known = known || pids[k] == pid;
+			if (!known && n_pids < sizeof(pids) / sizeof(pids[0]))
+				pids[n_pids++] = pid;
+		}
+		closedir(d);
+		snapshots++;
+		usleep(10000);
+	}
+	proc_finish(&p);
+	expect_ok(&p);
+	out = cJSON_Parse(p.stdout_text);
+	assert_non_null(out);
+	payload = record_payload("main", &len);
+	new_rt = record_field(payload, len, "refresh_token");
+	free(payload);
+	assert_string_not_equal(old_rt, new_rt); /* a refresh did happen, and rotated */
+	/* The helper and its worker were both looked at, and their files were read. */
+	print_message("secrets: %d snapshots of %zu processes, %zu bytes of environ and argv\n",
+		      snapshots, n_pids, n_seen);
+	assert_true(n_pids >= 2);
+	assert_true(holds(seen, n_seen, "get") && holds(seen, n_seen, "--force-refresh"));
+	assert_true(holds(seen, n_seen, "PATH="));
+	{
+		char *old_at = json_member(login, "access_token"), *old_id = json_member(login, "id_token");
+		const char *tokens[] = { old_at, old_id, old_rt, new_rt,
+					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "access_token")),
+					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "id_token")) };
+
+		for (size_t k = 0; k < sizeof(tokens) / sizeof(tokens[0]); k++) {
+			assert_non_null(tokens[k]);
+			if (holds(seen, n_seen, tokens[k]))
+				fail_msg("token %zu of the refresh is in the environ or argv of the "
+					 "helper or a process it started", k);
+		}
+		free(old_at);
+		free(old_id);
+	}
+	cJSON_Delete(out);
+	proc_free(&p);
+	free(seen);
+	free(old_rt);
+	free(new_rt);
+	free(login);
+}
+
 /* ------------------------------------------------------------------ sso, revoke, clear */
 
 static void test_sso(void **state)
@@ -975,6 +1150,7 @@ int main(void)
 		T(test_50_processes_get_one_refresh),
 		T(test_50_processes_api_get_one_exchange),
 		T(test_kill_9_mid_refresh_never_loses_the_session),
+		T(test_refresh_keeps_tokens_out_of_environ_and_argv),
 		T(test_sso),
 		T(test_revoke_then_cleared),
 		T(test_revoke_failure_keeps_record),
