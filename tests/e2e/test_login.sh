@@ -121,15 +121,50 @@ e2e_check "no token or code in the sshd log" \
 	bash -c "! grep -E 'ABCDEFGHJKLMNPQRSTUVWXYZ|Secret-a0|eyJ' '$E2E_SSHD_LOG'"
 
 # --- sudo with MFA, with a hostile environment ---
+# sudo runs PAM in a process whose environment the invoking user chose. Here: every proxy
+# variable points at the fake's listener that has another CA's certificate, that CA is the CA
+# bundle, libcurl's TLS key log is set, and LD_* name a canary library (also as libcurl.so.4).
+# The module must still reach only the configured tenant through its configured CA: the fake's
+# log and listener counts say where the requests went; the canary says what was loaded.
 # No -p: sudo would show its own prompt for every PAM prompt, the one-time code's too.
 e2e_sudoers_dropin "pam_auth0_e2e_$$" "Defaults:a0otp pam_service=$svc
 a0otp ALL=(root) /usr/bin/id"
+fake_json() { curl -fsS --cacert "$A0_FAKE_CA" --noproxy '*' "https://localhost:$port/__control/$1"; }
+other_port=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port_other_ca"])' "$A0_FAKE_STATE")
+other_ca=$(dirname "$A0_FAKE_CA")/other-ca.pem
+[[ -s $other_ca ]] || e2e_die "no other CA at $other_ca"
+canary=$E2E_WORK/canary
+mkdir -m 1777 "$canary"
+cc -shared -fPIC -o "$canary/canary.so" -DMARK="\"$canary/loaded\"" -x c - <<'C'
+#include <stdio.h>
+#include <unistd.h>
+__attribute__((constructor)) static void canary(void)
+{
+	FILE *f = fopen(MARK, "a");
+
+	if (f) {
+		fprintf(f, "pid %d euid %d\n", (int)getpid(), (int)geteuid());
+		fclose(f);
+	}
+}
+C
+chmod 0755 "$canary/canary.so"
+cp -p "$canary/canary.so" "$canary/libcurl.so.4"
+# The canary works: a process that honours LD_PRELOAD loads it and leaves its mark.
+setpriv --reuid=a0otp --regid=a0otp --clear-groups -- env LD_PRELOAD="$canary/canary.so" /bin/true
+e2e_check "the LD_PRELOAD canary marks a process that loads it" test -s "$canary/loaded"
+rm -f "$canary/loaded"
+before_log=$(fake_json log | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+before_other=$(fake_json stats | /usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)["listeners"].get("other_ca", {}); print(l.get("handshakes", 0) + l.get("handshake_failures", 0))')
 sleep 1
 e2e_secret otp "$(totp $OTP_SECRET)"
 # libcurl would write TLS session keys to $SSLKEYLOGFILE, as root, where the user says.
 keylog=/tmp/pam_auth0_e2e_keylog_$$
-if e2e_spawn -u a0otp -O -- env https_proxy=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
-	CURL_CA_BUNDLE=/dev/null SSL_CERT_FILE=/dev/null SSLKEYLOGFILE=$keylog \
+decoy=http://127.0.0.1:$other_port
+if e2e_spawn -u a0otp -O -- env https_proxy=$decoy HTTPS_PROXY=$decoy http_proxy=$decoy \
+	ALL_PROXY=$decoy all_proxy=$decoy NO_PROXY= no_proxy= \
+	CURL_CA_BUNDLE=$other_ca SSL_CERT_FILE=$other_ca SSL_CERT_DIR=$canary SSLKEYLOGFILE=$keylog \
+	LD_PRELOAD=$canary/canary.so LD_LIBRARY_PATH=$canary LD_AUDIT=$canary/canary.so \
 	sudo -k /usr/bin/id -un <<'EXP'
 answer "password for a0otp: " otp_pw
 answer "One-time code: " otp
@@ -144,6 +179,22 @@ then
 	fi
 else
 	e2e_fail "sudo with password + OTP" "$E2E_ERR"
+fi
+# What reached the fake in the meantime: the login's requests, on the main listener only.
+where=$(fake_json log | /usr/bin/python3 -c '
+import json, sys
+log = json.load(sys.stdin)[int(sys.argv[1]):]
+grants = [r["grant_type"].rsplit("/", 1)[-1] for r in log if r["username"] == "a0otp" and r["grant_type"]]
+listeners = sorted({r["listener"] for r in log})
+print(" ".join(grants), "|", " ".join(listeners))' "$before_log")
+after_other=$(fake_json stats | /usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)["listeners"].get("other_ca", {}); print(l.get("handshakes", 0) + l.get("handshake_failures", 0))')
+e2e_assert_eq "sudo: the login went to the configured tenant (grants | listeners)" \
+	"password-realm mfa-otp | main" "$where"
+e2e_assert_eq "sudo: nothing reached the proxy/CA decoy listener" "$before_other" "$after_other"
+if [[ -e $canary/loaded ]]; then
+	e2e_fail "sudo: LD_* from the user loaded nothing" "$(cat "$canary/loaded")"
+else
+	e2e_pass "sudo: LD_* from the user loaded nothing"
 fi
 e2e_spawn -u a0otp -O -- sudo -k /usr/bin/id -un <<'EXP' || true
 answer "password for a0otp: " wrong
@@ -179,7 +230,6 @@ else
 	e2e_fail "login with password + OTP" "$E2E_ERR"
 fi
 
-# Every request went to the configured tenant, with its CA, despite sudo's environment.
 e2e_check "the fake saw the MFA logins" bash -c "[ \$(curl -fsS --cacert '$A0_FAKE_CA' --noproxy '*' https://localhost:$port/__control/log | grep -o 'mfa-otp' | wc -l) -ge 5 ]"
 
 e2e_summary
