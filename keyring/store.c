@@ -23,11 +23,12 @@
  *
  * Keys: type big_key where the kernel has it (its payload may be large and is kept out of
  * unswappable kernel memory), else user (at most 32767 bytes); the type is found by trying
- * (ENODEV: not in this kernel), as no state is kept between calls. A save is one add_key(2):
- * for an existing key of the same type and description in the keyring the kernel updates its
- * payload in place (readers see the old or the new payload, never a mix) and, when the quota
- * refuses the new size, leaves the old payload untouched. An update clears the key's timeout, so
- * it is set again after every save.
+ * (ENODEV: not in this kernel), as no state is kept between calls. A save writes the payload
+ * with one add_key(2) in a staging keyring of the process's own (a0_store_save_described says
+ * why): for the caller's existing record key, linked there, the kernel updates its payload in
+ * place (readers see the old or the new payload, never a mix) and, when the quota refuses the
+ * new size, leaves the old payload untouched. An update clears the key's timeout, so it is set
+ * again after every save.
  */
 #include "config.h"
 
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 
 #include "error.h"
 #include "keys.h"
@@ -670,48 +672,124 @@ static int store_refused(int e, size_t len)
 	return e == EDQUOT || e == ENOMEM || e == EFBIG || (e == EINVAL && len > 32767);
 }
 
+/* The fsuid, which owns the keys this process creates (an invalid id changes nothing and
+ * returns the current one). */
+static uid_t current_fsuid(void)
+{
+	return (uid_t)setfsuid((uid_t)-1);
+}
+
+struct others {
+	key_serial_t keep, keyring;
+	uid_t me;
+};
+
+/* Every key under the record's description but the one kept: the caller's own are
+ * invalidated, another uid's unlinked from the keyring. */
+static int drop_other(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
+{
+	const struct others *o = ctx;
+
+	if (key == o->keep)
+		return 0;
+	if (ki->uid == o->me)
+		a0_key_invalidate(key);
+	else
+		keyctl_unlink(key, o->keyring);
+	return 0;
+}
+
+/* Link key into keyring, "link" being granted to its owner (the caller) for that moment only. */
+static int link_owned(key_serial_t key, key_serial_t keyring)
+{
+	int r = 0;
+
+	if (keyctl_setperm(key, A0_RECORD_PERM | KEY_USR_LINK) < 0)
+		return from_errno(errno);
+	if (keyctl_link(key, keyring) < 0)
+		r = from_errno(errno);
+	if (keyctl_setperm(key, A0_RECORD_PERM) < 0 && r == 0)
+		r = from_errno(errno);
+	return r;
+}
+
+/*
+ * A save never hands the payload to add_key(2) on the record's keyring itself. add_key updates a
+ * key of the same type and description linked there if the caller may write it, and that key
+ * stays its owner's: another uid that may write the keyring (a process of another user keeps
+ * the session keyring under stock sudo, which has no pam_keyinit) could plant a key writable by
+ * the owner's processes and be handed the owner's tokens. A new key would also be readable by
+ * every possessor of the keyring until its permissions are set.
+ *
+ * So the payload goes to add_key in a new, empty staging keyring that only this process
+ * possesses (linked in its process keyring), where add_key can only update a key the caller put
+ * there: its own record key, linked there for the moment (an update in place, as before: same
+ * serial, readers see the old or the new payload, the old stays when the quota refuses the
+ * new), or else a new key, which gets owner-only permissions before it is linked into the
+ * record's keyring; that link displaces whatever key was there under the description.
+ */
 int a0_store_save_described(key_serial_t keyring, const char *description,
 			    const struct a0_record *r, unsigned timeout_s, key_serial_t *ret_key)
 {
+	uid_t me = current_fsuid();
+	struct a0_keyinfo ki;
+	key_serial_t own = -1, staging, key = -1;
 	char *payload = NULL;
 	size_t len = 0;
-	key_serial_t key = -1;
-	size_t used = 0;
 	int rc, e = 0;
 
 	rc = a0_record_serialize(r, &payload, &len);
 	if (rc < 0)
 		return rc;
-	for (used = 0; used < N_TYPES; used++) {
-		key = add_key(types[used], description, payload, len, keyring);
+	/* Every call on a record key needs a permission that A0_RECORD_PERM gives its owner
+	 * only: the caller has the user's fsuid (the helper is the user; the module switches,
+	 * login.c). */
+	rc = find_record(keyring, description, &me, &own);
+	if (rc == A0_ERR_NOT_FOUND) {
+		own = -1;
+		rc = 0;
+	} else if (rc == 0) {
+		rc = a0_key_describe(own, &ki);
+	}
+	if (rc < 0)
+		goto out;
+	staging = add_key("keyring", "pam_auth0:staging", NULL, 0, KEY_SPEC_PROCESS_KEYRING);
+	if (staging < 0) {
+		rc = store_refused(errno, 0) ? A0_ERR_STORE : from_errno(errno);
+		goto out;
+	}
+	if (own >= 0)
+		rc = link_owned(own, staging);
+	for (size_t i = 0; i < N_TYPES && rc == 0; i++) {
+		if (own >= 0 && strcmp(ki.type, types[i]) != 0)
+			continue;
+		key = add_key(types[i], description, payload, len, staging);
 		if (key >= 0)
 			break;
 		e = errno;
-		if (e != ENODEV) /* ENODEV: the kernel has no such key type; try the next */
-			break;
+		if (own >= 0 || e != ENODEV) /* ENODEV: no such key type here; try the next */
+			rc = store_refused(e, len) ? A0_ERR_STORE : from_errno(e);
 	}
-	a0_wipe_free(payload, len + 1);
-	if (key < 0) {
-		errno = e;
-		return store_refused(e, len) ? A0_ERR_STORE : from_errno(e);
+	if (rc == 0 && key < 0)
+		rc = A0_ERR_SYSTEM;
+	if (rc == 0 && key != own) {
+		/* New: owner-only before any other process possesses it through the keyring. */
+		rc = link_owned(key, keyring);
+		if (rc < 0)
+			a0_key_invalidate(key);
 	}
-	/* A new key gets default permissions, an updated one keeps ours; set them either way.
-	 * Both calls need setattr, which A0_RECORD_PERM gives the owner only: the caller has the
-	 * user's fsuid (the helper is the user; the module switches, login.c). */
-	if (keyctl_setperm(key, A0_RECORD_PERM) < 0)
-		return from_errno(errno);
-	if (timeout_s > 0 && keyctl_set_timeout(key, timeout_s) < 0)
-		return from_errno(errno);
-	/* A record of the other type left by another kernel would shadow or duplicate this one. */
-	for (size_t i = 0; i < N_TYPES; i++) {
-		key_serial_t other;
-
-		if (i != used && find_typed(keyring, types[i], description, NULL, &other) == 0)
-			a0_key_invalidate(other);
-	}
-	if (ret_key)
+	/* An update clears the timeout: set again after every save. */
+	if (rc == 0 && timeout_s > 0 && keyctl_set_timeout(key, timeout_s) < 0)
+		rc = from_errno(errno);
+	a0_key_invalidate(staging);
+	if (rc == 0)
+		each_key(keyring, description, false, drop_other,
+			 &(struct others){ .keep = key, .keyring = keyring, .me = me });
+	if (rc == 0 && ret_key)
 		*ret_key = key;
-	return 0;
+out:
+	a0_wipe_free(payload, len + 1);
+	return rc;
 }
 
 int a0_store_pin(key_serial_t key, key_serial_t pin)

@@ -59,9 +59,11 @@ int a0_record_api_name(const char *audience, const char *scope, char **ret);
  *   load:   A0_ERR_NOT_FOUND when there is no such record in the keyring itself (keyrings
  *           linked in it are not searched: a record is read where it is saved).
  *           A0_ERR_MALFORMED / A0_ERR_VERSION for a payload that is not a v1 record.
- *   save:   create or replace atomically; timeout_s > 0 sets the key's timeout (again after
- *           every update, which clears it); A0_ERR_STORE names the quota on EDQUOT/ENOMEM/too
- *           large, and the previous record is then left intact. Keys get the permissions
+ *   save:   create or replace atomically (the caller's own record key is updated in place;
+ *           a key of another uid's under the name is never written, only displaced: store.c);
+ *           timeout_s > 0 sets the key's timeout (again after every update, which clears it);
+ *           A0_ERR_STORE names the quota on EDQUOT/ENOMEM/too large, and the previous record
+ *           is then left intact. Keys get the permissions
  *           owner view/read/write/search/setattr and nothing for possessors, group and others
  *           (keys.h says why); the caller's fsuid owns a new key. So every operation on a
  *           record needs the owner's fsuid: the helper runs as the user, the module switches

@@ -887,6 +887,95 @@ static void test_other_users_cannot_read_or_find(void **state)
 	a0_record_free(r);
 }
 
+/* Another user in the owner's session (stock sudo) puts a key under the record's name. */
+static int plant_key(void *ctx)
+{
+	const key_perm_t *perm = ctx;
+	key_serial_t key = add_key("user", "pam_auth0:main", "planted", 7, KEY_SPEC_SESSION_KEYRING);
+
+	if (key < 0)
+		return 1;
+	return keyctl_setperm(key, *perm) < 0 ? 2 : 0;
+}
+
+struct planted {
+	key_serial_t key;
+	const char *needles[2];
+	const char *exact; /* NULL: any payload without the needles */
+};
+
+/* As the planter, the key's owner (A0_RECORD_PERM, too, lets it read): 0 when its payload holds
+ * none of the tokens (and is exact, when given), 1 when it holds one, 2 when unreadable. */
+static int planter_reads(void *ctx)
+{
+	const struct planted *p = ctx;
+	void *buf = NULL;
+	long n;
+
+	n = keyctl_read_alloc(p->key, &buf);
+	if (n < 0)
+		return 2;
+	for (size_t i = 0; i < 2; i++)
+		if (memmem(buf, (size_t)n, p->needles[i], strlen(p->needles[i]))) {
+			free(buf);
+			return 1;
+		}
+	n = p->exact && strcmp(buf, p->exact) != 0 ? 3 : 0;
+	free(buf);
+	return (int)n;
+}
+
+/*
+ * A key that another uid planted under the record's name in the owner's session keyring, which
+ * both may write, writable by the owner's processes (which possess the keyring) or not: a save
+ * never writes into it, takes it out of the keyring, and the record is a new key of the
+ * owner's. Before the staging keyring (store.c), the first kind got the owner's tokens.
+ */
+static void test_save_never_writes_a_planted_key(void **state)
+{
+	key_perm_t perms[] = { KEY_POS_ALL | KEY_USR_ALL, KEY_USR_ALL };
+
+	for (size_t i = 0; i < sizeof(perms) / sizeof(perms[0]); i++) {
+		struct a0_record *r = sample("planted-test-refresh-token"), *back = NULL;
+		key_serial_t planted, key;
+		struct a0_keyinfo ki;
+		int rc;
+
+		join_session_as_owner(NULL);
+		assert_int_equal(test_as_user(&other, false, plant_key, &perms[i]), 0);
+		/* The new session keyring's only link (root, possessing it, reads the list). */
+		{
+			void *list = NULL;
+
+			assert_int_equal(keyctl_read_alloc(KEY_SPEC_SESSION_KEYRING, &list),
+					 sizeof(key_serial_t));
+			planted = *(key_serial_t *)list;
+			free(list);
+		}
+		rc = save_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0);
+		/* The planted key is as its owner left it, and out of the keyring. */
+		{
+			struct planted pl = { planted,
+					      { r->access_token, "planted-test-refresh-token" },
+					      "planted" };
+
+			assert_int_equal(test_as_user(&other, false, planter_reads, &pl), 0);
+		}
+		assert_int_equal(rc, 0);
+		assert_false(lists(KEY_SPEC_SESSION_KEYRING, planted));
+		/* The record is the owner's own key, owner-only, and loads. */
+		assert_int_equal(find_as_owner(session(), "pam_auth0:main", &key), 0);
+		assert_int_not_equal(key, planted);
+		assert_int_equal(describe_as_owner(key, &ki), 0);
+		assert_int_equal(ki.uid, owner.uid);
+		assert_int_equal(ki.perm, A0_RECORD_PERM);
+		assert_int_equal(load_as_owner(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+		assert_records_equal(r, back);
+		a0_record_free(back);
+		a0_record_free(r);
+	}
+}
+
 /* ---- the hand-off ---- */
 
 struct handoff_probe {
@@ -1302,6 +1391,7 @@ int main(void)
 		cmocka_unit_test_setup(test_priv_unprivileged, fresh_session),
 		cmocka_unit_test_setup(test_owned_by_user, fresh_session),
 		cmocka_unit_test_setup(test_other_users_cannot_read_or_find, fresh_session),
+		cmocka_unit_test_setup(test_save_never_writes_a_planted_key, fresh_session),
 		cmocka_unit_test_setup(test_handoff_across_processes, fresh_session),
 		cmocka_unit_test_setup(test_login_session_keyring, fresh_session),
 		cmocka_unit_test_setup(test_login_user_keyring, fresh_session),
