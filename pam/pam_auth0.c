@@ -616,6 +616,36 @@ static const struct taken *login_record(struct login *l, const struct a0_user *u
 }
 
 /*
+ * A session for another user than the one this handle signed in: sudo and su authenticate the
+ * caller, then set PAM_USER to the target user for setcred and open_session. The caller's
+ * tokens are not the target's to keep (another user's processes could read a record stored for
+ * them; root's session is not ours at all). This process's hand-off, which no session will take
+ * now, goes at once: sudo ends PAM with PAM_DATA_SILENT, which leaves it to its timeout
+ * otherwise. Its handle leaves the PAM environment, which sudo passes on to the command.
+ */
+static bool session_of_another_user(struct login *l)
+{
+	const char *done = get_data(l->pamh, DATA_DONE);
+	struct handoff *h = (struct handoff *)(uintptr_t)get_data(l->pamh, DATA_HANDOFF);
+
+	if (!done || !l->user || strcmp(done, l->user) == 0)
+		return false;
+	if (h && h->handle[0] && h->pid == getpid()) {
+		struct a0_user u = { h->user, h->uid, h->gid };
+
+		a0_handoff_drop(&u, h->handle);
+		h->handle[0] = '\0';
+	}
+	pam_putenv(l->pamh, A0_HANDOFF_ENV);
+	if (l->cfg && l->cfg->debug)
+		pam_syslog(l->pamh, LOG_DEBUG,
+			   "user=%s: the session is not for %s, whom Auth0 signed in: the "
+			   "credentials are not kept",
+			   l->user, done);
+	return true;
+}
+
+/*
  * setcred (ESTABLISH, REINITIALIZE) and open_session: store the record, once per keyring.
  * PAM_IGNORE for a system account (and an open_session with nothing to store), else success.
  * Before pam_keyinit has made the login's session keyring (sshd calls setcred first) the
@@ -634,6 +664,10 @@ static int store_record(pam_handle_t *pamh, int argc, const char **argv, bool op
 	int pam, r;
 
 	pam = begin(&l, argc, argv);
+	if ((pam == PAM_SUCCESS || pam == PAM_IGNORE) && session_of_another_user(&l)) {
+		pam = opening ? PAM_IGNORE : PAM_SUCCESS;
+		goto out;
+	}
 	if (pam != PAM_SUCCESS)
 		goto out;
 	if (!local_user(pamh, l.user, &u) || !(t = login_record(&l, &u))) {
@@ -745,6 +779,9 @@ static int remove_record(pam_handle_t *pamh, int argc, const char **argv, bool l
 	int pam, r;
 
 	pam = begin(&l, argc, argv);
+	/* Nothing was stored for it, and the caller's login is not its to revoke. */
+	if ((pam == PAM_SUCCESS || pam == PAM_IGNORE) && session_of_another_user(&l))
+		goto out;
 	if (pam != PAM_SUCCESS || !local_user(pamh, l.user, &u))
 		goto out;
 	t = login_record(&l, &u);

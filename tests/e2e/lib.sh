@@ -418,6 +418,10 @@ _e2e_del_user() {
 		kill -KILL "${pids[@]}" 2>/dev/null
 		sleep 0.05
 	done
+	# The kernel keeps a uid's user keyrings (and a hand-off in them) after userdel; the next
+	# run's user of the same uid would find them.
+	setpriv --reuid="$uid" --regid="$(id -g -- "$name")" --clear-groups -- \
+		sh -c 'keyctl invalidate @u; keyctl invalidate @us' >/dev/null 2>&1 || true
 	if ! out=$(userdel -r -- "$name" 2>&1); then
 		out=$(userdel -r -f -- "$name" 2>&1) || { _e2e_log "userdel $name: $out"; return 1; }
 	fi

@@ -196,6 +196,11 @@ if [[ -e $canary/loaded ]]; then
 else
 	e2e_pass "sudo: LD_* from the user loaded nothing"
 fi
+# sudo's session is root's (PAM_USER changes after authentication) and sudo ends PAM with
+# PAM_DATA_SILENT: the hand-off of a0otp's authentication must still be gone, not left to its
+# two-minute timeout in a0otp's user keyring.
+e2e_check "sudo: no hand-off left in the caller's user keyring" bash -c \
+	"! setpriv --reuid=a0otp --regid=a0otp --clear-groups -- keyctl show @u | grep -q pam_auth0_handoff"
 e2e_spawn -u a0otp -O -- sudo -k /usr/bin/id -un <<'EXP' || true
 answer "password for a0otp: " wrong
 await "Sorry"

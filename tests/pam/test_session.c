@@ -48,7 +48,8 @@
 
 static struct fake fake;
 static char run_dir[64];
-static struct test_user user; /* a local account that signs in as the fake's a0alice */
+static struct test_user user;  /* a local account that signs in as the fake's a0alice */
+static struct test_user other; /* another local account, a session target (sudo -u) */
 
 /* ---- helpers ---- */
 
@@ -812,6 +813,51 @@ static void test_unused_handoff_dropped_at_end(void **state)
 	assert_int_equal(a0_handoff_take(&u, handle, &r, NULL), A0_ERR_NOT_FOUND);
 }
 
+/*
+ * sudo and su authenticate the caller, then set PAM_USER to the target user before setcred and
+ * open_session, and end with PAM_DATA_SILENT: the session is the target's. The caller's tokens
+ * are not the target's to keep (neither root's, an ignored account, nor another user's, whose
+ * processes could read a record stored for them), and the caller's hand-off, which no session
+ * will take, goes at once rather than at its timeout; its handle leaves the PAM environment,
+ * which sudo passes on to the command.
+ */
+static void test_session_of_another_user_gets_nothing(void **state)
+{
+	const char *targets[] = { "root", other.name };
+
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		pam_handle_t *h = sign_in(SERVICE);
+		void *links = NULL;
+		long n;
+
+		assert_int_equal(handoffs(), 1);
+		assert_int_equal(pam_set_item(h, PAM_USER, targets[i]), PAM_SUCCESS);
+		/* (The auth stack here is pam_auth0 alone: for root, which it ignores, the
+		 * stack's setcred has no module that succeeded.) */
+		pam_setcred(h, PAM_ESTABLISH_CRED);
+		assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+		pam_setcred(h, PAM_REINITIALIZE_CRED);
+		/* The target's new session keyring (pam_keyinit) holds no key but keyrings (the
+		 * user keyring pam_keyinit links): a record would be a key root may not view. */
+		n = keyctl_read_alloc(KEY_SPEC_SESSION_KEYRING, &links);
+		assert_true(n >= 0);
+		for (long k = 0; k < n / (long)sizeof(key_serial_t); k++) {
+			struct a0_keyinfo ki;
+
+			assert_int_equal(a0_key_describe(((key_serial_t *)links)[k], &ki), 0);
+			assert_string_equal(ki.type, "keyring");
+		}
+		free(links);
+		assert_null(pam_getenv(h, A0_HANDOFF_ENV));
+		assert_int_equal(handoffs(), 0);
+		assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+		assert_int_equal(pam_end(h, PAM_SUCCESS | PAM_DATA_SILENT), PAM_SUCCESS);
+		assert_true(keyctl_join_session_keyring(NULL) > 0);
+	}
+	/* And no revocation: the caller's login stays valid at the tenant. */
+	assert_int_equal(revoked_families(), 0);
+}
+
 /* ---- set-up: the account, then pam_wrapper preloaded in a re-executed child ---- */
 
 static void write_services(const char *dir, const char *services)
@@ -847,21 +893,25 @@ int main(int argc, char **argv)
 			return 77;
 		}
 		test_user_sweep();
-		if (!test_user_create("a0kp", 's', &user))
+		if (!test_user_create("a0kp", 's', &user) || !test_user_create("a0kp", 't', &other)) {
+			test_user_remove(&user);
 			return 99;
+		}
 		if (access(KEYINIT, R_OK) != 0) {
 			fprintf(stderr, "test_session: %s missing\n", KEYINIT);
 			r = 77;
 		} else {
-			char env_user[64];
-			const char *const env[] = { env_user, NULL };
+			char env_user[64], env_other[64];
+			const char *const env[] = { env_user, env_other, NULL };
 
 			snprintf(env_user, sizeof(env_user), "A0_PAM_TEST_USER=%s", user.name);
+			snprintf(env_other, sizeof(env_other), "A0_PAM_TEST_OTHER=%s", other.name);
 			r = pamwrap_run(argv, "a0-session", write_services, env);
 		}
 		/* Back to a session keyring of our own before the account goes. */
 		keyctl_join_session_keyring(NULL);
 		test_user_remove(&user);
+		test_user_remove(&other);
 		return r;
 	}
 	snprintf(run_dir, sizeof(run_dir), "%s", pamwrap_run_dir());
@@ -871,6 +921,7 @@ int main(int argc, char **argv)
 		return 99;
 	user.uid = pw->pw_uid;
 	user.gid = pw->pw_gid;
+	snprintf(other.name, sizeof(other.name), "%s", getenv("A0_PAM_TEST_OTHER"));
 	fake_init(&fake);
 
 #define T(name) cmocka_unit_test_setup(name, reset)
@@ -887,6 +938,7 @@ int main(int argc, char **argv)
 		T(test_delete_cred_removes_keys),
 		T(test_failed_login_leaves_nothing),
 		T(test_unused_handoff_dropped_at_end),
+		T(test_session_of_another_user_gets_nothing),
 	};
 #undef T
 	r = cmocka_run_group_tests(tests, NULL, NULL);
