@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +20,7 @@
 #include <security/pam_appl.h>
 
 #include "fake.h"
+#include "pamwrap.h"
 
 #define SERVICE "pam_auth0_bench"
 
@@ -178,45 +177,18 @@ static void write_text(const char *path, const char *text)
 		exit(99);
 }
 
-/* pam_wrapper must be preloaded: set up a service and run this program again under it. */
-static void reexec(char **argv)
+/* The service pam_wrapper reads, and an empty default one (else libpam logs "no default
+ * config other" at every pam_start). */
+static void write_services(const char *dir, const char *services)
 {
-	const char *module = getenv("A0_MODULE"), *wrapper = getenv("A0_PAM_WRAPPER");
 	char path[192], text[1024];
-	int status;
-	pid_t pid;
 
-	if (!module || !wrapper)
-		exit(99);
-	strcpy(run_dir, "/tmp/a0-bench-XXXXXX");
-	if (!mkdtemp(run_dir))
-		exit(99);
-	snprintf(path, sizeof(path), "%s/services", run_dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/services/" SERVICE, run_dir);
-	snprintf(text, sizeof(text), "auth required %s config=%s/pam_auth0.conf\n", module,
-		 run_dir);
+	snprintf(path, sizeof(path), "%s/" SERVICE, services);
+	snprintf(text, sizeof(text), "auth required %s config=%s/pam_auth0.conf\n",
+		 getenv("A0_MODULE"), dir);
 	write_text(path, text);
-	/* An empty default service, or libpam logs "no default config other" at every pam_start. */
-	snprintf(path, sizeof(path), "%s/services/other", run_dir);
+	snprintf(path, sizeof(path), "%s/other", services);
 	write_text(path, "");
-	setenv("LD_PRELOAD", wrapper, 1);
-	setenv("PAM_WRAPPER", "1", 1);
-	snprintf(path, sizeof(path), "%s/services", run_dir);
-	setenv("PAM_WRAPPER_SERVICE_DIR", path, 1);
-	setenv("A0_BENCH_DIR", run_dir, 1);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		execv("/proc/self/exe", argv);
-		_exit(99);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		exit(99);
-	snprintf(text, sizeof(text), "rm -rf '%s'", run_dir);
-	if (system(text) != 0)
-		status = 1;
-	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 99);
 }
 
 int main(int argc, char **argv)
@@ -227,9 +199,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_login login [N] | rss [CYCLES]\n");
 		return 2;
 	}
-	if (!getenv("A0_BENCH_DIR"))
-		reexec(argv);
-	snprintf(run_dir, sizeof(run_dir), "%s", getenv("A0_BENCH_DIR"));
+	/* pam_wrapper must be preloaded: this program again, under it (tests/common/pamwrap). */
+	if (!pamwrap_is_child())
+		return pamwrap_run(argv, "a0-bench", write_services, NULL);
+	snprintf(run_dir, sizeof(run_dir), "%s", pamwrap_run_dir());
 	fake_init(&fake);
 	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
 	snprintf(text, sizeof(text),
