@@ -277,6 +277,7 @@ static int code_of(int err, enum a0_cm_job_kind kind)
 		return AUTH0_CREDENTIALS_OK;
 	case A0_ERR_NETWORK:
 	case A0_ERR_TIMEOUT:
+	case A0_ERR_TLS: /* as Auth0's SDKs: a TLS failure is a network error */
 		return AUTH0_CREDENTIALS_NO_NETWORK;
 	case A0_ERR_MFA_REQUIRED:
 		return AUTH0_CREDENTIALS_MFA_REQUIRED;

@@ -456,10 +456,14 @@ static void test_param_values_are_encoded_not_interpreted(void **state)
 
 /* ------------------------------------------------------------------ faults */
 
+/* Where the record says the tenant is: the fake's listener, or one of its broken ones. */
+enum port { PORT_MAIN, PORT_CLOSED, PORT_OTHER_CA, PORT_WRONG_HOST, PORT_EXPIRED };
+
 struct fault_case {
 	const char *what;
 	const char *fault; /* NULL: none */
-	bool closed_port, revoke_first;
+	enum port port;
+	bool revoke_first;
 	const char *timeout;
 	int code;
 	const char *name;
@@ -497,7 +501,12 @@ static void run_fault_case(const struct fault_case *c)
 	helper_test_reset(&f);
 	login = fake_login(&f, "pam-native", NULL, "a0alice", SCOPE);
 	assert_non_null(login);
-	save_login(&f, login, "pam-native", c->closed_port ? f.port_closed : f.port);
+	{
+		const int ports[] = { f.port, f.port_closed, f.port_other_ca, f.port_wrong_host,
+				      f.port_expired };
+
+		save_login(&f, login, "pam-native", ports[c->port]);
+	}
 	before = record_payload("main", &before_len);
 	assert_non_null(before);
 	if (c->revoke_first) {
@@ -538,8 +547,16 @@ static void run_fault_case(const struct fault_case *c)
 static void test_fault_matrix_leaves_record_intact(void **state)
 {
 	static const struct fault_case cases[] = {
-		{ .what = "tenant down", .closed_port = true, .code = 10, .name = "NO_NETWORK",
+		{ .what = "tenant down", .port = PORT_CLOSED, .code = 10, .name = "NO_NETWORK",
 		  .requests = 0, .max_s = 5 },
+		{ .what = "TCP accept, then silence",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"silence\",\"seconds\":4}",
+		  .timeout = "1", .code = 10, .name = "NO_NETWORK", .requests = 1, .min_s = 0.9,
+		  .max_s = 2.8 },
+		{ .what = "1 byte per second",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"slow_body\",\"interval\":1}",
+		  .timeout = "1", .code = 10, .name = "NO_NETWORK", .requests = 1, .min_s = 0.9,
+		  .max_s = 2.8 },
 		{ .what = "slower than --timeout",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":3}",
 		  .timeout = "1", .code = 10, .name = "NO_NETWORK", .requests = 1, .min_s = 0.9,
@@ -550,6 +567,18 @@ static void test_fault_matrix_leaves_record_intact(void **state)
 			   "\"error_description\":\"boom\"}}",
 		  .code = 5, .name = "RENEW_FAILED", .auth0_error = "server_error", .requests = 3,
 		  .min_s = 3, .max_s = 9 },
+		{ .what = "502",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":502,"
+			   "\"count\":-1,\"body\":\"<html>Bad Gateway</html>\"}",
+		  .code = 5, .name = "RENEW_FAILED", .requests = 3, .min_s = 3, .max_s = 9 },
+		{ .what = "503",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":503,"
+			   "\"count\":-1}",
+		  .code = 5, .name = "RENEW_FAILED", .requests = 3, .min_s = 3, .max_s = 9 },
+		{ .what = "429 without Retry-After",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"count\":-1}",
+		  .code = 5, .name = "RENEW_FAILED", .auth0_error = "too_many_requests",
+		  .requests = 3, .min_s = 3, .max_s = 9 },
 		{ .what = "429 with Retry-After",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"retry_after\":1,"
 			   "\"count\":-1}",
@@ -566,6 +595,18 @@ static void test_fault_matrix_leaves_record_intact(void **state)
 		{ .what = "truncated answer",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"truncated\"}", .code = 10,
 		  .name = "NO_NETWORK", .requests = 1, .max_s = 5 },
+		{ .what = "10 MB body",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"huge\"}", .code = 5,
+		  .name = "RENEW_FAILED", .requests = 1, .max_s = 5 },
+		{ .what = "wrong content type",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"wrong_content_type\"}",
+		  .code = 5, .name = "RENEW_FAILED", .requests = 1, .max_s = 5 },
+		{ .what = "certificate from another CA", .port = PORT_OTHER_CA, .code = 10,
+		  .name = "NO_NETWORK", .requests = 0, .max_s = 5 },
+		{ .what = "hostname mismatch", .port = PORT_WRONG_HOST, .code = 10,
+		  .name = "NO_NETWORK", .requests = 0, .max_s = 5 },
+		{ .what = "expired certificate", .port = PORT_EXPIRED, .code = 10,
+		  .name = "NO_NETWORK", .requests = 0, .max_s = 5 },
 		{ .what = "revoked refresh token", .revoke_first = true, .code = 5,
 		  .name = "RENEW_FAILED", .auth0_error = "invalid_grant", .requests = 1,
 		  .max_s = 5 },
