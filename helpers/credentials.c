@@ -21,7 +21,6 @@
 #include "error.h"
 #include "json.h"
 #include "lock.h"
-#include "login.h"
 #include "manager.h"
 #include "secret.h"
 #include "tenant.h"
@@ -62,7 +61,7 @@ static int op_save(void *ctx, const char *name, const struct a0_record *r)
 	 * its record for as long as the keyring lives.
 	 */
 	if (!r->refresh_token || r->refresh_expires_at > 0)
-		timeout = a0_login_timeout(r, time(NULL));
+		timeout = a0_record_timeout(r, time(NULL));
 	return a0_store_save(c->keyring, name, r, timeout);
 }
 

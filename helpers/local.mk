@@ -15,22 +15,21 @@ helpers_libcredentials_core_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYUTILS_
 # The public library: auth0_credentials_* alone are exported (visibility and version script).
 # It links neither libcurl nor OpenSSL: loading them and the libraries behind them took several
 # times as long as a cached `auth0-credentials get` itself. Requests to the tenant are in the
-# module below (helpers/tenant.h). Of lib/ it takes what the manager and the store use, compiled
-# here with a section per function, and --gc-sections drops the rest of those files: the grants
-# in lib/auth0.c, whose calls into lib/http.c are then left out too. Should code of the library
-# ever call into lib/http.c, the link fails (--no-undefined) instead of pulling libcurl back in.
+# module below (helpers/tenant.h). Of lib/ it takes the files without network: the answers'
+# parsers (lib/response.c), not the requests (lib/auth0.c). Should code of the library ever
+# call into lib/auth0.c or lib/http.c, the link fails (--no-undefined) instead of pulling
+# libcurl back in.
 lib_LTLIBRARIES = helpers/libauth0-credentials.la helpers/auth0-credentials-tenant.la
 helpers_libauth0_credentials_la_SOURCES = helpers/credentials.c include/auth0/credentials.h \
 	helpers/tenant.h \
-	lib/error.c lib/secret.c lib/json.c lib/auth0.c keyring/store.c keyring/login.c
+	lib/error.c lib/secret.c lib/json.c lib/response.c keyring/store.c
 helpers_libauth0_credentials_la_CPPFLAGS = $(HELPER_CPPFLAGS)
-helpers_libauth0_credentials_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYUTILS_CFLAGS) \
-	-ffunction-sections -fdata-sections
+helpers_libauth0_credentials_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYUTILS_CFLAGS)
 helpers_libauth0_credentials_la_LIBADD = helpers/libcredentials-core.la $(CJSON_LIBS) \
 	$(KEYUTILS_LIBS) -lm
 helpers_libauth0_credentials_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
 	-Wl,--version-script=$(srcdir)/helpers/libauth0-credentials.sym \
-	-Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,--no-undefined
+	-Wl,-z,relro -Wl,-z,now -Wl,--no-undefined
 EXTRA_DIST += helpers/libauth0-credentials.sym helpers/auth0-credentials.pc.in
 
 # The tenant module, auth0-credentials-tenant.so: the refresh and revocation requests, which the

@@ -75,19 +75,6 @@ int a0_record_from_tokens(const struct a0_tokens *t, const struct a0_config *cfg
 	return 0;
 }
 
-unsigned a0_login_timeout(const struct a0_record *r, time_t now)
-{
-	time_t until = r->refresh_token && r->refresh_expires_at > 0 ? r->refresh_expires_at
-								       : r->expires_at;
-	long long left = (long long)until - (long long)now;
-
-	if (left < A0_LOGIN_MIN_TIMEOUT)
-		return A0_LOGIN_MIN_TIMEOUT;
-	if (left > UINT_MAX)
-		return UINT_MAX;
-	return (unsigned)left;
-}
-
 key_serial_t a0_login_current_session(void)
 {
 	key_serial_t k = keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0);

@@ -44,15 +44,10 @@
 /* Seconds a hand-off lives: sshd's default LoginGraceTime. */
 #define A0_HANDOFF_TIMEOUT 120
 #define A0_HANDOFF_HANDLE_LEN 32 /* lower-case hex digits */
-/* Least timeout of a record (one whose access token is about to expire). */
-#define A0_LOGIN_MIN_TIMEOUT 60
 
 /* The login's record from a token response and the configuration (not secret: domain...). */
 int a0_record_from_tokens(const struct a0_tokens *t, const struct a0_config *cfg, time_t now,
 			  struct a0_record **ret);
-/* The key timeout for a record: until refresh_expires_at, else until the access token
- * expires, and at least A0_LOGIN_MIN_TIMEOUT. */
-unsigned a0_login_timeout(const struct a0_record *r, time_t now);
 
 /* The serial of the caller's session keyring (0 when it has none). */
 key_serial_t a0_login_current_session(void);

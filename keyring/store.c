@@ -34,6 +34,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +319,19 @@ int a0_record_parse(const char *p, size_t len, struct a0_record **ret)
 out:
 	a0_record_free(r);
 	return rc;
+}
+
+unsigned a0_record_timeout(const struct a0_record *r, time_t now)
+{
+	time_t until = r->refresh_token && r->refresh_expires_at > 0 ? r->refresh_expires_at
+								       : r->expires_at;
+	long long left = (long long)until - (long long)now;
+
+	if (left < A0_RECORD_MIN_TIMEOUT)
+		return A0_RECORD_MIN_TIMEOUT;
+	if (left > UINT_MAX)
+		return UINT_MAX;
+	return (unsigned)left;
 }
 
 /* ---- record names ---- */

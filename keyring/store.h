@@ -50,6 +50,11 @@ void a0_record_free(struct a0_record *r);
 int a0_record_serialize(const struct a0_record *r, char **ret, size_t *ret_len);
 int a0_record_parse(const char *payload, size_t len, struct a0_record **ret);
 
+/* The key timeout for a record: until refresh_expires_at, else until the access token expires,
+ * and at least A0_RECORD_MIN_TIMEOUT seconds. */
+#define A0_RECORD_MIN_TIMEOUT 60
+unsigned a0_record_timeout(const struct a0_record *r, time_t now);
+
 /* The record name for per-API credentials: "api:<audience>[::<sorted scopes>]". */
 int a0_record_api_name(const char *audience, const char *scope, char **ret);
 

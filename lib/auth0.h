@@ -104,6 +104,8 @@ int a0_mfa_list_authenticators(struct a0_client *c, const char *mfa_token,
 int a0_mfa_challenge(struct a0_client *c, const char *mfa_token, const struct a0_authenticator *a,
 		     struct a0_challenge *ret, struct a0_result *res);
 void a0_challenge_clear(struct a0_challenge *ch);
+/* A /mfa/challenge answer (an oob_code required when oob): 0, or A0_ERR_MALFORMED. */
+int a0_parse_challenge(const char *body, size_t len, bool oob, struct a0_challenge *ret);
 
 /*
  * Check extra parameters before they are sent: at most A0_MAX_PARAMS, keys of 1 to

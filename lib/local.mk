@@ -6,7 +6,7 @@ lib_libauth0core_la_SOURCES = \
 	lib/json.c lib/json.h \
 	lib/conf.c lib/conf.h \
 	lib/http.c lib/http.h \
-	lib/auth0.c lib/auth0.h \
+	lib/auth0.c lib/response.c lib/auth0.h \
 	lib/mfa.c lib/mfa.h \
 	lib/jwt.c lib/jwt.h \
 	lib/jwks.c lib/jwks.h \

@@ -684,7 +684,7 @@ static int store_record(pam_handle_t *pamh, int argc, const char **argv, bool op
 		goto out;
 	}
 	r = a0_login_store(&u, l.cfg->keyring, t->auth_keyring, t->record,
-			   a0_login_timeout(t->record, time(NULL)), &at, why, sizeof(why));
+			   a0_record_timeout(t->record, time(NULL)), &at, why, sizeof(why));
 	if (r == A0_ERR_NOT_FOUND) {
 		if (opening)
 			pam_syslog(pamh, LOG_ERR,

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * GET /mfa/authenticators: a0_parse_authenticators. The first byte chooses how many entries
- * the caller has room for; the list has exactly that many, so ASan sees any write past it.
+ * The MFA API's answers. GET /mfa/authenticators: a0_parse_authenticators; the first byte
+ * chooses how many entries the caller has room for; the list has exactly that many, so ASan
+ * sees any write past it. POST /mfa/challenge: a0_parse_challenge of the same bytes, for an
+ * otp and an oob challenge.
  */
 #include "config.h"
 
@@ -17,6 +19,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	for (int oob = 0; oob < 2; oob++) {
+		struct a0_challenge ch = { 0 };
+
+		r = a0_parse_challenge((const char *)data + 1, size - 1, oob, &ch);
+		FUZZ_CHECK(r == 0 || r == A0_ERR_MALFORMED || r == A0_ERR_NOMEM);
+		FUZZ_CHECK(r < 0 || !oob || (ch.oob_code && ch.oob_code[0]));
+		a0_challenge_clear(&ch);
+	}
 	max = data[0] % (A0_MAX_AUTHENTICATORS + 1);
 	list = malloc(max ? max * sizeof(*list) : 1);
 	if (!list)

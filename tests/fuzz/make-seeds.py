@@ -168,6 +168,10 @@ write("authenticators", "webauthn_unknown", bytes([32]) + j([{"id": "webauthn-ro
 write("authenticators", "long_fields", bytes([32]) + j([{"id": "i" * 200, "authenticator_type": "otp",
                                                          "name": "n" * 100, "oob_channel": "c" * 20}]).encode())
 write("authenticators", "not_objects", bytes([32]) + b'[1,"otp",null]')
+# The same target parses the bytes as POST /mfa/challenge answers too.
+write("authenticators", "challenge_oob", bytes([32]) + j({"challenge_type": "oob",
+      "oob_code": "Fe26.2*seed-oob-code", "binding_method": "prompt"}).encode())
+write("authenticators", "challenge_otp", bytes([32]) + j({"challenge_type": "otp"}).encode())
 
 # ---- config: the file, then NUL-separated module arguments
 BASE = "domain = tenant.example.com\nclient_id = pam-native\n"
