@@ -73,7 +73,7 @@ int a0_store_load_key(key_serial_t key, struct a0_record **ret);
 /*
  * Link a record key into pin (e.g. KEY_SPEC_PROCESS_KEYRING) so the caller still possesses it
  * when its keyring is revoked (pam_keyinit's "revoke" runs before pam_auth0's close_session).
- * The caller must own the key (fsuid) and possess it: "link" is granted for the moment of the
+ * The caller must own the key (fsuid): "link" is granted to the owner for the moment of the
  * link only.
  */
 int a0_store_pin(key_serial_t key, key_serial_t pin);

@@ -808,15 +808,7 @@ out:
 
 int a0_store_pin(key_serial_t key, key_serial_t pin)
 {
-	int r = 0;
-
-	if (keyctl_setperm(key, A0_RECORD_PERM | KEY_POS_LINK) < 0)
-		return from_errno(errno);
-	if (keyctl_link(key, pin) < 0)
-		r = from_errno(errno);
-	if (keyctl_setperm(key, A0_RECORD_PERM) < 0 && r == 0)
-		r = from_errno(errno);
-	return r;
+	return link_owned(key, pin);
 }
 
 /* ---- the contract ---- */
