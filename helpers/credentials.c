@@ -523,60 +523,68 @@ static int finish(struct a0_buf *b, int r, char **ret)
 	return AUTH0_CREDENTIALS_OK;
 }
 
-AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credentials_tokens *t,
-						    enum auth0_credentials_format format,
-						    char **ret)
+/* One field of a formatted answer: its JSON member and shell variable, a string or a number. */
+struct out_field {
+	const char *json, *env;
+	const char *text; /* NULL: null in JSON, empty in env */
+	long long number;
+	bool is_number;
+};
+
+/*
+ * The formats of both kinds of credentials: JSON and env list the fields, in order; token is
+ * the one token the token format prints; header_type the scheme of the header format, which only
+ * an access token has (NULL: no header format).
+ */
+static int format_fields(const struct out_field *fields, size_t n, const char *token,
+			 const char *header_type, enum auth0_credentials_format format,
+			 char **ret)
 {
 	struct a0_buf b = { 0 };
-	char when[32];
+	char num[32];
 	cJSON *o;
-	int r;
+	int r = 0;
 
-	if (!t || !ret || !t->access_token || !t->token_type)
-		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
 	switch (format) {
 	case AUTH0_CREDENTIALS_FORMAT_JSON:
 		o = cJSON_CreateObject();
-		o = add_string_or_null(o, "access_token", t->access_token);
-		o = add_string_or_null(o, "id_token", t->id_token);
-		o = add_string_or_null(o, "token_type", t->token_type);
-		o = add_number(o, "expires_at", t->expires_at);
-		o = add_string_or_null(o, "scope", t->scope);
+		for (size_t i = 0; i < n; i++)
+			o = fields[i].is_number ? add_number(o, fields[i].json, fields[i].number)
+						: add_string_or_null(o, fields[i].json, fields[i].text);
 		r = json_line(o, &b);
 		a0_json_free(o);
 		break;
 	case AUTH0_CREDENTIALS_FORMAT_TOKEN:
-		r = a0_cm_token_ok(t->access_token) ? append(&b, t->access_token) : A0_ERR_INVALID;
+		r = a0_cm_token_ok(token) ? append(&b, token) : A0_ERR_INVALID;
 		if (r == 0)
 			r = append(&b, "\n");
 		break;
 	case AUTH0_CREDENTIALS_FORMAT_HEADER:
 		/* RFC 6750 spells the scheme "Bearer" whatever case the tenant used. */
-		r = a0_cm_token_ok(t->access_token) && a0_cm_token_ok(t->token_type) ?
+		r = header_type && a0_cm_token_ok(token) && a0_cm_token_ok(header_type) ?
 			    0 : A0_ERR_INVALID;
 		if (r == 0)
 			r = append(&b, "Authorization: ");
 		if (r == 0)
-			r = append(&b, strcasecmp(t->token_type, "bearer") == 0 ? "Bearer"
-										: t->token_type);
+			r = append(&b, strcasecmp(header_type, "bearer") == 0 ? "Bearer"
+									     : header_type);
 		if (r == 0)
 			r = append(&b, " ");
 		if (r == 0)
-			r = append(&b, t->access_token);
+			r = append(&b, token);
 		if (r == 0)
 			r = append(&b, "\n");
 		break;
 	case AUTH0_CREDENTIALS_FORMAT_ENV:
-		snprintf(when, sizeof(when), "%lld", t->expires_at);
-		r = append_assignment(&b, "AUTH0_ACCESS_TOKEN", t->access_token);
-		if (r == 0)
-			r = append_assignment(&b, "AUTH0_ID_TOKEN", t->id_token);
-		if (r == 0)
-			r = append_assignment(&b, "AUTH0_TOKEN_TYPE", t->token_type);
-		if (r == 0)
-			r = append_assignment(&b, "AUTH0_EXPIRES_AT", when);
-		if (r == 0)
-			r = append_assignment(&b, "AUTH0_SCOPE", t->scope);
+		for (size_t i = 0; i < n && r == 0; i++) {
+			const char *value = fields[i].text;
+
+			if (fields[i].is_number) {
+				snprintf(num, sizeof(num), "%lld", fields[i].number);
+				value = num;
+			}
+			r = append_assignment(&b, fields[i].env, value);
+		}
 		break;
 	default:
 		r = A0_ERR_INVALID;
@@ -584,46 +592,41 @@ AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credential
 	return finish(&b, r, ret);
 }
 
+AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credentials_tokens *t,
+						    enum auth0_credentials_format format,
+						    char **ret)
+{
+	if (!t || !ret || !t->access_token || !t->token_type)
+		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
+	const struct out_field fields[] = {
+		{ .json = "access_token", .env = "AUTH0_ACCESS_TOKEN", .text = t->access_token },
+		{ .json = "id_token", .env = "AUTH0_ID_TOKEN", .text = t->id_token },
+		{ .json = "token_type", .env = "AUTH0_TOKEN_TYPE", .text = t->token_type },
+		{ .json = "expires_at", .env = "AUTH0_EXPIRES_AT", .number = t->expires_at,
+		  .is_number = true },
+		{ .json = "scope", .env = "AUTH0_SCOPE", .text = t->scope },
+	};
+
+	return format_fields(fields, sizeof(fields) / sizeof(fields[0]), t->access_token,
+			     t->token_type, format, ret);
+}
+
 AUTH0_CREDENTIALS_API int auth0_credentials_sso_format(const struct auth0_credentials_sso *s,
 							enum auth0_credentials_format format,
 							char **ret)
 {
-	struct a0_buf b = { 0 };
-	char when[32];
-	cJSON *o;
-	int r;
-
 	if (!s || !ret || !s->session_transfer_token || !s->token_type)
 		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
-	switch (format) {
-	case AUTH0_CREDENTIALS_FORMAT_JSON:
-		o = cJSON_CreateObject();
-		o = add_string_or_null(o, "session_transfer_token", s->session_transfer_token);
-		o = add_string_or_null(o, "token_type", s->token_type);
-		o = add_number(o, "expires_in", s->expires_in);
-		r = json_line(o, &b);
-		a0_json_free(o);
-		break;
-	case AUTH0_CREDENTIALS_FORMAT_TOKEN:
-		r = a0_cm_token_ok(s->session_transfer_token) ?
-			    append(&b, s->session_transfer_token) : A0_ERR_INVALID;
-		if (r == 0)
-			r = append(&b, "\n");
-		break;
-	case AUTH0_CREDENTIALS_FORMAT_ENV:
-		snprintf(when, sizeof(when), "%lld", s->expires_in);
-		r = append_assignment(&b, "AUTH0_SESSION_TRANSFER_TOKEN",
-				      s->session_transfer_token);
-		if (r == 0)
-			r = append_assignment(&b, "AUTH0_TOKEN_TYPE", s->token_type);
-		if (r == 0)
-			r = append_assignment(&b, "AUTH0_EXPIRES_IN", when);
-		break;
-	case AUTH0_CREDENTIALS_FORMAT_HEADER:
-	default:
-		r = A0_ERR_INVALID;
-	}
-	return finish(&b, r, ret);
+	const struct out_field fields[] = {
+		{ .json = "session_transfer_token", .env = "AUTH0_SESSION_TRANSFER_TOKEN",
+		  .text = s->session_transfer_token },
+		{ .json = "token_type", .env = "AUTH0_TOKEN_TYPE", .text = s->token_type },
+		{ .json = "expires_in", .env = "AUTH0_EXPIRES_IN", .number = s->expires_in,
+		  .is_number = true },
+	};
+
+	return format_fields(fields, sizeof(fields) / sizeof(fields[0]),
+			     s->session_transfer_token, NULL, format, ret);
 }
 
 /* ------------------------------------------------------------------ errors */
