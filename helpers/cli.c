@@ -444,24 +444,26 @@ static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct 
 	return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
 }
 
-static int verb_clear(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+/* A verb with no options and no output: its one call. */
+static int verb_plain(struct auth0_credentials *c, int argc, char **argv, struct args *a,
+		      const char *usage, int (*call)(struct auth0_credentials *c))
 {
-	int code = parse(c, argc, argv, NULL, 0, usage_clear, 0, a);
+	int code = parse(c, argc, argv, NULL, 0, usage, 0, a);
 
 	if (code != AUTH0_CREDENTIALS_OK)
 		return code;
-	code = auth0_credentials_clear(c);
+	code = call(c);
 	return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+}
+
+static int verb_clear(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	return verb_plain(c, argc, argv, a, usage_clear, auth0_credentials_clear);
 }
 
 static int verb_revoke(struct auth0_credentials *c, int argc, char **argv, struct args *a)
 {
-	int code = parse(c, argc, argv, NULL, 0, usage_revoke, 0, a);
-
-	if (code != AUTH0_CREDENTIALS_OK)
-		return code;
-	code = auth0_credentials_revoke(c);
-	return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+	return verb_plain(c, argc, argv, a, usage_revoke, auth0_credentials_revoke);
 }
 
 static int verb_api(struct auth0_credentials *c, int argc, char **argv, struct args *a)
