@@ -24,17 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <keyutils.h>
 
 #include <auth0/credentials.h>
 
 #include "fake.h"
+#include "util.h"
 
 #define SCOPE "openid profile email offline_access"
 #define MIN_TTL "60"
@@ -44,8 +43,6 @@
 extern char **environ;
 
 static struct fake fake;
-static char lock_dir[64];
-static pid_t owner;
 
 static void die(const char *what)
 {
@@ -53,85 +50,17 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void remove_lock_dir(void)
-{
-	char cmd[128];
-
-	if (getpid() != owner)
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", lock_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "bench: could not remove %s\n", lock_dir);
-}
-
-/* Never the caller's keys or locks: a new session keyring and lock directory, as the tests. */
-static void private_session(void)
-{
-	if (keyctl_join_session_keyring(NULL) < 0)
-		die("keyctl_join_session_keyring failed");
-	snprintf(lock_dir, sizeof(lock_dir), "/tmp/a0-bench-XXXXXX");
-	if (!mkdtemp(lock_dir) || chmod(lock_dir, 0700) < 0 ||
-	    setenv("XDG_RUNTIME_DIR", lock_dir, 1) < 0)
-		die("no lock directory");
-	owner = getpid();
-	atexit(remove_lock_dir);
-}
-
-static size_t collect(char *data, size_t size, size_t n, void *userdata)
-{
-	char **buf = userdata;
-	size_t old = *buf ? strlen(*buf) : 0;
-	char *p = realloc(*buf, old + size * n + 1);
-
-	if (!p)
-		return 0;
-	memcpy(p + old, data, size * n);
-	p[old + size * n] = '\0';
-	*buf = p;
-	return size * n;
-}
-
-/* a0alice signs in with pam-native (password-realm); the token response as text. */
-static char *sign_in(void)
-{
-	static const char body[] =
-		"{\"grant_type\":\"http://auth0.com/oauth/grant-type/password-realm\","
-		"\"client_id\":\"pam-native\",\"username\":\"a0alice\","
-		"\"password\":\"Secret-a0alice-1\",\"realm\":\"Username-Password-Authentication\","
-		"\"scope\":\"" SCOPE "\"}";
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	CURL *c = curl_easy_init();
-	char url[128], *answer = NULL;
-	long status = 0;
-
-	snprintf(url, sizeof(url), "https://localhost:%d/oauth/token", fake.port);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO, fake.ca);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	if (curl_easy_perform(c) != CURLE_OK)
-		die("sign-in request failed");
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
-	if (status != 200 || !answer)
-		die("sign-in refused");
-	return answer;
-}
-
 /* A fresh login of a0alice stored as the session's credentials (as pam_auth0 would). */
 static void store_login(void)
 {
 	struct auth0_credentials *c;
-	char domain[64], *json = sign_in();
+	char domain[64], *json = fake_login(&fake, "pam-native", NULL, "a0alice", SCOPE);
 	struct auth0_credentials_tenant tenant = {
 		.domain = domain, .client_id = "pam-native", .ca_file = fake.ca
 	};
 
+	if (!json)
+		die("sign-in refused");
 	snprintf(domain, sizeof(domain), "localhost:%d", fake.port);
 	if (auth0_credentials_new(&c) != AUTH0_CREDENTIALS_OK ||
 	    auth0_credentials_save(c, json, strlen(json), &tenant) != AUTH0_CREDENTIALS_OK)
@@ -159,22 +88,9 @@ static double now_us(void)
 	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
-static int compare(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), compare);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static double minimum(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof(double), compare);
+	sort_doubles(v, n);
 	return v[0];
 }
 
@@ -362,15 +278,6 @@ static void expiring_login(void)
 	lifetime(DEFAULT_LIFETIME);
 }
 
-static int stat_of(const char *name)
-{
-	cJSON *stats = fake_get(&fake, "/__control/stats");
-	int v = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(stats, name));
-
-	cJSON_Delete(stats);
-	return v;
-}
-
 /*
  * n processes `get --min-ttl MIN_TTL`, released at once: the wall time from their release to
  * the last one's end (ms), and how many did not exit 0.
@@ -435,7 +342,7 @@ static int bench_concurrent(int n)
 		expiring_login();
 		single[i] = run_at_once(get, 1, &f);
 		failed += f;
-		if (stat_of("refresh_requests") != 1)
+		if (fake_stat(&fake, "refresh_requests") != 1)
 			die("one get on an expiring token did not send exactly one refresh");
 	}
 	for (int i = 0; i < ROUNDS; i++) {
@@ -444,9 +351,9 @@ static int bench_concurrent(int n)
 		expiring_login();
 		many[i] = run_at_once(get, n, &f);
 		failed += f;
-		refreshes[i] = stat_of("refresh_requests");
+		refreshes[i] = fake_stat(&fake, "refresh_requests");
 		most = refreshes[i] > most ? refreshes[i] : most;
-		reuse += stat_of("reuse_detected");
+		reuse += fake_stat(&fake, "reuse_detected");
 	}
 	/* The floor: as many processes at once on the renewed token, which none need renew. */
 	for (int i = 0; i < ROUNDS; i++) {
@@ -455,7 +362,7 @@ static int bench_concurrent(int n)
 		cached[i] = run_at_once(get, n, &f);
 		failed += f;
 	}
-	if (stat_of("refresh_requests") != refreshes[ROUNDS - 1])
+	if (fake_stat(&fake, "refresh_requests") != refreshes[ROUNDS - 1])
 		die("a get on a valid token sent a refresh");
 	printf("concurrent_processes %d\n", n);
 	printf("concurrent_rounds %d\n", ROUNDS);
@@ -482,7 +389,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	fake_init(&fake);
-	private_session();
+	private_session("a0-bench");
 	if (strcmp(argv[1], "capi") == 0)
 		return bench_capi(n > 0 && n <= 10000000 ? (int)n : 20000);
 	if (strcmp(argv[1], "cli") == 0)

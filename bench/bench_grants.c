@@ -22,6 +22,7 @@
 
 #include "auth0.h"
 #include "fake.h"
+#include "util.h"
 
 #define CLIENT_ID "pam-confidential"
 #define CLIENT_SECRET "test-client-secret-123"
@@ -93,32 +94,8 @@ static double theirs(const char *script, int n)
 /* Since the last reset: TLS connections, and the fake's own processing time (ms). */
 static void fake_totals(int *connections, double *server_ms)
 {
-	cJSON *stats = fake_get(&fake, "/__control/stats"), *log = fake_get(&fake, "/__control/log");
-	cJSON *rec;
-
-	*connections = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(stats, "connections"));
-	*server_ms = 0;
-	cJSON_ArrayForEach(rec, log) {
-		cJSON *v = cJSON_GetObjectItem(rec, "server_ms");
-
-		if (cJSON_IsNumber(v))
-			*server_ms += v->valuedouble;
-	}
-	cJSON_Delete(stats);
-	cJSON_Delete(log);
-}
-
-static int compare(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), compare);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	*connections = fake_stat(&fake, "connections");
+	*server_ms = fake_server_ms(&fake);
 }
 
 int main(int argc, char **argv)

@@ -21,6 +21,7 @@
 
 #include "fake.h"
 #include "pamwrap.h"
+#include "util.h"
 
 #define SERVICE "pam_auth0_bench"
 
@@ -58,37 +59,6 @@ static double cpu_seconds(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static int stat_of(const char *name)
-{
-	cJSON *stats = fake_get(&fake, "/__control/stats");
-	int v = cJSON_GetObjectItem(stats, name)->valueint;
-
-	cJSON_Delete(stats);
-	return v;
-}
-
-static double server_ms_total(void)
-{
-	cJSON *log = fake_get(&fake, "/__control/log"), *rec;
-	double ms = 0;
-
-	cJSON_ArrayForEach(rec, log) {
-		cJSON *v = cJSON_GetObjectItem(rec, "server_ms");
-
-		if (cJSON_IsNumber(v))
-			ms += v->valuedouble;
-	}
-	cJSON_Delete(log);
-	return ms;
-}
-
-static int compare(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static int bench_login(int n)
 {
 	double *wall = calloc((size_t)n, sizeof(double)), *cpu = calloc((size_t)n, sizeof(double));
@@ -102,8 +72,8 @@ static int bench_login(int n)
 
 		fake_control(&fake, "POST", "/__control/reset", "{}");
 		totp("JBSWY3DPEHPK3PXP", (long long)time(NULL), code);
-		h0 = stat_of("connections");
-		r0 = stat_of("requests");
+		h0 = fake_stat(&fake, "connections");
+		r0 = fake_stat(&fake, "requests");
 		w0 = now_seconds();
 		c0 = cpu_seconds();
 		if (authenticate("a0otp", "Secret-a0otp-1", code) != PAM_SUCCESS) {
@@ -112,13 +82,13 @@ static int bench_login(int n)
 		}
 		cpu[i] = (cpu_seconds() - c0) * 1000;
 		wall[i] = (now_seconds() - w0) * 1000;
-		handshakes = stat_of("connections") - h0;
-		requests = stat_of("requests") - r0;
-		server[i] = server_ms_total();
+		handshakes = fake_stat(&fake, "connections") - h0;
+		requests = fake_stat(&fake, "requests") - r0;
+		server[i] = fake_server_ms(&fake);
 	}
-	qsort(wall, (size_t)n, sizeof(double), compare);
-	qsort(cpu, (size_t)n, sizeof(double), compare);
-	qsort(server, (size_t)n, sizeof(double), compare);
+	sort_doubles(wall, n);
+	sort_doubles(cpu, n);
+	sort_doubles(server, n);
 	printf("login_runs %d\n", n);
 	printf("login_tls_handshakes %d\n", handshakes);
 	printf("login_http_requests %d\n", requests);
@@ -169,14 +139,6 @@ static int bench_rss(int cycles)
 	return 0;
 }
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		exit(99);
-}
-
 /* The service pam_wrapper reads, and an empty default one (else libpam logs "no default
  * config other" at every pam_start). */
 static void write_services(const char *dir, const char *services)
@@ -193,8 +155,6 @@ static void write_services(const char *dir, const char *services)
 
 int main(int argc, char **argv)
 {
-	char path[128], text[1024];
-
 	if (argc < 2 || (strcmp(argv[1], "login") != 0 && strcmp(argv[1], "rss") != 0)) {
 		fprintf(stderr, "usage: bench_login login [N] | rss [CYCLES]\n");
 		return 2;
@@ -204,12 +164,7 @@ int main(int argc, char **argv)
 		return pamwrap_run(argv, "a0-bench", write_services, NULL);
 	snprintf(run_dir, sizeof(run_dir), "%s", pamwrap_run_dir());
 	fake_init(&fake);
-	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
-	snprintf(text, sizeof(text),
-		 "domain = localhost:%d\nclient_id = pam-native\nca_file = %s\ntimeout = 10\n"
-		 "cache_dir = %s/cache\n",
-		 fake.port, fake.ca, run_dir);
-	write_text(path, text);
+	write_module_conf(run_dir, &fake, 10, NULL, NULL);
 	long n = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
 
 	if (strcmp(argv[1], "login") == 0)

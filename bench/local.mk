@@ -7,9 +7,9 @@ bench_bench_login_LDADD = tests/libtestcommon.la $(CJSON_LIBS) $(PAMTEST_LIBS) $
 # auth0-credentials and libauth0-credentials: the public header and library only.
 bench_bench_credentials_SOURCES = bench/bench_credentials.c
 bench_bench_credentials_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/include
-bench_bench_credentials_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) $(KEYUTILS_CFLAGS)
+bench_bench_credentials_CFLAGS = $(TEST_CFLAGS) $(KEYUTILS_CFLAGS)
 bench_bench_credentials_LDADD = helpers/libauth0-credentials.la tests/libtestcommon.la \
-	$(CJSON_LIBS) $(CURL_LIBS) $(KEYUTILS_LIBS)
+	$(CJSON_LIBS) $(KEYUTILS_LIBS)
 # lib/'s grants next to Auth0's Node SDK (bench/bench_sdk.mjs).
 bench_bench_grants_SOURCES = bench/bench_grants.c
 bench_bench_grants_CFLAGS = $(TEST_CFLAGS)

@@ -3,9 +3,10 @@ if ENABLE_TESTS
 # pam_wrapper and run against the fake tenant (tests/with-fake-tenant starts one per program).
 noinst_LTLIBRARIES += tests/libtestcommon.la
 tests_libtestcommon_la_SOURCES = tests/common/fake.c tests/common/fake.h \
-	tests/common/pamwrap.c tests/common/pamwrap.h
-tests_libtestcommon_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
-tests_libtestcommon_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS)
+	tests/common/pamwrap.c tests/common/pamwrap.h tests/common/util.c tests/common/util.h
+tests_libtestcommon_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(KEYUTILS_CFLAGS)
+tests_libtestcommon_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(KEYUTILS_LIBS)
 
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) -I$(top_srcdir)/tests/common
 TEST_LIBS = lib/libauth0core.la $(CMOCKA_LIBS)

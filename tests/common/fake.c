@@ -123,6 +123,75 @@ int fake_count(const struct fake *f, const char *path, const char *grant_type)
 	return n;
 }
 
+int fake_stat(const struct fake *f, const char *name)
+{
+	cJSON *stats = fake_get(f, "/__control/stats");
+	int v = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(stats, name));
+
+	cJSON_Delete(stats);
+	return v;
+}
+
+double fake_server_ms(const struct fake *f)
+{
+	cJSON *log = fake_get(f, "/__control/log"), *rec;
+	double ms = 0;
+
+	cJSON_ArrayForEach(rec, log) {
+		cJSON *v = cJSON_GetObjectItem(rec, "server_ms");
+
+		if (cJSON_IsNumber(v))
+			ms += v->valuedouble;
+	}
+	cJSON_Delete(log);
+	return ms;
+}
+
+char *fake_login(const struct fake *f, const char *client_id, const char *client_secret,
+		 const char *username, const char *scope)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	cJSON *body = cJSON_CreateObject();
+	char url[128], password[128], *json, *answer = NULL;
+	CURL *c = curl_easy_init();
+	long status = 0;
+
+	snprintf(url, sizeof(url), "https://localhost:%d/oauth/token", f->port);
+	/* The fake's users all have this password (tests/fake-tenant/tenant.json). */
+	snprintf(password, sizeof(password), "Secret-%s-1", username);
+	cJSON_AddStringToObject(body, "grant_type",
+				"http://auth0.com/oauth/grant-type/password-realm");
+	cJSON_AddStringToObject(body, "client_id", client_id);
+	if (client_secret)
+		cJSON_AddStringToObject(body, "client_secret", client_secret);
+	cJSON_AddStringToObject(body, "username", username);
+	cJSON_AddStringToObject(body, "password", password);
+	cJSON_AddStringToObject(body, "realm", "Username-Password-Authentication");
+	cJSON_AddStringToObject(body, "scope", scope);
+	json = cJSON_PrintUnformatted(body);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, f->ca);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	/* No answer at all is the set-up broken, as with a control request; a refusal is data. */
+	if (curl_easy_perform(c) != CURLE_OK)
+		die("login request failed");
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	cJSON_Delete(body);
+	free(json);
+	if (status != 200) {
+		free(answer);
+		return NULL;
+	}
+	return answer;
+}
+
 static size_t base32_decode(const char *in, unsigned char *out, size_t max)
 {
 	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -21,6 +21,16 @@ void fake_control(const struct fake *f, const char *method, const char *path, co
 cJSON *fake_get(const struct fake *f, const char *path);
 /* Number of log records for path (and grant_type when not NULL). */
 int fake_count(const struct fake *f, const char *path, const char *grant_type);
+/* A number from /__control/stats. */
+int fake_stat(const struct fake *f, const char *name);
+/* The fake's own processing time (ms) summed over its log: what a wall time is next to. */
+double fake_server_ms(const struct fake *f);
+/*
+ * Sign a user in at the fake with the password-realm grant (client_secret NULL for a public
+ * client); the token response as text (free it), or NULL when the tenant refused.
+ */
+char *fake_login(const struct fake *f, const char *client_id, const char *client_secret,
+		 const char *username, const char *scope);
 /* RFC 6238 TOTP (SHA-1, 6 digits, 30 s) for a base32 secret at time t. */
 void totp(const char *base32, long long t, char out[7]);
 /* Seconds since an arbitrary start, monotonic. */

@@ -18,41 +18,14 @@
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <keyutils.h>
 
 #include "common.h"
-
-static char lock_dir[64];
-static pid_t owner;
-
-static void remove_lock_dir(void)
-{
-	char cmd[128];
-
-	if (getpid() != owner)
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", lock_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", lock_dir);
-}
+#include "util.h"
 
 void helper_test_init(struct fake *f)
 {
-	char *dir = lock_dir;
-
-	/* Never the developer's keys: a new anonymous session keyring, inherited by children. */
-	if (keyctl_join_session_keyring(NULL) < 0) {
-		perror("keyctl_join_session_keyring");
-		exit(99);
-	}
-	snprintf(dir, sizeof(lock_dir), "/tmp/a0-helper-test-XXXXXX");
-	if (!mkdtemp(dir) || chmod(dir, 0700) < 0 || setenv("XDG_RUNTIME_DIR", dir, 1) < 0) {
-		perror("lock directory");
-		exit(99);
-	}
-	owner = getpid();
-	atexit(remove_lock_dir);
+	private_session("a0-helper-test");
 	fake_init(f);
 }
 
@@ -61,62 +34,6 @@ void helper_test_reset(const struct fake *f)
 	fake_control(f, "POST", "/__control/reset", "{}");
 	fake_control(f, "DELETE", "/__control/fault", NULL);
 	assert_int_equal(keyctl_clear(KEY_SPEC_SESSION_KEYRING), 0);
-}
-
-static size_t collect(char *data, size_t size, size_t n, void *userdata)
-{
-	char **buf = userdata;
-	size_t old = *buf ? strlen(*buf) : 0;
-	char *p = realloc(*buf, old + size * n + 1);
-
-	if (!p)
-		return 0;
-	memcpy(p + old, data, size * n);
-	p[old + size * n] = '\0';
-	*buf = p;
-	return size * n;
-}
-
-char *fake_login(const struct fake *f, const char *client_id, const char *client_secret,
-		 const char *username, const char *scope)
-{
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	cJSON *body = cJSON_CreateObject();
-	char url[128], password[128], *json, *answer = NULL;
-	CURL *c = curl_easy_init();
-	long status = 0;
-
-	snprintf(url, sizeof(url), "https://localhost:%d/oauth/token", f->port);
-	snprintf(password, sizeof(password), "Secret-%s-1", username);
-	cJSON_AddStringToObject(body, "grant_type",
-				"http://auth0.com/oauth/grant-type/password-realm");
-	cJSON_AddStringToObject(body, "client_id", client_id);
-	if (client_secret)
-		cJSON_AddStringToObject(body, "client_secret", client_secret);
-	cJSON_AddStringToObject(body, "username", username);
-	cJSON_AddStringToObject(body, "password", password);
-	cJSON_AddStringToObject(body, "realm", "Username-Password-Authentication");
-	cJSON_AddStringToObject(body, "scope", scope);
-	json = cJSON_PrintUnformatted(body);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO, f->ca);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
-	cJSON_Delete(body);
-	free(json);
-	if (status != 200) {
-		free(answer);
-		return NULL;
-	}
-	return answer;
 }
 
 char *json_member(const char *json, const char *name)
@@ -299,13 +216,4 @@ int refresh_count(const struct fake *f, int from)
 	}
 	cJSON_Delete(log);
 	return n;
-}
-
-int fake_stat(const struct fake *f, const char *name)
-{
-	cJSON *stats = fake_get(f, "/__control/stats");
-	int v = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(stats, name));
-
-	cJSON_Delete(stats);
-	return v;
 }

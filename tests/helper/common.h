@@ -14,12 +14,6 @@ void helper_test_init(struct fake *f);
 /* Between tests: the fake back to its data file, no faults, an empty keyring. */
 void helper_test_reset(const struct fake *f);
 
-/*
- * Sign a user in at the fake with the password-realm grant (client_secret NULL for a public
- * client); the token response as text (free it), or NULL when the tenant refused.
- */
-char *fake_login(const struct fake *f, const char *client_id, const char *client_secret,
-		 const char *username, const char *scope);
 /* A member of a JSON text, copied (free it); NULL when absent. */
 char *json_member(const char *json, const char *name);
 
@@ -57,7 +51,5 @@ char *record_payload(const char *name, size_t *ret_len);
  */
 int log_length(const struct fake *f);
 int refresh_count(const struct fake *f, int from);
-/* A number from /__control/stats. */
-int fake_stat(const struct fake *f, const char *name);
 
 #endif

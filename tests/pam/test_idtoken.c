@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +28,7 @@
 
 #include "fake.h"
 #include "pamwrap.h"
+#include "util.h"
 
 #define SERVICE "pam_auth0_idtoken"
 #define PROBE "pam_auth0_probe" /* the module, then pam_echo printing MARKER */
@@ -43,15 +43,6 @@ static char run_dir[64];
 
 /* ---- set-up ---- */
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
 static void cache_file(char *path, size_t size)
 {
 	snprintf(path, size, "%s/cache/jwks-localhost:%d.json", run_dir, fake.port);
@@ -59,18 +50,7 @@ static void cache_file(char *path, size_t size)
 
 static void configure(const char *extra)
 {
-	char path[128], text[2048];
-
-	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
-	snprintf(text, sizeof(text),
-		 "domain = localhost:%d\n"
-		 "client_id = pam-native\n"
-		 "ca_file = %s\n"
-		 "cache_dir = %s/cache\n"
-		 "timeout = 5\n"
-		 "%s\n",
-		 fake.port, fake.ca, run_dir, extra ? extra : "");
-	write_text(path, text);
+	write_module_conf(run_dir, &fake, 5, NULL, extra);
 }
 
 /* Each test starts from the fake's data, the default configuration and no JWKS cache. */
@@ -91,15 +71,6 @@ static void set_mode(const char *mode)
 
 	snprintf(body, sizeof(body), "{\"id_token_mode\":\"%s\"}", mode);
 	fake_control(&fake, "POST", "/__control/settings", body);
-}
-
-static int jwks_fetches(void)
-{
-	cJSON *stats = fake_get(&fake, "/__control/stats");
-	int n = cJSON_GetObjectItem(stats, "jwks_fetches")->valueint;
-
-	cJSON_Delete(stats);
-	return n;
 }
 
 /* Make the cached JWKS look fetched `age` seconds ago. */
@@ -134,40 +105,6 @@ static bool shown(const struct result *r, const char *text)
 	return false;
 }
 
-/* pam_wrapper writes pam_syslog lines to stderr: catch them in a file during a login. */
-static int capture_begin(void)
-{
-	char path[128];
-	int saved, fd;
-
-	snprintf(path, sizeof(path), "%s/stderr", run_dir);
-	fflush(stderr);
-	saved = dup(2);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(saved >= 0 && fd >= 0);
-	dup2(fd, 2);
-	close(fd);
-	return saved;
-}
-
-static void capture_end(int saved, char *out, size_t size)
-{
-	char path[128];
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	snprintf(path, sizeof(path), "%s/stderr", run_dir);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	n = fread(out, 1, size - 1, f);
-	out[n] = '\0';
-	fclose(f);
-	fputs(out, stderr); /* still in the test's log */
-}
-
 /* Authenticate user with password (and run account management when account is true). */
 static void login_full(const char *user, const char *password, bool account, struct result *r)
 {
@@ -180,14 +117,15 @@ static void login_full(const char *user, const char *password, bool account, str
 		pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),
 	};
 	enum pamtest_err perr;
-	int saved;
+	struct capture c;
 
 	memset(r, 0, sizeof(*r));
 	for (int i = 0; i < MAX_MSGS; i++)
 		r->err[i] = calloc(1, PAM_MAX_MSG_SIZE);
-	saved = capture_begin();
+	/* pam_wrapper writes pam_syslog lines to stderr: catch them during the login. */
+	capture_start(&c, run_dir);
 	perr = run_pamtest(SERVICE, user, &conv, tests, NULL);
-	capture_end(saved, r->log, sizeof(r->log));
+	capture_stop(&c, r->log, sizeof(r->log));
 	assert_true(perr == PAMTEST_ERR_OK || perr == PAMTEST_ERR_CASE);
 	r->auth = tests[0].op_rv;
 	/* libpamtest stops at the first case that fails. */
@@ -295,7 +233,7 @@ static void ignored(const char *user)
 	assert_int_equal(p.prompts, 0);
 	probe_close(&p);
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
-	assert_int_equal(jwks_fetches(), 0);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 0);
 }
 
 /* ---- ID tokens ---- */
@@ -306,10 +244,10 @@ static void test_good_token_and_cache(void **state)
 	struct stat st;
 
 	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
-	assert_int_equal(jwks_fetches(), 1);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 	/* The next login verifies with the cached keys. */
 	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
-	assert_int_equal(jwks_fetches(), 1);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 	cache_file(path, sizeof(path));
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
@@ -357,27 +295,27 @@ static void test_forged_tokens(void **state)
 	set_mode("good");
 	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
 	/* One fetch for all of it: the unknown kid came within a minute of it. */
-	assert_int_equal(jwks_fetches(), 1);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 }
 
 static void test_key_rotation(void **state)
 {
 	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
-	assert_int_equal(jwks_fetches(), 1);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 	fake_control(&fake, "POST", "/__control/rotate-key", "{}");
 	/* The cached keys are a minute old: the new kid is fetched once, and the login works. */
 	age_cache(61);
 	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
-	assert_int_equal(jwks_fetches(), 2);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 2);
 	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
-	assert_int_equal(jwks_fetches(), 2);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 2);
 	/* A rotation right after a fetch waits for the minute to pass: the limit holds. */
 	fake_control(&fake, "POST", "/__control/rotate-key", "{}");
 	refused("a0alice", ALICE, PAM_AUTH_ERR, NULL, "result=UNKNOWN_KID");
-	assert_int_equal(jwks_fetches(), 2);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 2);
 	age_cache(60);
 	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
-	assert_int_equal(jwks_fetches(), 3);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 3);
 }
 
 static void test_unknown_kid_flood(void **state)
@@ -385,12 +323,12 @@ static void test_unknown_kid_flood(void **state)
 	set_mode("unknown_kid");
 	for (int i = 0; i < 10; i++)
 		refused("a0alice", ALICE, PAM_AUTH_ERR, NULL, "result=UNKNOWN_KID");
-	assert_int_equal(jwks_fetches(), 1);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 	/* A minute later one more fetch, then the limit again. */
 	age_cache(61);
 	for (int i = 0; i < 5; i++)
 		refused("a0alice", ALICE, PAM_AUTH_ERR, NULL, "result=UNKNOWN_KID");
-	assert_int_equal(jwks_fetches(), 2);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 2);
 }
 
 static void test_jwks_unreachable(void **state)

@@ -23,6 +23,7 @@
 
 #include "fake.h"
 #include "pamwrap.h"
+#include "util.h"
 
 #define SERVICE "pam_auth0_test"
 #define MAX_MSGS 16
@@ -61,32 +62,11 @@ static bool shown(char *const *list, const char *text)
 	return false;
 }
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
 /* The configuration every test starts from, plus extra lines. */
 static void configure(const char *extra)
 {
-	char path[128], text[2048];
-
-	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
-	snprintf(text, sizeof(text),
-		 "domain = localhost:%d\n"
-		 "client_id = pam-native\n"
-		 "ca_file = %s\n"
-		 "cache_dir = %s/cache\n"
-		 "timeout = %d\n"
-		 "mfa_poll_interval = 1\n"
-		 "mfa_timeout = 8\n"
-		 "%s\n",
-		 fake.port, fake.ca, run_dir, TIMEOUT, extra ? extra : "");
-	write_text(path, text);
+	write_module_conf(run_dir, &fake, TIMEOUT, "mfa_poll_interval = 1\nmfa_timeout = 8\n",
+			  extra);
 }
 
 static int reset(void **state)

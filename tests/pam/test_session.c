@@ -10,7 +10,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,6 +39,7 @@
 #include "priv.h"
 #include "store.h"
 #include "testuser.h"
+#include "util.h"
 
 #define SERVICE "pam_auth0_session"     /* pam_keyinit force revoke, then pam_auth0 */
 #define SERVICE_BARE "pam_auth0_bare"   /* pam_auth0 without pam_keyinit */
@@ -53,30 +53,9 @@ static struct test_user other; /* another local account, a session target (sudo 
 
 /* ---- helpers ---- */
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
 static void configure(const char *extra)
 {
-	char path[128], text[2048];
-
-	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
-	snprintf(text, sizeof(text),
-		 "domain = localhost:%d\n"
-		 "client_id = pam-native\n"
-		 "ca_file = %s\n"
-		 "cache_dir = %s/cache\n"
-		 "timeout = 2\n"
-		 "username = %%u@example.com\n"
-		 "%s\n",
-		 fake.port, fake.ca, run_dir, extra ? extra : "");
-	write_text(path, text);
+	write_module_conf(run_dir, &fake, 2, "username = %u@example.com\n", extra);
 }
 
 static int reset(void **state)
@@ -125,42 +104,18 @@ static void end(pam_handle_t *h)
 }
 
 /* What the module logs goes to stderr under pam_wrapper (LOG_ERR and LOG_WARNING here). */
-struct capture {
-	int saved;
-	char path[128];
-};
-
 static void capture_begin(struct capture *c)
 {
-	int fd;
-
-	snprintf(c->path, sizeof(c->path), "%s/stderr", run_dir);
-	fflush(stderr);
-	c->saved = dup(2);
-	fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(c->saved >= 0 && fd >= 0);
-	dup2(fd, 2);
-	close(fd);
+	capture_start(c, run_dir);
 	setenv("PAM_WRAPPER_DEBUGLEVEL", "1", 1);
 }
 
 static char *capture_end(struct capture *c)
 {
 	static char text[64 * 1024];
-	FILE *f;
-	size_t n;
 
-	fflush(stderr);
 	unsetenv("PAM_WRAPPER_DEBUGLEVEL");
-	dup2(c->saved, 2);
-	close(c->saved);
-	f = fopen(c->path, "r");
-	assert_non_null(f);
-	n = fread(text, 1, sizeof(text) - 1, f);
-	text[n] = '\0';
-	fclose(f);
-	/* Show it in the test log as well. */
-	fputs(text, stderr);
+	capture_stop(c, text, sizeof(text));
 	return text;
 }
 
@@ -288,15 +243,6 @@ static int revocations(char *shas, size_t size)
 		}
 	}
 	cJSON_Delete(log);
-	return n;
-}
-
-static int revoked_families(void)
-{
-	cJSON *stats = fake_get(&fake, "/__control/stats");
-	int n = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(stats, "revoked_families"));
-
-	cJSON_Delete(stats);
 	return n;
 }
 
@@ -459,7 +405,7 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha));
-	assert_int_equal(revoked_families(), 1);
+	assert_int_equal(fake_stat(&fake, "revoked_families"), 1);
 	assert_int_not_equal(user_describe(key, &ki), 0);
 	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
@@ -549,7 +495,7 @@ static void test_handoff_across_fork(void **state)
 	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha));
-	assert_int_equal(revoked_families(), 1); /* a real family of the fake's */
+	assert_int_equal(fake_stat(&fake, "revoked_families"), 1); /* a real family of the fake's */
 	assert_int_not_equal(user_describe(key, &ki), 0);
 	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	end(h);
@@ -855,7 +801,7 @@ static void test_session_of_another_user_gets_nothing(void **state)
 		assert_true(keyctl_join_session_keyring(NULL) > 0);
 	}
 	/* And no revocation: the caller's login stays valid at the tenant. */
-	assert_int_equal(revoked_families(), 0);
+	assert_int_equal(fake_stat(&fake, "revoked_families"), 0);
 }
 
 /* ---- set-up: the account, then pam_wrapper preloaded in a re-executed child ---- */

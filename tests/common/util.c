@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <keyutils.h>
+
+#include "fake.h"
+#include "util.h"
+
+/* What failed (and on which file): the reason from errno, then a hard error. */
+static void die(const char *what, const char *path)
+{
+	if (path)
+		fprintf(stderr, "%s %s: %m\n", what, path);
+	else
+		fprintf(stderr, "%s: %m\n", what);
+	exit(99);
+}
+
+void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		die("cannot write", path);
+}
+
+void write_module_conf(const char *dir, const struct fake *f, int timeout, const char *lines,
+		       const char *extra)
+{
+	char path[128], text[2048];
+
+	snprintf(path, sizeof(path), "%s/pam_auth0.conf", dir);
+	snprintf(text, sizeof(text),
+		 "domain = localhost:%d\n"
+		 "client_id = pam-native\n"
+		 "ca_file = %s\n"
+		 "cache_dir = %s/cache\n"
+		 "timeout = %d\n"
+		 "%s"
+		 "%s\n",
+		 f->port, f->ca, dir, timeout, lines ? lines : "", extra ? extra : "");
+	write_text(path, text);
+}
+
+void capture_start(struct capture *c, const char *dir)
+{
+	int fd;
+
+	snprintf(c->path, sizeof(c->path), "%s/stderr", dir);
+	fflush(stderr);
+	c->saved = dup(2);
+	fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (c->saved < 0 || fd < 0)
+		die("cannot capture stderr in", c->path);
+	dup2(fd, 2);
+	close(fd);
+}
+
+void capture_stop(struct capture *c, char *out, size_t size)
+{
+	FILE *f;
+	size_t n;
+
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	f = fopen(c->path, "r");
+	if (!f)
+		die("cannot read", c->path);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	fputs(out, stderr);
+}
+
+static char lock_dir[64];
+static pid_t owner;
+
+/* Only the process that made it: atexit handlers run in forked children that exit too. */
+static void remove_lock_dir(void)
+{
+	char cmd[128];
+
+	if (getpid() != owner)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", lock_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", lock_dir);
+}
+
+void private_session(const char *prefix)
+{
+	if (keyctl_join_session_keyring(NULL) < 0)
+		die("keyctl_join_session_keyring", NULL);
+	snprintf(lock_dir, sizeof(lock_dir), "/tmp/%s-XXXXXX", prefix);
+	if (!mkdtemp(lock_dir) || chmod(lock_dir, 0700) < 0 ||
+	    setenv("XDG_RUNTIME_DIR", lock_dir, 1) < 0)
+		die("cannot make the lock directory", lock_dir);
+	owner = getpid();
+	atexit(remove_lock_dir);
+}
+
+static int compare(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void sort_doubles(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), compare);
+}
+
+double median(double *v, int n)
+{
+	sort_doubles(v, n);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small things the test and bench programs share. None of it uses cmocka (the benchmarks link
+ * this too): a set-up that cannot be done ends the program with exit status 99, automake's
+ * "hard error", as it is no verdict on the code under test.
+ */
+#ifndef A0_TEST_UTIL_H
+#define A0_TEST_UTIL_H
+
+#include <stddef.h>
+
+struct fake;
+
+/* Write text to path, replacing it. */
+void write_text(const char *path, const char *text);
+
+/*
+ * The module's configuration file dir/pam_auth0.conf, which the programs' PAM services name:
+ * the fake tenant, pam-native, a cache under dir and timeout seconds per request, then the
+ * program's own lines and a test's extra ones (either may be NULL).
+ */
+void write_module_conf(const char *dir, const struct fake *f, int timeout, const char *lines,
+		       const char *extra);
+
+/*
+ * What the program writes to stderr (under pam_wrapper: the module's syslog lines) from
+ * capture_start to capture_stop, caught in dir/stderr. capture_stop puts it back, copies up to
+ * size - 1 bytes of what was caught into out (NUL-terminated), and writes that to stderr too so
+ * that it still shows in the program's log.
+ */
+struct capture {
+	int saved; /* the real stderr */
+	char path[128];
+};
+void capture_start(struct capture *c, const char *dir);
+void capture_stop(struct capture *c, char *out, size_t size);
+
+/*
+ * Never the caller's keys or locks: join a new anonymous session keyring (children inherit it)
+ * and make /tmp/<prefix>-XXXXXX the lock directory (XDG_RUNTIME_DIR), removed at exit.
+ */
+void private_session(const char *prefix);
+
+/* Sort n numbers, ascending; their median (sorts them). */
+void sort_doubles(double *v, int n);
+double median(double *v, int n);
+
+#endif
