@@ -860,6 +860,34 @@ static int api_name(struct a0_cm *cm, const char *audience, const char *scope, c
 	return AUTH0_CREDENTIALS_OK;
 }
 
+/* The main record, which must have a refresh token to exchange for other credentials. */
+static int load_main_to_exchange(struct a0_cm *cm, struct a0_record **ret)
+{
+	int code = load_main(cm, ret);
+
+	if (code == 0 && (!(*ret)->refresh_token || !*(*ret)->refresh_token)) {
+		a0_record_free(*ret);
+		*ret = NULL;
+		code = fail(cm, AUTH0_CREDENTIALS_NO_REFRESH_TOKEN,
+			    "the stored credentials have no refresh token to exchange");
+	}
+	return code;
+}
+
+/* Run an exchange job, then read back the record it stored (what: for the message). */
+static int exchange(struct a0_cm *cm, struct a0_cm_job *job, const char *what,
+		    struct a0_record **ret)
+{
+	int code = run(cm, job);
+
+	if (code == 0)
+		code = load_optional(cm, job->record, ret);
+	if (code == 0 && !*ret)
+		code = fail(cm, AUTH0_CREDENTIALS_STORE_FAILED,
+			    "%s were stored but cannot be read back", what);
+	return code;
+}
+
 int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, long long min_ttl,
 		  const struct a0_param *params, size_t n_params, struct a0_record **ret)
 {
@@ -882,14 +910,9 @@ int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, lon
 		before = NULL;
 		goto out;
 	}
-	code = load_main(cm, &main);
+	code = load_main_to_exchange(cm, &main);
 	if (code != 0)
 		goto out;
-	if (!main->refresh_token || !*main->refresh_token) {
-		code = fail(cm, AUTH0_CREDENTIALS_NO_REFRESH_TOKEN,
-			    "the stored credentials have no refresh token to exchange");
-		goto out;
-	}
 	a0_record_free(main);
 	main = NULL;
 
@@ -906,10 +929,7 @@ int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, lon
 	}
 	a0_record_free(rec);
 	rec = NULL;
-	code = load_main(cm, &main);
-	if (code == 0 && (!main->refresh_token || !*main->refresh_token))
-		code = fail(cm, AUTH0_CREDENTIALS_NO_REFRESH_TOKEN,
-			    "the stored credentials have no refresh token to exchange");
+	code = load_main_to_exchange(cm, &main);
 	if (code != 0)
 		goto out;
 	job.main = main;
@@ -918,12 +938,7 @@ int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, lon
 	job.record = name;
 	job.params = params;
 	job.n_params = n_params;
-	code = run(cm, &job);
-	if (code == 0)
-		code = load_optional(cm, name, &rec);
-	if (code == 0 && !rec)
-		code = fail(cm, AUTH0_CREDENTIALS_STORE_FAILED,
-			    "the API's credentials were stored but cannot be read back");
+	code = exchange(cm, &job, "the API's credentials", &rec);
 	if (code == 0 && !a0_cm_valid_for(rec, now(cm), min_ttl))
 		code = large_min_ttl(cm, rec, min_ttl, "just obtained");
 out:
@@ -971,10 +986,7 @@ int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 	if (code == 0)
 		code = lock(cm, &handle);
 	if (code == 0)
-		code = load_main(cm, &main);
-	if (code == 0 && (!main->refresh_token || !*main->refresh_token))
-		code = fail(cm, AUTH0_CREDENTIALS_NO_REFRESH_TOKEN,
-			    "the stored credentials have no refresh token to exchange");
+		code = load_main_to_exchange(cm, &main);
 	if (code == 0 && asprintf(&audience, "urn:%s:session_transfer", main->domain) < 0) {
 		audience = NULL;
 		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
@@ -986,12 +998,7 @@ int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 	job.record = A0_RECORD_SSO;
 	job.params = params;
 	job.n_params = n_params;
-	code = run(cm, &job);
-	if (code == 0)
-		code = load_optional(cm, A0_RECORD_SSO, &rec);
-	if (code == 0 && !rec)
-		code = fail(cm, AUTH0_CREDENTIALS_STORE_FAILED,
-			    "the session transfer token was stored but cannot be read back");
+	code = exchange(cm, &job, "the session transfer credentials", &rec);
 out:
 	unlock(cm, &handle);
 	a0_record_free(main);
