@@ -10,17 +10,10 @@ e2e_init
 
 module=${A0_BUILD:?}/pam/.libs/pam_auth0.so
 helper=$A0_BUILD/helpers/auth0-credentials
-port=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$A0_FAKE_STATE")
+port=$(e2e_fake_port)
 user=a0otp
-conf=$E2E_WORK/pam_auth0.conf
-cat >"$conf" <<CONF
-domain = localhost:$port
-client_id = pam-native
-ca_file = $A0_FAKE_CA
-cache_dir = $E2E_WORK/cache
-mfa_poll_interval = 1
-CONF
-chmod 0644 "$conf"
+e2e_module_conf "$A0_FAKE_CA" 'mfa_poll_interval = 1'
+conf=$E2E_CONF
 svc=pam_auth0_demo_$$
 e2e_pam_service "$svc" <<PAM
 auth     required  $module config=$conf

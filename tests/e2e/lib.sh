@@ -472,6 +472,25 @@ _e2e_as_user_prefix() {
 # ---------------------------------------------------------------------------------------------
 # PAM services and sudoers drop-ins
 
+# e2e_fake_port [NAME]: a port of the fake tenant (tests/with-fake-tenant's A0_FAKE_STATE): its
+# main listener, or NAME (port_other_ca, port_wrong_host, port_expired, port_closed).
+e2e_fake_port() {
+	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+		"${A0_FAKE_STATE:?}" "${1:-port}"
+}
+
+# e2e_module_conf CA_FILE [LINE...]: pam_auth0's configuration for the fake tenant's main
+# listener and public client, trusting CA_FILE, then LINEs; written to E2E_CONF
+# ($E2E_WORK/pam_auth0.conf, 0644: the helper reads the CA path from the record, sshd the file).
+e2e_module_conf() {
+	local ca=${1:?usage: e2e_module_conf CA_FILE [LINE...]}
+	shift
+	E2E_CONF=$E2E_WORK/pam_auth0.conf
+	printf '%s\n' "domain = localhost:$(e2e_fake_port)" "client_id = pam-native" \
+		"ca_file = $ca" "cache_dir = $E2E_WORK/cache" "$@" >"$E2E_CONF"
+	chmod 0644 "$E2E_CONF"
+}
+
 # e2e_pam_service NAME < CONTENT: install /etc/pam.d/NAME (refuses to overwrite); removed on
 # cleanup. Use a name unique to the run, e.g. pam_auth0_e2e_$$.
 e2e_pam_service() {

@@ -23,7 +23,7 @@ helper=$A0_BUILD/helpers/auth0-credentials
 probe=$here/keyring-probe
 [[ -f $module ]] || e2e_die "no module at $module"
 [[ -x $helper ]] || e2e_die "no helper at $helper"
-port=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$A0_FAKE_STATE")
+port=$(e2e_fake_port)
 totp() { "$here/totp" "$1"; }
 OTP_SECRET=JBSWY3DPEHPK3PXP # a0otp's, from tests/fake-tenant/tenant.json
 api=https://api.example.com/ # in pam-native's refresh_audiences
@@ -72,17 +72,8 @@ wait_for() {
 # The record keeps ca_file for the helper, which runs as the user and reads it then; the test CA's
 # directory (tests/with-fake-tenant, gen-certs) is 0700 root, so give the users a readable copy.
 install -m 0644 -- "$A0_FAKE_CA" "$E2E_WORK/ca.pem"
-conf=$E2E_WORK/pam_auth0.conf
-cat >"$conf" <<EOF
-domain = localhost:$port
-client_id = pam-native
-ca_file = $E2E_WORK/ca.pem
-cache_dir = $E2E_WORK/cache
-timeout = 5
-mfa_poll_interval = 1
-mfa_timeout = 20
-EOF
-chmod 0644 "$conf"
+e2e_module_conf "$E2E_WORK/ca.pem" 'timeout = 5' 'mfa_poll_interval = 1' 'mfa_timeout = 20'
+conf=$E2E_CONF
 
 svc=pam_auth0_e2e_kr_$$
 e2e_pam_service "$svc" <<EOF

@@ -9,21 +9,12 @@ e2e_init
 
 module=${A0_BUILD:?}/pam/.libs/pam_auth0.so
 [[ -f $module ]] || e2e_die "no module at $module"
-port=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$A0_FAKE_STATE")
+port=$(e2e_fake_port)
 totp() { "$here/totp" "$1"; }
 OTP_SECRET=JBSWY3DPEHPK3PXP # a0otp's, from tests/fake-tenant/tenant.json
 
-conf=$E2E_WORK/pam_auth0.conf
-cat >"$conf" <<EOF
-domain = localhost:$port
-client_id = pam-native
-ca_file = $A0_FAKE_CA
-cache_dir = $E2E_WORK/cache
-timeout = 5
-mfa_poll_interval = 1
-mfa_timeout = 20
-EOF
-chmod 0644 "$conf"
+e2e_module_conf "$A0_FAKE_CA" 'timeout = 5' 'mfa_poll_interval = 1' 'mfa_timeout = 20'
+conf=$E2E_CONF
 
 # pam_auth0 in the session stack too, as pam_auth0(8) says: there it takes the hand-off each
 # keyboard-interactive login leaves (without it the key stays in the user keyring for 120 s).
@@ -130,7 +121,7 @@ e2e_check "no token or code in the sshd log" \
 e2e_sudoers_dropin "pam_auth0_e2e_$$" "Defaults:a0otp pam_service=$svc
 a0otp ALL=(root) /usr/bin/id"
 fake_json() { curl -fsS --cacert "$A0_FAKE_CA" --noproxy '*' "https://localhost:$port/__control/$1"; }
-other_port=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port_other_ca"])' "$A0_FAKE_STATE")
+other_port=$(e2e_fake_port port_other_ca)
 other_ca=$(dirname "$A0_FAKE_CA")/other-ca.pem
 [[ -s $other_ca ]] || e2e_die "no other CA at $other_ca"
 canary=$E2E_WORK/canary
