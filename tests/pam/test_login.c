@@ -26,6 +26,7 @@
 #include "util.h"
 
 #define SERVICE "pam_auth0_test"
+#define SERVICE_AUTH_ONLY "pam_auth0_test_auth_only" /* scope without offline_access */
 #define MAX_MSGS 16
 #define TIMEOUT 2 /* seconds per request in the tests' configuration */
 
@@ -83,7 +84,8 @@ static int reset(void **state)
  * One authentication as user, answering echo-off prompts with off[] and echo-on prompts with
  * on[]; returns the PAM result and fills the messages.
  */
-static int authenticate(const char *user, const char **off, const char **on, struct messages *m)
+static int authenticate_with(const char *service, const char *user, const char **off,
+			     const char **on, struct messages *m)
 {
 	static const char *none[] = { NULL };
 	/* libpamtest dereferences a missing answer list: give it an empty one. */
@@ -94,9 +96,14 @@ static int authenticate(const char *user, const char **off, const char **on, str
 	struct pam_testcase tests[] = { pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS) };
 	enum pamtest_err perr;
 
-	perr = run_pamtest(SERVICE, user, &conv, tests, NULL);
+	perr = run_pamtest(service, user, &conv, tests, NULL);
 	assert_true(perr == PAMTEST_ERR_OK || perr == PAMTEST_ERR_CASE);
 	return tests[0].op_rv;
+}
+
+static int authenticate(const char *user, const char **off, const char **on, struct messages *m)
+{
+	return authenticate_with(SERVICE, user, off, on, m);
 }
 
 static int login(const char *user, const char *password, const char **on, struct messages *m)
@@ -149,6 +156,33 @@ static void test_right_password(void **state)
 			    "openid profile email offline_access");
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "auth0_forwarded_for")) ||
 		    !cJSON_GetObjectItem(rec, "auth0_forwarded_for"));
+	cJSON_Delete(log);
+}
+
+/*
+ * A service that only authenticates (a screen locker, sudo) keeps no session to hold a refresh
+ * token, and every unused one counts against Auth0's 200 per user and application until it
+ * expires: pam_auth0(8) says to drop offline_access there, with a bracketed module argument.
+ * libpam hands "scope=openid profile email" over as one argument; the grant asks for that scope
+ * and the tenant issues no refresh token.
+ */
+static void test_scope_as_module_argument(void **state)
+{
+	const char *off[] = { "Secret-a0alice-1", NULL };
+	struct messages m;
+	cJSON *log, *rec;
+
+	messages_init(&m);
+	assert_int_equal(authenticate_with(SERVICE_AUTH_ONLY, "a0alice", off, NULL, &m),
+			 PAM_SUCCESS);
+	messages_free(&m);
+	log = fake_get(&fake, "/__control/log");
+	assert_int_equal(cJSON_GetArraySize(log), 1);
+	rec = cJSON_GetArrayItem(log, 0);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "scope")),
+			    "openid profile email");
+	assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(rec, "status")), 200);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "rt_family")));
 	cJSON_Delete(log);
 }
 
@@ -896,6 +930,11 @@ static void write_services(const char *dir, const char *services)
 		 "account  required %s config=%s/pam_auth0.conf\n",
 		 wrapper_modules, module, dir, module, dir);
 	write_text(path, text);
+	snprintf(path, sizeof(path), "%s/" SERVICE_AUTH_ONLY, services);
+	snprintf(text, sizeof(text),
+		 "auth     required %s config=%s/pam_auth0.conf [scope=openid profile email]\n",
+		 module, dir);
+	write_text(path, text);
 }
 
 int main(int argc, char **argv)
@@ -908,6 +947,7 @@ int main(int argc, char **argv)
 #define T(name) cmocka_unit_test_setup(name, reset)
 	const struct CMUnitTest tests[] = {
 		T(test_right_password),
+		T(test_scope_as_module_argument),
 		T(test_wrong_password),
 		T(test_unknown_user),
 		T(test_username_template_and_audience),
