@@ -420,6 +420,7 @@ static int remember_claims(struct login *l, cJSON *claims)
 struct handoff {
 	char handle[A0_HANDOFF_HANDLE_LEN + 1]; /* "" once taken or dropped */
 	key_serial_t auth_keyring;              /* the session keyring authentication ran in */
+	struct a0_config *cfg;                  /* the authentication's, to revoke it unused */
 	char user[MAX_USER + 1];
 	uid_t uid;
 	gid_t gid;
@@ -442,16 +443,39 @@ static bool ours_to_clean(const pid_t pid, int status)
 	return !(status & PAM_DATA_SILENT) && pid == getpid();
 }
 
+static void revoke_refresh_token(struct login *l, const char *refresh_token);
+
+/*
+ * This process's hand-off, when no session took it (none in this process, none in another
+ * through the PAM environment): its key goes now rather than at its timeout, and its refresh
+ * token, which nothing holds any more, is revoked (revoke_on_logout). Auth0 keeps 200 active
+ * refresh tokens per user and application and revokes the oldest beyond that: unused ones
+ * (a screen locker's sign-ins, sudo's) would in time evict the one a login session renews with.
+ */
+static void end_unused_handoff(pam_handle_t *pamh, struct handoff *h)
+{
+	struct a0_user u = { h->user, h->uid, h->gid };
+	struct a0_record *record = NULL;
+
+	if (!h->handle[0])
+		return;
+	if (a0_handoff_take(&u, h->handle, &record, NULL) == 0 && record->refresh_token &&
+	    h->cfg && h->cfg->revoke_on_logout) {
+		struct login l = { .pamh = pamh, .cfg = h->cfg, .user = h->user };
+
+		revoke_refresh_token(&l, record->refresh_token);
+	}
+	a0_record_free(record);
+	h->handle[0] = '\0';
+}
+
 static void cleanup_handoff(pam_handle_t *pamh, void *data, int status)
 {
 	struct handoff *h = data;
 
-	/* Unused (no session in this process): gone now rather than at its timeout. */
-	if (h->handle[0] && ours_to_clean(h->pid, status)) {
-		struct a0_user u = { h->user, h->uid, h->gid };
-
-		a0_handoff_drop(&u, h->handle);
-	}
+	if (ours_to_clean(h->pid, status))
+		end_unused_handoff(pamh, h);
+	a0_config_free(h->cfg);
 	explicit_bzero(h, sizeof(*h));
 	free(h);
 }
@@ -546,7 +570,10 @@ static void hand_off(struct login *l, const struct a0_tokens *tokens)
 	if (pam_set_data(l->pamh, DATA_HANDOFF, h, cleanup_handoff) != PAM_SUCCESS) {
 		cleanup_handoff(l->pamh, h, 0);
 		pam_putenv(l->pamh, A0_HANDOFF_ENV);
+		return;
 	}
+	h->cfg = l->cfg; /* the hand-off's from now on */
+	l->cfg = NULL;
 }
 
 static const struct taken *keep_record(struct login *l, struct a0_record *record,
@@ -620,8 +647,9 @@ static const struct taken *login_record(struct login *l, const struct a0_user *u
  * caller, then set PAM_USER to the target user for setcred and open_session. The caller's
  * tokens are not the target's to keep (another user's processes could read a record stored for
  * them; root's session is not ours at all). This process's hand-off, which no session will take
- * now, goes at once: sudo ends PAM with PAM_DATA_SILENT, which leaves it to its timeout
- * otherwise. Its handle leaves the PAM environment, which sudo passes on to the command.
+ * now, ends at once (end_unused_handoff: its refresh token is revoked): sudo ends PAM with
+ * PAM_DATA_SILENT, which leaves it to its timeout otherwise. Its handle leaves the PAM
+ * environment, which sudo passes on to the command.
  */
 static bool session_of_another_user(struct login *l)
 {
@@ -630,12 +658,8 @@ static bool session_of_another_user(struct login *l)
 
 	if (!done || !l->user || strcmp(done, l->user) == 0)
 		return false;
-	if (h && h->handle[0] && h->pid == getpid()) {
-		struct a0_user u = { h->user, h->uid, h->gid };
-
-		a0_handoff_drop(&u, h->handle);
-		h->handle[0] = '\0';
-	}
+	if (h && h->pid == getpid())
+		end_unused_handoff(l->pamh, h);
 	pam_putenv(l->pamh, A0_HANDOFF_ENV);
 	if (l->cfg && l->cfg->debug)
 		pam_syslog(l->pamh, LOG_DEBUG,

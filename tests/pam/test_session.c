@@ -246,6 +246,32 @@ static int revocations(char *shas, size_t size)
 	return n;
 }
 
+/* Revocations at the fake of the refresh token the last sign-in got (by its rotation family). */
+static int revocations_of_last_sign_in(void)
+{
+	cJSON *log = fake_get(&fake, "/__control/log"), *rec;
+	const char *family = NULL;
+	int n = 0;
+
+	cJSON_ArrayForEach(rec, log)
+	{
+		const char *grant = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "grant_type"));
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "path"));
+		const char *f = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "rt_family"));
+
+		if (grant && strstr(grant, "password-realm")) {
+			family = f;
+			n = 0;
+		} else if (path && strcmp(path, "/oauth/revoke") == 0 && family && f &&
+			   strcmp(f, family) == 0) {
+			n++;
+		}
+	}
+	assert_non_null(family); /* the sign-in got a refresh token */
+	cJSON_Delete(log);
+	return n;
+}
+
 /* Hand-off keys of the user's, looked at as the user. */
 static int count_handoffs_in(void *ctx)
 {
@@ -729,7 +755,7 @@ static void test_failed_login_leaves_nothing(void **state)
 	end(h);
 }
 
-/* A hand-off nobody took goes with pam_end in the process that made it, not in a child's. */
+/* A hand-off nobody took ends with pam_end in the process that made it, not in a child's. */
 static void test_unused_handoff_dropped_at_end(void **state)
 {
 	pam_handle_t *h = sign_in(SERVICE);
@@ -754,9 +780,19 @@ static void test_unused_handoff_dropped_at_end(void **state)
 		_exit(pam_end(h, PAM_SUCCESS) == PAM_SUCCESS ? 0 : 1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(handoffs(), 1);
+	assert_int_equal(revocations_of_last_sign_in(), 0);
 	end(h);
 	assert_int_equal(handoffs(), 0);
 	assert_int_equal(a0_handoff_take(&u, handle, &r, NULL), A0_ERR_NOT_FOUND);
+	/* Its refresh token, which nothing holds now, is revoked (a screen locker's sign-in). */
+	assert_int_equal(revocations_of_last_sign_in(), 1);
+
+	/* Unless revoke_on_logout says no. */
+	configure("revoke_on_logout = no");
+	h = sign_in(SERVICE);
+	end(h);
+	assert_int_equal(handoffs(), 0);
+	assert_int_equal(revocations_of_last_sign_in(), 0);
 }
 
 /*
@@ -764,8 +800,8 @@ static void test_unused_handoff_dropped_at_end(void **state)
  * open_session, and end with PAM_DATA_SILENT: the session is the target's. The caller's tokens
  * are not the target's to keep (neither root's, an ignored account, nor another user's, whose
  * processes could read a record stored for them), and the caller's hand-off, which no session
- * will take, goes at once rather than at its timeout; its handle leaves the PAM environment,
- * which sudo passes on to the command.
+ * will take, goes at once rather than at its timeout, its refresh token revoked (nothing holds
+ * it); its handle leaves the PAM environment, which sudo passes on to the command.
  */
 static void test_session_of_another_user_gets_nothing(void **state)
 {
@@ -781,6 +817,7 @@ static void test_session_of_another_user_gets_nothing(void **state)
 		/* (The auth stack here is pam_auth0 alone: for root, which it ignores, the
 		 * stack's setcred has no module that succeeded.) */
 		pam_setcred(h, PAM_ESTABLISH_CRED);
+		assert_int_equal(revocations_of_last_sign_in(), 1);
 		assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
 		pam_setcred(h, PAM_REINITIALIZE_CRED);
 		/* The target's new session keyring (pam_keyinit) holds no key but keyrings (the
@@ -799,9 +836,9 @@ static void test_session_of_another_user_gets_nothing(void **state)
 		assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
 		assert_int_equal(pam_end(h, PAM_SUCCESS | PAM_DATA_SILENT), PAM_SUCCESS);
 		assert_true(keyctl_join_session_keyring(NULL) > 0);
+		/* Once: not again at close_session or the end. */
+		assert_int_equal(revocations_of_last_sign_in(), 1);
 	}
-	/* And no revocation: the caller's login stays valid at the tenant. */
-	assert_int_equal(fake_stat(&fake, "revoked_families"), 0);
 }
 
 /* ---- set-up: the account, then pam_wrapper preloaded in a re-executed child ---- */
