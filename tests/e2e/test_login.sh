@@ -176,11 +176,14 @@ where=$(fake_json log | /usr/bin/python3 -c '
 import json, sys
 log = json.load(sys.stdin)[int(sys.argv[1]):]
 grants = [r["grant_type"].rsplit("/", 1)[-1] for r in log if r["username"] == "a0otp" and r["grant_type"]]
+families = {r["rt_family"] for r in log if r["grant_type"] and r["rt_family"]}
+revoked = [r["status"] for r in log if r["path"] == "/oauth/revoke" and r["rt_family"] in families]
 listeners = sorted({r["listener"] for r in log})
-print(" ".join(grants), "|", " ".join(listeners))' "$before_log")
+print(" ".join(grants), "| revoked", *revoked, "|", " ".join(listeners))' "$before_log")
 after_other=$(fake_json stats | /usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)["listeners"].get("other_ca", {}); print(l.get("handshakes", 0) + l.get("handshake_failures", 0))')
-e2e_assert_eq "sudo: the login went to the configured tenant (grants | listeners)" \
-	"password-realm mfa-otp | main" "$where"
+# sudo's session is root's: the sign-in's refresh token, which nothing keeps, is revoked.
+e2e_assert_eq "sudo: the login went to the configured tenant (grants | revocations | listeners)" \
+	"password-realm mfa-otp | revoked 200 | main" "$where"
 e2e_assert_eq "sudo: nothing reached the proxy/CA decoy listener" "$before_other" "$after_other"
 if [[ -e $canary/loaded ]]; then
 	e2e_fail "sudo: LD_* from the user loaded nothing" "$(cat "$canary/loaded")"
