@@ -195,11 +195,19 @@ fi
 # two-minute timeout in a0otp's user keyring.
 e2e_check "sudo: no hand-off left in the caller's user keyring" bash -c \
 	"! setpriv --reuid=a0otp --regid=a0otp --clear-groups -- keyctl show @u | grep -q pam_auth0_handoff"
-e2e_spawn -u a0otp -O -- sudo -k /usr/bin/id -un <<'EXP' || true
+# A wrong password: refused, and sudo asks again (then Ctrl-C at that prompt ends it).
+if e2e_spawn -u a0otp -O -- sudo -k /usr/bin/id -un <<'EXP'
 answer "password for a0otp: " wrong
-await "Sorry"
+await "Sorry, try again."
+await "password for a0otp: "
+send "\003"
 EXP
-e2e_assert_not_contains "sudo wrong password refused" "$E2E_OUT" root
+then
+	e2e_assert_not_contains "sudo wrong password refused" "$E2E_OUT" root
+	e2e_assert_eq "sudo wrong password: sudo did not run the command" 1 "$E2E_RC"
+else
+	e2e_fail "sudo wrong password refused" "$E2E_ERR"
+fi
 
 # --- su and login (console) with MFA ---
 sleep 1
