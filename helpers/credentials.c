@@ -72,11 +72,11 @@ static int op_remove(void *ctx, const char *name)
 	return a0_store_remove(c->keyring, name);
 }
 
-static int op_clear(void *ctx)
+static int op_clear(void *ctx, const char *keep)
 {
 	struct auth0_credentials *c = ctx;
 
-	return a0_store_clear(c->keyring);
+	return a0_store_clear_except(c->keyring, keep);
 }
 
 static int op_lock(void *ctx, const char *name, int *ret_handle, char *err, size_t errlen)

@@ -403,6 +403,20 @@ static int refresh_with_retries(struct a0_cm *cm, struct a0_cm_job *job, const c
 	}
 }
 
+/*
+ * Save the main record. It holds the only refresh token the tenant still accepts: when the key
+ * quota refuses it, the API and session transfer records, caches that this refresh token can
+ * fetch again, make room, and it is saved once more.
+ */
+static int save_main(struct a0_cm *cm, const struct a0_record *r)
+{
+	int rc = cm->ops->save(cm->ops->ctx, A0_RECORD_MAIN, r);
+
+	if (rc == A0_ERR_STORE && cm->ops->clear(cm->ops->ctx, A0_RECORD_MAIN) == 0)
+		rc = cm->ops->save(cm->ops->ctx, A0_RECORD_MAIN, r);
+	return rc;
+}
+
 /* The main record with only its refresh token replaced. */
 static int save_rotated(struct a0_cm *cm, struct a0_cm_job *job, const char *refresh_token)
 {
@@ -415,7 +429,7 @@ static int save_rotated(struct a0_cm *cm, struct a0_cm_job *job, const char *ref
 	a0_secret_clear(&n->refresh_token);
 	r = dup_into(&n->refresh_token, refresh_token);
 	if (r == 0)
-		r = cm->ops->save(cm->ops->ctx, A0_RECORD_MAIN, n);
+		r = save_main(cm, n);
 	a0_record_free(n);
 	return r;
 }
@@ -433,7 +447,7 @@ static void run_revoke(struct a0_cm *cm, struct a0_cm_job *job)
 		return;
 	}
 	a0_result_clear(&res);
-	r = cm->ops->clear(cm->ops->ctx);
+	r = cm->ops->clear(cm->ops->ctx, NULL);
 	if (r < 0)
 		outcome(&job->out, AUTH0_CREDENTIALS_STORE_FAILED,
 			"the refresh token is revoked but the keyring could not be cleared: %s",
@@ -481,7 +495,7 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 	if (job->kind == A0_CM_JOB_REFRESH) {
 		r = a0_cm_merge(job->main, t, job->scope, issued, &n);
 		if (r == 0)
-			r = cm->ops->save(cm->ops->ctx, A0_RECORD_MAIN, n);
+			r = save_main(cm, n);
 		if (r < 0)
 			store_failed(job, r, "the renewed credentials");
 		goto out;
@@ -810,7 +824,7 @@ int a0_cm_clear(struct a0_cm *cm)
 	code = lock(cm, &handle);
 	if (code != 0)
 		return code;
-	r = cm->ops->clear(cm->ops->ctx);
+	r = cm->ops->clear(cm->ops->ctx, NULL);
 	if (r < 0)
 		code = fail(cm, AUTH0_CREDENTIALS_STORE_FAILED, "could not clear the %s: %s",
 			    cm->keyring_name, a0_strerror(r));

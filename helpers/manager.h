@@ -64,7 +64,7 @@ struct a0_cm_ops {
 	int (*load)(void *ctx, const char *name, struct a0_record **ret);
 	int (*save)(void *ctx, const char *name, const struct a0_record *r);
 	int (*remove)(void *ctx, const char *name);
-	int (*clear)(void *ctx);
+	int (*clear)(void *ctx, const char *keep); /* keep: a record to leave, or NULL */
 	/* Serialise refreshes of a record across processes: 0 and a handle, or an A0_ERR_*. */
 	int (*lock)(void *ctx, const char *name, int *ret_handle, char *err, size_t errlen);
 	void (*unlock)(void *ctx, int handle);

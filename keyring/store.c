@@ -867,9 +867,38 @@ int a0_store_remove(key_serial_t keyring, const char *name)
 	return r == A0_ERR_NOT_FOUND ? 0 : r;
 }
 
+struct clear_ctx {
+	const char *keep; /* a description, or NULL */
+	uid_t me;
+};
+
+/* The caller's own record keys: another uid's (which loads ignore) are not its to remove. */
+static int clear_one(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
+{
+	const struct clear_ctx *c = ctx;
+
+	if (ki->uid != c->me || (c->keep && strcmp(ki->description, c->keep) == 0))
+		return 0;
+	return a0_key_invalidate(key);
+}
+
+int a0_store_clear_except(key_serial_t keyring, const char *keep)
+{
+	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
+	struct clear_ctx c = { .keep = NULL, .me = current_fsuid() };
+	int r;
+
+	if (keep) {
+		r = description_of(keep, desc, sizeof(desc));
+		if (r < 0)
+			return r;
+		c.keep = desc;
+	}
+	r = each_key(keyring, A0_RECORD_PREFIX, true, clear_one, &c);
+	return r == A0_ERR_NOT_FOUND ? 0 : r;
+}
+
 int a0_store_clear(key_serial_t keyring)
 {
-	int r = each_key(keyring, A0_RECORD_PREFIX, true, invalidate_one, NULL);
-
-	return r == A0_ERR_NOT_FOUND ? 0 : r;
+	return a0_store_clear_except(keyring, NULL);
 }

@@ -87,7 +87,8 @@ int a0_store_load_owned(key_serial_t keyring, const char *name, uid_t owner,
 int a0_store_save(key_serial_t keyring, const char *name, const struct a0_record *r,
 		  unsigned timeout_s);
 int a0_store_remove(key_serial_t keyring, const char *name);
-/* Remove every pam_auth0 record in the keyring. */
+/* Remove every pam_auth0 record of the caller's (fsuid) in the keyring; or all but one. */
 int a0_store_clear(key_serial_t keyring);
+int a0_store_clear_except(key_serial_t keyring, const char *keep);
 
 #endif

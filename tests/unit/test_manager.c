@@ -52,7 +52,9 @@ static struct world {
 	struct request requests[16];
 	size_t n_requests;
 	int locks, unlocks, revokes, saves;
-	int save_err; /* the store refuses with this when not 0 */
+	int save_err;   /* the store refuses with this when not 0 */
+	int save_fails; /* ...for the next this many saves only, when not 0 */
+	int clears;
 	struct a0_record *on_lock; /* put in as "main" when the lock is taken */
 } w;
 
@@ -168,8 +170,13 @@ static int op_load(void *ctx, const char *name, struct a0_record **ret)
 
 static int op_save(void *ctx, const char *name, const struct a0_record *r)
 {
-	if (w.save_err)
-		return w.save_err;
+	if (w.save_err) {
+		int e = w.save_err;
+
+		if (w.save_fails > 0 && --w.save_fails == 0)
+			w.save_err = 0; /* that was the last refusal */
+		return e;
+	}
 	w.saves++;
 	put(name, copy(r));
 	return 0;
@@ -186,9 +193,12 @@ static int op_remove(void *ctx, const char *name)
 	return 0;
 }
 
-static int op_clear(void *ctx)
+static int op_clear(void *ctx, const char *keep)
 {
+	w.clears++;
 	for (int i = 0; i < MAX_RECORDS; i++) {
+		if (keep && strcmp(w.records[i].name, keep) == 0)
+			continue;
 		a0_record_free(w.records[i].rec);
 		w.records[i].rec = NULL;
 	}
@@ -304,7 +314,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	op_clear(NULL);
+	op_clear(NULL, NULL);
 	a0_record_free(w.on_lock);
 	a0_result_clear(&cm.result);
 	assert_int_equal(w.locks, w.unlocks);
@@ -612,6 +622,37 @@ static void test_store_failure(void **state)
 	assert_int_equal(get(NULL, 0, false, &r), AUTH0_CREDENTIALS_STORE_FAILED);
 }
 
+/*
+ * The key quota refuses the renewed main record: the API and session transfer records, caches
+ * its refresh token can fetch again, make room, and the rotated refresh token is kept. Only
+ * when the quota still refuses it is the get a failure.
+ */
+static void test_full_quota_evicts_caches_for_the_rotated_token(void **state)
+{
+	struct a0_record *r = NULL;
+
+	put(A0_RECORD_MAIN, record("at-1", "rt-1", "openid", NOW));
+	put("api:https://api/", record("api-at", NULL, "read", NOW + 3600));
+	put(A0_RECORD_SSO, record("sso-at", NULL, NULL, NOW + 60));
+	reply_tokens("at-2", "rt-2", 3600);
+	w.save_err = A0_ERR_STORE;
+	w.save_fails = 1;
+	assert_int_equal(get(NULL, 0, false, &r), AUTH0_CREDENTIALS_OK);
+	assert_string_equal(r->access_token, "at-2");
+	a0_record_free(r);
+	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_null(get_record("api:https://api/"));
+	assert_null(get_record(A0_RECORD_SSO));
+	assert_int_equal(w.clears, 1);
+
+	/* Nothing left to evict helps no more: STORE_FAILED, after one eviction only. */
+	reply_tokens("at-3", "rt-3", 3600);
+	w.save_err = A0_ERR_STORE;
+	w.save_fails = 0;
+	assert_int_equal(get(NULL, 0, true, &r), AUTH0_CREDENTIALS_STORE_FAILED);
+	assert_int_equal(w.clears, 2);
+}
+
 static void test_unprintable_access_token_keeps_rotated_refresh_token(void **state)
 {
 	struct a0_record *r;
@@ -862,6 +903,7 @@ int main(void)
 		T(test_mfa_required),
 		T(test_confidential_client_explained),
 		T(test_store_failure),
+		T(test_full_quota_evicts_caches_for_the_rotated_token),
 		T(test_unprintable_access_token_keeps_rotated_refresh_token),
 		T(test_reserved_params_refused_before_anything),
 		T(test_refresh_by_another_process_is_used),

@@ -653,6 +653,18 @@ static void test_clear_removes_only_records(void **state)
 	}
 	/* Clearing an empty keyring is fine. */
 	assert_int_equal(a0_store_clear(KEY_SPEC_SESSION_KEYRING), 0);
+	/* All but one: what the helper evicts when the quota refuses a rotated refresh token. */
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO, r, 0), 0);
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, api, r, 0), 0);
+	assert_int_equal(a0_store_clear_except(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN), 0);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back), 0);
+	assert_records_equal(r, back);
+	a0_record_free(back);
+	back = NULL;
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_SSO, &back),
+			 A0_ERR_NOT_FOUND);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, api, &back), A0_ERR_NOT_FOUND);
 	free(api);
 	a0_record_free(r);
 }
