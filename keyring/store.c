@@ -465,39 +465,41 @@ int a0_key_describe(key_serial_t key, struct a0_keyinfo *ret)
 }
 
 /*
- * The keys linked directly in keyring: 0 and a malloc'd array. keyctl_read returns the full size
- * whatever the buffer, so a first guess that is big enough makes this one system call.
+ * What keyctl_read gives for a key (a payload) or a keyring (its serials): 0 and a buffer with a
+ * NUL after the len bytes, wiped when it is freed (a0_wipe_free with len + 1), or
+ * A0_ERR_TOO_LARGE over max bytes. keyctl_read returns the full size whatever the buffer, so a
+ * first guess that is big enough makes this one system call.
  */
-static int list_keyring(key_serial_t keyring, key_serial_t **ret, size_t *ret_n)
+static int read_key(key_serial_t key, size_t guess, size_t max, char **ret, size_t *ret_len)
 {
-	size_t cap = 64 * sizeof(key_serial_t);
+	size_t cap = guess;
 
 	for (int attempt = 0; attempt < 3; attempt++) {
-		key_serial_t *list = malloc(cap);
+		char *buf = malloc(cap + 1);
 		long got;
 
-		if (!list)
+		if (!buf)
 			return A0_ERR_NOMEM;
-		got = keyctl_read(keyring, (char *)list, cap);
+		got = keyctl_read(key, buf, cap);
 		if (got < 0) {
 			int e = errno;
 
-			free(list);
+			a0_wipe_free(buf, cap + 1);
 			return from_errno(e);
 		}
 		if ((size_t)got <= cap) {
-			*ret = list;
-			*ret_n = (size_t)got / sizeof(key_serial_t);
+			buf[got] = '\0';
+			*ret = buf;
+			*ret_len = (size_t)got;
 			return 0;
 		}
-		free(list); /* too small, or grown in between: again with its size */
-		if ((size_t)got > MAX_LINKS * sizeof(key_serial_t))
-			return A0_ERR_SYSTEM;
+		a0_wipe_free(buf, cap + 1); /* too small, or changed in between: again */
+		if ((size_t)got > max)
+			return A0_ERR_TOO_LARGE;
 		cap = (size_t)got;
 	}
 	return A0_ERR_SYSTEM;
 }
-
 
 /* Record types are preferred in the order of types[]; N_TYPES: not a record type. */
 static size_t type_rank(const char *type)
@@ -518,13 +520,16 @@ static int each_key(key_serial_t keyring, const char *description, bool prefix,
 		    int (*fn)(key_serial_t key, const struct a0_keyinfo *ki, void *ctx), void *ctx)
 {
 	struct a0_keyinfo ki;
-	key_serial_t *list = NULL;
-	size_t n = 0;
+	key_serial_t *list;
+	char *buf = NULL;
+	size_t n, len = 0;
 	int r;
 
-	r = list_keyring(keyring, &list, &n);
+	r = read_key(keyring, 64 * sizeof(*list), MAX_LINKS * sizeof(*list), &buf, &len);
 	if (r < 0)
-		return r;
+		return r == A0_ERR_TOO_LARGE ? A0_ERR_SYSTEM : r;
+	list = (key_serial_t *)(void *)buf; /* malloc's alignment */
+	n = len / sizeof(*list);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		/* Keys this caller may not view are not ours to touch. */
 		if (a0_key_describe(list[i], &ki) < 0 || type_rank(ki.type) == N_TYPES)
@@ -534,15 +539,16 @@ static int each_key(key_serial_t keyring, const char *description, bool prefix,
 			continue;
 		r = fn(list[i], &ki, ctx);
 	}
-	free(list);
+	free(buf);
 	return r;
 }
 
 struct find_ctx {
-	const char *type;   /* NULL: any record type */
-	const uid_t *owner; /* NULL: any owner */
-	key_serial_t found;
-	size_t rank; /* type_rank of found */
+	const uid_t *owner;     /* NULL: any owner */
+	bool all;               /* look at every key (to count them), not just until big_key */
+	key_serial_t found;     /* 0: none */
+	size_t rank;            /* of found: its type is types[rank] */
+	size_t matches;         /* keys under the description, of any owner */
 };
 
 /* One pass over the keyring: the match of the most preferred type (a kernel that gained
@@ -552,41 +558,34 @@ static int find_one(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
 	struct find_ctx *f = ctx;
 	size_t rank = type_rank(ki->type);
 
-	if (f->type && strcmp(ki->type, f->type) != 0)
-		return 0;
+	f->matches++;
 	if (f->owner && ki->uid != *f->owner)
 		return 0;
 	if (!f->found || rank < f->rank) {
 		f->found = key;
 		f->rank = rank;
 	}
-	return rank == 0 ? 1 : 0; /* the first type cannot be bettered: stop */
+	return rank == 0 && !f->all ? 1 : 0; /* the first type cannot be bettered: stop */
 }
 
-static int find_typed(key_serial_t keyring, const char *type, const char *description,
-		      const uid_t *owner, key_serial_t *ret)
+/* 0 with f->found, A0_ERR_NOT_FOUND, or the scan's error. */
+static int find_record(key_serial_t keyring, const char *description, struct find_ctx *f)
 {
-	struct find_ctx f = { .type = type, .owner = owner, .found = 0, .rank = N_TYPES };
-	int r;
+	int r = each_key(keyring, description, false, find_one, f);
 
-	r = each_key(keyring, description, false, find_one, &f);
 	if (r < 0)
 		return r;
-	if (!f.found)
-		return A0_ERR_NOT_FOUND;
-	*ret = f.found;
-	return 0;
-}
-
-static int find_record(key_serial_t keyring, const char *description, const uid_t *owner,
-		       key_serial_t *ret)
-{
-	return find_typed(keyring, NULL, description, owner, ret);
+	return f->found ? 0 : A0_ERR_NOT_FOUND;
 }
 
 int a0_store_find_described(key_serial_t keyring, const char *description, key_serial_t *ret)
 {
-	return find_record(keyring, description, NULL, ret);
+	struct find_ctx f = { .owner = NULL };
+	int r = find_record(keyring, description, &f);
+
+	if (r == 0)
+		*ret = f.found;
+	return r;
 }
 
 struct prefix_ctx {
@@ -633,48 +632,16 @@ static int invalidate_one(key_serial_t key, const struct a0_keyinfo *ki, void *c
 	return a0_key_invalidate(key);
 }
 
-/* Read a key's payload into wiped memory: 0, *ret and *ret_len. A first guess at the size
- * that is big enough (records are a few KiB) makes this one system call. */
-static int read_payload(key_serial_t key, char **ret, size_t *ret_len)
-{
-	size_t cap = 8192;
-
-	for (int attempt = 0; attempt < 3; attempt++) {
-		char *buf = malloc(cap + 1);
-		long got;
-
-		if (!buf)
-			return A0_ERR_NOMEM;
-		got = keyctl_read(key, buf, cap);
-		if (got < 0) {
-			int e = errno;
-
-			a0_wipe_free(buf, cap + 1);
-			return from_errno(e);
-		}
-		if ((size_t)got <= cap) {
-			buf[got] = '\0';
-			*ret = buf;
-			*ret_len = (size_t)got;
-			return 0;
-		}
-		a0_wipe_free(buf, cap + 1); /* too small, or updated in between: again */
-		if (got > A0_RECORD_MAX)
-			return A0_ERR_MALFORMED;
-		cap = (size_t)got;
-	}
-	return A0_ERR_SYSTEM;
-}
-
 int a0_store_load_key(key_serial_t key, struct a0_record **ret)
 {
 	char *payload = NULL;
 	size_t len = 0;
 	int r;
 
-	r = read_payload(key, &payload, &len);
+	/* Records are a few KiB. */
+	r = read_key(key, 8192, A0_RECORD_MAX, &payload, &len);
 	if (r < 0)
-		return r;
+		return r == A0_ERR_TOO_LARGE ? A0_ERR_MALFORMED : r;
 	r = a0_record_parse(payload, len, ret);
 	a0_wipe_free(payload, len + 1);
 	return r;
@@ -746,8 +713,8 @@ int a0_store_save_described(key_serial_t keyring, const char *description,
 			    const struct a0_record *r, unsigned timeout_s, key_serial_t *ret_key)
 {
 	uid_t me = current_fsuid();
-	struct a0_keyinfo ki;
-	key_serial_t own = -1, staging, key = -1;
+	struct find_ctx f = { .owner = &me, .all = true };
+	key_serial_t own, staging, key = -1;
 	char *payload = NULL;
 	size_t len = 0;
 	int rc, e = 0;
@@ -758,15 +725,12 @@ int a0_store_save_described(key_serial_t keyring, const char *description,
 	/* Every call on a record key needs a permission that A0_RECORD_PERM gives its owner
 	 * only: the caller has the user's fsuid (the helper is the user; the module switches,
 	 * login.c). */
-	rc = find_record(keyring, description, &me, &own);
-	if (rc == A0_ERR_NOT_FOUND) {
-		own = -1;
+	rc = find_record(keyring, description, &f);
+	if (rc == A0_ERR_NOT_FOUND)
 		rc = 0;
-	} else if (rc == 0) {
-		rc = a0_key_describe(own, &ki);
-	}
 	if (rc < 0)
 		goto out;
+	own = f.found ? f.found : -1;
 	staging = add_key("keyring", "pam_auth0:staging", NULL, 0, KEY_SPEC_PROCESS_KEYRING);
 	if (staging < 0) {
 		rc = store_refused(errno, 0) ? A0_ERR_STORE : from_errno(errno);
@@ -775,7 +739,7 @@ int a0_store_save_described(key_serial_t keyring, const char *description,
 	if (own >= 0)
 		rc = link_owned(own, staging);
 	for (size_t i = 0; i < N_TYPES && rc == 0; i++) {
-		if (own >= 0 && strcmp(ki.type, types[i]) != 0)
+		if (own >= 0 && i != f.rank)
 			continue;
 		key = add_key(types[i], description, payload, len, staging);
 		if (key >= 0)
@@ -796,7 +760,8 @@ int a0_store_save_described(key_serial_t keyring, const char *description,
 	if (rc == 0 && timeout_s > 0 && keyctl_set_timeout(key, timeout_s) < 0)
 		rc = from_errno(errno);
 	a0_key_invalidate(staging);
-	if (rc == 0)
+	/* Only when the scan above saw more keys under the description than the one updated. */
+	if (rc == 0 && f.matches > (own >= 0 ? 1u : 0u))
 		each_key(keyring, description, false, drop_other,
 			 &(struct others){ .keep = key, .keyring = keyring, .me = me });
 	if (rc == 0 && ret_key)
@@ -817,7 +782,7 @@ static int load_record(key_serial_t keyring, const char *name, const uid_t *owne
 		       struct a0_record **ret)
 {
 	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
-	key_serial_t key;
+	struct find_ctx f = { .owner = owner };
 	int r;
 
 	r = description_of(name, desc, sizeof(desc));
@@ -826,10 +791,10 @@ static int load_record(key_serial_t keyring, const char *name, const uid_t *owne
 	/* Only the keyring's own links, as save, remove and clear: a record is read from the
 	 * keyring it is saved to, so a helper on another keyring than the module's cannot
 	 * refresh a copy found through a link and fork the refresh-token rotation family. */
-	r = find_record(keyring, desc, owner, &key);
+	r = find_record(keyring, desc, &f);
 	if (r < 0)
 		return r;
-	return a0_store_load_key(key, ret);
+	return a0_store_load_key(f.found, ret);
 }
 
 int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret)

@@ -459,8 +459,9 @@ static void end_unused_handoff(pam_handle_t *pamh, struct handoff *h)
 
 	if (!h->handle[0])
 		return;
-	if (a0_handoff_take(&u, h->handle, &record, NULL) == 0 && record->refresh_token &&
-	    h->cfg && h->cfg->revoke_on_logout) {
+	if (!h->cfg || !h->cfg->revoke_on_logout) {
+		a0_handoff_drop(&u, h->handle); /* no need to read the tokens */
+	} else if (a0_handoff_take(&u, h->handle, &record, NULL) == 0 && record->refresh_token) {
 		struct login l = { .pamh = pamh, .cfg = h->cfg, .user = h->user };
 
 		revoke_refresh_token(&l, record->refresh_token);
