@@ -32,8 +32,8 @@
 
 #include <auth0/credentials.h>
 
-#include "fake.h"
-#include "util.h"
+#include "tests/common/fake.h"
+#include "tests/common/util.h"
 
 #define SCOPE "openid profile email offline_access"
 #define MIN_TTL "60"

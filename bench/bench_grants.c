@@ -20,9 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth0.h"
-#include "fake.h"
-#include "util.h"
+#include "lib/auth0.h"
+#include "tests/common/fake.h"
+#include "tests/common/util.h"
 
 #define CLIENT_ID "pam-confidential"
 #define CLIENT_SECRET "test-client-secret-123"

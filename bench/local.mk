@@ -8,7 +8,7 @@ bench_bench_login_LDADD = tests/libtestcommon.la $(CJSON_LIBS) $(PAMTEST_LIBS) $
 bench_bench_credentials_SOURCES = bench/bench_credentials.c
 bench_bench_credentials_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/include
 bench_bench_credentials_CFLAGS = $(TEST_CFLAGS) $(KEYUTILS_CFLAGS)
-bench_bench_credentials_LDADD = helpers/libauth0-credentials.la tests/libtestcommon.la \
+bench_bench_credentials_LDADD = credentials/libauth0-credentials.la tests/libtestcommon.la \
 	$(CJSON_LIBS) $(KEYUTILS_LIBS)
 # lib/'s grants next to Auth0's Node SDK (bench/bench_sdk.mjs).
 bench_bench_grants_SOURCES = bench/bench_grants.c

@@ -13,7 +13,7 @@
 
 #include <keyutils.h>
 
-#include "store.h"
+#include "keyring/store.h"
 
 /* Every record's description starts with this; a hand-off's does not (see login.c). */
 #define A0_RECORD_PREFIX "pam_auth0:"

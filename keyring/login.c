@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "error.h"
-#include "keys.h"
-#include "login.h"
-#include "secret.h"
+#include "lib/error.h"
+#include "keyring/keys.h"
+#include "keyring/login.h"
+#include "lib/secret.h"
 
 /* A hand-off is not a record: a0_store_clear of a user keyring leaves it alone. */
 #define HANDOFF_PREFIX "pam_auth0_handoff:"

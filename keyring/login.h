@@ -35,10 +35,10 @@
 
 #include <keyutils.h>
 
-#include "auth0.h"
-#include "conf.h"
-#include "priv.h"
-#include "store.h"
+#include "lib/auth0.h"
+#include "lib/conf.h"
+#include "lib/priv.h"
+#include "keyring/store.h"
 
 #define A0_HANDOFF_ENV "PAM_AUTH0_HANDOFF"
 /* Seconds a hand-off lives: sshd's default LoginGraceTime. */

@@ -41,10 +41,10 @@
 #include <string.h>
 #include <sys/fsuid.h>
 
-#include "error.h"
-#include "keys.h"
-#include "secret.h"
-#include "store.h"
+#include "lib/error.h"
+#include "keyring/keys.h"
+#include "lib/secret.h"
+#include "keyring/store.h"
 
 #define MAGIC "pam_auth0-record "
 #define END "end\n"

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth0.h"
-#include "error.h"
-#include "json.h"
-#include "secret.h"
+#include "lib/auth0.h"
+#include "lib/error.h"
+#include "lib/json.h"
+#include "lib/secret.h"
 
 static bool is_json(const struct a0_http_response *resp)
 {

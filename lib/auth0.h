@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "conf.h"
-#include "http.h"
+#include "lib/conf.h"
+#include "lib/http.h"
 
 #define A0_GRANT_PASSWORD_REALM "http://auth0.com/oauth/grant-type/password-realm"
 #define A0_GRANT_MFA_OTP "http://auth0.com/oauth/grant-type/mfa-otp"

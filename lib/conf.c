@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "error.h"
-#include "secret.h"
+#include "lib/conf.h"
+#include "lib/error.h"
+#include "lib/secret.h"
 
 #define MAX_LINE 4096        /* longest configuration line */
 #define MAX_FILE (64 * 1024) /* largest configuration file */

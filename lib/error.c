@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
-#include "error.h"
+#include "lib/error.h"
 
 static const struct {
 	const char *name;

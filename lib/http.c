@@ -9,9 +9,9 @@
 
 #include <curl/curl.h>
 
-#include "error.h"
-#include "http.h"
-#include "secret.h"
+#include "lib/error.h"
+#include "lib/http.h"
+#include "lib/secret.h"
 
 /* Debian's CA bundle; named explicitly so OpenSSL's SSL_CERT_FILE/SSL_CERT_DIR never count. */
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "json.h"
-#include "secret.h"
+#include "lib/error.h"
+#include "lib/json.h"
+#include "lib/secret.h"
 
 /* cJSON's own limit is 1000 levels of recursion; refuse deep input before it recurses. */
 static bool depth_ok(const char *s, size_t len)

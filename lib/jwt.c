@@ -17,10 +17,10 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
-#include "error.h"
-#include "json.h"
-#include "jwt.h"
-#include "secret.h"
+#include "lib/error.h"
+#include "lib/json.h"
+#include "lib/jwt.h"
+#include "lib/secret.h"
 
 #define MAX_AUD 16      /* audiences in one token */
 #define MAX_DATE 1e11   /* a NumericDate past the year 5000 is not a date */

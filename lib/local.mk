@@ -1,16 +1,32 @@
-# The protocol core, linked into the module, the helper and the tests.
-noinst_LTLIBRARIES += lib/libauth0core.la
-lib_libauth0core_la_SOURCES = \
+# lib/: two convenience libraries.
+#
+# libauth0base.la, the network-free base: errors, secret buffers, bounded JSON, the parsers of
+# Auth0's answers. It links neither libcurl nor OpenSSL, so the public credentials library can
+# take it (credentials/local.mk) together with the keyring store (keyring/local.mk).
+noinst_LTLIBRARIES += lib/libauth0base.la
+lib_libauth0base_la_SOURCES = \
 	lib/error.c lib/error.h \
 	lib/secret.c lib/secret.h \
 	lib/json.c lib/json.h \
+	lib/response.c lib/auth0.h
+lib_libauth0base_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+lib_libauth0base_la_LIBADD = $(CJSON_LIBS) -lm
+
+# libauth0core.la, the protocol core linked into the module, the tenant plug-in, the fuzzers
+# and the tests: the base and the keyring store, plus configuration, the one HTTP client, the
+# grants, the MFA flow, JWS and ID tokens, the policy, the one privilege switch and what a
+# login does with the keyring.
+noinst_LTLIBRARIES += lib/libauth0core.la
+lib_libauth0core_la_SOURCES = \
 	lib/conf.c lib/conf.h \
 	lib/http.c lib/http.h \
-	lib/auth0.c lib/response.c lib/auth0.h \
+	lib/auth0.c lib/auth0.h \
 	lib/mfa.c lib/mfa.h \
 	lib/jwt.c lib/jwt.h \
-	lib/jwks.c lib/jwks.h \
-	lib/policy.c lib/policy.h
+	lib/idtoken.c lib/idtoken.h \
+	lib/policy.c lib/policy.h \
+	lib/priv.c lib/priv.h
 lib_libauth0core_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) \
 	$(KEYUTILS_CFLAGS)
-lib_libauth0core_la_LIBADD = $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(KEYUTILS_LIBS) -lm
+lib_libauth0core_la_LIBADD = lib/libauth0base.la keyring/libauth0store.la \
+	keyring/libauth0login.la $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(KEYUTILS_LIBS) -lm

@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "mfa.h"
-#include "secret.h"
+#include "lib/error.h"
+#include "lib/mfa.h"
+#include "lib/secret.h"
 
 /* The state of one MFA completion. */
 struct flow {

@@ -4,8 +4,8 @@
 
 #include <stdbool.h>
 
-#include "auth0.h"
-#include "conf.h"
+#include "lib/auth0.h"
+#include "lib/conf.h"
 
 /* How the MFA flow talks to the person signing in; the PAM layer wraps its conversation. */
 struct a0_prompter {

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "json.h"
-#include "jwt.h"
-#include "policy.h"
+#include "lib/error.h"
+#include "lib/json.h"
+#include "lib/jwt.h"
+#include "lib/policy.h"
 
 #define PWBUF_MIN 16384
 #define PWBUF_MAX (1024 * 1024)

@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "conf.h"
+#include "lib/conf.h"
 
 /*
  * Who may log in. Two questions, asked of the configuration and the verified ID token's

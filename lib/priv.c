@@ -8,8 +8,8 @@
 #include <sys/fsuid.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "priv.h"
+#include "lib/error.h"
+#include "lib/priv.h"
 
 /* More supplementary groups than this is a broken account database, not a user. */
 #define MAX_GROUPS 65536

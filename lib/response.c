@@ -2,7 +2,7 @@
 /*
  * What Auth0's Authentication API answers, parsed, and the checks on what a caller may send
  * (auth0.h): no network here. The helper's public library uses this half of auth0.h alone, so
- * that it links neither libcurl nor OpenSSL (helpers/local.mk); the requests are in auth0.c.
+ * that it links neither libcurl nor OpenSSL (credentials/local.mk); the requests are in auth0.c.
  */
 #include "config.h"
 
@@ -11,10 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth0.h"
-#include "error.h"
-#include "json.h"
-#include "secret.h"
+#include "lib/auth0.h"
+#include "lib/error.h"
+#include "lib/json.h"
+#include "lib/secret.h"
 
 void a0_tokens_free(struct a0_tokens *t)
 {

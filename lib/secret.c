@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "secret.h"
+#include "lib/error.h"
+#include "lib/secret.h"
 
 void a0_wipe_free(void *p, size_t len)
 {

@@ -26,17 +26,17 @@
 #include <security/pam_modules.h>
 #include <security/pam_modutil.h>
 
-#include "auth0.h"
-#include "conf.h"
-#include "error.h"
-#include "json.h"
-#include "jwks.h"
-#include "login.h"
-#include "mfa.h"
-#include "policy.h"
-#include "priv.h"
-#include "secret.h"
-#include "store.h"
+#include "lib/auth0.h"
+#include "lib/conf.h"
+#include "lib/error.h"
+#include "lib/json.h"
+#include "lib/idtoken.h"
+#include "keyring/login.h"
+#include "lib/mfa.h"
+#include "lib/policy.h"
+#include "lib/priv.h"
+#include "lib/secret.h"
+#include "keyring/store.h"
 
 /* Built with -fvisibility=hidden; export.sym lists the same names. */
 #define A0_PUBLIC __attribute__((visibility("default")))

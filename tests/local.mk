@@ -1,6 +1,8 @@
 if ENABLE_TESTS
-# Unit tests link the core library directly; PAM-stack tests load the built module through
-# pam_wrapper and run against the fake tenant (tests/with-fake-tenant starts one per program).
+# What every test program shares: the helpers in tests/common, the flags, and the environment
+# `make check` gives them. Every check program is a test (TESTS += $(check_PROGRAMS)), run under
+# tests/with-fake-tenant, which starts a fake tenant for it. The programs themselves are listed
+# in the fragment of their folder: tests/unit.mk, tests/pam.mk, tests/credentials.mk.
 noinst_LTLIBRARIES += tests/libtestcommon.la
 tests_libtestcommon_la_SOURCES = tests/common/fake.c tests/common/fake.h \
 	tests/common/pamwrap.c tests/common/pamwrap.h tests/common/util.c tests/common/util.h
@@ -8,28 +10,15 @@ tests_libtestcommon_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CR
 	$(KEYUTILS_CFLAGS)
 tests_libtestcommon_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(KEYUTILS_LIBS)
 
-TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) -I$(top_srcdir)/tests/common
+TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS)
 TEST_LIBS = lib/libauth0core.la $(CMOCKA_LIBS)
+TEST_USER = tests/common/testuser.c tests/common/testuser.h
 
-check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_exports \
-	tests/unit/test_http
-tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
-tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_conf_LDADD = $(TEST_LIBS)
-tests_unit_test_auth0_SOURCES = tests/unit/test_auth0.c
-tests_unit_test_auth0_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_auth0_LDADD = $(TEST_LIBS)
-tests_unit_test_http_SOURCES = tests/unit/test_http.c
-tests_unit_test_http_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_http_LDADD = $(TEST_LIBS) $(CJSON_LIBS)
-tests_unit_test_exports_SOURCES = tests/unit/test_exports.c
-tests_unit_test_exports_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_exports_LDADD = $(CMOCKA_LIBS) -ldl
-
-check_PROGRAMS += tests/pam/test_login
-tests_pam_test_login_SOURCES = tests/pam/test_login.c
-tests_pam_test_login_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
-tests_pam_test_login_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(PAMTEST_LIBS) $(PAM_LIBS)
+# Tests of the credentials library and command: its public header too.
+CREDENTIALS_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/include
+CREDENTIALS_TEST_CFLAGS = $(TEST_CFLAGS) $(KEYUTILS_CFLAGS) $(CURL_CFLAGS)
+CREDENTIALS_TEST_LIBS = tests/libtestcommon.la $(CMOCKA_LIBS) $(CJSON_LIBS) $(CURL_LIBS) \
+	$(KEYUTILS_LIBS)
 
 TESTS += $(check_PROGRAMS)
 LOG_COMPILER = $(srcdir)/tests/with-fake-tenant
@@ -38,7 +27,11 @@ AM_TESTS_ENVIRONMENT = \
 	A0_PAM_WRAPPER=$(PAM_WRAPPER_LIB) \
 	A0_PAM_WRAPPER_MODULES=$(PAM_WRAPPER_MODULES) \
 	A0_CERTS_DIR=$(abs_builddir)/tests/certs \
-	ASAN_OPTIONS=detect_leaks=1 ; export A0_MODULE A0_PAM_WRAPPER A0_PAM_WRAPPER_MODULES A0_CERTS_DIR ASAN_OPTIONS ;
+	A0_HELPER=$(abs_builddir)/credentials/auth0-credentials \
+	A0_HELPER_LIB=$(abs_builddir)/credentials/.libs/libauth0-credentials.so \
+	ASAN_OPTIONS=detect_leaks=1 ; \
+	export A0_MODULE A0_PAM_WRAPPER A0_PAM_WRAPPER_MODULES A0_CERTS_DIR A0_HELPER \
+	A0_HELPER_LIB ASAN_OPTIONS ;
 CLEANFILES += tests/certs.lock
 endif
 EXTRA_DIST += tests/with-fake-tenant tests/fake-tenant tests/e2e tests/secrets tests/valgrind

@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "fake.h"
+#include "tests/common/fake.h"
 
 static void die(const char *what)
 {

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pamwrap.h"
+#include "tests/common/pamwrap.h"
 
 /* Debian's path, for a pam_wrapper.pc that names no library. */
 #define WRAPPER_DEFAULT "/usr/lib/x86_64-linux-gnu/libpam_wrapper.so"

@@ -14,7 +14,7 @@
 
 #include <keyutils.h>
 
-#include "testuser.h"
+#include "tests/common/testuser.h"
 
 #define MARKER "pam_auth0 keyring test pid="
 

@@ -10,8 +10,8 @@
 
 #include <keyutils.h>
 
-#include "fake.h"
-#include "util.h"
+#include "tests/common/fake.h"
+#include "tests/common/util.h"
 
 /* What failed (and on which file): the reason from errno, then a hard error. */
 static void die(const char *what, const char *path)

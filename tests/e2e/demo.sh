@@ -9,7 +9,7 @@ E2E_DIAG=${E2E_DIAG:-1}
 e2e_init
 
 module=${A0_BUILD:?}/pam/.libs/pam_auth0.so
-helper=$A0_BUILD/helpers/auth0-credentials
+helper=$A0_BUILD/credentials/auth0-credentials
 port=$(e2e_fake_port)
 user=a0otp
 e2e_module_conf "$A0_FAKE_CA" 'mfa_poll_interval = 1'
@@ -37,7 +37,7 @@ e2e_secret otp "$("$here/totp" JBSWY3DPEHPK3PXP)"
 remote='echo "Signed in as $(id -un) on $(hostname)"'
 if [ -x "$helper" ]; then
 	# The session's credentials: the record in its keyring, and through the helper (libtool's
-	# wrapper script: it only sets LD_LIBRARY_PATH and execs helpers/.libs/auth0-credentials, so
+	# wrapper script: it only sets LD_LIBRARY_PATH and execs credentials/.libs/auth0-credentials, so
 	# the demo user can run it from the build tree). Tokens are shortened to their first 20
 	# characters and an ellipsis inside the session, for readability: no whole token leaves it.
 	shorten='s/"([A-Za-z0-9_-]{20})[A-Za-z0-9_.-]+"/"\1…"/g'

@@ -6,8 +6,8 @@
 # the first user's tokens.
 # Needs: A0_BUILD (a non-sanitized build tree), A0_FAKE_STATE and A0_FAKE_CA (tests/with-fake-tenant).
 #
-# The helper is run through libtool's wrapper script, $A0_BUILD/helpers/auth0-credentials: it has
-# no relink step on Linux (relink_command=""), it only sets LD_LIBRARY_PATH to helpers/.libs and
+# The helper is run through libtool's wrapper script, $A0_BUILD/credentials/auth0-credentials: it has
+# no relink step on Linux (relink_command=""), it only sets LD_LIBRARY_PATH to credentials/.libs and
 # execs .libs/auth0-credentials, so it works for any user who can traverse the build tree, also
 # under sudo's reset environment. Checked below before anything else.
 #
@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 e2e_init
 
 module=${A0_BUILD:?}/pam/.libs/pam_auth0.so
-helper=$A0_BUILD/helpers/auth0-credentials
+helper=$A0_BUILD/credentials/auth0-credentials
 probe=$here/keyring-probe
 [[ -f $module ]] || e2e_die "no module at $module"
 [[ -x $helper ]] || e2e_die "no helper at $helper"

@@ -7,9 +7,9 @@
  */
 #include "config.h"
 
-#include "auth0.h"
-#include "error.h"
-#include "fuzz.h"
+#include "lib/auth0.h"
+#include "lib/error.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,9 +6,9 @@
  */
 #include "config.h"
 
-#include "conf.h"
-#include "error.h"
-#include "fuzz.h"
+#include "lib/conf.h"
+#include "lib/error.h"
+#include "tests/fuzz/fuzz.h"
 
 #define MAX_ARGS 32
 

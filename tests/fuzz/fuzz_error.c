@@ -5,9 +5,9 @@
  */
 #include "config.h"
 
-#include "auth0.h"
-#include "error.h"
-#include "fuzz.h"
+#include "lib/auth0.h"
+#include "lib/error.h"
+#include "tests/fuzz/fuzz.h"
 
 static const long statuses[] = { 400, 401, 403, 404, 429, 500, 502, 503, 504 };
 

@@ -6,12 +6,12 @@
  */
 #include "config.h"
 
-#include "error.h"
-#include "fuzz.h"
-#include "fuzz_keys.h"
-#include "json.h"
-#include "jwt.h"
-#include "sign.h"
+#include "lib/error.h"
+#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_keys.h"
+#include "lib/json.h"
+#include "lib/jwt.h"
+#include "tests/fuzz/sign.h"
 
 static const char payload[] =
 	"{\"iss\":\"" FUZZ_ISSUER "\",\"sub\":\"auth0|6a0000000000000000000001\",\"aud\":\"" FUZZ_CLIENT_ID

@@ -7,12 +7,12 @@
  */
 #include "config.h"
 
-#include "error.h"
-#include "fuzz.h"
-#include "fuzz_keys.h"
-#include "json.h"
-#include "jwt.h"
-#include "sign.h"
+#include "lib/error.h"
+#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_keys.h"
+#include "lib/json.h"
+#include "lib/jwt.h"
+#include "tests/fuzz/sign.h"
 
 static struct a0_jwks *keys;
 

@@ -6,10 +6,10 @@
  */
 #include "config.h"
 
-#include "error.h"
-#include "fuzz.h"
-#include "secret.h"
-#include "store.h"
+#include "lib/error.h"
+#include "tests/fuzz/fuzz.h"
+#include "lib/secret.h"
+#include "keyring/store.h"
 
 static bool same_string(const char *a, const char *b)
 {

@@ -2,9 +2,9 @@
 /* A 200 answer of /oauth/token (every grant): a0_parse_token_response. */
 #include "config.h"
 
-#include "auth0.h"
-#include "error.h"
-#include "fuzz.h"
+#include "lib/auth0.h"
+#include "lib/error.h"
+#include "tests/fuzz/fuzz.h"
 
 #define NOW 1700000000
 

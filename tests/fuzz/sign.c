@@ -11,8 +11,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "fuzz_keys.h"
-#include "sign.h"
+#include "tests/fuzz/fuzz_keys.h"
+#include "tests/fuzz/sign.h"
 
 static EVP_PKEY *load(const char *pem)
 {

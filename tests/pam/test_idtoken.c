@@ -26,9 +26,9 @@
 #include <libpamtest.h>
 #include <security/pam_appl.h>
 
-#include "fake.h"
-#include "pamwrap.h"
-#include "util.h"
+#include "tests/common/fake.h"
+#include "tests/common/pamwrap.h"
+#include "tests/common/util.h"
 
 #define SERVICE "pam_auth0_idtoken"
 #define PROBE "pam_auth0_probe" /* the module, then pam_echo printing MARKER */

@@ -29,17 +29,17 @@
 #include <openssl/evp.h>
 #include <security/pam_appl.h>
 
-#include "auth0.h"
-#include "conf.h"
-#include "error.h"
-#include "fake.h"
-#include "pamwrap.h"
-#include "keys.h"
-#include "login.h"
-#include "priv.h"
-#include "store.h"
-#include "testuser.h"
-#include "util.h"
+#include "lib/auth0.h"
+#include "lib/conf.h"
+#include "lib/error.h"
+#include "tests/common/fake.h"
+#include "tests/common/pamwrap.h"
+#include "keyring/keys.h"
+#include "keyring/login.h"
+#include "lib/priv.h"
+#include "keyring/store.h"
+#include "tests/common/testuser.h"
+#include "tests/common/util.h"
 
 #define SERVICE "pam_auth0_session"     /* pam_keyinit force revoke, then pam_auth0 */
 #define SERVICE_BARE "pam_auth0_bare"   /* pam_auth0 without pam_keyinit */

@@ -12,11 +12,11 @@
 
 #include <cmocka.h>
 
-#include "auth0.h"
-#include "error.h"
-#include "json.h"
-#include "mfa.h"
-#include "secret.h"
+#include "lib/auth0.h"
+#include "lib/error.h"
+#include "lib/json.h"
+#include "lib/mfa.h"
+#include "lib/secret.h"
 
 #define NOW ((time_t)1700000000)
 

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
-#include "error.h"
-#include "secret.h"
+#include "lib/conf.h"
+#include "lib/error.h"
+#include "lib/secret.h"
 
 struct fixture {
 	char dir[64];

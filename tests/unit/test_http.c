@@ -18,8 +18,8 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "error.h"
-#include "http.h"
+#include "lib/error.h"
+#include "lib/http.h"
 
 static int port;
 static const char *ca;

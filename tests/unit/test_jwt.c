@@ -30,13 +30,13 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "error.h"
-#include "fake.h"
-#include "http.h"
-#include "json.h"
-#include "jwks.h"
-#include "jwt.h"
-#include "secret.h"
+#include "lib/error.h"
+#include "tests/common/fake.h"
+#include "lib/http.h"
+#include "lib/json.h"
+#include "lib/idtoken.h"
+#include "lib/jwt.h"
+#include "lib/secret.h"
 
 #define ISSUER "https://tenant.example.com/"
 #define CLIENT "pam-client"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The refresh lock (helpers/lock.c): where its files go, which directories it refuses, and
+ * The refresh lock (credentials/lock.c): where its files go, which directories it refuses, and
  * that it excludes a second holder until the first lets go or dies.
  */
 #include "config.h"
@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "error.h"
-#include "helpers/lock.h"
+#include "lib/error.h"
+#include "credentials/lock.h"
 
 static char base[64];
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The credentials manager's decisions (helpers/manager.c) with a fake store, tenant, lock and
+ * The credentials manager's decisions (credentials/manager.c) with a fake store, tenant, lock and
  * clock: when get uses the stored credentials, when it refreshes, what it stores, and that a
  * failure leaves every record as it was.
  */
@@ -18,8 +18,8 @@
 
 #include <auth0/credentials.h>
 
-#include "error.h"
-#include "helpers/manager.h"
+#include "lib/error.h"
+#include "credentials/manager.h"
 
 #define NOW ((time_t)1700000000)
 #define MAX_RECORDS 8

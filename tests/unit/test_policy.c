@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
-#include "error.h"
-#include "policy.h"
+#include "lib/conf.h"
+#include "lib/error.h"
+#include "lib/policy.h"
 
 static char dir[64];
 

@@ -27,13 +27,13 @@
 #include <cmocka.h>
 #include <keyutils.h>
 
-#include "error.h"
-#include "keys.h"
-#include "login.h"
-#include "priv.h"
-#include "secret.h"
-#include "store.h"
-#include "testuser.h"
+#include "lib/error.h"
+#include "keyring/keys.h"
+#include "keyring/login.h"
+#include "lib/priv.h"
+#include "lib/secret.h"
+#include "keyring/store.h"
+#include "tests/common/testuser.h"
 
 static struct test_user owner, other; /* the keys' user, and a second user */
 

@@ -25,7 +25,7 @@
 #include <cjson/cJSON.h>
 #include <keyutils.h>
 
-#include "common.h"
+#include "tests/credentials/common.h"
 
 #define SCOPE "openid profile offline_access"
 #define API "https://api.example.com/"

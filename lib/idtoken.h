@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef A0_JWKS_H
-#define A0_JWKS_H
+#ifndef A0_IDTOKEN_H
+#define A0_IDTOKEN_H
 
 #include <stddef.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
 
-#include "http.h"
+#include "lib/http.h"
 
 /* An unknown kid refetches the JWKS only when the last fetch is at least this old (seconds). */
 #define A0_JWKS_REFETCH_INTERVAL 60

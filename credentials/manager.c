@@ -19,9 +19,9 @@
 
 #include <auth0/credentials.h>
 
-#include "error.h"
-#include "manager.h"
-#include "secret.h"
+#include "lib/error.h"
+#include "credentials/manager.h"
+#include "lib/secret.h"
 
 /* Most scope words compared; Auth0 scopes are a handful. */
 #define MAX_SCOPE_WORDS 128

@@ -11,7 +11,7 @@
 
 #include <auth0/credentials.h>
 
-#include "worker.h"
+#include "credentials/worker.h"
 
 static void child(struct a0_cm *cm, struct a0_cm_job *job, int out)
 {

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "auth0.h"
+#include "lib/auth0.h"
 #include "keyring/store.h"
 
 /* The record holding the refresh token: every refresh of a session takes its lock. */

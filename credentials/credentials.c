@@ -18,13 +18,13 @@
 
 #include <auth0/credentials.h>
 
-#include "error.h"
-#include "json.h"
-#include "lock.h"
-#include "manager.h"
-#include "secret.h"
-#include "tenant.h"
-#include "worker.h"
+#include "lib/error.h"
+#include "lib/json.h"
+#include "credentials/lock.h"
+#include "credentials/manager.h"
+#include "lib/secret.h"
+#include "credentials/tenant.h"
+#include "credentials/worker.h"
 
 #define DEFAULT_TIMEOUT 10
 #define MAX_TIMEOUT 300

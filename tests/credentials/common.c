@@ -20,8 +20,8 @@
 #include <cjson/cJSON.h>
 #include <keyutils.h>
 
-#include "common.h"
-#include "util.h"
+#include "tests/credentials/common.h"
+#include "tests/common/util.h"
 
 void helper_test_init(struct fake *f)
 {

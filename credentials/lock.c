@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "lock.h"
+#include "lib/error.h"
+#include "credentials/lock.h"
 
 #define SUBDIR "auth0-credentials"
 

@@ -25,7 +25,7 @@
 
 #include <auth0/credentials.h>
 
-#include "common.h"
+#include "tests/credentials/common.h"
 
 static struct fake f;
 

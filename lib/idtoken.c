@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "jwks.h"
-#include "jwt.h"
+#include "lib/error.h"
+#include "lib/idtoken.h"
+#include "lib/jwt.h"
 
 #define JWKS_PATH "/.well-known/jwks.json"
 #define MAX_NAME 512 /* cache file names: the domain is at most 253 + 6 bytes */

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "auth0.h"
+#include "lib/auth0.h"
 #include "keyring/store.h"
 
 #define A0_TENANT_MODULE "auth0-credentials-tenant.so"

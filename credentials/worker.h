@@ -2,7 +2,7 @@
 #ifndef A0_WORKER_H
 #define A0_WORKER_H
 
-#include "manager.h"
+#include "credentials/manager.h"
 
 /*
  * Run a job in a child process that outlives its caller: fork(), and in the child a new

@@ -7,8 +7,8 @@
 
 #include <stdio.h>
 
-#include "error.h"
-#include "tenant.h"
+#include "lib/error.h"
+#include "credentials/tenant.h"
 
 /* A client for the record's tenant: never a proxy, never a client secret. */
 static int connect_tenant(const struct a0_record *main, unsigned timeout,

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "fake.h"
+#include "tests/common/fake.h"
 
 /* A fresh session keyring and lock directory for this process and its children. */
 void helper_test_init(struct fake *f);

@@ -1,0 +1,18 @@
+if ENABLE_TESTS
+# tests/credentials: the auth0-credentials command and the C API against the fake tenant. Each
+# joins a fresh session keyring.
+check_PROGRAMS += tests/credentials/test_cli tests/credentials/test_capi
+
+tests_credentials_test_cli_SOURCES = tests/credentials/test_cli.c tests/credentials/common.c \
+	tests/credentials/common.h
+tests_credentials_test_cli_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS)
+tests_credentials_test_cli_CFLAGS = $(CREDENTIALS_TEST_CFLAGS)
+tests_credentials_test_cli_LDADD = $(CREDENTIALS_TEST_LIBS)
+
+# The C API test links the public library and its header only.
+tests_credentials_test_capi_SOURCES = tests/credentials/test_capi.c tests/credentials/common.c \
+	tests/credentials/common.h
+tests_credentials_test_capi_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS)
+tests_credentials_test_capi_CFLAGS = $(CREDENTIALS_TEST_CFLAGS)
+tests_credentials_test_capi_LDADD = credentials/libauth0-credentials.la $(CREDENTIALS_TEST_LIBS) -ldl
+endif
