@@ -21,6 +21,7 @@
 #define MAX_FILE (64 * 1024) /* largest configuration file */
 #define MAX_DROPINS 64
 #define MAX_SECRET 1024      /* largest client secret file */
+#define MAX_USERS_FILE (8 * 1024 * 1024) /* users_file: 100,000 bindings and more */
 
 enum kind {
 	K_STRING,
@@ -66,8 +67,10 @@ static const struct key keys[] = {
 	{ "cache_dir", K_PATH, F(cache_dir), 0, 0 },
 	{ "jwks_ttl", K_UINT, F(jwks_ttl), 60, 86400 },
 	{ "clock_skew", K_UINT, F(clock_skew), 0, 600 },
+	{ "users_file", K_PATH, F(users_file), 0, 0 },
 	{ "user_claim", K_STRING, F(user_claim), 0, 0 },
 	{ "user_claim_template", K_TEMPLATE, F(user_claim_template), 0, 0 },
+	{ "trust_user_claims", K_BOOL, F(trust_user_claims), 0, 0 },
 	{ "require_email_verified", K_BOOL, F(require_email_verified), 0, 0 },
 	{ "min_uid", K_UINT, F(min_uid), 0, 4294967294U },
 	{ "allowed_users", K_LIST, F(allowed_users), 0, 0 },
@@ -576,7 +579,8 @@ static int set_defaults(struct a0_config *cfg)
 
 	if (set_string(&cfg->realm, "Username-Password-Authentication") ||
 	    set_string(&cfg->scope, "openid profile email offline_access") ||
-	    set_string(&cfg->username, "%u") || set_string(&cfg->cache_dir, "/var/cache/pam_auth0"))
+	    set_string(&cfg->username, "%u") || set_string(&cfg->cache_dir, "/var/cache/pam_auth0") ||
+	    set_string(&cfg->users_file, "/etc/pam_auth0/users"))
 		return A0_ERR_NOMEM;
 	cfg->jwks_ttl = 3600;
 	cfg->clock_skew = 60;
@@ -662,11 +666,15 @@ static int finish_config(struct a0_config *cfg, const char *path, char *err, siz
 {
 	if (!cfg->user_claim_template && set_string(&cfg->user_claim_template, cfg->username))
 		return A0_ERR_NOMEM;
-	/* The expected value looks like an email address: compare it with the email claim. */
-	if (!cfg->user_claim &&
-	    set_string(&cfg->user_claim,
-		       strchr(cfg->user_claim_template, '@') ? "email" : "nickname"))
-		return A0_ERR_NOMEM;
+	/* Whoever signs up chooses their nickname, name and email: such a claim must not decide
+	 * which local account they open unless the administrator says so (HACKING.md §security;
+	 * pam_auth0.conf(5) IDENTITY). */
+	if (cfg->user_claim && !a0_claim_admin_set(cfg->user_claim) && !cfg->trust_user_claims)
+		return fail(err, errlen, NULL,
+			    "%s: key 'user_claim': '%s' is a claim the account holder sets; bind "
+			    "accounts in users_file or with a namespaced claim an Auth0 Action sets, "
+			    "or opt in with 'trust_user_claims = yes'",
+			    path, cfg->user_claim);
 	/* Without %u every account would expect the same identity: one Auth0 account would
 	 * open them all. */
 	if (!names_user(cfg->user_claim_template))
@@ -757,6 +765,7 @@ void a0_config_free(struct a0_config *cfg)
 	free(cfg->ca_file);
 	free(cfg->proxy);
 	free(cfg->cache_dir);
+	free(cfg->users_file);
 	free(cfg->user_claim);
 	free(cfg->user_claim_template);
 	list_free(&cfg->allowed_users);
@@ -791,4 +800,99 @@ int a0_template_expand(const char *tmpl, const char *user, char **ret)
 	}
 	*ret = a0_buf_steal(&b);
 	return 0;
+}
+
+bool a0_claim_admin_set(const char *claim)
+{
+	return strcmp(claim, "sub") == 0 || strncmp(claim, "https://", 8) == 0 ||
+	       strncmp(claim, "http://", 7) == 0;
+}
+
+/* One "name user_id" line of users_file: 1 when it binds user (and *ret_id points into line),
+ * 0 when it binds someone else, or A0_ERR_CONFIG. */
+static int binding_line(char *line, const char *user, const struct origin *o, const char **ret_id,
+			char *err, size_t errlen)
+{
+	char *name, *id, *end;
+
+	if (strlen(line) > MAX_LINE)
+		return fail(err, errlen, o, "line too long");
+	line = trim(line);
+	if (*line == '\0' || *line == '#')
+		return 0;
+	name = line;
+	end = name + strcspn(name, " \t");
+	if (*end == '\0')
+		return fail(err, errlen, o, "expected 'name user_id'");
+	*end = '\0';
+	id = end + 1 + strspn(end + 1, " \t");
+	if (id[strcspn(id, " \t")] != '\0')
+		return fail(err, errlen, o, "expected 'name user_id', found more fields");
+	if (strlen(id) > A0_MAX_USER_ID)
+		return fail(err, errlen, o, "user_id longer than %d bytes", A0_MAX_USER_ID);
+	for (const char *c = id; *c; c++)
+		if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e)
+			return fail(err, errlen, o, "user_id with a character that is not printable");
+	if (strcmp(name, user) != 0)
+		return 0;
+	*ret_id = id;
+	return 1;
+}
+
+int a0_config_user_binding(const struct a0_config *cfg, const char *user, char **ret_user_id,
+			   char *err, size_t errlen)
+{
+	struct origin o = { cfg->users_file, 0 };
+	const char *found = NULL, *id;
+	char *text = NULL, *line, *next, *copy = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	if (!cfg->users_file)
+		return A0_ERR_NOT_FOUND;
+	fd = open(cfg->users_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT ? A0_ERR_NOT_FOUND
+				       : fail(err, errlen, &o, "cannot open: %s", strerror(errno));
+	r = check_owner(fd, &o, err, errlen);
+	if (r == 0) {
+		r = read_small_file(fd, MAX_USERS_FILE, &text, &len);
+		if (r == A0_ERR_TOO_LARGE)
+			r = fail(err, errlen, &o, "larger than %d bytes", MAX_USERS_FILE);
+		else if (r < 0 && r != A0_ERR_NOMEM)
+			r = fail(err, errlen, &o, "cannot read: %s", strerror(errno));
+	}
+	(void)close(fd);
+	if (r < 0)
+		goto out;
+	if (memchr(text, '\0', len)) {
+		r = fail(err, errlen, &o, "holds a NUL byte");
+		goto out;
+	}
+	for (line = text; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		o.line++;
+		r = binding_line(line, user, &o, &id, err, errlen);
+		if (r < 0)
+			goto out;
+		/* Two bindings for one name: the administrator must say which one. */
+		if (r == 1 && found) {
+			r = fail(err, errlen, &o, "'%s' is bound a second time", user);
+			goto out;
+		}
+		if (r == 1)
+			found = id;
+	}
+	r = A0_ERR_NOT_FOUND;
+	if (found) {
+		copy = strdup(found);
+		r = copy ? 0 : A0_ERR_NOMEM;
+	}
+	if (r == 0)
+		*ret_user_id = copy;
+out:
+	free(text);
+	return r;
 }

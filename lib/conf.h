@@ -63,8 +63,10 @@ struct a0_config {
 	char *cache_dir;             /* JWKS cache */
 	unsigned jwks_ttl;           /* seconds */
 	unsigned clock_skew;         /* seconds of leeway for exp, iat, nbf */
-	char *user_claim;            /* claim that names the user; default set at load */
+	char *users_file;            /* root's binding of local names to Auth0 user_ids */
+	char *user_claim;            /* claim that names the user; NULL: users_file alone */
 	char *user_claim_template;   /* its expected value (%u); default: the username template */
+	bool trust_user_claims;      /* opt-in: user_claim may be one the account holder sets */
 	bool require_email_verified; /* when user_claim is email */
 	unsigned min_uid;            /* accounts below it (and root) are left alone */
 	struct a0_list allowed_users;
@@ -104,5 +106,26 @@ int a0_config_username(const struct a0_config *cfg, const char *user, char **ret
 int a0_template_expand(const char *tmpl, const char *user, char **ret);
 
 bool a0_list_contains(const struct a0_list *l, const char *s);
+
+/*
+ * Can only the tenant's administrators set this claim? True for "sub" (Auth0 assigns the
+ * user_id) and for namespaced claims ("https://..." or "http://..."), which only an Action
+ * adds. Every other claim (nickname, name, email, preferred_username, ...) is one the account
+ * holder chooses at sign-up or in their profile.
+ */
+bool a0_claim_admin_set(const char *claim);
+
+/* Longest Auth0 user_id in users_file: "<connection>|<id>" is at most a few hundred bytes. */
+#define A0_MAX_USER_ID 512
+/*
+ * The Auth0 user_id that users_file binds the local account user to. users_file holds one
+ * "name user_id" a line (blank lines and lines starting with # are ignored); it must be a
+ * regular file owned by root and writable by nobody else. 0 and the user_id (free it);
+ * A0_ERR_NOT_FOUND when the file does not exist or does not name user; A0_ERR_CONFIG (with the
+ * file, line and problem in err) for a file that is not root's, too large, or malformed, or
+ * names user twice; A0_ERR_NOMEM.
+ */
+int a0_config_user_binding(const struct a0_config *cfg, const char *user, char **ret_user_id,
+			   char *err, size_t errlen);
 
 #endif

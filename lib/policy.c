@@ -82,9 +82,9 @@ static int deny(const char **tell, const char *message, char *reason, size_t rea
 	return A0_ERR_POLICY;
 }
 
-/* Is the identity the one this account expects? */
-static int check_identity(const struct a0_config *cfg, const char *user, const cJSON *claims,
-			  const char **tell, char *reason, size_t reasonlen)
+/* Is the identity the one user_claim and its template expect for this account? */
+static int check_claim(const struct a0_config *cfg, const char *user, const cJSON *claims,
+		       const char **tell, char *reason, size_t reasonlen)
 {
 	const char *value = a0_json_string(claims, cfg->user_claim);
 	char a[A0_SHOW_MAX + 1], b[A0_SHOW_MAX + 1];
@@ -111,6 +111,42 @@ static int check_identity(const struct a0_config *cfg, const char *user, const c
 		return deny(tell, tell_unverified, reason, reasonlen,
 			    "email_verified: the email address is not verified");
 	return 0;
+}
+
+/*
+ * Is the identity the one this account is bound to? users_file, which only root writes, comes
+ * first; then user_claim when configured. With neither there is no binding, and whoever signed
+ * up under this account's name is refused: the reason tells the administrator how to bind it.
+ */
+static int check_identity(const struct a0_config *cfg, const char *user, const cJSON *claims,
+			  const char **tell, char *reason, size_t reasonlen)
+{
+	const char *sub = a0_json_string(claims, "sub");
+	char a[A0_SHOW_MAX + 1], b[A0_SHOW_MAX + 1], c[A0_SHOW_MAX + 1];
+	char *bound = NULL;
+	int r;
+
+	r = a0_config_user_binding(cfg, user, &bound, reason, reasonlen);
+	if (r == A0_ERR_CONFIG) {
+		*tell = NULL;
+		return r;
+	}
+	if (r == 0) {
+		if (!sub || strcmp(sub, bound) != 0)
+			r = deny(tell, tell_other_account, reason, reasonlen,
+				 "users_file: sub is '%s', '%s' is bound to '%s'",
+				 sub ? a0_show(sub, a) : "(none)", a0_show(user, b), a0_show(bound, c));
+		free(bound);
+		return r;
+	}
+	if (r != A0_ERR_NOT_FOUND)
+		return r;
+	if (cfg->user_claim)
+		return check_claim(cfg, user, claims, tell, reason, reasonlen);
+	return deny(tell, tell_unmatched, reason, reasonlen,
+		    "no identity binding: add '%s %s' to %s, or set user_claim "
+		    "(pam_auth0.conf(5) IDENTITY)",
+		    a0_show(user, a), sub ? a0_show(sub, b) : "USER_ID", a0_show(cfg->users_file, c));
 }
 
 /* May that identity use this account? */

@@ -23,12 +23,14 @@
 bool a0_policy_skip_user(const struct a0_config *cfg, const char *user);
 
 /*
- * May the identity in claims use the PAM account user? In order: the claim user_claim must
- * be a string equal to user_claim_template expanded for user; when that claim is email,
- * email_verified must be true unless require_email_verified is off; user must be in
- * allowed_users when set; groups_claim must be an array holding one of allowed_groups when
- * set. 0, A0_ERR_NOMEM or A0_ERR_POLICY: then *tell is a message for the user (static text)
- * and reason names the rule for syslog.
+ * May the identity in claims use the PAM account user? In order: when users_file binds user
+ * to a user_id, the claim sub must equal it; else when user_claim is set, that claim must be a
+ * string equal to user_claim_template expanded for user (and when it is email, email_verified
+ * must be true unless require_email_verified is off); else there is no binding and the answer
+ * is no. Then user must be in allowed_users when set, and groups_claim must be an array
+ * holding one of allowed_groups when set. 0, A0_ERR_NOMEM, A0_ERR_CONFIG (users_file is not
+ * root's or malformed: reason says why) or A0_ERR_POLICY: then *tell is a message for the
+ * user (static text) and reason names the rule for syslog.
  */
 int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *claims,
 		    const char **tell, char *reason, size_t reasonlen);

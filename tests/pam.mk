@@ -8,7 +8,7 @@ tests_pam_test_login_SOURCES = tests/pam/test_login.c
 tests_pam_test_login_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
 tests_pam_test_login_LDADD = $(PAM_TEST_LIBS)
 
-tests_pam_test_idtoken_SOURCES = tests/pam/test_idtoken.c
+tests_pam_test_idtoken_SOURCES = tests/pam/test_idtoken.c $(TEST_USER)
 tests_pam_test_idtoken_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
 tests_pam_test_idtoken_LDADD = $(PAM_TEST_LIBS)
 

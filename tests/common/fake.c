@@ -68,12 +68,14 @@ static char *request(const struct fake *f, const char *method, const char *path,
 void fake_init(struct fake *f)
 {
 	const char *state = getenv("A0_FAKE_STATE"), *ca = getenv("A0_FAKE_CA");
+	const char *users = getenv("A0_FAKE_USERS");
 	char text[1024] = "";
 	FILE *fp;
 	cJSON *root;
 
-	if (!state || !ca)
-		die("A0_FAKE_STATE and A0_FAKE_CA must be set (run under tests/with-fake-tenant)");
+	if (!state || !ca || !users)
+		die("A0_FAKE_STATE, A0_FAKE_CA and A0_FAKE_USERS must be set (run under "
+		    "tests/with-fake-tenant)");
 	fp = fopen(state, "r");
 	if (!fp || fread(text, 1, sizeof(text) - 1, fp) == 0)
 		die("cannot read the fake's state file");
@@ -88,12 +90,24 @@ void fake_init(struct fake *f)
 	f->port_closed = cJSON_GetObjectItem(root, "port_closed")->valueint;
 	cJSON_Delete(root);
 	snprintf(f->ca, sizeof(f->ca), "%s", ca);
+	snprintf(f->users, sizeof(f->users), "%s", users);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 void fake_control(const struct fake *f, const char *method, const char *path, const char *json)
 {
 	free(request(f, method, path, json));
+}
+
+cJSON *fake_post(const struct fake *f, const char *path, const char *json)
+{
+	char *body = request(f, "POST", path, json);
+	cJSON *root = cJSON_Parse(body);
+
+	free(body);
+	if (!root)
+		die("answer is not JSON");
+	return root;
 }
 
 cJSON *fake_get(const struct fake *f, const char *path)

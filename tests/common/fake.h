@@ -10,13 +10,18 @@
 
 struct fake {
 	int port, port_other_ca, port_wrong_host, port_expired, port_closed;
-	char ca[512]; /* the test CA's PEM file */
+	char ca[512];    /* the test CA's PEM file */
+	char users[512]; /* the users_file binding the fake's users to local names */
 };
 
-/* Read $A0_FAKE_STATE and $A0_FAKE_CA (set by tests/with-fake-tenant); aborts when missing. */
+/* Read $A0_FAKE_STATE, $A0_FAKE_CA and $A0_FAKE_USERS (set by tests/with-fake-tenant); aborts
+ * when missing. */
 void fake_init(struct fake *f);
 /* POST JSON to a /__control/ path (or DELETE when body is NULL and method is "DELETE"). */
 void fake_control(const struct fake *f, const char *method, const char *path, const char *json);
+/* POST JSON to any path of the main listener, which must answer 200 with JSON; the caller
+ * frees the parsed answer with cJSON_Delete. */
+cJSON *fake_post(const struct fake *f, const char *path, const char *json);
 /* GET a /__control/ path and parse it; the caller frees with cJSON_Delete. */
 cJSON *fake_get(const struct fake *f, const char *path);
 /* Number of log records for path (and grant_type when not NULL). */

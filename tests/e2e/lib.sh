@@ -480,14 +480,16 @@ e2e_fake_port() {
 }
 
 # e2e_module_conf CA_FILE [LINE...]: pam_auth0's configuration for the fake tenant's main
-# listener and public client, trusting CA_FILE, then LINEs; written to E2E_CONF
+# listener and public client, trusting CA_FILE, binding the fake's users to the local accounts
+# of the same name (tests/with-fake-tenant's A0_FAKE_USERS), then LINEs; written to E2E_CONF
 # ($E2E_WORK/pam_auth0.conf, 0644: the helper reads the CA path from the record, sshd the file).
 e2e_module_conf() {
 	local ca=${1:?usage: e2e_module_conf CA_FILE [LINE...]}
 	shift
 	E2E_CONF=$E2E_WORK/pam_auth0.conf
 	printf '%s\n' "domain = localhost:$(e2e_fake_port)" "client_id = pam-native" \
-		"ca_file = $ca" "cache_dir = $E2E_WORK/cache" "$@" >"$E2E_CONF"
+		"ca_file = $ca" "cache_dir = $E2E_WORK/cache" "users_file = ${A0_FAKE_USERS:?}" "$@" \
+		>"$E2E_CONF"
 	chmod 0644 "$E2E_CONF"
 }
 

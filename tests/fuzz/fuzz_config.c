@@ -34,7 +34,10 @@ static void check_config(const struct a0_config *cfg)
 	for (size_t i = 0; i < cfg->n_mfa_methods; i++)
 		FUZZ_CHECK(cfg->mfa_methods[i] < A0_MFA_N);
 	FUZZ_CHECK(cfg->push_prompt <= A0_PUSH_PROMPT_NONE);
-	FUZZ_CHECK(cfg->user_claim && cfg->user_claim_template);
+	FUZZ_CHECK(cfg->user_claim_template && cfg->users_file);
+	/* A claim the account holder sets never binds an account without the opt-in. */
+	FUZZ_CHECK(!cfg->user_claim || a0_claim_admin_set(cfg->user_claim) ||
+		   cfg->trust_user_claims);
 	check_list(&cfg->allowed_users);
 	check_list(&cfg->allowed_groups);
 	FUZZ_CHECK(cfg->allowed_groups.n == 0 || cfg->groups_claim);

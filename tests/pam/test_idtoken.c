@@ -2,7 +2,7 @@
 /*
  * Who may log in, through the module in a PAM stack (pam_wrapper + libpamtest) against the
  * fake tenant: every bad ID token the fake can issue is refused with a syslog line naming the
- * check, the JWKS cache and its refetch limit, the identity mapping, the policy in
+ * check, the JWKS cache and its refetch limit, the identity binding, the policy in
  * acct_mgmt, and system accounts left alone. A PAM stack never returns PAM_IGNORE, so a
  * probe stack shows it: pam_echo after the module is reached only when the module ignored the
  * call. Run under tests/with-fake-tenant.
@@ -28,6 +28,7 @@
 
 #include "tests/common/fake.h"
 #include "tests/common/pamwrap.h"
+#include "tests/common/testuser.h"
 #include "tests/common/util.h"
 
 #define SERVICE "pam_auth0_idtoken"
@@ -382,13 +383,13 @@ static void test_alice_as_bob(void **state)
 	/* Every Linux user signs in to Auth0 as a0alice: the token says so, and only a0alice's
 	 * account opens. */
 	configure("username = a0alice\nuser_claim_template = %u\n"
-		  "user_claim = https://example.com/posix_user");
+		  "user_claim = https://example.com/posix_user\nusers_file = /nonexistent");
 	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
 	refused("a0bob", ALICE, PAM_AUTH_ERR, "signed in as a different account",
 		"step=policy result=POLICY error=- description=user_claim: "
 		"https://example.com/posix_user is 'a0alice', this account expects 'a0bob'");
 	/* bob's own Auth0 account mapped to another Linux user opens nothing of bob's. */
-	configure("user_claim = https://example.com/posix_user");
+	configure("user_claim = https://example.com/posix_user\nusers_file = /nonexistent");
 	fake_control(&fake, "POST", "/__control/user",
 		     "{\"username\":\"a0bob\",\"extra_claims\":"
 		     "{\"https://example.com/posix_user\":\"a0mallory\"}}");
@@ -400,25 +401,81 @@ static void test_alice_as_bob(void **state)
 	refused("a0bob", BOB, PAM_AUTH_ERR, "could not be matched", "no string claim");
 }
 
-static void test_default_nickname_mapping(void **state)
+/* users_file binds by user_id: what the account holder sets in their profile changes nothing. */
+static void test_users_file_binding(void **state)
 {
 	assert_int_equal(login("a0bob", BOB), PAM_SUCCESS);
 	fake_control(&fake, "POST", "/__control/user",
 		     "{\"username\":\"a0bob\",\"nickname\":\"someone-else\"}");
+	assert_int_equal(login("a0bob", BOB), PAM_SUCCESS);
+	/* The opted-in nickname binding does see it. */
+	configure("user_claim = nickname\ntrust_user_claims = yes\nusers_file = /nonexistent");
 	refused("a0bob", BOB, PAM_AUTH_ERR, "signed in as a different account",
 		"user_claim: nickname is 'someone-else'");
 }
 
+/*
+ * Auth0's public sign-up is on by default for a database connection: anyone can register the
+ * name of a local account that has no Auth0 identity yet, with that name as nickname too. With
+ * the shipped defaults that opens nothing, and the refusal tells the administrator how to bind
+ * the account (with the user_id to bind); only an explicit opt-in trusts the chosen names.
+ */
+static void test_signup_cannot_open_local_account(void **state)
+{
+	const char *password = "Squatter-Passw0rd!";
+	char body[1024], logged[1024], conf[640];
+	const char *id;
+	struct test_user u;
+	cJSON *user;
+
+	test_user_sweep();
+	if (!test_user_create("a0s", 'v', &u))
+		fail_msg("cannot create a local account");
+	snprintf(body, sizeof(body),
+		 "{\"client_id\":\"pam-native\",\"connection\":\"Username-Password-Authentication\","
+		 "\"username\":\"%s\",\"nickname\":\"%s\",\"email\":\"%s@example.net\","
+		 "\"password\":\"%s\"}",
+		 u.name, u.name, u.name, password);
+	user = fake_post(&fake, "/dbconnections/signup", body);
+	id = cJSON_GetStringValue(cJSON_GetObjectItem(user, "_id"));
+	assert_non_null(id);
+	snprintf(logged, sizeof(logged),
+		 "step=policy result=POLICY error=- description=no identity binding: add '%s "
+		 "auth0|%s' to %s",
+		 u.name, id, fake.users);
+	refused(u.name, password, PAM_AUTH_ERR, "could not be matched", logged);
+	/* What the old default did: trust the nickname the squatter chose. */
+	configure("user_claim = nickname\ntrust_user_claims = yes");
+	assert_int_equal(login(u.name, password), PAM_SUCCESS);
+	/* An administrator's binding of the account to that user_id opens it, by user_id. */
+	snprintf(conf, sizeof(conf), "%s/users-signup", run_dir);
+	snprintf(body, sizeof(body), "%s auth0|%s\n", u.name, id);
+	write_text(conf, body);
+	snprintf(body, sizeof(body), "users_file = %s", conf);
+	configure(body);
+	assert_int_equal(login(u.name, password), PAM_SUCCESS);
+	cJSON_Delete(user);
+	test_user_remove(&u);
+}
+
 static void test_email_mapping(void **state)
 {
-	configure("username = %u@example.com");
+	const char *trust = "user_claim = email\ntrust_user_claims = yes\nusers_file = /nonexistent";
+	char conf[256];
+
+	snprintf(conf, sizeof(conf), "username = %%u@example.com\n%s", trust);
+	configure(conf);
 	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
 	refused("a0unverified", "Secret-a0unverified-1", PAM_AUTH_ERR, "Verify your email",
 		"email_verified: the email address is not verified");
-	configure("username = %u@example.com\nrequire_email_verified = no");
+	snprintf(conf, sizeof(conf), "username = %%u@example.com\nrequire_email_verified = no\n%s",
+		 trust);
+	configure(conf);
 	assert_int_equal(login("a0unverified", "Secret-a0unverified-1"), PAM_SUCCESS);
 	/* The email claim must be the one this account expects. */
-	configure("username = %u@example.com\nuser_claim_template = %u@corp.example");
+	snprintf(conf, sizeof(conf), "username = %%u@example.com\nuser_claim_template = "
+		 "%%u@corp.example\n%s", trust);
+	configure(conf);
 	refused("a0alice", ALICE, PAM_AUTH_ERR, "signed in as a different account",
 		"email is 'a0alice@example.com', this account expects 'a0alice@corp.example'");
 }
@@ -579,7 +636,8 @@ int main(int argc, char **argv)
 		T(test_unsafe_cache_dir),
 		T(test_scope_needs_openid),
 		T(test_alice_as_bob),
-		T(test_default_nickname_mapping),
+		T(test_users_file_binding),
+		T(test_signup_cannot_open_local_account),
 		T(test_email_mapping),
 		T(test_groups),
 		T(test_allowed_users),

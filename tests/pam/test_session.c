@@ -53,9 +53,16 @@ static struct test_user other; /* another local account, a session target (sudo 
 
 /* ---- helpers ---- */
 
+/* The local account signs in as <account>@example.com and is bound to a0alice's user_id. */
 static void configure(const char *extra)
 {
-	write_module_conf(run_dir, &fake, 2, "username = %u@example.com\n", extra);
+	char path[128], text[128], lines[256];
+
+	snprintf(path, sizeof(path), "%s/users", run_dir);
+	snprintf(text, sizeof(text), "%s auth0|6a0000000000000000000001\n", user.name);
+	write_text(path, text);
+	snprintf(lines, sizeof(lines), "username = %%u@example.com\nusers_file = %s\n", path);
+	write_module_conf(run_dir, &fake, 2, lines, extra);
 }
 
 static int reset(void **state)
@@ -64,7 +71,7 @@ static int reset(void **state)
 
 	fake_control(&fake, "POST", "/__control/reset", "{}");
 	/* The fake's a0alice gets the local account's address: the module signs in
-	 * <account>@example.com, and the policy compares the ID token's email with it. */
+	 * <account>@example.com, and users_file binds the account to a0alice's user_id. */
 	snprintf(json, sizeof(json), "{\"username\":\"a0alice\",\"email\":\"%s@example.com\"}",
 		 user.name);
 	fake_control(&fake, "POST", "/__control/user", json);

@@ -372,7 +372,9 @@ static void test_login_policy_keys(void **state)
 	assert_string_equal(cfg->cache_dir, "/var/cache/pam_auth0");
 	assert_int_equal(cfg->jwks_ttl, 3600);
 	assert_int_equal(cfg->clock_skew, 60);
-	assert_string_equal(cfg->user_claim, "nickname");
+	assert_string_equal(cfg->users_file, "/etc/pam_auth0/users");
+	assert_null(cfg->user_claim); /* users_file binds accounts; no claim by default */
+	assert_false(cfg->trust_user_claims);
 	assert_string_equal(cfg->user_claim_template, "%u");
 	assert_true(cfg->require_email_verified);
 	assert_int_equal(cfg->min_uid, 1000);
@@ -387,6 +389,7 @@ static void test_login_policy_keys(void **state)
 		   "cache_dir = /run/a0cache\n"
 		   "jwks_ttl = 60\n"
 		   "clock_skew = 0\n"
+		   "users_file = /etc/a0users\n"
 		   "user_claim = https://example.com/posix_user\n"
 		   "user_claim_template = %u\n"
 		   "username = %u@example.com\n"
@@ -401,6 +404,7 @@ static void test_login_policy_keys(void **state)
 	assert_string_equal(cfg->cache_dir, "/run/a0cache");
 	assert_int_equal(cfg->jwks_ttl, 60);
 	assert_int_equal(cfg->clock_skew, 0);
+	assert_string_equal(cfg->users_file, "/etc/a0users");
 	assert_string_equal(cfg->user_claim, "https://example.com/posix_user");
 	assert_string_equal(cfg->user_claim_template, "%u");
 	assert_false(cfg->require_email_verified);
@@ -415,22 +419,22 @@ static void test_login_policy_keys(void **state)
 	assert_int_equal(cfg->account_without_auth0, A0_ACCOUNT_DENY);
 	a0_config_free(cfg);
 
-	/* The username template decides the default claim; a later list replaces one. */
+	/* The username template is the claim's default template; a later list replaces one. */
 	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = %u@corp.example\n"
 			     "allowed_users = a b\n",
 		   0644);
 	assert_int_equal(load(fx, &cfg, err, sizeof(err), "allowed_users=c", NULL), 0);
-	assert_string_equal(cfg->user_claim, "email");
+	assert_null(cfg->user_claim);
 	assert_string_equal(cfg->user_claim_template, "%u@corp.example");
 	assert_int_equal(cfg->allowed_users.n, 1);
 	assert_true(a0_list_contains(&cfg->allowed_users, "c"));
 	a0_config_free(cfg);
 	/* A fixed Auth0 login is fine when the identity check still names the user. */
 	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = kiosk\n"
-			     "user_claim_template = %u\n",
+			     "user_claim = https://example.com/posix_user\nuser_claim_template = %u\n",
 		   0644);
 	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
-	assert_string_equal(cfg->user_claim, "nickname");
+	assert_string_equal(cfg->user_claim_template, "%u");
 	a0_config_free(cfg);
 }
 
