@@ -2,9 +2,10 @@
 """A fake Auth0 tenant for pam_auth0's tests and demo.
 
 It speaks the wire protocol of Auth0's Authentication API (token endpoint with the
-password-realm, refresh and MFA grants, the MFA API, revocation, userinfo and
-discovery) over TLS on 127.0.0.1, plus a /__control/ API through which tests inject
-faults, change settings and read a request log.  README.md has the details.
+password-realm, refresh and MFA grants, the MFA API, database sign-up, revocation,
+userinfo and discovery, with brute-force protection) over TLS on 127.0.0.1, plus a
+/__control/ API through which tests inject faults, change settings and read a request
+log.  README.md has the details.
 
 The fake must answer exactly as Auth0 does: a fake that flatters the client hides
 its bugs.  Each non-obvious wire choice names its source; abbreviations used:
@@ -17,6 +18,10 @@ its bugs.  Each non-obvious wire choice names its source; abbreviations used:
            MFA API's error messages
   notes    the project's Auth0 wire notes (auth0-protocol.md), drawn from docs-v2 and
            the Auth0 SDKs
+  go-auth0 github.com/auth0/go-auth0, whose authentication/authentication_error_test.go
+           holds Auth0's sign-up error bodies as tenants send them
+  sheriff  github.com/auth0/password-sheriff, the library behind Auth0's password
+           policies (rule codes and messages)
   UNVERIFIED  no public source found; the choice is the most plausible one and is
            listed in README.md so it can be corrected when checked against a tenant.
 
@@ -33,6 +38,7 @@ import ipaddress
 import itertools
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -96,8 +102,26 @@ DEFAULT_SETTINGS = {
     "connections": [],
     "apis": [],
     "mfa_enroll_factors": [],
+    # Auth0's tenant flag of this name (flags.enable_public_signup_user_exists_error in
+    # the Management API's tenant settings): off, a sign-up for an existing user gets
+    # the generic invalid_signup; on, it gets user_exists.  Off by default, as on Auth0.
+    "enable_public_signup_user_exists_error": False,
+    # Brute-force protection (docs-v2 secure/attack-protection/brute-force-protection):
+    # on by default; "Default sets the brute force threshold to 10", custom 1 to 100.
+    "brute_force_protection": True,
+    "brute_force_max_attempts": 10,
 }
-SETTABLE = {"access_token_lifetime", "min_poll_interval", "id_token_mode", "mfa_token_lifetime"}
+BOOLEAN_SETTINGS = {"enable_public_signup_user_exists_error", "brute_force_protection"}
+SETTABLE = {"access_token_lifetime", "min_poll_interval", "id_token_mode", "mfa_token_lifetime",
+            "brute_force_max_attempts"} | BOOLEAN_SETTINGS
+
+# A database connection's settings, named as in Auth0's Management API (connection
+# options).  Sign-up is on unless disable_signup; a password policy of "none" is the
+# documented default (docs authenticate/database-connections/password-strength:
+# "None (default)"); usernames are 1 to 15 characters by default (Dashboard >
+# Database > Username Length).
+CONNECTION_DEFAULTS = {"disable_signup": False, "requires_username": False, "passwordPolicy": "none",
+                       "validation": {"username": {"min": 1, "max": 15}}}
 
 # mfa_requirements.challenge[].type for each kind of authenticator; the SDKs filter
 # authenticators with exactly these names (android MfaApiClient.matchesFactorType).
@@ -181,9 +205,36 @@ def require(params: dict, name: str) -> str:
     return value
 
 
+class WireError(ApiError):
+    """An error answer whose body is not in the OAuth shape: /dbconnections/signup
+    answers {"name", "code", "description", "statusCode"} or a bare {"error"}."""
+
+    def __init__(self, status: int, body: dict):
+        Exception.__init__(self, f"{status} {body}")
+        self.status = status
+        self.body = body
+
+
+def db_error(code: str, description, status: int = 400) -> WireError:
+    """Auth0's sign-up error shape, e.g. {"name":"BadRequestError","code":"user_exists",
+    "description":"The user already exists.","statusCode":400} (github.com/auth0/lock
+    issue 2321, auth0/auth0.js issue 447)."""
+    return WireError(status, {"name": "BadRequestError", "code": code, "description": description,
+                              "statusCode": status})
+
+
 INVALID_REFRESH_TOKEN = (403, "invalid_grant", "Unknown or invalid refresh token.")
 WRONG_CREDENTIALS = (403, "invalid_grant", "Wrong email or password.")
 UNAUTHORIZED_CLIENT_AUTH = (401, "access_denied", "Unauthorized")
+# Brute-force protection's answer.  Text from docs articles/_includes/
+# _co_authenticate_errors.md (/co/authenticate) and Auth0's support article "Error 'Your
+# Account has been Blocked After Multiple Consecutive Login Attempts'" (the tenant log's
+# errorMessage); that the token endpoint uses the same text is UNVERIFIED.  The 429 and
+# the code: docs-v2 secure/attack-protection/brute-force-protection ("HTTP 429
+# too_many_attempts").
+TOO_MANY_ATTEMPTS = (429, "too_many_attempts",
+                     "Your account has been blocked after multiple consecutive login attempts. "
+                     "We’ve sent you an email with instructions on how to unblock it.")
 
 # ------------------------------------------------------------------------------ crypto
 
@@ -345,7 +396,27 @@ def load_tenant_data(path: str) -> dict:
     names = [u["username"] for u in data["users"]]
     if len(set(names)) != len(names):
         raise ValueError("duplicate usernames in tenant data")
+    for conn in data.get("tenant", {}).get("connections", []):
+        if isinstance(conn, dict) and conn.get("passwordPolicy", "none") not in PASSWORD_POLICIES:
+            raise ValueError(f"connection {conn.get('name')}: passwordPolicy must be one of "
+                             f"{sorted(PASSWORD_POLICIES)}")
     return data
+
+
+def connection_table(entries) -> dict:
+    """tenant.connections lists names or {"name", ...settings}; unset settings take
+    CONNECTION_DEFAULTS."""
+    table = {}
+    for entry in entries:
+        conn = {"name": entry} if isinstance(entry, str) else dict(entry)
+        table[conn["name"]] = {**json.loads(json.dumps(CONNECTION_DEFAULTS)), **conn}
+    return table
+
+
+def user_key(user: dict) -> str:
+    """The key of a user in Tenant.users, in logs and in the control API: the username,
+    or the email of a user without one (a connection that does not require usernames)."""
+    return user["_key"]
 
 
 def is_active(authenticator: dict) -> bool:
@@ -375,7 +446,7 @@ def profile_claims(user: dict, scopes: list) -> dict:
     scope-custom-claims.md)."""
     claims = {}
     if "profile" in scopes:
-        for key in ("nickname", "name", "picture", "updated_at"):
+        for key in ("nickname", "name", "given_name", "family_name", "picture", "updated_at"):
             if key in user:
                 claims[key] = user[key]
     if "email" in scopes:
@@ -461,7 +532,7 @@ FAULT_KINDS = {"delay", "status", "drop", "silence", "garbage", "truncated", "hu
 def new_stats() -> dict:
     return {"connections": 0, "control_connections": 0, "handshake_failures": 0, "listeners": {},
             "requests": 0, "refresh_requests": 0, "reuse_detected": 0, "revoked_families": 0,
-            "jwks_fetches": 0, "challenges": {}}
+            "jwks_fetches": 0, "challenges": {}, "signups": 0}
 
 
 class Tenant:
@@ -485,7 +556,12 @@ class Tenant:
             data = load_tenant_data(self.data_path)
             self.settings = {**DEFAULT_SETTINGS, **data.get("tenant", {})}
             self.clients = {c["client_id"]: c for c in data["clients"]}
-            self.users = {u["username"]: u for u in data["users"]}
+            self.connections = connection_table(self.settings["connections"])
+            self.users = {}
+            for user in data["users"]:
+                self.add_user(user)
+            # Brute-force protection's failed-login counters: (user_id, ip) -> count.
+            self.failed_logins = {}
             self.keys = [self.first_key]
             self.mfa_tokens = {}
             self.oob = {}
@@ -504,11 +580,22 @@ class Tenant:
         header = {"alg": "RS256", "typ": "JWT", "kid": kid or key.kid}
         return assemble_jwt(header, json_bytes(claims), key.sign)
 
+    def add_user(self, user: dict) -> None:
+        key = user.get("username") or user["email"]
+        if key in self.users:  # the same email in two connections that lack usernames
+            key = f"{key}#{user.get('connection')}"
+        user["_key"] = key
+        self.users[key] = user
+
     def find_user(self, login: str, connection: str):
-        """Auth0 database connections accept the username or the email as login."""
+        """A database connection that requires usernames accepts the username or the
+        email as login (Auth0 Community "Username can only contain alphanumeric
+        characters...": "Auth0 will attempt to log the user in using the username
+        parameter ... with both the username and email fields of the user profile")."""
         login = login.lower()
         for user in self.users.values():
-            if user.get("connection") == connection and login in (user["username"].lower(), user["email"].lower()):
+            if user.get("connection") == connection and login in (
+                    (user.get("username") or "").lower(), user["email"].lower()):
                 return user
         return None
 
@@ -540,7 +627,7 @@ class Tenant:
         with self.lock:
             self.stats["requests"] += 1
             record = {"seq": len(self.log) + 1, **fields, "grant_type": None, "client_id": None,
-                      "username": None, "realm": None, "audience": None, "scope": None,
+                      "username": None, "user_id": None, "realm": None, "audience": None, "scope": None,
                       "status": None, "error": None, "rt_family": None, "rt_sha": None,
                       "reuse_detected": False, "fault": None}
             self.log.append(record)
@@ -651,7 +738,7 @@ def login_tokens(tenant: Tenant, user: dict, client: dict, scopes: list, audienc
     offline_access was granted."""
     refresh_token = None
     if "offline_access" in scopes:
-        family, refresh_token = tenant.refresh.new_family(client, user["username"], scopes, audience)
+        family, refresh_token = tenant.refresh.new_family(client, user_key(user), scopes, audience)
         record["rt_family"] = family.id
     return token_body(tenant, user, client, scopes, audience, refresh_token)
 
@@ -695,6 +782,7 @@ class AppRequest:
     path: str
     headers: object
     body: bytes
+    peer: str = "127.0.0.1"  # the TCP peer's address
 
     def params(self) -> dict:
         """Form or JSON body: Auth0 accepts both on /oauth/token and SDKs send JSON
@@ -713,6 +801,20 @@ class AppRequest:
                 raise ApiError(400, "invalid_request", "Invalid JSON")
             return {k: v for k, v in data.items() if isinstance(v, str)}
         return {}
+
+    def fields(self) -> dict:
+        """The body's fields with their JSON types kept (user_metadata is an object), so
+        that a wrongly typed value can be reported rather than dropped."""
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return self.params()
+        try:
+            data = json.loads(self.body or b"{}")
+        except ValueError:
+            raise ApiError(400, "invalid_request", "Invalid JSON")  # UNVERIFIED wording
+        if not isinstance(data, dict):
+            raise ApiError(400, "invalid_request", "Invalid JSON")
+        return data
 
     def bearer(self):
         auth = self.headers.get("Authorization", "")
@@ -733,12 +835,31 @@ def token_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response:
         # UNVERIFIED: status and wording; RFC 6749 5.2 error code, Auth0-style sentence.
         raise ApiError(403, "unsupported_grant_type", f"Unsupported grant type: {grant}")
     client = authenticate_client(tenant, params, req.headers)
-    record["client_id"] = client["client_id"]
+    record.update(client_id=client["client_id"], ip=effective_ip(client, req))
     if grant not in client["grant_types"]:
         # notes; seen verbatim (quotes instead of backticks in older tenants) in
         # github.com/devdennysegura/flutter-auth0 issue 36.
         raise ApiError(403, "unauthorized_client", f"Grant type `{grant}` not allowed for the client.")
     return json_response(200, GRANT_HANDLERS[grant](tenant, client, params, record))
+
+
+def effective_ip(client: dict, req: "AppRequest") -> str:
+    """The end user's IP as attack protection sees it: the auth0-forwarded-for header
+    only for an application that authenticated with its client secret and has "Trust
+    Token Endpoint IP Header" on (is_token_endpoint_ip_header_trusted in the Management
+    API); otherwise the TCP peer (docs-v2 get-started/authentication-and-authorization-
+    flow/resource-owner-password-flow/avoid-common-issues-with-resource-owner-password-
+    flow-and-attack-protection: "The auth0-forwarded-for header will only be accepted for
+    authenticated calls with the Client Secret").  authenticate_client has already
+    checked the secret of a client that has one.  A header that is not one IP address
+    is ignored: UNVERIFIED."""
+    forwarded = (req.headers.get("auth0-forwarded-for") or "").strip()
+    if client.get("client_secret") is not None and client.get("is_token_endpoint_ip_header_trusted"):
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            pass
+    return req.peer
 
 
 def password_grant(tenant: Tenant, client: dict, params: dict, record: dict) -> dict:
@@ -757,7 +878,7 @@ def _password_login(tenant: Tenant, client: dict, params: dict, record: dict) ->
     username = require(params, "username")
     password = require(params, "password")
     realm = require(params, "realm")
-    if realm not in tenant.settings["connections"]:
+    if realm not in tenant.connections:
         # docs articles/_includes/_co_authenticate_errors.md ("Unknown realm
         # non-existent-connection."); the token endpoint's wording is UNVERIFIED.
         raise ApiError(400, "invalid_request", f"Unknown realm {realm}.")
@@ -766,21 +887,42 @@ def _password_login(tenant: Tenant, client: dict, params: dict, record: dict) ->
     user = tenant.find_user(username, realm)
     if user is None:
         raise ApiError(*WRONG_CREDENTIALS)
-    record["username"] = user["username"]
-    if user.get("brute_force"):
-        # Brute-force protection blocks even the right password.  Text from docs
-        # articles/_includes/_co_authenticate_errors.md (/co/authenticate); that the
-        # token endpoint uses the same text is UNVERIFIED.
-        raise ApiError(429, "too_many_attempts",
-                       "Your account has been blocked after multiple consecutive login attempts. "
-                       "We’ve sent you an email with instructions on how to unblock it.")
+    record.update(username=user_key(user), user_id=user["user_id"])
+    if user.get("brute_force") or brute_force_blocked(tenant, user, record["ip"]):
+        # A block stops even the right password.
+        raise ApiError(*TOO_MANY_ATTEMPTS)
     if not same_secret(password, user["password"]):
+        count_failed_login(tenant, user, record["ip"])
         raise ApiError(*WRONG_CREDENTIALS)  # notes
+    tenant.failed_logins.pop((user["user_id"], record["ip"]), None)
     check_not_blocked(user)
     scopes = granted_scopes(params.get("scope"), client)
     if needs_mfa(user):
         raise start_mfa(tenant, user, client, scopes, audience)
     return login_tokens(tenant, user, client, scopes, audience, record)
+
+
+def brute_force_blocked(tenant: Tenant, user: dict, ip: str) -> bool:
+    """Brute-force protection with its default response, "Block Brute-force Logins":
+    once a user has failed the threshold number of logins from one IP address, further
+    logins as that user from that address are refused; other addresses are not
+    affected ("Account Lockout" is off by default).  The attempt that reaches the
+    threshold is itself answered normally; the block applies "immediately after"
+    (docs-v2 secure/attack-protection/brute-force-protection).  The block lifts when
+    an administrator raises the threshold, when the user's password changes (control
+    API: POST /__control/user with a password) and on reset; the 30 days after the last
+    failure are not modelled."""
+    return (tenant.settings["brute_force_protection"]
+            and tenant.failed_logins.get((user["user_id"], ip), 0) >= tenant.settings["brute_force_max_attempts"])
+
+
+def count_failed_login(tenant: Tenant, user: dict, ip: str) -> None:
+    """A wrong password for an existing user from one IP address.  The count is of
+    consecutive failures ("after multiple consecutive login attempts"): a successful
+    login from that address clears it (UNVERIFIED in detail)."""
+    if tenant.settings["brute_force_protection"]:
+        key = (user["user_id"], ip)
+        tenant.failed_logins[key] = tenant.failed_logins.get(key, 0) + 1
 
 
 def check_audience(tenant: Tenant, audience) -> None:
@@ -808,7 +950,7 @@ def refresh_grant(tenant: Tenant, client: dict, params: dict, record: dict) -> d
     if entry is None or family.client_id != client["client_id"]:
         raise ApiError(*INVALID_REFRESH_TOKEN)
     user = tenant.users[family.username]
-    record["username"] = user["username"]
+    record.update(username=user_key(user), user_id=user["user_id"])
     check_not_blocked(user)
     audience = params.get("audience") or family.audience
     if audience == tenant.session_transfer_audience:
@@ -897,7 +1039,7 @@ def mfa_requirements(tenant: Tenant, user: dict) -> dict:
 
 def start_mfa(tenant: Tenant, user: dict, client: dict, scopes: list, audience) -> ApiError:
     token = new_secret("mfa_token", 48)
-    tenant.mfa_tokens[token] = MfaTransaction(user["username"], client["client_id"], scopes, audience,
+    tenant.mfa_tokens[token] = MfaTransaction(user_key(user), client["client_id"], scopes, audience,
                                               time.time() + tenant.settings["mfa_token_lifetime"])
     # Shape: notes and github.com/auth0/auth0-server-python examples/MFA.md.
     return ApiError(403, "mfa_required", "Multifactor authentication required", mfa_token=token,
@@ -920,7 +1062,7 @@ def mfa_transaction(tenant: Tenant, token, client_id=None, status=403) -> MfaTra
 def _mfa_context(tenant: Tenant, client: dict, params: dict, record: dict):
     tx = mfa_transaction(tenant, require(params, "mfa_token"), client["client_id"])
     user = tenant.users[tx.username]
-    record["username"] = user["username"]
+    record.update(username=user_key(user), user_id=user["user_id"])
     return tx, user
 
 
@@ -1032,7 +1174,8 @@ def mfa_challenge(tenant: Tenant, req: AppRequest, record: dict) -> Response:
     record["client_id"] = params.get("client_id")
     client = authenticate_client(tenant, params, req.headers)
     tx, user = _mfa_context(tenant, client, params, record)
-    tenant.stats["challenges"][user["username"]] = tenant.stats["challenges"].get(user["username"], 0) + 1
+    key = user_key(user)
+    tenant.stats["challenges"][key] = tenant.stats["challenges"].get(key, 0) + 1
     authenticator = pick_authenticator(user, params)
     if authenticator["authenticator_type"] == "otp":
         return json_response(200, {"challenge_type": "otp"})
@@ -1060,6 +1203,219 @@ def pick_authenticator(user: dict, params: dict) -> dict:
     # Verbatim from a tenant: github.com/auth0/Auth0.swift issue 1262.
     raise ApiError(401, "unsupported_challenge_type", "User does not have any enrolled authenticator "
                    f"with the supported challenge type ({', '.join(types)})")
+
+# ------------------------------------------------------------------- sign-up
+
+# Password policies as Auth0 checks them (sheriff index.js: none, low, fair, good,
+# excellent), with the rule texts of sheriff lib/rules/*.  The containsAtLeast intro is
+# the one tenants send ("Contain at least ...", go-auth0), not sheriff's newest wording.
+CHARSETS = [  # (code, message, test), in sheriff's order
+    ("lowerCase", "lower case letters (a-z)", lambda p: any("a" <= c <= "z" for c in p)),
+    ("upperCase", "upper case letters (A-Z)", lambda p: any("A" <= c <= "Z" for c in p)),
+    ("numbers", "numbers (i.e. 0-9)", lambda p: any("0" <= c <= "9" for c in p)),
+    ("specialCharacters", "special characters (e.g. !@#$%^&*)",
+     lambda p: any(c in " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" for c in p)),  # OWASP's list
+]
+PASSWORD_POLICIES = {
+    "none": {"length": 1},
+    "low": {"length": 6},
+    "fair": {"length": 8, "contains": 3},          # lower, upper and numbers
+    "good": {"length": 8, "contains_at_least": 3},  # 3 of the 4 charsets
+    "excellent": {"length": 10, "contains_at_least": 3, "identical_chars": 2},
+}
+
+
+def password_rules(policy: str, password: str) -> list:
+    """sheriff's PasswordPolicy.missing(): each rule with verified true or false, in the
+    key order tenants send."""
+    spec = PASSWORD_POLICIES[policy]
+    rules = []
+    length = spec["length"]
+    if length == 1:
+        rules.append({"message": "Non-empty password required", "code": "nonEmpty", "verified": bool(password)})
+    else:
+        rules.append({"message": "At least %d characters in length", "format": [length], "code": "lengthAtLeast",
+                      "verified": len(password) >= length})
+    items = [{"message": message, "code": code, "verified": test(password)} for code, message, test in CHARSETS]
+    if "contains" in spec:
+        wanted = items[:spec["contains"]]
+        rules.append({"message": "Should contain:", "code": "shouldContain",
+                      "verified": all(i["verified"] for i in wanted), "items": wanted})
+    if "contains_at_least" in spec:
+        rules.append({"message": "Contain at least %d of the following %d types of characters:",
+                      "code": "containsAtLeast", "format": [spec["contains_at_least"], len(items)], "items": items,
+                      "verified": sum(i["verified"] for i in items) >= spec["contains_at_least"]})
+    if "identical_chars" in spec:
+        most = spec["identical_chars"]
+        run = max((len(m.group(0)) for m in re.finditer(r"(.)\1*", password)), default=0)
+        rules.append({"message": 'No more than %d identical characters in a row (e.g., "%s" not allowed)',
+                      "code": "identicalChars", "format": [most, "a" * (most + 1)], "verified": run <= most})
+    return rules
+
+
+def _sheriff_format(message: str, args: list) -> str:
+    for arg in args:
+        message = message.replace("%d" if isinstance(arg, int) else "%s", str(arg), 1)
+    return message
+
+
+def policy_text(rules: list, indent: int = 0) -> str:
+    """sheriff's flatDescriptions: "* rule" lines, items one space deeper."""
+    lines = []
+    for rule in rules:
+        lines.append(" " * indent + "* " + _sheriff_format(rule["message"], rule.get("format", [])))
+        if rule.get("items"):
+            lines.append(policy_text(rule["items"], indent + 1))
+    return "\n".join(lines)
+
+
+def password_strength_error(policy: str, password: str):
+    """None when the password meets the connection's policy, else Auth0's answer,
+    verbatim in shape and key order from go-auth0 authentication_error_test.go:
+    {"name":"PasswordStrengthError","message":"Password is too weak","code":
+    "invalid_password","description":{"rules":[...],"verified":false},"policy":"* At
+    least 8 characters in length\\n* Contain at least 3 ...","statusCode":400}."""
+    rules = password_rules(policy, password)
+    if all(r["verified"] for r in rules):
+        return None
+    return WireError(400, {"name": "PasswordStrengthError", "message": "Password is too weak",
+                           "code": "invalid_password", "description": {"rules": rules, "verified": False},
+                           "policy": policy_text(rules), "statusCode": 400})
+
+
+SIGNUP_STRING_FIELDS = ("client_id", "email", "password", "connection", "username", "given_name", "family_name",
+                        "name", "nickname", "picture", "phone_number")
+SIGNUP_PROFILE_FIELDS = ("given_name", "family_name", "name", "nickname", "picture")
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+$")  # Auth0 takes hello@hello (github.com/auth0/lock issue 198)
+# Username characters (Auth0 Community "Modify username requirements with auth0 sign
+# up widget": alphanumerics, converted to lower case, and @ ^ $ . ! ` - # + ' ...), and
+# never an email address.
+USERNAME_SHAPE = re.compile(r"^[a-z0-9_+\-.!#$^`~'@]+$")
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def request_error(text: str) -> WireError:
+    """The sign-up endpoint's answer to a malformed request: 400 with a bare {"error":
+    text}.  Seen for disabled sign-ups ({"error":"public signup is disabled"},
+    github.com/auth0/auth0.js issues 356 and 679) and, with the JSON-schema validator's
+    text, for a mistyped field ("error in username - invalid type: null (expected
+    string)", github.com/auth0/auth0-python issue 228); "connection not found" for an
+    unknown connection (github.com/auth0/Auth0.Android issue 303, change_password).
+    UNVERIFIED: the shape for missing properties and unknown clients, and that none of
+    these has changed since."""
+    return WireError(400, {"error": text})
+
+
+INVALID_SIGNUP = ("invalid_signup", "Invalid sign up")  # go-auth0; node-auth0 PR 886
+
+
+def signup_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response:
+    """POST /dbconnections/signup (docs-v2 api/authentication/signup/create-a-new-user).
+    The docs say 409 for an existing user; tenants answer 400 (user_exists, or
+    invalid_signup while the tenant hides which users exist), so this does."""
+    body = req.fields()
+    record.update({key: body.get(name) if isinstance(body.get(name), str) else None
+                   for key, name in (("client_id", "client_id"), ("realm", "connection"), ("username", "username"))})
+    for name in SIGNUP_STRING_FIELDS:
+        if name in body and not isinstance(body[name], str):
+            raise request_error(f"error in {name} - invalid type: {_json_type(body[name])} (expected string)")
+    metadata = body.get("user_metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise request_error(f"error in user_metadata - invalid type: {_json_type(metadata)} (expected object)")
+    for name in ("client_id", "email", "password", "connection"):
+        if name not in body:
+            raise request_error(f"Missing required property: {name}")
+    if body["client_id"] not in tenant.clients:
+        raise request_error(f"Unknown client: {body['client_id']}")  # UNVERIFIED
+    conn = tenant.connections.get(body["connection"])
+    if conn is None:
+        raise request_error("connection not found")
+    if conn["disable_signup"]:
+        raise request_error("public signup is disabled")
+    user = new_signup_user(tenant, conn, body)
+    policy_error = password_strength_error(conn["passwordPolicy"], body["password"])
+    if policy_error is not None:
+        raise policy_error
+    check_not_taken(tenant, conn, user)
+    tenant.add_user(user)
+    record.update(username=user_key(user), user_id=user["user_id"])
+    tenant.stats["signups"] += 1
+    return json_response(200, signup_body(user, body))
+
+
+def new_signup_user(tenant: Tenant, conn: dict, body: dict) -> dict:
+    """The user a sign-up creates, or invalid_signup for data Auth0 would refuse.
+    UNVERIFIED: that a bad email, username or user_metadata gets invalid_signup rather
+    than a more specific answer."""
+    email = body["email"].lower()  # Auth0 lower-cases database users' emails and usernames
+    if not EMAIL_SHAPE.match(email):
+        raise db_error(*INVALID_SIGNUP)
+    username = None
+    if conn["requires_username"]:
+        username = (body.get("username") or "").lower()
+        limits = {**CONNECTION_DEFAULTS["validation"]["username"], **conn["validation"].get("username", {})}
+        if (not limits["min"] <= len(username) <= limits["max"] or not USERNAME_SHAPE.match(username)
+                or EMAIL_SHAPE.match(username)):
+            raise db_error(*INVALID_SIGNUP)
+    # Otherwise a username is ignored: "Only valid if the connection requires a username."
+    metadata = body.get("user_metadata") or {}
+    # "no more than ten properties ... names ... 100 characters, and property values must
+    # be strings of no more than 500 characters" (the endpoint's docs).
+    if len(metadata) > 10 or any(len(k) > 100 or not isinstance(v, str) or len(v) > 500 for k, v in metadata.items()):
+        raise db_error(*INVALID_SIGNUP)
+    user_id = secrets.token_hex(12)  # auth0|<24 hex digits>, like Auth0's database users
+    while any(u["user_id"] == user_id for u in tenant.users.values()):
+        user_id = secrets.token_hex(12)
+    profile = {k: body[k] for k in SIGNUP_PROFILE_FIELDS if k in body}
+    # A database user's nickname defaults to the email's local part and the name to the
+    # email (Auth0's normalized profile; UNVERIFIED for the name).
+    return {"user_id": user_id, "username": username, "email": email, "email_verified": False,
+            "name": email, "nickname": email.split("@")[0], **profile, "connection": conn["name"],
+            "password": body["password"], "user_metadata": metadata, "extra_claims": {}, "mfa": []}
+
+
+def check_not_taken(tenant: Tenant, conn: dict, user: dict) -> None:
+    """An email or username already in the connection.  With the tenant flag
+    enable_public_signup_user_exists_error off (Auth0's default) both get the generic
+    invalid_signup "Invalid sign up" (node-auth0 PR 886; github.com/boxlite-ai/boxlite
+    issue 1373); on, user_exists "The user already exists." (auth0.js issue 447), and
+    for a taken username "The user already exists (username: NAME)." (lock issue 2321,
+    as a tenant answered).  The username_exists code that Auth0's error list names has
+    not been seen on the wire, so it is not used."""
+    for other in tenant.users.values():
+        if other.get("connection") != conn["name"]:
+            continue
+        same_email = other["email"].lower() == user["email"]
+        same_username = user["username"] and (other.get("username") or "").lower() == user["username"]
+        if not (same_email or same_username):
+            continue
+        if not tenant.settings["enable_public_signup_user_exists_error"]:
+            raise db_error(*INVALID_SIGNUP)
+        if same_email:
+            raise db_error("user_exists", "The user already exists.")
+        raise db_error("user_exists", f"The user already exists (username: {user['username']}).")
+
+
+def signup_body(user: dict, body: dict) -> dict:
+    """The created user as Auth0 returns it: _id without the auth0| prefix, the email,
+    email_verified false, the username (connections that require one) and the profile
+    fields the request gave (the endpoint's response sample)."""
+    answer = {"_id": user["user_id"], "email_verified": False, "email": user["email"]}
+    if user["username"]:
+        answer["username"] = user["username"]
+    answer.update({k: body[k] for k in SIGNUP_PROFILE_FIELDS if k in body})
+    return answer
 
 # ------------------------------------------------------------------ other endpoints
 
@@ -1092,7 +1448,7 @@ def userinfo_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response
         return Response(401, b"Unauthorized", "text/plain; charset=utf-8",
                         [("WWW-Authenticate", 'Bearer error="invalid_token"')])
     user = next(u for u in tenant.users.values() if f"auth0|{u['user_id']}" == claims["sub"])
-    record.update(username=user["username"], client_id=claims.get("azp"))
+    record.update(username=user_key(user), user_id=user["user_id"], client_id=claims.get("azp"))
     return json_response(200, {"sub": claims["sub"], **profile_claims(user, scope_list(claims.get("scope")))})
 
 
@@ -1163,6 +1519,7 @@ ROUTES = {
     ("POST", "/oauth/revoke"): (revoke_endpoint, []),
     ("GET", "/mfa/authenticators"): (mfa_authenticators, []),
     ("POST", "/mfa/challenge"): (mfa_challenge, []),
+    ("POST", "/dbconnections/signup"): (signup_endpoint, []),
     ("GET", "/userinfo"): (userinfo_endpoint, []),
     ("POST", "/userinfo"): (userinfo_endpoint, []),
     ("GET", "/.well-known/jwks.json"): (jwks_endpoint, []),
@@ -1230,9 +1587,15 @@ def control_settings(tenant: Tenant, payload: dict):
         raise ControlError(f"unknown settings {sorted(unknown)}; settable: {sorted(SETTABLE)}")
     if "id_token_mode" in payload and payload["id_token_mode"] not in ID_TOKEN_MODES:
         raise ControlError(f"id_token_mode must be one of {sorted(ID_TOKEN_MODES)}")
-    for key in SETTABLE - {"id_token_mode"}:
+    for key in BOOLEAN_SETTINGS & set(payload):
+        if not isinstance(payload[key], bool):
+            raise ControlError(f"{key} must be true or false")
+    for key in SETTABLE - {"id_token_mode"} - BOOLEAN_SETTINGS:
         if key in payload:
             _number(payload, key, None)
+    if "brute_force_max_attempts" in payload and not (
+            isinstance(payload["brute_force_max_attempts"], int) and 1 <= payload["brute_force_max_attempts"] <= 100):
+        raise ControlError("brute_force_max_attempts must be an integer from 1 to 100")  # Auth0's range
     tenant.settings.update(payload)
     return {k: tenant.settings[k] for k in sorted(SETTABLE)}
 
@@ -1255,7 +1618,30 @@ def _update_entity(table: dict, key_field: str, payload: dict):
 
 
 def control_user(tenant: Tenant, payload: dict):
-    return _update_entity(tenant.users, "username", payload)
+    """"username" is the user's key: the username, or the email of a user without one."""
+    answer = _update_entity(tenant.users, "username", payload)
+    if "password" in payload:
+        # A password change lifts the user's brute-force blocks (brute-force-protection docs).
+        user_id = tenant.users[payload["username"]]["user_id"]
+        for key in [k for k in tenant.failed_logins if k[0] == user_id]:
+            del tenant.failed_logins[key]
+    return answer
+
+
+def control_connection(tenant: Tenant, payload: dict):
+    if "passwordPolicy" in payload and payload["passwordPolicy"] not in PASSWORD_POLICIES:
+        raise ControlError(f"passwordPolicy must be one of {sorted(PASSWORD_POLICIES)}")
+    return _update_entity(tenant.connections, "name", payload)
+
+
+def control_stats(tenant: Tenant, payload: dict):
+    stats = json.loads(json.dumps(tenant.stats))
+    by_id = {u["user_id"]: user_key(u) for u in tenant.users.values()}
+    stats["failed_logins"] = [
+        {"username": by_id.get(user_id), "user_id": user_id, "ip": ip, "failures": count,
+         "blocked": brute_force_blocked(tenant, {"user_id": user_id}, ip)}
+        for (user_id, ip), count in tenant.failed_logins.items()]
+    return stats
 
 
 def control_client(tenant: Tenant, payload: dict):
@@ -1276,7 +1662,7 @@ def control_reset(tenant: Tenant, payload: dict):
 CONTROL_ROUTES = {
     ("POST", "reset"): control_reset,
     ("GET", "log"): lambda t, p: [dict(r) for r in t.log],
-    ("GET", "stats"): lambda t, p: json.loads(json.dumps(t.stats)),
+    ("GET", "stats"): control_stats,
     ("POST", "fault"): control_fault,
     ("DELETE", "fault"): control_clear_faults,
     ("GET", "settings"): control_get_settings,
@@ -1284,6 +1670,7 @@ CONTROL_ROUTES = {
     ("POST", "rotate-key"): control_rotate_key,
     ("POST", "user"): control_user,
     ("POST", "client"): control_client,
+    ("POST", "connection"): control_connection,
     ("POST", "expire-mfa-tokens"): control_expire_mfa_tokens,
 }
 
@@ -1351,11 +1738,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 tenant.reclassify_as_control(self.generation)
             self.send(handle_control(tenant, self.command, path, body))
             return
-        req = AppRequest(self.command, path, self.headers, body)
+        peer = self.client_address[0]
+        req = AppRequest(self.command, path, self.headers, body, peer)
         record = tenant.begin_record(
             conn=self.conn_id, listener=self.server.name, method=self.command, path=path,
             content_type=self.headers.get("Content-Type"),
-            auth0_forwarded_for=self.headers.get("auth0-forwarded-for"),
+            auth0_forwarded_for=self.headers.get("auth0-forwarded-for"), ip=peer, client_ip=peer,
             has_authorization="Authorization" in self.headers,
             user_agent=self.headers.get("User-Agent"))
         self.serve_app(tenant, req, record, tenant.take_fault(path))
@@ -1501,7 +1889,8 @@ def _error_code(response: Response):
     if not (response.content_type or "").startswith("application/json"):
         return None
     body = json.loads(response.body or b"null")
-    return body.get("error") if isinstance(body, dict) else None
+    # OAuth answers carry "error"; /dbconnections answers may carry "code" instead.
+    return (body.get("error") or body.get("code")) if isinstance(body, dict) else None
 
 
 class Listener(http.server.ThreadingHTTPServer):

@@ -418,6 +418,8 @@ def test_password_realm(t):
           and record["username"] == "a0alice" and record["realm"] == DB and record["has_authorization"] is False
           and record["content_type"] == "application/x-www-form-urlencoded"
           and record["user_agent"] == "fake-tenant-selftest", record)
+    check("public client: the header is not the counted IP", record["ip"] == "127.0.0.1"
+          and record["client_ip"] == "127.0.0.1" and record["user_id"] == "6a0000000000000000000001", record)
     t.reset()
 
 
@@ -448,12 +450,12 @@ def test_mfa_otp(t):
     check("otp challenge", reply.status == 200 and reply.json == {"challenge_type": "otp"}, reply.body)
     check_error("oob challenge for otp user", challenge(t, token, challenge_type="oob"), 401,
                 "unsupported_challenge_type")
-    check_error("wrong otp", t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=token, otp="000000"),
+    check_error("wrong otp", t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=token, otp="987654"),
                 403, "invalid_grant", "Invalid otp_code.")
     check_error("garbage mfa_token", t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token="junk",
-                                             otp="000000"), 403, "invalid_grant", "Malformed mfa_token")
+                                             otp="987654"), 403, "invalid_grant", "Malformed mfa_token")
     check_error("mfa grant not enabled", t.token(grant_type=OTP_GRANT, client_id="no-mfa-grants",
-                                                 mfa_token=token, otp="000000"), 403, "unauthorized_client")
+                                                 mfa_token=token, otp="987654"), 403, "unauthorized_client")
     reply = t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=token,
                     otp=totp("JBSWY3DPEHPK3PXP", time.time() - 30))
     check("otp (previous step) accepted", reply.status == 200 and "refresh_token" in reply.json
@@ -472,11 +474,11 @@ def test_mfa_otp(t):
     t.control("POST", "settings", {"mfa_token_lifetime": 0})
     short = start_mfa(t, "a0otp")["mfa_token"]
     check_error("mfa_token_lifetime setting", t.token(grant_type=OTP_GRANT, client_id="pam-native",
-                                                      mfa_token=short, otp="000000"), 403, "expired_token")
+                                                      mfa_token=short, otp="987654"), 403, "expired_token")
     t.control("POST", "settings", {"mfa_token_lifetime": 600})
     other = start_mfa(t, "a0otp", client_id="pam-confidential", scope="openid", client_secret=CONFIDENTIAL_SECRET)
     check_error("mfa_token of another client", t.token(grant_type=OTP_GRANT, client_id="pam-native",
-                                                       mfa_token=other["mfa_token"], otp="000000"),
+                                                       mfa_token=other["mfa_token"], otp="987654"),
                 400, "invalid_request", "mfa_token not issued to this client")
     t.reset()
 
@@ -528,7 +530,7 @@ def test_mfa_sms_and_multi(t):
           and reply.json["challenge_type"] == "oob", reply.body)
     code = reply.json["oob_code"]
     check_error("sms without binding_code", poll(t, token, code), 400, "invalid_request", "binding_code is required")
-    check_error("sms wrong binding_code", poll(t, token, code, binding_code="000000"), 403, "invalid_grant",
+    check_error("sms wrong binding_code", poll(t, token, code, binding_code="987654"), 403, "invalid_grant",
                 "Invalid binding_code.")
     reply = poll(t, token, code, binding_code="123456")
     check("sms right binding_code", reply.status == 200 and "id_token" in reply.json, reply.body)
@@ -801,6 +803,280 @@ def test_faults(t):
     t.reset()
 
 
+OTHER_DB = "Other-DB"
+STRONG = "Str0ng-Passw0rd"
+NEWBIE = {"client_id": "pam-native", "connection": DB, "email": "NewBie@Example.com", "username": "a0newbie",
+          "password": STRONG, "given_name": "Newt", "family_name": "Bie", "name": "Newt Bie",
+          "nickname": "newbie-nick", "user_metadata": {"team": "ops"}}
+
+
+def signup(t, **fields):
+    return t.request("POST", "/dbconnections/signup", json_body=fields)
+
+
+def check_body(name, reply, status, body):
+    check(name, reply.status == status and reply.json == body
+          and list(reply.json) == list(body), f"got {reply.status} {reply.body[:400]!r}")
+
+
+INVALID_SIGNUP = {"name": "BadRequestError", "code": "invalid_signup", "description": "Invalid sign up",
+                  "statusCode": 400}
+
+
+def test_signup(t):
+    reply = signup(t, **NEWBIE)
+    body = reply.json or {}
+    user_id = body.get("_id", "")
+    check("signup 200", reply.status == 200, reply.body)
+    check("signup body is the created user", list(body) == ["_id", "email_verified", "email", "username",
+                                                          "given_name", "family_name", "name", "nickname"]
+          and body["email"] == "newbie@example.com" and body["email_verified"] is False
+          and body["username"] == "a0newbie" and body["nickname"] == "newbie-nick" and body["name"] == "Newt Bie",
+          body)
+    check("signup _id is 24 hex digits, no auth0| prefix", len(user_id) == 24
+          and all(c in "0123456789abcdef" for c in user_id), user_id)
+    record = t.control("GET", "log")[-1]
+    check("signup logged", record["path"] == "/dbconnections/signup" and record["status"] == 200
+          and record["client_id"] == "pam-native" and record["realm"] == DB and record["username"] == "a0newbie"
+          and record["user_id"] == user_id and record["error"] is None, record)
+    check("signup counted", t.control("GET", "stats")["signups"] == 1)
+
+    reply = t.login("a0newbie", password=STRONG)
+    check("signed-up user signs in with the username", reply.status == 200, reply.body)
+    idt = claims_of(reply.json["id_token"])
+    check("ID token: chosen nickname and sub auth0|_id", idt["nickname"] == "newbie-nick"
+          and idt["sub"] == f"auth0|{user_id}" and idt["email"] == "newbie@example.com"
+          and idt["email_verified"] is False and idt["given_name"] == "Newt" and idt["name"] == "Newt Bie", idt)
+    check("access token sub", claims_of(reply.json["access_token"])["sub"] == f"auth0|{user_id}")
+    reply = t.login("NEWBIE@example.com", password=STRONG)
+    check("signed-up user signs in with the email", reply.status == 200, reply.body)
+    check_error("signed-up user, wrong password", t.login("a0newbie", password="Wrong-Passw0rd"), 403,
+                "invalid_grant", "Wrong email or password.")
+
+    reply = signup(t, client_id="pam-native", connection=OTHER_DB, email="plain.user@example.com",
+                   password="abcdef", username="ignored")
+    check("signup without usernames: no username, nickname not echoed", reply.status == 200
+          and list(reply.json) == ["_id", "email_verified", "email"], reply.body)
+    plain_id = reply.json["_id"]
+    reply = t.login("plain.user@example.com", password="abcdef", realm=OTHER_DB)
+    idt = claims_of(reply.json["id_token"]) if reply.status == 200 else {}
+    check("nickname defaults to the email's local part", idt.get("nickname") == "plain.user"
+          and idt.get("sub") == f"auth0|{plain_id}", reply.body)
+    refreshed = t.refresh(reply.json["refresh_token"])
+    check("an email-only user's refresh token works", refreshed.status == 200
+          and claims_of(refreshed.json["id_token"])["sub"] == f"auth0|{plain_id}", refreshed.body)
+    info = t.request("GET", "/userinfo", headers={"Authorization": f"Bearer {refreshed.json['access_token']}"})
+    check("userinfo of an email-only user", info.status == 200 and info.json["nickname"] == "plain.user"
+          and info.json["email"] == "plain.user@example.com"
+          and t.control("GET", "log")[-1]["username"] == "plain.user@example.com", info.body)
+    check_error("a connection without usernames has no username login", t.login("ignored", password="abcdef",
+                                                                                 realm=OTHER_DB),
+                403, "invalid_grant")
+    check("form-encoded signup", t.request("POST", "/dbconnections/signup", form={
+        "client_id": "pam-native", "connection": OTHER_DB, "email": "form2@example.com",
+        "password": "abcdef"}).status == 200)
+
+    reply = signup(t, **{**NEWBIE, "username": "a0weak", "email": "weak@example.com", "password": "short"})
+    policy = ("* At least 8 characters in length\n* Contain at least 3 of the following 4 types of characters:\n"
+              " * lower case letters (a-z)\n * upper case letters (A-Z)\n * numbers (i.e. 0-9)\n"
+              " * special characters (e.g. !@#$%^&*)")
+    check_body("weak password: PasswordStrengthError", reply, 400, {
+        "name": "PasswordStrengthError", "message": "Password is too weak", "code": "invalid_password",
+        "description": {"rules": [
+            {"message": "At least %d characters in length", "format": [8], "code": "lengthAtLeast",
+             "verified": False},
+            {"message": "Contain at least %d of the following %d types of characters:", "code": "containsAtLeast",
+             "format": [3, 4], "items": [
+                 {"message": "lower case letters (a-z)", "code": "lowerCase", "verified": True},
+                 {"message": "upper case letters (A-Z)", "code": "upperCase", "verified": False},
+                 {"message": "numbers (i.e. 0-9)", "code": "numbers", "verified": False},
+                 {"message": "special characters (e.g. !@#$%^&*)", "code": "specialCharacters", "verified": False}],
+             "verified": False}], "verified": False},
+        "policy": policy, "statusCode": 400})
+    check("weak password logged", t.control("GET", "log")[-1]["error"] == "invalid_password")
+    t.control("POST", "connection", {"name": DB, "passwordPolicy": "excellent"})
+    reply = signup(t, **{**NEWBIE, "username": "a0weak", "email": "weak@example.com", "password": "Abcdefgh1!!!"})
+    rules = ((reply.json or {}).get("description") or {}).get("rules", [])
+    check("excellent policy: identical characters", reply.status == 400 and [r["code"] for r in rules]
+          == ["lengthAtLeast", "containsAtLeast", "identicalChars"] and rules[2]["verified"] is False
+          and rules[2]["format"] == [2, "aaa"] and rules[0]["verified"] and rules[1]["verified"]
+          and reply.json["policy"].endswith('* No more than 2 identical characters in a row (e.g., "aaa" not allowed)'),
+          reply.body)
+    t.control("POST", "connection", {"name": DB, "passwordPolicy": "fair"})
+    reply = signup(t, **{**NEWBIE, "username": "a0weak", "email": "weak@example.com", "password": "abcdefgh!"})
+    rules = ((reply.json or {}).get("description") or {}).get("rules", [])
+    check("fair policy: should contain", reply.status == 400 and rules[1]["code"] == "shouldContain"
+          and [i["code"] for i in rules[1]["items"]] == ["lowerCase", "upperCase", "numbers"], reply.body)
+    t.control("POST", "connection", {"name": DB, "passwordPolicy": "good"})
+
+    check_body("existing email (generic answer by default)",
+               signup(t, **{**NEWBIE, "username": "a0other", "email": "a0alice@example.com"}), 400, INVALID_SIGNUP)
+    check_body("existing username (generic answer by default)",
+               signup(t, **{**NEWBIE, "email": "someone@example.com", "username": "a0alice"}), 400, INVALID_SIGNUP)
+    t.control("POST", "settings", {"enable_public_signup_user_exists_error": True})
+    check_body("existing email: user_exists", signup(t, **{**NEWBIE, "username": "a0other",
+                                                            "email": "A0Alice@example.com"}),
+               400, {"name": "BadRequestError", "code": "user_exists", "description": "The user already exists.",
+                     "statusCode": 400})
+    check_body("existing username: user_exists naming it",
+               signup(t, **{**NEWBIE, "email": "someone@example.com", "username": "A0Newbie"}), 400,
+               {"name": "BadRequestError", "code": "user_exists",
+                "description": "The user already exists (username: a0newbie).", "statusCode": 400})
+    check("same email in another connection is no conflict", signup(
+        t, client_id="pam-native", connection=OTHER_DB, email="a0alice@example.com", password="abcdef").status == 200)
+    check("log error of a db answer is its code", t.control("GET", "log")[-2]["error"] == "user_exists")
+    t.control("POST", "settings", {"enable_public_signup_user_exists_error": False})
+
+    def request_error(name, reply, text):
+        check_body(name, reply, 400, {"error": text})
+
+    base = {k: NEWBIE[k] for k in ("client_id", "connection", "password")}
+    base.update(email="fresh@example.com", username="a0fresh")
+    for field in ("client_id", "email", "password", "connection"):
+        request_error(f"signup without {field}", signup(t, **{k: v for k, v in base.items() if k != field}),
+                      f"Missing required property: {field}")
+    request_error("signup username null", signup(t, **{**base, "username": None}),
+                  "error in username - invalid type: null (expected string)")
+    request_error("signup user_metadata not an object", signup(t, **{**base, "user_metadata": "x"}),
+                  "error in user_metadata - invalid type: string (expected object)")
+    request_error("signup unknown connection", signup(t, **{**base, "connection": "Nope"}), "connection not found")
+    request_error("signup unknown client", signup(t, **{**base, "client_id": "nope"}), "Unknown client: nope")
+    check_body("signup bad email", signup(t, **{**base, "email": "not-an-email"}), 400, INVALID_SIGNUP)
+    check_body("signup missing required username", signup(t, **{k: v for k, v in base.items() if k != "username"}),
+               400, INVALID_SIGNUP)
+    check_body("signup username too long", signup(t, **{**base, "username": "a" * 16}), 400, INVALID_SIGNUP)
+    check_body("signup username is an email", signup(t, **{**base, "username": "x@example.com"}), 400,
+               INVALID_SIGNUP)
+    check_body("signup username bad characters", signup(t, **{**base, "username": "a b"}), 400, INVALID_SIGNUP)
+    check_body("signup user_metadata too big", signup(t, **{**base, "user_metadata": {
+        str(i): "v" for i in range(11)}}), 400, INVALID_SIGNUP)
+    t.control("POST", "connection", {"name": DB, "validation": {"username": {"max": 20}}})
+    check("username length setting", signup(t, **{**base, "username": "a" * 16}).status == 200)
+
+    t.control("POST", "connection", {"name": DB, "disable_signup": True})
+    request_error("sign-up disabled", signup(t, **{**base, "email": "late@example.com", "username": "a0late"}),
+                  "public signup is disabled")
+    record = t.control("GET", "log")[-1]
+    check("disabled sign-up logged", record["status"] == 400 and record["error"] == "public signup is disabled"
+          and record["realm"] == DB, record)
+    check_error("sign-up disabled: existing users still sign in", t.login("a0newbie", password="nope"), 403,
+                "invalid_grant")
+    t.control("POST", "connection", {"name": DB, "disable_signup": False})
+    check("sign-up enabled again", signup(t, **{**base, "email": "late@example.com", "username": "a0late"}).status
+          == 200)
+    reply = t.request("POST", "/__control/connection", json_body={"name": "Nope", "disable_signup": True})
+    check("control: unknown connection", reply.status == 400)
+    reply = t.request("POST", "/__control/connection", json_body={"name": DB, "passwordPolicy": "silly"})
+    check("control: bad password policy", reply.status == 400)
+    t.control("POST", "user", {"username": "a0newbie", "nickname": "renamed"})
+    reply = t.login("a0newbie", password=STRONG)
+    check("control/user reaches a signed-up user", claims_of(reply.json["id_token"])["nickname"] == "renamed")
+    t.reset()
+    check_error("reset removes signed-up users", t.login("a0newbie", password=STRONG), 403, "invalid_grant")
+    check("reset restores connection settings", signup(t, **{**base, "username": "a" * 16}).status == 400)
+    t.reset()
+
+
+TOO_MANY = ("Your account has been blocked after multiple consecutive login attempts. "
+            "We’ve sent you an email with instructions on how to unblock it.")
+CONF = {"client_id": "pam-confidential", "client_secret": CONFIDENTIAL_SECRET}
+
+
+def login_from(t, username, forwarded=None, password=None, **extra):
+    headers = {"auth0-forwarded-for": forwarded} if forwarded else {}
+    params = {"grant_type": REALM_GRANT, "client_id": "pam-native", "username": username,
+              "password": password or f"Secret-{username}-1", "realm": DB, "scope": "openid", **extra}
+    return t.request("POST", "/oauth/token", form=params, headers=headers)
+
+
+def test_brute_force(t):
+    statuses = [login_from(t, "a0bob", "203.0.113.5", password="wrong").status for _ in range(10)]
+    check("ten failures are answered as wrong passwords", statuses == [403] * 10, statuses)
+    log = t.control("GET", "log")
+    check("public client: the TCP peer is counted, not the header", all(
+        r["ip"] == "127.0.0.1" and r["client_ip"] == "127.0.0.1" and r["auth0_forwarded_for"] == "203.0.113.5"
+        for r in log[-10:]), log[-1])
+    reply = login_from(t, "a0bob", "203.0.113.5")
+    check_error("eleventh attempt, right password: too_many_attempts", reply, 429, "too_many_attempts", TOO_MANY)
+    check("too_many_attempts logged", t.control("GET", "log")[-1]["error"] == "too_many_attempts")
+    check_error("the block holds for another public client", login_from(t, "a0bob", client_id="no-mfa-grants"),
+                429, "too_many_attempts")
+    failed = t.control("GET", "stats")["failed_logins"]
+    check("stats list the failed logins", failed == [{"username": "a0bob", "user_id": "6a0000000000000000000002",
+                                                      "ip": "127.0.0.1", "failures": 10, "blocked": True}], failed)
+    check("other users are not blocked", login_from(t, "a0alice").status == 200)
+
+    reply = login_from(t, "a0bob", "198.51.100.7", **CONF)
+    check_error("confidential, not trusting the header: peer counted", reply, 429, "too_many_attempts")
+    check("... and logged so", t.control("GET", "log")[-1]["ip"] == "127.0.0.1")
+    t.control("POST", "client", {"client_id": "pam-confidential", "is_token_endpoint_ip_header_trusted": True})
+    reply = login_from(t, "a0bob", "198.51.100.7", **CONF)
+    record = t.control("GET", "log")[-1]
+    check("confidential trusting the header: another IP is not blocked", reply.status == 200, reply.body)
+    check("the header's IP is the counted one", record["ip"] == "198.51.100.7" and record["client_ip"] == "127.0.0.1"
+          and record["auth0_forwarded_for"] == "198.51.100.7", record)
+    check_error("trusted client without the header: peer counted", login_from(t, "a0bob", **CONF), 429,
+                "too_many_attempts")
+    check_error("trusted client, header not an IP: peer counted", login_from(t, "a0bob", "bogus", **CONF), 429,
+                "too_many_attempts")
+    basic = base64.b64encode(f"pam-confidential:{CONFIDENTIAL_SECRET}".encode()).decode()
+    reply = t.request("POST", "/oauth/token", headers={"Authorization": f"Basic {basic}",
+                                                        "auth0-forwarded-for": "198.51.100.8"}, form={
+        "grant_type": "password", "username": "a0bob", "password": "Secret-a0bob-1", "scope": "openid"})
+    check("client_secret_basic also trusts the header", reply.status == 200
+          and t.control("GET", "log")[-1]["ip"] == "198.51.100.8", reply.body)
+    check_error("trusted client, wrong secret: 401 before any counting",
+                login_from(t, "a0bob", "198.51.100.7", client_id="pam-confidential", client_secret="bad"),
+                401, "access_denied")
+    t.control("POST", "client", {"client_id": "pam-native", "is_token_endpoint_ip_header_trusted": True})
+    check_error("a public client's trust flag is ignored", login_from(t, "a0bob", "198.51.100.7"), 429,
+                "too_many_attempts")
+
+    for _ in range(10):
+        login_from(t, "a0alice", "192.0.2.1", password="wrong", **CONF)
+    check_error("blocked per (user, forwarded IP)", login_from(t, "a0alice", "192.0.2.1", **CONF), 429,
+                "too_many_attempts")
+    check("same user from another forwarded IP", login_from(t, "a0alice", "192.0.2.2", **CONF).status == 200)
+    check("same user from the peer address", login_from(t, "a0alice").status == 200)
+    check("the IPv6 form is canonical", login_from(t, "a0alice", "2001:DB8::0001", **CONF).status == 200
+          and t.control("GET", "log")[-1]["ip"] == "2001:db8::1")
+
+    for _ in range(9):
+        login_from(t, "a0otp", "192.0.2.9", password="wrong", **CONF)
+    login_from(t, "a0otp", "192.0.2.9", **CONF)  # right password (then MFA): the count starts again
+    for _ in range(9):
+        login_from(t, "a0otp", "192.0.2.9", password="wrong", **CONF)
+    reply = login_from(t, "a0otp", "192.0.2.9", **CONF)
+    check("a successful password check resets the count", reply.status == 403
+          and reply.json["error"] == "mfa_required", reply.body)
+
+    t.control("POST", "settings", {"brute_force_max_attempts": 20})
+    check("raising the threshold lifts the block", login_from(t, "a0bob").status == 200)
+    t.control("POST", "settings", {"brute_force_max_attempts": 3})
+    for _ in range(3):
+        login_from(t, "a0sms", password="wrong")
+    check_error("custom threshold", login_from(t, "a0sms"), 429, "too_many_attempts")
+    t.control("POST", "user", {"username": "a0sms", "password": "Secret-a0sms-2"})
+    reply = login_from(t, "a0sms", password="Secret-a0sms-2")
+    check("a password change lifts the block", reply.status == 403 and reply.json["error"] == "mfa_required",
+          reply.body)
+    t.control("POST", "settings", {"brute_force_protection": False, "brute_force_max_attempts": 10})
+    for _ in range(12):
+        login_from(t, "a0unverified", password="wrong")
+    check("protection off: no block", login_from(t, "a0unverified").status == 200)
+    for bad in ({"brute_force_max_attempts": 0}, {"brute_force_max_attempts": 101},
+                {"brute_force_protection": "yes"}, {"enable_public_signup_user_exists_error": 1}):
+        check(f"bad setting {bad}", t.request("POST", "/__control/settings", json_body=bad).status == 400)
+    settings = t.control("GET", "settings")
+    check("settings show the new keys", settings["brute_force_protection"] is False
+          and settings["brute_force_max_attempts"] == 10
+          and settings["enable_public_signup_user_exists_error"] is False, settings)
+    t.reset()
+    check("reset clears the counters", t.control("GET", "stats")["failed_logins"] == []
+          and login_from(t, "a0bob").status == 200)
+    t.reset()
+
+
 def test_reset(t):
     t.login("a0alice")
     t.control("POST", "user", {"username": "a0alice", "password": "changed"})
@@ -814,7 +1090,7 @@ def test_reset(t):
 
 TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discovery, test_password_realm,
          test_mfa_otp, test_mfa_push, test_mfa_sms_and_multi, test_mfa_recovery, test_refresh,
-         test_revoke_and_userinfo, test_id_token_modes, test_faults, test_reset]
+         test_revoke_and_userinfo, test_id_token_modes, test_signup, test_brute_force, test_faults, test_reset]
 
 
 def run_all(t):
