@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Account management: pam_sm_acct_mgmt, the policy once more on the claims that
+ * pam_sm_authenticate verified on this handle (DATA_CLAIMS), against PAM_USER as it is now,
+ * and what happens to a handle that Auth0 did not sign in (account_without_auth0).
+ */
+#include "config.h"
+
+#include <syslog.h>
+
+#include <security/pam_modules.h>
+
+#include "lib/conf.h"
+#include "lib/policy.h"
+#include "pam/module.h"
+
+/*
+ * The policy on this handle's verified claims, against PAM_USER as it is now. A handle that
+ * Auth0 did not sign in (ssh keys, another auth module, or authentication in another process)
+ * has nothing to check: account_without_auth0 says whether that is ignored or denied.
+ */
+A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct login l = { .pamh = pamh, .step = "account", .res = { .retry_after = -1 } };
+	const void *claims = NULL;
+	int pam, r;
+
+	if ((pam = mod_begin(&l, argc, argv)) != PAM_SUCCESS)
+		goto out;
+	if (pam_get_data(pamh, DATA_CLAIMS, &claims) != PAM_SUCCESS || !claims) {
+		if (l.cfg->account_without_auth0 == A0_ACCOUNT_IGNORE) {
+			pam = PAM_IGNORE;
+			goto out;
+		}
+		mod_log(&l, LOG_NOTICE, "account", "DENIED", NULL,
+			"not signed in with Auth0 (account_without_auth0 = deny)");
+		pam = PAM_PERM_DENIED;
+		goto out;
+	}
+	if ((r = a0_policy_check(l.cfg, l.user, claims, &l.tell, l.res.description,
+				 sizeof(l.res.description))) < 0)
+		pam = mod_finish(&l, r);
+out:
+	a0_config_free(l.cfg);
+	return pam;
+}

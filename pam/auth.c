@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Authentication: pam_sm_authenticate and its steps, in order: the password (stacked or
+ * prompted), the PAM conversation the MFA flow talks through, the sign-in at Auth0
+ * (password-realm grant, then MFA when the tenant asks for it), the identity check (ID token
+ * and policy), and what a successful sign-in leaves on the handle for the later phases (the
+ * claims for acct_mgmt, the tokens and the hand-off for the session). Also pam_sm_chauthtok:
+ * the password this file checks is Auth0's, which the module never changes.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "lib/auth0.h"
+#include "lib/conf.h"
+#include "lib/error.h"
+#include "lib/http.h"
+#include "lib/idtoken.h"
+#include "lib/json.h"
+#include "lib/mfa.h"
+#include "lib/policy.h"
+#include "lib/secret.h"
+#include "pam/module.h"
+
+#define MAX_PASSWORD 1024 /* bytes of a password or an MFA answer */
+
+static void cleanup_tokens(pam_handle_t *pamh, void *data, int status)
+{
+	a0_tokens_free(data);
+}
+
+static void cleanup_string(pam_handle_t *pamh, void *data, int status)
+{
+	free(data);
+}
+
+static void cleanup_claims(pam_handle_t *pamh, void *data, int status)
+{
+	a0_json_free(data);
+}
+
+/* The password: the stacked PAM_AUTHTOK per use_first_pass/try_first_pass, else a prompt. */
+static int get_password(struct login *l, const char **ret)
+{
+	const void *item = NULL;
+	char *reply = NULL;
+	int r;
+
+	if (l->cfg->use_first_pass || l->cfg->try_first_pass) {
+		r = pam_get_item(l->pamh, PAM_AUTHTOK, &item);
+		if (r == PAM_SUCCESS && item) {
+			*ret = item;
+			return PAM_SUCCESS;
+		}
+		if (l->cfg->use_first_pass)
+			return PAM_AUTH_ERR;
+	}
+	r = pam_prompt(l->pamh, PAM_PROMPT_ECHO_OFF, &reply, "Password: ");
+	if (r != PAM_SUCCESS || !reply) {
+		a0_secret_free(reply);
+		return r == PAM_SUCCESS ? PAM_CONV_ERR : r;
+	}
+	/* Later modules (pam_unix for a local fallback, pam_gnome_keyring) get it too. */
+	r = pam_set_item(l->pamh, PAM_AUTHTOK, reply);
+	a0_secret_free(reply);
+	if (r != PAM_SUCCESS)
+		return r;
+	r = pam_get_item(l->pamh, PAM_AUTHTOK, &item);
+	if (r != PAM_SUCCESS || !item)
+		return PAM_AUTH_ERR;
+	*ret = item;
+	return PAM_SUCCESS;
+}
+
+static int conv_ask(void *ctx, bool echo, const char *prompt, char **ret_reply)
+{
+	char *reply = NULL;
+	int r;
+
+	r = pam_prompt(ctx, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, &reply, "%s", prompt);
+	if (r != PAM_SUCCESS || !reply || strlen(reply) > MAX_PASSWORD) {
+		a0_secret_free(reply);
+		return A0_ERR_CONV;
+	}
+	*ret_reply = reply;
+	return 0;
+}
+
+static void conv_tell(void *ctx, bool error, const char *text)
+{
+	mod_tell(ctx, error, text);
+}
+
+/* sshd sets PAM_TTY to "ssh" while it authenticates; its service name may differ. */
+static bool is_sshd(pam_handle_t *pamh)
+{
+	const void *service = NULL, *tty = NULL;
+
+	/* An item PAM cannot give stays NULL: not sshd. */
+	(void)pam_get_item(pamh, PAM_SERVICE, &service);
+	(void)pam_get_item(pamh, PAM_TTY, &tty);
+	return (service && strcmp(service, "sshd") == 0) || (tty && strcmp(tty, "ssh") == 0);
+}
+
+static int sign_in(struct login *l, const char *password, struct a0_tokens **ret)
+{
+	struct a0_prompter prompter = {
+		.ctx = l->pamh,
+		.ask = conv_ask,
+		.tell = conv_tell,
+	};
+	char *username = NULL, *mfa_token;
+	int r;
+
+	if ((r = a0_config_username(l->cfg, l->user, &username)) < 0)
+		return r;
+	l->step = "password-realm";
+	r = a0_grant_password_realm(&l->client, l->cfg, username, password, ret, &l->res);
+	free(username);
+	if (r != A0_ERR_MFA_REQUIRED)
+		return r;
+
+	l->step = "mfa";
+	switch (l->cfg->push_prompt) {
+	case A0_PUSH_PROMPT_AUTO:
+		prompter.ack_messages = is_sshd(l->pamh);
+		break;
+	case A0_PUSH_PROMPT_ENTER:
+		prompter.ack_messages = true;
+		break;
+	case A0_PUSH_PROMPT_NONE:
+		break;
+	}
+	mfa_token = l->res.mfa_token;
+	l->res.mfa_token = NULL;
+	r = a0_mfa_complete(&l->client, l->cfg, mfa_token, &prompter, ret, &l->res);
+	a0_secret_free(mfa_token);
+	return r;
+}
+
+/* Who did Auth0 sign in, and may they use this account? 0 and the verified claims. */
+static int check_identity(struct login *l, const struct a0_tokens *tokens, cJSON **ret_claims)
+{
+	const struct a0_id_token_check check = {
+		.domain = l->cfg->domain,
+		.client_id = l->cfg->client_id,
+		.cache_dir = l->cfg->cache_dir,
+		.jwks_ttl = l->cfg->jwks_ttl,
+		.leeway = l->cfg->clock_skew,
+	};
+	cJSON *claims = NULL;
+	int r;
+
+	a0_result_clear(&l->res);
+	l->step = "id-token";
+	/* Without an ID token nobody says who signed in: a correct password for any account
+	 * must not open this one. */
+	if (!tokens->id_token) {
+		snprintf(l->res.description, sizeof(l->res.description),
+			 "the tenant sent no id_token (scope '%s')", l->cfg->scope);
+		l->tell = "The sign-in service did not say who signed in.";
+		return A0_ERR_TOKEN_INVALID;
+	}
+	if ((r = a0_id_token_verify(l->http, &check, tokens->id_token, time(NULL), &claims,
+				    l->res.description, sizeof(l->res.description))) < 0)
+		goto out;
+	l->step = "policy";
+	if ((r = a0_policy_check(l->cfg, l->user, claims, &l->tell, l->res.description,
+				 sizeof(l->res.description))) < 0)
+		goto out;
+	*ret_claims = claims;
+	claims = NULL;
+out:
+	a0_json_free(claims);
+	return r;
+}
+
+static bool already_signed_in(pam_handle_t *pamh, const char *user)
+{
+	const void *done = NULL;
+
+	return pam_get_data(pamh, DATA_DONE, &done) == PAM_SUCCESS && done &&
+	       strcmp(done, user) == 0;
+}
+
+/* acct_mgmt re-checks the policy on these claims, for whatever PAM_USER is by then. Takes
+ * claims, kept or freed. */
+static int remember_claims(struct login *l, cJSON *claims)
+{
+	int pam = pam_set_data(l->pamh, DATA_CLAIMS, claims, cleanup_claims);
+
+	if (pam != PAM_SUCCESS)
+		a0_json_free(claims);
+	return pam;
+}
+
+/* The tokens for the session (session.c) and the user this handle signed in. Takes tokens,
+ * kept or freed. */
+static int remember(struct login *l, struct a0_tokens *tokens)
+{
+	char *done = strdup(l->user);
+	int pam;
+
+	if ((pam = pam_set_data(l->pamh, DATA_TOKENS, tokens, cleanup_tokens)) != PAM_SUCCESS) {
+		a0_tokens_free(tokens);
+		goto out;
+	}
+	if (!done) {
+		pam = PAM_BUF_ERR;
+		goto out;
+	}
+	if ((pam = pam_set_data(l->pamh, DATA_DONE, done, cleanup_string)) == PAM_SUCCESS)
+		done = NULL;
+out:
+	free(done);
+	return pam;
+}
+
+A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct login l = { .pamh = pamh, .step = "start", .res = { .retry_after = -1 } };
+	struct a0_tokens *tokens = NULL;
+	const struct a0_tokens *kept;
+	const char *password = NULL;
+	cJSON *claims = NULL;
+	int pam, r;
+
+	if ((pam = mod_begin(&l, argc, argv)) != PAM_SUCCESS)
+		goto out;
+	/* sshd may run the auth stack twice (password then keyboard-interactive): ask once. */
+	if (already_signed_in(pamh, l.user)) {
+		if (l.cfg->debug)
+			pam_syslog(pamh, LOG_DEBUG, "user=%s already signed in by this handle",
+				   l.user);
+		goto out;
+	}
+	if ((pam = get_password(&l, &password)) != PAM_SUCCESS)
+		goto out;
+	if (*password == '\0' || strlen(password) > MAX_PASSWORD) {
+		mod_log(&l, LOG_NOTICE, "password", "DENIED", NULL, "empty or over-long password");
+		pam = PAM_AUTH_ERR;
+		goto out;
+	}
+	if ((r = mod_client_open(&l)) < 0 || (r = sign_in(&l, password, &tokens)) < 0 ||
+	    (r = check_identity(&l, tokens, &claims)) < 0) {
+		pam = mod_finish(&l, r);
+		goto out;
+	}
+	pam = remember_claims(&l, claims);
+	claims = NULL;
+	if (pam != PAM_SUCCESS)
+		goto out;
+	kept = tokens; /* the handle's from here on */
+	pam = remember(&l, tokens);
+	tokens = NULL;
+	if (pam != PAM_SUCCESS)
+		goto out;
+	pam_syslog(pamh, LOG_INFO, "user=%s signed in with Auth0", l.user);
+	mod_hand_off(&l, kept);
+out:
+	a0_tokens_free(tokens);
+	a0_result_clear(&l.res);
+	a0_http_free(l.http);
+	a0_config_free(l.cfg);
+	return pam;
+}
+
+/* The password is Auth0's: it is changed there, never through this module. */
+A0_PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return PAM_IGNORE;
+}

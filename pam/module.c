@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every phase of the module does: the start of each call (configuration, user name,
+ * system accounts), the one table that turns a core error into a PAM code and a message to
+ * the user, the one format of the "user= step= result=" log lines, and the HTTP client a
+ * login talks to Auth0 with. The module keeps no global state; what one login learns lives in
+ * pam_set_data (module.h names the items).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "lib/auth0.h"
+#include "lib/conf.h"
+#include "lib/error.h"
+#include "lib/http.h"
+#include "lib/policy.h"
+#include "pam/module.h"
+
+/* How each core error ends a login: one table, documented in pam_auth0(8). */
+static const struct {
+	int err;
+	int pam;
+	const char *tell; /* shown to the user, or NULL */
+} outcomes[] = {
+	{ A0_ERR_DENIED, PAM_AUTH_ERR, NULL },
+	{ A0_ERR_REJECTED, PAM_AUTH_ERR, "The sign-in request was rejected." },
+	{ A0_ERR_EXPIRED, PAM_AUTH_ERR, "The sign-in took too long. Please try again." },
+	{ A0_ERR_NOT_ENROLLED, PAM_AUTH_ERR,
+	  "Your account has no second factor enrolled that this host accepts. Enroll one by "
+	  "signing in to an application of your organisation, then try again." },
+	{ A0_ERR_CONV, PAM_AUTH_ERR, NULL },
+	{ A0_ERR_AUTH0, PAM_AUTH_ERR, NULL },
+	{ A0_ERR_TOKEN_INVALID, PAM_AUTH_ERR,
+	  "The sign-in service's answer could not be verified." },
+	{ A0_ERR_UNKNOWN_KID, PAM_AUTH_ERR,
+	  "The sign-in service's answer could not be verified." },
+	{ A0_ERR_POLICY, PAM_AUTH_ERR, NULL }, /* the policy tells which rule */
+	{ A0_ERR_BLOCKED, PAM_PERM_DENIED,
+	  "Your account is blocked. Contact your administrator." },
+	{ A0_ERR_TOO_MANY_ATTEMPTS, PAM_MAXTRIES,
+	  "Your account is locked after too many failed sign-ins. Check your email or contact "
+	  "your administrator." },
+	{ A0_ERR_RATE_LIMITED, PAM_AUTHINFO_UNAVAIL,
+	  "Too many sign-ins right now. Please wait a minute and try again." },
+	{ A0_ERR_NETWORK, PAM_AUTHINFO_UNAVAIL, "The sign-in service cannot be reached." },
+	{ A0_ERR_TLS, PAM_AUTHINFO_UNAVAIL, "The sign-in service cannot be reached." },
+	{ A0_ERR_TIMEOUT, PAM_AUTHINFO_UNAVAIL, "The sign-in service did not answer in time." },
+	{ A0_ERR_SERVER, PAM_AUTHINFO_UNAVAIL, "The sign-in service is unavailable." },
+	{ A0_ERR_MALFORMED, PAM_AUTHINFO_UNAVAIL, "The sign-in service is unavailable." },
+	{ A0_ERR_TOO_LARGE, PAM_AUTHINFO_UNAVAIL, "The sign-in service is unavailable." },
+	{ A0_ERR_PENDING, PAM_AUTHINFO_UNAVAIL, NULL },
+	{ A0_ERR_SLOW_DOWN, PAM_AUTHINFO_UNAVAIL, NULL },
+	{ A0_ERR_CLIENT, PAM_SERVICE_ERR, "The sign-in service is not set up for this host." },
+	{ A0_ERR_CONFIG, PAM_SERVICE_ERR, NULL },
+	{ A0_ERR_INVALID, PAM_SERVICE_ERR, NULL },
+	{ A0_ERR_NOMEM, PAM_BUF_ERR, NULL },
+	{ A0_ERR_SYSTEM, PAM_SYSTEM_ERR, NULL },
+};
+
+void mod_tell(pam_handle_t *pamh, bool error, const char *text)
+{
+	/* PAM_SILENT is honoured by the caller for info; errors still go to syslog. A message
+	 * the application cannot show changes nothing about the login. */
+	(void)pam_prompt(pamh, error ? PAM_ERROR_MSG : PAM_TEXT_INFO, NULL, "%s", text);
+}
+
+static const char *or_dash(const char *field)
+{
+	return field && field[0] ? field : "-";
+}
+
+void mod_log(const struct login *l, int priority, const char *step, const char *result,
+	     const char *error, const char *description)
+{
+	pam_syslog(l->pamh, priority, "user=%s step=%s result=%s error=%s description=%s",
+		   or_dash(l->user), or_dash(step), or_dash(result), or_dash(error),
+		   or_dash(description));
+}
+
+int mod_finish(struct login *l, int err)
+{
+	int pam = PAM_AUTH_ERR;
+	const char *msg = NULL;
+
+	for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+		if (outcomes[i].err == err) {
+			pam = outcomes[i].pam;
+			msg = outcomes[i].tell;
+		}
+	}
+	if (l->tell)
+		msg = l->tell;
+	mod_log(l, pam == PAM_AUTH_ERR ? LOG_NOTICE : LOG_ERR, l->step, a0_err_name(err),
+		l->res.error, l->res.description);
+	if (msg)
+		mod_tell(l->pamh, true, msg);
+	return pam;
+}
+
+static int load_config(pam_handle_t *pamh, int argc, const char **argv, struct a0_config **ret)
+{
+	char err[512] = "";
+	int r;
+
+	r = a0_config_load(argc, argv, ret, err, sizeof(err));
+	if (r < 0) {
+		pam_syslog(pamh, LOG_ERR, "configuration: %s", err[0] ? err : a0_strerror(r));
+		return r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+static bool valid_user(const char *user)
+{
+	size_t n = strnlen(user, MAX_USER + 1);
+
+	if (n == 0 || n > MAX_USER)
+		return false;
+	/* No control characters and no blanks: the name goes into mod_log's "user=%s step=..."
+	 * lines, where a blank could forge fields. No Linux account name has one. */
+	for (; *user; user++)
+		if ((unsigned char)*user <= 0x20 || *user == 0x7f)
+			return false;
+	return true;
+}
+
+int mod_begin(struct login *l, int argc, const char **argv)
+{
+	int pam;
+
+	pam = load_config(l->pamh, argc, argv, &l->cfg);
+	if (pam != PAM_SUCCESS)
+		return pam;
+	pam = pam_get_user(l->pamh, &l->user, NULL);
+	if (pam != PAM_SUCCESS || !l->user)
+		return pam == PAM_SUCCESS ? PAM_USER_UNKNOWN : pam;
+	if (!valid_user(l->user)) {
+		pam_syslog(l->pamh, LOG_NOTICE,
+			   "refusing a user name with control characters, blanks or over %d bytes",
+			   MAX_USER);
+		return PAM_USER_UNKNOWN;
+	}
+	if (a0_policy_skip_user(l->cfg, l->user)) {
+		if (l->cfg->debug)
+			pam_syslog(l->pamh, LOG_DEBUG, "user=%s is a system account: ignored",
+				   l->user);
+		return PAM_IGNORE;
+	}
+	return PAM_SUCCESS;
+}
+
+int mod_client_open(struct login *l)
+{
+	struct a0_http_options opt = {
+		.domain = l->cfg->domain,
+		.ca_file = l->cfg->ca_file,
+		.proxy = l->cfg->proxy,
+		.timeout = l->cfg->timeout,
+	};
+	const void *rhost = NULL;
+	unsigned char addr[16];
+	int r;
+
+	if ((r = a0_http_new(&opt, &l->http)) < 0)
+		return r;
+	l->client.http = l->http;
+	l->client.client_id = l->cfg->client_id;
+	l->client.client_secret = l->cfg->client_secret;
+	/* Auth0 trusts the end user's address only from a confidential client. */
+	if (l->cfg->client_secret && pam_get_item(l->pamh, PAM_RHOST, &rhost) == PAM_SUCCESS &&
+	    rhost &&
+	    (inet_pton(AF_INET, rhost, addr) == 1 || inet_pton(AF_INET6, rhost, addr) == 1))
+		r = a0_http_set_forwarded_for(l->http, rhost);
+	return r;
+}

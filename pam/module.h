@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef A0_PAM_MODULE_H
+#define A0_PAM_MODULE_H
+
+/*
+ * What the files of the PAM module share. The module is split by PAM phase: auth.c
+ * (pam_sm_authenticate, pam_sm_chauthtok), account.c (pam_sm_acct_mgmt) and session.c
+ * (pam_sm_setcred, pam_sm_open_session, pam_sm_close_session: the credentials in the kernel
+ * keyring); module.c has what every phase does (mod_begin, mod_finish, mod_log). The phases
+ * of one login talk to each other only through the pam_set_data items named here. Shared
+ * functions are named mod_*; the module is built with -fvisibility=hidden and export.sym, so
+ * only the pam_sm_* marked A0_PUBLIC leave the .so.
+ */
+
+#include <stdbool.h>
+
+#include <security/pam_modules.h>
+
+#include "lib/auth0.h"
+#include "lib/conf.h"
+#include "lib/http.h"
+
+#define A0_PUBLIC __attribute__((visibility("default")))
+
+/* pam_set_data names; all the module's are here, so that none is used twice. */
+#define DATA_TOKENS "pam_auth0_tokens" /* struct a0_tokens of this login */
+#define DATA_DONE "pam_auth0_authenticated" /* the user this handle already signed in */
+#define DATA_CLAIMS "pam_auth0_claims" /* cJSON: the verified ID token's claims, for acct_mgmt */
+/* session.c's own, of types private to it: */
+#define DATA_HANDOFF "pam_auth0_handoff" /* struct handoff: the hand-off this process made */
+#define DATA_RECORD "pam_auth0_record"   /* struct taken: this login's record for the session */
+#define DATA_STORED "pam_auth0_stored"   /* struct stored: where the record went */
+
+#define MAX_USER 256 /* bytes of a user name */
+
+/* One pam_sm_* call. */
+struct login {
+	pam_handle_t *pamh;
+	struct a0_config *cfg;
+	const char *user;
+	const char *step; /* for mod_finish's log line */
+	struct a0_http *http;
+	struct a0_client client;
+	struct a0_result res;
+	const char *tell; /* a message chosen by the failed step, over the table's */
+};
+
+/*
+ * Every entry point that does anything starts here, before any prompt but the user name's
+ * and before any network: the configuration, the user, and PAM_IGNORE for the system
+ * accounts that must never depend on Auth0 (root, uid < min_uid). l->cfg is set even on
+ * failure when the configuration loaded; the caller frees it.
+ */
+int mod_begin(struct login *l, int argc, const char **argv);
+
+/* The end of a failed step: its PAM code and user message from the one table, one log line. */
+int mod_finish(struct login *l, int err);
+
+/*
+ * The module's one format of a log line about a step, "user= step= result= error=
+ * description=" with "-" for a field that is NULL or empty. The user name has no blanks
+ * (mod_begin), so the fields cannot be forged.
+ */
+void mod_log(const struct login *l, int priority, const char *step, const char *result,
+	     const char *error, const char *description);
+
+/* A message to the user: PAM_ERROR_MSG or PAM_TEXT_INFO. */
+void mod_tell(pam_handle_t *pamh, bool error, const char *text);
+
+/* l->http and l->client for the configured tenant; the caller frees l->http. */
+int mod_client_open(struct login *l);
+
+/*
+ * session.c, at the end of a successful authentication: the hand-off of the tokens to the
+ * process that opens the session. Takes l->cfg when it keeps the hand-off.
+ */
+void mod_hand_off(struct login *l, const struct a0_tokens *tokens);
+
+#endif
