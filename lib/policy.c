@@ -110,6 +110,12 @@ static int check_claim(const struct a0_config *cfg, const char *user, const cJSO
 	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(claims, "email_verified")))
 		return deny(tell, tell_unverified, reason, reasonlen,
 			    "email_verified: the email address is not verified");
+	/* Bound, but by a name the account holder chose: the caller logs this as a warning. */
+	if (!a0_claim_admin_set(cfg->user_claim) && reason && reasonlen)
+		snprintf(reason, reasonlen,
+			 "user_claim: bound by '%s', a claim the account holder sets "
+			 "(trust_user_claims = yes)",
+			 a0_show(cfg->user_claim, a));
 	return 0;
 }
 
@@ -177,7 +183,10 @@ static int check_access(const struct a0_config *cfg, const char *user, const cJS
 int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *claims,
 		    const char **tell, char *reason, size_t reasonlen)
 {
-	int r = check_identity(cfg, user, claims, tell, reason, reasonlen);
+	int r;
 
+	if (reason && reasonlen)
+		reason[0] = '\0';
+	r = check_identity(cfg, user, claims, tell, reason, reasonlen);
 	return r < 0 ? r : check_access(cfg, user, claims, tell, reason, reasonlen);
 }

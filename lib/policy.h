@@ -30,7 +30,9 @@ bool a0_policy_skip_user(const struct a0_config *cfg, const char *user);
  * is no. Then user must be in allowed_users when set, and groups_claim must be an array
  * holding one of allowed_groups when set. 0, A0_ERR_NOMEM, A0_ERR_CONFIG (users_file is not
  * root's or malformed: reason says why) or A0_ERR_POLICY: then *tell is a message for the
- * user (static text) and reason names the rule for syslog.
+ * user (static text) and reason names the rule for syslog. On success reason is empty, or
+ * says the account was bound by a claim the account holder sets (trust_user_claims), which
+ * the caller logs as a warning.
  */
 int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *claims,
 		    const char **tell, char *reason, size_t reasonlen);

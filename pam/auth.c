@@ -176,6 +176,10 @@ static int check_identity(struct login *l, const struct a0_tokens *tokens, cJSON
 	if ((r = a0_policy_check(l->cfg, l->user, claims, &l->tell, l->res.description,
 				 sizeof(l->res.description))) < 0)
 		goto out;
+	if (l->res.description[0]) {
+		mod_log(l, LOG_WARNING, l->step, "TRUSTED_USER_CLAIM", NULL, l->res.description);
+		l->res.description[0] = '\0';
+	}
 	*ret_claims = claims;
 	claims = NULL;
 out:

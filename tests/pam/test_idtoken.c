@@ -424,6 +424,7 @@ static void test_signup_cannot_open_local_account(void **state)
 {
 	const char *password = "Squatter-Passw0rd!";
 	char body[1024], logged[1024], conf[640];
+	struct result r;
 	const char *id;
 	struct test_user u;
 	cJSON *user;
@@ -444,9 +445,14 @@ static void test_signup_cannot_open_local_account(void **state)
 		 "auth0|%s' to %s",
 		 u.name, id, fake.users);
 	refused(u.name, password, PAM_AUTH_ERR, "could not be matched", logged);
-	/* What the old default did: trust the nickname the squatter chose. */
+	/* What the old default did: trust the nickname the squatter chose; logged as a warning. */
 	configure("user_claim = nickname\ntrust_user_claims = yes");
-	assert_int_equal(login(u.name, password), PAM_SUCCESS);
+	login_full(u.name, password, false, &r);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	if (!strstr(r.log, "step=policy result=TRUSTED_USER_CLAIM error=- description=user_claim: "
+			   "bound by 'nickname', a claim the account holder sets"))
+		fail_msg("no warning for the trusted claim: %s", r.log);
+	result_free(&r);
 	/* An administrator's binding of the account to that user_id opens it, by user_id. */
 	snprintf(conf, sizeof(conf), "%s/users-signup", run_dir);
 	snprintf(body, sizeof(body), "%s auth0|%s\n", u.name, id);
