@@ -77,6 +77,9 @@ static const struct key keys[] = {
 	{ "allowed_groups", K_LIST, F(allowed_groups), 0, 0 },
 	{ "groups_claim", K_STRING, F(groups_claim), 0, 0 },
 	{ "account_without_auth0", K_ACCOUNT, F(account_without_auth0), 0, 0 },
+	{ "state_dir", K_PATH, F(state_dir), 0, 0 },
+	{ "fail_delay_after", K_UINT, F(fail_delay_after), 1, 9 },
+	{ "fail_delay_max", K_UINT, F(fail_delay_max), 0, 3600 },
 	{ "keyring", K_KEYRING, F(keyring), 0, 0 },
 	{ "revoke_on_logout", K_BOOL, F(revoke_on_logout), 0, 0 },
 	/* Auth0 lets a tenant set up to a year; a minute is the least a key can usefully live. */
@@ -580,12 +583,16 @@ static int set_defaults(struct a0_config *cfg)
 	if (set_string(&cfg->realm, "Username-Password-Authentication") ||
 	    set_string(&cfg->scope, "openid profile email offline_access") ||
 	    set_string(&cfg->username, "%u") || set_string(&cfg->cache_dir, "/var/cache/pam_auth0") ||
-	    set_string(&cfg->users_file, "/etc/pam_auth0/users"))
+	    set_string(&cfg->users_file, "/etc/pam_auth0/users") ||
+	    set_string(&cfg->state_dir, "/run/pam_auth0"))
 		return A0_ERR_NOMEM;
 	cfg->jwks_ttl = 3600;
 	cfg->clock_skew = 60;
 	cfg->require_email_verified = true;
 	cfg->min_uid = 1000;
+	/* Auth0 blocks a user from an address after 10 failures: stay well below. */
+	cfg->fail_delay_after = 3;
+	cfg->fail_delay_max = 300;
 	cfg->account_without_auth0 = A0_ACCOUNT_IGNORE;
 	cfg->keyring = A0_KEYRING_SESSION;
 	cfg->revoke_on_logout = true;
@@ -766,6 +773,7 @@ void a0_config_free(struct a0_config *cfg)
 	free(cfg->proxy);
 	free(cfg->cache_dir);
 	free(cfg->users_file);
+	free(cfg->state_dir);
 	free(cfg->user_claim);
 	free(cfg->user_claim_template);
 	list_free(&cfg->allowed_users);

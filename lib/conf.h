@@ -74,6 +74,11 @@ struct a0_config {
 	char *groups_claim;          /* an array claim; required with allowed_groups */
 	enum a0_account_mode account_without_auth0;
 
+	/* The local guard against password guessing (lib/guard.h) */
+	char *state_dir;          /* root's state under /run */
+	unsigned fail_delay_after; /* failed sign-ins per (user, address) before delays */
+	unsigned fail_delay_max;   /* seconds; 0: no guard */
+
 	/* Credentials in the kernel keyring (keyring/login.h) */
 	enum a0_keyring_mode keyring;
 	bool revoke_on_logout;           /* revoke the refresh token at close_session */

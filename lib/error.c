@@ -38,6 +38,7 @@ static const struct {
 	[-A0_ERR_STORE] = { "STORE", "the credentials could not be stored (keyring quota?)" },
 	[-A0_ERR_NOT_FOUND] = { "NOT_FOUND", "no such credentials" },
 	[-A0_ERR_VERSION] = { "VERSION", "stored credentials have an unknown format version" },
+	[-A0_ERR_DELAYED] = { "DELAYED", "too many failed sign-ins from there: try again later" },
 };
 
 static int index_of(int err)

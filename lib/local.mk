@@ -25,6 +25,7 @@ lib_libauth0core_la_SOURCES = \
 	lib/jwt.c lib/jwt.h \
 	lib/idtoken.c lib/idtoken.h \
 	lib/policy.c lib/policy.h \
+	lib/guard.c lib/guard.h \
 	lib/priv.c lib/priv.h
 lib_libauth0core_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) \
 	$(KEYUTILS_CFLAGS)

@@ -22,6 +22,7 @@
 #include "lib/auth0.h"
 #include "lib/conf.h"
 #include "lib/error.h"
+#include "lib/guard.h"
 #include "lib/http.h"
 #include "lib/idtoken.h"
 #include "lib/json.h"
@@ -228,6 +229,49 @@ out:
 	return pam;
 }
 
+/* The local guard against password guessing (lib/guard.h), for this user and PAM_RHOST. */
+static struct a0_guard guard_of(const struct login *l, const char **ret_rhost)
+{
+	const void *rhost = NULL;
+
+	if (pam_get_item(l->pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	*ret_rhost = rhost;
+	return (struct a0_guard){ l->cfg->state_dir, l->cfg->fail_delay_after,
+				  l->cfg->fail_delay_max };
+}
+
+/* A0_ERR_DELAYED while this user failed too often from this address; 0 otherwise. */
+static int guard_check(struct login *l)
+{
+	const char *rhost;
+	struct a0_guard g = guard_of(l, &rhost);
+	bool unguarded = false;
+	unsigned wait = 0;
+	int r;
+
+	l->step = "guard";
+	r = a0_guard_check(&g, l->user, rhost, time(NULL), &wait, &unguarded);
+	if (r == A0_ERR_DELAYED)
+		snprintf(l->res.description, sizeof(l->res.description),
+			 "too many failed sign-ins from %s: Auth0 not asked for %u s",
+			 rhost && *rhost ? "this address" : "this host", wait);
+	if (unguarded && l->cfg->debug)
+		pam_syslog(l->pamh, LOG_DEBUG, "user=%s no guard state (not root, or %s unsafe)",
+			   l->user, g.dir);
+	return r;
+}
+
+/* What Auth0 said of the password counts for the guard; anything else (network) does not. */
+static void guard_record(struct login *l, int r)
+{
+	const char *rhost;
+	struct a0_guard g = guard_of(l, &rhost);
+
+	if (r == 0 || r == A0_ERR_DENIED || r == A0_ERR_TOO_MANY_ATTEMPTS)
+		a0_guard_record(&g, l->user, rhost, r == 0, time(NULL));
+}
+
 A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct login l = { .pamh = pamh, .step = "start", .res = { .retry_after = -1 } };
@@ -253,8 +297,13 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		pam = PAM_AUTH_ERR;
 		goto out;
 	}
-	if ((r = mod_client_open(&l)) < 0 || (r = sign_in(&l, password, &tokens)) < 0 ||
-	    (r = check_identity(&l, tokens, &claims)) < 0) {
+	if ((r = guard_check(&l)) < 0 || (r = mod_client_open(&l)) < 0) {
+		pam = mod_finish(&l, r);
+		goto out;
+	}
+	r = sign_in(&l, password, &tokens);
+	guard_record(&l, r);
+	if (r < 0 || (r = check_identity(&l, tokens, &claims)) < 0) {
 		pam = mod_finish(&l, r);
 		goto out;
 	}

@@ -48,6 +48,8 @@ static const struct {
 	{ A0_ERR_TOO_MANY_ATTEMPTS, PAM_MAXTRIES,
 	  "Your account is locked after too many failed sign-ins. Check your email or contact "
 	  "your administrator." },
+	{ A0_ERR_DELAYED, PAM_MAXTRIES,
+	  "Too many failed sign-ins. Please wait a few minutes and try again." },
 	{ A0_ERR_RATE_LIMITED, PAM_AUTHINFO_UNAVAIL,
 	  "Too many sign-ins right now. Please wait a minute and try again." },
 	{ A0_ERR_NETWORK, PAM_AUTHINFO_UNAVAIL, "The sign-in service cannot be reached." },

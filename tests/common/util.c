@@ -43,10 +43,11 @@ void write_module_conf(const char *dir, const struct fake *f, int timeout, const
 		 "ca_file = %s\n"
 		 "cache_dir = %s/cache\n"
 		 "users_file = %s\n"
+		 "state_dir = %s/run\n"
 		 "timeout = %d\n"
 		 "%s"
 		 "%s\n",
-		 f->port, f->ca, dir, f->users, timeout, lines ? lines : "", extra ? extra : "");
+		 f->port, f->ca, dir, f->users, dir, timeout, lines ? lines : "", extra ? extra : "");
 	write_text(path, text);
 }
 

@@ -488,7 +488,8 @@ e2e_module_conf() {
 	shift
 	E2E_CONF=$E2E_WORK/pam_auth0.conf
 	printf '%s\n' "domain = localhost:$(e2e_fake_port)" "client_id = pam-native" \
-		"ca_file = $ca" "cache_dir = $E2E_WORK/cache" "users_file = ${A0_FAKE_USERS:?}" "$@" \
+		"ca_file = $ca" "cache_dir = $E2E_WORK/cache" "users_file = ${A0_FAKE_USERS:?}" \
+		"state_dir = $E2E_WORK/run" "$@" \
 		>"$E2E_CONF"
 	chmod 0644 "$E2E_CONF"
 }

@@ -72,8 +72,13 @@ static void configure(const char *extra)
 
 static int reset(void **state)
 {
+	char cmd[128];
+
 	fake_control(&fake, "POST", "/__control/reset", "{}");
 	configure(NULL);
+	/* The guard's failure counts (lib/guard.h) are per test too. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/run'", run_dir);
+	assert_int_equal(system(cmd), 0);
 	unsetenv("PAM_RHOST");
 	unsetenv("PAM_AUTHTOK");
 	unsetenv("PAM_TTY");
@@ -189,6 +194,49 @@ static void test_scope_as_module_argument(void **state)
 static void test_wrong_password(void **state)
 {
 	assert_int_equal(simple_login("a0alice", "wrong"), PAM_AUTH_ERR);
+}
+
+/*
+ * The local guard: past three failed passwords for a user from one address, the module refuses
+ * further attempts for a while without asking Auth0, so a scanner cannot burn the user's
+ * brute-force budget at Auth0 (ten failures block the user from this host's address with a
+ * public client). Other addresses, and other users, are not held back; a success clears it.
+ */
+static void test_guard_holds_back_guessing(void **state)
+{
+	struct messages m;
+
+	setenv("PAM_RHOST", "203.0.113.7", 1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(simple_login("a0alice", "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 3);
+	/* The fourth failure is Auth0's verdict too; from then on it waits. */
+	assert_int_equal(simple_login("a0alice", "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 4);
+	for (int i = 0; i < 8; i++) {
+		messages_init(&m);
+		assert_int_equal(login("a0alice", i == 7 ? "Secret-a0alice-1" : "wrong", NULL, &m),
+				 PAM_MAXTRIES);
+		if (!shown(m.err, "Too many failed sign-ins"))
+			fail_msg("no message about the wait");
+		messages_free(&m);
+	}
+	/* None of those reached Auth0, not even the right password. */
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 4);
+	/* Another address and another user are not held back. */
+	setenv("PAM_RHOST", "198.51.100.1", 1);
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
+	setenv("PAM_RHOST", "203.0.113.7", 1);
+	assert_int_equal(simple_login("a0bob", "Secret-a0bob-1"), PAM_SUCCESS);
+	/* fail_delay_max = 0 turns the guard off (it keeps no state either). */
+	configure("fail_delay_max = 0");
+	assert_int_equal(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
+	/* A success clears the count: after 3 failures and a success, 3 more are Auth0's too. */
+	configure(NULL);
+	setenv("PAM_RHOST", "192.0.2.9", 1);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(simple_login("a0bob", i == 3 ? "Secret-a0bob-1" : "wrong"),
+				 i == 3 ? PAM_SUCCESS : PAM_AUTH_ERR);
 }
 
 static void test_unknown_user(void **state)
@@ -949,6 +997,7 @@ int main(int argc, char **argv)
 		T(test_right_password),
 		T(test_scope_as_module_argument),
 		T(test_wrong_password),
+		T(test_guard_holds_back_guessing),
 		T(test_unknown_user),
 		T(test_username_template_and_audience),
 		T(test_blocked_user),
