@@ -4,7 +4,7 @@
 
 /*
  * What a login does with the credential store: the PAM module's keyring logic, kept out of
- * pam/ (CONVENTIONS 1). Every function that creates, reads, updates, times out or removes a
+ * pam/ (HACKING.md §1). Every function that creates, reads, updates, times out or removes a
  * user's key switches to the user through lib/priv.h itself and switches back before it
  * returns: a record's permissions are its owner's only (keys.h), so root, which possesses the
  * keys (session keyring, pin), may not even view them with its own fsuid.

@@ -3,7 +3,7 @@
 #define A0_PRIV_H
 
 /*
- * The one privilege switch of the project (CONVENTIONS 8). Everything that must act as the
+ * The one privilege switch of the project (HACKING.md §7). Everything that must act as the
  * user goes through it: keys the module creates for a user are created while switched, so the
  * user owns them and they count against the user's key quota.
  *

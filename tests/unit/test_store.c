@@ -5,7 +5,7 @@
  * second real user who can neither read nor find the keys (in a session of its own, and
  * possessing the owner's session keyring, as under stock sudo), root's fsuid that cannot read
  * them either, the hand-off across processes, the session keyring checks, and a full quota. Every test runs in a fresh session keyring of its
- * own (CONVENTIONS 14). Needs root (real uids): skipped otherwise.
+ * own (HACKING.md §8). Needs root (real uids): skipped otherwise.
  */
 #include "config.h"
 
