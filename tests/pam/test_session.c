@@ -32,6 +32,7 @@
 #include "lib/auth0.h"
 #include "lib/conf.h"
 #include "lib/error.h"
+#include "tests/common/assert.h"
 #include "tests/common/fake.h"
 #include "tests/common/pamwrap.h"
 #include "keyring/keys.h"
@@ -94,13 +95,13 @@ static pam_handle_t *start(const char *service, const char *password)
 
 	c.conv = conv;
 	c.appdata_ptr = (void *)(uintptr_t)password;
-	assert_int_equal(pam_start(service, user.name, &c, &h), PAM_SUCCESS);
+	assert_pam(pam_start(service, user.name, &c, &h), PAM_SUCCESS);
 	return h;
 }
 
 static void end(pam_handle_t *h)
 {
-	assert_int_equal(pam_end(h, PAM_SUCCESS), PAM_SUCCESS);
+	assert_pam(pam_end(h, PAM_SUCCESS), PAM_SUCCESS);
 }
 
 /* What the module logs goes to stderr under pam_wrapper (LOG_ERR and LOG_WARNING here). */
@@ -134,12 +135,12 @@ static void user_fs(struct a0_priv *p)
 {
 	struct a0_user u = account();
 
-	assert_int_equal(a0_priv_drop(p, &u, 0), 0);
+	assert_a0(a0_priv_drop(p, &u, 0), 0);
 }
 
 static void root_fs(struct a0_priv *p)
 {
-	assert_int_equal(a0_priv_regain(p), 0);
+	assert_a0(a0_priv_regain(p), 0);
 }
 
 /* What the kernel says about a record key, asked as the account: 0 while it exists. */
@@ -169,7 +170,7 @@ static struct a0_record *session_record(key_serial_t *ret_key)
 	root_fs(&p);
 	if (found != 0)
 		return NULL;
-	assert_int_equal(loaded, 0);
+	assert_a0(loaded, 0);
 	if (ret_key)
 		*ret_key = key;
 	return r;
@@ -324,14 +325,14 @@ static char *another_refresh_token(void)
 	char *rt;
 
 	snprintf(arg, sizeof(arg), "config=%s/pam_auth0.conf", run_dir);
-	assert_int_equal(a0_config_load(1, argv, &cfg, err, sizeof(err)), 0);
+	assert_a0(a0_config_load(1, argv, &cfg, err, sizeof(err)), 0);
 	opt.domain = cfg->domain;
 	opt.ca_file = cfg->ca_file;
 	opt.timeout = 5;
-	assert_int_equal(a0_http_new(&opt, &http), 0);
+	assert_a0(a0_http_new(&opt, &http), 0);
 	c.http = http;
 	c.client_id = cfg->client_id;
-	assert_int_equal(a0_grant_password_realm(&c, cfg, "a0alice", PASSWORD, &t, &res), 0);
+	assert_a0(a0_grant_password_realm(&c, cfg, "a0alice", PASSWORD, &t, &res), 0);
 	rt = strdup(t->refresh_token);
 	a0_tokens_free(t);
 	a0_result_clear(&res);
@@ -345,8 +346,8 @@ static pam_handle_t *sign_in(const char *service)
 {
 	pam_handle_t *h = start(service, PASSWORD);
 
-	assert_int_equal(pam_authenticate(h, 0), PAM_SUCCESS);
-	assert_int_equal(pam_acct_mgmt(h, 0), PAM_SUCCESS);
+	assert_pam(pam_authenticate(h, 0), PAM_SUCCESS);
+	assert_pam(pam_acct_mgmt(h, 0), PAM_SUCCESS);
 	return h;
 }
 
@@ -372,14 +373,14 @@ static void test_login_stores_logout_revokes(void **state)
 
 	/* setcred before pam_keyinit ran: root's session keyring is not the user's: nothing
 	 * stored yet; the hand-off is no longer needed by this process (it has the tokens). */
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	assert_int_equal(handoffs(), 0);
 	assert_int_equal(count_records(root_keyring), 0);
 
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	assert_int_not_equal(session(), root_keyring);
-	assert_int_equal(a0_key_describe(session(), &ki), 0);
+	assert_a0(a0_key_describe(session(), &ki), 0);
 	assert_int_equal(ki.uid, user.uid); /* pam_keyinit's keyring, the user's */
 	r = session_record(&key);
 	assert_non_null(r);
@@ -391,7 +392,7 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_string_equal(r->ca_file, fake.ca);
 	assert_true(r->expires_at > time(NULL));
 	assert_true(r->refresh_expires_at > time(NULL) + 29 * 86400);
-	assert_int_equal(user_describe(key, &ki), 0);
+	assert_a0(user_describe(key, &ki), 0);
 	assert_int_equal(ki.uid, user.uid);
 	assert_int_equal(ki.perm, A0_RECORD_PERM);
 	assert_int_equal(ki.perm, 0x002f0000); /* the owner's view read write search setattr */
@@ -413,7 +414,7 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 
 	/* setcred again, here and in sshd's session child: the same single record. */
-	assert_int_equal(pam_setcred(h, PAM_REINITIALIZE_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_REINITIALIZE_CRED), PAM_SUCCESS);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
@@ -428,12 +429,12 @@ static void test_login_stores_logout_revokes(void **state)
 	/* Logout: the refresh token is revoked at Auth0 and the keys are gone. */
 	rt_sha(r->refresh_token, sha);
 	assert_int_equal(revocations(shas, sizeof(shas)), 0);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha));
 	assert_int_equal(fake_stat(&fake, "revoked_families"), 1);
 	assert_int_not_equal(user_describe(key, &ki), 0);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	end(h);
 	a0_record_free(r);
@@ -445,14 +446,14 @@ static void test_login_order(void **state)
 	pam_handle_t *h = sign_in(SERVICE);
 	struct a0_record *r;
 
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	r = session_record(NULL);
 	assert_non_null(r);
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	assert_int_equal(count_records(session()), 1);
 	assert_int_equal(handoffs(), 0);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	end(h);
 	a0_record_free(r);
 }
@@ -498,13 +499,13 @@ static void test_handoff_across_fork(void **state)
 	/* The parent knows nothing of the login but what sshd imports. */
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	snprintf(env, sizeof(env), "%s=%s", A0_HANDOFF_ENV, handle);
-	assert_int_equal(pam_putenv(h, env), PAM_SUCCESS);
+	assert_pam(pam_putenv(h, env), PAM_SUCCESS);
 
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	/* Taken: gone from the user keyring and from the environment the shell would get. */
 	assert_int_equal(handoffs(), 0);
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	list = pam_getenvlist(h);
 	for (char **p = list; p && *p; p++) {
 		assert_null(strstr(*p, A0_HANDOFF_ENV));
@@ -514,16 +515,16 @@ static void test_handoff_across_fork(void **state)
 	r = session_record(&key);
 	assert_non_null(r);
 	assert_non_null(r->refresh_token);
-	assert_int_equal(user_describe(key, &ki), 0);
+	assert_a0(user_describe(key, &ki), 0);
 	assert_int_equal(ki.uid, user.uid);
 
 	rt_sha(r->refresh_token, sha);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha));
 	assert_int_equal(fake_stat(&fake, "revoked_families"), 1); /* a real family of the fake's */
 	assert_int_not_equal(user_describe(key, &ki), 0);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	end(h);
 	a0_record_free(r);
 }
@@ -537,8 +538,8 @@ static void test_logout_revokes_current_token(void **state)
 	struct a0_priv p;
 	char *rt2, sha1[13], sha2[13], shas[256];
 
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	r = session_record(NULL);
 	assert_non_null(r);
 	rt_sha(r->refresh_token, sha1);
@@ -547,12 +548,12 @@ static void test_logout_revokes_current_token(void **state)
 	free(r->refresh_token);
 	r->refresh_token = rt2;
 	/* As the helper would: the user, in the session, updating the record. */
-	assert_int_equal(a0_priv_drop(&p, &u, 0), 0);
-	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 600), 0);
-	assert_int_equal(a0_priv_regain(&p), 0);
+	assert_a0(a0_priv_drop(&p, &u, 0), 0);
+	assert_a0(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 600), 0);
+	assert_a0(a0_priv_regain(&p), 0);
 
 	/* pam_keyinit revokes the session keyring before pam_auth0's close_session runs. */
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha2));
 	assert_null(strstr(shas, sha1));
@@ -570,8 +571,8 @@ static void test_no_keyinit_refused_login_succeeds(void **state)
 
 	capture_begin(&c);
 	h = sign_in(SERVICE_BARE);
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	log = capture_end(&c);
 	assert_non_null(strstr(log, "step=store result=NOT_STORED"));
 	assert_non_null(strstr(log, "belongs to uid 0"));
@@ -580,7 +581,7 @@ static void test_no_keyinit_refused_login_succeeds(void **state)
 	assert_int_equal(handoffs(), 0);
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	/* Logout still revokes the refresh token nobody holds now. */
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	end(h);
 }
@@ -599,15 +600,15 @@ static void test_callers_session_keyring_untouched(void **state)
 	const char *log;
 	key_serial_t key;
 
-	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
+	assert_a0(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
 	assert_true(keyctl_join_session_keyring(NULL) > 0); /* the user's, like a login's */
 	assert_true((key = add_key("user", "pam_auth0:main", "theirs", 6,
 				   KEY_SPEC_SESSION_KEYRING)) > 0);
-	assert_int_equal(a0_priv_regain(&p), 0);
+	assert_a0(a0_priv_regain(&p), 0);
 	capture_begin(&c);
 	h = sign_in(SERVICE_BARE);
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	log = capture_end(&c);
 	assert_non_null(strstr(log, "result=NOT_STORED"));
 	assert_non_null(strstr(log, "the one the authentication ran in"));
@@ -620,8 +621,8 @@ static void test_callers_session_keyring_untouched(void **state)
 	assert_int_equal(count_records(session()), 1);
 	assert_int_equal(handoffs(), 0);
 	/* Nor does logout touch it. */
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	assert_int_equal(count_records(session()), 1);
 	end(h);
 	a0_record_free(mine);
@@ -656,13 +657,13 @@ static void test_keyring_user(void **state)
 
 	configure("keyring = user");
 	h = sign_in(SERVICE);
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	/* In the user keyring (every session and service of the user), with a timeout. */
 	assert_int_equal(test_as_user(&user, true, user_keyring_record, timeout), 0);
 	assert_string_equal(timeout, "4w");
 	assert_int_equal(count_records(session()), 0);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_int_equal(test_as_user(&user, true, user_keyring_record, timeout), 0);
 	assert_string_equal(timeout, "none");
@@ -680,10 +681,10 @@ static void test_revoke_on_logout_no(void **state)
 
 	configure("revoke_on_logout = no");
 	h = sign_in(SERVICE);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	r = session_record(&key);
 	assert_non_null(r);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 0);
 	assert_int_not_equal(user_describe(key, &ki), 0);
 	end(h);
@@ -707,12 +708,12 @@ static void test_revoke_failure_does_not_block_logout(void **state)
 
 		reset(state);
 		h = sign_in(SERVICE);
-		assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+		assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 		r = session_record(&key);
 		assert_non_null(r);
 		fake_control(&fake, "POST", "/__control/fault", faults[i]);
 		capture_begin(&c);
-		assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+		assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 		log = capture_end(&c);
 		assert_non_null(strstr(log, "step=revoke result="));
 		assert_non_null(strstr(log, "logout goes on"));
@@ -731,10 +732,10 @@ static void test_delete_cred_removes_keys(void **state)
 	key_serial_t key;
 	char shas[256];
 
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	r = session_record(&key);
 	assert_non_null(r);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	assert_int_not_equal(user_describe(key, &ki), 0);
 	assert_int_equal(count_records(session()), 0);
 	assert_int_equal(revocations(shas, sizeof(shas)), 0);
@@ -746,12 +747,12 @@ static void test_failed_login_leaves_nothing(void **state)
 {
 	pam_handle_t *h = start(SERVICE, "wrong");
 
-	assert_int_equal(pam_authenticate(h, 0), PAM_AUTH_ERR);
+	assert_pam(pam_authenticate(h, 0), PAM_AUTH_ERR);
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	assert_int_equal(handoffs(), 0);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS); /* pam_keyinit; we ignore */
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS); /* pam_keyinit; we ignore */
 	assert_int_equal(count_records(session()), 0);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	end(h);
 }
 
@@ -783,7 +784,7 @@ static void test_unused_handoff_dropped_at_end(void **state)
 	assert_int_equal(revocations_of_last_sign_in(), 0);
 	end(h);
 	assert_int_equal(handoffs(), 0);
-	assert_int_equal(a0_handoff_take(&u, handle, &r, NULL), A0_ERR_NOT_FOUND);
+	assert_a0(a0_handoff_take(&u, handle, &r, NULL), A0_ERR_NOT_FOUND);
 	/* Its refresh token, which nothing holds now, is revoked (a screen locker's sign-in). */
 	assert_int_equal(revocations_of_last_sign_in(), 1);
 
@@ -813,12 +814,12 @@ static void test_session_of_another_user_gets_nothing(void **state)
 		long n;
 
 		assert_int_equal(handoffs(), 1);
-		assert_int_equal(pam_set_item(h, PAM_USER, targets[i]), PAM_SUCCESS);
+		assert_pam(pam_set_item(h, PAM_USER, targets[i]), PAM_SUCCESS);
 		/* (The auth stack here is pam_auth0 alone: for root, which it ignores, the
 		 * stack's setcred has no module that succeeded.) */
 		pam_setcred(h, PAM_ESTABLISH_CRED);
 		assert_int_equal(revocations_of_last_sign_in(), 1);
-		assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+		assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 		pam_setcred(h, PAM_REINITIALIZE_CRED);
 		/* The target's new session keyring (pam_keyinit) holds no key but keyrings (the
 		 * user keyring pam_keyinit links): a record would be a key root may not view. */
@@ -827,14 +828,14 @@ static void test_session_of_another_user_gets_nothing(void **state)
 		for (long k = 0; k < n / (long)sizeof(key_serial_t); k++) {
 			struct a0_keyinfo ki;
 
-			assert_int_equal(a0_key_describe(((key_serial_t *)links)[k], &ki), 0);
+			assert_a0(a0_key_describe(((key_serial_t *)links)[k], &ki), 0);
 			assert_string_equal(ki.type, "keyring");
 		}
 		free(links);
 		assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 		assert_int_equal(handoffs(), 0);
-		assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
-		assert_int_equal(pam_end(h, PAM_SUCCESS | PAM_DATA_SILENT), PAM_SUCCESS);
+		assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
+		assert_pam(pam_end(h, PAM_SUCCESS | PAM_DATA_SILENT), PAM_SUCCESS);
 		assert_true(keyctl_join_session_keyring(NULL) > 0);
 		/* Once: not again at close_session or the end. */
 		assert_int_equal(revocations_of_last_sign_in(), 1);

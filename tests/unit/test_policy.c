@@ -20,6 +20,7 @@
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/policy.h"
+#include "tests/common/assert.h"
 
 static char dir[64];
 
@@ -57,7 +58,7 @@ static void expect(const struct a0_config *cfg, const char *user, const char *cl
 	cJSON_Delete(claims);
 	if (r != want)
 		fail_msg("user %s, claims %s: got %s (%s), wanted %s", user, claims_json,
-			 a0_err_name(r), reason, a0_err_name(want));
+			 name_a0(r), reason, name_a0(want));
 	if (want == 0)
 		return;
 	assert_non_null(tell);
