@@ -185,46 +185,70 @@ static const char synthetic[] =
 	"{\"access_token\":\"at-123.x_y\",\"id_token\":\"id'q\",\"refresh_token\":\"rt-secret-9\","
 	"\"token_type\":\"bearer\",\"expires_in\":3600,\"scope\":\"openid profile\"}";
 
-static void test_formats_exact(void **state)
+/* Save the synthetic login; its expiry as the default (JSON) format tells it. */
+static long long save_synthetic(void)
 {
-	static const char *const formats[] = { "json", "token", "header", "env" };
-	char expected[1024], script[512], envfile[] = "/tmp/a0-env-XXXXXX";
 	long long expires_at;
 	time_t t0, t1;
 	struct proc p;
 	cJSON *o;
-	FILE *fp;
-	int fd;
 
 	t0 = time(NULL);
 	save_login(&f, synthetic, "pam-native", f.port);
 	t1 = time(NULL);
-
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get");
 	o = cJSON_Parse(p.stdout_text);
 	assert_non_null(o);
 	expires_at = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "expires_at"));
 	cJSON_Delete(o);
 	assert_true(expires_at >= t0 + 3600 && expires_at <= t1 + 3600);
+	proc_free(&p);
+	return expires_at;
+}
+
+/* The formats exactly; no network is needed for any of them. */
+
+static void test_format_json(void **state)
+{
+	long long expires_at = save_synthetic();
+	char expected[1024];
+	struct proc p;
+
 	snprintf(expected, sizeof(expected),
 		 "{\"access_token\":\"at-123.x_y\",\"id_token\":\"id'q\",\"token_type\":\"bearer\","
 		 "\"expires_at\":%lld,\"scope\":\"openid profile\"}\n",
 		 expires_at);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get");
 	assert_string_equal(p.stdout_text, expected);
 	proc_free(&p);
-
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "json");
 	assert_string_equal(p.stdout_text, expected);
 	proc_free(&p);
+	assert_int_equal(log_length(&f), 0);
+}
 
+static void test_format_token_and_header(void **state)
+{
+	struct proc p;
+
+	save_synthetic();
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "token");
 	assert_string_equal(p.stdout_text, "at-123.x_y\n");
 	proc_free(&p);
-
 	/* RFC 6750's spelling of the scheme, whatever case the tenant used. */
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "header");
 	assert_string_equal(p.stdout_text, "Authorization: Bearer at-123.x_y\n");
 	proc_free(&p);
+	assert_int_equal(log_length(&f), 0);
+}
+
+static void test_format_env_as_a_shell_reads_it(void **state)
+{
+	long long expires_at = save_synthetic();
+	char expected[1024], script[512], envfile[] = "/tmp/a0-env-XXXXXX";
+	struct proc p;
+	FILE *fp;
+	int fd;
 
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "env");
 	snprintf(expected, sizeof(expected),
@@ -252,15 +276,28 @@ static void test_formats_exact(void **state)
 	assert_string_equal(expected, "id'q|openid profile|at-123.x_y");
 	unlink(envfile);
 	proc_free(&p);
+	assert_int_equal(log_length(&f), 0);
+}
 
-	/* The refresh token is never printed. */
+static void test_format_never_prints_the_refresh_token(void **state)
+{
+	static const char *const formats[] = { "json", "token", "header", "env" };
+	struct proc p;
+
+	save_synthetic();
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", formats[i]);
 		assert_null(strstr(p.stdout_text, "rt-secret-9"));
 		proc_free(&p);
 	}
+	assert_int_equal(log_length(&f), 0);
+}
 
-	/* Absent ID token and scope: null, and empty assignments. */
+/* Absent ID token and scope: null, and empty assignments. */
+static void test_format_without_id_token_and_scope(void **state)
+{
+	struct proc p;
+
 	save_login(&f,
 		   "{\"access_token\":\"at-2\",\"token_type\":\"Bearer\",\"expires_in\":\"60\"}",
 		   "pam-native", f.port);
@@ -272,7 +309,6 @@ static void test_formats_exact(void **state)
 	assert_non_null(strstr(p.stdout_text, "\nAUTH0_ID_TOKEN=''\n"));
 	assert_non_null(strstr(p.stdout_text, "\nAUTH0_SCOPE=''\n"));
 	proc_free(&p);
-	/* No network was needed for any of it. */
 	assert_int_equal(log_length(&f), 0);
 }
 
@@ -558,7 +594,14 @@ static void run_fault_case(const struct fault_case *c)
 	free(login);
 }
 
-static void test_fault_matrix_leaves_record_intact(void **state)
+#define RUN_FAULT_CASES(cases)                                        \
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) \
+		run_fault_case(&cases[i])
+
+/* The fault matrix: every failure leaves the record byte for byte as it was. */
+
+/* The tenant unreachable, silent, too slow, or not the one the certificate names. */
+static void test_fault_network_leaves_record_intact(void **state)
 {
 	static const struct fault_case cases[] = {
 		{ .what = "tenant down", .port = PORT_CLOSED, FAILS_WITH(NO_NETWORK),
@@ -575,6 +618,21 @@ static void test_fault_matrix_leaves_record_intact(void **state)
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":3}",
 		  .timeout = "1", FAILS_WITH(NO_NETWORK), .requests = 1, .min_s = 0.9,
 		  .max_s = 2.8 },
+		{ .what = "certificate from another CA", .port = PORT_OTHER_CA,
+		  FAILS_WITH(NO_NETWORK), .requests = 0, .max_s = 5 },
+		{ .what = "hostname mismatch", .port = PORT_WRONG_HOST, FAILS_WITH(NO_NETWORK),
+		  .requests = 0, .max_s = 5 },
+		{ .what = "expired certificate", .port = PORT_EXPIRED, FAILS_WITH(NO_NETWORK),
+		  .requests = 0, .max_s = 5 },
+	};
+
+	RUN_FAULT_CASES(cases);
+}
+
+/* Server errors and rate limits: retried within bounds, then RENEW_FAILED. */
+static void test_fault_server_errors_leave_record_intact(void **state)
+{
+	static const struct fault_case cases[] = {
 		{ .what = "500",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":500,"
 			   "\"count\":-1,\"body\":{\"error\":\"server_error\","
@@ -591,48 +649,58 @@ static void test_fault_matrix_leaves_record_intact(void **state)
 		  FAILS_WITH(RENEW_FAILED), .requests = 3, .min_s = 3, .max_s = 9 },
 		{ .what = "429 without Retry-After",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"count\":-1}",
-		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests",
-		  .requests = 3, .min_s = 3, .max_s = 9 },
+		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests", .requests = 3,
+		  .min_s = 3, .max_s = 9 },
 		{ .what = "429 with Retry-After",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"retry_after\":1,"
 			   "\"count\":-1}",
-		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests",
-		  .requests = 3, .min_s = 2, .max_s = 8 },
+		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests", .requests = 3,
+		  .min_s = 2, .max_s = 8 },
 		{ .what = "429 asking for more than the cap",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\","
 			   "\"retry_after\":3600,\"count\":-1}",
-		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests",
-		  .requests = 1, .max_s = 5 },
+		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests", .requests = 1,
+		  .max_s = 5 },
+	};
+
+	RUN_FAULT_CASES(cases);
+}
+
+/* Answers that are not Auth0's: not retried. */
+static void test_fault_bad_answers_leave_record_intact(void **state)
+{
+	static const struct fault_case cases[] = {
 		{ .what = "garbage", .fault = "{\"path\":\"/oauth/token\",\"kind\":\"garbage\"}",
 		  FAILS_WITH(RENEW_FAILED), .requests = 1, .max_s = 5 },
 		/* The connection broke mid-answer: a network failure. */
 		{ .what = "truncated answer",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"truncated\"}",
 		  FAILS_WITH(NO_NETWORK), .requests = 1, .max_s = 5 },
-		{ .what = "10 MB body",
-		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"huge\"}",
+		{ .what = "10 MB body", .fault = "{\"path\":\"/oauth/token\",\"kind\":\"huge\"}",
 		  FAILS_WITH(RENEW_FAILED), .requests = 1, .max_s = 5 },
 		{ .what = "wrong content type",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"wrong_content_type\"}",
 		  FAILS_WITH(RENEW_FAILED), .requests = 1, .max_s = 5 },
-		{ .what = "certificate from another CA", .port = PORT_OTHER_CA,
-		  FAILS_WITH(NO_NETWORK), .requests = 0, .max_s = 5 },
-		{ .what = "hostname mismatch", .port = PORT_WRONG_HOST, FAILS_WITH(NO_NETWORK),
-		  .requests = 0, .max_s = 5 },
-		{ .what = "expired certificate", .port = PORT_EXPIRED, FAILS_WITH(NO_NETWORK),
-		  .requests = 0, .max_s = 5 },
+	};
+
+	RUN_FAULT_CASES(cases);
+}
+
+/* Auth0's refusals: named in the error, Auth0's code passed on. */
+static void test_fault_refusals_leave_record_intact(void **state)
+{
+	static const struct fault_case cases[] = {
 		{ .what = "revoked refresh token", .revoke_first = true, FAILS_WITH(RENEW_FAILED),
 		  .auth0_error = "invalid_grant", .requests = 1, .max_s = 5 },
 		{ .what = "MFA required",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":403,"
 			   "\"body\":{\"error\":\"mfa_required\",\"error_description\":"
 			   "\"Multifactor authentication required\",\"mfa_token\":\"m\"}}",
-		  FAILS_WITH(MFA_REQUIRED), .auth0_error = "mfa_required",
-		  .requests = 1, .max_s = 5 },
+		  FAILS_WITH(MFA_REQUIRED), .auth0_error = "mfa_required", .requests = 1,
+		  .max_s = 5 },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		run_fault_case(&cases[i]);
+	RUN_FAULT_CASES(cases);
 }
 
 static void test_rate_limit_once_then_success(void **state)
@@ -890,6 +958,63 @@ static char *record_field(const char *payload, size_t len, const char *name)
 	return strndup(at, n);
 }
 
+/* What was read of the environ and argv of a helper and its descendants. */
+struct watched {
+	char *seen; /* the files, one after another */
+	size_t n_seen;
+	pid_t pids[8]; /* the processes seen (up to 8) */
+	size_t n_pids;
+	int snapshots;
+};
+
+/* Read them again and again until the helper has exited (a zombie until proc_finish); 3 s. */
+static void watch_until_exit(const struct proc *p, struct watched *w)
+{
+	static const char *const names[] = { "environ", "cmdline" };
+
+	for (bool alive = true; alive && w->snapshots < 300;) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+
+		alive = false;
+		assert_non_null(d);
+		while ((e = readdir(d))) {
+			pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+			bool known = false;
+
+			if (pid <= 0 || !descends_from(pid, p->pid))
+				continue;
+			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+				append_proc_file(pid, names[k], &w->seen, &w->n_seen);
+			if (pid == p->pid) {
+				char letter = 'Z';
+				pid_t parent;
+
+				alive = proc_stat(pid, &letter, &parent) && letter != 'Z';
+			}
+			for (size_t k = 0; k < w->n_pids; k++)
+				known = known || w->pids[k] == pid;
+			if (!known && w->n_pids < sizeof(w->pids) / sizeof(w->pids[0]))
+				w->pids[w->n_pids++] = pid;
+		}
+		closedir(d);
+		w->snapshots++;
+		usleep(10000);
+	}
+}
+
+/* The refresh token of the main record (free it). */
+static char *stored_refresh_token(void)
+{
+	size_t len;
+	char *payload = record_payload("main", &len), *rt;
+
+	assert_non_null(payload);
+	rt = record_field(payload, len, "refresh_token");
+	free(payload);
+	return rt;
+}
+
 /*
  * While a refresh is in flight (the tenant holds the answer a second), the environment and
  * argv of the helper and of every process it started (its refresh worker, and anything either
@@ -901,84 +1026,45 @@ static char *record_field(const char *payload, size_t len, const char *name)
  */
 static void test_refresh_keeps_tokens_out_of_environ_and_argv(void **state)
 {
-	char *login = signed_in(), *seen = NULL, *payload, *old_rt, *new_rt;
-	const char *names[] = { "environ", "cmdline" };
-	pid_t pids[8] = { 0 };
-	size_t n_seen = 0, n_pids = 0, len;
-	int snapshots = 0;
+	char *login = signed_in(), *old_rt = stored_refresh_token(), *new_rt;
+	char *old_at = json_member(login, "access_token"), *old_id = json_member(login, "id_token");
+	struct watched w = { 0 };
 	cJSON *out;
 	struct proc p;
 
-	payload = record_payload("main", &len);
-	assert_non_null(payload);
-	old_rt = record_field(payload, len, "refresh_token");
-	free(payload);
 	fault("{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":1.0}");
 	proc_start(&p, NULL, NULL,
 		   (const char *const[]){ "get", "--force-refresh", "--format", "json", NULL });
-	/* Until the helper has exited (it stays a zombie until proc_finish); at most 3 s. */
-	for (bool alive = true; alive && snapshots < 300;) {
-		DIR *d = opendir("/proc");
-		struct dirent *e;
-
-		alive = false;
-
-		assert_non_null(d);
-		while ((e = readdir(d))) {
-			pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
-			bool known = false;
-
-			if (pid <= 0 || !descends_from(pid, p.pid))
-				continue;
-			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-				append_proc_file(pid, names[k], &seen, &n_seen);
-			if (pid == p.pid) {
-				char letter = 'Z';
-				pid_t parent;
-
-				alive = proc_stat(pid, &letter, &parent) && letter != 'Z';
-			}
-			for (size_t k = 0; k < n_pids; k++)
-				known = known || pids[k] == pid;
-			if (!known && n_pids < sizeof(pids) / sizeof(pids[0]))
-				pids[n_pids++] = pid;
-		}
-		closedir(d);
-		snapshots++;
-		usleep(10000);
-	}
+	watch_until_exit(&p, &w);
 	proc_finish(&p);
 	expect_ok(&p);
 	out = cJSON_Parse(p.stdout_text);
 	assert_non_null(out);
-	payload = record_payload("main", &len);
-	new_rt = record_field(payload, len, "refresh_token");
-	free(payload);
+	new_rt = stored_refresh_token();
 	assert_string_not_equal(old_rt, new_rt); /* a refresh did happen, and rotated */
 	/* The helper and its worker were both looked at, and their files were read. */
 	print_message("secrets: %d snapshots of %zu processes, %zu bytes of environ and argv\n",
-		      snapshots, n_pids, n_seen);
-	assert_true(n_pids >= 2);
-	assert_true(holds(seen, n_seen, "get") && holds(seen, n_seen, "--force-refresh"));
-	assert_true(holds(seen, n_seen, "PATH="));
+		      w.snapshots, w.n_pids, w.n_seen);
+	assert_true(w.n_pids >= 2);
+	assert_true(holds(w.seen, w.n_seen, "get") && holds(w.seen, w.n_seen, "--force-refresh"));
+	assert_true(holds(w.seen, w.n_seen, "PATH="));
 	{
-		char *old_at = json_member(login, "access_token"), *old_id = json_member(login, "id_token");
 		const char *tokens[] = { old_at, old_id, old_rt, new_rt,
 					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "access_token")),
 					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "id_token")) };
 
 		for (size_t k = 0; k < sizeof(tokens) / sizeof(tokens[0]); k++) {
 			assert_non_null(tokens[k]);
-			if (holds(seen, n_seen, tokens[k]))
+			if (holds(w.seen, w.n_seen, tokens[k]))
 				fail_msg("token %zu of the refresh is in the environ or argv of the "
 					 "helper or a process it started", k);
 		}
-		free(old_at);
-		free(old_id);
 	}
 	cJSON_Delete(out);
 	proc_free(&p);
-	free(seen);
+	free(w.seen);
+	free(old_at);
+	free(old_id);
 	free(old_rt);
 	free(new_rt);
 	free(login);
@@ -1193,13 +1279,20 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_help_per_verb),
 		T(test_errors_are_one_json_object_with_a_code),
-		T(test_formats_exact),
+		T(test_format_json),
+		T(test_format_token_and_header),
+		T(test_format_env_as_a_shell_reads_it),
+		T(test_format_never_prints_the_refresh_token),
+		T(test_format_without_id_token_and_scope),
 		T(test_save_refuses_what_is_not_a_token_response),
 		T(test_has_valid),
 		T(test_get_refreshes_only_when_needed),
 		T(test_large_min_ttl_keeps_rotated_token),
 		T(test_param_values_are_encoded_not_interpreted),
-		T(test_fault_matrix_leaves_record_intact),
+		T(test_fault_network_leaves_record_intact),
+		T(test_fault_server_errors_leave_record_intact),
+		T(test_fault_bad_answers_leave_record_intact),
+		T(test_fault_refusals_leave_record_intact),
 		T(test_rate_limit_once_then_success),
 		T(test_confidential_client_is_refused_clearly),
 		T(test_50_processes_get_one_refresh),

@@ -353,17 +353,36 @@ static pam_handle_t *sign_in(const char *service)
 
 /* ---- tests ---- */
 
-/* sshd's order: setcred, open_session (pam_keyinit, then us), setcred again, close. */
-static void test_login_stores_logout_revokes(void **state)
+/*
+ * sshd's order: setcred, open_session (pam_keyinit, then us), setcred again, close. Each test
+ * goes through the order up to its part.
+ */
+
+/* authenticate, account, setcred, open_session; the session's record and its key. */
+static pam_handle_t *sshd_session(struct a0_record **ret_record, key_serial_t *ret_key)
 {
 	pam_handle_t *h = sign_in(SERVICE);
-	struct a0_record *r, *r2;
-	struct a0_keyinfo ki;
-	key_serial_t key, key2, root_keyring = session();
-	char sha[13], shas[256], t[16];
+
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
+	*ret_record = session_record(ret_key);
+	assert_non_null(*ret_record);
+	return h;
+}
+
+/* close_session, setcred PAM_DELETE_CRED, pam_end. */
+static void sshd_logout(pam_handle_t *h)
+{
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	end(h);
+}
+
+static void test_sshd_handoff_made_then_taken_by_setcred(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	key_serial_t root_keyring = session();
 	const char *env;
-	int status;
-	pid_t pid;
 
 	/* The hand-off is made at the end of authentication, named in the PAM environment. */
 	env = pam_getenv(h, A0_HANDOFF_ENV);
@@ -377,7 +396,19 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	assert_int_equal(handoffs(), 0);
 	assert_int_equal(count_records(root_keyring), 0);
+	end(h);
+}
 
+/* open_session stores the record in pam_keyinit's keyring, the user's, for the user alone. */
+static void test_sshd_open_session_stores_the_record(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	key_serial_t key, root_keyring = session();
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	char t[16];
+
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	assert_int_not_equal(session(), root_keyring);
 	assert_a0(a0_key_describe(session(), &ki), 0);
@@ -412,8 +443,19 @@ static void test_login_stores_logout_revokes(void **state)
 	}
 	assert_string_equal(t, "4w"); /* 30 days, Auth0's default refresh token lifetime */
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
+	sshd_logout(h);
+	a0_record_free(r);
+}
 
-	/* setcred again, here and in sshd's session child: the same single record. */
+/* setcred again, here and in sshd's session child: the same single record. */
+static void test_sshd_setcred_again_keeps_one_record(void **state)
+{
+	struct a0_record *r, *r2;
+	key_serial_t key, key2;
+	pam_handle_t *h = sshd_session(&r, &key);
+	int status;
+	pid_t pid;
+
 	assert_pam(pam_setcred(h, PAM_REINITIALIZE_CRED), PAM_SUCCESS);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -425,8 +467,20 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_non_null((r2 = session_record(&key2)));
 	assert_int_equal(key2, key);
 	a0_record_free(r2);
+	sshd_logout(h);
+	a0_record_free(r);
+}
 
-	/* Logout: the refresh token is revoked at Auth0 and the keys are gone. */
+/* Logout: the refresh token is revoked at Auth0 and the keys are gone. */
+static void test_sshd_logout_revokes(void **state)
+{
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	key_serial_t key;
+	char sha[13], shas[256];
+	pam_handle_t *h = sshd_session(&r, &key);
+
+	assert_pam(pam_setcred(h, PAM_REINITIALIZE_CRED), PAM_SUCCESS);
 	rt_sha(r->refresh_token, sha);
 	assert_int_equal(revocations(shas, sizeof(shas)), 0);
 	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
@@ -461,17 +515,13 @@ static void test_login_order(void **state)
 /*
  * sshd's keyboard-interactive: pam_authenticate in a forked child, whose pam_set_data dies
  * with it; sshd copies the child's PAM environment into the parent's handle, which then runs
- * setcred and open_session.
+ * setcred and open_session. Up to the import: the parent's handle.
  */
-static void test_handoff_across_fork(void **state)
+static pam_handle_t *authenticated_in_child(void)
 {
 	pam_handle_t *h = start(SERVICE, PASSWORD);
-	char handle[A0_HANDOFF_HANDLE_LEN + 1] = "", env[128], sha[13], shas[256];
-	struct a0_record *r;
-	key_serial_t key;
-	struct a0_keyinfo ki;
+	char handle[A0_HANDOFF_HANDLE_LEN + 1] = "", env[128];
 	int fds[2], status;
-	char **list;
 	pid_t pid;
 
 	assert_int_equal(pipe(fds), 0);
@@ -500,6 +550,16 @@ static void test_handoff_across_fork(void **state)
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	snprintf(env, sizeof(env), "%s=%s", A0_HANDOFF_ENV, handle);
 	assert_pam(pam_putenv(h, env), PAM_SUCCESS);
+	return h;
+}
+
+static void test_handoff_across_fork(void **state)
+{
+	pam_handle_t *h = authenticated_in_child();
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	key_serial_t key;
+	char **list;
 
 	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	/* Taken: gone from the user keyring and from the environment the shell would get. */
@@ -517,7 +577,23 @@ static void test_handoff_across_fork(void **state)
 	assert_non_null(r->refresh_token);
 	assert_a0(user_describe(key, &ki), 0);
 	assert_int_equal(ki.uid, user.uid);
+	sshd_logout(h);
+	a0_record_free(r);
+}
 
+/* The refresh token handed across the fork is the one logout revokes. */
+static void test_handoff_across_fork_revoked_at_logout(void **state)
+{
+	pam_handle_t *h = authenticated_in_child();
+	char sha[13], shas[256];
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	key_serial_t key;
+
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(&key);
+	assert_non_null(r);
 	rt_sha(r->refresh_token, sha);
 	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
@@ -910,9 +986,13 @@ int main(int argc, char **argv)
 
 #define T(name) cmocka_unit_test_setup(name, reset)
 	const struct CMUnitTest tests[] = {
-		T(test_login_stores_logout_revokes),
+		T(test_sshd_handoff_made_then_taken_by_setcred),
+		T(test_sshd_open_session_stores_the_record),
+		T(test_sshd_setcred_again_keeps_one_record),
+		T(test_sshd_logout_revokes),
 		T(test_login_order),
 		T(test_handoff_across_fork),
+		T(test_handoff_across_fork_revoked_at_logout),
 		T(test_logout_revokes_current_token),
 		T(test_no_keyinit_refused_login_succeeds),
 		T(test_callers_session_keyring_untouched),

@@ -361,7 +361,7 @@ static void test_username_template(void **state)
 }
 
 /* Who may log in (issue 6): defaults, every key, and the rules across keys. */
-static void test_login_policy_keys(void **state)
+static void test_login_policy_defaults(void **state)
 {
 	struct fixture *fx = *state;
 	struct a0_config *cfg = NULL;
@@ -381,6 +381,13 @@ static void test_login_policy_keys(void **state)
 	assert_null(cfg->groups_claim);
 	assert_int_equal(cfg->account_without_auth0, A0_ACCOUNT_IGNORE);
 	a0_config_free(cfg);
+}
+
+static void test_login_policy_keys(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
 
 	write_file(fx->path,
 		   "domain = a.com\nclient_id = x\n"
@@ -414,8 +421,15 @@ static void test_login_policy_keys(void **state)
 	assert_string_equal(cfg->groups_claim, "https://example.com/groups");
 	assert_int_equal(cfg->account_without_auth0, A0_ACCOUNT_DENY);
 	a0_config_free(cfg);
+}
 
-	/* The username template decides the default claim; a later list replaces one. */
+/* The username template decides the default claim; a later list replaces one. */
+static void test_login_policy_after_username_template(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
 	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = %u@corp.example\n"
 			     "allowed_users = a b\n",
 		   0644);
@@ -533,7 +547,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_secret_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_username_template, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_policy_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_policy_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_policy_after_username_template, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_login_policy_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyring_keys, setup, teardown),
 	};
