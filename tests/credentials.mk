@@ -7,7 +7,8 @@ tests_credentials_test_cli_SOURCES = tests/credentials/test_cli.c tests/credenti
 	tests/credentials/common.h
 tests_credentials_test_cli_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS)
 tests_credentials_test_cli_CFLAGS = $(CREDENTIALS_TEST_CFLAGS)
-tests_credentials_test_cli_LDADD = $(CREDENTIALS_TEST_LIBS)
+# The library only for auth0_credentials_code_name: failed assertions name the exit codes.
+tests_credentials_test_cli_LDADD = credentials/libauth0-credentials.la $(CREDENTIALS_TEST_LIBS)
 
 # The C API test links the public library and its header only.
 tests_credentials_test_capi_SOURCES = tests/credentials/test_capi.c tests/credentials/common.c \

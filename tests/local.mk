@@ -1,11 +1,13 @@
 if ENABLE_TESTS
-# What every test program shares: the helpers in tests/common, the flags, and the environment
+# What every test program shares: the helpers in tests/common (assert.h is header-only, so that
+# the programs that do not link this library can use it too), the flags, and the environment
 # `make check` gives them. Every check program is a test (TESTS += $(check_PROGRAMS)), run under
 # tests/with-fake-tenant, which starts a fake tenant for it. The programs themselves are listed
 # in the fragment of their folder: tests/unit.mk, tests/pam.mk, tests/credentials.mk.
 noinst_LTLIBRARIES += tests/libtestcommon.la
 tests_libtestcommon_la_SOURCES = tests/common/fake.c tests/common/fake.h \
-	tests/common/pamwrap.c tests/common/pamwrap.h tests/common/util.c tests/common/util.h
+	tests/common/pamwrap.c tests/common/pamwrap.h tests/common/util.c tests/common/util.h \
+	tests/common/assert.h
 tests_libtestcommon_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(KEYUTILS_CFLAGS)
 tests_libtestcommon_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(KEYUTILS_LIBS)

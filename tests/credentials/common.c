@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,9 @@ void proc_start(struct proc *p, const char *stdin_text, const int *barrier,
 	for (; *args && n < 63; args++)
 		argv[n++] = strdup(*args);
 	argv[n] = NULL;
+	for (size_t i = 0, len = 0; i < n && len < sizeof(p->command); i++)
+		len += (size_t)snprintf(p->command + len, sizeof(p->command) - len, "%s%s",
+					i ? " " : "", argv[i]);
 	in = memfd_with(stdin_text);
 	p->out = memfd_with(NULL);
 	p->err = memfd_with(NULL);
@@ -155,6 +159,45 @@ int helper(struct proc *p, const char *stdin_text, const char *const *args)
 	return p->status;
 }
 
+const char *test_code_name(int code, char *buf, size_t size)
+{
+	const char *name = auth0_credentials_code_name(code);
+
+	if (!name)
+		return NULL;
+	snprintf(buf, size, "AUTH0_CREDENTIALS_%s", name);
+	return buf;
+}
+
+const char *test_exit_name(int status, char *buf, size_t size)
+{
+	const char *name = auth0_credentials_code_name(status);
+
+	if (name)
+		return name;
+	if (status == 126)
+		return "(the test's child could not set up stdin, stdout, stderr)";
+	if (status == 127)
+		return "(the test's child could not execute A0_HELPER)";
+	if (status > 128) {
+		snprintf(buf, size, "(killed by signal %d, %s)", status - 128,
+			 strsignal(status - 128));
+		return buf;
+	}
+	return NULL;
+}
+
+void test_assert_exit(const struct proc *p, int code, const char *file, int line)
+{
+	char more[4096];
+
+	if (p->status == code)
+		return;
+	snprintf(more, sizeof(more), "    stderr: %s",
+		 p->stderr_text[0] ? p->stderr_text : "(empty)");
+	test_fail_codes(p->command, code, p->status, test_exit_name, more, file, line);
+}
+
 void save_login(const struct fake *f, const char *json, const char *client_id, int port)
 {
 	char domain[64];
@@ -162,9 +205,8 @@ void save_login(const struct fake *f, const char *json, const char *client_id, i
 
 	assert_non_null(json);
 	snprintf(domain, sizeof(domain), "localhost:%d", port);
-	if (HELPER(&p, json, "save", "--domain", domain, "--client-id", client_id, "--ca-file",
-		   f->ca) != 0)
-		fail_msg("save: %d %s", p.status, p.stderr_text);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, json, "save", "--domain", domain, "--client-id",
+		      client_id, "--ca-file", f->ca);
 	proc_free(&p);
 }
 

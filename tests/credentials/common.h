@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <auth0/credentials.h>
+
+#include "tests/common/assert.h"
 #include "tests/common/fake.h"
 
 /* A fresh session keyring and lock directory for this process and its children. */
@@ -24,6 +27,7 @@ struct proc {
 	int status;   /* exit status, or 128 + signal */
 	char *stdout_text, *stderr_text;
 	double seconds;
+	char command[256]; /* its arguments, for messages */
 };
 
 /*
@@ -38,6 +42,26 @@ void proc_free(struct proc *p);
 /* Start and finish; the exit status. */
 int helper(struct proc *p, const char *stdin_text, const char *const *args);
 #define HELPER(p, in, ...) helper((p), (in), (const char *const[]){ __VA_ARGS__, NULL })
+
+/* The library's codes by name (auth0_credentials_code_name), e.g. AUTH0_CREDENTIALS_OK. */
+const char *test_code_name(int code, char *buf, size_t size);
+#define assert_code(actual, expected) \
+	test_assert_codes((actual), (expected), test_code_name, #actual, __FILE__, __LINE__)
+
+/*
+ * The command's exit status by name: the library's codes as the manual names them
+ * (NO_CREDENTIALS), and what a run that never got there ends with (exec failed, a signal).
+ */
+const char *test_exit_name(int status, char *buf, size_t size);
+/* For a test's own messages, as name_pam in tests/common/assert.h. */
+#define name_code(code) test_name_value(test_code_name, (code), (char[96]){ 0 }, 96)
+#define name_exit(status) test_name_value(test_exit_name, (status), (char[96]){ 0 }, 96)
+/* p finished with exit status code; if not, fail naming both and showing p's stderr. */
+void test_assert_exit(const struct proc *p, int code, const char *file, int line);
+#define assert_exit(p, code) test_assert_exit((p), (code), __FILE__, __LINE__)
+/* Run the command (as HELPER) and assert_exit. */
+#define assert_helper(p, code, in, ...) \
+	test_assert_exit((HELPER((p), (in), __VA_ARGS__), (p)), (code), __FILE__, __LINE__)
 
 /* Store a token response as the session's credentials for client_id at the fake (CLI save). */
 void save_login(const struct fake *f, const char *json, const char *client_id, int port);

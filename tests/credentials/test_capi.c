@@ -48,8 +48,7 @@ static char *save_alice(struct auth0_credentials *c)
 
 	assert_non_null(login);
 	snprintf(domain, sizeof(domain), "localhost:%d", f.port);
-	assert_int_equal(auth0_credentials_save(c, login, strlen(login), &tenant),
-			 AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_save(c, login, strlen(login), &tenant), AUTH0_CREDENTIALS_OK);
 	return login;
 }
 
@@ -59,21 +58,21 @@ static void test_get_refresh_and_formats(void **state)
 	struct auth0_credentials *c = NULL;
 	char *login, *login_at, *text = NULL;
 
-	assert_int_equal(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
 	login = save_alice(c);
 	login_at = json_member(login, "access_token");
 
-	assert_int_equal(auth0_credentials_has_valid(c, 60), AUTH0_CREDENTIALS_OK);
-	assert_int_equal(auth0_credentials_has_valid(c, 200000), AUTH0_CREDENTIALS_NOT_VALID);
+	assert_code(auth0_credentials_has_valid(c, 60), AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_has_valid(c, 200000), AUTH0_CREDENTIALS_NOT_VALID);
 
-	assert_int_equal(auth0_credentials_get(c, NULL, 60, false, NULL, 0, &t),
-			 AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_get(c, NULL, 60, false, NULL, 0, &t), AUTH0_CREDENTIALS_OK);
 	assert_string_equal(t->access_token, login_at);
 	assert_string_equal(t->token_type, "Bearer");
 	assert_string_equal(t->scope, "openid profile offline_access");
 	assert_non_null(t->id_token);
 	assert_true(t->expires_at > time(NULL) + 80000);
-	assert_int_equal(auth0_credentials_format(t, AUTH0_CREDENTIALS_FORMAT_HEADER, &text), 0);
+	assert_code(auth0_credentials_format(t, AUTH0_CREDENTIALS_FORMAT_HEADER, &text),
+		    AUTH0_CREDENTIALS_OK);
 	assert_int_equal(strncmp(text, "Authorization: Bearer ", 22), 0);
 	assert_string_equal(text + 22 + strlen(login_at), "\n");
 	auth0_credentials_secret_free(text);
@@ -83,10 +82,10 @@ static void test_get_refresh_and_formats(void **state)
 	{
 		const struct auth0_credentials_param p[] = { { "realm", "from-the-api" } };
 
-		assert_int_equal(auth0_credentials_set_inline(c, true), 0);
-		assert_int_equal(auth0_credentials_get(c, NULL, 0, true, p, 1, &t2),
-				 AUTH0_CREDENTIALS_OK);
-		assert_int_equal(auth0_credentials_set_inline(c, false), 0);
+		assert_code(auth0_credentials_set_inline(c, true), AUTH0_CREDENTIALS_OK);
+		assert_code(auth0_credentials_get(c, NULL, 0, true, p, 1, &t2),
+			    AUTH0_CREDENTIALS_OK);
+		assert_code(auth0_credentials_set_inline(c, false), AUTH0_CREDENTIALS_OK);
 	}
 	assert_true(strlen(t2->access_token) > 20);
 	assert_int_equal(refresh_count(&f, 0), 1);
@@ -94,8 +93,8 @@ static void test_get_refresh_and_formats(void **state)
 	auth0_credentials_tokens_free(t2);
 	t = NULL;
 	/* In a worker process. */
-	assert_int_equal(auth0_credentials_get(c, "openid", 0, false, NULL, 0, &t),
-			 AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_get(c, "openid", 0, false, NULL, 0, &t),
+		    AUTH0_CREDENTIALS_OK);
 	assert_string_equal(t->scope, "openid");
 	assert_int_equal(refresh_count(&f, 0), 2);
 	auth0_credentials_tokens_free(t);
@@ -125,25 +124,25 @@ static void test_errors_and_codes(void **state)
 	assert_string_equal(auth0_credentials_code_name(AUTH0_CREDENTIALS_LARGE_MIN_TTL),
 			    "LARGE_MIN_TTL");
 
-	assert_int_equal(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
-	assert_int_equal(auth0_credentials_set_timeout(c, 0), AUTH0_CREDENTIALS_INVALID_ARGUMENT);
-	assert_int_equal(auth0_credentials_set_keyring(c, (enum auth0_credentials_keyring)7),
-			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
-	assert_int_equal(auth0_credentials_get(c, NULL, 0, false, NULL, 0, &t),
-			 AUTH0_CREDENTIALS_NO_CREDENTIALS);
+	assert_code(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_set_timeout(c, 0), AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_code(auth0_credentials_set_keyring(c, (enum auth0_credentials_keyring)7),
+		    AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_code(auth0_credentials_get(c, NULL, 0, false, NULL, 0, &t),
+		    AUTH0_CREDENTIALS_NO_CREDENTIALS);
 	assert_null(t);
 
 	login = save_alice(c);
-	assert_int_equal(auth0_credentials_get(c, NULL, 0, true, reserved, 1, &t),
-			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_code(auth0_credentials_get(c, NULL, 0, true, reserved, 1, &t),
+		    AUTH0_CREDENTIALS_INVALID_ARGUMENT);
 	assert_non_null(strstr(auth0_credentials_message(c), "grant_type"));
 
 	fake_control(&f, "POST", "/__control/fault",
 		     "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":403,\"count\":-1,"
 		     "\"body\":{\"error\":\"invalid_grant\",\"error_description\":"
 		     "\"Unknown or invalid refresh token.\"}}");
-	assert_int_equal(auth0_credentials_get(c, NULL, 0, true, NULL, 0, &t),
-			 AUTH0_CREDENTIALS_RENEW_FAILED);
+	assert_code(auth0_credentials_get(c, NULL, 0, true, NULL, 0, &t),
+		    AUTH0_CREDENTIALS_RENEW_FAILED);
 	assert_string_equal(auth0_credentials_auth0_error(c), "invalid_grant");
 	assert_string_equal(auth0_credentials_auth0_error_description(c),
 			    "Unknown or invalid refresh token.");
@@ -174,27 +173,29 @@ static void test_api_sso_revoke(void **state)
 	struct auth0_credentials *c = NULL;
 	char *login, *text = NULL;
 
-	assert_int_equal(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
 	login = save_alice(c);
-	assert_int_equal(auth0_credentials_api_get(c, "https://api.example.com/", "openid", 60,
-						   NULL, 0, &t),
-			 AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_api_get(c, "https://api.example.com/", "openid", 60,
+					      NULL, 0, &t),
+		    AUTH0_CREDENTIALS_OK);
 	assert_null(strstr(login, t->access_token));
 	auth0_credentials_tokens_free(t);
-	assert_int_equal(auth0_credentials_api_clear(c, "https://api.example.com/", "openid"), 0);
+	assert_code(auth0_credentials_api_clear(c, "https://api.example.com/", "openid"),
+		    AUTH0_CREDENTIALS_OK);
 
-	assert_int_equal(auth0_credentials_sso(c, NULL, 0, &s), AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_sso(c, NULL, 0, &s), AUTH0_CREDENTIALS_OK);
 	assert_string_equal(s->token_type, "N_A");
 	assert_int_equal(s->expires_in, 60);
-	assert_int_equal(auth0_credentials_sso_format(s, AUTH0_CREDENTIALS_FORMAT_TOKEN, &text), 0);
+	assert_code(auth0_credentials_sso_format(s, AUTH0_CREDENTIALS_FORMAT_TOKEN, &text),
+		    AUTH0_CREDENTIALS_OK);
 	assert_int_equal(strlen(text), strlen(s->session_transfer_token) + 1);
 	auth0_credentials_secret_free(text);
-	assert_int_equal(auth0_credentials_sso_format(s, AUTH0_CREDENTIALS_FORMAT_HEADER, &text),
-			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_code(auth0_credentials_sso_format(s, AUTH0_CREDENTIALS_FORMAT_HEADER, &text),
+		    AUTH0_CREDENTIALS_INVALID_ARGUMENT);
 	auth0_credentials_sso_free(s);
 
-	assert_int_equal(auth0_credentials_revoke(c), AUTH0_CREDENTIALS_OK);
-	assert_int_equal(auth0_credentials_has_valid(c, 0), AUTH0_CREDENTIALS_NOT_VALID);
+	assert_code(auth0_credentials_revoke(c), AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_has_valid(c, 0), AUTH0_CREDENTIALS_NOT_VALID);
 	assert_int_equal(refresh_count(&f, 0), 2);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
 	auth0_credentials_free(c);

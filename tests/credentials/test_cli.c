@@ -59,15 +59,18 @@ static char *signed_in(void)
 	return json;
 }
 
-/* The failure is one JSON line on stderr naming the error; nothing on stdout. */
-static cJSON *expect_error(const struct proc *p, int code, const char *name)
+/*
+ * The failure is one JSON line on stderr naming the error; nothing on stdout. The name is the
+ * manual's, from this file: expect_error(&p, NO_CREDENTIALS) wants exit code
+ * AUTH0_CREDENTIALS_NO_CREDENTIALS and "error":"NO_CREDENTIALS".
+ */
+static cJSON *expect_error_at(const struct proc *p, int code, const char *name, const char *file,
+			      int line)
 {
 	const char *nl = strchr(p->stderr_text, '\n');
 	cJSON *o;
 
-	if (p->status != code)
-		fail_msg("exit %d, expected %d (%s); stderr: %s", p->status, code, name,
-			 p->stderr_text);
+	test_assert_exit(p, code, file, line);
 	assert_string_equal(p->stdout_text, "");
 	assert_non_null(nl);
 	assert_int_equal(nl[1], '\0');
@@ -78,12 +81,16 @@ static cJSON *expect_error(const struct proc *p, int code, const char *name)
 	return o;
 }
 
-static void expect_ok(const struct proc *p)
+#define expect_error(p, n) expect_error_at((p), AUTH0_CREDENTIALS_##n, #n, __FILE__, __LINE__)
+/* The same in a table of struct fault_case: .code = AUTH0_CREDENTIALS_n, .name = "n". */
+#define FAILS_WITH(n) .code = AUTH0_CREDENTIALS_##n, .name = #n
+
+static void expect_ok_at(const struct proc *p, const char *file, int line)
 {
-	if (p->status != 0)
-		fail_msg("exit %d; stderr: %s", p->status, p->stderr_text);
+	test_assert_exit(p, AUTH0_CREDENTIALS_OK, file, line);
 	assert_string_equal(p->stderr_text, "");
 }
+#define expect_ok(p) expect_ok_at((p), __FILE__, __LINE__)
 
 /* ------------------------------------------------------------------ interface */
 
@@ -108,7 +115,8 @@ static void test_help_per_verb(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *args[] = { cases[i].a, cases[i].b, cases[i].c, NULL };
 
-		assert_int_equal(helper(&p, NULL, args), 0);
+		helper(&p, NULL, args);
+		assert_exit(&p, AUTH0_CREDENTIALS_OK);
 		if (strncmp(p.stdout_text, cases[i].starts, strlen(cases[i].starts)) != 0)
 			fail_msg("%s %s: %s", cases[i].a, cases[i].b ? cases[i].b : "",
 				 p.stdout_text);
@@ -124,35 +132,35 @@ static void test_errors_are_one_json_object_with_a_code(void **state)
 		int code;
 		const char *name;
 	} cases[] = {
-		{ { "get" }, 3, "NO_CREDENTIALS" },
-		{ { "frobnicate" }, 2, "INVALID_ARGUMENT" },
-		{ { NULL }, 2, "INVALID_ARGUMENT" },
-		{ { "get", "--bogus" }, 2, "INVALID_ARGUMENT" },
-		{ { "get", "--min-ttl" }, 2, "INVALID_ARGUMENT" },
-		{ { "get", "--min-ttl", "-5" }, 2, "INVALID_ARGUMENT" },
-		{ { "get", "--min-ttl", "12x" }, 2, "INVALID_ARGUMENT" },
-		{ { "get", "--format", "xml" }, 2, "INVALID_ARGUMENT" },
-		{ { "get", "--param", "noequals" }, 2, "INVALID_ARGUMENT" },
-		{ { "get", "--param", "client_id=evil" }, 2, "INVALID_ARGUMENT" },
-		{ { "get", "extra" }, 2, "INVALID_ARGUMENT" },
-		{ { "--keyring", "bogus", "get" }, 2, "INVALID_ARGUMENT" },
-		{ { "--timeout", "0", "get" }, 2, "INVALID_ARGUMENT" },
-		{ { "get", "--timeout", "301" }, 2, "INVALID_ARGUMENT" },
-		{ { "has-valid", "--scope", "x" }, 2, "INVALID_ARGUMENT" },
-		{ { "api", "get" }, 2, "INVALID_ARGUMENT" },
-		{ { "api", "frob", API }, 2, "INVALID_ARGUMENT" },
-		{ { "api", "get", API }, 3, "NO_CREDENTIALS" },
-		{ { "sso" }, 3, "NO_CREDENTIALS" },
-		{ { "sso", "--format", "header" }, 2, "INVALID_ARGUMENT" },
-		{ { "revoke" }, 3, "NO_CREDENTIALS" },
-		{ { "save" }, 2, "INVALID_ARGUMENT" }, /* empty stdin */
+		{ { "get" }, FAILS_WITH(NO_CREDENTIALS) },
+		{ { "frobnicate" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { NULL }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "get", "--bogus" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "get", "--min-ttl" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "get", "--min-ttl", "-5" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "get", "--min-ttl", "12x" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "get", "--format", "xml" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "get", "--param", "noequals" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "get", "--param", "client_id=evil" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "get", "extra" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "--keyring", "bogus", "get" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "--timeout", "0", "get" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "get", "--timeout", "301" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "has-valid", "--scope", "x" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "api", "get" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "api", "frob", API }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "api", "get", API }, FAILS_WITH(NO_CREDENTIALS) },
+		{ { "sso" }, FAILS_WITH(NO_CREDENTIALS) },
+		{ { "sso", "--format", "header" }, FAILS_WITH(INVALID_ARGUMENT) },
+		{ { "revoke" }, FAILS_WITH(NO_CREDENTIALS) },
+		{ { "save" }, FAILS_WITH(INVALID_ARGUMENT) }, /* empty stdin */
 	};
 	struct proc p;
 	cJSON *o;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		helper(&p, NULL, cases[i].args);
-		o = expect_error(&p, cases[i].code, cases[i].name);
+		o = expect_error_at(&p, cases[i].code, cases[i].name, __FILE__, __LINE__);
 		cJSON_Delete(o);
 		proc_free(&p);
 	}
@@ -163,11 +171,11 @@ static void test_errors_are_one_json_object_with_a_code(void **state)
 	proc_free(&p);
 	/* The user keyring is read, not written. */
 	HELPER(&p, NULL, "--keyring", "user", "get");
-	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	cJSON_Delete(expect_error(&p, NO_CREDENTIALS));
 	assert_non_null(strstr(p.stderr_text, "user keyring"));
 	proc_free(&p);
 	/* has-valid answers with its status alone. */
-	assert_int_equal(HELPER(&p, NULL, "has-valid"), 1);
+	assert_helper(&p, AUTH0_CREDENTIALS_NOT_VALID, NULL, "has-valid");
 	assert_string_equal(p.stderr_text, "");
 	proc_free(&p);
 	assert_int_equal(log_length(&f), 0);
@@ -177,48 +185,72 @@ static const char synthetic[] =
 	"{\"access_token\":\"at-123.x_y\",\"id_token\":\"id'q\",\"refresh_token\":\"rt-secret-9\","
 	"\"token_type\":\"bearer\",\"expires_in\":3600,\"scope\":\"openid profile\"}";
 
-static void test_formats_exact(void **state)
+/* Save the synthetic login; its expiry as the default (JSON) format tells it. */
+static long long save_synthetic(void)
 {
-	static const char *const formats[] = { "json", "token", "header", "env" };
-	char expected[1024], script[512], envfile[] = "/tmp/a0-env-XXXXXX";
 	long long expires_at;
 	time_t t0, t1;
 	struct proc p;
 	cJSON *o;
-	FILE *fp;
-	int fd;
 
 	t0 = time(NULL);
 	save_login(&f, synthetic, "pam-native", f.port);
 	t1 = time(NULL);
-
-	assert_int_equal(HELPER(&p, NULL, "get"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get");
 	o = cJSON_Parse(p.stdout_text);
 	assert_non_null(o);
 	expires_at = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "expires_at"));
 	cJSON_Delete(o);
 	assert_true(expires_at >= t0 + 3600 && expires_at <= t1 + 3600);
+	proc_free(&p);
+	return expires_at;
+}
+
+/* The formats exactly; no network is needed for any of them. */
+
+static void test_format_json(void **state)
+{
+	long long expires_at = save_synthetic();
+	char expected[1024];
+	struct proc p;
+
 	snprintf(expected, sizeof(expected),
 		 "{\"access_token\":\"at-123.x_y\",\"id_token\":\"id'q\",\"token_type\":\"bearer\","
 		 "\"expires_at\":%lld,\"scope\":\"openid profile\"}\n",
 		 expires_at);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get");
 	assert_string_equal(p.stdout_text, expected);
 	proc_free(&p);
-
-	assert_int_equal(HELPER(&p, NULL, "get", "--format", "json"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "json");
 	assert_string_equal(p.stdout_text, expected);
 	proc_free(&p);
+	assert_int_equal(log_length(&f), 0);
+}
 
-	assert_int_equal(HELPER(&p, NULL, "get", "--format", "token"), 0);
+static void test_format_token_and_header(void **state)
+{
+	struct proc p;
+
+	save_synthetic();
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "token");
 	assert_string_equal(p.stdout_text, "at-123.x_y\n");
 	proc_free(&p);
-
 	/* RFC 6750's spelling of the scheme, whatever case the tenant used. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--format", "header"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "header");
 	assert_string_equal(p.stdout_text, "Authorization: Bearer at-123.x_y\n");
 	proc_free(&p);
+	assert_int_equal(log_length(&f), 0);
+}
 
-	assert_int_equal(HELPER(&p, NULL, "get", "--format", "env"), 0);
+static void test_format_env_as_a_shell_reads_it(void **state)
+{
+	long long expires_at = save_synthetic();
+	char expected[1024], script[512], envfile[] = "/tmp/a0-env-XXXXXX";
+	struct proc p;
+	FILE *fp;
+	int fd;
+
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "env");
 	snprintf(expected, sizeof(expected),
 		 "AUTH0_ACCESS_TOKEN='at-123.x_y'\n"
 		 "AUTH0_ID_TOKEN='id'\\''q'\n"
@@ -244,27 +276,39 @@ static void test_formats_exact(void **state)
 	assert_string_equal(expected, "id'q|openid profile|at-123.x_y");
 	unlink(envfile);
 	proc_free(&p);
+	assert_int_equal(log_length(&f), 0);
+}
 
-	/* The refresh token is never printed. */
+static void test_format_never_prints_the_refresh_token(void **state)
+{
+	static const char *const formats[] = { "json", "token", "header", "env" };
+	struct proc p;
+
+	save_synthetic();
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		assert_int_equal(HELPER(&p, NULL, "get", "--format", formats[i]), 0);
+		assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", formats[i]);
 		assert_null(strstr(p.stdout_text, "rt-secret-9"));
 		proc_free(&p);
 	}
+	assert_int_equal(log_length(&f), 0);
+}
 
-	/* Absent ID token and scope: null, and empty assignments. */
+/* Absent ID token and scope: null, and empty assignments. */
+static void test_format_without_id_token_and_scope(void **state)
+{
+	struct proc p;
+
 	save_login(&f,
 		   "{\"access_token\":\"at-2\",\"token_type\":\"Bearer\",\"expires_in\":\"60\"}",
 		   "pam-native", f.port);
-	assert_int_equal(HELPER(&p, NULL, "get"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get");
 	assert_non_null(strstr(p.stdout_text, "\"id_token\":null,"));
 	assert_non_null(strstr(p.stdout_text, "\"scope\":null}\n"));
 	proc_free(&p);
-	assert_int_equal(HELPER(&p, NULL, "get", "--format", "env"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "env");
 	assert_non_null(strstr(p.stdout_text, "\nAUTH0_ID_TOKEN=''\n"));
 	assert_non_null(strstr(p.stdout_text, "\nAUTH0_SCOPE=''\n"));
 	proc_free(&p);
-	/* No network was needed for any of it. */
 	assert_int_equal(log_length(&f), 0);
 }
 
@@ -274,15 +318,15 @@ static void test_save_refuses_what_is_not_a_token_response(void **state)
 
 	HELPER(&p, "{\"access_token\":\"a\"}", "save", "--domain", "localhost:1", "--client-id",
 	       "c");
-	cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
 	proc_free(&p);
 	HELPER(&p, "{\"access_token\":\"a b\",\"token_type\":\"Bearer\",\"expires_in\":5}", "save",
 	       "--domain", "localhost:1", "--client-id", "c");
-	cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
 	proc_free(&p);
 	/* No tenant given and none stored to keep. */
 	HELPER(&p, synthetic, "save");
-	cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
 	proc_free(&p);
 	assert_null(record_payload("main", &(size_t){ 0 }));
 }
@@ -292,11 +336,11 @@ static void test_has_valid(void **state)
 	struct proc p;
 
 	save_login(&f, synthetic, "pam-native", f.port);
-	assert_int_equal(HELPER(&p, NULL, "has-valid"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "has-valid");
 	proc_free(&p);
-	assert_int_equal(HELPER(&p, NULL, "has-valid", "--min-ttl", "3000"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "has-valid", "--min-ttl", "3000");
 	proc_free(&p);
-	assert_int_equal(HELPER(&p, NULL, "has-valid", "--min-ttl", "4000"), 1);
+	assert_helper(&p, AUTH0_CREDENTIALS_NOT_VALID, NULL, "has-valid", "--min-ttl", "4000");
 	assert_string_equal(p.stdout_text, "");
 	assert_string_equal(p.stderr_text, "");
 	proc_free(&p);
@@ -317,30 +361,33 @@ static void test_get_refreshes_only_when_needed(void **state)
 	old_at = json_member(login, "access_token");
 
 	/* Valid for 30 s: returned as it is. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--format", "token"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "token");
 	assert_int_equal(strncmp(p.stdout_text, old_at, strlen(old_at)), 0);
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 0);
 
 	/* Not for 60 s: renewed, once. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--min-ttl", "60", "--format", "token"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--min-ttl", "60",
+		      "--format", "token");
 	expect_ok(&p);
 	assert_int_not_equal(strncmp(p.stdout_text, old_at, strlen(old_at)), 0);
 	snprintf(first, sizeof(first), "%s", p.stdout_text);
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 1);
-	assert_int_equal(HELPER(&p, NULL, "get", "--min-ttl", "60", "--format", "token"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--min-ttl", "60",
+		      "--format", "token");
 	assert_string_equal(p.stdout_text, first);
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 1);
 
 	/* The same scope in another order and case: no refresh. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--scope", "OFFLINE_ACCESS openid  profile"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--scope",
+		      "OFFLINE_ACCESS openid  profile");
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 1);
 
 	/* Another scope: a refresh asking for it, and the record then says it. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--scope", "openid"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--scope", "openid");
 	o = cJSON_Parse(p.stdout_text);
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "scope")), "openid");
 	cJSON_Delete(o);
@@ -348,7 +395,8 @@ static void test_get_refreshes_only_when_needed(void **state)
 	assert_int_equal(refresh_count(&f, 0), 2);
 
 	/* Forced. (The fake's JWTs issued within one second are identical: count requests.) */
-	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh", "--format", "token"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh",
+		      "--format", "token");
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 3);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
@@ -368,8 +416,8 @@ static void test_large_min_ttl_keeps_rotated_token(void **state)
 	before = record_payload("main", &before_len);
 	assert_non_null(before);
 
-	assert_int_equal(HELPER(&p, NULL, "get", "--min-ttl", "120"), 9);
-	o = expect_error(&p, 9, "LARGE_MIN_TTL");
+	HELPER(&p, NULL, "get", "--min-ttl", "120");
+	o = expect_error(&p, LARGE_MIN_TTL);
 	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")),
 			       "renewed credentials are stored"));
 	cJSON_Delete(o);
@@ -379,12 +427,12 @@ static void test_large_min_ttl_keeps_rotated_token(void **state)
 	/* The new tokens were stored, not dropped as Auth0's SDKs do. */
 	after = record_payload("main", &after_len);
 	assert_false(before_len == after_len && memcmp(before, after, before_len) == 0);
-	assert_int_equal(HELPER(&p, NULL, "get", "--format", "token"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "token");
 	assert_true(strlen(p.stdout_text) > 20);
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 1);
 	/* And the rotated refresh token is the one that works now. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh");
 	proc_free(&p);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
 	free(login);
@@ -420,7 +468,8 @@ static void test_param_values_are_encoded_not_interpreted(void **state)
 	login = signed_in();
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		snprintf(param, sizeof(param), "realm=%s", values[i]);
-		assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh", "--param", param), 0);
+		assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh", "--param",
+			      param);
 		proc_free(&p);
 		log = fake_get(&f, "/__control/log");
 		/* The tenant saw one member, realm, holding exactly the value given. */
@@ -431,9 +480,8 @@ static void test_param_values_are_encoded_not_interpreted(void **state)
 		cJSON_Delete(log);
 	}
 	/* A key holding '&' and '=' is one key: split at the first '=' only. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh", "--param",
-				"x&grant_type=password=1"),
-			 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh", "--param",
+		      "x&grant_type=password=1");
 	proc_free(&p);
 	log = fake_get(&f, "/__control/log");
 	assert_string_equal(last_token_request(log, "grant_type"), "refresh_token");
@@ -443,11 +491,11 @@ static void test_param_values_are_encoded_not_interpreted(void **state)
 	n = log_length(&f);
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
 		HELPER(&p, NULL, "get", "--force-refresh", "--param", reserved[i]);
-		cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+		cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
 		proc_free(&p);
 	}
 	HELPER(&p, NULL, "get", "--force-refresh", "--param", "a=1", "--param", "A=2");
-	cJSON_Delete(expect_error(&p, 2, "INVALID_ARGUMENT"));
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
 	proc_free(&p);
 	assert_int_equal(log_length(&f), n);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
@@ -522,7 +570,9 @@ static void run_fault_case(const struct fault_case *c)
 		HELPER(&p, NULL, "--timeout", c->timeout, "get", "--force-refresh");
 	else
 		HELPER(&p, NULL, "get", "--force-refresh");
-	o = expect_error(&p, c->code, c->name);
+	if (p.status != c->code)
+		print_error("fault case: %s\n", c->what);
+	o = expect_error_at(&p, c->code, c->name, __FILE__, __LINE__);
 	if (c->auth0_error)
 		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "auth0_error")),
 				    c->auth0_error);
@@ -544,82 +594,113 @@ static void run_fault_case(const struct fault_case *c)
 	free(login);
 }
 
-static void test_fault_matrix_leaves_record_intact(void **state)
+#define RUN_FAULT_CASES(cases)                                        \
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) \
+		run_fault_case(&cases[i])
+
+/* The fault matrix: every failure leaves the record byte for byte as it was. */
+
+/* The tenant unreachable, silent, too slow, or not the one the certificate names. */
+static void test_fault_network_leaves_record_intact(void **state)
 {
 	static const struct fault_case cases[] = {
-		{ .what = "tenant down", .port = PORT_CLOSED, .code = 10, .name = "NO_NETWORK",
+		{ .what = "tenant down", .port = PORT_CLOSED, FAILS_WITH(NO_NETWORK),
 		  .requests = 0, .max_s = 5 },
 		{ .what = "TCP accept, then silence",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"silence\",\"seconds\":4}",
-		  .timeout = "1", .code = 10, .name = "NO_NETWORK", .requests = 1, .min_s = 0.9,
+		  .timeout = "1", FAILS_WITH(NO_NETWORK), .requests = 1, .min_s = 0.9,
 		  .max_s = 2.8 },
 		{ .what = "1 byte per second",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"slow_body\",\"interval\":1}",
-		  .timeout = "1", .code = 10, .name = "NO_NETWORK", .requests = 1, .min_s = 0.9,
+		  .timeout = "1", FAILS_WITH(NO_NETWORK), .requests = 1, .min_s = 0.9,
 		  .max_s = 2.8 },
 		{ .what = "slower than --timeout",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":3}",
-		  .timeout = "1", .code = 10, .name = "NO_NETWORK", .requests = 1, .min_s = 0.9,
+		  .timeout = "1", FAILS_WITH(NO_NETWORK), .requests = 1, .min_s = 0.9,
 		  .max_s = 2.8 },
+		{ .what = "certificate from another CA", .port = PORT_OTHER_CA,
+		  FAILS_WITH(NO_NETWORK), .requests = 0, .max_s = 5 },
+		{ .what = "hostname mismatch", .port = PORT_WRONG_HOST, FAILS_WITH(NO_NETWORK),
+		  .requests = 0, .max_s = 5 },
+		{ .what = "expired certificate", .port = PORT_EXPIRED, FAILS_WITH(NO_NETWORK),
+		  .requests = 0, .max_s = 5 },
+	};
+
+	RUN_FAULT_CASES(cases);
+}
+
+/* Server errors and rate limits: retried within bounds, then RENEW_FAILED. */
+static void test_fault_server_errors_leave_record_intact(void **state)
+{
+	static const struct fault_case cases[] = {
 		{ .what = "500",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":500,"
 			   "\"count\":-1,\"body\":{\"error\":\"server_error\","
 			   "\"error_description\":\"boom\"}}",
-		  .code = 5, .name = "RENEW_FAILED", .auth0_error = "server_error", .requests = 3,
+		  FAILS_WITH(RENEW_FAILED), .auth0_error = "server_error", .requests = 3,
 		  .min_s = 3, .max_s = 9 },
 		{ .what = "502",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":502,"
 			   "\"count\":-1,\"body\":\"<html>Bad Gateway</html>\"}",
-		  .code = 5, .name = "RENEW_FAILED", .requests = 3, .min_s = 3, .max_s = 9 },
+		  FAILS_WITH(RENEW_FAILED), .requests = 3, .min_s = 3, .max_s = 9 },
 		{ .what = "503",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":503,"
 			   "\"count\":-1}",
-		  .code = 5, .name = "RENEW_FAILED", .requests = 3, .min_s = 3, .max_s = 9 },
+		  FAILS_WITH(RENEW_FAILED), .requests = 3, .min_s = 3, .max_s = 9 },
 		{ .what = "429 without Retry-After",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"count\":-1}",
-		  .code = 5, .name = "RENEW_FAILED", .auth0_error = "too_many_requests",
-		  .requests = 3, .min_s = 3, .max_s = 9 },
+		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests", .requests = 3,
+		  .min_s = 3, .max_s = 9 },
 		{ .what = "429 with Retry-After",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"retry_after\":1,"
 			   "\"count\":-1}",
-		  .code = 5, .name = "RENEW_FAILED", .auth0_error = "too_many_requests",
-		  .requests = 3, .min_s = 2, .max_s = 8 },
+		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests", .requests = 3,
+		  .min_s = 2, .max_s = 8 },
 		{ .what = "429 asking for more than the cap",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\","
 			   "\"retry_after\":3600,\"count\":-1}",
-		  .code = 5, .name = "RENEW_FAILED", .auth0_error = "too_many_requests",
-		  .requests = 1, .max_s = 5 },
+		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests", .requests = 1,
+		  .max_s = 5 },
+	};
+
+	RUN_FAULT_CASES(cases);
+}
+
+/* Answers that are not Auth0's: not retried. */
+static void test_fault_bad_answers_leave_record_intact(void **state)
+{
+	static const struct fault_case cases[] = {
 		{ .what = "garbage", .fault = "{\"path\":\"/oauth/token\",\"kind\":\"garbage\"}",
-		  .code = 5, .name = "RENEW_FAILED", .requests = 1, .max_s = 5 },
+		  FAILS_WITH(RENEW_FAILED), .requests = 1, .max_s = 5 },
 		/* The connection broke mid-answer: a network failure. */
 		{ .what = "truncated answer",
-		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"truncated\"}", .code = 10,
-		  .name = "NO_NETWORK", .requests = 1, .max_s = 5 },
-		{ .what = "10 MB body",
-		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"huge\"}", .code = 5,
-		  .name = "RENEW_FAILED", .requests = 1, .max_s = 5 },
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"truncated\"}",
+		  FAILS_WITH(NO_NETWORK), .requests = 1, .max_s = 5 },
+		{ .what = "10 MB body", .fault = "{\"path\":\"/oauth/token\",\"kind\":\"huge\"}",
+		  FAILS_WITH(RENEW_FAILED), .requests = 1, .max_s = 5 },
 		{ .what = "wrong content type",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"wrong_content_type\"}",
-		  .code = 5, .name = "RENEW_FAILED", .requests = 1, .max_s = 5 },
-		{ .what = "certificate from another CA", .port = PORT_OTHER_CA, .code = 10,
-		  .name = "NO_NETWORK", .requests = 0, .max_s = 5 },
-		{ .what = "hostname mismatch", .port = PORT_WRONG_HOST, .code = 10,
-		  .name = "NO_NETWORK", .requests = 0, .max_s = 5 },
-		{ .what = "expired certificate", .port = PORT_EXPIRED, .code = 10,
-		  .name = "NO_NETWORK", .requests = 0, .max_s = 5 },
-		{ .what = "revoked refresh token", .revoke_first = true, .code = 5,
-		  .name = "RENEW_FAILED", .auth0_error = "invalid_grant", .requests = 1,
-		  .max_s = 5 },
+		  FAILS_WITH(RENEW_FAILED), .requests = 1, .max_s = 5 },
+	};
+
+	RUN_FAULT_CASES(cases);
+}
+
+/* Auth0's refusals: named in the error, Auth0's code passed on. */
+static void test_fault_refusals_leave_record_intact(void **state)
+{
+	static const struct fault_case cases[] = {
+		{ .what = "revoked refresh token", .revoke_first = true, FAILS_WITH(RENEW_FAILED),
+		  .auth0_error = "invalid_grant", .requests = 1, .max_s = 5 },
 		{ .what = "MFA required",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":403,"
 			   "\"body\":{\"error\":\"mfa_required\",\"error_description\":"
 			   "\"Multifactor authentication required\",\"mfa_token\":\"m\"}}",
-		  .code = 12, .name = "MFA_REQUIRED", .auth0_error = "mfa_required",
-		  .requests = 1, .max_s = 5 },
+		  FAILS_WITH(MFA_REQUIRED), .auth0_error = "mfa_required", .requests = 1,
+		  .max_s = 5 },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		run_fault_case(&cases[i]);
+	RUN_FAULT_CASES(cases);
 }
 
 static void test_rate_limit_once_then_success(void **state)
@@ -628,7 +709,7 @@ static void test_rate_limit_once_then_success(void **state)
 	struct proc p;
 
 	fault("{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"retry_after\":1}");
-	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh");
 	expect_ok(&p);
 	assert_true(p.seconds >= 1.0);
 	assert_int_equal(refresh_count(&f, 0), 2);
@@ -649,7 +730,7 @@ static void test_confidential_client_is_refused_clearly(void **state)
 	save_login(&f, login, "pam-confidential", f.port);
 	before = record_payload("main", &before_len);
 	HELPER(&p, NULL, "get", "--force-refresh");
-	o = expect_error(&p, 5, "RENEW_FAILED");
+	o = expect_error(&p, RENEW_FAILED);
 	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")),
 			       "a confidential client cannot refresh from auth0-credentials yet"));
 	cJSON_Delete(o);
@@ -708,7 +789,7 @@ static void test_50_processes_get_one_refresh(void **state)
 	assert_int_equal(refresh_count(&f, 0), 1);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
 	/* The family is alive: the stored refresh token is the current one. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh");
 	proc_free(&p);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
 	free(login);
@@ -736,12 +817,13 @@ static void test_50_processes_api_get_one_exchange(void **state)
 	cJSON_Delete(log);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
 	/* The exchange rotated the refresh token into the main record. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh");
 	expect_ok(&p);
 	proc_free(&p);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
 	/* Cached under the sorted scopes. */
-	assert_int_equal(HELPER(&p, NULL, "api", "get", API, "--scope", "profile openid"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "api", "get", API, "--scope",
+		      "profile openid");
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 2);
 	free(login);
@@ -782,9 +864,9 @@ static void test_kill_9_mid_refresh_never_loses_the_session(void **state)
 			finished++;
 		proc_free(&p);
 		if (HELPER(&next, NULL, "get", "--force-refresh", "--format", "token") != 0)
-			fail_msg("iteration %d (seed %u, delay %d ms, kill after %d us): next get "
-				 "exited %d: %s",
-				 i, seed, delay_ms, kill_us, next.status, next.stderr_text);
+			print_error("iteration %d (seed %u, delay %d ms, kill after %d us):\n", i,
+				    seed, delay_ms, kill_us);
+		assert_exit(&next, AUTH0_CREDENTIALS_OK);
 		assert_true(strlen(next.stdout_text) > 20);
 		proc_free(&next);
 	}
@@ -876,6 +958,63 @@ static char *record_field(const char *payload, size_t len, const char *name)
 	return strndup(at, n);
 }
 
+/* What was read of the environ and argv of a helper and its descendants. */
+struct watched {
+	char *seen; /* the files, one after another */
+	size_t n_seen;
+	pid_t pids[8]; /* the processes seen (up to 8) */
+	size_t n_pids;
+	int snapshots;
+};
+
+/* Read them again and again until the helper has exited (a zombie until proc_finish); 3 s. */
+static void watch_until_exit(const struct proc *p, struct watched *w)
+{
+	static const char *const names[] = { "environ", "cmdline" };
+
+	for (bool alive = true; alive && w->snapshots < 300;) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+
+		alive = false;
+		assert_non_null(d);
+		while ((e = readdir(d))) {
+			pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+			bool known = false;
+
+			if (pid <= 0 || !descends_from(pid, p->pid))
+				continue;
+			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+				append_proc_file(pid, names[k], &w->seen, &w->n_seen);
+			if (pid == p->pid) {
+				char letter = 'Z';
+				pid_t parent;
+
+				alive = proc_stat(pid, &letter, &parent) && letter != 'Z';
+			}
+			for (size_t k = 0; k < w->n_pids; k++)
+				known = known || w->pids[k] == pid;
+			if (!known && w->n_pids < sizeof(w->pids) / sizeof(w->pids[0]))
+				w->pids[w->n_pids++] = pid;
+		}
+		closedir(d);
+		w->snapshots++;
+		usleep(10000);
+	}
+}
+
+/* The refresh token of the main record (free it). */
+static char *stored_refresh_token(void)
+{
+	size_t len;
+	char *payload = record_payload("main", &len), *rt;
+
+	assert_non_null(payload);
+	rt = record_field(payload, len, "refresh_token");
+	free(payload);
+	return rt;
+}
+
 /*
  * While a refresh is in flight (the tenant holds the answer a second), the environment and
  * argv of the helper and of every process it started (its refresh worker, and anything either
@@ -887,84 +1026,45 @@ static char *record_field(const char *payload, size_t len, const char *name)
  */
 static void test_refresh_keeps_tokens_out_of_environ_and_argv(void **state)
 {
-	char *login = signed_in(), *seen = NULL, *payload, *old_rt, *new_rt;
-	const char *names[] = { "environ", "cmdline" };
-	pid_t pids[8] = { 0 };
-	size_t n_seen = 0, n_pids = 0, len;
-	int snapshots = 0;
+	char *login = signed_in(), *old_rt = stored_refresh_token(), *new_rt;
+	char *old_at = json_member(login, "access_token"), *old_id = json_member(login, "id_token");
+	struct watched w = { 0 };
 	cJSON *out;
 	struct proc p;
 
-	payload = record_payload("main", &len);
-	assert_non_null(payload);
-	old_rt = record_field(payload, len, "refresh_token");
-	free(payload);
 	fault("{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":1.0}");
 	proc_start(&p, NULL, NULL,
 		   (const char *const[]){ "get", "--force-refresh", "--format", "json", NULL });
-	/* Until the helper has exited (it stays a zombie until proc_finish); at most 3 s. */
-	for (bool alive = true; alive && snapshots < 300;) {
-		DIR *d = opendir("/proc");
-		struct dirent *e;
-
-		alive = false;
-
-		assert_non_null(d);
-		while ((e = readdir(d))) {
-			pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
-			bool known = false;
-
-			if (pid <= 0 || !descends_from(pid, p.pid))
-				continue;
-			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-				append_proc_file(pid, names[k], &seen, &n_seen);
-			if (pid == p.pid) {
-				char letter = 'Z';
-				pid_t parent;
-
-				alive = proc_stat(pid, &letter, &parent) && letter != 'Z';
-			}
-			for (size_t k = 0; k < n_pids; k++)
-				known = known || pids[k] == pid;
-			if (!known && n_pids < sizeof(pids) / sizeof(pids[0]))
-				pids[n_pids++] = pid;
-		}
-		closedir(d);
-		snapshots++;
-		usleep(10000);
-	}
+	watch_until_exit(&p, &w);
 	proc_finish(&p);
 	expect_ok(&p);
 	out = cJSON_Parse(p.stdout_text);
 	assert_non_null(out);
-	payload = record_payload("main", &len);
-	new_rt = record_field(payload, len, "refresh_token");
-	free(payload);
+	new_rt = stored_refresh_token();
 	assert_string_not_equal(old_rt, new_rt); /* a refresh did happen, and rotated */
 	/* The helper and its worker were both looked at, and their files were read. */
 	print_message("secrets: %d snapshots of %zu processes, %zu bytes of environ and argv\n",
-		      snapshots, n_pids, n_seen);
-	assert_true(n_pids >= 2);
-	assert_true(holds(seen, n_seen, "get") && holds(seen, n_seen, "--force-refresh"));
-	assert_true(holds(seen, n_seen, "PATH="));
+		      w.snapshots, w.n_pids, w.n_seen);
+	assert_true(w.n_pids >= 2);
+	assert_true(holds(w.seen, w.n_seen, "get") && holds(w.seen, w.n_seen, "--force-refresh"));
+	assert_true(holds(w.seen, w.n_seen, "PATH="));
 	{
-		char *old_at = json_member(login, "access_token"), *old_id = json_member(login, "id_token");
 		const char *tokens[] = { old_at, old_id, old_rt, new_rt,
 					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "access_token")),
 					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "id_token")) };
 
 		for (size_t k = 0; k < sizeof(tokens) / sizeof(tokens[0]); k++) {
 			assert_non_null(tokens[k]);
-			if (holds(seen, n_seen, tokens[k]))
+			if (holds(w.seen, w.n_seen, tokens[k]))
 				fail_msg("token %zu of the refresh is in the environ or argv of the "
 					 "helper or a process it started", k);
 		}
-		free(old_at);
-		free(old_id);
 	}
 	cJSON_Delete(out);
 	proc_free(&p);
-	free(seen);
+	free(w.seen);
+	free(old_at);
+	free(old_id);
 	free(old_rt);
 	free(new_rt);
 	free(login);
@@ -979,7 +1079,7 @@ static void test_sso(void **state)
 	cJSON *o, *log;
 
 	login = signed_in();
-	assert_int_equal(HELPER(&p, NULL, "sso"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "sso");
 	expect_ok(&p);
 	o = cJSON_Parse(p.stdout_text);
 	assert_non_null(o);
@@ -994,12 +1094,12 @@ static void test_sso(void **state)
 	assert_string_equal(last_token_request(log, "audience"), audience);
 	cJSON_Delete(log);
 
-	assert_int_equal(HELPER(&p, NULL, "sso", "--format", "env"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "sso", "--format", "env");
 	assert_int_equal(strncmp(p.stdout_text, "AUTH0_SESSION_TRANSFER_TOKEN='", 30), 0);
 	assert_non_null(strstr(p.stdout_text, "\nAUTH0_TOKEN_TYPE='N_A'\nAUTH0_EXPIRES_IN='60'\n"));
 	proc_free(&p);
 	/* Each exchange rotated the refresh token, and the rotated one was kept. */
-	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh");
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 3);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
@@ -1011,18 +1111,18 @@ static void test_revoke_then_cleared(void **state)
 	char *login = signed_in();
 	struct proc p;
 
-	assert_int_equal(HELPER(&p, NULL, "api", "get", API), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "api", "get", API);
 	proc_free(&p);
-	assert_int_equal(HELPER(&p, NULL, "revoke"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "revoke");
 	expect_ok(&p);
 	proc_free(&p);
 	assert_int_equal(fake_count(&f, "/oauth/revoke", NULL), 1);
 	assert_int_equal(fake_stat(&f, "revoked_families"), 1);
 	assert_null(record_payload("main", &(size_t){ 0 }));
-	assert_int_equal(HELPER(&p, NULL, "has-valid"), 1);
+	assert_helper(&p, AUTH0_CREDENTIALS_NOT_VALID, NULL, "has-valid");
 	proc_free(&p);
 	HELPER(&p, NULL, "api", "get", API);
-	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	cJSON_Delete(expect_error(&p, NO_CREDENTIALS));
 	proc_free(&p);
 	free(login);
 
@@ -1030,7 +1130,7 @@ static void test_revoke_then_cleared(void **state)
 	save_login(&f, "{\"access_token\":\"at\",\"token_type\":\"Bearer\",\"expires_in\":60}",
 		   "pam-native", f.port);
 	HELPER(&p, NULL, "revoke");
-	cJSON_Delete(expect_error(&p, 4, "NO_REFRESH_TOKEN"));
+	cJSON_Delete(expect_error(&p, NO_REFRESH_TOKEN));
 	proc_free(&p);
 }
 
@@ -1044,7 +1144,7 @@ static void test_revoke_failure_keeps_record(void **state)
 	save_login(&f, login, "pam-native", f.port_closed);
 	before = record_payload("main", &before_len);
 	HELPER(&p, NULL, "revoke");
-	cJSON_Delete(expect_error(&p, 10, "NO_NETWORK"));
+	cJSON_Delete(expect_error(&p, NO_NETWORK));
 	proc_free(&p);
 	after = record_payload("main", &after_len);
 	assert_non_null(after);
@@ -1060,22 +1160,22 @@ static void test_clear_and_api_clear(void **state)
 	char *login = signed_in();
 	struct proc p;
 
-	assert_int_equal(HELPER(&p, NULL, "api", "get", API, "--scope", "openid"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "api", "get", API, "--scope", "openid");
 	proc_free(&p);
-	assert_int_equal(HELPER(&p, NULL, "api", "get", API, "--scope", "openid"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "api", "get", API, "--scope", "openid");
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 1);
-	assert_int_equal(HELPER(&p, NULL, "api", "clear", API, "--scope", "openid"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "api", "clear", API, "--scope", "openid");
 	proc_free(&p);
-	assert_int_equal(HELPER(&p, NULL, "api", "get", API, "--scope", "openid"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "api", "get", API, "--scope", "openid");
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 2);
-	assert_int_equal(HELPER(&p, NULL, "clear"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "clear");
 	proc_free(&p);
-	assert_int_equal(HELPER(&p, NULL, "has-valid"), 1);
+	assert_helper(&p, AUTH0_CREDENTIALS_NOT_VALID, NULL, "has-valid");
 	proc_free(&p);
 	HELPER(&p, NULL, "get");
-	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	cJSON_Delete(expect_error(&p, NO_CREDENTIALS));
 	proc_free(&p);
 	free(login);
 }
@@ -1104,7 +1204,7 @@ static void test_record_of_another_uid_is_not_used(void **state)
 	char buf[16];
 	struct proc p;
 
-	assert_int_equal(HELPER(&p, NULL, "has-valid"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "has-valid");
 	proc_free(&p);
 	/* Readable by anyone, then given to another uid: only the owner check stands. */
 	assert_int_equal(keyctl_setperm(key, KEY_POS_ALL | KEY_USR_ALL | KEY_GRP_ALL | KEY_OTH_ALL),
@@ -1113,12 +1213,12 @@ static void test_record_of_another_uid_is_not_used(void **state)
 	assert_true(keyctl_read(key, buf, sizeof(buf)) > 0);
 	requests = log_length(&f);
 	HELPER(&p, NULL, "get");
-	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	cJSON_Delete(expect_error(&p, NO_CREDENTIALS));
 	proc_free(&p);
 	HELPER(&p, NULL, "get", "--force-refresh");
-	cJSON_Delete(expect_error(&p, 3, "NO_CREDENTIALS"));
+	cJSON_Delete(expect_error(&p, NO_CREDENTIALS));
 	proc_free(&p);
-	assert_int_equal(HELPER(&p, NULL, "has-valid"), 1);
+	assert_helper(&p, AUTH0_CREDENTIALS_NOT_VALID, NULL, "has-valid");
 	proc_free(&p);
 	assert_int_equal(log_length(&f), requests); /* its refresh token was not used either */
 	free(login);
@@ -1161,12 +1261,12 @@ static void test_record_timeouts(void **state)
 	/* A saved refresh token of unknown lifetime: the record lives with the keyring. */
 	key_expiry("main", expiry, sizeof(expiry));
 	assert_string_equal(expiry, "perm");
-	assert_int_equal(HELPER(&p, NULL, "get", "--force-refresh"), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh");
 	proc_free(&p);
 	key_expiry("main", expiry, sizeof(expiry));
 	assert_string_equal(expiry, "perm");
 	/* An API's record ends with its access token, as the module's records do. */
-	assert_int_equal(HELPER(&p, NULL, "api", "get", API), 0);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "api", "get", API);
 	proc_free(&p);
 	key_expiry("api:" API, expiry, sizeof(expiry));
 	assert_true(strcmp(expiry, "1d") == 0 || strcmp(expiry, "23h") == 0);
@@ -1179,13 +1279,20 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_help_per_verb),
 		T(test_errors_are_one_json_object_with_a_code),
-		T(test_formats_exact),
+		T(test_format_json),
+		T(test_format_token_and_header),
+		T(test_format_env_as_a_shell_reads_it),
+		T(test_format_never_prints_the_refresh_token),
+		T(test_format_without_id_token_and_scope),
 		T(test_save_refuses_what_is_not_a_token_response),
 		T(test_has_valid),
 		T(test_get_refreshes_only_when_needed),
 		T(test_large_min_ttl_keeps_rotated_token),
 		T(test_param_values_are_encoded_not_interpreted),
-		T(test_fault_matrix_leaves_record_intact),
+		T(test_fault_network_leaves_record_intact),
+		T(test_fault_server_errors_leave_record_intact),
+		T(test_fault_bad_answers_leave_record_intact),
+		T(test_fault_refusals_leave_record_intact),
 		T(test_rate_limit_once_then_success),
 		T(test_confidential_client_is_refused_clearly),
 		T(test_50_processes_get_one_refresh),

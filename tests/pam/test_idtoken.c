@@ -26,6 +26,7 @@
 #include <libpamtest.h>
 #include <security/pam_appl.h>
 
+#include "tests/common/assert.h"
 #include "tests/common/fake.h"
 #include "tests/common/pamwrap.h"
 #include "tests/common/testuser.h"
@@ -127,7 +128,7 @@ static void login_full(const char *user, const char *password, bool account, str
 	capture_start(&c, run_dir);
 	perr = run_pamtest(SERVICE, user, &conv, tests, NULL);
 	capture_stop(&c, r->log, sizeof(r->log));
-	assert_true(perr == PAMTEST_ERR_OK || perr == PAMTEST_ERR_CASE);
+	assert_pamtest_ran(perr);
 	r->auth = tests[0].op_rv;
 	/* libpamtest stops at the first case that fails. */
 	r->account = account && r->auth == PAM_SUCCESS ? tests[1].op_rv : -1;
@@ -153,8 +154,8 @@ static void refused(const char *user, const char *password, int pam, const char 
 
 	login_full(user, password, false, &r);
 	if (r.auth != pam)
-		fail_msg("%s: got %s, wanted %s; log: %s", user, pam_strerror(NULL, r.auth),
-			 pam_strerror(NULL, pam), r.log);
+		fail_msg("%s: got %s, wanted %s; log: %s", user, name_pam(r.auth), name_pam(pam),
+			 r.log);
 	if (message && !shown(&r, message))
 		fail_msg("%s: message '%s' not shown", user, message);
 	if (logged && !strstr(r.log, logged))
@@ -202,7 +203,7 @@ static void probe_open(struct probe *p, const char *user, const char *password)
 	memset(p, 0, sizeof(*p));
 	p->password = password;
 	p->conv = (struct pam_conv){ probe_conv, p };
-	assert_int_equal(pam_start(PROBE, user, &p->conv, &p->pamh), PAM_SUCCESS);
+	assert_pam(pam_start(PROBE, user, &p->conv, &p->pamh), PAM_SUCCESS);
 }
 
 /* pam_authenticate or pam_acct_mgmt through the probe stack: what the module returned. */
@@ -228,8 +229,8 @@ static void ignored(const char *user)
 	struct probe p;
 
 	probe_open(&p, user, ALICE);
-	assert_int_equal(probe_run(&p, pam_authenticate), PAM_IGNORE);
-	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_IGNORE);
+	assert_pam(probe_run(&p, pam_authenticate), PAM_IGNORE);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_IGNORE);
 	assert_int_not_equal(pam_setcred(p.pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	assert_int_equal(p.prompts, 0);
 	probe_close(&p);
@@ -244,10 +245,10 @@ static void test_good_token_and_cache(void **state)
 	char path[192];
 	struct stat st;
 
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 	/* The next login verifies with the cached keys. */
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 	cache_file(path, sizeof(path));
 	assert_int_equal(stat(path, &st), 0);
@@ -294,28 +295,28 @@ static void test_forged_tokens(void **state)
 		"result=TOKEN_INVALID error=- description=the tenant sent no id_token");
 	/* The same tenant and module accept the good token. */
 	set_mode("good");
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	/* One fetch for all of it: the unknown kid came within a minute of it. */
 	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 }
 
 static void test_key_rotation(void **state)
 {
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 	fake_control(&fake, "POST", "/__control/rotate-key", "{}");
 	/* The cached keys are a minute old: the new kid is fetched once, and the login works. */
 	age_cache(61);
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 2);
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 2);
 	/* A rotation right after a fetch waits for the minute to pass: the limit holds. */
 	fake_control(&fake, "POST", "/__control/rotate-key", "{}");
 	refused("a0alice", ALICE, PAM_AUTH_ERR, NULL, "result=UNKNOWN_KID");
 	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 2);
 	age_cache(60);
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 3);
 }
 
@@ -336,12 +337,12 @@ static void test_jwks_unreachable(void **state)
 {
 	char path[192];
 
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	/* The JWKS endpoint fails from now on: the fresh cache still verifies. */
 	fake_control(&fake, "POST", "/__control/fault",
 		     "{\"path\":\"/.well-known/jwks.json\",\"kind\":\"status\",\"status\":503,"
 		     "\"count\":-1}");
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	/* Past jwks_ttl it does not: a revoked key must stop working. */
 	configure("jwks_ttl = 60");
 	age_cache(61);
@@ -384,7 +385,7 @@ static void test_alice_as_bob(void **state)
 	 * account opens. */
 	configure("username = a0alice\nuser_claim_template = %u\n"
 		  "user_claim = https://example.com/posix_user\nusers_file = /nonexistent");
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	refused("a0bob", ALICE, PAM_AUTH_ERR, "signed in as a different account",
 		"step=policy result=POLICY error=- description=user_claim: "
 		"https://example.com/posix_user is 'a0alice', this account expects 'a0bob'");
@@ -404,10 +405,10 @@ static void test_alice_as_bob(void **state)
 /* users_file binds by user_id: what the account holder sets in their profile changes nothing. */
 static void test_users_file_binding(void **state)
 {
-	assert_int_equal(login("a0bob", BOB), PAM_SUCCESS);
+	assert_pam(login("a0bob", BOB), PAM_SUCCESS);
 	fake_control(&fake, "POST", "/__control/user",
 		     "{\"username\":\"a0bob\",\"nickname\":\"someone-else\"}");
-	assert_int_equal(login("a0bob", BOB), PAM_SUCCESS);
+	assert_pam(login("a0bob", BOB), PAM_SUCCESS);
 	/* The opted-in nickname binding does see it. */
 	configure("user_claim = nickname\ntrust_user_claims = yes\nusers_file = /nonexistent");
 	refused("a0bob", BOB, PAM_AUTH_ERR, "signed in as a different account",
@@ -448,7 +449,7 @@ static void test_signup_cannot_open_local_account(void **state)
 	/* What the old default did: trust the nickname the squatter chose; logged as a warning. */
 	configure("user_claim = nickname\ntrust_user_claims = yes");
 	login_full(u.name, password, false, &r);
-	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_pam(r.auth, PAM_SUCCESS);
 	if (!strstr(r.log, "step=policy result=TRUSTED_USER_CLAIM error=- description=user_claim: "
 			   "bound by 'nickname', a claim the account holder sets"))
 		fail_msg("no warning for the trusted claim: %s", r.log);
@@ -459,7 +460,7 @@ static void test_signup_cannot_open_local_account(void **state)
 	write_text(conf, body);
 	snprintf(body, sizeof(body), "users_file = %s", conf);
 	configure(body);
-	assert_int_equal(login(u.name, password), PAM_SUCCESS);
+	assert_pam(login(u.name, password), PAM_SUCCESS);
 	cJSON_Delete(user);
 	test_user_remove(&u);
 }
@@ -471,13 +472,13 @@ static void test_email_mapping(void **state)
 
 	snprintf(conf, sizeof(conf), "username = %%u@example.com\n%s", trust);
 	configure(conf);
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	refused("a0unverified", "Secret-a0unverified-1", PAM_AUTH_ERR, "Verify your email",
 		"email_verified: the email address is not verified");
 	snprintf(conf, sizeof(conf), "username = %%u@example.com\nrequire_email_verified = no\n%s",
 		 trust);
 	configure(conf);
-	assert_int_equal(login("a0unverified", "Secret-a0unverified-1"), PAM_SUCCESS);
+	assert_pam(login("a0unverified", "Secret-a0unverified-1"), PAM_SUCCESS);
 	/* The email claim must be the one this account expects. */
 	snprintf(conf, sizeof(conf), "username = %%u@example.com\nuser_claim_template = "
 		 "%%u@corp.example\n%s", trust);
@@ -489,10 +490,10 @@ static void test_email_mapping(void **state)
 static void test_groups(void **state)
 {
 	configure("allowed_groups = admins\ngroups_claim = https://example.com/groups");
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	refused("a0bob", BOB, PAM_AUTH_ERR, "may not sign in", "allowed_groups");
 	configure("allowed_groups = ops, auditors\ngroups_claim = https://example.com/groups");
-	assert_int_equal(login("a0bob", BOB), PAM_SUCCESS);
+	assert_pam(login("a0bob", BOB), PAM_SUCCESS);
 	refused("a0alice", ALICE, PAM_AUTH_ERR, "may not sign in", "allowed_groups");
 	/* A claim the token does not carry holds no group. */
 	configure("allowed_groups = admins\ngroups_claim = https://example.com/roles");
@@ -502,7 +503,7 @@ static void test_groups(void **state)
 static void test_allowed_users(void **state)
 {
 	configure("allowed_users = a0alice");
-	assert_int_equal(login("a0alice", ALICE), PAM_SUCCESS);
+	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	refused("a0bob", BOB, PAM_AUTH_ERR, "may not sign in", "allowed_users: 'a0bob'");
 }
 
@@ -515,22 +516,22 @@ static void test_account_after_auth(void **state)
 
 	/* Through the stack: authenticate, then account on the same handle. */
 	login_full("a0alice", ALICE, true, &r);
-	assert_int_equal(r.auth, PAM_SUCCESS);
-	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_pam(r.auth, PAM_SUCCESS);
+	assert_pam(r.account, PAM_SUCCESS);
 	result_free(&r);
 
 	/* acct_mgmt checks this handle's verified claims against PAM_USER as it is now... */
 	probe_open(&p, "a0alice", ALICE);
-	assert_int_equal(probe_run(&p, pam_authenticate), PAM_SUCCESS);
-	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_SUCCESS);
-	assert_int_equal(pam_set_item(p.pamh, PAM_USER, "a0bob"), PAM_SUCCESS);
-	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_AUTH_ERR);
-	assert_int_equal(pam_set_item(p.pamh, PAM_USER, "a0alice"), PAM_SUCCESS);
+	assert_pam(probe_run(&p, pam_authenticate), PAM_SUCCESS);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_SUCCESS);
+	assert_pam(pam_set_item(p.pamh, PAM_USER, "a0bob"), PAM_SUCCESS);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_AUTH_ERR);
+	assert_pam(pam_set_item(p.pamh, PAM_USER, "a0alice"), PAM_SUCCESS);
 	/* ...under the policy in force when it runs (alice holds admins and dev). */
 	configure("allowed_groups = dev\ngroups_claim = https://example.com/groups");
-	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_SUCCESS);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_SUCCESS);
 	configure("allowed_groups = ops\ngroups_claim = https://example.com/groups");
-	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_AUTH_ERR);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_AUTH_ERR);
 	assert_int_equal(p.prompts, 1); /* the password, once */
 	probe_close(&p);
 }
@@ -541,16 +542,16 @@ static void test_account_without_auth0(void **state)
 
 	/* Signed in by other means (ssh keys): nothing to check, ignored by default... */
 	probe_open(&p, "a0alice", NULL);
-	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_IGNORE);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_IGNORE);
 	/* ...or refused when the administrator requires an Auth0 sign-in on this handle. */
 	configure("account_without_auth0 = deny");
-	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_PERM_DENIED);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_PERM_DENIED);
 	assert_int_equal(p.prompts, 0);
 	probe_close(&p);
 	/* A failed sign-in leaves nothing for acct_mgmt to accept. */
 	probe_open(&p, "a0alice", "wrong");
-	assert_int_equal(probe_run(&p, pam_authenticate), PAM_AUTH_ERR);
-	assert_int_equal(probe_run(&p, pam_acct_mgmt), PAM_PERM_DENIED);
+	assert_pam(probe_run(&p, pam_authenticate), PAM_AUTH_ERR);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_PERM_DENIED);
 	probe_close(&p);
 }
 
@@ -568,12 +569,12 @@ static void test_system_accounts_ignored(void **state)
 	 * Auth0 decides (pam_unix's account check refuses a missing account later). */
 	configure(NULL);
 	probe_open(&p, "nobody", NULL);
-	assert_int_equal(probe_run(&p, pam_authenticate), PAM_CONV_ERR);
+	assert_pam(probe_run(&p, pam_authenticate), PAM_CONV_ERR);
 	assert_int_equal(p.prompts, 1);
 	probe_close(&p);
 	probe_open(&p, "a0alice", ALICE);
-	assert_int_equal(probe_run(&p, pam_authenticate), PAM_SUCCESS);
-	assert_int_equal(pam_setcred(p.pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(probe_run(&p, pam_authenticate), PAM_SUCCESS);
+	assert_pam(pam_setcred(p.pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	probe_close(&p);
 }
 
@@ -584,14 +585,14 @@ static void test_system_account_listed(void **state)
 	/* allowed_users hands a system account to Auth0: asked, and refused by Auth0 here. */
 	configure("allowed_users = root");
 	probe_open(&p, "root", "Secret-root-1");
-	assert_int_equal(probe_run(&p, pam_authenticate), PAM_AUTH_ERR);
+	assert_pam(probe_run(&p, pam_authenticate), PAM_AUTH_ERR);
 	assert_int_equal(p.prompts, 1);
 	probe_close(&p);
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 1);
 	/* min_uid = 0 hands over daemon, never root. */
 	configure("min_uid = 0");
 	probe_open(&p, "daemon", NULL);
-	assert_int_equal(probe_run(&p, pam_authenticate), PAM_CONV_ERR);
+	assert_pam(probe_run(&p, pam_authenticate), PAM_CONV_ERR);
 	probe_close(&p);
 	/* An Auth0 signup called root opens nothing: Auth0 is never asked about root. */
 	configure(NULL);

@@ -32,6 +32,7 @@
 #include "lib/auth0.h"
 #include "lib/conf.h"
 #include "lib/error.h"
+#include "tests/common/assert.h"
 #include "tests/common/fake.h"
 #include "tests/common/pamwrap.h"
 #include "keyring/keys.h"
@@ -101,13 +102,13 @@ static pam_handle_t *start(const char *service, const char *password)
 
 	c.conv = conv;
 	c.appdata_ptr = (void *)(uintptr_t)password;
-	assert_int_equal(pam_start(service, user.name, &c, &h), PAM_SUCCESS);
+	assert_pam(pam_start(service, user.name, &c, &h), PAM_SUCCESS);
 	return h;
 }
 
 static void end(pam_handle_t *h)
 {
-	assert_int_equal(pam_end(h, PAM_SUCCESS), PAM_SUCCESS);
+	assert_pam(pam_end(h, PAM_SUCCESS), PAM_SUCCESS);
 }
 
 /* What the module logs goes to stderr under pam_wrapper (LOG_ERR and LOG_WARNING here). */
@@ -141,12 +142,12 @@ static void user_fs(struct a0_priv *p)
 {
 	struct a0_user u = account();
 
-	assert_int_equal(a0_priv_drop(p, &u, 0), 0);
+	assert_a0(a0_priv_drop(p, &u, 0), 0);
 }
 
 static void root_fs(struct a0_priv *p)
 {
-	assert_int_equal(a0_priv_regain(p), 0);
+	assert_a0(a0_priv_regain(p), 0);
 }
 
 /* What the kernel says about a record key, asked as the account: 0 while it exists. */
@@ -176,7 +177,7 @@ static struct a0_record *session_record(key_serial_t *ret_key)
 	root_fs(&p);
 	if (found != 0)
 		return NULL;
-	assert_int_equal(loaded, 0);
+	assert_a0(loaded, 0);
 	if (ret_key)
 		*ret_key = key;
 	return r;
@@ -331,14 +332,14 @@ static char *another_refresh_token(void)
 	char *rt;
 
 	snprintf(arg, sizeof(arg), "config=%s/pam_auth0.conf", run_dir);
-	assert_int_equal(a0_config_load(1, argv, &cfg, err, sizeof(err)), 0);
+	assert_a0(a0_config_load(1, argv, &cfg, err, sizeof(err)), 0);
 	opt.domain = cfg->domain;
 	opt.ca_file = cfg->ca_file;
 	opt.timeout = 5;
-	assert_int_equal(a0_http_new(&opt, &http), 0);
+	assert_a0(a0_http_new(&opt, &http), 0);
 	c.http = http;
 	c.client_id = cfg->client_id;
-	assert_int_equal(a0_grant_password_realm(&c, cfg, "a0alice", PASSWORD, &t, &res), 0);
+	assert_a0(a0_grant_password_realm(&c, cfg, "a0alice", PASSWORD, &t, &res), 0);
 	rt = strdup(t->refresh_token);
 	a0_tokens_free(t);
 	a0_result_clear(&res);
@@ -352,24 +353,43 @@ static pam_handle_t *sign_in(const char *service)
 {
 	pam_handle_t *h = start(service, PASSWORD);
 
-	assert_int_equal(pam_authenticate(h, 0), PAM_SUCCESS);
-	assert_int_equal(pam_acct_mgmt(h, 0), PAM_SUCCESS);
+	assert_pam(pam_authenticate(h, 0), PAM_SUCCESS);
+	assert_pam(pam_acct_mgmt(h, 0), PAM_SUCCESS);
 	return h;
 }
 
 /* ---- tests ---- */
 
-/* sshd's order: setcred, open_session (pam_keyinit, then us), setcred again, close. */
-static void test_login_stores_logout_revokes(void **state)
+/*
+ * sshd's order: setcred, open_session (pam_keyinit, then us), setcred again, close. Each test
+ * goes through the order up to its part.
+ */
+
+/* authenticate, account, setcred, open_session; the session's record and its key. */
+static pam_handle_t *sshd_session(struct a0_record **ret_record, key_serial_t *ret_key)
 {
 	pam_handle_t *h = sign_in(SERVICE);
-	struct a0_record *r, *r2;
-	struct a0_keyinfo ki;
-	key_serial_t key, key2, root_keyring = session();
-	char sha[13], shas[256], t[16];
+
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
+	*ret_record = session_record(ret_key);
+	assert_non_null(*ret_record);
+	return h;
+}
+
+/* close_session, setcred PAM_DELETE_CRED, pam_end. */
+static void sshd_logout(pam_handle_t *h)
+{
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	end(h);
+}
+
+static void test_sshd_handoff_made_then_taken_by_setcred(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	key_serial_t root_keyring = session();
 	const char *env;
-	int status;
-	pid_t pid;
 
 	/* The hand-off is made at the end of authentication, named in the PAM environment. */
 	env = pam_getenv(h, A0_HANDOFF_ENV);
@@ -379,14 +399,26 @@ static void test_login_stores_logout_revokes(void **state)
 
 	/* setcred before pam_keyinit ran: root's session keyring is not the user's: nothing
 	 * stored yet; the hand-off is no longer needed by this process (it has the tokens). */
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	assert_int_equal(handoffs(), 0);
 	assert_int_equal(count_records(root_keyring), 0);
+	end(h);
+}
 
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+/* open_session stores the record in pam_keyinit's keyring, the user's, for the user alone. */
+static void test_sshd_open_session_stores_the_record(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	key_serial_t key, root_keyring = session();
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	char t[16];
+
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	assert_int_not_equal(session(), root_keyring);
-	assert_int_equal(a0_key_describe(session(), &ki), 0);
+	assert_a0(a0_key_describe(session(), &ki), 0);
 	assert_int_equal(ki.uid, user.uid); /* pam_keyinit's keyring, the user's */
 	r = session_record(&key);
 	assert_non_null(r);
@@ -398,7 +430,7 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_string_equal(r->ca_file, fake.ca);
 	assert_true(r->expires_at > time(NULL));
 	assert_true(r->refresh_expires_at > time(NULL) + 29 * 86400);
-	assert_int_equal(user_describe(key, &ki), 0);
+	assert_a0(user_describe(key, &ki), 0);
 	assert_int_equal(ki.uid, user.uid);
 	assert_int_equal(ki.perm, A0_RECORD_PERM);
 	assert_int_equal(ki.perm, 0x002f0000); /* the owner's view read write search setattr */
@@ -418,9 +450,20 @@ static void test_login_stores_logout_revokes(void **state)
 	}
 	assert_string_equal(t, "4w"); /* 30 days, Auth0's default refresh token lifetime */
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
+	sshd_logout(h);
+	a0_record_free(r);
+}
 
-	/* setcred again, here and in sshd's session child: the same single record. */
-	assert_int_equal(pam_setcred(h, PAM_REINITIALIZE_CRED), PAM_SUCCESS);
+/* setcred again, here and in sshd's session child: the same single record. */
+static void test_sshd_setcred_again_keeps_one_record(void **state)
+{
+	struct a0_record *r, *r2;
+	key_serial_t key, key2;
+	pam_handle_t *h = sshd_session(&r, &key);
+	int status;
+	pid_t pid;
+
+	assert_pam(pam_setcred(h, PAM_REINITIALIZE_CRED), PAM_SUCCESS);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
@@ -431,16 +474,28 @@ static void test_login_stores_logout_revokes(void **state)
 	assert_non_null((r2 = session_record(&key2)));
 	assert_int_equal(key2, key);
 	a0_record_free(r2);
+	sshd_logout(h);
+	a0_record_free(r);
+}
 
-	/* Logout: the refresh token is revoked at Auth0 and the keys are gone. */
+/* Logout: the refresh token is revoked at Auth0 and the keys are gone. */
+static void test_sshd_logout_revokes(void **state)
+{
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	key_serial_t key;
+	char sha[13], shas[256];
+	pam_handle_t *h = sshd_session(&r, &key);
+
+	assert_pam(pam_setcred(h, PAM_REINITIALIZE_CRED), PAM_SUCCESS);
 	rt_sha(r->refresh_token, sha);
 	assert_int_equal(revocations(shas, sizeof(shas)), 0);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha));
 	assert_int_equal(fake_stat(&fake, "revoked_families"), 1);
 	assert_int_not_equal(user_describe(key, &ki), 0);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	end(h);
 	a0_record_free(r);
@@ -452,14 +507,14 @@ static void test_login_order(void **state)
 	pam_handle_t *h = sign_in(SERVICE);
 	struct a0_record *r;
 
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	r = session_record(NULL);
 	assert_non_null(r);
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	assert_int_equal(count_records(session()), 1);
 	assert_int_equal(handoffs(), 0);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	end(h);
 	a0_record_free(r);
 }
@@ -467,17 +522,13 @@ static void test_login_order(void **state)
 /*
  * sshd's keyboard-interactive: pam_authenticate in a forked child, whose pam_set_data dies
  * with it; sshd copies the child's PAM environment into the parent's handle, which then runs
- * setcred and open_session.
+ * setcred and open_session. Up to the import: the parent's handle.
  */
-static void test_handoff_across_fork(void **state)
+static pam_handle_t *authenticated_in_child(void)
 {
 	pam_handle_t *h = start(SERVICE, PASSWORD);
-	char handle[A0_HANDOFF_HANDLE_LEN + 1] = "", env[128], sha[13], shas[256];
-	struct a0_record *r;
-	key_serial_t key;
-	struct a0_keyinfo ki;
+	char handle[A0_HANDOFF_HANDLE_LEN + 1] = "", env[128];
 	int fds[2], status;
-	char **list;
 	pid_t pid;
 
 	assert_int_equal(pipe(fds), 0);
@@ -505,13 +556,23 @@ static void test_handoff_across_fork(void **state)
 	/* The parent knows nothing of the login but what sshd imports. */
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	snprintf(env, sizeof(env), "%s=%s", A0_HANDOFF_ENV, handle);
-	assert_int_equal(pam_putenv(h, env), PAM_SUCCESS);
+	assert_pam(pam_putenv(h, env), PAM_SUCCESS);
+	return h;
+}
 
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+static void test_handoff_across_fork(void **state)
+{
+	pam_handle_t *h = authenticated_in_child();
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	key_serial_t key;
+	char **list;
+
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	/* Taken: gone from the user keyring and from the environment the shell would get. */
 	assert_int_equal(handoffs(), 0);
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	list = pam_getenvlist(h);
 	for (char **p = list; p && *p; p++) {
 		assert_null(strstr(*p, A0_HANDOFF_ENV));
@@ -521,16 +582,32 @@ static void test_handoff_across_fork(void **state)
 	r = session_record(&key);
 	assert_non_null(r);
 	assert_non_null(r->refresh_token);
-	assert_int_equal(user_describe(key, &ki), 0);
+	assert_a0(user_describe(key, &ki), 0);
 	assert_int_equal(ki.uid, user.uid);
+	sshd_logout(h);
+	a0_record_free(r);
+}
 
+/* The refresh token handed across the fork is the one logout revokes. */
+static void test_handoff_across_fork_revoked_at_logout(void **state)
+{
+	pam_handle_t *h = authenticated_in_child();
+	char sha[13], shas[256];
+	struct a0_keyinfo ki;
+	struct a0_record *r;
+	key_serial_t key;
+
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(&key);
+	assert_non_null(r);
 	rt_sha(r->refresh_token, sha);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha));
 	assert_int_equal(fake_stat(&fake, "revoked_families"), 1); /* a real family of the fake's */
 	assert_int_not_equal(user_describe(key, &ki), 0);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	end(h);
 	a0_record_free(r);
 }
@@ -544,8 +621,8 @@ static void test_logout_revokes_current_token(void **state)
 	struct a0_priv p;
 	char *rt2, sha1[13], sha2[13], shas[256];
 
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	r = session_record(NULL);
 	assert_non_null(r);
 	rt_sha(r->refresh_token, sha1);
@@ -554,12 +631,12 @@ static void test_logout_revokes_current_token(void **state)
 	free(r->refresh_token);
 	r->refresh_token = rt2;
 	/* As the helper would: the user, in the session, updating the record. */
-	assert_int_equal(a0_priv_drop(&p, &u, 0), 0);
-	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 600), 0);
-	assert_int_equal(a0_priv_regain(&p), 0);
+	assert_a0(a0_priv_drop(&p, &u, 0), 0);
+	assert_a0(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 600), 0);
+	assert_a0(a0_priv_regain(&p), 0);
 
 	/* pam_keyinit revokes the session keyring before pam_auth0's close_session runs. */
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_non_null(strstr(shas, sha2));
 	assert_null(strstr(shas, sha1));
@@ -577,8 +654,8 @@ static void test_no_keyinit_refused_login_succeeds(void **state)
 
 	capture_begin(&c);
 	h = sign_in(SERVICE_BARE);
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	log = capture_end(&c);
 	assert_non_null(strstr(log, "step=store result=NOT_STORED"));
 	assert_non_null(strstr(log, "belongs to uid 0"));
@@ -587,7 +664,7 @@ static void test_no_keyinit_refused_login_succeeds(void **state)
 	assert_int_equal(handoffs(), 0);
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	/* Logout still revokes the refresh token nobody holds now. */
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	end(h);
 }
@@ -606,15 +683,15 @@ static void test_callers_session_keyring_untouched(void **state)
 	const char *log;
 	key_serial_t key;
 
-	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
+	assert_a0(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
 	assert_true(keyctl_join_session_keyring(NULL) > 0); /* the user's, like a login's */
 	assert_true((key = add_key("user", "pam_auth0:main", "theirs", 6,
 				   KEY_SPEC_SESSION_KEYRING)) > 0);
-	assert_int_equal(a0_priv_regain(&p), 0);
+	assert_a0(a0_priv_regain(&p), 0);
 	capture_begin(&c);
 	h = sign_in(SERVICE_BARE);
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	log = capture_end(&c);
 	assert_non_null(strstr(log, "result=NOT_STORED"));
 	assert_non_null(strstr(log, "the one the authentication ran in"));
@@ -627,8 +704,8 @@ static void test_callers_session_keyring_untouched(void **state)
 	assert_int_equal(count_records(session()), 1);
 	assert_int_equal(handoffs(), 0);
 	/* Nor does logout touch it. */
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	assert_int_equal(count_records(session()), 1);
 	end(h);
 	a0_record_free(mine);
@@ -663,13 +740,13 @@ static void test_keyring_user(void **state)
 
 	configure("keyring = user");
 	h = sign_in(SERVICE);
-	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	/* In the user keyring (every session and service of the user), with a timeout. */
 	assert_int_equal(test_as_user(&user, true, user_keyring_record, timeout), 0);
 	assert_string_equal(timeout, "4w");
 	assert_int_equal(count_records(session()), 0);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 1);
 	assert_int_equal(test_as_user(&user, true, user_keyring_record, timeout), 0);
 	assert_string_equal(timeout, "none");
@@ -687,10 +764,10 @@ static void test_revoke_on_logout_no(void **state)
 
 	configure("revoke_on_logout = no");
 	h = sign_in(SERVICE);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	r = session_record(&key);
 	assert_non_null(r);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	assert_int_equal(revocations(shas, sizeof(shas)), 0);
 	assert_int_not_equal(user_describe(key, &ki), 0);
 	end(h);
@@ -714,12 +791,12 @@ static void test_revoke_failure_does_not_block_logout(void **state)
 
 		reset(state);
 		h = sign_in(SERVICE);
-		assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+		assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 		r = session_record(&key);
 		assert_non_null(r);
 		fake_control(&fake, "POST", "/__control/fault", faults[i]);
 		capture_begin(&c);
-		assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+		assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 		log = capture_end(&c);
 		assert_non_null(strstr(log, "step=revoke result="));
 		assert_non_null(strstr(log, "logout goes on"));
@@ -738,10 +815,10 @@ static void test_delete_cred_removes_keys(void **state)
 	key_serial_t key;
 	char shas[256];
 
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	r = session_record(&key);
 	assert_non_null(r);
-	assert_int_equal(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
+	assert_pam(pam_setcred(h, PAM_DELETE_CRED), PAM_SUCCESS);
 	assert_int_not_equal(user_describe(key, &ki), 0);
 	assert_int_equal(count_records(session()), 0);
 	assert_int_equal(revocations(shas, sizeof(shas)), 0);
@@ -753,12 +830,12 @@ static void test_failed_login_leaves_nothing(void **state)
 {
 	pam_handle_t *h = start(SERVICE, "wrong");
 
-	assert_int_equal(pam_authenticate(h, 0), PAM_AUTH_ERR);
+	assert_pam(pam_authenticate(h, 0), PAM_AUTH_ERR);
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	assert_int_equal(handoffs(), 0);
-	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS); /* pam_keyinit; we ignore */
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS); /* pam_keyinit; we ignore */
 	assert_int_equal(count_records(session()), 0);
-	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 	end(h);
 }
 
@@ -790,7 +867,7 @@ static void test_unused_handoff_dropped_at_end(void **state)
 	assert_int_equal(revocations_of_last_sign_in(), 0);
 	end(h);
 	assert_int_equal(handoffs(), 0);
-	assert_int_equal(a0_handoff_take(&u, handle, &r, NULL), A0_ERR_NOT_FOUND);
+	assert_a0(a0_handoff_take(&u, handle, &r, NULL), A0_ERR_NOT_FOUND);
 	/* Its refresh token, which nothing holds now, is revoked (a screen locker's sign-in). */
 	assert_int_equal(revocations_of_last_sign_in(), 1);
 
@@ -820,12 +897,12 @@ static void test_session_of_another_user_gets_nothing(void **state)
 		long n;
 
 		assert_int_equal(handoffs(), 1);
-		assert_int_equal(pam_set_item(h, PAM_USER, targets[i]), PAM_SUCCESS);
+		assert_pam(pam_set_item(h, PAM_USER, targets[i]), PAM_SUCCESS);
 		/* (The auth stack here is pam_auth0 alone: for root, which it ignores, the
 		 * stack's setcred has no module that succeeded.) */
 		pam_setcred(h, PAM_ESTABLISH_CRED);
 		assert_int_equal(revocations_of_last_sign_in(), 1);
-		assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+		assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 		pam_setcred(h, PAM_REINITIALIZE_CRED);
 		/* The target's new session keyring (pam_keyinit) holds no key but keyrings (the
 		 * user keyring pam_keyinit links): a record would be a key root may not view. */
@@ -834,14 +911,14 @@ static void test_session_of_another_user_gets_nothing(void **state)
 		for (long k = 0; k < n / (long)sizeof(key_serial_t); k++) {
 			struct a0_keyinfo ki;
 
-			assert_int_equal(a0_key_describe(((key_serial_t *)links)[k], &ki), 0);
+			assert_a0(a0_key_describe(((key_serial_t *)links)[k], &ki), 0);
 			assert_string_equal(ki.type, "keyring");
 		}
 		free(links);
 		assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 		assert_int_equal(handoffs(), 0);
-		assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
-		assert_int_equal(pam_end(h, PAM_SUCCESS | PAM_DATA_SILENT), PAM_SUCCESS);
+		assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
+		assert_pam(pam_end(h, PAM_SUCCESS | PAM_DATA_SILENT), PAM_SUCCESS);
 		assert_true(keyctl_join_session_keyring(NULL) > 0);
 		/* Once: not again at close_session or the end. */
 		assert_int_equal(revocations_of_last_sign_in(), 1);
@@ -916,9 +993,13 @@ int main(int argc, char **argv)
 
 #define T(name) cmocka_unit_test_setup(name, reset)
 	const struct CMUnitTest tests[] = {
-		T(test_login_stores_logout_revokes),
+		T(test_sshd_handoff_made_then_taken_by_setcred),
+		T(test_sshd_open_session_stores_the_record),
+		T(test_sshd_setcred_again_keeps_one_record),
+		T(test_sshd_logout_revokes),
 		T(test_login_order),
 		T(test_handoff_across_fork),
+		T(test_handoff_across_fork_revoked_at_logout),
 		T(test_logout_revokes_current_token),
 		T(test_no_keyinit_refused_login_succeeds),
 		T(test_callers_session_keyring_untouched),

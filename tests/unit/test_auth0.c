@@ -17,6 +17,7 @@
 #include "lib/json.h"
 #include "lib/mfa.h"
 #include "lib/secret.h"
+#include "tests/common/assert.h"
 
 #define NOW ((time_t)1700000000)
 
@@ -30,11 +31,11 @@ static void test_token_response_full(void **state)
 {
 	struct a0_tokens *t;
 
-	assert_int_equal(parse("{\"access_token\":\"at\",\"id_token\":\"it\",\"refresh_token\":\"rt\","
-			       "\"scope\":\"openid offline_access\",\"expires_in\":86400,"
-			       "\"token_type\":\"Bearer\"}",
-			       &t),
-			 0);
+	assert_a0(parse("{\"access_token\":\"at\",\"id_token\":\"it\",\"refresh_token\":\"rt\","
+			"\"scope\":\"openid offline_access\",\"expires_in\":86400,"
+			"\"token_type\":\"Bearer\"}",
+			&t),
+		  0);
 	assert_string_equal(t->access_token, "at");
 	assert_string_equal(t->id_token, "it");
 	assert_string_equal(t->refresh_token, "rt");
@@ -51,11 +52,11 @@ static void test_token_response_optional_and_string_expiry(void **state)
 	struct a0_tokens *t;
 
 	/* Auth0 has sent expires_in as a string; id/refresh/scope are optional. */
-	assert_int_equal(parse("{\"access_token\":\"at\",\"expires_in\":\"3600\","
-			       "\"token_type\":\"DPoP\",\"id_token\":null,"
-			       "\"recovery_code\":\"NEWCODE\"}",
-			       &t),
-			 0);
+	assert_a0(parse("{\"access_token\":\"at\",\"expires_in\":\"3600\","
+			"\"token_type\":\"DPoP\",\"id_token\":null,"
+			"\"recovery_code\":\"NEWCODE\"}",
+			&t),
+		  0);
 	assert_null(t->id_token);
 	assert_null(t->refresh_token);
 	assert_null(t->scope);
@@ -95,7 +96,7 @@ static void test_token_response_malformed(void **state)
 		int r = a0_parse_token_response(bodies[i], strlen(bodies[i]), NOW, &t);
 
 		if (r != A0_ERR_MALFORMED)
-			fail_msg("body %zu '%s': got %d", i, bodies[i], r);
+			fail_msg("body %zu '%s': got %s", i, bodies[i], name_a0(r));
 		assert_null(t);
 	}
 }
@@ -111,7 +112,7 @@ static void test_token_too_long(void **state)
 	len = sprintf(body, "{\"token_type\":\"Bearer\",\"expires_in\":1,\"access_token\":\"");
 	memset(body + len, 'a', n);
 	strcpy(body + len + n, "\"}");
-	assert_int_equal(a0_parse_token_response(body, strlen(body), NOW, &t), A0_ERR_MALFORMED);
+	assert_a0(a0_parse_token_response(body, strlen(body), NOW, &t), A0_ERR_MALFORMED);
 	free(body);
 }
 
@@ -126,13 +127,13 @@ static void test_json_depth_and_nul(void **state)
 	for (; i < 34; i++)
 		deep[i] = ']';
 	deep[i] = '\0';
-	assert_int_equal(a0_json_parse(deep, strlen(deep), &root), A0_ERR_MALFORMED);
+	assert_a0(a0_json_parse(deep, strlen(deep), &root), A0_ERR_MALFORMED);
 	/* 16 levels are fine; brackets inside strings do not count. */
-	assert_int_equal(a0_json_parse(deep + 1, strlen(deep) - 2, &root), 0);
+	assert_a0(a0_json_parse(deep + 1, strlen(deep) - 2, &root), 0);
 	cJSON_Delete(root);
-	assert_int_equal(a0_json_parse("[\"[[[[[[[[[[[[[[[[[[[[\"]", 24, &root), 0);
+	assert_a0(a0_json_parse("[\"[[[[[[[[[[[[[[[[[[[[\"]", 24, &root), 0);
 	cJSON_Delete(root);
-	assert_int_equal(a0_json_parse("{\"a\":1}\0{", 9, &root), A0_ERR_MALFORMED);
+	assert_a0(a0_json_parse("{\"a\":1}\0{", 9, &root), A0_ERR_MALFORMED);
 }
 
 static int map(long status, const char *body, struct a0_result *res)
@@ -196,7 +197,8 @@ static void test_error_mapping(void **state)
 		int r = map(cases[i].status, cases[i].body, &res);
 
 		if (r != cases[i].err)
-			fail_msg("case %zu (%s): got %s", i, cases[i].body, a0_err_name(r));
+			fail_msg("case %zu (%s): got %s, expected %s", i, cases[i].body, name_a0(r),
+				 name_a0(cases[i].err));
 		assert_int_equal(res.status, cases[i].status);
 		assert_int_equal(res.retry_after, 7);
 		a0_result_clear(&res);
@@ -207,12 +209,12 @@ static void test_error_fields(void **state)
 {
 	struct a0_result res;
 
-	assert_int_equal(map(403,
-			     "{\"error\":\"mfa_required\",\"error_description\":\"Multifactor "
-			     "authentication required\",\"mfa_token\":\"Fe26.token\","
-			     "\"mfa_requirements\":{\"challenge\":[{\"type\":\"otp\"}]}}",
-			     &res),
-			 A0_ERR_MFA_REQUIRED);
+	assert_a0(map(403,
+		      "{\"error\":\"mfa_required\",\"error_description\":\"Multifactor "
+		      "authentication required\",\"mfa_token\":\"Fe26.token\","
+		      "\"mfa_requirements\":{\"challenge\":[{\"type\":\"otp\"}]}}",
+		      &res),
+		  A0_ERR_MFA_REQUIRED);
 	assert_string_equal(res.error, "mfa_required");
 	assert_string_equal(res.description, "Multifactor authentication required");
 	assert_string_equal(res.mfa_token, "Fe26.token");
@@ -241,7 +243,7 @@ static void test_authenticators(void **state)
 		"{\"id\":\"email|dev_5\",\"authenticator_type\":\"oob\",\"oob_channel\":\"email\","
 		"\"active\":true}]";
 
-	assert_int_equal(a0_parse_authenticators(body, strlen(body), list, 4, &n), 0);
+	assert_a0(a0_parse_authenticators(body, strlen(body), list, 4, &n), 0);
 	assert_int_equal(n, 4); /* bounded by max */
 	assert_string_equal(list[1].name, "Pixel");
 	assert_false(list[2].active);
@@ -250,12 +252,11 @@ static void test_authenticators(void **state)
 	assert_int_equal(a0_authenticator_method(&list[2]), A0_MFA_SMS);
 	assert_int_equal(a0_authenticator_method(&list[3]), A0_MFA_RECOVERY);
 
-	assert_int_equal(a0_parse_authenticators("{}", 2, list, 4, &n), A0_ERR_MALFORMED);
-	assert_int_equal(a0_parse_authenticators("[1]", 3, list, 4, &n), A0_ERR_MALFORMED);
-	assert_int_equal(a0_parse_authenticators("[{\"authenticator_type\":\"otp\"}]", 30, list, 4,
-						 &n),
-			 A0_ERR_MALFORMED);
-	assert_int_equal(a0_parse_authenticators("[]", 2, list, 4, &n), 0);
+	assert_a0(a0_parse_authenticators("{}", 2, list, 4, &n), A0_ERR_MALFORMED);
+	assert_a0(a0_parse_authenticators("[1]", 3, list, 4, &n), A0_ERR_MALFORMED);
+	assert_a0(a0_parse_authenticators("[{\"authenticator_type\":\"otp\"}]", 30, list, 4, &n),
+		  A0_ERR_MALFORMED);
+	assert_a0(a0_parse_authenticators("[]", 2, list, 4, &n), 0);
 	assert_int_equal(n, 0);
 
 	struct a0_authenticator webauthn = { .id = "x", .type = "webauthn-roaming" };
@@ -287,8 +288,8 @@ static void test_buf_bound(void **state)
 {
 	struct a0_buf b = { .max = 8 };
 
-	assert_int_equal(a0_buf_append(&b, "12345678", 8), 0);
-	assert_int_equal(a0_buf_append(&b, "9", 1), A0_ERR_TOO_LARGE);
+	assert_a0(a0_buf_append(&b, "12345678", 8), 0);
+	assert_a0(a0_buf_append(&b, "9", 1), A0_ERR_TOO_LARGE);
 	assert_string_equal(b.data, "12345678");
 	a0_buf_free(&b);
 	assert_null(b.data);

@@ -17,6 +17,7 @@
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/secret.h"
+#include "tests/common/assert.h"
 
 struct fixture {
 	char dir[64];
@@ -80,7 +81,7 @@ static void expect_error(struct fixture *fx, const char *text, const char *messa
 	char err[512];
 
 	write_file(fx->path, text, 0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_null(cfg);
 	if (!strstr(err, message))
 		fail_msg("expected '%s' in '%s'", message, err);
@@ -93,7 +94,7 @@ static void test_minimal_defaults(void **state)
 	char err[512];
 
 	write_file(fx->path, "domain = example.auth0.com\nclient_id = abc\n", 0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_string_equal(cfg->domain, "example.auth0.com");
 	assert_string_equal(cfg->client_id, "abc");
 	assert_string_equal(cfg->realm, "Username-Password-Authentication");
@@ -142,7 +143,7 @@ static void test_all_keys_comments_and_whitespace(void **state)
 		   "mfa_poll_interval = 1\n"
 		   "push_prompt = enter\n",
 		   0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_string_equal(cfg->domain, "tenant.example.com:8443");
 	assert_string_equal(cfg->client_id, "xyz");
 	assert_string_equal(cfg->realm, "corp-users");
@@ -185,8 +186,7 @@ static void test_dropins_in_order_then_arguments(void **state)
 	snprintf(p, sizeof(p), "%s/.40-hidden.conf", dir);
 	write_file(p, "not = read\n", 0644);
 
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), "timeout=9", "debug", "realm=arg", NULL),
-			 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), "timeout=9", "debug", "realm=arg", NULL), 0);
 	assert_string_equal(cfg->domain, "b.example.com");
 	assert_string_equal(cfg->client_id, "two"); /* 20-b after 10-a */
 	assert_string_equal(cfg->realm, "arg");     /* arguments last */
@@ -255,7 +255,7 @@ static void test_long_line_and_nul(void **state)
 	fclose(f);
 	struct a0_config *cfg = NULL;
 	char err[512];
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "NUL byte"));
 }
 
@@ -266,13 +266,13 @@ static void test_bad_arguments(void **state)
 	char err[512];
 
 	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), "nodebug", NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), "nodebug", NULL), A0_ERR_CONFIG);
 	assert_string_equal(err, "module argument 2: unknown flag 'nodebug'");
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), "timeout=abc", NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), "timeout=abc", NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "module argument 2: key 'timeout'"));
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), "=x", NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), "=x", NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "expected key=value"));
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), "colour=blue", NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), "colour=blue", NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "unknown key 'colour'"));
 	assert_null(cfg);
 }
@@ -285,19 +285,19 @@ static void test_file_trust(void **state)
 	const char *relative[] = { "config=relative.conf" };
 
 	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0666);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "writable only by root"));
 
 	assert_int_equal(chmod(fx->path, 0644), 0);
 	assert_int_equal(chown(fx->path, 65534, 65534), 0);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "owned by root"));
 
 	assert_int_equal(unlink(fx->path), 0);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "cannot open"));
 
-	assert_int_equal(a0_config_load(1, relative, &cfg, err, sizeof(err)), A0_ERR_CONFIG);
+	assert_a0(a0_config_load(1, relative, &cfg, err, sizeof(err)), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "must be absolute"));
 }
 
@@ -313,35 +313,35 @@ static void test_client_secret_file(void **state)
 	write_file(fx->path, text, 0644);
 
 	write_file(secret, "s3cret-value\n", 0600);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_string_equal(cfg->client_secret, "s3cret-value");
 	a0_config_free(cfg);
 	cfg = NULL;
 
 	assert_int_equal(chmod(secret, 0640), 0);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "mode 0600 or 0400"));
 	assert_null(strstr(err, "s3cret")); /* the message never holds the secret */
 
 	assert_int_equal(chmod(secret, 0600), 0);
 	assert_int_equal(chown(secret, 65534, 0), 0);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "owned by root"));
 
 	write_file(secret, "s3cret-crlf\r\n", 0600);
 	assert_int_equal(chown(secret, 0, 0), 0);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_string_equal(cfg->client_secret, "s3cret-crlf");
 	a0_config_free(cfg);
 	cfg = NULL;
 
 	write_file(secret, "two\nlines\n", 0600);
 	assert_int_equal(chown(secret, 0, 0), 0);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "not one line"));
 
 	write_file(secret, "", 0600);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "empty"));
 }
 
@@ -353,22 +353,22 @@ static void test_username_template(void **state)
 
 	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = %u@corp.example%%\n",
 		   0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
-	assert_int_equal(a0_config_username(cfg, "alice", &name), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(a0_config_username(cfg, "alice", &name), 0);
 	assert_string_equal(name, "alice@corp.example%");
 	free(name);
 	a0_config_free(cfg);
 }
 
 /* Who may log in (issue 6): defaults, every key, and the rules across keys. */
-static void test_login_policy_keys(void **state)
+static void test_login_policy_defaults(void **state)
 {
 	struct fixture *fx = *state;
 	struct a0_config *cfg = NULL;
 	char err[512];
 
 	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_string_equal(cfg->cache_dir, "/var/cache/pam_auth0");
 	assert_int_equal(cfg->jwks_ttl, 3600);
 	assert_int_equal(cfg->clock_skew, 60);
@@ -383,6 +383,13 @@ static void test_login_policy_keys(void **state)
 	assert_null(cfg->groups_claim);
 	assert_int_equal(cfg->account_without_auth0, A0_ACCOUNT_IGNORE);
 	a0_config_free(cfg);
+}
+
+static void test_login_policy_keys(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
 
 	write_file(fx->path,
 		   "domain = a.com\nclient_id = x\n"
@@ -400,7 +407,7 @@ static void test_login_policy_keys(void **state)
 		   "groups_claim = https://example.com/groups\n"
 		   "account_without_auth0 = deny\n",
 		   0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_string_equal(cfg->cache_dir, "/run/a0cache");
 	assert_int_equal(cfg->jwks_ttl, 60);
 	assert_int_equal(cfg->clock_skew, 0);
@@ -418,12 +425,19 @@ static void test_login_policy_keys(void **state)
 	assert_string_equal(cfg->groups_claim, "https://example.com/groups");
 	assert_int_equal(cfg->account_without_auth0, A0_ACCOUNT_DENY);
 	a0_config_free(cfg);
+}
 
-	/* The username template is the claim's default template; a later list replaces one. */
+/* The username template is the claim's default template; a later list replaces one. */
+static void test_login_policy_after_username_template(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
 	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = %u@corp.example\n"
 			     "allowed_users = a b\n",
 		   0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), "allowed_users=c", NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), "allowed_users=c", NULL), 0);
 	assert_null(cfg->user_claim);
 	assert_string_equal(cfg->user_claim_template, "%u@corp.example");
 	assert_int_equal(cfg->allowed_users.n, 1);
@@ -433,7 +447,7 @@ static void test_login_policy_keys(void **state)
 	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = kiosk\n"
 			     "user_claim = https://example.com/posix_user\nuser_claim_template = %u\n",
 		   0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_string_equal(cfg->user_claim_template, "%u");
 	a0_config_free(cfg);
 }
@@ -484,7 +498,7 @@ static void test_keyring_keys(void **state)
 	char err[512];
 
 	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_int_equal(cfg->keyring, A0_KEYRING_SESSION);
 	assert_true(cfg->revoke_on_logout);
 	assert_int_equal(cfg->refresh_token_lifetime, 30 * 86400);
@@ -494,15 +508,15 @@ static void test_keyring_keys(void **state)
 		   "domain = a.com\nclient_id = x\nkeyring = user\nrevoke_on_logout = no\n"
 		   "refresh_token_lifetime = 86400\n",
 		   0644);
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_int_equal(cfg->keyring, A0_KEYRING_USER);
 	assert_false(cfg->revoke_on_logout);
 	assert_int_equal(cfg->refresh_token_lifetime, 86400);
 	a0_config_free(cfg);
 	/* Module arguments win, as for every key. */
-	assert_int_equal(load(fx, &cfg, err, sizeof(err), "keyring=session", "revoke_on_logout=1",
-			      "refresh_token_lifetime=60", NULL),
-			 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), "keyring=session", "revoke_on_logout=1",
+		       "refresh_token_lifetime=60", NULL),
+		  0);
 	assert_int_equal(cfg->keyring, A0_KEYRING_SESSION);
 	assert_true(cfg->revoke_on_logout);
 	assert_int_equal(cfg->refresh_token_lifetime, 60);
@@ -537,7 +551,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_secret_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_username_template, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_policy_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_policy_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_policy_after_username_template, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_login_policy_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyring_keys, setup, teardown),
 	};

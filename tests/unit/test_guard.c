@@ -21,6 +21,7 @@
 
 #include "lib/error.h"
 #include "lib/guard.h"
+#include "tests/common/assert.h"
 
 static char dir[64];
 
@@ -33,7 +34,7 @@ static int wait_for(const struct a0_guard *g, const char *user, const char *rhos
 	assert_false(unguarded);
 	if (r == 0)
 		return 0;
-	assert_int_equal(r, A0_ERR_DELAYED);
+	assert_a0(r, A0_ERR_DELAYED);
 	assert_true(wait > 0);
 	return (int)wait;
 }
@@ -127,12 +128,12 @@ static void test_unsafe_directory(void **state)
 	assert_int_equal(mkdir(unsafe, 0777), 0);
 	assert_int_equal(chmod(unsafe, 0777), 0);
 	fail_n(&g, "dave", NULL, 5, 1000);
-	assert_int_equal(a0_guard_check(&g, "dave", NULL, 1000, &wait, &unguarded), 0);
+	assert_a0(a0_guard_check(&g, "dave", NULL, 1000, &wait, &unguarded), 0);
 	assert_true(unguarded);
 	/* max_delay 0 turns the guard off without calling that unguarded. */
 	g.dir = dir;
 	g.max_delay = 0;
-	assert_int_equal(a0_guard_check(&g, "dave", NULL, 1000, &wait, &unguarded), 0);
+	assert_a0(a0_guard_check(&g, "dave", NULL, 1000, &wait, &unguarded), 0);
 	assert_false(unguarded);
 }
 

@@ -20,6 +20,7 @@
 
 #include "lib/error.h"
 #include "lib/http.h"
+#include "tests/common/assert.h"
 
 static int port;
 static const char *ca;
@@ -32,7 +33,7 @@ static struct a0_http *client(unsigned timeout)
 	struct a0_http *h = NULL;
 
 	snprintf(domain, sizeof(domain), "localhost:%d", port);
-	assert_int_equal(a0_http_new(&opt, &h), 0);
+	assert_a0(a0_http_new(&opt, &h), 0);
 	return h;
 }
 
@@ -51,9 +52,8 @@ static void test_hostile_environment_ignored(void **state)
 	setenv("SSL_CERT_DIR", "/nonexistent", 1);
 	setenv("CURL_CA_BUNDLE", "/dev/null", 1);
 	h = client(5);
-	assert_int_equal(a0_http_request(h, "/.well-known/jwks.json", NULL, NULL, &resp, err,
-					 sizeof(err)),
-			 0);
+	assert_a0(a0_http_request(h, "/.well-known/jwks.json", NULL, NULL, &resp, err, sizeof(err)),
+		  0);
 	assert_int_equal(resp.status, 200);
 	a0_http_response_clear(&resp);
 	a0_http_free(h);
@@ -73,9 +73,9 @@ static void test_one_connection_for_many_requests(void **state)
 	char err[256];
 
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(a0_http_request(h, "/.well-known/openid-configuration", NULL, NULL,
-						 &resp, err, sizeof(err)),
-				 0);
+		assert_a0(a0_http_request(h, "/.well-known/openid-configuration", NULL, NULL,
+					  &resp, err, sizeof(err)),
+			  0);
 		assert_int_equal(resp.status, 200);
 		assert_true(strncmp(resp.content_type, "application/json", 16) == 0);
 		a0_http_response_clear(&resp);
@@ -92,9 +92,9 @@ static void test_status_and_body_returned(void **state)
 	struct a0_http_response resp;
 	char err[256];
 
-	assert_int_equal(a0_http_request(h, "/oauth/token", NULL, "{\"grant_type\":\"x\"}", &resp,
-					 err, sizeof(err)),
-			 0);
+	assert_a0(a0_http_request(h, "/oauth/token", NULL, "{\"grant_type\":\"x\"}", &resp,
+				  err, sizeof(err)),
+		  0);
 	assert_true(resp.status >= 400 && resp.status < 500);
 	assert_non_null(strstr(resp.body, "\"error\""));
 	assert_int_equal(resp.len, strlen(resp.body));
@@ -112,10 +112,9 @@ static void test_wrong_ca_is_tls_error(void **state)
 
 	/* The system store does not hold the test CA. */
 	snprintf(domain, sizeof(domain), "localhost:%d", port);
-	assert_int_equal(a0_http_new(&opt, &h), 0);
-	assert_int_equal(a0_http_request(h, "/.well-known/jwks.json", NULL, NULL, &resp, err,
-					 sizeof(err)),
-			 A0_ERR_TLS);
+	assert_a0(a0_http_new(&opt, &h), 0);
+	assert_a0(a0_http_request(h, "/.well-known/jwks.json", NULL, NULL, &resp, err, sizeof(err)),
+		  A0_ERR_TLS);
 	assert_true(strlen(err) > 0);
 	a0_http_free(h);
 }

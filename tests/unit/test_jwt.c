@@ -37,6 +37,7 @@
 #include "lib/idtoken.h"
 #include "lib/jwt.h"
 #include "lib/secret.h"
+#include "tests/common/assert.h"
 
 #define ISSUER "https://tenant.example.com/"
 #define CLIENT "pam-client"
@@ -272,7 +273,7 @@ static struct a0_jwks *standard_keys(void)
 	char *text = standard_jwks();
 	struct a0_jwks *keys = NULL;
 
-	assert_int_equal(a0_jwks_parse(text, strlen(text), &keys), 0);
+	assert_a0(a0_jwks_parse(text, strlen(text), &keys), 0);
 	free(text);
 	return keys;
 }
@@ -306,7 +307,7 @@ static void refused(char *tok, const char *check)
 {
 	char reason[256];
 
-	assert_int_equal(verify(tok, reason, sizeof(reason)), A0_ERR_TOKEN_INVALID);
+	assert_a0(verify(tok, reason, sizeof(reason)), A0_ERR_TOKEN_INVALID);
 	if (!strstr(reason, check))
 		fail_msg("expected '%s' in the reason '%s'", check, reason);
 	free(tok);
@@ -318,7 +319,7 @@ static void accepted(char *tok)
 	int r = verify(tok, reason, sizeof(reason));
 
 	if (r != 0)
-		fail_msg("refused (%s): %s", a0_err_name(r), reason);
+		fail_msg("refused (%s): %s", name_a0(r), reason);
 	free(tok);
 }
 
@@ -329,7 +330,7 @@ static void decodes(const char *in, const char *want)
 	unsigned char *out = NULL;
 	size_t n = 0;
 
-	assert_int_equal(a0_b64url_decode(in, strlen(in), &out, &n), 0);
+	assert_a0(a0_b64url_decode(in, strlen(in), &out, &n), 0);
 	assert_int_equal(n, strlen(want));
 	assert_memory_equal(out, want, n);
 	assert_int_equal(out[n], '\0');
@@ -412,16 +413,16 @@ static void test_unknown_kid(void **state)
 	char reason[256], *t;
 
 	t = token("RS256", "no-such-kid", NULL, SIGN_RS256, rsa_other);
-	assert_int_equal(verify(t, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
+	assert_a0(verify(t, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
 	assert_non_null(strstr(reason, "no-such-kid"));
 	free(t);
 	t = token("RS256", NULL, NULL, SIGN_RS256, rsa);
-	assert_int_equal(verify(t, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
+	assert_a0(verify(t, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
 	assert_non_null(strstr(reason, "kid: missing"));
 	free(t);
 	/* A kid with control characters reaches syslog without them. */
 	t = token("RS256", "bad\\nkid\\u001b", NULL, SIGN_RS256, rsa);
-	assert_int_equal(verify(t, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
+	assert_a0(verify(t, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
 	assert_null(strchr(reason, '\n'));
 	assert_null(strchr(reason, '\x1b'));
 	free(t);
@@ -600,11 +601,11 @@ static void test_jwks_bounds(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (a0_jwks_parse(bad[i], strlen(bad[i]), &keys) != A0_ERR_MALFORMED)
 			fail_msg("'%s' was accepted", bad[i]);
-	assert_int_equal(a0_jwks_parse("{\"keys\":[]}", 11, &keys), 0);
+	assert_a0(a0_jwks_parse("{\"keys\":[]}", 11, &keys), 0);
 	a0_jwks_free(keys);
 	/* Two keys for one kid. */
 	assert_true(asprintf(&big, "{\"keys\":[%s,%s]}", a, a) > 0);
-	assert_int_equal(a0_jwks_parse(big, strlen(big), &keys), A0_ERR_MALFORMED);
+	assert_a0(a0_jwks_parse(big, strlen(big), &keys), A0_ERR_MALFORMED);
 	free(big);
 	/* More keys than A0_JWKS_MAX_KEYS (distinct kids). */
 	big = malloc(A0_JWKS_MAX_LEN * 2);
@@ -613,11 +614,11 @@ static void test_jwks_bounds(void **state)
 		off += (size_t)snprintf(big + off, A0_JWKS_MAX_LEN - off,
 					"%s{\"kty\":\"oct\",\"kid\":\"k%d\"}", i ? "," : "", i);
 	snprintf(big + off, A0_JWKS_MAX_LEN - off, "]}");
-	assert_int_equal(a0_jwks_parse(big, strlen(big), &keys), A0_ERR_MALFORMED);
+	assert_a0(a0_jwks_parse(big, strlen(big), &keys), A0_ERR_MALFORMED);
 	/* Longer than A0_JWKS_MAX_LEN. */
 	memset(big, ' ', A0_JWKS_MAX_LEN + 1);
 	memcpy(big, "{\"keys\":[]}", 11);
-	assert_int_equal(a0_jwks_parse(big, A0_JWKS_MAX_LEN + 1, &keys), A0_ERR_MALFORMED);
+	assert_a0(a0_jwks_parse(big, A0_JWKS_MAX_LEN + 1, &keys), A0_ERR_MALFORMED);
 	free(big);
 	free(a);
 }
@@ -657,7 +658,7 @@ static int cache_setup(void **state)
 	snprintf(fx->file, sizeof(fx->file), "%s/" A0_JWKS_CACHE_PREFIX "%s" A0_JWKS_CACHE_SUFFIX,
 		 fx->cache, fx->domain);
 	opt.domain = fx->domain;
-	assert_int_equal(a0_http_new(&opt, &fx->http), 0);
+	assert_a0(a0_http_new(&opt, &fx->http), 0);
 	fx->check = (struct a0_id_token_check){ .domain = fx->domain,
 						.client_id = CLIENT,
 						.cache_dir = fx->cache,
@@ -731,17 +732,15 @@ static void test_cache_offline(void **state)
 
 	/* No network and a fresh cache: verification works, from the file alone. */
 	seed_cache(fx, 10, 0644);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa_other, reason, sizeof(reason)),
-			 A0_ERR_TOKEN_INVALID);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
+	assert_a0(cache_verify(fx, "rsa1", rsa_other, reason, sizeof(reason)),
+		  A0_ERR_TOKEN_INVALID);
 	/* Young keys that lack the kid: no refetch (it would fail with NETWORK here). */
-	assert_int_equal(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)),
-			 A0_ERR_UNKNOWN_KID);
+	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
 	/* Keys older than a minute: one refetch, which meets the dead network. */
 	seed_cache(fx, A0_JWKS_REFETCH_INTERVAL, 0644);
-	assert_int_equal(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)),
-			 A0_ERR_NETWORK);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
+	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
 }
 
 static void test_cache_stale_or_untrusted(void **state)
@@ -751,30 +750,30 @@ static void test_cache_stale_or_untrusted(void **state)
 
 	/* Past jwks_ttl the cache is not used, even without a network: fail closed. */
 	seed_cache(fx, 3600, 0644);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
 	seed_cache(fx, 3599, 0644);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
 	/* A clock that went back: an mtime in the future is not fresh. */
 	seed_cache(fx, -120, 0644);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
 	/* A file others may write is not trusted. */
 	seed_cache(fx, 10, 0666);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
 	seed_cache(fx, 10, 0620);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
 	/* Nor a symlink to a good file. */
 	char elsewhere[160];
 	snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere.json", fx->dir);
 	seed_cache(fx, 10, 0644);
 	assert_int_equal(rename(fx->file, elsewhere), 0);
 	assert_int_equal(symlink(elsewhere, fx->file), 0);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
 	/* Garbage in the cache is refetched, not an error of its own. */
 	unlink(fx->file);
 	FILE *f = fopen(fx->file, "w");
 	fputs("{\"keys\":", f);
 	fclose(f);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
 }
 
 static void test_cache_dir_trust(void **state)
@@ -784,32 +783,32 @@ static void test_cache_dir_trust(void **state)
 	struct stat st;
 
 	/* Created 0700 when missing (the parent exists). */
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
 	assert_int_equal(stat(fx->cache, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0700);
 	/* Writable by others: a configuration error, whatever it holds. */
 	seed_cache(fx, 10, 0644);
 	assert_int_equal(chmod(fx->cache, 0777), 0);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_CONFIG);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_CONFIG);
 	assert_non_null(strstr(reason, "cache_dir"));
 	assert_int_equal(chmod(fx->cache, 0775), 0);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_CONFIG);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_CONFIG);
 	/* 0755 (made by an administrator) is fine. */
 	assert_int_equal(chmod(fx->cache, 0755), 0);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
 	/* A symlink is refused, not followed. */
 	snprintf(target, sizeof(target), "%s/real", fx->dir);
 	assert_int_equal(rename(fx->cache, target), 0);
 	assert_int_equal(symlink(target, fx->cache), 0);
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_CONFIG);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_CONFIG);
 	/* A missing parent is a configuration error too. */
 	snprintf(target, sizeof(target), "%s/no/such/dir", fx->dir);
 	fx->check.cache_dir = target;
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_CONFIG);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_CONFIG);
 	/* Without a cache every verification fetches. */
 	fx->check.cache_dir = NULL;
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
 }
 
 /* Against the fake tenant: a fetch writes the cache 0644 atomically, and a fresh cache is not
@@ -829,7 +828,7 @@ static void test_cache_fetch_and_write(void **state)
 	opt.domain = domain;
 	opt.ca_file = fake.ca;
 	a0_http_free(fx->http);
-	assert_int_equal(a0_http_new(&opt, &fx->http), 0);
+	assert_a0(a0_http_new(&opt, &fx->http), 0);
 	snprintf(fx->domain, sizeof(fx->domain), "%s", domain);
 	fx->check.domain = fx->domain;
 	snprintf(file, sizeof(file), "%s/" A0_JWKS_CACHE_PREFIX "%s" A0_JWKS_CACHE_SUFFIX,
@@ -837,14 +836,12 @@ static void test_cache_fetch_and_write(void **state)
 
 	/* Our key is not the tenant's: UNKNOWN_KID, after exactly one fetch (no refetch: the
 	 * keys were just fetched). */
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)),
-			 A0_ERR_UNKNOWN_KID);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
 	assert_int_equal(st.st_uid, geteuid());
 	now = time(NULL); /* the file was written after the fixture's clock */
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)),
-			 A0_ERR_UNKNOWN_KID);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
 	stats = fake_get(&fake, "/__control/stats");
 	assert_int_equal(cJSON_GetObjectItem(stats, "jwks_fetches")->valueint, 1);
 	cJSON_Delete(stats);
@@ -857,7 +854,7 @@ static void test_cache_fetch_and_write(void **state)
 	assert_int_equal(utime(file, &old), 0);
 	fake_control(&fake, "POST", "/__control/fault",
 		     "{\"path\":\"/.well-known/jwks.json\",\"kind\":\"status\",\"status\":500}");
-	assert_int_equal(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_SERVER);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_SERVER);
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mtime, now - 100);
 	fake_control(&fake, "DELETE", "/__control/fault", NULL);

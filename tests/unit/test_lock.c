@@ -24,6 +24,7 @@
 
 #include "lib/error.h"
 #include "credentials/lock.h"
+#include "tests/common/assert.h"
 
 static char base[64];
 
@@ -61,7 +62,7 @@ static void test_lock_in_xdg_runtime_dir(void **state)
 	struct stat st;
 	int fd = -1;
 
-	assert_int_equal(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
 	assert_true(fd >= 0);
 	snprintf(path, sizeof(path), "%s/auth0-credentials", base);
 	assert_int_equal(lstat(path, &st), 0);
@@ -75,18 +76,17 @@ static void test_lock_excludes_until_released(void **state)
 	char err[256] = "";
 	int a = -1, b = -1, c = -1;
 
-	assert_int_equal(a0_lock_acquire(1234, "main", 1000, &a, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(1234, "main", 1000, &a, err, sizeof(err)), 0);
 	/* Another open file description is another holder, even in this process. */
-	assert_int_equal(a0_lock_acquire(1234, "main", 100, &b, err, sizeof(err)),
-			 A0_ERR_TIMEOUT);
+	assert_a0(a0_lock_acquire(1234, "main", 100, &b, err, sizeof(err)), A0_ERR_TIMEOUT);
 	assert_non_null(strstr(err, "another process held the lock"));
 	/* Other records and other keyrings are not held up. */
-	assert_int_equal(a0_lock_acquire(1234, "api:x", 100, &c, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(1234, "api:x", 100, &c, err, sizeof(err)), 0);
 	a0_lock_release(c);
-	assert_int_equal(a0_lock_acquire(99, "main", 100, &c, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(99, "main", 100, &c, err, sizeof(err)), 0);
 	a0_lock_release(c);
 	a0_lock_release(a);
-	assert_int_equal(a0_lock_acquire(1234, "main", 100, &b, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(1234, "main", 100, &b, err, sizeof(err)), 0);
 	a0_lock_release(b);
 }
 
@@ -113,11 +113,10 @@ static void test_lock_released_when_holder_killed(void **state)
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
-	assert_int_equal(a0_lock_acquire(1234, "main", 100, &fd, err, sizeof(err)),
-			 A0_ERR_TIMEOUT);
+	assert_a0(a0_lock_acquire(1234, "main", 100, &fd, err, sizeof(err)), A0_ERR_TIMEOUT);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	assert_int_equal(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
 	a0_lock_release(fd);
 }
 
@@ -128,7 +127,7 @@ static void test_unsafe_xdg_runtime_dir_not_used(void **state)
 
 	/* Open to others: the lock goes elsewhere (a safe fallback), never in here. */
 	assert_int_equal(chmod(base, 0755), 0);
-	assert_int_equal(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
 	a0_lock_release(fd);
 	assert_false(exists("auth0-credentials"));
 
@@ -139,13 +138,13 @@ static void test_unsafe_xdg_runtime_dir_not_used(void **state)
 	snprintf(link, sizeof(link), "%s/link", base);
 	assert_int_equal(symlink("real", link), 0);
 	assert_int_equal(setenv("XDG_RUNTIME_DIR", link, 1), 0);
-	assert_int_equal(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
 	a0_lock_release(fd);
 	assert_false(exists("real/auth0-credentials"));
 
 	/* Relative: ignored. */
 	assert_int_equal(setenv("XDG_RUNTIME_DIR", "relative", 1), 0);
-	assert_int_equal(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
 	a0_lock_release(fd);
 }
 
@@ -156,21 +155,21 @@ static void test_check_dir(void **state)
 
 	fd = open(base, O_RDONLY | O_DIRECTORY);
 	assert_true(fd >= 0);
-	assert_int_equal(a0_lock_check_dir(fd, "base", err, sizeof(err)), 0);
+	assert_a0(a0_lock_check_dir(fd, "base", err, sizeof(err)), 0);
 	assert_int_equal(fchmod(fd, 0770), 0);
-	assert_int_equal(a0_lock_check_dir(fd, "base", err, sizeof(err)), A0_ERR_SYSTEM);
+	assert_a0(a0_lock_check_dir(fd, "base", err, sizeof(err)), A0_ERR_SYSTEM);
 	assert_non_null(strstr(err, "mode 0700"));
 	assert_int_equal(fchmod(fd, 0700), 0);
 	if (geteuid() == 0) {
 		/* Someone else's directory, however private, is not ours to trust. */
 		assert_int_equal(fchown(fd, 65534, 65534), 0);
-		assert_int_equal(a0_lock_check_dir(fd, "base", err, sizeof(err)), A0_ERR_SYSTEM);
+		assert_a0(a0_lock_check_dir(fd, "base", err, sizeof(err)), A0_ERR_SYSTEM);
 		assert_int_equal(fchown(fd, 0, 0), 0);
 	}
 	close(fd);
 	fd = open("/etc/hostname", O_RDONLY);
 	if (fd >= 0) {
-		assert_int_equal(a0_lock_check_dir(fd, "file", err, sizeof(err)), A0_ERR_SYSTEM);
+		assert_a0(a0_lock_check_dir(fd, "file", err, sizeof(err)), A0_ERR_SYSTEM);
 		close(fd);
 	}
 }
@@ -181,7 +180,7 @@ static void test_lock_file_not_followed(void **state)
 	int fd = -1;
 
 	/* A symbolic link planted where a lock file goes is refused, not followed. */
-	assert_int_equal(a0_lock_acquire(1, "planted", 1000, &fd, err, sizeof(err)), 0);
+	assert_a0(a0_lock_acquire(1, "planted", 1000, &fd, err, sizeof(err)), 0);
 	a0_lock_release(fd);
 	snprintf(dir, sizeof(dir), "%s/auth0-credentials", base);
 	snprintf(target, sizeof(target), "%s/target", base);
@@ -193,8 +192,7 @@ static void test_lock_file_not_followed(void **state)
 			 target);
 		assert_int_equal(system(cmd), 0);
 	}
-	assert_int_equal(a0_lock_acquire(1, "planted", 1000, &fd, err, sizeof(err)),
-			 A0_ERR_SYSTEM);
+	assert_a0(a0_lock_acquire(1, "planted", 1000, &fd, err, sizeof(err)), A0_ERR_SYSTEM);
 	assert_false(exists("target"));
 }
 

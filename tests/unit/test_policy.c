@@ -21,6 +21,7 @@
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/policy.h"
+#include "tests/common/assert.h"
 
 static char dir[64];
 
@@ -82,7 +83,7 @@ static void expect(const struct a0_config *cfg, const char *user, const char *cl
 	cJSON_Delete(claims);
 	if (r != want)
 		fail_msg("user %s, claims %s: got %s (%s), wanted %s", user, claims_json,
-			 a0_err_name(r), reason, a0_err_name(want));
+			 name_a0(r), reason, name_a0(want));
 	if (want == 0)
 		return;
 	if (!strstr(reason, rule))
@@ -161,7 +162,7 @@ static void test_user_set_claims_need_opt_in(void **state)
 	for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
 		snprintf(extra, sizeof(extra), "user_claim = %s", claims[i]);
 		err[0] = '\0';
-		assert_int_equal(load(extra, &cfg, err, sizeof(err)), A0_ERR_CONFIG);
+		assert_a0(load(extra, &cfg, err, sizeof(err)), A0_ERR_CONFIG);
 		if (!strstr(err, "trust_user_claims = yes") || !strstr(err, claims[i]))
 			fail_msg("user_claim = %s: unexpected message '%s'", claims[i], err);
 		snprintf(extra, sizeof(extra), "user_claim = %s\ntrust_user_claims = yes", claims[i]);
