@@ -32,6 +32,7 @@
 
 #include <auth0/credentials.h>
 
+#include "lib/util.h"
 #include "tests/common/fake.h"
 #include "tests/common/util.h"
 
@@ -299,8 +300,8 @@ static double run_at_once(char *const *argv, int n, int *failed)
 			char c;
 
 			close(barrier[1]);
-			while (read(barrier[0], &c, 1) > 0)
-				;
+			/* Released when the parent closes its end: end of file. */
+			(void)a0_read_full(barrier[0], &c, 1);
 			if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
 				_exit(126);
 			execve(argv[0], argv, environ);

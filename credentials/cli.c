@@ -2,7 +2,7 @@
 /*
  * auth0-credentials(1): the command line over libauth0-credentials. Results go to stdout,
  * every failure is one JSON object on stderr, and the exit status is the library's code.
- * This program uses the public API only.
+ * This program uses the public API only (and lib/util.h, which is libc alone).
  */
 #include "config.h"
 
@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <auth0/credentials.h>
+
+#include "lib/util.h"
 
 #define MAX_STDIN (1024 * 1024)
 
@@ -146,7 +148,7 @@ static int invalid(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	a0_vformat(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	return report(NULL, AUTH0_CREDENTIALS_INVALID_ARGUMENT, message);
 }
@@ -160,22 +162,10 @@ static int help(const char *text)
 /* Write all of text to stdout, then wipe and free it. */
 static int emit(char *text)
 {
-	size_t left = strlen(text);
-	const char *p = text;
 	int code = AUTH0_CREDENTIALS_OK;
 
-	while (left > 0) {
-		ssize_t n = write(STDOUT_FILENO, p, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			code = report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "could not write to stdout");
-			break;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
+	if (a0_write_full(STDOUT_FILENO, text, strlen(text)) < 0)
+		code = report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "could not write to stdout");
 	auth0_credentials_secret_free(text);
 	return code;
 }
@@ -225,7 +215,7 @@ static int set_format(struct args *a, const char *s)
 		{ "env", AUTH0_CREDENTIALS_FORMAT_ENV },
 	};
 
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(formats); i++) {
 		if (strcmp(s, formats[i].name) == 0) {
 			a->format = formats[i].format;
 			a->format_set = true;
@@ -349,8 +339,7 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 
 /* The options a verb takes besides the global ones: an array and its length. */
 #define ALLOWED(...)                                                                       \
-	(const unsigned[]){ __VA_ARGS__ },                                                 \
-		sizeof((const unsigned[]){ __VA_ARGS__ }) / sizeof(unsigned)
+	(const unsigned[]){ __VA_ARGS__ }, A0_ARRAY_SIZE(((const unsigned[]){ __VA_ARGS__ }))
 
 static int print_tokens(struct auth0_credentials *c, int code,
 			struct auth0_credentials_tokens *t, enum auth0_credentials_format format)
@@ -398,6 +387,7 @@ static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct 
 {
 	size_t len = 0, cap = 4096;
 	char *buf, *n;
+	ssize_t got;
 	int code;
 
 	code = parse(c, argc, argv, ALLOWED(OPT_DOMAIN, OPT_CLIENT_ID, OPT_CA_FILE, OPT_AUDIENCE),
@@ -405,43 +395,39 @@ static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct 
 	if (code != AUTH0_CREDENTIALS_OK)
 		return code;
 	buf = malloc(cap);
-	for (;;) {
-		ssize_t got;
-
-		if (!buf)
-			return report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
-		if (len == cap) {
-			if (cap >= MAX_STDIN) {
-				auth0_credentials_secret_free(buf);
-				return invalid("the input is larger than 1 MiB");
-			}
-			/* Not realloc: the old buffer holds tokens and is wiped. */
-			n = malloc(cap * 2 + 1);
-			if (n)
-				memcpy(n, buf, len);
-			explicit_bzero(buf, cap);
-			free(buf);
-			buf = n;
-			cap *= 2;
-			continue;
+	if (!buf)
+		return report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	/* Each read fills the buffer until the input ends, or the buffer doubles. */
+	while ((got = a0_read_full(STDIN_FILENO, buf + len, cap - len)) == (ssize_t)(cap - len)) {
+		len = cap;
+		if (cap >= MAX_STDIN) {
+			code = invalid("the input is larger than 1 MiB");
+			goto out;
 		}
-		got = read(STDIN_FILENO, buf + len, cap - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			explicit_bzero(buf, cap);
-			free(buf);
-			return report(NULL, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
-				      "could not read stdin");
+		/* Not realloc: the old buffer holds tokens and is wiped. */
+		n = malloc(cap * 2);
+		if (!n) {
+			code = report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+			goto out;
 		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
+		memcpy(n, buf, len);
+		explicit_bzero(buf, cap);
+		free(buf);
+		buf = n;
+		cap *= 2;
 	}
+	if (got < 0) {
+		code = report(NULL, AUTH0_CREDENTIALS_INVALID_ARGUMENT, "could not read stdin");
+		goto out;
+	}
+	len += (size_t)got;
 	code = auth0_credentials_save(c, buf, len, &a->tenant);
+	if (code != AUTH0_CREDENTIALS_OK)
+		code = report(c, code, NULL);
+out:
 	explicit_bzero(buf, cap);
 	free(buf);
-	return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+	return code;
 }
 
 /* A verb with no options and no output: its one call. */
@@ -528,7 +514,7 @@ static const struct verb {
 
 static const struct verb *find_verb(const char *name)
 {
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+	for (size_t i = 0; i < A0_ARRAY_SIZE(verbs); i++)
 		if (strcmp(name, verbs[i].name) == 0)
 			return &verbs[i];
 	return NULL;

@@ -24,6 +24,7 @@
 #include "credentials/manager.h"
 #include "lib/secret.h"
 #include "credentials/tenant.h"
+#include "lib/util.h"
 #include "credentials/worker.h"
 
 #define DEFAULT_TIMEOUT 10
@@ -89,7 +90,7 @@ static int op_lock(void *ctx, const char *name, int *ret_handle, char *err, size
 	/* The lock belongs to the keyring itself, so two sessions never wait for each other. */
 	serial = keyctl_get_keyring_ID(c->keyring, 0);
 	if (serial < 0) {
-		snprintf(err, errlen, "no %s: %s", c->cm.keyring_name, strerror(errno));
+		a0_format(err, errlen, "no %s: %s", c->cm.keyring_name, strerror(errno));
 		return A0_ERR_SYSTEM;
 	}
 	return a0_lock_acquire(serial, name, wait_s * 1000, ret_handle, err, errlen);
@@ -133,8 +134,8 @@ static int load_tenant(struct auth0_credentials *c, char *err, size_t errlen)
 	if (!h || dlinfo(h, RTLD_DI_ORIGIN, dir) != 0) {
 		const char *why = dlerror();
 
-		snprintf(err, errlen, "cannot find the tenant module: %s",
-			 why ? why : "no directory for this library");
+		a0_format(err, errlen, "cannot find the tenant module: %s",
+			  why ? why : "no directory for this library");
 		if (h)
 			dlclose(h);
 		return A0_ERR_SYSTEM;
@@ -143,13 +144,14 @@ static int load_tenant(struct auth0_credentials *c, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/%s", dir, A0_TENANT_MODULE);
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!h) {
-		snprintf(err, errlen, "cannot load the tenant module: %s", dlerror());
+		a0_format(err, errlen, "cannot load the tenant module: %s", dlerror());
 		return A0_ERR_SYSTEM;
 	}
 	t = dlsym(h, A0_TENANT_SYMBOL);
 	if (!t || !t->version || strcmp(t->version, PACKAGE_VERSION) != 0) {
-		snprintf(err, errlen, "%s is not the tenant module of " PACKAGE_NAME " " PACKAGE_VERSION,
-			 path);
+		a0_format(err, errlen,
+			  "%s is not the tenant module of " PACKAGE_NAME " " PACKAGE_VERSION,
+			  path);
 		return A0_ERR_SYSTEM;
 	}
 	c->tenant = t;
@@ -228,7 +230,7 @@ AUTH0_CREDENTIALS_API void auth0_credentials_free(struct auth0_credentials *c)
 
 static int invalid(struct auth0_credentials *c, const char *message)
 {
-	snprintf(c->cm.message, sizeof(c->cm.message), "%s", message);
+	a0_format(c->cm.message, sizeof(c->cm.message), "%s", message);
 	a0_result_clear(&c->cm.result);
 	return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
 }
@@ -303,7 +305,7 @@ static int tokens_of(struct auth0_credentials *c, struct a0_record *rec,
 	if (!t || (!rec->token_type && !t->token_type)) {
 		free(t);
 		a0_record_free(rec);
-		snprintf(c->cm.message, sizeof(c->cm.message), "out of memory");
+		a0_format(c->cm.message, sizeof(c->cm.message), "out of memory");
 		return AUTH0_CREDENTIALS_UNKNOWN;
 	}
 	t->access_token = rec->access_token;
@@ -445,7 +447,7 @@ AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 	a0_record_free(rec);
 	if (!s || !s->session_transfer_token || !s->token_type) {
 		auth0_credentials_sso_free(s);
-		snprintf(c->cm.message, sizeof(c->cm.message), "out of memory");
+		a0_format(c->cm.message, sizeof(c->cm.message), "out of memory");
 		return AUTH0_CREDENTIALS_UNKNOWN;
 	}
 	*ret = s;
@@ -607,7 +609,7 @@ AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credential
 		{ .json = "scope", .env = "AUTH0_SCOPE", .text = t->scope },
 	};
 
-	return format_fields(fields, sizeof(fields) / sizeof(fields[0]), t->access_token,
+	return format_fields(fields, A0_ARRAY_SIZE(fields), t->access_token,
 			     t->token_type, format, ret);
 }
 
@@ -625,7 +627,7 @@ AUTH0_CREDENTIALS_API int auth0_credentials_sso_format(const struct auth0_creden
 		  .is_number = true },
 	};
 
-	return format_fields(fields, sizeof(fields) / sizeof(fields[0]),
+	return format_fields(fields, A0_ARRAY_SIZE(fields),
 			     s->session_transfer_token, NULL, format, ret);
 }
 

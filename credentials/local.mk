@@ -46,11 +46,11 @@ auth0include_HEADERS = include/auth0/credentials.h
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = credentials/auth0-credentials.pc
 
-# The command: no setuid bit; the public API only.
+# The command: no setuid bit; the public API only, and lib/util.h (libc alone).
 bin_PROGRAMS = credentials/auth0-credentials
 credentials_auth0_credentials_SOURCES = credentials/cli.c
 credentials_auth0_credentials_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)
-credentials_auth0_credentials_LDADD = credentials/libauth0-credentials.la
+credentials_auth0_credentials_LDADD = credentials/libauth0-credentials.la lib/libauth0util.la
 credentials_auth0_credentials_LDFLAGS = $(AM_LDFLAGS) -Wl,-z,relro -Wl,-z,now
 
 # man/local.mk sets dist_man_MANS with "=" after this file is included: a variable of our own.

@@ -15,6 +15,7 @@
 
 #include "lib/error.h"
 #include "credentials/lock.h"
+#include "lib/util.h"
 
 #define SUBDIR "auth0-credentials"
 
@@ -23,12 +24,12 @@ int a0_lock_check_dir(int dirfd, const char *what, char *err, size_t errlen)
 	struct stat st;
 
 	if (fstat(dirfd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", what, strerror(errno));
+		a0_format(err, errlen, "%s: %s", what, strerror(errno));
 		return A0_ERR_SYSTEM;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s is not a directory owned by uid %u with mode 0700", what,
-			 (unsigned)geteuid());
+		a0_format(err, errlen, "%s is not a directory owned by uid %u with mode 0700", what,
+			  (unsigned)geteuid());
 		return A0_ERR_SYSTEM;
 	}
 	return 0;
@@ -41,7 +42,7 @@ static int open_dir_at(int at, const char *path, const char *what, int *ret, cha
 
 	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", what, strerror(errno));
+		a0_format(err, errlen, "%s: %s", what, strerror(errno));
 		return A0_ERR_SYSTEM;
 	}
 	r = a0_lock_check_dir(fd, what, err, errlen);
@@ -62,7 +63,7 @@ static int open_runtime_dir(const char *base, int *ret, char *err, size_t errlen
 	if (r < 0)
 		return r;
 	if (mkdirat(bfd, SUBDIR, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s/%s: %s", base, SUBDIR, strerror(errno));
+		a0_format(err, errlen, "%s/%s: %s", base, SUBDIR, strerror(errno));
 		close(bfd);
 		return A0_ERR_SYSTEM;
 	}
@@ -90,12 +91,12 @@ int a0_lock_open_dir(int *ret_dirfd, char *err, size_t errlen)
 		return 0;
 	snprintf(path, sizeof(path), "/tmp/auth0-credentials-%u", (unsigned)geteuid());
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		a0_format(err, errlen, "%s: %s", path, strerror(errno));
 		return A0_ERR_SYSTEM;
 	}
 	r = open_dir_at(AT_FDCWD, path, path, ret_dirfd, err, errlen);
 	if (r < 0 && why[0])
-		snprintf(err + strlen(err), errlen - strlen(err), "; XDG_RUNTIME_DIR: %s", why);
+		a0_format(err + strlen(err), errlen - strlen(err), "; XDG_RUNTIME_DIR: %s", why);
 	return r;
 }
 
@@ -134,7 +135,7 @@ int a0_lock_acquire(key_serial_t keyring, const char *name, unsigned wait_ms, in
 
 	r = lock_name(keyring, name, file, sizeof(file));
 	if (r < 0) {
-		snprintf(err, errlen, "no lock name: %s", a0_strerror(r));
+		a0_format(err, errlen, "no lock name: %s", a0_strerror(r));
 		return r;
 	}
 	r = a0_lock_open_dir(&dfd, err, errlen);
@@ -142,13 +143,13 @@ int a0_lock_acquire(key_serial_t keyring, const char *name, unsigned wait_ms, in
 		return r;
 	fd = openat(dfd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "lock file %s: %s", file, strerror(errno));
+		a0_format(err, errlen, "lock file %s: %s", file, strerror(errno));
 		r = A0_ERR_SYSTEM;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-		snprintf(err, errlen, "lock file %s is not a regular file of uid %u", file,
-			 (unsigned)geteuid());
+		a0_format(err, errlen, "lock file %s is not a regular file of uid %u", file,
+			  (unsigned)geteuid());
 		r = A0_ERR_SYSTEM;
 		goto out;
 	}
@@ -158,14 +159,14 @@ int a0_lock_acquire(key_serial_t keyring, const char *name, unsigned wait_ms, in
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK) {
-			snprintf(err, errlen, "flock %s: %s", file, strerror(errno));
+			a0_format(err, errlen, "flock %s: %s", file, strerror(errno));
 			r = A0_ERR_SYSTEM;
 			goto out;
 		}
 		if (elapsed_ms(&start) >= (long long)wait_ms) {
-			snprintf(err, errlen,
-				 "another process held the lock for more than %u s (refreshing?)",
-				 wait_ms / 1000);
+			a0_format(err, errlen,
+				  "another process held the lock for more than %u s (refreshing?)",
+				  wait_ms / 1000);
 			r = A0_ERR_TIMEOUT;
 			goto out;
 		}

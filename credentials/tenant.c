@@ -9,6 +9,7 @@
 
 #include "lib/error.h"
 #include "credentials/tenant.h"
+#include "lib/util.h"
 
 /* A client for the record's tenant: never a proxy, never a client secret. */
 static int connect_tenant(const struct a0_record *main, unsigned timeout,
@@ -23,8 +24,8 @@ static int connect_tenant(const struct a0_record *main, unsigned timeout,
 	int r = a0_http_new(&opt, &client->http);
 
 	if (r < 0)
-		snprintf(res->description, sizeof(res->description), "no HTTP client: %s",
-			 a0_strerror(r));
+		a0_format(res->description, sizeof(res->description), "no HTTP client: %s",
+			  a0_strerror(r));
 	return r;
 }
 

@@ -11,12 +11,11 @@
 
 #include <auth0/credentials.h>
 
+#include "lib/util.h"
 #include "credentials/worker.h"
 
 static void child(struct a0_cm *cm, struct a0_cm_job *job, int out)
 {
-	const char *p = (const char *)&job->out;
-	size_t left = sizeof(job->out);
 	int null;
 
 	setsid();
@@ -33,36 +32,27 @@ static void child(struct a0_cm *cm, struct a0_cm_job *job, int out)
 			close(null);
 	}
 	a0_cm_run_job(cm, job);
-	while (left > 0) {
-		ssize_t n = write(out, p, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* the caller is gone; the job's work is stored all the same */
-		p += n;
-		left -= (size_t)n;
-	}
+	/* A failure means the caller is gone; the job's work is stored all the same. */
+	(void)a0_write_full(out, &job->out, sizeof(job->out));
 	_exit(0);
 }
 
 void a0_worker_run(struct a0_cm *cm, struct a0_cm_job *job)
 {
-	char *p = (char *)&job->out;
-	size_t got = 0;
+	ssize_t got;
 	int fds[2];
 	pid_t pid;
 
 	memset(&job->out, 0, sizeof(job->out));
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		job->out.code = AUTH0_CREDENTIALS_UNKNOWN;
-		snprintf(job->out.message, sizeof(job->out.message), "pipe: %s", strerror(errno));
+		a0_format(job->out.message, sizeof(job->out.message), "pipe: %s", strerror(errno));
 		return;
 	}
 	pid = fork();
 	if (pid < 0) {
 		job->out.code = AUTH0_CREDENTIALS_UNKNOWN;
-		snprintf(job->out.message, sizeof(job->out.message), "fork: %s", strerror(errno));
+		a0_format(job->out.message, sizeof(job->out.message), "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
 		return;
@@ -72,25 +62,17 @@ void a0_worker_run(struct a0_cm *cm, struct a0_cm_job *job)
 		child(cm, job, fds[1]);
 	}
 	close(fds[1]);
-	while (got < sizeof(job->out)) {
-		ssize_t n = read(fds[0], p + got, sizeof(job->out) - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	got = a0_read_full(fds[0], &job->out, sizeof(job->out));
 	close(fds[0]);
 	/* The caller may reap children itself (or ignore SIGCHLD): the pipe is what counts. */
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (got != sizeof(job->out)) {
+	if (got != (ssize_t)sizeof(job->out)) {
 		memset(&job->out, 0, sizeof(job->out));
 		job->out.code = AUTH0_CREDENTIALS_UNKNOWN;
-		snprintf(job->out.message, sizeof(job->out.message),
-			 "the refresh worker process ended without an answer; the stored "
-			 "credentials may or may not have been renewed");
+		a0_format(job->out.message, sizeof(job->out.message),
+			  "the refresh worker process ended without an answer; the stored "
+			  "credentials may or may not have been renewed");
 	}
 	job->out.message[sizeof(job->out.message) - 1] = '\0';
 	job->out.error[sizeof(job->out.error) - 1] = '\0';

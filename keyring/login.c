@@ -12,26 +12,10 @@
 #include "lib/error.h"
 #include "keyring/keys.h"
 #include "keyring/login.h"
-#include "lib/secret.h"
+#include "lib/util.h"
 
 /* A hand-off is not a record: a0_store_clear of a user keyring leaves it alone. */
 #define HANDOFF_PREFIX "pam_auth0_handoff:"
-
-static int dup_text(const char *s, char **dst)
-{
-	if (!s)
-		return 0;
-	*dst = strdup(s);
-	return *dst ? 0 : A0_ERR_NOMEM;
-}
-
-static int dup_secret(const char *s, char **dst)
-{
-	if (!s)
-		return 0;
-	*dst = a0_secret_dup(s);
-	return *dst ? 0 : A0_ERR_NOMEM;
-}
 
 int a0_record_from_tokens(const struct a0_tokens *t, const struct a0_config *cfg, time_t now,
 			  struct a0_record **ret)
@@ -44,24 +28,24 @@ int a0_record_from_tokens(const struct a0_tokens *t, const struct a0_config *cfg
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return A0_ERR_NOMEM;
-	rc = dup_secret(t->access_token, &r->access_token);
+	rc = a0_strdup_into(&r->access_token, t->access_token);
 	if (rc == 0)
-		rc = dup_secret(t->id_token, &r->id_token);
+		rc = a0_strdup_into(&r->id_token, t->id_token);
 	if (rc == 0)
-		rc = dup_secret(t->refresh_token, &r->refresh_token);
+		rc = a0_strdup_into(&r->refresh_token, t->refresh_token);
 	if (rc == 0)
-		rc = dup_text(t->token_type, &r->token_type);
+		rc = a0_strdup_into(&r->token_type, t->token_type);
 	/* Auth0 sends scope only when it differs from the one asked for. */
 	if (rc == 0)
-		rc = dup_text(t->scope ? t->scope : cfg->scope, &r->scope);
+		rc = a0_strdup_into(&r->scope, t->scope ? t->scope : cfg->scope);
 	if (rc == 0)
-		rc = dup_text(cfg->domain, &r->domain);
+		rc = a0_strdup_into(&r->domain, cfg->domain);
 	if (rc == 0)
-		rc = dup_text(cfg->client_id, &r->client_id);
+		rc = a0_strdup_into(&r->client_id, cfg->client_id);
 	if (rc == 0)
-		rc = dup_text(cfg->ca_file, &r->ca_file);
+		rc = a0_strdup_into(&r->ca_file, cfg->ca_file);
 	if (rc == 0)
-		rc = dup_text(cfg->audience, &r->audience);
+		rc = a0_strdup_into(&r->audience, cfg->audience);
 	if (rc < 0) {
 		a0_record_free(r);
 		return rc;
@@ -273,31 +257,31 @@ int a0_login_session_keyring(const struct a0_user *u, key_serial_t auth_keyring,
 
 	k = keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0);
 	if (k < 0) {
-		snprintf(why, whylen, "the process has no session keyring (%s)", strerror(errno));
+		a0_format(why, whylen, "the process has no session keyring (%s)", strerror(errno));
 		return A0_ERR_NOT_FOUND;
 	}
 	r = a0_key_describe(k, &ki);
 	if (r < 0) {
-		snprintf(why, whylen, "the session keyring cannot be read (%s)", a0_strerror(r));
+		a0_format(why, whylen, "the session keyring cannot be read (%s)", a0_strerror(r));
 		return A0_ERR_NOT_FOUND;
 	}
 	if (strncmp(ki.description, "_uid_ses.", 9) == 0) {
-		snprintf(why, whylen,
-			 "the session keyring is the per-user default session keyring %s",
-			 ki.description);
+		a0_format(why, whylen,
+			  "the session keyring is the per-user default session keyring %s",
+			  ki.description);
 		return A0_ERR_NOT_FOUND;
 	}
 	if (ki.uid != u->uid) {
-		snprintf(why, whylen,
-			 "the session keyring %d belongs to uid %u, not to %s (uid %u)", (int)k,
-			 (unsigned)ki.uid, u->name ? u->name : "the user", (unsigned)u->uid);
+		a0_format(why, whylen,
+			  "the session keyring %d belongs to uid %u, not to %s (uid %u)", (int)k,
+			  (unsigned)ki.uid, u->name ? u->name : "the user", (unsigned)u->uid);
 		return A0_ERR_NOT_FOUND;
 	}
 	if (auth_keyring > 0 && k == auth_keyring) {
-		snprintf(why, whylen,
-			 "the session keyring %d is the one the authentication ran in, not one of "
-			 "this login's own",
-			 (int)k);
+		a0_format(why, whylen,
+			  "the session keyring %d is the one the authentication ran in, not one of "
+			  "this login's own",
+			  (int)k);
 		return A0_ERR_NOT_FOUND;
 	}
 	*ret = k;
@@ -350,7 +334,7 @@ int a0_login_store(const struct a0_user *u, enum a0_keyring_mode mode, key_seria
 	struct store_ctx s = { .record = r, .timeout = timeout_s };
 	int rc;
 
-	snprintf(why, whylen, "-");
+	a0_format(why, whylen, "-");
 	/* The pin's keyring is made as the caller, before any switch. */
 	s.proc = keyctl_get_keyring_ID(KEY_SPEC_PROCESS_KEYRING, 1);
 	if (s.proc < 0)
@@ -489,12 +473,12 @@ void a0_login_discard(const struct a0_user *u, const struct a0_stored *s)
 	struct store_ctx c = { .at = s }; /* the pinned key only */
 
 	if (s && s->key > 0)
-		as_user(u, forget_as_user, &c);
+		(void)as_user(u, forget_as_user, &c);
 }
 
 void a0_login_unpin(const struct a0_stored *s)
 {
 	/* As the caller: unlinking needs write permission on our own process keyring only. */
 	if (s && s->key > 0)
-		keyctl_unlink(s->key, KEY_SPEC_PROCESS_KEYRING);
+		(void)keyctl_unlink(s->key, KEY_SPEC_PROCESS_KEYRING);
 }

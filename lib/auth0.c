@@ -14,6 +14,7 @@
 #include "lib/error.h"
 #include "lib/json.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 static bool is_json(const struct a0_http_response *resp)
 {
@@ -47,9 +48,9 @@ static int call(struct a0_client *c, const char *path, const char *bearer, cJSON
 		return r;
 	if (resp->status >= 200 && resp->status < 300) {
 		if (resp->len > 0 && !is_json(resp)) {
-			snprintf(res->description, sizeof(res->description),
-				 "HTTP %ld with content type '%s'", resp->status,
-				 resp->content_type);
+			a0_format(res->description, sizeof(res->description),
+				  "HTTP %ld with content type '%s'", resp->status,
+				  resp->content_type);
 			res->status = resp->status;
 			a0_http_response_clear(resp);
 			return A0_ERR_MALFORMED;
@@ -74,8 +75,8 @@ static int token_call(struct a0_client *c, cJSON *body, struct a0_tokens **ret,
 		return r;
 	r = a0_parse_token_response(resp.body, resp.len, time(NULL), ret);
 	if (r == A0_ERR_MALFORMED)
-		snprintf(res->description, sizeof(res->description),
-			 "token response is not an Auth0 token response");
+		a0_format(res->description, sizeof(res->description),
+			  "token response is not an Auth0 token response");
 	res->status = resp.status;
 	a0_http_response_clear(&resp);
 	return r;
@@ -161,8 +162,8 @@ int a0_mfa_list_authenticators(struct a0_client *c, const char *mfa_token,
 		return r;
 	r = a0_parse_authenticators(resp.body, resp.len, list, max, ret_n);
 	if (r == A0_ERR_MALFORMED)
-		snprintf(res->description, sizeof(res->description),
-			 "authenticator list is not what Auth0 sends");
+		a0_format(res->description, sizeof(res->description),
+			  "authenticator list is not what Auth0 sends");
 	a0_http_response_clear(&resp);
 	return r;
 }
@@ -188,8 +189,8 @@ int a0_mfa_challenge(struct a0_client *c, const char *mfa_token, const struct a0
 	r = a0_parse_challenge(resp.body, resp.len, oob, ret);
 	a0_http_response_clear(&resp);
 	if (r == A0_ERR_MALFORMED)
-		snprintf(res->description, sizeof(res->description),
-			 "challenge response is not what Auth0 sends");
+		a0_format(res->description, sizeof(res->description),
+			  "challenge response is not what Auth0 sends");
 	return r;
 }
 

@@ -16,6 +16,7 @@
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 #define MAX_LINE 4096        /* longest configuration line */
 #define MAX_FILE (64 * 1024) /* largest configuration file */
@@ -104,18 +105,21 @@ static int fail(char *err, size_t errlen, const struct origin *o, const char *fm
 static int fail(char *err, size_t errlen, const struct origin *o, const char *fmt, ...)
 {
 	va_list ap;
-	int n = 0;
+	size_t n;
 
 	if (!err || errlen == 0)
 		return A0_ERR_CONFIG;
+	err[0] = '\0';
 	if (o && o->file)
-		n = snprintf(err, errlen, "%s:%u: ", o->file, o->line);
+		a0_format(err, errlen, "%s:%u: ", o->file, o->line);
 	else if (o)
-		n = snprintf(err, errlen, "module argument %u: ", o->line);
-	if (n < 0 || (size_t)n >= errlen)
+		a0_format(err, errlen, "module argument %u: ", o->line);
+	/* A prefix that fills the buffer gives way to the message. */
+	n = strlen(err);
+	if (n + 1 >= errlen)
 		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - n, fmt, ap);
+	a0_vformat(err + n, errlen - n, fmt, ap);
 	va_end(ap);
 	return A0_ERR_CONFIG;
 }
@@ -123,36 +127,6 @@ static int fail(char *err, size_t errlen, const struct origin *o, const char *fm
 const char *a0_mfa_method_name(enum a0_mfa_method m)
 {
 	return m < A0_MFA_N ? method_names[m] : "?";
-}
-
-static bool printable(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
-static bool valid_domain(const char *s)
-{
-	const char *colon = strchr(s, ':');
-	size_t hostlen = colon ? (size_t)(colon - s) : strlen(s);
-
-	if (hostlen == 0 || hostlen > 253)
-		return false;
-	for (size_t i = 0; i < hostlen; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
-			return false;
-	if (colon) {
-		char *end;
-		long port;
-
-		errno = 0;
-		port = strtol(colon + 1, &end, 10);
-		if (!isdigit((unsigned char)colon[1]) || errno || *end || port < 1 || port > 65535)
-			return false;
-	}
-	return true;
 }
 
 static bool valid_template(const char *s)
@@ -168,7 +142,7 @@ static int parse_bool(const char *v, bool *ret)
 	static const char *const yes[] = { "yes", "true", "on", "1" };
 	static const char *const no[] = { "no", "false", "off", "0" };
 
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(yes); i++) {
 		if (strcasecmp(v, yes[i]) == 0) {
 			*ret = true;
 			return 0;
@@ -187,9 +161,8 @@ static int parse_methods(struct a0_config *cfg, const char *v)
 	size_t n = 0;
 	char *save = NULL;
 
-	if (strlen(v) >= sizeof(buf))
+	if (a0_str_copy(buf, sizeof(buf), v) < 0)
 		return -1;
-	memcpy(buf, v, strlen(v) + 1);
 	for (char *t = strtok_r(buf, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) {
 		size_t m;
 
@@ -225,9 +198,8 @@ static int parse_list(struct a0_list *l, const char *v)
 	char buf[MAX_LINE], *save = NULL;
 	int r = 0;
 
-	if (strlen(v) >= sizeof(buf))
+	if (a0_str_copy(buf, sizeof(buf), v) < 0)
 		return A0_ERR_INVALID;
-	memcpy(buf, v, strlen(v) + 1);
 	n.items = calloc(A0_MAX_LIST, sizeof(*n.items));
 	if (!n.items)
 		return A0_ERR_NOMEM;
@@ -256,30 +228,19 @@ bool a0_list_contains(const struct a0_list *l, const char *s)
 	return false;
 }
 
-static int set_string(char **field, const char *v)
-{
-	char *s = strdup(v);
-
-	if (!s)
-		return A0_ERR_NOMEM;
-	free(*field);
-	*field = s;
-	return 0;
-}
-
 static int set_key(struct a0_config *cfg, const char *name, const char *v, const struct origin *o,
 		   char *err, size_t errlen)
 {
 	const struct key *k = NULL;
 	void *field;
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (size_t i = 0; i < A0_ARRAY_SIZE(keys); i++)
 		if (strcmp(keys[i].name, name) == 0)
 			k = &keys[i];
 	if (!k)
 		return fail(err, errlen, o, "unknown key '%s'", name);
 	field = (char *)cfg + k->offset;
-	if (!printable(v))
+	if (!a0_text_ok(v, strlen(v), A0_TEXT_LINE))
 		return fail(err, errlen, o, "key '%s': control character in value", name);
 	if (*v == '\0' && k->kind != K_STRING)
 		return fail(err, errlen, o, "key '%s': empty value", name);
@@ -289,21 +250,21 @@ static int set_key(struct a0_config *cfg, const char *name, const char *v, const
 		if (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0)
 			return fail(err, errlen, o,
 				    "key 'domain': give host[:port] without a scheme (always https)");
-		if (!valid_domain(v))
+		if (!a0_domain_valid(v))
 			return fail(err, errlen, o, "key 'domain': '%s' is not host[:port]", v);
-		return set_string(field, v) ? A0_ERR_NOMEM : 0;
+		return a0_strdup_into(field, v);
 	case K_PATH:
 		if (*v != '/')
 			return fail(err, errlen, o, "key '%s': path must be absolute", name);
-		return set_string(field, v) ? A0_ERR_NOMEM : 0;
+		return a0_strdup_into(field, v);
 	case K_TEMPLATE:
 		if (!valid_template(v))
 			return fail(err, errlen, o, "key '%s': only %%u and %%%% may follow %%", name);
-		return set_string(field, v) ? A0_ERR_NOMEM : 0;
+		return a0_strdup_into(field, v);
 	case K_STRING:
 		if (*v == '\0')
 			return fail(err, errlen, o, "key '%s': empty value", name);
-		return set_string(field, v) ? A0_ERR_NOMEM : 0;
+		return a0_strdup_into(field, v);
 	case K_BOOL:
 		if (parse_bool(v, field) < 0)
 			return fail(err, errlen, o, "key '%s': '%s' is not yes or no", name, v);
@@ -456,29 +417,24 @@ static int read_small_file(int fd, size_t max, char **ret, size_t *ret_len)
 	struct a0_buf b = { .max = max };
 	char chunk[4096];
 	ssize_t n;
-	int r = 0;
+	int r;
 
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = A0_ERR_SYSTEM;
-			break;
-		}
-		r = a0_buf_append(&b, chunk, (size_t)n);
-		if (r < 0)
-			break;
-	}
-	explicit_bzero(chunk, sizeof(chunk));
-	if (r == 0 && !b.data)
-		r = a0_buf_append(&b, "", 0);
-	if (r < 0) {
-		a0_buf_free(&b);
-		return r;
+	/* "" for an empty file: the caller always gets a string. */
+	if ((r = a0_buf_append(&b, "", 0)) < 0)
+		goto out;
+	while ((n = a0_read_full(fd, chunk, sizeof(chunk))) > 0)
+		if ((r = a0_buf_append(&b, chunk, (size_t)n)) < 0)
+			goto out;
+	if (n < 0) {
+		r = A0_ERR_SYSTEM;
+		goto out;
 	}
 	*ret_len = b.len;
 	*ret = a0_buf_steal(&b);
-	return 0;
+out:
+	explicit_bzero(chunk, sizeof(chunk));
+	a0_buf_free(&b);
+	return r;
 }
 
 static int parse_file(struct a0_config *cfg, const char *path, char *err, size_t errlen)
@@ -491,17 +447,18 @@ static int parse_file(struct a0_config *cfg, const char *path, char *err, size_t
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return fail(err, errlen, &o, "cannot open: %s", strerror(errno));
-	r = check_owner(fd, &o, err, errlen);
-	if (r == 0) {
-		r = read_small_file(fd, MAX_FILE, &text, &len);
-		if (r == A0_ERR_TOO_LARGE)
-			r = fail(err, errlen, &o, "larger than %d bytes", MAX_FILE);
-		else if (r < 0)
-			r = fail(err, errlen, &o, "cannot read: %s", strerror(errno));
-	}
-	close(fd);
-	if (r == 0)
-		r = parse_buffer(cfg, text, len, path, err, errlen);
+	if ((r = check_owner(fd, &o, err, errlen)) < 0)
+		goto out;
+	r = read_small_file(fd, MAX_FILE, &text, &len);
+	if (r == A0_ERR_TOO_LARGE)
+		r = fail(err, errlen, &o, "larger than %d bytes", MAX_FILE);
+	else if (r < 0)
+		r = fail(err, errlen, &o, "cannot read: %s", strerror(errno));
+	if (r < 0)
+		goto out;
+	r = parse_buffer(cfg, text, len, path, err, errlen);
+out:
+	(void)close(fd);
 	free(text);
 	return r;
 }
@@ -553,26 +510,30 @@ static int read_client_secret(struct a0_config *cfg, char *err, size_t errlen)
 		return fail(err, errlen, &o, "client_secret_file: cannot open: %s", strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
-		close(fd);
-		return fail(err, errlen, &o,
-			    "client_secret_file: must be a regular file owned by root with mode "
-			    "0600 or 0400");
+		r = fail(err, errlen, &o,
+			 "client_secret_file: must be a regular file owned by root with mode 0600 "
+			 "or 0400");
+		goto out;
 	}
-	r = read_small_file(fd, MAX_SECRET, &s, &len);
-	close(fd);
-	if (r < 0)
-		return fail(err, errlen, &o, "client_secret_file: cannot read (%s)", a0_strerror(r));
+	if ((r = read_small_file(fd, MAX_SECRET, &s, &len)) < 0) {
+		r = fail(err, errlen, &o, "client_secret_file: cannot read (%s)", a0_strerror(r));
+		goto out;
+	}
 	/* One line: the secret, then at most a line end (LF or CRLF). */
 	if (len > 0 && s[len - 1] == '\n')
 		s[--len] = '\0';
 	if (len > 0 && s[len - 1] == '\r')
 		s[--len] = '\0';
-	if (*s == '\0' || strlen(s) != len || !printable(s)) {
-		a0_wipe_free(s, len);
-		return fail(err, errlen, &o, "client_secret_file: empty or not one line of text");
+	if (len == 0 || !a0_text_ok(s, len, A0_TEXT_LINE)) {
+		r = fail(err, errlen, &o, "client_secret_file: empty or not one line of text");
+		goto out;
 	}
 	cfg->client_secret = s;
-	return 0;
+	s = NULL;
+out:
+	a0_wipe_free(s, len);
+	(void)close(fd);
+	return r;
 }
 
 static int set_defaults(struct a0_config *cfg)
@@ -580,11 +541,12 @@ static int set_defaults(struct a0_config *cfg)
 	static const enum a0_mfa_method order[] = { A0_MFA_OTP,   A0_MFA_PUSH,  A0_MFA_SMS,
 						    A0_MFA_VOICE, A0_MFA_EMAIL, A0_MFA_RECOVERY };
 
-	if (set_string(&cfg->realm, "Username-Password-Authentication") ||
-	    set_string(&cfg->scope, "openid profile email offline_access") ||
-	    set_string(&cfg->username, "%u") || set_string(&cfg->cache_dir, "/var/cache/pam_auth0") ||
-	    set_string(&cfg->users_file, "/etc/pam_auth0/users") ||
-	    set_string(&cfg->state_dir, "/run/pam_auth0"))
+	if (a0_strdup_into(&cfg->realm, "Username-Password-Authentication") < 0 ||
+	    a0_strdup_into(&cfg->scope, "openid profile email offline_access") < 0 ||
+	    a0_strdup_into(&cfg->username, "%u") < 0 ||
+	    a0_strdup_into(&cfg->cache_dir, "/var/cache/pam_auth0") < 0 ||
+	    a0_strdup_into(&cfg->users_file, "/etc/pam_auth0/users") < 0 ||
+	    a0_strdup_into(&cfg->state_dir, "/run/pam_auth0") < 0)
 		return A0_ERR_NOMEM;
 	cfg->jwks_ttl = 3600;
 	cfg->clock_skew = 60;
@@ -671,11 +633,12 @@ static bool names_user(const char *tmpl)
 /* Defaults that depend on other keys, and rules that span keys. */
 static int finish_config(struct a0_config *cfg, const char *path, char *err, size_t errlen)
 {
-	if (!cfg->user_claim_template && set_string(&cfg->user_claim_template, cfg->username))
+	if (!cfg->user_claim_template &&
+	    a0_strdup_into(&cfg->user_claim_template, cfg->username) < 0)
 		return A0_ERR_NOMEM;
 	/* Whoever signs up chooses their nickname, name and email: such a claim must not decide
-	 * which local account they open unless the administrator says so (HACKING.md §security;
-	 * pam_auth0.conf(5) IDENTITY). */
+	 * which local account they open unless the administrator says so (pam_auth0.conf(5)
+	 * IDENTITY). */
 	if (cfg->user_claim && !a0_claim_admin_set(cfg->user_claim) && !cfg->trust_user_claims)
 		return fail(err, errlen, NULL,
 			    "%s: key 'user_claim': '%s' is a claim the account holder sets; bind "
@@ -736,14 +699,15 @@ static int load(const char *text, size_t len, int argc, const char **argv,
 		r = finish_config(cfg, path, err, errlen);
 	if (r == 0 && !text && cfg->client_secret_file)
 		r = read_client_secret(cfg, err, errlen);
-	if (r < 0) {
-		if (r == A0_ERR_NOMEM)
-			fail(err, errlen, NULL, "out of memory");
-		a0_config_free(cfg);
-		return r;
-	}
+	if (r < 0)
+		goto out;
 	*ret = cfg;
-	return 0;
+	cfg = NULL;
+out:
+	if (r == A0_ERR_NOMEM)
+		(void)fail(err, errlen, NULL, "out of memory");
+	a0_config_free(cfg);
+	return r;
 }
 
 int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *err, size_t errlen)

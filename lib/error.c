@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "lib/error.h"
+#include "lib/util.h"
 
 static const struct {
 	const char *name;
@@ -45,7 +46,7 @@ static int index_of(int err)
 {
 	int i = -err;
 
-	if (i < 0 || i >= (int)(sizeof(errors) / sizeof(errors[0])) || !errors[i].name)
+	if (i < 0 || i >= (int)A0_ARRAY_SIZE(errors) || !errors[i].name)
 		return -A0_ERR_AUTH0;
 	return i;
 }

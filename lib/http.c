@@ -12,6 +12,7 @@
 #include "lib/error.h"
 #include "lib/http.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 /* Debian's CA bundle; named explicitly so OpenSSL's SSL_CERT_FILE/SSL_CERT_DIR never count. */
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
@@ -77,10 +78,10 @@ static int global_init(void)
 	if (keylog && !saved)
 		return A0_ERR_NOMEM;
 	if (saved)
-		unsetenv("SSLKEYLOGFILE");
+		(void)unsetenv("SSLKEYLOGFILE");
 	c = curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (saved) {
-		setenv("SSLKEYLOGFILE", saved, 1);
+		(void)setenv("SSLKEYLOGFILE", saved, 1);
 		free(saved);
 	}
 	return c == CURLE_OK ? 0 : A0_ERR_NOMEM;
@@ -245,14 +246,15 @@ int a0_http_request(struct a0_http *h, const char *path, const char *bearer,
 	if (e != CURLE_OK) {
 		r = map_curl_error(e);
 		if (r == A0_ERR_TOO_LARGE)
-			snprintf(err, errlen, "response larger than %d bytes", A0_HTTP_MAX_BODY);
+			a0_format(err, errlen, "response larger than %d bytes", A0_HTTP_MAX_BODY);
 		else
-			snprintf(err, errlen, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(e));
+			a0_format(err, errlen, "%s",
+				  h->errbuf[0] ? h->errbuf : curl_easy_strerror(e));
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
-		snprintf(resp->content_type, sizeof(resp->content_type), "%s", ctype);
+		a0_format(resp->content_type, sizeof(resp->content_type), "%s", ctype);
 	resp->retry_after = t.retry_after;
 	r = t.body.data ? 0 : a0_buf_append(&t.body, "", 0);
 	if (r < 0)

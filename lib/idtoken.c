@@ -15,6 +15,7 @@
 #include "lib/error.h"
 #include "lib/idtoken.h"
 #include "lib/jwt.h"
+#include "lib/util.h"
 
 #define JWKS_PATH "/.well-known/jwks.json"
 #define MAX_NAME 512 /* cache file names: the domain is at most 253 + 6 bytes */
@@ -43,13 +44,13 @@ static int open_cache_dir(const char *dir, int *ret_fd, char *reason, size_t rea
 			*ret_fd = -1;
 			return 0;
 		}
-		snprintf(reason, reasonlen, "cache_dir %s: %s", dir, strerror(errno));
+		a0_format(reason, reasonlen, "cache_dir %s: %s", dir, strerror(errno));
 		return A0_ERR_CONFIG;
 	}
 	if (fstat(fd, &st) < 0 || !trusted(&st)) {
-		close(fd);
-		snprintf(reason, reasonlen,
-			 "cache_dir %s must be owned by root and writable by nobody else", dir);
+		(void)close(fd);
+		a0_format(reason, reasonlen,
+			  "cache_dir %s must be owned by root and writable by nobody else", dir);
 		return A0_ERR_CONFIG;
 	}
 	*ret_fd = fd;
@@ -68,8 +69,7 @@ static int read_cache(int dirfd, const char *name, time_t now, unsigned ttl,
 {
 	struct stat st;
 	char *text = NULL;
-	size_t got = 0;
-	ssize_t n;
+	ssize_t got;
 	int fd, r = 1;
 
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
@@ -81,22 +81,15 @@ static int read_cache(int dirfd, const char *name, time_t now, unsigned ttl,
 	text = malloc((size_t)st.st_size);
 	if (!text)
 		goto out;
-	while (got < (size_t)st.st_size) {
-		n = read(fd, text + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	got = a0_read_full(fd, text, (size_t)st.st_size);
 	/* A torn or foreign file is not an error: the tenant has the real one. */
-	if (got == (size_t)st.st_size && a0_jwks_parse(text, got, ret) == 0) {
+	if (got == (ssize_t)st.st_size && a0_jwks_parse(text, (size_t)got, ret) == 0) {
 		*ret_fetched = st.st_mtime;
 		r = 0;
 	}
 out:
 	free(text);
-	close(fd);
+	(void)close(fd);
 	return r;
 }
 
@@ -106,7 +99,6 @@ static void write_cache(int dirfd, const char *name, const char *body, size_t le
 {
 	unsigned long long rnd;
 	char tmp[MAX_NAME + 32];
-	size_t done = 0;
 	bool ok;
 	int fd;
 
@@ -117,19 +109,10 @@ static void write_cache(int dirfd, const char *name, const char *body, size_t le
 	if (fd < 0)
 		return;
 	/* 0644 whatever the umask: the keys are public and a non-root application may read them. */
-	ok = fchmod(fd, 0644) == 0;
-	while (ok && done < len) {
-		ssize_t n = write(fd, body + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		ok = n > 0;
-		if (ok)
-			done += (size_t)n;
-	}
+	ok = fchmod(fd, 0644) == 0 && a0_write_full(fd, body, len) == 0;
 	ok = close(fd) == 0 && ok;
 	if (!ok || renameat(dirfd, tmp, dirfd, name) < 0)
-		unlinkat(dirfd, tmp, 0);
+		(void)unlinkat(dirfd, tmp, 0);
 }
 
 /* GET the tenant's JWKS, parse it and, when dirfd >= 0, cache it. */
@@ -153,10 +136,10 @@ static int fetch_keys(struct a0_http *h, int dirfd, const char *name, struct a0_
 	else
 		r = a0_jwks_parse(resp.body, resp.len, ret);
 	if (r < 0 && resp.status != 200)
-		snprintf(reason, reasonlen, "JWKS: HTTP %ld", resp.status);
+		a0_format(reason, reasonlen, "JWKS: HTTP %ld", resp.status);
 	else if (r < 0)
-		snprintf(reason, reasonlen, "JWKS: %zu bytes of '%s' are not a key set", resp.len,
-			 resp.content_type);
+		a0_format(reason, reasonlen, "JWKS: %zu bytes of '%s' are not a key set", resp.len,
+			  resp.content_type);
 	else if (dirfd >= 0)
 		write_cache(dirfd, name, resp.body, resp.len);
 	a0_http_response_clear(&resp);
@@ -201,6 +184,6 @@ int a0_id_token_verify(struct a0_http *h, const struct a0_id_token_check *check,
 	}
 	a0_jwks_free(keys);
 	if (dirfd >= 0)
-		close(dirfd);
+		(void)close(dirfd);
 	return r;
 }

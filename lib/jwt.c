@@ -21,6 +21,7 @@
 #include "lib/json.h"
 #include "lib/jwt.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 #define MAX_AUD 16      /* audiences in one token */
 #define MAX_DATE 1e11   /* a NumericDate past the year 5000 is not a date */
@@ -51,7 +52,7 @@ static const struct {
 	{ "PS256", KTY_RSA, RSA_PKCS1_PSS_PADDING },
 	{ "ES256", KTY_EC, 0 },
 };
-#define N_ALGS (sizeof(algs) / sizeof(algs[0]))
+#define N_ALGS A0_ARRAY_SIZE(algs)
 
 static int why(int err, char *reason, size_t reasonlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -60,11 +61,9 @@ static int why(int err, char *reason, size_t reasonlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (reason && reasonlen) {
-		va_start(ap, fmt);
-		vsnprintf(reason, reasonlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	a0_vformat(reason, reasonlen, fmt, ap);
+	va_end(ap);
 	return err;
 }
 
@@ -72,11 +71,11 @@ static int why(int err, char *reason, size_t reasonlen, const char *fmt, ...)
 
 const char *a0_show(const char *s, char buf[A0_SHOW_MAX + 1])
 {
-	size_t i;
+	size_t n = s ? strnlen(s, A0_SHOW_MAX) : 0;
 
-	for (i = 0; s && s[i] && i < A0_SHOW_MAX; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	buf[i] = '\0';
+	memcpy(buf, s ? s : "", n);
+	buf[n] = '\0';
+	a0_text_scrub(buf, n, A0_TEXT_ASCII);
 	return buf;
 }
 
@@ -267,11 +266,11 @@ static int parse_key(const cJSON *item, struct jwk *k)
 	memset(k, 0, sizeof(*k));
 	if (!kid)
 		return 1;
-	if (!*kid || strlen(kid) > A0_JWK_MAX_KID)
+	if (!*kid || a0_str_copy(k->kid, sizeof(k->kid), kid) < 0)
 		return A0_ERR_MALFORMED;
-	memcpy(k->kid, kid, strlen(kid) + 1);
-	if (alg && strlen(alg) < sizeof(k->alg))
-		memcpy(k->alg, alg, strlen(alg) + 1);
+	/* An alg too long for the buffer names none we support: "" marks it below. */
+	if (alg)
+		(void)a0_str_copy(k->alg, sizeof(k->alg), alg);
 	k->kty = kty_of(kty);
 	if (alg && !k->alg[0])
 		k->unusable = "key names an unsupported alg";

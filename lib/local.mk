@@ -1,5 +1,11 @@
-# lib/: two convenience libraries.
+# lib/: convenience libraries.
 #
+# libauth0util.la, the one way of each small job (util.h): whole reads and writes, text checks,
+# message buffers, copies, the domain check. libc alone, so that even the command line
+# (credentials/local.mk) and the test helpers (tests/local.mk) can take it; part of the base.
+noinst_LTLIBRARIES += lib/libauth0util.la
+lib_libauth0util_la_SOURCES = lib/util.c lib/util.h
+
 # libauth0base.la, the network-free base: errors, secret buffers, bounded JSON, the parsers of
 # Auth0's answers. It links neither libcurl nor OpenSSL, so the public credentials library can
 # take it (credentials/local.mk) together with the keyring store (keyring/local.mk).
@@ -10,7 +16,7 @@ lib_libauth0base_la_SOURCES = \
 	lib/json.c lib/json.h \
 	lib/response.c lib/auth0.h
 lib_libauth0base_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
-lib_libauth0base_la_LIBADD = $(CJSON_LIBS) -lm
+lib_libauth0base_la_LIBADD = lib/libauth0util.la $(CJSON_LIBS) -lm
 
 # libauth0core.la, the protocol core linked into the module, the tenant plug-in, the fuzzers
 # and the tests: the base and the keyring store, plus configuration, the one HTTP client, the

@@ -11,6 +11,7 @@
 #include "lib/error.h"
 #include "lib/mfa.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 /* The state of one MFA completion. */
 struct flow {
@@ -125,8 +126,8 @@ static int ask_code(struct flow *f, enum a0_mfa_method method, const char *promp
 		} else if (!is_code(code)) {
 			r = A0_ERR_DENIED;
 			a0_result_clear(f->res);
-			snprintf(f->res->description, sizeof(f->res->description),
-				 "reply is not a one-time code");
+			a0_format(f->res->description, sizeof(f->res->description),
+				  "reply is not a one-time code");
 		} else if (method == A0_MFA_OTP) {
 			r = a0_grant_mfa_otp(f->c, f->mfa_token, code, ret, f->res);
 		} else {
@@ -159,8 +160,8 @@ static int run_oob_code(struct flow *f, enum a0_mfa_method method, struct a0_tok
 	r = challenge(f, method, &ch);
 	if (r == 0 && !ch.binding_prompt) {
 		r = A0_ERR_MALFORMED;
-		snprintf(f->res->description, sizeof(f->res->description),
-			 "%s challenge without binding_method prompt", a0_mfa_method_name(method));
+		a0_format(f->res->description, sizeof(f->res->description),
+			  "%s challenge without binding_method prompt", a0_mfa_method_name(method));
 	}
 	if (r == 0)
 		r = ask_code(f, method, prompts[method], ch.oob_code, ret);
@@ -186,8 +187,8 @@ static int poll_push(struct flow *f, const char *oob_code, struct a0_tokens **re
 		else if (r != A0_ERR_PENDING)
 			return r;
 		if (time(NULL) + (time_t)interval > deadline) {
-			snprintf(f->res->description, sizeof(f->res->description),
-				 "push not approved within %u seconds", f->cfg->mfa_timeout);
+			a0_format(f->res->description, sizeof(f->res->description),
+				  "push not approved within %u seconds", f->cfg->mfa_timeout);
 			return A0_ERR_EXPIRED;
 		}
 		sleep(interval);
@@ -289,7 +290,7 @@ static int menu(struct flow *f, enum a0_mfa_method *ret)
 		tell(f, true, "Please enter one of the numbers shown.");
 	}
 	a0_result_clear(f->res);
-	snprintf(f->res->description, sizeof(f->res->description), "no method chosen");
+	a0_format(f->res->description, sizeof(f->res->description), "no method chosen");
 	return A0_ERR_DENIED;
 }
 
@@ -327,8 +328,8 @@ int a0_mfa_complete(struct a0_client *c, const struct a0_config *cfg, const char
 			chosen = cfg->mfa_methods[i];
 	if (chosen == A0_MFA_N) {
 		a0_result_clear(res);
-		snprintf(res->description, sizeof(res->description),
-			 "no active authenticator among the allowed methods");
+		a0_format(res->description, sizeof(res->description),
+			  "no active authenticator among the allowed methods");
 		return A0_ERR_NOT_ENROLLED;
 	}
 	if (kinds > 1 && !cfg->mfa_methods_set) {

@@ -12,6 +12,7 @@
 #include "lib/json.h"
 #include "lib/jwt.h"
 #include "lib/policy.h"
+#include "lib/util.h"
 
 #define PWBUF_MIN 16384
 #define PWBUF_MAX (1024 * 1024)
@@ -74,11 +75,9 @@ static int deny(const char **tell, const char *message, char *reason, size_t rea
 	va_list ap;
 
 	*tell = message;
-	if (reason && reasonlen) {
-		va_start(ap, fmt);
-		vsnprintf(reason, reasonlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	a0_vformat(reason, reasonlen, fmt, ap);
+	va_end(ap);
 	return A0_ERR_POLICY;
 }
 

@@ -15,6 +15,7 @@
 #include "lib/error.h"
 #include "lib/json.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 void a0_tokens_free(struct a0_tokens *t)
 {
@@ -52,8 +53,7 @@ static int take_string(const cJSON *obj, const char *name, bool required, char *
 	if (!cJSON_IsString(item) || item->valuestring[0] == '\0' ||
 	    strlen(item->valuestring) > A0_MAX_TOKEN)
 		return A0_ERR_MALFORMED;
-	*dst = strdup(item->valuestring);
-	return *dst ? 0 : A0_ERR_NOMEM;
+	return a0_strdup_into(dst, item->valuestring);
 }
 
 int a0_parse_token_response(const char *body, size_t len, time_t now, struct a0_tokens **ret)
@@ -132,7 +132,7 @@ static int map_error_code(const char *error, const char *description)
 	if (strcmp(error, "invalid_grant") == 0 &&
 	    strcmp(description, "MFA Authorization rejected.") == 0)
 		return A0_ERR_REJECTED;
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+	for (size_t i = 0; i < A0_ARRAY_SIZE(table); i++)
 		if (strcmp(error, table[i].error) == 0)
 			return table[i].err;
 	return A0_ERR_AUTH0;
@@ -152,16 +152,12 @@ int a0_parse_error_response(const struct a0_http_response *resp, struct a0_resul
 		mfa_token = a0_json_string(root, "mfa_token");
 	}
 	if (error) {
-		snprintf(res->error, sizeof(res->error), "%s", error);
-		snprintf(res->description, sizeof(res->description), "%s",
-			 description ? description : "");
+		a0_format(res->error, sizeof(res->error), "%s", error);
+		a0_format(res->description, sizeof(res->description), "%s",
+			  description ? description : "");
 		/* Both reach syslog and the user's terminal: no control characters. */
-		for (char *p = res->error; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		for (char *p = res->description; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
+		a0_text_scrub(res->error, strlen(res->error), A0_TEXT_LINE);
+		a0_text_scrub(res->description, strlen(res->description), A0_TEXT_LINE);
 		r = map_error_code(res->error, res->description);
 	} else if (resp->status == 429) {
 		r = A0_ERR_RATE_LIMITED;
@@ -178,12 +174,12 @@ int a0_parse_error_response(const struct a0_http_response *resp, struct a0_resul
 	if (r == A0_ERR_MFA_REQUIRED) {
 		if (!mfa_token || !*mfa_token || strlen(mfa_token) > A0_MAX_TOKEN)
 			r = A0_ERR_MALFORMED;
-		else if (!(res->mfa_token = strdup(mfa_token)))
+		else if (a0_strdup_into(&res->mfa_token, mfa_token) < 0)
 			r = A0_ERR_NOMEM;
 	}
 	if (r == A0_ERR_MALFORMED && !res->description[0])
-		snprintf(res->description, sizeof(res->description), "HTTP %ld with no Auth0 error",
-			 resp->status);
+		a0_format(res->description, sizeof(res->description),
+			  "HTTP %ld with no Auth0 error", resp->status);
 	a0_json_free(root);
 	return r;
 }
@@ -217,7 +213,8 @@ static void copy_member(const cJSON *obj, const char *name, char *dst, size_t si
 {
 	const char *s = a0_json_string(obj, name);
 
-	snprintf(dst, size, "%s", s && strlen(s) < size ? s : "");
+	/* Whole or not at all: a cut id or type would name another. */
+	(void)a0_str_copy(dst, size, s ? s : "");
 }
 
 int a0_parse_authenticators(const char *body, size_t len, struct a0_authenticator *list,
@@ -280,7 +277,7 @@ int a0_authenticator_method(const struct a0_authenticator *a)
 		{ "recovery-code", "", A0_MFA_RECOVERY },
 	};
 
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+	for (size_t i = 0; i < A0_ARRAY_SIZE(table); i++)
 		if (strcmp(a->type, table[i].type) == 0 &&
 		    (!table[i].channel[0] || strcmp(a->oob_channel, table[i].channel) == 0))
 			return (int)table[i].method;
@@ -294,7 +291,7 @@ static bool param_reserved(const char *key)
 		"client_assertion_type", "refresh_token", "scope", "audience",
 	};
 
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+	for (size_t i = 0; i < A0_ARRAY_SIZE(reserved); i++)
 		if (strcasecmp(key, reserved[i]) == 0)
 			return true;
 	return false;
@@ -303,32 +300,32 @@ static bool param_reserved(const char *key)
 int a0_params_check(const struct a0_param *extra, size_t n_extra, char *err, size_t errlen)
 {
 	if (n_extra > A0_MAX_PARAMS) {
-		snprintf(err, errlen, "more than %d extra parameters", A0_MAX_PARAMS);
+		a0_format(err, errlen, "more than %d extra parameters", A0_MAX_PARAMS);
 		return A0_ERR_INVALID;
 	}
 	for (size_t i = 0; i < n_extra; i++) {
 		const char *k = extra[i].key, *v = extra[i].value;
 
 		if (!k || !v || !*k || strlen(k) > A0_MAX_PARAM_KEY) {
-			snprintf(err, errlen,
-				 "an extra parameter's name is empty or longer than %d bytes",
-				 A0_MAX_PARAM_KEY);
+			a0_format(err, errlen,
+				  "an extra parameter's name is empty or longer than %d bytes",
+				  A0_MAX_PARAM_KEY);
 			return A0_ERR_INVALID;
 		}
 		if (strlen(v) > A0_MAX_PARAM_VALUE) {
-			snprintf(err, errlen, "an extra parameter's value is longer than %d bytes",
-				 A0_MAX_PARAM_VALUE);
+			a0_format(err, errlen, "an extra parameter's value is longer than %d bytes",
+				  A0_MAX_PARAM_VALUE);
 			return A0_ERR_INVALID;
 		}
 		if (param_reserved(k)) {
 			/* The key is one of ours, so it is safe to name. */
-			snprintf(err, errlen,
-				 "the parameter '%s' may not be set as an extra parameter", k);
+			a0_format(err, errlen,
+				  "the parameter '%s' may not be set as an extra parameter", k);
 			return A0_ERR_INVALID;
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (strcasecmp(k, extra[j].key) == 0) {
-				snprintf(err, errlen, "an extra parameter is given twice");
+				a0_format(err, errlen, "an extra parameter is given twice");
 				return A0_ERR_INVALID;
 			}
 		}

@@ -10,7 +10,8 @@ tests_libtestcommon_la_SOURCES = tests/common/fake.c tests/common/fake.h \
 	tests/common/assert.h
 tests_libtestcommon_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(KEYUTILS_CFLAGS)
-tests_libtestcommon_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(KEYUTILS_LIBS)
+tests_libtestcommon_la_LIBADD = lib/libauth0util.la $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) \
+	$(KEYUTILS_LIBS)
 
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS)
 TEST_LIBS = lib/libauth0core.la $(CMOCKA_LIBS)

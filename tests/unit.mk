@@ -2,7 +2,7 @@ if ENABLE_TESTS
 # tests/unit: cmocka tests of one part each, linked against the convenience libraries.
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_http \
 	tests/unit/test_exports tests/unit/test_jwt tests/unit/test_policy tests/unit/test_store \
-	tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard
+	tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard tests/unit/test_util
 
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
@@ -48,4 +48,24 @@ tests_unit_test_lock_SOURCES = tests/unit/test_lock.c
 tests_unit_test_lock_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS)
 tests_unit_test_lock_CFLAGS = $(CREDENTIALS_TEST_CFLAGS)
 tests_unit_test_lock_LDADD = credentials/libcredentials-core.la $(TEST_LIBS)
+
+# lib/util.h. A0_ARRAY_SIZE refuses a pointer at build time: before test_util is built, an
+# array must compile and a pointer must fail with the macro's own message.
+tests_unit_test_util_SOURCES = tests/unit/test_util.c
+tests_unit_test_util_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_util_LDADD = lib/libauth0util.la $(CMOCKA_LIBS)
+EXTRA_tests_unit_test_util_DEPENDENCIES = tests/unit/array_size.stamp
+CLEANFILES += tests/unit/array_size.stamp tests/unit/array_size.err
+tests/unit/array_size.stamp: tests/unit/array_size.c lib/util.h
+	$(AM_V_GEN)$(MKDIR_P) tests/unit && \
+	$(COMPILE) -fsyntax-only -DA0_ARRAY_OK $(srcdir)/tests/unit/array_size.c && \
+	if $(COMPILE) -fsyntax-only $(srcdir)/tests/unit/array_size.c \
+		2>tests/unit/array_size.err; then \
+		echo "A0_ARRAY_SIZE took a pointer" >&2; exit 1; \
+	fi && \
+	if ! grep -q 'A0_ARRAY_SIZE: not an array' tests/unit/array_size.err; then \
+		cat tests/unit/array_size.err >&2; exit 1; \
+	fi && \
+	touch $@
 endif
+EXTRA_DIST += tests/unit/array_size.c

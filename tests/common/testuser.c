@@ -14,6 +14,7 @@
 
 #include <keyutils.h>
 
+#include "lib/util.h"
 #include "tests/common/testuser.h"
 
 #define MARKER "pam_auth0 keyring test pid="
@@ -21,7 +22,6 @@
 /* Run argv without a shell: its exit status (-1: could not run) and what it said on stderr. */
 static int run(const char *const argv[], char *err, size_t errlen)
 {
-	size_t used = 0;
 	int status, fds[2];
 	ssize_t n;
 	pid_t pid;
@@ -45,9 +45,8 @@ static int run(const char *const argv[], char *err, size_t errlen)
 		_exit(127);
 	}
 	close(fds[1]);
-	while (used + 1 < errlen && (n = read(fds[0], err + used, errlen - used - 1)) > 0)
-		used += (size_t)n;
-	err[used] = '\0';
+	n = a0_read_full(fds[0], err, errlen - 1);
+	err[n > 0 ? n : 0] = '\0';
 	close(fds[0]);
 	if (waitpid(pid, &status, 0) < 0)
 		return -1;
@@ -151,7 +150,7 @@ void test_user_sweep(void)
 	struct passwd *pw;
 
 	setpwent();
-	while ((pw = getpwent()) && n < sizeof(stale) / sizeof(stale[0])) {
+	while ((pw = getpwent()) && n < A0_ARRAY_SIZE(stale)) {
 		long pid;
 
 		if (!pw->pw_gecos || strncmp(pw->pw_gecos, MARKER, strlen(MARKER)) != 0)
