@@ -802,9 +802,8 @@ static int binding_line(char *line, const char *user, const struct origin *o, co
 		return fail(err, errlen, o, "expected 'name user_id', found more fields");
 	if (strlen(id) > A0_MAX_USER_ID)
 		return fail(err, errlen, o, "user_id longer than %d bytes", A0_MAX_USER_ID);
-	for (const char *c = id; *c; c++)
-		if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e)
-			return fail(err, errlen, o, "user_id with a character that is not printable");
+	if (!a0_text_ok(id, strlen(id), A0_TEXT_TOKEN))
+		return fail(err, errlen, o, "user_id with a character that is not printable");
 	if (strcmp(name, user) != 0)
 		return 0;
 	*ret_id = id;
