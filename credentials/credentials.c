@@ -25,6 +25,7 @@
 #include "lib/secret.h"
 #include "credentials/tenant.h"
 #include "credentials/worker.h"
+#include "keyring/store.h"
 
 #define DEFAULT_TIMEOUT 10
 #define MAX_TIMEOUT 300

@@ -193,23 +193,6 @@ static struct a0_record *record_for_tenant(const struct a0_record *r)
 	return n;
 }
 
-static struct a0_record *record_dup(const struct a0_record *r)
-{
-	struct a0_record *n = record_for_tenant(r);
-
-	if (!n)
-		return NULL;
-	n->expires_at = r->expires_at;
-	if (dup_into(&n->access_token, r->access_token) < 0 ||
-	    dup_into(&n->id_token, r->id_token) < 0 ||
-	    dup_into(&n->refresh_token, r->refresh_token) < 0 ||
-	    dup_into(&n->token_type, r->token_type) < 0 || dup_into(&n->scope, r->scope) < 0) {
-		a0_record_free(n);
-		return NULL;
-	}
-	return n;
-}
-
 /* Put the tokens of t into n; scope when t has none (Auth0 omits an unchanged scope). */
 static int fill_tokens(struct a0_record *n, const struct a0_tokens *t, const char *scope,
 		       time_t issued)
@@ -234,22 +217,23 @@ static int fill_tokens(struct a0_record *n, const struct a0_tokens *t, const cha
 int a0_cm_merge(const struct a0_record *old, const struct a0_tokens *t, const char *scope,
 		time_t issued, struct a0_record **ret)
 {
-	struct a0_record *n = record_dup(old);
+	struct a0_record *n = NULL;
 	int r;
 
-	if (!n)
-		return A0_ERR_NOMEM;
-	r = fill_tokens(n, t, scope ? scope : old->scope, issued);
-	if (r == 0 && t->refresh_token) {
+	if ((r = a0_record_dup(old, &n)) < 0)
+		goto out;
+	if ((r = fill_tokens(n, t, scope ? scope : old->scope, issued)) < 0)
+		goto out;
+	if (t->refresh_token) {
 		a0_secret_clear(&n->refresh_token);
-		r = dup_into(&n->refresh_token, t->refresh_token);
-	}
-	if (r < 0) {
-		a0_record_free(n);
-		return r;
+		if ((r = dup_into(&n->refresh_token, t->refresh_token)) < 0)
+			goto out;
 	}
 	*ret = n;
-	return 0;
+	n = NULL;
+out:
+	a0_record_free(n);
+	return r;
 }
 
 /* ------------------------------------------------------------------ the critical section */
@@ -420,16 +404,16 @@ static int save_main(struct a0_cm *cm, const struct a0_record *r)
 /* The main record with only its refresh token replaced. */
 static int save_rotated(struct a0_cm *cm, struct a0_cm_job *job, const char *refresh_token)
 {
-	struct a0_record *n;
+	struct a0_record *n = NULL;
 	int r;
 
-	n = record_dup(job->main);
-	if (!n)
-		return A0_ERR_NOMEM;
+	if ((r = a0_record_dup(job->main, &n)) < 0)
+		goto out;
 	a0_secret_clear(&n->refresh_token);
-	r = dup_into(&n->refresh_token, refresh_token);
-	if (r == 0)
-		r = save_main(cm, n);
+	if ((r = dup_into(&n->refresh_token, refresh_token)) < 0)
+		goto out;
+	r = save_main(cm, n);
+out:
 	a0_record_free(n);
 	return r;
 }

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "lib/auth0.h"
-#include "keyring/store.h"
+#include "keyring/record.h"
 
 /* The record holding the refresh token: every refresh of a session takes its lock. */
 #define A0_CM_LOCK_RECORD A0_RECORD_MAIN
