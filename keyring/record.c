@@ -180,12 +180,33 @@ static int append_field(struct a0_buf *b, const char *name, const char *value, s
 	n = snprintf(head, sizeof(head), "%s %zu\n", name, len);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return A0_ERR_INVALID;
-	r = a0_buf_append(b, head, (size_t)n);
-	if (r == 0)
-		r = a0_buf_append(b, value, len);
-	if (r == 0)
-		r = a0_buf_append(b, "\n", 1);
-	return r;
+	if ((r = a0_buf_append(b, head, (size_t)n)) < 0 || (r = a0_buf_append(b, value, len)) < 0)
+		return r;
+	return a0_buf_append(b, "\n", 1);
+}
+
+/* Field f of r, when present; A0_ERR_INVALID for a required field missing or a bad value. */
+static int append_value(struct a0_buf *b, const struct a0_record *r, const struct field *f)
+{
+	const char *s;
+	size_t len;
+
+	if (f->kind == F_TIME) {
+		time_t t = time_of(r, f);
+		char num[32];
+		int n;
+
+		if (t < 0 || (t == 0 && !f->required))
+			return 0; /* refresh_expires_at: 0 is "unknown" */
+		n = snprintf(num, sizeof(num), "%lld", (long long)t);
+		return append_field(b, f->name, num, (size_t)n);
+	}
+	if (!(s = string_of(r, f)))
+		return f->required ? A0_ERR_INVALID : 0;
+	len = strlen(s);
+	if (len == 0 || len > A0_FIELD_MAX || !a0_record_printable(s, len))
+		return A0_ERR_INVALID;
+	return append_field(b, f->name, s, len);
 }
 
 int a0_record_serialize(const struct a0_record *r, char **ret, size_t *ret_len)
@@ -197,43 +218,18 @@ int a0_record_serialize(const struct a0_record *r, char **ret, size_t *ret_len)
 	if (!r)
 		return A0_ERR_INVALID;
 	n = snprintf(head, sizeof(head), MAGIC "%d\n", RECORD_VERSION);
-	rc = a0_buf_append(&b, head, (size_t)n);
-	for (size_t i = 0; i < N_FIELDS && rc == 0; i++) {
-		const struct field *f = &fields[i];
-
-		if (f->kind == F_TIME) {
-			time_t t = time_of(r, f);
-			char num[32];
-
-			if (t < 0 || (t == 0 && !f->required))
-				continue; /* refresh_expires_at: 0 is "unknown" */
-			n = snprintf(num, sizeof(num), "%lld", (long long)t);
-			rc = append_field(&b, f->name, num, (size_t)n);
-		} else {
-			const char *s = string_of(r, f);
-			size_t len;
-
-			if (!s) {
-				if (f->required)
-					rc = A0_ERR_INVALID;
-				continue;
-			}
-			len = strlen(s);
-			if (len == 0 || len > A0_FIELD_MAX || !a0_record_printable(s, len))
-				rc = A0_ERR_INVALID;
-			else
-				rc = append_field(&b, f->name, s, len);
-		}
-	}
-	if (rc == 0)
-		rc = a0_buf_append(&b, END, sizeof(END) - 1);
-	if (rc < 0) {
-		a0_buf_free(&b);
-		return rc == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : rc;
-	}
+	if ((rc = a0_buf_append(&b, head, (size_t)n)) < 0)
+		goto out;
+	for (size_t i = 0; i < N_FIELDS; i++)
+		if ((rc = append_value(&b, r, &fields[i])) < 0)
+			goto out;
+	if ((rc = a0_buf_append(&b, END, sizeof(END) - 1)) < 0)
+		goto out;
 	*ret_len = b.len;
 	*ret = a0_buf_steal(&b);
-	return 0;
+out:
+	a0_buf_free(&b); /* wipes what a failure left */
+	return rc == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : rc;
 }
 
 /* A decimal number of at most maxdigits digits, no sign, no leading zero; -1 when not. */
@@ -342,7 +338,8 @@ int a0_record_parse(const char *p, size_t len, struct a0_record **ret)
 		if (fields[i].required && !seen[i])
 			goto out;
 	*ret = r;
-	return 0;
+	r = NULL;
+	rc = 0;
 out:
 	a0_record_free(r);
 	return rc;
@@ -380,44 +377,41 @@ int a0_record_api_name(const char *audience, const char *scope, char **ret)
 		return A0_ERR_INVALID;
 	if (scope && !a0_record_printable(scope, strlen(scope)))
 		return A0_ERR_INVALID;
-	r = a0_buf_append(&b, "api:", 4);
-	if (r == 0)
-		r = a0_buf_append(&b, audience, strlen(audience));
-	if (r == 0 && scope) {
-		/* Auth0's SDKs: the scopes sorted, each after "::"; a set, so repeats go. */
-		copy = strdup(scope);
-		if (!copy)
-			r = A0_ERR_NOMEM;
-		for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t && r == 0;
-		     t = strtok_r(NULL, " ", &save)) {
-			if (n == cap) {
-				char **grown = realloc(words, (cap ? cap * 2 : 8) * sizeof(*words));
-
-				if (!grown) {
-					r = A0_ERR_NOMEM;
-					break;
-				}
-				words = grown;
-				cap = cap ? cap * 2 : 8;
-			}
-			words[n++] = t;
-		}
-		if (r == 0 && n > 0)
-			qsort(words, n, sizeof(*words), cmp_str);
-		for (size_t i = 0; i < n && r == 0; i++) {
-			if (i > 0 && strcmp(words[i], words[i - 1]) == 0)
-				continue;
-			r = a0_buf_append(&b, "::", 2);
-			if (r == 0)
-				r = a0_buf_append(&b, words[i], strlen(words[i]));
-		}
+	if ((r = a0_buf_append(&b, "api:", 4)) < 0 ||
+	    (r = a0_buf_append(&b, audience, strlen(audience))) < 0)
+		goto out;
+	/* Auth0's SDKs: the scopes sorted, each after "::"; a set, so repeats go. */
+	if (scope && !(copy = strdup(scope))) {
+		r = A0_ERR_NOMEM;
+		goto out;
 	}
-	free(words);
-	free(copy);
-	if (r < 0) {
-		a0_buf_free(&b);
-		return r == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : r;
+	for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t;
+	     t = strtok_r(NULL, " ", &save)) {
+		if (n == cap) {
+			char **grown = realloc(words, (cap ? cap * 2 : 8) * sizeof(*words));
+
+			if (!grown) {
+				r = A0_ERR_NOMEM;
+				goto out;
+			}
+			words = grown;
+			cap = cap ? cap * 2 : 8;
+		}
+		words[n++] = t;
+	}
+	if (n > 0)
+		qsort(words, n, sizeof(*words), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && strcmp(words[i], words[i - 1]) == 0)
+			continue;
+		if ((r = a0_buf_append(&b, "::", 2)) < 0 ||
+		    (r = a0_buf_append(&b, words[i], strlen(words[i]))) < 0)
+			goto out;
 	}
 	*ret = a0_buf_steal(&b);
-	return 0;
+out:
+	free(words);
+	free(copy);
+	a0_buf_free(&b); /* nothing after a steal */
+	return r == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : r;
 }

@@ -309,10 +309,11 @@ static int drop_other(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
 
 	if (key == o->keep)
 		return 0;
+	/* Best effort: the save itself has succeeded, and loads pick the caller's own key. */
 	if (ki->uid == o->me)
-		a0_key_invalidate(key);
+		(void)a0_key_invalidate(key);
 	else
-		keyctl_unlink(key, o->keyring);
+		(void)keyctl_unlink(key, o->keyring);
 	return 0;
 }
 
@@ -350,59 +351,61 @@ int a0_store_save_described(key_serial_t keyring, const char *description,
 {
 	uid_t me = current_fsuid();
 	struct find_ctx f = { .owner = &me, .all = true };
-	key_serial_t own, staging, key = -1;
+	key_serial_t own, staging = -1, key = -1;
 	char *payload = NULL;
 	size_t len = 0;
-	int rc, e = 0;
+	int rc, e;
 
-	rc = a0_record_serialize(r, &payload, &len);
-	if (rc < 0)
+	if ((rc = a0_record_serialize(r, &payload, &len)) < 0)
 		return rc;
 	/* Every call on a record key needs a permission that A0_RECORD_PERM gives its owner
 	 * only: the caller has the user's fsuid (the helper is the user; the module switches,
 	 * login.c). */
-	rc = find_record(keyring, description, &f);
-	if (rc == A0_ERR_NOT_FOUND)
-		rc = 0;
-	if (rc < 0)
+	if ((rc = find_record(keyring, description, &f)) < 0 && rc != A0_ERR_NOT_FOUND)
 		goto out;
+	rc = 0;
 	own = f.found ? f.found : -1;
 	staging = add_key("keyring", "pam_auth0:staging", NULL, 0, KEY_SPEC_PROCESS_KEYRING);
 	if (staging < 0) {
 		rc = store_refused(errno, 0) ? A0_ERR_STORE : from_errno(errno);
 		goto out;
 	}
-	if (own >= 0)
-		rc = link_owned(own, staging);
-	for (size_t i = 0; i < N_TYPES && rc == 0; i++) {
+	if (own >= 0 && (rc = link_owned(own, staging)) < 0)
+		goto out;
+	for (size_t i = 0; i < N_TYPES; i++) {
 		if (own >= 0 && i != f.rank)
 			continue;
-		key = add_key(types[i], description, payload, len, staging);
-		if (key >= 0)
+		if ((key = add_key(types[i], description, payload, len, staging)) >= 0)
 			break;
 		e = errno;
-		if (own >= 0 || e != ENODEV) /* ENODEV: no such key type here; try the next */
+		if (own >= 0 || e != ENODEV) { /* ENODEV: no such key type here; try the next */
 			rc = store_refused(e, len) ? A0_ERR_STORE : from_errno(e);
+			goto out;
+		}
 	}
-	if (rc == 0 && key < 0)
+	if (key < 0) {
 		rc = A0_ERR_SYSTEM;
-	if (rc == 0 && key != own) {
-		/* New: owner-only before any other process possesses it through the keyring. */
-		rc = link_owned(key, keyring);
-		if (rc < 0)
-			a0_key_invalidate(key);
+		goto out;
+	}
+	/* New: owner-only before any other process possesses it through the keyring. */
+	if (key != own && (rc = link_owned(key, keyring)) < 0) {
+		(void)a0_key_invalidate(key);
+		goto out;
 	}
 	/* An update clears the timeout: set again after every save. */
-	if (rc == 0 && timeout_s > 0 && keyctl_set_timeout(key, timeout_s) < 0)
+	if (timeout_s > 0 && keyctl_set_timeout(key, timeout_s) < 0) {
 		rc = from_errno(errno);
-	a0_key_invalidate(staging);
+		goto out;
+	}
 	/* Only when the scan above saw more keys under the description than the one updated. */
-	if (rc == 0 && f.matches > (own >= 0 ? 1u : 0u))
-		each_key(keyring, description, false, drop_other,
-			 &(struct others){ .keep = key, .keyring = keyring, .me = me });
-	if (rc == 0 && ret_key)
+	if (f.matches > (own >= 0 ? 1u : 0u))
+		(void)each_key(keyring, description, false, drop_other,
+			       &(struct others){ .keep = key, .keyring = keyring, .me = me });
+	if (ret_key)
 		*ret_key = key;
 out:
+	if (staging >= 0)
+		(void)a0_key_invalidate(staging);
 	a0_wipe_free(payload, len + 1);
 	return rc;
 }
