@@ -694,6 +694,10 @@ static int plant_key(void *ctx)
 
 	if (key < 0)
 		return 1;
+	/* Also in the planter's user keyring: the save takes the key out of the session keyring,
+	 * and a key without a link is gone (garbage-collected) before the planter reads it. */
+	if (keyctl_link(key, KEY_SPEC_USER_KEYRING) < 0)
+		return 3;
 	return keyctl_setperm(key, *perm) < 0 ? 2 : 0;
 }
 
