@@ -26,6 +26,7 @@
 #include "credentials/tenant.h"
 #include "lib/util.h"
 #include "credentials/worker.h"
+#include "keyring/store.h"
 
 #define DEFAULT_TIMEOUT 10
 #define MAX_TIMEOUT 300

@@ -2,11 +2,12 @@
 # processes of a login session, over the records pam_auth0 keeps in its keyring.
 CREDENTIALS_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/include
 
-# The manager, the lock and the worker: linked into the shared library and the unit tests
-# (which link lib/libauth0core.la themselves).
+# The manager (its decisions, and the jobs that run under the lock), the lock and the worker:
+# linked into the shared library and the unit tests (which link lib/libauth0core.la
+# themselves).
 noinst_LTLIBRARIES += credentials/libcredentials-core.la
 credentials_libcredentials_core_la_SOURCES = \
-	credentials/manager.c credentials/manager.h \
+	credentials/manager.c credentials/manager.h credentials/jobs.c \
 	credentials/lock.c credentials/lock.h \
 	credentials/worker.c credentials/worker.h
 credentials_libcredentials_core_la_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)

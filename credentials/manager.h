@@ -4,12 +4,15 @@
 
 /*
  * The credentials manager behind libauth0-credentials and auth0-credentials(1): Auth0's
- * CredentialsManager decisions over the records of one keyring. Everything outside this file's
- * logic (the store, the lock, the tenant, the clock, the worker process) comes through
- * struct a0_cm_ops, so the unit tests drive it with fakes and a fake clock.
+ * CredentialsManager over the records of one keyring. manager.c decides (when the stored
+ * credentials do, when to refresh, what record an answer makes); jobs.c does what runs under
+ * the refresh lock (the request to the tenant, its retries, saving the answer). Everything
+ * outside their logic (the store, the lock, the tenant, the clock, the worker process) comes
+ * through struct a0_cm_ops, so the unit tests drive it with fakes and a fake clock.
  *
  * Results are the public AUTH0_CREDENTIALS_* codes; the reason is left in cm->message and,
- * when the tenant answered, in cm->result.
+ * when the tenant answered, in cm->result. Functions returning such a code follow the error
+ * idiom with `if ((code = f()) != 0) goto out;`.
  */
 
 #include <stdbool.h>
@@ -17,7 +20,7 @@
 #include <time.h>
 
 #include "lib/auth0.h"
-#include "keyring/store.h"
+#include "keyring/record.h"
 
 /* The record holding the refresh token: every refresh of a session takes its lock. */
 #define A0_CM_LOCK_RECORD A0_RECORD_MAIN
@@ -94,6 +97,8 @@ const char *a0_cm_code_name(int code);
 bool a0_cm_scope_equal(const char *a, const char *b);
 /* A token bound for headers and shell assignments: printable ASCII without spaces, bounded. */
 bool a0_cm_token_ok(const char *s);
+/* Every token of a token response is a0_cm_token_ok (the absent ones aside). */
+bool a0_cm_tokens_ok(const struct a0_tokens *t);
 /* The access token is valid now and for at least min_ttl more seconds. */
 bool a0_cm_valid_for(const struct a0_record *r, time_t now, long long min_ttl);
 
@@ -112,8 +117,22 @@ enum a0_cm_decision a0_cm_decide(const struct a0_record *r, time_t now, const ch
  */
 int a0_cm_merge(const struct a0_record *old, const struct a0_tokens *t, const char *scope,
 		time_t issued, struct a0_record **ret);
+/*
+ * The record of an exchange's answer t (API or session transfer credentials): main's tenant and
+ * the end of its refresh token's life, the tokens of t, no refresh token of its own. audience
+ * and scope are what was asked.
+ */
+int a0_cm_exchange_record(const struct a0_record *main, const struct a0_tokens *t,
+			  const char *audience, const char *scope, time_t issued,
+			  struct a0_record **ret);
 
-/* The critical section: network, retries, then store (the rotated refresh token first). */
+/* The one table from the core's errors (A0_ERR_*) to the public codes, for a job's failure. */
+int a0_cm_code_of(int err, enum a0_cm_job_kind kind);
+/* A failed load or save: STORE_FAILED, or UNKNOWN when no memory or a system error. */
+int a0_cm_store_code(int err);
+
+/* The critical section (jobs.c): network, retries, then store (the rotated refresh token
+ * first). */
 void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job);
 
 /* The operations; *ret (owned by the caller, a0_record_free) only on OK. */

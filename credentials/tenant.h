@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #include "lib/auth0.h"
-#include "keyring/store.h"
+#include "keyring/record.h"
 
 #define A0_TENANT_MODULE "auth0-credentials-tenant.so"
 #define A0_TENANT_SYMBOL "a0_tenant"

@@ -38,9 +38,6 @@
 #define A0_RECORD_PERM                                                                        \
 	(KEY_USR_VIEW | KEY_USR_READ | KEY_USR_WRITE | KEY_USR_SEARCH | KEY_USR_SETATTR)
 
-/* Largest payload read back or written: far over three tokens of A0_MAX_TOKEN. */
-#define A0_RECORD_MAX (256 * 1024)
-
 /* What keyctl_describe says about a key. */
 struct a0_keyinfo {
 	char type[32];

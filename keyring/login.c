@@ -25,38 +25,30 @@ int a0_record_from_tokens(const struct a0_tokens *t, const struct a0_config *cfg
 
 	if (!t || !t->access_token || !t->token_type)
 		return A0_ERR_INVALID;
-	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!(r = calloc(1, sizeof(*r))))
 		return A0_ERR_NOMEM;
-	rc = a0_strdup_into(&r->access_token, t->access_token);
-	if (rc == 0)
-		rc = a0_strdup_into(&r->id_token, t->id_token);
-	if (rc == 0)
-		rc = a0_strdup_into(&r->refresh_token, t->refresh_token);
-	if (rc == 0)
-		rc = a0_strdup_into(&r->token_type, t->token_type);
+	if ((rc = a0_strdup_into(&r->access_token, t->access_token)) < 0 ||
+	    (rc = a0_strdup_into(&r->id_token, t->id_token)) < 0 ||
+	    (rc = a0_strdup_into(&r->refresh_token, t->refresh_token)) < 0 ||
+	    (rc = a0_strdup_into(&r->token_type, t->token_type)) < 0)
+		goto out;
 	/* Auth0 sends scope only when it differs from the one asked for. */
-	if (rc == 0)
-		rc = a0_strdup_into(&r->scope, t->scope ? t->scope : cfg->scope);
-	if (rc == 0)
-		rc = a0_strdup_into(&r->domain, cfg->domain);
-	if (rc == 0)
-		rc = a0_strdup_into(&r->client_id, cfg->client_id);
-	if (rc == 0)
-		rc = a0_strdup_into(&r->ca_file, cfg->ca_file);
-	if (rc == 0)
-		rc = a0_strdup_into(&r->audience, cfg->audience);
-	if (rc < 0) {
-		a0_record_free(r);
-		return rc;
-	}
+	if ((rc = a0_strdup_into(&r->scope, t->scope ? t->scope : cfg->scope)) < 0 ||
+	    (rc = a0_strdup_into(&r->domain, cfg->domain)) < 0 ||
+	    (rc = a0_strdup_into(&r->client_id, cfg->client_id)) < 0 ||
+	    (rc = a0_strdup_into(&r->ca_file, cfg->ca_file)) < 0 ||
+	    (rc = a0_strdup_into(&r->audience, cfg->audience)) < 0)
+		goto out;
 	r->expires_at = t->expires_at;
 	/* The client cannot ask Auth0 for the refresh token's lifetime; the configuration says
 	 * it (Auth0's default: 30 days absolute, not extended by rotation). */
 	if (r->refresh_token)
 		r->refresh_expires_at = now + (time_t)cfg->refresh_token_lifetime;
 	*ret = r;
-	return 0;
+	r = NULL;
+out:
+	a0_record_free(r); /* wipes the secrets copied so far */
+	return rc;
 }
 
 key_serial_t a0_login_current_session(void)
@@ -77,29 +69,27 @@ static int with_user_keyring(const struct a0_user *u, int (*fn)(key_serial_t ukr
 			     void *ctx)
 {
 	struct a0_priv p;
-	key_serial_t proc, ukr = -1;
-	bool linked = false;
+	key_serial_t proc, ukr;
 	int r, rr;
 
 	proc = keyctl_get_keyring_ID(KEY_SPEC_PROCESS_KEYRING, 1);
 	if (proc < 0)
 		return A0_ERR_SYSTEM;
-	r = a0_priv_drop(&p, u, A0_PRIV_REAL);
-	if (r == 0) {
-		ukr = keyctl_get_keyring_ID(KEY_SPEC_USER_KEYRING, 1);
-		if (ukr < 0)
-			r = A0_ERR_SYSTEM;
-	}
-	if (r == 0) {
-		if (keyctl_link(ukr, proc) < 0)
-			r = errno == EDQUOT ? A0_ERR_STORE : A0_ERR_SYSTEM;
-		else
-			linked = true;
-	}
-	if (r == 0)
-		r = fn(ukr, ctx);
-	if (linked && keyctl_unlink(ukr, proc) < 0 && r == 0)
+	/* out: regains whatever the drop returned (priv.h). */
+	if ((r = a0_priv_drop(&p, u, A0_PRIV_REAL)) < 0)
+		goto out;
+	if ((ukr = keyctl_get_keyring_ID(KEY_SPEC_USER_KEYRING, 1)) < 0) {
 		r = A0_ERR_SYSTEM;
+		goto out;
+	}
+	if (keyctl_link(ukr, proc) < 0) {
+		r = errno == EDQUOT ? A0_ERR_STORE : A0_ERR_SYSTEM;
+		goto out;
+	}
+	r = fn(ukr, ctx);
+	if (keyctl_unlink(ukr, proc) < 0 && r == 0)
+		r = A0_ERR_SYSTEM;
+out:
 	rr = a0_priv_regain(&p);
 	return rr < 0 ? rr : r;
 }
@@ -114,10 +104,11 @@ static int as_user(const struct a0_user *u, int (*fn)(void *ctx), void *ctx)
 	struct a0_priv p;
 	int r, rr;
 
-	r = a0_priv_drop(&p, u, 0);
-	if (r == 0)
-		r = fn(ctx);
-	rr = a0_priv_regain(&p);
+	if ((r = a0_priv_drop(&p, u, 0)) < 0)
+		goto out;
+	r = fn(ctx);
+out:
+	rr = a0_priv_regain(&p); /* whatever the drop returned (priv.h) */
 	return rr < 0 ? rr : r;
 }
 
@@ -189,7 +180,7 @@ static int handoff_take_in(key_serial_t ukr, void *ctx)
 	h->auth_keyring = (key_serial_t)v;
 	r = a0_store_load_key(key, &h->taken);
 	/* Taken means gone, whatever it held. */
-	a0_key_invalidate(key);
+	(void)a0_key_invalidate(key);
 	return r;
 }
 
@@ -207,17 +198,17 @@ int a0_handoff_take(const struct a0_user *u, const char *handle, struct a0_recor
 	struct handoff_ctx h = { 0 };
 	int rc;
 
-	rc = handoff_prefix(&h, handle);
-	if (rc == 0)
-		rc = with_user_keyring(u, handoff_take_in, &h);
-	if (rc < 0) {
-		a0_record_free(h.taken);
-		return rc;
-	}
+	if ((rc = handoff_prefix(&h, handle)) < 0)
+		goto out;
+	if ((rc = with_user_keyring(u, handoff_take_in, &h)) < 0)
+		goto out;
 	*ret = h.taken;
+	h.taken = NULL;
 	if (ret_auth_keyring)
 		*ret_auth_keyring = h.auth_keyring;
-	return 0;
+out:
+	a0_record_free(h.taken);
+	return rc;
 }
 
 static int handoff_drop_in(key_serial_t ukr, void *ctx)
@@ -240,10 +231,9 @@ int a0_handoff_drop(const struct a0_user *u, const char *handle)
 	struct handoff_ctx h = { 0 };
 	int rc;
 
-	rc = handoff_prefix(&h, handle);
-	if (rc == 0)
-		rc = with_user_keyring(u, handoff_drop_in, &h);
-	return rc;
+	if ((rc = handoff_prefix(&h, handle)) < 0)
+		return rc;
+	return with_user_keyring(u, handoff_drop_in, &h);
 }
 
 /* ---- the session's record ---- */
@@ -373,13 +363,13 @@ int a0_login_current(const struct a0_user *u, const struct a0_stored *s, struct 
 	if (!s || s->key <= 0)
 		return A0_ERR_NOT_FOUND;
 	/* Possessed through the pin, but readable only with the owner's fsuid. */
-	rc = as_user(u, current_as_user, &c);
-	if (rc < 0) {
-		a0_record_free(c.found);
-		return rc;
-	}
+	if ((rc = as_user(u, current_as_user, &c)) < 0)
+		goto out;
 	*ret = c.found;
-	return 0;
+	c.found = NULL;
+out:
+	a0_record_free(c.found);
+	return rc;
 }
 
 static int find_in_user_keyring(key_serial_t ukr, void *ctx)
@@ -396,10 +386,9 @@ static int find_in_session_keyring(void *ctx)
 	int rc;
 
 	/* Only this keyring's own record: not one in the user keyring linked into it. */
-	rc = a0_store_find_described(s->keyring, A0_RECORD_PREFIX A0_RECORD_MAIN, &key);
-	if (rc == 0)
-		rc = a0_store_load_key(key, &s->found);
-	return rc;
+	if ((rc = a0_store_find_described(s->keyring, A0_RECORD_PREFIX A0_RECORD_MAIN, &key)) < 0)
+		return rc;
+	return a0_store_load_key(key, &s->found);
 }
 
 int a0_login_find(const struct a0_user *u, enum a0_keyring_mode mode, key_serial_t auth_keyring,
@@ -410,18 +399,19 @@ int a0_login_find(const struct a0_user *u, enum a0_keyring_mode mode, key_serial
 	int rc;
 
 	if (mode == A0_KEYRING_USER) {
-		rc = with_user_keyring(u, find_in_user_keyring, &s);
+		if ((rc = with_user_keyring(u, find_in_user_keyring, &s)) < 0)
+			goto out;
 	} else {
-		rc = a0_login_session_keyring(u, auth_keyring, &s.keyring, why, sizeof(why));
-		if (rc == 0)
-			rc = as_user(u, find_in_session_keyring, &s);
-	}
-	if (rc < 0) {
-		a0_record_free(s.found);
-		return rc;
+		if ((rc = a0_login_session_keyring(u, auth_keyring, &s.keyring, why,
+						   sizeof(why))) < 0 ||
+		    (rc = as_user(u, find_in_session_keyring, &s)) < 0)
+			goto out;
 	}
 	*ret = s.found;
-	return 0;
+	s.found = NULL;
+out:
+	a0_record_free(s.found);
+	return rc;
 }
 
 static int clear_user_keyring(key_serial_t ukr, void *ctx)

@@ -1,25 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The credential store (store.h): records as keys in a kernel keyring.
- *
- * Serialisation, format version 1. A payload is text:
- *
- *   pam_auth0-record 1\n
- *   <field> <length>\n<value>\n        once for each field present
- *   end\n
- *
- * <field> is a name from `fields` below; <length> the decimal byte length of <value> (no sign,
- * no leading zero, 1 to A0_FIELD_MAX); <value> printable ASCII (0x20-0x7e), so a value can never
- * run into the next field unnoticed. expires_at and refresh_expires_at are decimal seconds since
- * the epoch. Each field appears at most once, in any order; access_token, token_type,
- * expires_at, domain and client_id are required. The "end" line makes every truncation an
- * error, also one that falls between two fields; nothing may follow it. The whole payload is at
- * most A0_RECORD_MAX bytes.
- *
- * A payload whose first line names another version is A0_ERR_VERSION, whatever follows, so that a
- * reader never guesses at a newer writer's fields; every other deviation (unknown or repeated
- * field, bad length, truncation, a NUL or control byte) is A0_ERR_MALFORMED. A writer that adds,
- * removes or changes a field bumps the version.
+ * The credential store (store.h): records (record.h) as keys in a kernel keyring.
  *
  * Keys: type big_key where the kernel has it (its payload may be large and is kept out of
  * unswappable kernel memory), else user (at most 32767 bytes); the type is found by trying
@@ -32,10 +13,7 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,354 +24,12 @@
 #include "lib/secret.h"
 #include "keyring/store.h"
 
-#define MAGIC "pam_auth0-record "
-#define END "end\n"
-#define RECORD_VERSION 1
-/* Longest value of one field: Auth0's tokens are a few kilobytes. */
-#define A0_FIELD_MAX (64 * 1024)
-/* Longest record name (after the prefix); key descriptions stop at 4095 bytes. */
-#define NAME_MAX_LEN 2048
 /* Most keys looked at in one keyring listing (200 is a user's default quota). */
 #define MAX_LINKS 65536
-
-enum fkind { F_SECRET, F_TEXT, F_TIME };
-
-struct field {
-	const char *name;
-	enum fkind kind;
-	size_t offset;
-	bool required;
-};
-
-#define S(f) offsetof(struct a0_record, f)
-static const struct field fields[] = {
-	{ "access_token", F_SECRET, S(access_token), true },
-	{ "id_token", F_SECRET, S(id_token), false },
-	{ "refresh_token", F_SECRET, S(refresh_token), false },
-	{ "token_type", F_TEXT, S(token_type), true },
-	{ "scope", F_TEXT, S(scope), false },
-	{ "expires_at", F_TIME, S(expires_at), true },
-	{ "refresh_expires_at", F_TIME, S(refresh_expires_at), false },
-	{ "domain", F_TEXT, S(domain), true },
-	{ "client_id", F_TEXT, S(client_id), true },
-	{ "ca_file", F_TEXT, S(ca_file), false },
-	{ "audience", F_TEXT, S(audience), false },
-};
-#undef S
-#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
 /* Key types in order of preference. */
 static const char *const types[] = { "big_key", "user" };
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
-
-static char **string_at(struct a0_record *r, const struct field *f)
-{
-	return (char **)((char *)r + f->offset);
-}
-
-static const char *string_of(const struct a0_record *r, const struct field *f)
-{
-	return *(char *const *)((const char *)r + f->offset);
-}
-
-static time_t *time_at(struct a0_record *r, const struct field *f)
-{
-	return (time_t *)((char *)r + f->offset);
-}
-
-static time_t time_of(const struct a0_record *r, const struct field *f)
-{
-	return *(const time_t *)((const char *)r + f->offset);
-}
-
-void a0_record_free(struct a0_record *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < N_FIELDS; i++) {
-		if (fields[i].kind == F_SECRET)
-			a0_secret_free(*string_at(r, &fields[i]));
-		else if (fields[i].kind == F_TEXT)
-			free(*string_at(r, &fields[i]));
-	}
-	free(r);
-}
-
-/*
- * Every byte in 0x20-0x7e. A load checks every token byte, and a loop over bytes was most of a
- * cached get's time in user space, so eight bytes at a time: in a word x whose bytes are all
- * good, x - 0x20.. borrows nowhere and x + 0x01.. carries nowhere, so a high bit set in
- * (x - 0x20..) & ~x (a byte below 0x20) or in (x + 0x01..) | x (a byte above 0x7e) can only come
- * from a bad byte; and every bad byte sets one.
- */
-static bool printable_n(const char *s, size_t n)
-{
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-	uint64_t bad = 0;
-	size_t i = 0;
-
-	for (; n - i >= 8; i += 8) {
-		uint64_t x;
-
-		memcpy(&x, s + i, sizeof(x));
-		bad |= ((x - 0x20 * ones) & ~x) | ((x + ones) | x);
-	}
-	for (; i < n; i++)
-		bad |= (unsigned char)((unsigned char)s[i] - 0x20) > 0x5e ? highs : 0;
-	return (bad & highs) == 0;
-}
-
-/* ---- serialisation ---- */
-
-static int append_field(struct a0_buf *b, const char *name, const char *value, size_t len)
-{
-	char head[64];
-	int n, r;
-
-	n = snprintf(head, sizeof(head), "%s %zu\n", name, len);
-	if (n < 0 || (size_t)n >= sizeof(head))
-		return A0_ERR_INVALID;
-	r = a0_buf_append(b, head, (size_t)n);
-	if (r == 0)
-		r = a0_buf_append(b, value, len);
-	if (r == 0)
-		r = a0_buf_append(b, "\n", 1);
-	return r;
-}
-
-int a0_record_serialize(const struct a0_record *r, char **ret, size_t *ret_len)
-{
-	struct a0_buf b = { .max = A0_RECORD_MAX };
-	char head[32];
-	int n, rc;
-
-	if (!r)
-		return A0_ERR_INVALID;
-	n = snprintf(head, sizeof(head), MAGIC "%d\n", RECORD_VERSION);
-	rc = a0_buf_append(&b, head, (size_t)n);
-	for (size_t i = 0; i < N_FIELDS && rc == 0; i++) {
-		const struct field *f = &fields[i];
-
-		if (f->kind == F_TIME) {
-			time_t t = time_of(r, f);
-			char num[32];
-
-			if (t < 0 || (t == 0 && !f->required))
-				continue; /* refresh_expires_at: 0 is "unknown" */
-			n = snprintf(num, sizeof(num), "%lld", (long long)t);
-			rc = append_field(&b, f->name, num, (size_t)n);
-		} else {
-			const char *s = string_of(r, f);
-			size_t len;
-
-			if (!s) {
-				if (f->required)
-					rc = A0_ERR_INVALID;
-				continue;
-			}
-			len = strlen(s);
-			if (len == 0 || len > A0_FIELD_MAX || !printable_n(s, len))
-				rc = A0_ERR_INVALID;
-			else
-				rc = append_field(&b, f->name, s, len);
-		}
-	}
-	if (rc == 0)
-		rc = a0_buf_append(&b, END, sizeof(END) - 1);
-	if (rc < 0) {
-		a0_buf_free(&b);
-		return rc == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : rc;
-	}
-	*ret_len = b.len;
-	*ret = a0_buf_steal(&b);
-	return 0;
-}
-
-/* A decimal number of at most maxdigits digits, no sign, no leading zero; -1 when not. */
-static long long parse_decimal(const char *s, size_t n, size_t maxdigits)
-{
-	long long v = 0;
-
-	if (n == 0 || n > maxdigits || (n > 1 && s[0] == '0'))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-static const struct field *field_named(const char *s, size_t n)
-{
-	for (size_t i = 0; i < N_FIELDS; i++)
-		if (strlen(fields[i].name) == n && memcmp(fields[i].name, s, n) == 0)
-			return &fields[i];
-	return NULL;
-}
-
-int a0_record_parse(const char *p, size_t len, struct a0_record **ret)
-{
-	bool seen[N_FIELDS] = { false };
-	struct a0_record *r;
-	const char *end, *nl;
-	size_t pos;
-	long long v;
-	int rc = A0_ERR_MALFORMED;
-
-	if (!p || len == 0 || len > A0_RECORD_MAX)
-		return A0_ERR_MALFORMED;
-	if (len < sizeof(MAGIC) - 1 || memcmp(p, MAGIC, sizeof(MAGIC) - 1) != 0)
-		return A0_ERR_MALFORMED;
-	pos = sizeof(MAGIC) - 1;
-	nl = memchr(p + pos, '\n', len - pos);
-	if (!nl)
-		return A0_ERR_MALFORMED;
-	v = parse_decimal(p + pos, (size_t)(nl - (p + pos)), 9);
-	if (v < 0)
-		return A0_ERR_MALFORMED;
-	if (v != RECORD_VERSION)
-		return A0_ERR_VERSION;
-	pos = (size_t)(nl - p) + 1;
-
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return A0_ERR_NOMEM;
-	end = p + len;
-	for (;;) {
-		const struct field *f;
-		const char *sp, *value;
-		long long vlen;
-		size_t idx;
-
-		/* "end\n", last */
-		if (len - pos >= sizeof(END) - 1 && memcmp(p + pos, END, sizeof(END) - 1) == 0) {
-			if (len - pos != sizeof(END) - 1)
-				goto out;
-			break;
-		}
-		/* "<field> <length>\n" */
-		nl = memchr(p + pos, '\n', len - pos);
-		sp = nl ? memchr(p + pos, ' ', (size_t)(nl - (p + pos))) : NULL;
-		if (!sp)
-			goto out;
-		f = field_named(p + pos, (size_t)(sp - (p + pos)));
-		if (!f)
-			goto out;
-		idx = (size_t)(f - fields);
-		if (seen[idx])
-			goto out;
-		seen[idx] = true;
-		vlen = parse_decimal(sp + 1, (size_t)(nl - sp - 1), 6);
-		if (vlen < 1 || vlen > A0_FIELD_MAX)
-			goto out;
-		/* "<value>\n" */
-		value = nl + 1;
-		if ((size_t)(end - value) < (size_t)vlen + 1 || value[vlen] != '\n' ||
-		    !printable_n(value, (size_t)vlen))
-			goto out;
-		if (f->kind == F_TIME) {
-			long long t = parse_decimal(value, (size_t)vlen, 18);
-
-			if (t < 0)
-				goto out;
-			*time_at(r, f) = (time_t)t;
-		} else {
-			char *s = malloc((size_t)vlen + 1);
-
-			if (!s) {
-				rc = A0_ERR_NOMEM;
-				goto out;
-			}
-			memcpy(s, value, (size_t)vlen);
-			s[vlen] = '\0';
-			*string_at(r, f) = s;
-		}
-		pos = (size_t)(value + vlen + 1 - p);
-	}
-	for (size_t i = 0; i < N_FIELDS; i++)
-		if (fields[i].required && !seen[i])
-			goto out;
-	*ret = r;
-	return 0;
-out:
-	a0_record_free(r);
-	return rc;
-}
-
-unsigned a0_record_timeout(const struct a0_record *r, time_t now)
-{
-	time_t until = r->refresh_token && r->refresh_expires_at > 0 ? r->refresh_expires_at
-								       : r->expires_at;
-	long long left = (long long)until - (long long)now;
-
-	if (left < A0_RECORD_MIN_TIMEOUT)
-		return A0_RECORD_MIN_TIMEOUT;
-	if (left > UINT_MAX)
-		return UINT_MAX;
-	return (unsigned)left;
-}
-
-/* ---- record names ---- */
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int a0_record_api_name(const char *audience, const char *scope, char **ret)
-{
-	struct a0_buf b = { .max = NAME_MAX_LEN };
-	char *copy = NULL, **words = NULL, *save = NULL;
-	size_t n = 0, cap = 0;
-	int r;
-
-	if (!audience || !*audience || strchr(audience, ' ') ||
-	    !printable_n(audience, strlen(audience)))
-		return A0_ERR_INVALID;
-	if (scope && !printable_n(scope, strlen(scope)))
-		return A0_ERR_INVALID;
-	r = a0_buf_append(&b, "api:", 4);
-	if (r == 0)
-		r = a0_buf_append(&b, audience, strlen(audience));
-	if (r == 0 && scope) {
-		/* Auth0's SDKs: the scopes sorted, each after "::"; a set, so repeats go. */
-		copy = strdup(scope);
-		if (!copy)
-			r = A0_ERR_NOMEM;
-		for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t && r == 0;
-		     t = strtok_r(NULL, " ", &save)) {
-			if (n == cap) {
-				char **grown = realloc(words, (cap ? cap * 2 : 8) * sizeof(*words));
-
-				if (!grown) {
-					r = A0_ERR_NOMEM;
-					break;
-				}
-				words = grown;
-				cap = cap ? cap * 2 : 8;
-			}
-			words[n++] = t;
-		}
-		if (r == 0 && n > 0)
-			qsort(words, n, sizeof(*words), cmp_str);
-		for (size_t i = 0; i < n && r == 0; i++) {
-			if (i > 0 && strcmp(words[i], words[i - 1]) == 0)
-				continue;
-			r = a0_buf_append(&b, "::", 2);
-			if (r == 0)
-				r = a0_buf_append(&b, words[i], strlen(words[i]));
-		}
-	}
-	free(words);
-	free(copy);
-	if (r < 0) {
-		a0_buf_free(&b);
-		return r == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : r;
-	}
-	*ret = a0_buf_steal(&b);
-	return 0;
-}
 
 static int description_of(const char *name, char *buf, size_t size)
 {
@@ -402,7 +38,7 @@ static int description_of(const char *name, char *buf, size_t size)
 	if (!name)
 		return A0_ERR_INVALID;
 	n = strlen(name);
-	if (n == 0 || n > NAME_MAX_LEN || !printable_n(name, n))
+	if (n == 0 || n > A0_RECORD_NAME_MAX || !a0_record_printable(name, n))
 		return A0_ERR_INVALID;
 	if ((size_t)snprintf(buf, size, A0_RECORD_PREFIX "%s", name) >= size)
 		return A0_ERR_INVALID;
@@ -673,10 +309,11 @@ static int drop_other(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
 
 	if (key == o->keep)
 		return 0;
+	/* Best effort: the save itself has succeeded, and loads pick the caller's own key. */
 	if (ki->uid == o->me)
-		a0_key_invalidate(key);
+		(void)a0_key_invalidate(key);
 	else
-		keyctl_unlink(key, o->keyring);
+		(void)keyctl_unlink(key, o->keyring);
 	return 0;
 }
 
@@ -714,59 +351,61 @@ int a0_store_save_described(key_serial_t keyring, const char *description,
 {
 	uid_t me = current_fsuid();
 	struct find_ctx f = { .owner = &me, .all = true };
-	key_serial_t own, staging, key = -1;
+	key_serial_t own, staging = -1, key = -1;
 	char *payload = NULL;
 	size_t len = 0;
-	int rc, e = 0;
+	int rc, e;
 
-	rc = a0_record_serialize(r, &payload, &len);
-	if (rc < 0)
+	if ((rc = a0_record_serialize(r, &payload, &len)) < 0)
 		return rc;
 	/* Every call on a record key needs a permission that A0_RECORD_PERM gives its owner
 	 * only: the caller has the user's fsuid (the helper is the user; the module switches,
 	 * login.c). */
-	rc = find_record(keyring, description, &f);
-	if (rc == A0_ERR_NOT_FOUND)
-		rc = 0;
-	if (rc < 0)
+	if ((rc = find_record(keyring, description, &f)) < 0 && rc != A0_ERR_NOT_FOUND)
 		goto out;
+	rc = 0;
 	own = f.found ? f.found : -1;
 	staging = add_key("keyring", "pam_auth0:staging", NULL, 0, KEY_SPEC_PROCESS_KEYRING);
 	if (staging < 0) {
 		rc = store_refused(errno, 0) ? A0_ERR_STORE : from_errno(errno);
 		goto out;
 	}
-	if (own >= 0)
-		rc = link_owned(own, staging);
-	for (size_t i = 0; i < N_TYPES && rc == 0; i++) {
+	if (own >= 0 && (rc = link_owned(own, staging)) < 0)
+		goto out;
+	for (size_t i = 0; i < N_TYPES; i++) {
 		if (own >= 0 && i != f.rank)
 			continue;
-		key = add_key(types[i], description, payload, len, staging);
-		if (key >= 0)
+		if ((key = add_key(types[i], description, payload, len, staging)) >= 0)
 			break;
 		e = errno;
-		if (own >= 0 || e != ENODEV) /* ENODEV: no such key type here; try the next */
+		if (own >= 0 || e != ENODEV) { /* ENODEV: no such key type here; try the next */
 			rc = store_refused(e, len) ? A0_ERR_STORE : from_errno(e);
+			goto out;
+		}
 	}
-	if (rc == 0 && key < 0)
+	if (key < 0) {
 		rc = A0_ERR_SYSTEM;
-	if (rc == 0 && key != own) {
-		/* New: owner-only before any other process possesses it through the keyring. */
-		rc = link_owned(key, keyring);
-		if (rc < 0)
-			a0_key_invalidate(key);
+		goto out;
+	}
+	/* New: owner-only before any other process possesses it through the keyring. */
+	if (key != own && (rc = link_owned(key, keyring)) < 0) {
+		(void)a0_key_invalidate(key);
+		goto out;
 	}
 	/* An update clears the timeout: set again after every save. */
-	if (rc == 0 && timeout_s > 0 && keyctl_set_timeout(key, timeout_s) < 0)
+	if (timeout_s > 0 && keyctl_set_timeout(key, timeout_s) < 0) {
 		rc = from_errno(errno);
-	a0_key_invalidate(staging);
+		goto out;
+	}
 	/* Only when the scan above saw more keys under the description than the one updated. */
-	if (rc == 0 && f.matches > (own >= 0 ? 1u : 0u))
-		each_key(keyring, description, false, drop_other,
-			 &(struct others){ .keep = key, .keyring = keyring, .me = me });
-	if (rc == 0 && ret_key)
+	if (f.matches > (own >= 0 ? 1u : 0u))
+		(void)each_key(keyring, description, false, drop_other,
+			       &(struct others){ .keep = key, .keyring = keyring, .me = me });
+	if (ret_key)
 		*ret_key = key;
 out:
+	if (staging >= 0)
+		(void)a0_key_invalidate(staging);
 	a0_wipe_free(payload, len + 1);
 	return rc;
 }
@@ -781,7 +420,7 @@ int a0_store_pin(key_serial_t key, key_serial_t pin)
 static int load_record(key_serial_t keyring, const char *name, const uid_t *owner,
 		       struct a0_record **ret)
 {
-	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
+	char desc[A0_RECORD_NAME_MAX + sizeof(A0_RECORD_PREFIX)];
 	struct find_ctx f = { .owner = owner };
 	int r;
 
@@ -811,7 +450,7 @@ int a0_store_load_owned(key_serial_t keyring, const char *name, uid_t owner,
 int a0_store_save(key_serial_t keyring, const char *name, const struct a0_record *r,
 		  unsigned timeout_s)
 {
-	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
+	char desc[A0_RECORD_NAME_MAX + sizeof(A0_RECORD_PREFIX)];
 	int rc;
 
 	rc = description_of(name, desc, sizeof(desc));
@@ -822,7 +461,7 @@ int a0_store_save(key_serial_t keyring, const char *name, const struct a0_record
 
 int a0_store_remove(key_serial_t keyring, const char *name)
 {
-	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
+	char desc[A0_RECORD_NAME_MAX + sizeof(A0_RECORD_PREFIX)];
 	int r;
 
 	r = description_of(name, desc, sizeof(desc));
@@ -849,7 +488,7 @@ static int clear_one(key_serial_t key, const struct a0_keyinfo *ki, void *ctx)
 
 int a0_store_clear_except(key_serial_t keyring, const char *keep)
 {
-	char desc[NAME_MAX_LEN + sizeof(A0_RECORD_PREFIX)];
+	char desc[A0_RECORD_NAME_MAX + sizeof(A0_RECORD_PREFIX)];
 	struct clear_ctx c = { .keep = NULL, .me = current_fsuid() };
 	int r;
 

@@ -3,60 +3,20 @@
 #define A0_STORE_H
 
 /*
- * The credential store: Auth0 credentials as records in the kernel keyring of a login session.
- * One library for the module, the helper and the tests.
+ * The credential store: Auth0 credentials as records (record.h) in the kernel keyring of a login
+ * session. One library for the module, the helper and the tests.
  *
  * A record is a key of type big_key (or user where the kernel has no big_key) whose
- * description is "pam_auth0:<name>":
- *   "main"                       the login's credentials
- *   "api:<audience>"             per-API credentials, or
- *   "api:<audience>::<s1>::<s2>" with the requested scopes sorted (Auth0 SDKs' key)
- *   "sso"                        the last session-transfer credentials
- * Its payload is a versioned serialisation (see store.c and pam_auth0(8)); a record is replaced
- * as a whole by one keyctl update, so readers never see a torn record.
+ * description is "pam_auth0:<name>" (names: record.h). Its payload is the record's
+ * serialisation (record.c and pam_auth0(8)); a record is replaced as a whole by one keyctl
+ * update, so readers never see a torn record.
  */
 
-#include <stdbool.h>
-#include <stddef.h>
 #include <sys/types.h>
-#include <time.h>
 
 #include <keyutils.h>
 
-#define A0_RECORD_MAIN "main"
-#define A0_RECORD_SSO "sso"
-
-struct a0_record {
-	/* Tokens: secrets, wiped when freed. */
-	char *access_token;
-	char *id_token;      /* may be NULL */
-	char *refresh_token; /* may be NULL */
-	/* Not secret. */
-	char *token_type;
-	char *scope;        /* may be NULL */
-	time_t expires_at;  /* of the access token, absolute */
-	/* What the helper needs to refresh without reading root-only configuration. */
-	char *domain;
-	char *client_id;
-	char *ca_file;  /* may be NULL: the system store */
-	char *audience; /* may be NULL */
-	/* When the refresh token's absolute lifetime ends (the key's timeout), 0 = unknown. */
-	time_t refresh_expires_at;
-};
-
-void a0_record_free(struct a0_record *r);
-
-/* Serialise / parse a record payload (bounded; A0_ERR_VERSION, A0_ERR_MALFORMED). */
-int a0_record_serialize(const struct a0_record *r, char **ret, size_t *ret_len);
-int a0_record_parse(const char *payload, size_t len, struct a0_record **ret);
-
-/* The key timeout for a record: until refresh_expires_at, else until the access token expires,
- * and at least A0_RECORD_MIN_TIMEOUT seconds. */
-#define A0_RECORD_MIN_TIMEOUT 60
-unsigned a0_record_timeout(const struct a0_record *r, time_t now);
-
-/* The record name for per-API credentials: "api:<audience>[::<sorted scopes>]". */
-int a0_record_api_name(const char *audience, const char *scope, char **ret);
+#include "keyring/record.h"
 
 /*
  * Operations on one keyring (e.g. KEY_SPEC_SESSION_KEYRING in the helper, or the keyring the

@@ -1,8 +1,9 @@
 if ENABLE_TESTS
 # tests/unit: cmocka tests of one part each, linked against the convenience libraries.
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_http \
-	tests/unit/test_exports tests/unit/test_jwt tests/unit/test_policy tests/unit/test_store \
-	tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard tests/unit/test_util
+	tests/unit/test_exports tests/unit/test_jwt tests/unit/test_policy tests/unit/test_record \
+	tests/unit/test_store tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard \
+	tests/unit/test_util
 
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
@@ -33,6 +34,12 @@ tests_unit_test_policy_LDADD = $(TEST_LIBS) $(CJSON_LIBS)
 tests_unit_test_guard_SOURCES = tests/unit/test_guard.c
 tests_unit_test_guard_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_guard_LDADD = $(TEST_LIBS)
+
+# Records and their format: neither root nor a keyring, nor the network code.
+tests_unit_test_record_SOURCES = tests/unit/test_record.c
+tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_record_LDADD = lib/libauth0base.la keyring/libauth0store.la $(CMOCKA_LIBS) \
+	$(KEYUTILS_LIBS)
 
 # The credential store against the real kernel keyring (root: real uids, throwaway accounts).
 tests_unit_test_store_SOURCES = tests/unit/test_store.c $(TEST_USER)

@@ -9,7 +9,7 @@
 #include "lib/error.h"
 #include "tests/fuzz/fuzz.h"
 #include "lib/secret.h"
-#include "keyring/store.h"
+#include "keyring/record.h"
 
 static bool same_string(const char *a, const char *b)
 {

@@ -63,24 +63,6 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static struct a0_record *copy(const struct a0_record *r)
-{
-	struct a0_record *n = calloc(1, sizeof(*n));
-
-	n->access_token = dup_or_null(r->access_token);
-	n->id_token = dup_or_null(r->id_token);
-	n->refresh_token = dup_or_null(r->refresh_token);
-	n->token_type = dup_or_null(r->token_type);
-	n->scope = dup_or_null(r->scope);
-	n->expires_at = r->expires_at;
-	n->domain = dup_or_null(r->domain);
-	n->client_id = dup_or_null(r->client_id);
-	n->ca_file = dup_or_null(r->ca_file);
-	n->audience = dup_or_null(r->audience);
-	n->refresh_expires_at = r->refresh_expires_at;
-	return n;
-}
-
 static struct a0_record *record(const char *at, const char *rt, const char *scope,
 				time_t expires_at)
 {
@@ -164,12 +146,13 @@ static int op_load(void *ctx, const char *name, struct a0_record **ret)
 
 	if (!r)
 		return A0_ERR_NOT_FOUND;
-	*ret = copy(r);
-	return 0;
+	return a0_record_dup(r, ret);
 }
 
 static int op_save(void *ctx, const char *name, const struct a0_record *r)
 {
+	struct a0_record *n = NULL;
+
 	if (w.save_err) {
 		int e = w.save_err;
 
@@ -177,8 +160,9 @@ static int op_save(void *ctx, const char *name, const struct a0_record *r)
 			w.save_err = 0; /* that was the last refusal */
 		return e;
 	}
+	assert_int_equal(a0_record_dup(r, &n), 0);
 	w.saves++;
-	put(name, copy(r));
+	put(name, n);
 	return 0;
 }
 
