@@ -43,7 +43,9 @@
 
 #define SERVICE "pam_auth0_session"     /* pam_keyinit force revoke, then pam_auth0 */
 #define SERVICE_BARE "pam_auth0_bare"   /* pam_auth0 without pam_keyinit */
+#define SERVICE_CRON "pam_auth0_cron"   /* sessions only: nothing signs in (cron, su from root) */
 #define KEYINIT "/lib/x86_64-linux-gnu/security/pam_keyinit.so"
+#define PERMIT "/lib/x86_64-linux-gnu/security/pam_permit.so"
 #define PASSWORD "Secret-a0alice-1"
 
 static struct fake fake;
@@ -848,6 +850,65 @@ static void test_session_of_another_user_gets_nothing(void **state)
 	}
 }
 
+/* The user keyring's record as the user sees it: its timeout, or "none". */
+static void expect_user_keyring_record(char *timeout, const char *want)
+{
+	assert_int_equal(test_as_user(&user, true, user_keyring_record, timeout), 0);
+	assert_string_equal(timeout, want);
+}
+
+/*
+ * A handle that neither signed the user in with pam_auth0 nor stored anything opens and closes
+ * a session inside the user's login: cron's order (account, setcred, open_session,
+ * close_session, setcred DELETE_CRED, no pam_authenticate), as for su U from root or a NOPASSWD
+ * sudo -u U. The login's record and its refresh token are not that session's to end, in either
+ * keyring mode (with keyring = user anyone with such a sudo rule could end U's login).
+ */
+static void test_foreign_session_leaves_login_alone(void **state)
+{
+	static const char *const modes[] = { NULL, "keyring = user" };
+	char *timeout = mmap(NULL, 16, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(timeout != MAP_FAILED);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		pam_handle_t *h, *h2;
+		char shas[256];
+
+		reset(state);
+		configure(modes[i]);
+		h = sign_in(SERVICE);
+		assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+		if (modes[i])
+			expect_user_keyring_record(timeout, "4w");
+		else
+			assert_int_equal(count_records(session()), 1);
+
+		h2 = start(SERVICE_CRON, "unused");
+		assert_int_equal(pam_acct_mgmt(h2, 0), PAM_SUCCESS);
+		assert_int_equal(pam_setcred(h2, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+		assert_int_equal(pam_open_session(h2, 0), PAM_SUCCESS);
+		assert_int_equal(pam_close_session(h2, 0), PAM_SUCCESS);
+		assert_int_equal(pam_setcred(h2, PAM_DELETE_CRED), PAM_SUCCESS);
+		end(h2);
+		if (revocations(shas, sizeof(shas)) != 0)
+			fail_msg("%s: a session that did not sign in revoked the login's refresh "
+				 "token",
+				 modes[i] ? modes[i] : "keyring = session");
+		if (modes[i])
+			expect_user_keyring_record(timeout, "4w");
+		else
+			assert_int_equal(count_records(session()), 1);
+
+		/* The login's own logout still ends it. */
+		assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+		assert_int_equal(revocations(shas, sizeof(shas)), 1);
+		if (modes[i])
+			expect_user_keyring_record(timeout, "none");
+		end(h);
+	}
+	munmap(timeout, 16);
+}
+
 /* ---- set-up: the account, then pam_wrapper preloaded in a re-executed child ---- */
 
 static void write_services(const char *dir, const char *services)
@@ -869,6 +930,14 @@ static void write_services(const char *dir, const char *services)
 		 "account  required %s config=%s/pam_auth0.conf\n"
 		 "session  required %s config=%s/pam_auth0.conf\n",
 		 module, dir, module, dir, module, dir);
+	write_text(path, text);
+	snprintf(path, sizeof(path), "%s/" SERVICE_CRON, services);
+	snprintf(text, sizeof(text),
+		 "auth     required %s config=%s/pam_auth0.conf\n"
+		 "account  required " PERMIT "\n"
+		 "session  required " PERMIT "\n"
+		 "session  required %s config=%s/pam_auth0.conf\n",
+		 module, dir, module, dir);
 	write_text(path, text);
 }
 
@@ -929,6 +998,7 @@ int main(int argc, char **argv)
 		T(test_failed_login_leaves_nothing),
 		T(test_unused_handoff_dropped_at_end),
 		T(test_session_of_another_user_gets_nothing),
+		T(test_foreign_session_leaves_login_alone),
 	};
 #undef T
 	r = cmocka_run_group_tests(tests, NULL, NULL);
