@@ -909,6 +909,60 @@ static void test_foreign_session_leaves_login_alone(void **state)
 	munmap(timeout, 16);
 }
 
+/* What a process of some uid gets when it reads the login's record by its serial alone. */
+struct by_serial {
+	key_serial_t key, session;
+	const char *refresh_token;
+};
+
+static int read_by_serial(void *ctx)
+{
+	const struct by_serial *b = ctx;
+	struct a0_record *r = NULL;
+	int ret;
+
+	if (a0_store_load_key(b->key, &r) != 0)
+		return 2;
+	ret = r->refresh_token && strcmp(r->refresh_token, b->refresh_token) == 0 ? 0 : 3;
+	a0_record_free(r);
+	return ret;
+}
+
+static int read_by_serial_elsewhere(void *ctx)
+{
+	const struct by_serial *b = ctx;
+
+	/* A session keyring of its own: nothing links it to the login's. */
+	if (keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0) == b->session)
+		return 1;
+	return read_by_serial(ctx);
+}
+
+/*
+ * keyring = session scopes where the record is found and when it goes, not who may read it:
+ * the boundary is the uid (pam_auth0(8), Permissions). A process of the user outside the session
+ * reads the record by its serial; a process of another uid cannot, even one inside the session.
+ */
+static void test_session_keyring_boundary_is_uid(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	struct by_serial b;
+	struct a0_record *r;
+
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(&b.key);
+	assert_non_null(r);
+	assert_non_null(r->refresh_token);
+	b.session = session();
+	b.refresh_token = r->refresh_token;
+	assert_int_equal(test_as_user(&user, true, read_by_serial_elsewhere, &b), 0);
+	assert_int_equal(test_as_user(&other, false, read_by_serial, &b), 2);
+	assert_int_equal(test_as_user(&other, true, read_by_serial, &b), 2);
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	end(h);
+	a0_record_free(r);
+}
+
 /* ---- set-up: the account, then pam_wrapper preloaded in a re-executed child ---- */
 
 static void write_services(const char *dir, const char *services)
@@ -981,6 +1035,11 @@ int main(int argc, char **argv)
 	user.uid = pw->pw_uid;
 	user.gid = pw->pw_gid;
 	snprintf(other.name, sizeof(other.name), "%s", getenv("A0_PAM_TEST_OTHER"));
+	pw = getpwnam(other.name);
+	if (!pw)
+		return 99;
+	other.uid = pw->pw_uid;
+	other.gid = pw->pw_gid;
 	fake_init(&fake);
 
 #define T(name) cmocka_unit_test_setup(name, reset)
@@ -999,6 +1058,7 @@ int main(int argc, char **argv)
 		T(test_unused_handoff_dropped_at_end),
 		T(test_session_of_another_user_gets_nothing),
 		T(test_foreign_session_leaves_login_alone),
+		T(test_session_keyring_boundary_is_uid),
 	};
 #undef T
 	r = cmocka_run_group_tests(tests, NULL, NULL);
