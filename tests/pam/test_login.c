@@ -797,6 +797,114 @@ static void test_menu_choice(void **state)
 			 1);
 }
 
+/* Every text the module showed in one authentication (prompts and messages), and the answers. */
+struct seen {
+	char text[8192];
+	const char *password;
+};
+
+/* Answers the password; records the rest and fails the conversation at the next prompt. */
+static int seen_conv(int num_msg, const struct pam_message **msg, struct pam_response **resp,
+		     void *data)
+{
+	struct seen *s = data;
+	struct pam_response *r = calloc((size_t)num_msg, sizeof(*r));
+
+	if (!r)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < num_msg; i++) {
+		size_t len = strlen(s->text);
+
+		snprintf(s->text + len, sizeof(s->text) - len, "%s|", msg[i]->msg);
+		if (msg[i]->msg_style == PAM_TEXT_INFO || msg[i]->msg_style == PAM_ERROR_MSG)
+			continue;
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF && s->password &&
+		    strstr(msg[i]->msg, "Password")) {
+			r[i].resp = strdup(s->password);
+			continue;
+		}
+		for (int j = 0; j < i; j++)
+			free(r[j].resp);
+		free(r);
+		return PAM_CONV_ERR;
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static int authenticate_seen(const char *user, struct seen *s)
+{
+	struct pam_testcase tests[] = { pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS) };
+	enum pamtest_err perr;
+
+	perr = _pamtest_conv(SERVICE, user, seen_conv, s, tests, 1, NULL);
+	assert_true(perr == PAMTEST_ERR_OK || perr == PAMTEST_ERR_CASE);
+	return tests[0].op_rv;
+}
+
+/* What an authenticator name with ESC[2J (clear screen) and a newline must be shown as. */
+#define EVIL_NAME_JSON "dev\\u001b[2J\\nroot# "
+#define EVIL_NAME_SHOWN "(dev?[2J?root# )"
+
+/* text with its control characters as \xHH, fit for the test's log */
+static const char *visible(const char *text)
+{
+	static char out[4 * sizeof(((struct seen *)0)->text)];
+	size_t n = 0;
+
+	for (; *text && n + 5 < sizeof(out); text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "\\x%02x", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static void expect_name_filtered(const struct seen *s)
+{
+	if (strchr(s->text, 0x1b) || strstr(s->text, "\nroot# "))
+		fail_msg("an authenticator name reached the terminal unfiltered: %s",
+			 visible(s->text));
+	if (!strstr(s->text, EVIL_NAME_SHOWN))
+		fail_msg("'%s' not shown: %s", EVIL_NAME_SHOWN, visible(s->text));
+}
+
+/*
+ * Authenticator names are chosen by the user who enrolled the device and come from the tenant:
+ * control characters (a terminal escape, a newline that starts a fake line) never reach the
+ * terminal, in the menu (a prompt) or in the push message.
+ */
+static void test_authenticator_names_filtered(void **state)
+{
+	struct seen s = { .password = "Secret-a0multi-1" };
+
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0multi\",\"mfa\":["
+		     "{\"id\":\"totp|dev_a0multiTotp0001\",\"authenticator_type\":\"otp\","
+		     "\"active\":true,\"totp_secret\":\"KRSXG5CTMVRXEZLU\"},"
+		     "{\"id\":\"push|dev_a0multiPush0001\",\"authenticator_type\":\"oob\","
+		     "\"oob_channel\":\"auth0\",\"active\":true,\"name\":\"" EVIL_NAME_JSON "\","
+		     "\"push\":{\"approve_after_polls\":1}}]}");
+	assert_int_equal(authenticate_seen("a0multi", &s), PAM_AUTH_ERR); /* at the menu */
+	assert_non_null(strstr(s.text, "Choose how to finish signing in"));
+	expect_name_filtered(&s);
+
+	memset(&s, 0, sizeof(s));
+	s.password = "Secret-a0push-1";
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0push\",\"mfa\":["
+		     "{\"id\":\"push|dev_a0pushPush00001\",\"authenticator_type\":\"oob\","
+		     "\"oob_channel\":\"auth0\",\"active\":true,\"name\":\"" EVIL_NAME_JSON "\","
+		     "\"push\":{\"approve_after_polls\":1}}]}");
+	assert_int_equal(authenticate_seen("a0push", &s), PAM_SUCCESS);
+	assert_non_null(strstr(s.text, "Approve the sign-in request on your phone"));
+	expect_name_filtered(&s);
+}
+
 static void test_preference_skips_menu(void **state)
 {
 	const char *on[] = { "246810", NULL };
@@ -1067,6 +1175,7 @@ int main(int argc, char **argv)
 		T(test_push_slow_down),
 		T(test_sms_binding_code),
 		T(test_menu_choice),
+		T(test_authenticator_names_filtered),
 		T(test_preference_skips_menu),
 		T(test_recovery_code_way_out),
 		T(test_recovery_prompt_hides_the_code),

@@ -636,6 +636,38 @@ static void test_callers_session_keyring_untouched(void **state)
 	a0_record_free(mine);
 }
 
+/*
+ * The session keyring's description is the caller's to choose (su or sudo without pam_keyinit
+ * run in the caller's session keyring) and the refusal to store logs it: a newline must not
+ * start a forged line of its own, nor an escape reach whoever reads the log on a terminal.
+ */
+static void test_keyring_description_sanitised(void **state)
+{
+	struct a0_user u = account();
+	struct a0_priv p;
+	struct capture c;
+	pam_handle_t *h;
+	const char *log;
+
+	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
+	assert_true(keyctl_join_session_keyring("_uid_ses.evil\nuser=root step=store "
+						"result=STORED\x1b[2J") > 0);
+	assert_int_equal(a0_priv_regain(&p), 0);
+	capture_begin(&c);
+	h = sign_in(SERVICE_BARE);
+	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	log = capture_end(&c);
+	assert_non_null(strstr(log, "result=NOT_STORED"));
+	if (strstr(log, "\nuser=root") || strchr(log, 0x1b))
+		fail_msg("the keyring's description was logged as it is");
+	if (!strstr(log, "per-user default session keyring _uid_ses.evil?user=root step=store "
+			 "result=STORED?[2J"))
+		fail_msg("the keyring's description is not shown sanitised");
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	end(h);
+}
+
 static int user_keyring_record(void *ctx)
 {
 	char *timeout = ctx;
@@ -1050,6 +1082,7 @@ int main(int argc, char **argv)
 		T(test_logout_revokes_current_token),
 		T(test_no_keyinit_refused_login_succeeds),
 		T(test_callers_session_keyring_untouched),
+		T(test_keyring_description_sanitised),
 		T(test_keyring_user),
 		T(test_revoke_on_logout_no),
 		T(test_revoke_failure_does_not_block_logout),
