@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "lib/error.h"
+#include "lib/jwt.h"
 #include "keyring/keys.h"
 #include "keyring/login.h"
 #include "lib/util.h"
@@ -241,6 +242,7 @@ int a0_handoff_drop(const struct a0_user *u, const char *handle)
 int a0_login_session_keyring(const struct a0_user *u, key_serial_t auth_keyring,
 			     key_serial_t *ret, char *why, size_t whylen)
 {
+	char shown[A0_SHOW_MAX + 1];
 	struct a0_keyinfo ki;
 	key_serial_t k;
 	int r;
@@ -256,9 +258,10 @@ int a0_login_session_keyring(const struct a0_user *u, key_serial_t auth_keyring,
 		return A0_ERR_NOT_FOUND;
 	}
 	if (strncmp(ki.description, "_uid_ses.", 9) == 0) {
+		/* The name is the caller's choice (keyctl session NAME) and goes to syslog. */
 		a0_format(why, whylen,
 			  "the session keyring is the per-user default session keyring %s",
-			  ki.description);
+			  a0_show(ki.description, shown));
 		return A0_ERR_NOT_FOUND;
 	}
 	if (ki.uid != u->uid) {

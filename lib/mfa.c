@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/jwt.h"
 #include "lib/mfa.h"
 #include "lib/secret.h"
 #include "lib/util.h"
@@ -169,6 +170,16 @@ static int run_oob_code(struct flow *f, enum a0_mfa_method method, struct a0_tok
 	return r;
 }
 
+/*
+ * An authenticator's name for the terminal: the user who enrolled the device chose it, and the
+ * tenant passes it on as is. Printable ASCII only (no escape sequence, no newline that would
+ * start a line of its own), at most A0_SHOW_MAX bytes.
+ */
+static const char *shown_name(const struct a0_authenticator *a, char buf[A0_SHOW_MAX + 1])
+{
+	return a0_show(a->name, buf);
+}
+
 static bool push_enter(const struct flow *f)
 {
 	return f->p->ack_messages;
@@ -199,14 +210,14 @@ static int run_push(struct flow *f, struct a0_tokens **ret)
 {
 	const struct a0_authenticator *a = f->by_method[A0_MFA_PUSH];
 	struct a0_challenge ch = { 0 };
-	char msg[256];
+	char msg[256], name[A0_SHOW_MAX + 1];
 	int r;
 
 	r = challenge(f, A0_MFA_PUSH, &ch);
 	if (r < 0)
 		return r;
 	snprintf(msg, sizeof(msg), "Approve the sign-in request on your phone%s%s%s.",
-		 a->name[0] ? " (" : "", a->name, a->name[0] ? ")" : "");
+		 a->name[0] ? " (" : "", shown_name(a, name), a->name[0] ? ")" : "");
 	if (push_enter(f)) {
 		char *reply = NULL;
 		bool recovery_ok = f->by_method[A0_MFA_RECOVERY] != NULL;
@@ -255,7 +266,7 @@ static int run_method(struct flow *f, enum a0_mfa_method m, struct a0_tokens **r
 static int menu(struct flow *f, enum a0_mfa_method *ret)
 {
 	enum a0_mfa_method options[A0_MFA_N];
-	char text[1024];
+	char text[1024], name[A0_SHOW_MAX + 1];
 	size_t n = 0, len;
 
 	len = (size_t)snprintf(text, sizeof(text), "Choose how to finish signing in:\n");
@@ -267,8 +278,8 @@ static int menu(struct flow *f, enum a0_mfa_method *ret)
 			continue;
 		options[n++] = m;
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "  %zu) %s%s%s%s\n", n,
-					method_labels[m], a->name[0] ? " (" : "", a->name,
-					a->name[0] ? ")" : "");
+					method_labels[m], a->name[0] ? " (" : "",
+					shown_name(a, name), a->name[0] ? ")" : "");
 	}
 	snprintf(text + len, sizeof(text) - len, "Option: ");
 

@@ -22,8 +22,11 @@ static const char tell_unmatched[] = "Your sign-in could not be matched to this 
 static const char tell_unverified[] = "Verify your email address, then try again.";
 static const char tell_not_allowed[] = "You may not sign in to this account here.";
 
-/* 0 and the uid, 1 when there is no such account, -1 when the account database failed. */
-static int lookup_uid(const char *user, uid_t *ret)
+/*
+ * 0 and the uid, 1 when there is no such account, A0_ERR_SYSTEM (reason) when the account
+ * database cannot tell, A0_ERR_NOMEM.
+ */
+static int lookup_uid(const char *user, uid_t *ret, char *reason, size_t reasonlen)
 {
 	struct passwd pw, *found = NULL;
 	size_t size = PWBUF_MIN;
@@ -33,7 +36,7 @@ static int lookup_uid(const char *user, uid_t *ret)
 	for (;;) {
 		buf = malloc(size);
 		if (!buf)
-			return -1;
+			return A0_ERR_NOMEM;
 		e = getpwnam_r(user, &pw, buf, size, &found);
 		if (e != ERANGE || size >= PWBUF_MAX)
 			break;
@@ -46,24 +49,33 @@ static int lookup_uid(const char *user, uid_t *ret)
 	if (e == 0 && found)
 		return 0;
 	/* getpwnam_r(3): these all mean "not found", depending on the NSS module. */
-	return (e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM) ? 1 : -1;
+	if (e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM)
+		return 1;
+	if (e == ERANGE)
+		snprintf(reason, reasonlen, "the passwd entry is over %d bytes", PWBUF_MAX);
+	else
+		snprintf(reason, reasonlen, "getpwnam_r: %s", strerror(e));
+	return A0_ERR_SYSTEM;
 }
 
-bool a0_policy_skip_user(const struct a0_config *cfg, const char *user)
+int a0_policy_system_account(const struct a0_config *cfg, const char *user, char *reason,
+			     size_t reasonlen)
 {
 	uid_t uid = 0;
 	int r;
 
+	if (reason && reasonlen)
+		reason[0] = '\0';
 	/* Listing a system account is how an administrator hands it to Auth0. */
 	if (a0_list_contains(&cfg->allowed_users, user))
-		return false;
+		return 0;
 	/* By name too: an Auth0 signup called root must not meet a missing passwd entry. */
 	if (strcmp(user, "root") == 0)
-		return true;
-	r = lookup_uid(user, &uid);
+		return 1;
+	r = lookup_uid(user, &uid, reason, reason ? reasonlen : 0);
 	if (r < 0)
-		return true;
-	return r == 0 && (uid == 0 || uid < cfg->min_uid);
+		return r; /* cannot tell: the caller fails closed */
+	return r == 0 && (uid == 0 || uid < cfg->min_uid) ? 1 : 0;
 }
 
 static int deny(const char **tell, const char *message, char *reason, size_t reasonlen,

@@ -15,12 +15,16 @@
  */
 
 /*
- * System accounts never depend on Auth0: true for root (by name or uid 0) and for an
- * existing account whose uid is below min_uid, unless the user is in allowed_users; true too
- * when the account database cannot be read, since then we cannot tell. A name with no
- * account is not skipped: Auth0 decides, and account management (pam_unix) refuses it later.
+ * System accounts never depend on Auth0: 1 for root (by name or uid 0) and for an existing
+ * account whose uid is below min_uid, unless the user is in allowed_users; 0 for every other
+ * name. A name with no account is not a system account: Auth0 decides, and account management
+ * (pam_unix) refuses it later. A0_ERR_SYSTEM when the account database cannot tell (an NSS
+ * error, or a passwd entry over 1 MiB), with the reason for syslog: such an account may be a
+ * system account or not, so the caller must fail closed, neither ignore nor handle it.
+ * A0_ERR_NOMEM.
  */
-bool a0_policy_skip_user(const struct a0_config *cfg, const char *user);
+int a0_policy_system_account(const struct a0_config *cfg, const char *user, char *reason,
+			     size_t reasonlen);
 
 /*
  * May the identity in claims use the PAM account user? In order: when users_file binds user

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <syslog.h>
 
 #include <security/pam_modules.h>
@@ -15,9 +16,28 @@
 #include "pam/module.h"
 
 /*
+ * A system account (mod_begin's PAM_IGNORE) after Auth0 signed someone in on this handle: the
+ * application changed PAM_USER since. Ignoring it would let the rest of the account stack take
+ * that sign-in for the system account's, so it is denied.
+ */
+static int system_account_after_auth0(struct login *l)
+{
+	char description[MAX_USER + 128];
+	const void *done = NULL;
+
+	(void)pam_get_data(l->pamh, DATA_DONE, &done);
+	snprintf(description, sizeof(description),
+		 "a system account, but this handle signed in %s with Auth0",
+		 done ? (const char *)done : "a user");
+	mod_log(l, LOG_NOTICE, "account", "DENIED", NULL, description);
+	return PAM_PERM_DENIED;
+}
+
+/*
  * The policy on this handle's verified claims, against PAM_USER as it is now. A handle that
  * Auth0 did not sign in (ssh keys, another auth module, or authentication in another process)
- * has nothing to check: account_without_auth0 says whether that is ignored or denied.
+ * has nothing to check: account_without_auth0 says whether that is ignored or denied. A system
+ * account is ignored only on a handle Auth0 did not sign in.
  */
 A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -25,9 +45,17 @@ A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const ch
 	const void *claims = NULL;
 	int pam, r;
 
-	if ((pam = mod_begin(&l, argc, argv)) != PAM_SUCCESS)
+	pam = mod_begin(&l, argc, argv);
+	/* The handle's claims: whether Auth0 signed someone in on it, whoever PAM_USER is now. */
+	if (pam_get_data(pamh, DATA_CLAIMS, &claims) != PAM_SUCCESS)
+		claims = NULL;
+	if (pam == PAM_IGNORE && claims) {
+		pam = system_account_after_auth0(&l);
 		goto out;
-	if (pam_get_data(pamh, DATA_CLAIMS, &claims) != PAM_SUCCESS || !claims) {
+	}
+	if (pam != PAM_SUCCESS)
+		goto out;
+	if (!claims) {
 		if (l.cfg->account_without_auth0 == A0_ACCOUNT_IGNORE) {
 			pam = PAM_IGNORE;
 			goto out;

@@ -136,7 +136,8 @@ static bool valid_user(const char *user)
 
 int mod_begin(struct login *l, int argc, const char **argv)
 {
-	int pam;
+	char reason[256];
+	int pam, r;
 
 	pam = load_config(l->pamh, argc, argv, &l->cfg);
 	if (pam != PAM_SUCCESS)
@@ -150,7 +151,16 @@ int mod_begin(struct login *l, int argc, const char **argv)
 			   MAX_USER);
 		return PAM_USER_UNKNOWN;
 	}
-	if (a0_policy_skip_user(l->cfg, l->user)) {
+	r = a0_policy_system_account(l->cfg, l->user, reason, sizeof(reason));
+	if (r < 0) {
+		/* It may be a system account or not: neither ignored nor handled. The directory
+		 * behind NSS (LDAP, sssd) being out of reach is an unavailable source of
+		 * information, as Auth0 out of reach is. */
+		mod_log(l, LOG_ERR, "account-lookup", a0_err_name(r), NULL,
+			r == A0_ERR_NOMEM ? "out of memory" : reason);
+		return r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTHINFO_UNAVAIL;
+	}
+	if (r == 1) {
 		if (l->cfg->debug)
 			pam_syslog(l->pamh, LOG_DEBUG, "user=%s is a system account: ignored",
 				   l->user);

@@ -48,8 +48,9 @@ struct login {
 /*
  * Every entry point that does anything starts here, before any prompt but the user name's
  * and before any network: the configuration, the user, and PAM_IGNORE for the system
- * accounts that must never depend on Auth0 (root, uid < min_uid). l->cfg is set even on
- * failure when the configuration loaded; the caller frees it.
+ * accounts that must never depend on Auth0 (root, uid < min_uid), and only for them;
+ * PAM_AUTHINFO_UNAVAIL when the account database cannot tell whether the user is one. l->cfg
+ * is set even on failure when the configuration loaded; the caller frees it.
  */
 int mod_begin(struct login *l, int argc, const char **argv);
 

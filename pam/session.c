@@ -402,7 +402,11 @@ static char *refresh_token_now(struct login *l, const struct a0_user *u, const s
 /*
  * close_session (logout: revoke) and setcred(DELETE_CRED): remove the login's keys. The
  * record is read through its pin: pam_keyinit's close_session has revoked the session keyring
- * by now, and the helper may have rotated the refresh token since the login.
+ * by now, and the helper may have rotated the refresh token since the login. Only a login of
+ * this handle's own is ended: one it stored, or one it signed in (its tokens, or the hand-off
+ * it took). A handle with neither (cron, su from root, a NOPASSWD sudo -u) runs inside another
+ * login, whose records and refresh token are not its to end; it does nothing and succeeds, as
+ * pam_keyinit and pam_unix do for a session that is not theirs.
  */
 static int remove_record(pam_handle_t *pamh, int argc, const char **argv, bool logout)
 {
@@ -421,6 +425,14 @@ static int remove_record(pam_handle_t *pamh, int argc, const char **argv, bool l
 		goto out;
 	t = login_record(&l, &u);
 	s = get_data(pamh, DATA_STORED);
+	if (!t && !s) {
+		if (l.cfg->debug)
+			pam_syslog(pamh, LOG_DEBUG,
+				   "user=%s: this handle neither signed in nor stored credentials: "
+				   "nothing of its own to remove",
+				   l.user);
+		goto out;
+	}
 	if (logout && l.cfg->revoke_on_logout)
 		rt = refresh_token_now(&l, &u, s, t);
 	if ((r = a0_login_forget(&u, l.cfg->keyring, t ? t->auth_keyring : 0,

@@ -555,6 +555,40 @@ static void test_account_without_auth0(void **state)
 	probe_close(&p);
 }
 
+/*
+ * After an Auth0 sign-in on the handle, PAM_USER changed to a system account: the account stage
+ * must not ignore it (the rest of the stack would take the Auth0 sign-in for that account's),
+ * but deny it, with a syslog line. Without the sign-in a system account is still ignored.
+ */
+static void test_account_system_account_after_auth0(void **state)
+{
+	static const char *const targets[] = { "root", "daemon" };
+	char log[4096], want[128];
+	struct capture c;
+	struct probe p;
+	int r;
+
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+		ignored(targets[i]); /* before any sign-in: it checks that Auth0 was not asked */
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		probe_open(&p, "a0alice", ALICE);
+		assert_int_equal(probe_run(&p, pam_authenticate), PAM_SUCCESS);
+		assert_int_equal(pam_set_item(p.pamh, PAM_USER, targets[i]), PAM_SUCCESS);
+		capture_start(&c, run_dir);
+		r = probe_run(&p, pam_acct_mgmt);
+		capture_stop(&c, log, sizeof(log));
+		if (r != PAM_PERM_DENIED)
+			fail_msg("account of %s after an Auth0 sign-in of a0alice: %s, not "
+				 "PAM_PERM_DENIED",
+				 targets[i],
+				 r == PAM_IGNORE ? "PAM_IGNORE" : pam_strerror(p.pamh, r));
+		snprintf(want, sizeof(want), "user=%s step=account result=DENIED", targets[i]);
+		if (!strstr(log, want) || !strstr(log, "a0alice"))
+			fail_msg("no '%s' line naming a0alice: %s", want, log);
+		probe_close(&p);
+	}
+}
+
 /* ---- system accounts ---- */
 
 static void test_system_accounts_ignored(void **state)
@@ -650,6 +684,7 @@ int main(int argc, char **argv)
 		T(test_allowed_users),
 		T(test_account_after_auth),
 		T(test_account_without_auth0),
+		T(test_account_system_account_after_auth0),
 		T(test_system_accounts_ignored),
 		T(test_system_account_listed),
 	};

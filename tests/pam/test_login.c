@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The module in a real PAM stack (pam_wrapper + libpamtest) against the fake tenant: password,
- * every MFA branch, and how each fault ends a login. Run under tests/with-fake-tenant.
+ * every MFA branch, and how each fault ends a login, an account database that fails included
+ * (nss_wrapper). Run under tests/with-fake-tenant.
  */
 #include "config.h"
 
@@ -840,6 +841,114 @@ static void test_menu_choice(void **state)
 			 1);
 }
 
+/* Every text the module showed in one authentication (prompts and messages), and the answers. */
+struct seen {
+	char text[8192];
+	const char *password;
+};
+
+/* Answers the password; records the rest and fails the conversation at the next prompt. */
+static int seen_conv(int num_msg, const struct pam_message **msg, struct pam_response **resp,
+		     void *data)
+{
+	struct seen *s = data;
+	struct pam_response *r = calloc((size_t)num_msg, sizeof(*r));
+
+	if (!r)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < num_msg; i++) {
+		size_t len = strlen(s->text);
+
+		snprintf(s->text + len, sizeof(s->text) - len, "%s|", msg[i]->msg);
+		if (msg[i]->msg_style == PAM_TEXT_INFO || msg[i]->msg_style == PAM_ERROR_MSG)
+			continue;
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF && s->password &&
+		    strstr(msg[i]->msg, "Password")) {
+			r[i].resp = strdup(s->password);
+			continue;
+		}
+		for (int j = 0; j < i; j++)
+			free(r[j].resp);
+		free(r);
+		return PAM_CONV_ERR;
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static int authenticate_seen(const char *user, struct seen *s)
+{
+	struct pam_testcase tests[] = { pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS) };
+	enum pamtest_err perr;
+
+	perr = _pamtest_conv(SERVICE, user, seen_conv, s, tests, 1, NULL);
+	assert_true(perr == PAMTEST_ERR_OK || perr == PAMTEST_ERR_CASE);
+	return tests[0].op_rv;
+}
+
+/* What an authenticator name with ESC[2J (clear screen) and a newline must be shown as. */
+#define EVIL_NAME_JSON "dev\\u001b[2J\\nroot# "
+#define EVIL_NAME_SHOWN "(dev?[2J?root# )"
+
+/* text with its control characters as \xHH, fit for the test's log */
+static const char *visible(const char *text)
+{
+	static char out[4 * sizeof(((struct seen *)0)->text)];
+	size_t n = 0;
+
+	for (; *text && n + 5 < sizeof(out); text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "\\x%02x", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static void expect_name_filtered(const struct seen *s)
+{
+	if (strchr(s->text, 0x1b) || strstr(s->text, "\nroot# "))
+		fail_msg("an authenticator name reached the terminal unfiltered: %s",
+			 visible(s->text));
+	if (!strstr(s->text, EVIL_NAME_SHOWN))
+		fail_msg("'%s' not shown: %s", EVIL_NAME_SHOWN, visible(s->text));
+}
+
+/*
+ * Authenticator names are chosen by the user who enrolled the device and come from the tenant:
+ * control characters (a terminal escape, a newline that starts a fake line) never reach the
+ * terminal, in the menu (a prompt) or in the push message.
+ */
+static void test_authenticator_names_filtered(void **state)
+{
+	struct seen s = { .password = "Secret-a0multi-1" };
+
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0multi\",\"mfa\":["
+		     "{\"id\":\"totp|dev_a0multiTotp0001\",\"authenticator_type\":\"otp\","
+		     "\"active\":true,\"totp_secret\":\"KRSXG5CTMVRXEZLU\"},"
+		     "{\"id\":\"push|dev_a0multiPush0001\",\"authenticator_type\":\"oob\","
+		     "\"oob_channel\":\"auth0\",\"active\":true,\"name\":\"" EVIL_NAME_JSON "\","
+		     "\"push\":{\"approve_after_polls\":1}}]}");
+	assert_int_equal(authenticate_seen("a0multi", &s), PAM_AUTH_ERR); /* at the menu */
+	assert_non_null(strstr(s.text, "Choose how to finish signing in"));
+	expect_name_filtered(&s);
+
+	memset(&s, 0, sizeof(s));
+	s.password = "Secret-a0push-1";
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0push\",\"mfa\":["
+		     "{\"id\":\"push|dev_a0pushPush00001\",\"authenticator_type\":\"oob\","
+		     "\"oob_channel\":\"auth0\",\"active\":true,\"name\":\"" EVIL_NAME_JSON "\","
+		     "\"push\":{\"approve_after_polls\":1}}]}");
+	assert_int_equal(authenticate_seen("a0push", &s), PAM_SUCCESS);
+	assert_non_null(strstr(s.text, "Approve the sign-in request on your phone"));
+	expect_name_filtered(&s);
+}
+
 static void test_preference_skips_menu(void **state)
 {
 	const char *on[] = { "246810", NULL };
@@ -956,6 +1065,92 @@ static void test_no_double_mfa(void **state)
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 2);
 }
 
+/* Debian's libnss-wrapper (tools/install-deps): glibc's NSS path with a passwd file of ours. */
+#define NSS_WRAPPER "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
+
+/*
+ * Under nss_wrapper (test_nss_failure_fails_closed): a0huge's passwd entry is over 2 MiB, more
+ * than the module's lookup will read, so the account database cannot tell whether a0huge is a
+ * system account. The module must not ignore the call (this stack, like many, would then
+ * succeed on its other modules) nor ask Auth0: PAM_AUTHINFO_UNAVAIL, with a syslog line.
+ */
+static void test_nss_failure_in_stack(void **state)
+{
+	const char *off[] = { "Secret-a0huge-1", NULL };
+	struct pamtest_conv_data conv = { .in_echo_off = off };
+	struct pam_testcase account[] = { pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS) };
+	const char *none[] = { NULL };
+	struct capture c;
+	struct messages m;
+	char log[4096];
+	int r;
+
+	conv.in_echo_on = none;
+	setenv("PAM_WRAPPER_DEBUGLEVEL", "1", 1); /* LOG_ERR lines on stderr */
+	capture_start(&c, run_dir);
+	messages_init(&m);
+	r = login("a0huge", "Secret-a0huge-1", NULL, &m);
+	messages_free(&m);
+	capture_stop(&c, log, sizeof(log));
+	if (r != PAM_AUTHINFO_UNAVAIL)
+		fail_msg("authenticate a0huge, whose passwd entry cannot be read: %s, not "
+			 "PAM_AUTHINFO_UNAVAIL",
+			 pam_strerror(NULL, r));
+	if (!strstr(log, "user=a0huge step=account-lookup result=SYSTEM error=- "
+			 "description=the passwd entry is over 1048576 bytes"))
+		fail_msg("no account-lookup line: %s", log);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
+	assert_true(run_pamtest(SERVICE, "a0huge", &conv, account, NULL) == PAMTEST_ERR_CASE);
+	assert_int_equal(account[0].op_rv, PAM_AUTHINFO_UNAVAIL);
+	unsetenv("PAM_WRAPPER_DEBUGLEVEL");
+}
+
+/* Run this program again with nss_wrapper preloaded too, for test_nss_failure_in_stack. */
+static void test_nss_failure_fails_closed(void **state)
+{
+	char passwd[128], group[128], preload[1024], self[4096];
+	const char *wrappers = getenv("LD_PRELOAD");
+	int status;
+	ssize_t n;
+	pid_t pid;
+	FILE *f;
+
+	if (access(NSS_WRAPPER, R_OK) != 0)
+		fail_msg("%s is missing: tools/install-deps installs libnss-wrapper", NSS_WRAPPER);
+	snprintf(passwd, sizeof(passwd), "%s/passwd", run_dir);
+	snprintf(group, sizeof(group), "%s/group", run_dir);
+	f = fopen(passwd, "w");
+	assert_non_null(f);
+	fputs("root:x:0:0:root:/root:/bin/sh\na0huge:x:1502:100:", f);
+	for (size_t i = 0; i < 2 * 1024 * 1024; i++)
+		fputc('g', f);
+	fputs(":/nonexistent:/bin/sh\n", f);
+	assert_int_equal(fclose(f), 0);
+	write_text(group, "root:x:0:\nusers:x:100:\n");
+	snprintf(preload, sizeof(preload), "%s:%s", wrappers ? wrappers : "", NSS_WRAPPER);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	assert_true(n > 0 && (size_t)n < sizeof(self) - 1);
+	self[n] = '\0';
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char mode[] = "nss";
+		char *argv[] = { self, mode, NULL };
+
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("NSS_WRAPPER_PASSWD", passwd, 1);
+		setenv("NSS_WRAPPER_GROUP", group, 1);
+		/* ASan refuses RTLD_DEEPBIND (pamwrap.c sets pam_wrapper's counterpart). */
+		setenv("NSS_WRAPPER_DISABLE_DEEPBIND", "1", 1);
+		execv(self, argv);
+		_exit(99);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the test under nss_wrapper failed (status %d): see above", status);
+}
+
 /* ---- set-up: pam_wrapper must be preloaded, so the program re-executes itself ---- */
 
 static void write_services(const char *dir, const char *services)
@@ -1025,6 +1220,7 @@ int main(int argc, char **argv)
 		T(test_push_slow_down),
 		T(test_sms_binding_code),
 		T(test_menu_choice),
+		T(test_authenticator_names_filtered),
 		T(test_preference_skips_menu),
 		T(test_recovery_code_way_out),
 		T(test_recovery_prompt_hides_the_code),
@@ -1033,7 +1229,13 @@ int main(int argc, char **argv)
 		T(test_mfa_token_expired),
 		T(test_rate_limit_mid_flow),
 		T(test_no_double_mfa),
+		T(test_nss_failure_fails_closed),
+	};
+	const struct CMUnitTest nss_tests[] = {
+		T(test_nss_failure_in_stack),
 	};
 #undef T
+	if (argc > 1 && strcmp(argv[1], "nss") == 0)
+		return cmocka_run_group_tests(nss_tests, NULL, NULL);
 	return cmocka_run_group_tests(tests, warm_jwks_cache, NULL);
 }

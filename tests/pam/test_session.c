@@ -44,7 +44,9 @@
 
 #define SERVICE "pam_auth0_session"     /* pam_keyinit force revoke, then pam_auth0 */
 #define SERVICE_BARE "pam_auth0_bare"   /* pam_auth0 without pam_keyinit */
+#define SERVICE_CRON "pam_auth0_cron"   /* sessions only: nothing signs in (cron, su from root) */
 #define KEYINIT "/lib/x86_64-linux-gnu/security/pam_keyinit.so"
+#define PERMIT "/lib/x86_64-linux-gnu/security/pam_permit.so"
 #define PASSWORD "Secret-a0alice-1"
 
 static struct fake fake;
@@ -711,6 +713,38 @@ static void test_callers_session_keyring_untouched(void **state)
 	a0_record_free(mine);
 }
 
+/*
+ * The session keyring's description is the caller's to choose (su or sudo without pam_keyinit
+ * run in the caller's session keyring) and the refusal to store logs it: a newline must not
+ * start a forged line of its own, nor an escape reach whoever reads the log on a terminal.
+ */
+static void test_keyring_description_sanitised(void **state)
+{
+	struct a0_user u = account();
+	struct a0_priv p;
+	struct capture c;
+	pam_handle_t *h;
+	const char *log;
+
+	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
+	assert_true(keyctl_join_session_keyring("_uid_ses.evil\nuser=root step=store "
+						"result=STORED\x1b[2J") > 0);
+	assert_int_equal(a0_priv_regain(&p), 0);
+	capture_begin(&c);
+	h = sign_in(SERVICE_BARE);
+	assert_int_equal(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	log = capture_end(&c);
+	assert_non_null(strstr(log, "result=NOT_STORED"));
+	if (strstr(log, "\nuser=root") || strchr(log, 0x1b))
+		fail_msg("the keyring's description was logged as it is");
+	if (!strstr(log, "per-user default session keyring _uid_ses.evil?user=root step=store "
+			 "result=STORED?[2J"))
+		fail_msg("the keyring's description is not shown sanitised");
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	end(h);
+}
+
 static int user_keyring_record(void *ctx)
 {
 	char *timeout = ctx;
@@ -925,6 +959,119 @@ static void test_session_of_another_user_gets_nothing(void **state)
 	}
 }
 
+/* The user keyring's record as the user sees it: its timeout, or "none". */
+static void expect_user_keyring_record(char *timeout, const char *want)
+{
+	assert_int_equal(test_as_user(&user, true, user_keyring_record, timeout), 0);
+	assert_string_equal(timeout, want);
+}
+
+/*
+ * A handle that neither signed the user in with pam_auth0 nor stored anything opens and closes
+ * a session inside the user's login: cron's order (account, setcred, open_session,
+ * close_session, setcred DELETE_CRED, no pam_authenticate), as for su U from root or a NOPASSWD
+ * sudo -u U. The login's record and its refresh token are not that session's to end, in either
+ * keyring mode (with keyring = user anyone with such a sudo rule could end U's login).
+ */
+static void test_foreign_session_leaves_login_alone(void **state)
+{
+	static const char *const modes[] = { NULL, "keyring = user" };
+	char *timeout = mmap(NULL, 16, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(timeout != MAP_FAILED);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		pam_handle_t *h, *h2;
+		char shas[256];
+
+		reset(state);
+		configure(modes[i]);
+		h = sign_in(SERVICE);
+		assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+		if (modes[i])
+			expect_user_keyring_record(timeout, "4w");
+		else
+			assert_int_equal(count_records(session()), 1);
+
+		h2 = start(SERVICE_CRON, "unused");
+		assert_int_equal(pam_acct_mgmt(h2, 0), PAM_SUCCESS);
+		assert_int_equal(pam_setcred(h2, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+		assert_int_equal(pam_open_session(h2, 0), PAM_SUCCESS);
+		assert_int_equal(pam_close_session(h2, 0), PAM_SUCCESS);
+		assert_int_equal(pam_setcred(h2, PAM_DELETE_CRED), PAM_SUCCESS);
+		end(h2);
+		if (revocations(shas, sizeof(shas)) != 0)
+			fail_msg("%s: a session that did not sign in revoked the login's refresh "
+				 "token",
+				 modes[i] ? modes[i] : "keyring = session");
+		if (modes[i])
+			expect_user_keyring_record(timeout, "4w");
+		else
+			assert_int_equal(count_records(session()), 1);
+
+		/* The login's own logout still ends it. */
+		assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+		assert_int_equal(revocations(shas, sizeof(shas)), 1);
+		if (modes[i])
+			expect_user_keyring_record(timeout, "none");
+		end(h);
+	}
+	munmap(timeout, 16);
+}
+
+/* What a process of some uid gets when it reads the login's record by its serial alone. */
+struct by_serial {
+	key_serial_t key, session;
+	const char *refresh_token;
+};
+
+static int read_by_serial(void *ctx)
+{
+	const struct by_serial *b = ctx;
+	struct a0_record *r = NULL;
+	int ret;
+
+	if (a0_store_load_key(b->key, &r) != 0)
+		return 2;
+	ret = r->refresh_token && strcmp(r->refresh_token, b->refresh_token) == 0 ? 0 : 3;
+	a0_record_free(r);
+	return ret;
+}
+
+static int read_by_serial_elsewhere(void *ctx)
+{
+	const struct by_serial *b = ctx;
+
+	/* A session keyring of its own: nothing links it to the login's. */
+	if (keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0) == b->session)
+		return 1;
+	return read_by_serial(ctx);
+}
+
+/*
+ * keyring = session scopes where the record is found and when it goes, not who may read it:
+ * the boundary is the uid (pam_auth0(8), Permissions). A process of the user outside the session
+ * reads the record by its serial; a process of another uid cannot, even one inside the session.
+ */
+static void test_session_keyring_boundary_is_uid(void **state)
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	struct by_serial b;
+	struct a0_record *r;
+
+	assert_int_equal(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(&b.key);
+	assert_non_null(r);
+	assert_non_null(r->refresh_token);
+	b.session = session();
+	b.refresh_token = r->refresh_token;
+	assert_int_equal(test_as_user(&user, true, read_by_serial_elsewhere, &b), 0);
+	assert_int_equal(test_as_user(&other, false, read_by_serial, &b), 2);
+	assert_int_equal(test_as_user(&other, true, read_by_serial, &b), 2);
+	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
+	end(h);
+	a0_record_free(r);
+}
+
 /* ---- set-up: the account, then pam_wrapper preloaded in a re-executed child ---- */
 
 static void write_services(const char *dir, const char *services)
@@ -946,6 +1093,14 @@ static void write_services(const char *dir, const char *services)
 		 "account  required %s config=%s/pam_auth0.conf\n"
 		 "session  required %s config=%s/pam_auth0.conf\n",
 		 module, dir, module, dir, module, dir);
+	write_text(path, text);
+	snprintf(path, sizeof(path), "%s/" SERVICE_CRON, services);
+	snprintf(text, sizeof(text),
+		 "auth     required %s config=%s/pam_auth0.conf\n"
+		 "account  required " PERMIT "\n"
+		 "session  required " PERMIT "\n"
+		 "session  required %s config=%s/pam_auth0.conf\n",
+		 module, dir, module, dir);
 	write_text(path, text);
 }
 
@@ -989,6 +1144,11 @@ int main(int argc, char **argv)
 	user.uid = pw->pw_uid;
 	user.gid = pw->pw_gid;
 	snprintf(other.name, sizeof(other.name), "%s", getenv("A0_PAM_TEST_OTHER"));
+	pw = getpwnam(other.name);
+	if (!pw)
+		return 99;
+	other.uid = pw->pw_uid;
+	other.gid = pw->pw_gid;
 	fake_init(&fake);
 
 #define T(name) cmocka_unit_test_setup(name, reset)
@@ -1003,6 +1163,7 @@ int main(int argc, char **argv)
 		T(test_logout_revokes_current_token),
 		T(test_no_keyinit_refused_login_succeeds),
 		T(test_callers_session_keyring_untouched),
+		T(test_keyring_description_sanitised),
 		T(test_keyring_user),
 		T(test_revoke_on_logout_no),
 		T(test_revoke_failure_does_not_block_logout),
@@ -1010,6 +1171,8 @@ int main(int argc, char **argv)
 		T(test_failed_login_leaves_nothing),
 		T(test_unused_handoff_dropped_at_end),
 		T(test_session_of_another_user_gets_nothing),
+		T(test_foreign_session_leaves_login_alone),
+		T(test_session_keyring_boundary_is_uid),
 	};
 #undef T
 	r = cmocka_run_group_tests(tests, NULL, NULL);

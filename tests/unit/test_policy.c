@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Who may log in: system accounts left alone, the identity binding (users_file, a namespaced
- * claim, and user-settable claims only when trusted), email_verified, allowed_users and
- * allowed_groups.
+ * Who may log in: system accounts left alone, and an account database that cannot be read
+ * never taken for one (under nss_wrapper: glibc's real NSS path with a passwd file of the
+ * test's), the identity binding (users_file, a namespaced claim, and user-settable claims only
+ * when trusted), email_verified, allowed_users and allowed_groups.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -95,33 +97,133 @@ static void expect(const struct a0_config *cfg, const char *user, const char *cl
 		fail_msg("expected '%s' in the message '%s'", tell_part, tell);
 }
 
+/* a0_policy_system_account: 1 for a system account, 0 for the module's to handle. */
+static int system_account(const struct a0_config *cfg, const char *user)
+{
+	char reason[256] = "";
+	int r = a0_policy_system_account(cfg, user, reason, sizeof(reason));
+
+	if (r < 0)
+		fail_msg("%s: the account database cannot tell: %s (%s)", user, a0_err_name(r),
+			 reason);
+	return r;
+}
+
 static void test_skip_system_accounts(void **state)
 {
 	struct a0_config *cfg = config(NULL);
 
-	assert_true(a0_policy_skip_user(cfg, "root"));
-	assert_true(a0_policy_skip_user(cfg, "daemon")); /* uid 1 */
-	assert_false(a0_policy_skip_user(cfg, "nobody")); /* uid 65534 >= 1000 */
+	assert_int_equal(system_account(cfg, "root"), 1);
+	assert_int_equal(system_account(cfg, "daemon"), 1); /* uid 1 */
+	assert_int_equal(system_account(cfg, "nobody"), 0); /* uid 65534 >= 1000 */
 	/* No such account: Auth0 decides, and pam_unix's account check refuses it later. */
-	assert_false(a0_policy_skip_user(cfg, "a0nosuchuser"));
+	assert_int_equal(system_account(cfg, "a0nosuchuser"), 0);
 	a0_config_free(cfg);
 
 	/* min_uid = 0 opens uid 1, never root. */
 	cfg = config("min_uid = 0");
-	assert_false(a0_policy_skip_user(cfg, "daemon"));
-	assert_true(a0_policy_skip_user(cfg, "root"));
+	assert_int_equal(system_account(cfg, "daemon"), 0);
+	assert_int_equal(system_account(cfg, "root"), 1);
 	a0_config_free(cfg);
 	/* min_uid above nobody's uid. */
 	cfg = config("min_uid = 65535");
-	assert_true(a0_policy_skip_user(cfg, "nobody"));
+	assert_int_equal(system_account(cfg, "nobody"), 1);
 	a0_config_free(cfg);
 
 	/* Listing a system account in allowed_users hands it to Auth0. */
 	cfg = config("allowed_users = root daemon");
-	assert_false(a0_policy_skip_user(cfg, "root"));
-	assert_false(a0_policy_skip_user(cfg, "daemon"));
-	assert_false(a0_policy_skip_user(cfg, "a0alice"));
+	assert_int_equal(system_account(cfg, "root"), 0);
+	assert_int_equal(system_account(cfg, "daemon"), 0);
+	assert_int_equal(system_account(cfg, "a0alice"), 0);
 	a0_config_free(cfg);
+}
+
+/* Debian's libnss-wrapper (tools/install-deps). */
+#define NSS_WRAPPER "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
+#define HUGE_GECOS (2 * 1024 * 1024) /* over the 1 MiB the lookup grows its buffer to */
+
+/*
+ * In the child re-executed under nss_wrapper: the passwd file has root, daemon (uid 1), a0sys
+ * (uid 5, known only here), a0small (uid 1501) and a0huge (uid 1502), whose entry is over 2 MiB:
+ * getpwnam_r cannot return it in a bounded buffer (ERANGE), so the account database cannot tell
+ * what a0huge is. That is neither a system account nor an ordinary one: the caller must fail
+ * closed (mod_begin: PAM_AUTHINFO_UNAVAIL), not ignore it.
+ */
+static void test_nss_failure_is_not_a_system_account(void **state)
+{
+	struct a0_config *cfg = config(NULL);
+	char reason[256] = "";
+	int r;
+
+	/* The wrapper's file is the one read. */
+	assert_int_equal(system_account(cfg, "root"), 1);
+	assert_int_equal(system_account(cfg, "daemon"), 1);
+	assert_int_equal(system_account(cfg, "a0sys"), 1);
+	assert_int_equal(system_account(cfg, "a0small"), 0);
+	assert_int_equal(system_account(cfg, "a0nosuchuser"), 0);
+	r = a0_policy_system_account(cfg, "a0huge", reason, sizeof(reason));
+	if (r != A0_ERR_SYSTEM)
+		fail_msg("a0huge, whose passwd entry cannot be read: %d, not A0_ERR_SYSTEM", r);
+	assert_string_equal(reason, "the passwd entry is over 1048576 bytes");
+	a0_config_free(cfg);
+	/* Listed in allowed_users it needs no lookup: Auth0's. */
+	cfg = config("allowed_users = a0huge");
+	assert_int_equal(system_account(cfg, "a0huge"), 0);
+	a0_config_free(cfg);
+}
+
+/* Run this program again with nss_wrapper preloaded and a passwd file of ours. */
+static void test_nss_under_wrapper(void **state)
+{
+	char passwd[128], group[128], self[4096];
+	int status;
+	ssize_t n;
+	pid_t pid;
+	FILE *f;
+
+	if (access(NSS_WRAPPER, R_OK) != 0)
+		fail_msg("%s is missing: tools/install-deps installs libnss-wrapper", NSS_WRAPPER);
+	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
+	snprintf(group, sizeof(group), "%s/group", dir);
+	f = fopen(passwd, "w");
+	assert_non_null(f);
+	fputs("root:x:0:0:root:/root:/bin/sh\n"
+	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	      "a0sys:x:5:100::/nonexistent:/usr/sbin/nologin\n"
+	      "a0small:x:1501:100::/nonexistent:/bin/sh\n"
+	      "a0huge:x:1502:100:",
+	      f);
+	for (size_t i = 0; i < HUGE_GECOS; i++)
+		fputc('g', f);
+	fputs(":/nonexistent:/bin/sh\n", f);
+	assert_int_equal(fclose(f), 0);
+	f = fopen(group, "w");
+	assert_non_null(f);
+	fputs("root:x:0:\ndaemon:x:1:\nusers:x:100:\n", f);
+	assert_int_equal(fclose(f), 0);
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	assert_true(n > 0 && (size_t)n < sizeof(self) - 1);
+	self[n] = '\0';
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char mode[] = "nss";
+		char *argv[] = { self, mode, NULL };
+
+		setenv("LD_PRELOAD", NSS_WRAPPER, 1);
+		setenv("NSS_WRAPPER_PASSWD", passwd, 1);
+		setenv("NSS_WRAPPER_GROUP", group, 1);
+		/* ASan refuses a library preloaded before its runtime, and RTLD_DEEPBIND. */
+		setenv("NSS_WRAPPER_DISABLE_DEEPBIND", "1", 1);
+		setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
+		execv(self, argv);
+		_exit(99);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the tests under nss_wrapper failed (status %d): see above", status);
 }
 
 /*
@@ -384,10 +486,14 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	const struct CMUnitTest nss_tests[] = {
+		cmocka_unit_test(test_nss_failure_is_not_a_system_account),
+	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_skip_system_accounts),
+		cmocka_unit_test(test_nss_under_wrapper),
 		cmocka_unit_test(test_no_binding_by_default),
 		cmocka_unit_test(test_user_set_claims_need_opt_in),
 		cmocka_unit_test(test_users_file),
@@ -399,5 +505,7 @@ int main(void)
 		cmocka_unit_test(test_allowed_groups),
 	};
 
+	if (argc > 1 && strcmp(argv[1], "nss") == 0)
+		return cmocka_run_group_tests(nss_tests, setup, teardown);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
