@@ -74,6 +74,7 @@ static const struct key keys[] = {
 	{ "trust_user_claims", K_BOOL, F(trust_user_claims), 0, 0 },
 	{ "require_email_verified", K_BOOL, F(require_email_verified), 0, 0 },
 	{ "min_uid", K_UINT, F(min_uid), 0, 4294967294U },
+	{ "require_local_account", K_BOOL, F(require_local_account), 0, 0 },
 	{ "allowed_users", K_LIST, F(allowed_users), 0, 0 },
 	{ "allowed_groups", K_LIST, F(allowed_groups), 0, 0 },
 	{ "groups_claim", K_STRING, F(groups_claim), 0, 0 },
@@ -552,6 +553,7 @@ static int set_defaults(struct a0_config *cfg)
 	cfg->clock_skew = 60;
 	cfg->require_email_verified = true;
 	cfg->min_uid = 1000;
+	cfg->require_local_account = true;
 	/* Auth0 blocks a user from an address after 10 failures: stay well below. */
 	cfg->fail_delay_after = 3;
 	cfg->fail_delay_max = 300;

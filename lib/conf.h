@@ -69,6 +69,7 @@ struct a0_config {
 	bool trust_user_claims;      /* opt-in: user_claim may be one the account holder sets */
 	bool require_email_verified; /* when user_claim is email */
 	unsigned min_uid;            /* accounts below it (and root) are left alone */
+	bool require_local_account;  /* names no account database knows never reach Auth0 */
 	struct a0_list allowed_users;
 	struct a0_list allowed_groups;
 	char *groups_claim;          /* an array claim; required with allowed_groups */

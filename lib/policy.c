@@ -68,14 +68,16 @@ int a0_policy_system_account(const struct a0_config *cfg, const char *user, char
 		reason[0] = '\0';
 	/* Listing a system account is how an administrator hands it to Auth0. */
 	if (a0_list_contains(&cfg->allowed_users, user))
-		return 0;
+		return A0_USER_REGULAR;
 	/* By name too: an Auth0 signup called root must not meet a missing passwd entry. */
 	if (strcmp(user, "root") == 0)
-		return 1;
+		return A0_USER_SYSTEM;
 	r = lookup_uid(user, &uid, reason, reason ? reasonlen : 0);
 	if (r < 0)
 		return r; /* cannot tell: the caller fails closed */
-	return r == 0 && (uid == 0 || uid < cfg->min_uid) ? 1 : 0;
+	if (r == 1)
+		return A0_USER_NONE;
+	return uid == 0 || uid < cfg->min_uid ? A0_USER_SYSTEM : A0_USER_REGULAR;
 }
 
 static int deny(const char **tell, const char *message, char *reason, size_t reasonlen,

@@ -14,11 +14,18 @@
  * claims: does the module handle this account at all, and may this identity use it.
  */
 
+/* What a0_policy_system_account found. */
+enum a0_user_kind {
+	A0_USER_REGULAR = 0, /* an account the module handles */
+	A0_USER_SYSTEM = 1,  /* root or uid < min_uid: never Auth0's */
+	A0_USER_NONE = 2,    /* no such account (neither in /etc/passwd nor any NSS source) */
+};
+
 /*
- * System accounts never depend on Auth0: 1 for root (by name or uid 0) and for an existing
- * account whose uid is below min_uid, unless the user is in allowed_users; 0 for every other
- * name. A name with no account is not a system account: Auth0 decides, and account management
- * (pam_unix) refuses it later. A0_ERR_SYSTEM when the account database cannot tell (an NSS
+ * System accounts never depend on Auth0: A0_USER_SYSTEM for root (by name or uid 0) and for an
+ * existing account whose uid is below min_uid, unless the user is in allowed_users;
+ * A0_USER_NONE for a name no account database knows (a name in allowed_users is not looked
+ * up: A0_USER_REGULAR); A0_USER_REGULAR for every other name. A0_ERR_SYSTEM when the account database cannot tell (an NSS
  * error, or a passwd entry over 1 MiB), with the reason for syslog: such an account may be a
  * system account or not, so the caller must fail closed, neither ignore nor handle it.
  * A0_ERR_NOMEM.

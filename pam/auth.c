@@ -297,6 +297,14 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		pam = PAM_AUTH_ERR;
 		goto out;
 	}
+	/* Asked for the password like any other name, so the prompts tell nothing; but a name
+	 * that is no account here is never sent to Auth0, where failures count against it. */
+	if (l.no_account && l.cfg->require_local_account) {
+		mod_log(&l, LOG_NOTICE, "account-lookup", "USER_UNKNOWN", NULL,
+			"no such account on this host: Auth0 not asked");
+		pam = PAM_USER_UNKNOWN;
+		goto out;
+	}
 	if ((r = guard_check(&l)) < 0 || (r = mod_client_open(&l)) < 0) {
 		pam = mod_finish(&l, r);
 		goto out;

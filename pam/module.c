@@ -160,7 +160,8 @@ int mod_begin(struct login *l, int argc, const char **argv)
 			r == A0_ERR_NOMEM ? "out of memory" : reason);
 		return r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTHINFO_UNAVAIL;
 	}
-	if (r == 1) {
+	l->no_account = r == A0_USER_NONE;
+	if (r == A0_USER_SYSTEM) {
 		if (l->cfg->debug)
 			pam_syslog(l->pamh, LOG_DEBUG, "user=%s is a system account: ignored",
 				   l->user);

@@ -43,6 +43,7 @@ struct login {
 	struct a0_client client;
 	struct a0_result res;
 	const char *tell; /* a message chosen by the failed step, over the table's */
+	bool no_account;  /* no account database knows the user (mod_begin) */
 };
 
 /*

@@ -17,7 +17,8 @@ void write_text(const char *path, const char *text);
 /*
  * The module's configuration file dir/pam_auth0.conf, which the programs' PAM services name:
  * the fake tenant, pam-native, a cache and the guard's state under dir, the fake's users bound
- * to the local names (users_file) and timeout seconds per request, then the
+ * to the local names (users_file) though under pam_wrapper they have no local accounts
+ * (require_local_account = no) and timeout seconds per request, then the
  * program's own lines and a test's extra ones (either may be NULL).
  */
 void write_module_conf(const char *dir, const struct fake *f, int timeout, const char *lines,

@@ -465,6 +465,27 @@ static void test_signup_cannot_open_local_account(void **state)
 	test_user_remove(&u);
 }
 
+/*
+ * A name that is no account on this host is never sent to Auth0 (where failed passwords count
+ * against it), once the password was asked for like any other's; an account of this host is.
+ */
+static void test_unknown_name_never_reaches_auth0(void **state)
+{
+	struct test_user u;
+
+	configure("require_local_account = yes");
+	refused("a0nosuchuser", "Secret-a0nosuchuser-1", PAM_USER_UNKNOWN, NULL,
+		"user=a0nosuchuser step=account-lookup result=USER_UNKNOWN error=- "
+		"description=no such account on this host: Auth0 not asked");
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
+	test_user_sweep();
+	if (!test_user_create("a0l", 'k', &u))
+		fail_msg("cannot create a local account");
+	refused(u.name, "Secret-nobody-1", PAM_AUTH_ERR, NULL, "step=password-realm");
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 1);
+	test_user_remove(&u);
+}
+
 static void test_email_mapping(void **state)
 {
 	const char *trust = "user_claim = email\ntrust_user_claims = yes\nusers_file = /nonexistent";
@@ -679,6 +700,7 @@ int main(int argc, char **argv)
 		T(test_alice_as_bob),
 		T(test_users_file_binding),
 		T(test_signup_cannot_open_local_account),
+		T(test_unknown_name_never_reaches_auth0),
 		T(test_email_mapping),
 		T(test_groups),
 		T(test_allowed_users),

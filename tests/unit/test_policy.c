@@ -97,7 +97,7 @@ static void expect(const struct a0_config *cfg, const char *user, const char *cl
 		fail_msg("expected '%s' in the message '%s'", tell_part, tell);
 }
 
-/* a0_policy_system_account: 1 for a system account, 0 for the module's to handle. */
+/* a0_policy_system_account: an enum a0_user_kind. */
 static int system_account(const struct a0_config *cfg, const char *user)
 {
 	char reason[256] = "";
@@ -116,8 +116,8 @@ static void test_skip_system_accounts(void **state)
 	assert_int_equal(system_account(cfg, "root"), 1);
 	assert_int_equal(system_account(cfg, "daemon"), 1); /* uid 1 */
 	assert_int_equal(system_account(cfg, "nobody"), 0); /* uid 65534 >= 1000 */
-	/* No such account: Auth0 decides, and pam_unix's account check refuses it later. */
-	assert_int_equal(system_account(cfg, "a0nosuchuser"), 0);
+	/* No such account: not a system account; the module never asks Auth0 about it. */
+	assert_int_equal(system_account(cfg, "a0nosuchuser"), A0_USER_NONE);
 	a0_config_free(cfg);
 
 	/* min_uid = 0 opens uid 1, never root. */
@@ -134,7 +134,7 @@ static void test_skip_system_accounts(void **state)
 	cfg = config("allowed_users = root daemon");
 	assert_int_equal(system_account(cfg, "root"), 0);
 	assert_int_equal(system_account(cfg, "daemon"), 0);
-	assert_int_equal(system_account(cfg, "a0alice"), 0);
+	assert_int_equal(system_account(cfg, "a0alice"), A0_USER_NONE);
 	a0_config_free(cfg);
 }
 
@@ -160,7 +160,7 @@ static void test_nss_failure_is_not_a_system_account(void **state)
 	assert_int_equal(system_account(cfg, "daemon"), 1);
 	assert_int_equal(system_account(cfg, "a0sys"), 1);
 	assert_int_equal(system_account(cfg, "a0small"), 0);
-	assert_int_equal(system_account(cfg, "a0nosuchuser"), 0);
+	assert_int_equal(system_account(cfg, "a0nosuchuser"), A0_USER_NONE);
 	r = a0_policy_system_account(cfg, "a0huge", reason, sizeof(reason));
 	if (r != A0_ERR_SYSTEM)
 		fail_msg("a0huge, whose passwd entry cannot be read: %d, not A0_ERR_SYSTEM", r);
