@@ -653,7 +653,7 @@ static void test_fault_tls(void **state)
 	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
 	snprintf(text, sizeof(text),
 		 "domain = localhost:%d\nclient_id = pam-native\ntimeout = 2\n"
-		 "cache_dir = %s/cache\n",
+		 "cache_dir = %s/cache\nrequire_local_account = no\n",
 		 fake.port, run_dir);
 	write_text(path, text);
 	expect_unavailable(NULL, "cannot be reached");
