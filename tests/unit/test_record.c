@@ -239,9 +239,10 @@ static void test_parse_every_truncation(void **state)
 
 /*
  * Every byte value at every position of a value whose length is not a multiple of eight (the
- * check works eight bytes at a time, then byte by byte): accepted exactly when 0x20-0x7e, and
- * the value read back is the one written. Also with a bad byte next to good ones of every value
- * (the word-wise check must not let one byte's borrow or carry hide another's).
+ * check, a0_text_ok with A0_TEXT_ASCII, works eight bytes at a time, then byte by byte):
+ * accepted exactly when 0x20-0x7e, and the value read back is the one written. Also with a bad
+ * byte next to good ones of every value (the word-wise check must not let one byte's borrow or
+ * carry hide another's).
  */
 static void test_parse_every_byte_everywhere(void **state)
 {
