@@ -34,6 +34,7 @@
 #include "lib/priv.h"
 #include "lib/secret.h"
 #include "keyring/store.h"
+#include "lib/util.h"
 #include "tests/common/testuser.h"
 
 static struct test_user owner, other; /* the keys' user, and a second user */
@@ -738,7 +739,7 @@ static void test_save_never_writes_a_planted_key(void **state)
 {
 	key_perm_t perms[] = { KEY_POS_ALL | KEY_USR_ALL, KEY_USR_ALL };
 
-	for (size_t i = 0; i < sizeof(perms) / sizeof(perms[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(perms); i++) {
 		struct a0_record *r = sample("planted-test-refresh-token"), *back = NULL;
 		key_serial_t planted, key;
 		struct a0_keyinfo ki;
@@ -867,12 +868,12 @@ static void test_handoff_across_processes(void **state)
 
 		close(fds[0]);
 		if (a0_handoff_put(&u, r, 4242, hd) != 0 ||
-		    write(fds[1], hd, sizeof(hd)) != (ssize_t)sizeof(hd))
+		    a0_write_full(fds[1], hd, sizeof(hd)) != 0)
 			_exit(1);
 		_exit(0);
 	}
 	close(fds[1]);
-	assert_int_equal(read(fds[0], handle, sizeof(handle)), (ssize_t)sizeof(handle));
+	assert_int_equal(a0_read_full(fds[0], handle, sizeof(handle)), (ssize_t)sizeof(handle));
 	close(fds[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -1100,7 +1101,7 @@ static int fill_quota(key_serial_t filler)
 
 	memset(buf, 'q', sizeof(buf));
 	assert_int_equal(a0_priv_drop(&p, &u, 0), 0);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(sizes); i++) {
 		for (;;) {
 			char desc[32];
 
