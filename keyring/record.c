@@ -25,7 +25,6 @@
 
 #include <ctype.h>
 #include <limits.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include "lib/error.h"
 #include "lib/secret.h"
 #include "keyring/record.h"
+#include "lib/util.h"
 
 #define MAGIC "pam_auth0-record "
 #define END "end\n"
@@ -64,7 +64,7 @@ static const struct field fields[] = {
 	{ "audience", F_TEXT, S(audience), false },
 };
 #undef S
-#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+#define N_FIELDS A0_ARRAY_SIZE(fields)
 
 /*
  * Free, dup, serialise and parse go by the table alone, so a member of struct a0_record without
@@ -146,30 +146,6 @@ out:
 	return rc;
 }
 
-/*
- * Every byte in 0x20-0x7e. A load checks every token byte, and a loop over bytes was most of a
- * cached get's time in user space, so eight bytes at a time: in a word x whose bytes are all
- * good, x - 0x20.. borrows nowhere and x + 0x01.. carries nowhere, so a high bit set in
- * (x - 0x20..) & ~x (a byte below 0x20) or in (x + 0x01..) | x (a byte above 0x7e) can only come
- * from a bad byte; and every bad byte sets one.
- */
-bool a0_record_printable(const char *s, size_t n)
-{
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-	uint64_t bad = 0;
-	size_t i = 0;
-
-	for (; n - i >= 8; i += 8) {
-		uint64_t x;
-
-		memcpy(&x, s + i, sizeof(x));
-		bad |= ((x - 0x20 * ones) & ~x) | ((x + ones) | x);
-	}
-	for (; i < n; i++)
-		bad |= (unsigned char)((unsigned char)s[i] - 0x20) > 0x5e ? highs : 0;
-	return (bad & highs) == 0;
-}
-
 /* ---- serialisation ---- */
 
 static int append_field(struct a0_buf *b, const char *name, const char *value, size_t len)
@@ -204,7 +180,7 @@ static int append_value(struct a0_buf *b, const struct a0_record *r, const struc
 	if (!(s = string_of(r, f)))
 		return f->required ? A0_ERR_INVALID : 0;
 	len = strlen(s);
-	if (len == 0 || len > A0_FIELD_MAX || !a0_record_printable(s, len))
+	if (len == 0 || len > A0_FIELD_MAX || !a0_text_ok(s, len, A0_TEXT_ASCII))
 		return A0_ERR_INVALID;
 	return append_field(b, f->name, s, len);
 }
@@ -313,7 +289,7 @@ int a0_record_parse(const char *p, size_t len, struct a0_record **ret)
 		/* "<value>\n" */
 		value = nl + 1;
 		if ((size_t)(end - value) < (size_t)vlen + 1 || value[vlen] != '\n' ||
-		    !a0_record_printable(value, (size_t)vlen))
+		    !a0_text_ok(value, (size_t)vlen, A0_TEXT_ASCII))
 			goto out;
 		if (f->kind == F_TIME) {
 			long long t = parse_decimal(value, (size_t)vlen, 18);
@@ -373,9 +349,9 @@ int a0_record_api_name(const char *audience, const char *scope, char **ret)
 	int r;
 
 	if (!audience || !*audience || strchr(audience, ' ') ||
-	    !a0_record_printable(audience, strlen(audience)))
+	    !a0_text_ok(audience, strlen(audience), A0_TEXT_ASCII))
 		return A0_ERR_INVALID;
-	if (scope && !a0_record_printable(scope, strlen(scope)))
+	if (scope && !a0_text_ok(scope, strlen(scope), A0_TEXT_ASCII))
 		return A0_ERR_INVALID;
 	if ((r = a0_buf_append(&b, "api:", 4)) < 0 ||
 	    (r = a0_buf_append(&b, audience, strlen(audience))) < 0)

@@ -64,7 +64,4 @@ unsigned a0_record_timeout(const struct a0_record *r, time_t now);
 /* The record name for per-API credentials: "api:<audience>[::<sorted scopes>]". */
 int a0_record_api_name(const char *audience, const char *scope, char **ret);
 
-/* Every one of the n bytes is printable ASCII (0x20-0x7e): what values and names may hold. */
-bool a0_record_printable(const char *s, size_t n);
-
 #endif

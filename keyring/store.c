@@ -23,13 +23,14 @@
 #include "keyring/keys.h"
 #include "lib/secret.h"
 #include "keyring/store.h"
+#include "lib/util.h"
 
 /* Most keys looked at in one keyring listing (200 is a user's default quota). */
 #define MAX_LINKS 65536
 
 /* Key types in order of preference. */
 static const char *const types[] = { "big_key", "user" };
-#define N_TYPES (sizeof(types) / sizeof(types[0]))
+#define N_TYPES A0_ARRAY_SIZE(types)
 
 static int description_of(const char *name, char *buf, size_t size)
 {
@@ -38,7 +39,7 @@ static int description_of(const char *name, char *buf, size_t size)
 	if (!name)
 		return A0_ERR_INVALID;
 	n = strlen(name);
-	if (n == 0 || n > A0_RECORD_NAME_MAX || !a0_record_printable(name, n))
+	if (n == 0 || n > A0_RECORD_NAME_MAX || !a0_text_ok(name, n, A0_TEXT_ASCII))
 		return A0_ERR_INVALID;
 	if ((size_t)snprintf(buf, size, A0_RECORD_PREFIX "%s", name) >= size)
 		return A0_ERR_INVALID;

@@ -36,13 +36,13 @@ tests_unit_test_guard_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_guard_LDADD = $(TEST_LIBS)
 
 # Records and their format: neither root nor a keyring, nor the network code.
-tests_unit_test_record_SOURCES = tests/unit/test_record.c
+tests_unit_test_record_SOURCES = tests/unit/test_record.c tests/common/record.h
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_record_LDADD = lib/libauth0base.la keyring/libauth0store.la $(CMOCKA_LIBS) \
+tests_unit_test_record_LDADD = keyring/libauth0store.la lib/libauth0base.la $(CMOCKA_LIBS) \
 	$(KEYUTILS_LIBS)
 
 # The credential store against the real kernel keyring (root: real uids, throwaway accounts).
-tests_unit_test_store_SOURCES = tests/unit/test_store.c $(TEST_USER)
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/common/record.h $(TEST_USER)
 tests_unit_test_store_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_store_LDADD = $(TEST_LIBS) $(KEYUTILS_LIBS)
 

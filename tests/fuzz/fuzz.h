@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A broken promise is a crash, so libFuzzer keeps the input. */
@@ -30,12 +32,7 @@ static inline bool fuzz_printable(const char *s, size_t size)
 {
 	size_t n = strnlen(s, size);
 
-	if (n == size)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
+	return n < size && a0_text_ok(s, n, A0_TEXT_LINE);
 }
 
 /* A NUL-terminated copy of data, as the HTTP client hands a body over. */

@@ -7,6 +7,7 @@
 
 #include "lib/auth0.h"
 #include "lib/error.h"
+#include "lib/util.h"
 #include "tests/fuzz/fuzz.h"
 
 static const long statuses[] = { 400, 401, 403, 404, 429, 500, 502, 503, 504 };
@@ -21,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* Mostly the statuses Auth0 sends, sometimes any status at all. */
 	if (data[0] & 1)
-		resp.status = statuses[(data[0] >> 1) % (sizeof(statuses) / sizeof(statuses[0]))];
+		resp.status = statuses[(data[0] >> 1) % A0_ARRAY_SIZE(statuses)];
 	else
 		resp.status = 100 + ((data[0] >> 1) << 8 | data[1]) % 500;
 	resp.retry_after = data[2] == 0xff ? -1 : data[2];

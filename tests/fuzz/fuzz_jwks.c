@@ -11,6 +11,7 @@
 #include "tests/fuzz/fuzz_keys.h"
 #include "lib/json.h"
 #include "lib/jwt.h"
+#include "lib/util.h"
 #include "tests/fuzz/sign.h"
 
 static const char payload[] =
@@ -25,7 +26,7 @@ static const struct {
 	{ FUZZ_PS256, "{\"alg\":\"PS256\",\"typ\":\"JWT\",\"kid\":\"fuzz-rsa-any\"}" },
 	{ FUZZ_ES256, "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"fuzz-ec\"}" },
 };
-#define N_TOKENS (sizeof(signed_by) / sizeof(signed_by[0]))
+#define N_TOKENS A0_ARRAY_SIZE(signed_by)
 
 static char *tokens[N_TOKENS];
 

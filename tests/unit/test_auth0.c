@@ -17,6 +17,7 @@
 #include "lib/json.h"
 #include "lib/mfa.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 #include "tests/common/assert.h"
 
 #define NOW ((time_t)1700000000)
@@ -91,7 +92,7 @@ static void test_token_response_malformed(void **state)
 		"{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":1",   /* truncated */
 	};
 
-	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(bodies); i++) {
 		struct a0_tokens *t = NULL;
 		int r = a0_parse_token_response(bodies[i], strlen(bodies[i]), NOW, &t);
 
@@ -193,7 +194,7 @@ static void test_error_mapping(void **state)
 	};
 	struct a0_result res;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++) {
 		int r = map(cases[i].status, cases[i].body, &res);
 
 		if (r != cases[i].err)

@@ -17,6 +17,7 @@
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 #include "tests/common/assert.h"
 
 struct fixture {
@@ -232,7 +233,7 @@ static void test_malformed_lines(void **state)
 		{ "domain = a.com\n", "required key 'client_id' is missing" },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++)
 		expect_error(fx, cases[i].text, cases[i].message);
 }
 

@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "lib/util.h"
+
 static const char *const entry_points[] = {
 	"pam_sm_authenticate", "pam_sm_setcred",       "pam_sm_acct_mgmt",
 	"pam_sm_open_session", "pam_sm_close_session", "pam_sm_chauthtok",
@@ -41,7 +43,7 @@ static void test_dlopen_resolves_entry_points(void **state)
 
 	if (!h)
 		fail_msg("dlopen: %s", dlerror());
-	for (size_t i = 0; i < sizeof(entry_points) / sizeof(entry_points[0]); i++)
+	for (size_t i = 0; i < A0_ARRAY_SIZE(entry_points); i++)
 		assert_non_null(dlsym(h, entry_points[i]));
 	/* The core library is linked in but hidden. */
 	assert_null(dlsym(h, "a0_config_load"));
@@ -91,7 +93,7 @@ static void test_only_pam_sm_exported(void **state)
 			found++;
 		}
 	}
-	assert_int_equal(found, sizeof(entry_points) / sizeof(entry_points[0]));
+	assert_int_equal(found, A0_ARRAY_SIZE(entry_points));
 	munmap(mapping, (size_t)st.st_size);
 	close(fd);
 }

@@ -37,6 +37,7 @@
 #include "lib/idtoken.h"
 #include "lib/jwt.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 #include "tests/common/assert.h"
 
 #define ISSUER "https://tenant.example.com/"
@@ -350,7 +351,7 @@ static void test_b64url(void **state)
 	decodes("_-8", "\xff\xef");
 	/* "Zm9" leaves two set bits: another encoding of "fo", refused like any non-canonical
 	 * one; "Zh" likewise for "f". */
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < A0_ARRAY_SIZE(bad); i++)
 		if (a0_b64url_decode(bad[i], strlen(bad[i]), &out, &n) != A0_ERR_MALFORMED)
 			fail_msg("'%s' was decoded", bad[i]);
 }
@@ -598,7 +599,7 @@ static void test_jwks_bounds(void **state)
 	};
 	size_t off;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < A0_ARRAY_SIZE(bad); i++)
 		if (a0_jwks_parse(bad[i], strlen(bad[i]), &keys) != A0_ERR_MALFORMED)
 			fail_msg("'%s' was accepted", bad[i]);
 	assert_a0(a0_jwks_parse("{\"keys\":[]}", 11, &keys), 0);

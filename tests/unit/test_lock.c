@@ -24,6 +24,7 @@
 
 #include "lib/error.h"
 #include "credentials/lock.h"
+#include "lib/util.h"
 #include "tests/common/assert.h"
 
 static char base[64];
@@ -105,13 +106,13 @@ static void test_lock_released_when_holder_killed(void **state)
 
 		if (a0_lock_acquire(1234, "main", 1000, &held, err, sizeof(err)) != 0)
 			_exit(1);
-		if (write(ready[1], "x", 1) != 1)
+		if (a0_write_full(ready[1], "x", 1) != 0)
 			_exit(1);
 		pause();
 		_exit(0);
 	}
 	close(ready[1]);
-	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_int_equal(a0_read_full(ready[0], &c, 1), 1);
 	close(ready[0]);
 	assert_a0(a0_lock_acquire(1234, "main", 100, &fd, err, sizeof(err)), A0_ERR_TIMEOUT);
 	assert_int_equal(kill(pid, SIGKILL), 0);

@@ -23,6 +23,7 @@
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/policy.h"
+#include "lib/util.h"
 #include "tests/common/assert.h"
 
 static char dir[64];
@@ -261,7 +262,7 @@ static void test_user_set_claims_need_opt_in(void **state)
 	struct a0_config *cfg = NULL;
 	char extra[128], err[512];
 
-	for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(claims); i++) {
 		snprintf(extra, sizeof(extra), "user_claim = %s", claims[i]);
 		err[0] = '\0';
 		assert_a0(load(extra, &cfg, err, sizeof(err)), A0_ERR_CONFIG);
@@ -339,7 +340,7 @@ static void test_users_file_refused(void **state)
 	};
 	struct a0_config *cfg = config(NULL);
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++) {
 		write_file("users", cases[i].text, cases[i].mode);
 		expect(cfg, "alice", "{\"sub\":\"auth0|5f1\"}", A0_ERR_CONFIG, cases[i].why, NULL);
 	}

@@ -21,60 +21,9 @@
 #include "lib/error.h"
 #include "lib/secret.h"
 #include "keyring/record.h"
+#include "tests/common/record.h"
 
 /* ---- helpers ---- */
-
-static char *repeat(char c, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	assert_non_null(s);
-	memset(s, c, n);
-	s[n] = '\0';
-	return s;
-}
-
-static struct a0_record *sample(const char *rt)
-{
-	struct a0_record *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	r->access_token = strdup("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdXRoMHwxIn0.c2lnbmF0dXJl");
-	r->id_token = strdup("eyJhbGciOiJSUzI1NiJ9.eyJuYW1lIjoiQWxpY2UifQ.c2ln");
-	r->refresh_token = rt ? strdup(rt) : NULL;
-	r->token_type = strdup("Bearer");
-	r->scope = strdup("openid profile email offline_access");
-	r->expires_at = 1900000000;
-	r->refresh_expires_at = 1902592000;
-	r->domain = strdup("tenant.example.auth0.com");
-	r->client_id = strdup("pam-native");
-	r->ca_file = strdup("/etc/ssl/certs/ca.pem");
-	r->audience = strdup("https://api.example.com/");
-	return r;
-}
-
-static void assert_str_or_null(const char *a, const char *b)
-{
-	if (!a || !b)
-		assert_ptr_equal(a, b);
-	else
-		assert_string_equal(a, b);
-}
-
-static void assert_records_equal(const struct a0_record *a, const struct a0_record *b)
-{
-	assert_str_or_null(a->access_token, b->access_token);
-	assert_str_or_null(a->id_token, b->id_token);
-	assert_str_or_null(a->refresh_token, b->refresh_token);
-	assert_str_or_null(a->token_type, b->token_type);
-	assert_str_or_null(a->scope, b->scope);
-	assert_int_equal(a->expires_at, b->expires_at);
-	assert_int_equal(a->refresh_expires_at, b->refresh_expires_at);
-	assert_str_or_null(a->domain, b->domain);
-	assert_str_or_null(a->client_id, b->client_id);
-	assert_str_or_null(a->ca_file, b->ca_file);
-	assert_str_or_null(a->audience, b->audience);
-}
 
 static char *serialize(const struct a0_record *r, size_t *len)
 {
@@ -239,9 +188,10 @@ static void test_parse_every_truncation(void **state)
 
 /*
  * Every byte value at every position of a value whose length is not a multiple of eight (the
- * check works eight bytes at a time, then byte by byte): accepted exactly when 0x20-0x7e, and
- * the value read back is the one written. Also with a bad byte next to good ones of every value
- * (the word-wise check must not let one byte's borrow or carry hide another's).
+ * check, a0_text_ok with A0_TEXT_ASCII, works eight bytes at a time, then byte by byte):
+ * accepted exactly when 0x20-0x7e, and the value read back is the one written. Also with a bad
+ * byte next to good ones of every value (the word-wise check must not let one byte's borrow or
+ * carry hide another's).
  */
 static void test_parse_every_byte_everywhere(void **state)
 {

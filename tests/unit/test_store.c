@@ -34,63 +34,13 @@
 #include "lib/priv.h"
 #include "lib/secret.h"
 #include "keyring/store.h"
+#include "lib/util.h"
+#include "tests/common/record.h"
 #include "tests/common/testuser.h"
 
 static struct test_user owner, other; /* the keys' user, and a second user */
 
 /* ---- helpers ---- */
-
-static char *repeat(char c, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	assert_non_null(s);
-	memset(s, c, n);
-	s[n] = '\0';
-	return s;
-}
-
-static struct a0_record *sample(const char *rt)
-{
-	struct a0_record *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	r->access_token = strdup("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdXRoMHwxIn0.c2lnbmF0dXJl");
-	r->id_token = strdup("eyJhbGciOiJSUzI1NiJ9.eyJuYW1lIjoiQWxpY2UifQ.c2ln");
-	r->refresh_token = rt ? strdup(rt) : NULL;
-	r->token_type = strdup("Bearer");
-	r->scope = strdup("openid profile email offline_access");
-	r->expires_at = 1900000000;
-	r->refresh_expires_at = 1902592000;
-	r->domain = strdup("tenant.example.auth0.com");
-	r->client_id = strdup("pam-native");
-	r->ca_file = strdup("/etc/ssl/certs/ca.pem");
-	r->audience = strdup("https://api.example.com/");
-	return r;
-}
-
-static void assert_str_or_null(const char *a, const char *b)
-{
-	if (!a || !b)
-		assert_ptr_equal(a, b);
-	else
-		assert_string_equal(a, b);
-}
-
-static void assert_records_equal(const struct a0_record *a, const struct a0_record *b)
-{
-	assert_str_or_null(a->access_token, b->access_token);
-	assert_str_or_null(a->id_token, b->id_token);
-	assert_str_or_null(a->refresh_token, b->refresh_token);
-	assert_str_or_null(a->token_type, b->token_type);
-	assert_str_or_null(a->scope, b->scope);
-	assert_int_equal(a->expires_at, b->expires_at);
-	assert_int_equal(a->refresh_expires_at, b->refresh_expires_at);
-	assert_str_or_null(a->domain, b->domain);
-	assert_str_or_null(a->client_id, b->client_id);
-	assert_str_or_null(a->ca_file, b->ca_file);
-	assert_str_or_null(a->audience, b->audience);
-}
 
 static bool records_equal(const struct a0_record *a, const struct a0_record *b)
 {
@@ -738,7 +688,7 @@ static void test_save_never_writes_a_planted_key(void **state)
 {
 	key_perm_t perms[] = { KEY_POS_ALL | KEY_USR_ALL, KEY_USR_ALL };
 
-	for (size_t i = 0; i < sizeof(perms) / sizeof(perms[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(perms); i++) {
 		struct a0_record *r = sample("planted-test-refresh-token"), *back = NULL;
 		key_serial_t planted, key;
 		struct a0_keyinfo ki;
@@ -867,12 +817,12 @@ static void test_handoff_across_processes(void **state)
 
 		close(fds[0]);
 		if (a0_handoff_put(&u, r, 4242, hd) != 0 ||
-		    write(fds[1], hd, sizeof(hd)) != (ssize_t)sizeof(hd))
+		    a0_write_full(fds[1], hd, sizeof(hd)) != 0)
 			_exit(1);
 		_exit(0);
 	}
 	close(fds[1]);
-	assert_int_equal(read(fds[0], handle, sizeof(handle)), (ssize_t)sizeof(handle));
+	assert_int_equal(a0_read_full(fds[0], handle, sizeof(handle)), (ssize_t)sizeof(handle));
 	close(fds[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -1100,7 +1050,7 @@ static int fill_quota(key_serial_t filler)
 
 	memset(buf, 'q', sizeof(buf));
 	assert_int_equal(a0_priv_drop(&p, &u, 0), 0);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(sizes); i++) {
 		for (;;) {
 			char desc[32];
 
