@@ -816,7 +816,7 @@ int a0_config_user_binding(const struct a0_config *cfg, const char *user, char *
 			   char *err, size_t errlen)
 {
 	struct origin o = { cfg->users_file, 0 };
-	const char *found = NULL, *id;
+	const char *found = NULL, *id = NULL;
 	char *text = NULL, *line, *next, *copy = NULL;
 	size_t len = 0;
 	int fd, r;
