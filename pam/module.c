@@ -22,6 +22,7 @@
 #include "lib/error.h"
 #include "lib/http.h"
 #include "lib/policy.h"
+#include "lib/util.h"
 #include "pam/module.h"
 
 /* How each core error ends a login: one table, documented in pam_auth0(8). */
@@ -92,7 +93,7 @@ int mod_finish(struct login *l, int err)
 	int pam = PAM_AUTH_ERR;
 	const char *msg = NULL;
 
-	for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(outcomes); i++) {
 		if (outcomes[i].err == err) {
 			pam = outcomes[i].pam;
 			msg = outcomes[i].tell;
@@ -128,10 +129,7 @@ static bool valid_user(const char *user)
 		return false;
 	/* No control characters and no blanks: the name goes into mod_log's "user=%s step=..."
 	 * lines, where a blank could forge fields. No Linux account name has one. */
-	for (; *user; user++)
-		if ((unsigned char)*user <= 0x20 || *user == 0x7f)
-			return false;
-	return true;
+	return a0_text_ok(user, n, A0_TEXT_NAME);
 }
 
 int mod_begin(struct login *l, int argc, const char **argv)
