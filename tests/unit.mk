@@ -28,7 +28,7 @@ tests_unit_test_jwt_CFLAGS = $(TEST_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_jwt_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS)
 tests_unit_test_policy_SOURCES = tests/unit/test_policy.c
 tests_unit_test_policy_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_policy_LDADD = $(TEST_LIBS) $(CJSON_LIBS)
+tests_unit_test_policy_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS)
 
 # The local guard against password guessing, on a real directory (root).
 tests_unit_test_guard_SOURCES = tests/unit/test_guard.c

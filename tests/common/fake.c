@@ -99,26 +99,27 @@ void fake_control(const struct fake *f, const char *method, const char *path, co
 	free(request(f, method, path, json));
 }
 
-cJSON *fake_post(const struct fake *f, const char *path, const char *json)
+/* A request whose answer must be JSON, parsed. */
+static cJSON *request_json(const struct fake *f, const char *method, const char *path,
+			   const char *json)
 {
-	char *body = request(f, "POST", path, json);
+	char *body = request(f, method, path, json);
 	cJSON *root = cJSON_Parse(body);
 
 	free(body);
 	if (!root)
-		die("answer is not JSON");
+		die("the fake's answer is not JSON");
 	return root;
+}
+
+cJSON *fake_post(const struct fake *f, const char *path, const char *json)
+{
+	return request_json(f, "POST", path, json);
 }
 
 cJSON *fake_get(const struct fake *f, const char *path)
 {
-	char *body = request(f, "GET", path, NULL);
-	cJSON *root = cJSON_Parse(body);
-
-	free(body);
-	if (!root)
-		die("control answer is not JSON");
-	return root;
+	return request_json(f, "GET", path, NULL);
 }
 
 int fake_count(const struct fake *f, const char *path, const char *grant_type)

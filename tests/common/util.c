@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <keyutils.h>
@@ -127,4 +128,59 @@ double median(double *v, int n)
 {
 	sort_doubles(v, n);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define NSS_WRAPPER "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
+
+int nsswrap_rerun(const char *dir, const char *passwd_text, size_t huge_gecos)
+{
+	char passwd[256], group[256], preload[1024], self[4096];
+	const char *wrappers = getenv("LD_PRELOAD");
+	int status;
+	ssize_t n;
+	pid_t pid;
+	FILE *f;
+
+	if (access(NSS_WRAPPER, R_OK) != 0)
+		die("is missing (tools/install-deps installs libnss-wrapper):", NSS_WRAPPER);
+	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
+	snprintf(group, sizeof(group), "%s/group", dir);
+	f = fopen(passwd, "w");
+	if (!f || fputs(passwd_text, f) < 0)
+		die("cannot write", passwd);
+	if (huge_gecos) {
+		fputs("a0huge:x:1502:100:", f);
+		for (size_t i = 0; i < huge_gecos; i++)
+			fputc('g', f);
+		fputs(":/nonexistent:/bin/sh\n", f);
+	}
+	if (fclose(f) != 0)
+		die("cannot write", passwd);
+	write_text(group, "root:x:0:\ndaemon:x:1:\nusers:x:100:\n");
+	snprintf(preload, sizeof(preload), "%s%s%s", wrappers ? wrappers : "", wrappers ? ":" : "",
+		 NSS_WRAPPER);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+		die("cannot read", "/proc/self/exe");
+	self[n] = '\0';
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char mode[] = "nss";
+		char *argv[] = { self, mode, NULL };
+
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("NSS_WRAPPER_PASSWD", passwd, 1);
+		setenv("NSS_WRAPPER_GROUP", group, 1);
+		/* ASan refuses a library preloaded before its runtime, and RTLD_DEEPBIND. */
+		setenv("NSS_WRAPPER_DISABLE_DEEPBIND", "1", 1);
+		setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
+		execv(self, argv);
+		_exit(99);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
 }

@@ -43,6 +43,15 @@ void capture_stop(struct capture *c, char *out, size_t size);
  */
 void private_session(const char *prefix);
 
+/*
+ * Run this program again as "PROGRAM nss" with Debian's nss_wrapper (libnss-wrapper, from
+ * tools/install-deps) preloaded after whatever is preloaded now, so glibc's NSS path reads
+ * dir/passwd and dir/group alone: passwd holds passwd_text and then, when huge_gecos > 0,
+ * a0huge (uid 1502) with a gecos field of huge_gecos bytes; group holds root, daemon and
+ * users. Returns the child's exit status, or -1 when it could not run or died.
+ */
+int nsswrap_rerun(const char *dir, const char *passwd_text, size_t huge_gecos);
+
 /* Sort n numbers, ascending; their median (sorts them). */
 void sort_doubles(double *v, int n);
 double median(double *v, int n);

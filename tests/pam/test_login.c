@@ -1065,9 +1065,6 @@ static void test_no_double_mfa(void **state)
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 2);
 }
 
-/* Debian's libnss-wrapper (tools/install-deps): glibc's NSS path with a passwd file of ours. */
-#define NSS_WRAPPER "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
-
 /*
  * Under nss_wrapper (test_nss_failure_fails_closed): a0huge's passwd entry is over 2 MiB, more
  * than the module's lookup will read, so the account database cannot tell whether a0huge is a
@@ -1108,47 +1105,8 @@ static void test_nss_failure_in_stack(void **state)
 /* Run this program again with nss_wrapper preloaded too, for test_nss_failure_in_stack. */
 static void test_nss_failure_fails_closed(void **state)
 {
-	char passwd[128], group[128], preload[1024], self[4096];
-	const char *wrappers = getenv("LD_PRELOAD");
-	int status;
-	ssize_t n;
-	pid_t pid;
-	FILE *f;
-
-	if (access(NSS_WRAPPER, R_OK) != 0)
-		fail_msg("%s is missing: tools/install-deps installs libnss-wrapper", NSS_WRAPPER);
-	snprintf(passwd, sizeof(passwd), "%s/passwd", run_dir);
-	snprintf(group, sizeof(group), "%s/group", run_dir);
-	f = fopen(passwd, "w");
-	assert_non_null(f);
-	fputs("root:x:0:0:root:/root:/bin/sh\na0huge:x:1502:100:", f);
-	for (size_t i = 0; i < 2 * 1024 * 1024; i++)
-		fputc('g', f);
-	fputs(":/nonexistent:/bin/sh\n", f);
-	assert_int_equal(fclose(f), 0);
-	write_text(group, "root:x:0:\nusers:x:100:\n");
-	snprintf(preload, sizeof(preload), "%s:%s", wrappers ? wrappers : "", NSS_WRAPPER);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	assert_true(n > 0 && (size_t)n < sizeof(self) - 1);
-	self[n] = '\0';
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char mode[] = "nss";
-		char *argv[] = { self, mode, NULL };
-
-		setenv("LD_PRELOAD", preload, 1);
-		setenv("NSS_WRAPPER_PASSWD", passwd, 1);
-		setenv("NSS_WRAPPER_GROUP", group, 1);
-		/* ASan refuses RTLD_DEEPBIND (pamwrap.c sets pam_wrapper's counterpart). */
-		setenv("NSS_WRAPPER_DISABLE_DEEPBIND", "1", 1);
-		execv(self, argv);
-		_exit(99);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("the test under nss_wrapper failed (status %d): see above", status);
+	if (nsswrap_rerun(run_dir, "root:x:0:0:root:/root:/bin/sh\n", 2 * 1024 * 1024) != 0)
+		fail_msg("the test under nss_wrapper failed: see above");
 }
 
 /* ---- set-up: pam_wrapper must be preloaded, so the program re-executes itself ---- */

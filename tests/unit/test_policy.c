@@ -25,6 +25,7 @@
 #include "lib/policy.h"
 #include "lib/util.h"
 #include "tests/common/assert.h"
+#include "tests/common/util.h"
 
 static char dir[64];
 
@@ -139,8 +140,6 @@ static void test_skip_system_accounts(void **state)
 	a0_config_free(cfg);
 }
 
-/* Debian's libnss-wrapper (tools/install-deps). */
-#define NSS_WRAPPER "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
 #define HUGE_GECOS (2 * 1024 * 1024) /* over the 1 MiB the lookup grows its buffer to */
 
 /*
@@ -176,55 +175,13 @@ static void test_nss_failure_is_not_a_system_account(void **state)
 /* Run this program again with nss_wrapper preloaded and a passwd file of ours. */
 static void test_nss_under_wrapper(void **state)
 {
-	char passwd[128], group[128], self[4096];
-	int status;
-	ssize_t n;
-	pid_t pid;
-	FILE *f;
+	const char *passwd = "root:x:0:0:root:/root:/bin/sh\n"
+			     "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+			     "a0sys:x:5:100::/nonexistent:/usr/sbin/nologin\n"
+			     "a0small:x:1501:100::/nonexistent:/bin/sh\n";
 
-	if (access(NSS_WRAPPER, R_OK) != 0)
-		fail_msg("%s is missing: tools/install-deps installs libnss-wrapper", NSS_WRAPPER);
-	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
-	snprintf(group, sizeof(group), "%s/group", dir);
-	f = fopen(passwd, "w");
-	assert_non_null(f);
-	fputs("root:x:0:0:root:/root:/bin/sh\n"
-	      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-	      "a0sys:x:5:100::/nonexistent:/usr/sbin/nologin\n"
-	      "a0small:x:1501:100::/nonexistent:/bin/sh\n"
-	      "a0huge:x:1502:100:",
-	      f);
-	for (size_t i = 0; i < HUGE_GECOS; i++)
-		fputc('g', f);
-	fputs(":/nonexistent:/bin/sh\n", f);
-	assert_int_equal(fclose(f), 0);
-	f = fopen(group, "w");
-	assert_non_null(f);
-	fputs("root:x:0:\ndaemon:x:1:\nusers:x:100:\n", f);
-	assert_int_equal(fclose(f), 0);
-
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	assert_true(n > 0 && (size_t)n < sizeof(self) - 1);
-	self[n] = '\0';
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char mode[] = "nss";
-		char *argv[] = { self, mode, NULL };
-
-		setenv("LD_PRELOAD", NSS_WRAPPER, 1);
-		setenv("NSS_WRAPPER_PASSWD", passwd, 1);
-		setenv("NSS_WRAPPER_GROUP", group, 1);
-		/* ASan refuses a library preloaded before its runtime, and RTLD_DEEPBIND. */
-		setenv("NSS_WRAPPER_DISABLE_DEEPBIND", "1", 1);
-		setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=1", 1);
-		execv(self, argv);
-		_exit(99);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("the tests under nss_wrapper failed (status %d): see above", status);
+	if (nsswrap_rerun(dir, passwd, HUGE_GECOS) != 0)
+		fail_msg("the tests under nss_wrapper failed: see above");
 }
 
 /*
