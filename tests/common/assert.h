@@ -30,6 +30,7 @@
 #include <security/pam_appl.h>
 
 #include "lib/error.h"
+#include "lib/util.h"
 
 /* A code's name, written to buf or a constant; NULL when the code has none. */
 typedef const char *test_code_namer(int code, char *buf, size_t size);
@@ -83,6 +84,12 @@ static inline const char *test_a0_name(int code, char *buf, size_t size)
 }
 
 /* PAM's result codes by their macro names, indexed by value (<security/_pam_types.h>). */
+/* names[code] of a table indexed by code, or NULL for a code outside it. */
+static inline const char *test_name_at(const char *const *names, size_t n, int code)
+{
+	return code < 0 || (size_t)code >= n ? NULL : names[code];
+}
+
 static inline const char *test_pam_name(int code, char *buf, size_t size)
 {
 #define A0_TEST_NAME(c) [c] = #c
@@ -124,9 +131,7 @@ static inline const char *test_pam_name(int code, char *buf, size_t size)
 
 	(void)buf;
 	(void)size;
-	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
-		return NULL;
-	return names[code];
+	return test_name_at(names, A0_ARRAY_SIZE(names), code);
 }
 
 /* libpamtest's enum pamtest_err. */
@@ -146,9 +151,7 @@ static inline const char *test_pamtest_name(int code, char *buf, size_t size)
 
 	(void)buf;
 	(void)size;
-	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
-		return NULL;
-	return names[code];
+	return test_name_at(names, A0_ARRAY_SIZE(names), code);
 }
 
 static inline const char *test_pamtest_op_name(int op)
