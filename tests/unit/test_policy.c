@@ -74,8 +74,8 @@ static struct a0_config *config(const char *extra)
 }
 
 /* Check claims (JSON text) for user: the result, and the reason must contain `rule`. */
-static void expect(const struct a0_config *cfg, const char *user, const char *claims_json,
-		   int want, const char *rule, const char *tell_part)
+static void expect(const struct a0_config *cfg, const char *user, const char *claims_json, int want,
+		   const char *rule, const char *tell_part)
 {
 	cJSON *claims = cJSON_Parse(claims_json);
 	const char *tell = NULL;
@@ -109,6 +109,36 @@ static int system_account(const struct a0_config *cfg, const char *user)
 		fail_msg("%s: the account database cannot tell: %s (%s)", user, a0_err_name(r),
 			 reason);
 	return r;
+}
+
+/* Refused as another account's identity, or as none this account can be matched to. */
+static void other_account(const struct a0_config *cfg, const char *user, const char *claims,
+			  const char *rule)
+{
+	expect(cfg, user, claims, A0_ERR_POLICY, rule, "different account");
+}
+
+static void not_allowed(const struct a0_config *cfg, const char *user, const char *claims,
+			const char *rule)
+{
+	expect(cfg, user, claims, A0_ERR_POLICY, rule, "may not sign in");
+}
+
+static void unverified(const struct a0_config *cfg, const char *user, const char *claims,
+		       const char *rule)
+{
+	expect(cfg, user, claims, A0_ERR_POLICY, rule, "Verify your email");
+}
+
+static void allowed(const struct a0_config *cfg, const char *user, const char *claims)
+{
+	expect(cfg, user, claims, 0, NULL, NULL);
+}
+
+static void unmatched(const struct a0_config *cfg, const char *user, const char *claims,
+		      const char *rule)
+{
+	expect(cfg, user, claims, A0_ERR_POLICY, rule, "could not be matched");
 }
 
 static void test_skip_system_accounts(void **state)
@@ -197,25 +227,25 @@ static void test_no_binding_by_default(void **state)
 	cfg = config(NULL);
 	assert_null(cfg->user_claim);
 	assert_false(cfg->trust_user_claims);
-	expect(cfg, "alice",
-	       "{\"sub\":\"auth0|5f1\",\"nickname\":\"alice\",\"name\":\"alice\","
-	       "\"email\":\"alice@example.com\",\"email_verified\":true}",
-	       A0_ERR_POLICY, "no identity binding: add 'alice auth0|5f1' to", "could not be matched");
+	unmatched(cfg, "alice",
+		  "{\"sub\":\"auth0|5f1\",\"nickname\":\"alice\",\"name\":\"alice\","
+		  "\"email\":\"alice@example.com\",\"email_verified\":true}",
+		  "no identity binding: add 'alice auth0|5f1' to");
 	a0_config_free(cfg);
 	/* An email-shaped username template no longer makes the email claim the binding. */
 	cfg = config("username = %u@example.com");
 	assert_null(cfg->user_claim);
-	expect(cfg, "alice",
-	       "{\"sub\":\"auth0|5f1\",\"email\":\"alice@example.com\",\"email_verified\":true}",
-	       A0_ERR_POLICY, "no identity binding", "could not be matched");
+	unmatched(cfg, "alice",
+		  "{\"sub\":\"auth0|5f1\",\"email\":\"alice@example.com\",\"email_verified\":true}",
+		  "no identity binding");
 	a0_config_free(cfg);
 }
 
 /* A claim the account holder sets is refused as user_claim unless trust_user_claims opts in. */
 static void test_user_set_claims_need_opt_in(void **state)
 {
-	static const char *const claims[] = { "nickname", "name", "email", "preferred_username",
-					      "username", "given_name" };
+	static const char *const claims[] = { "nickname",           "name",     "email",
+					      "preferred_username", "username", "given_name" };
 	struct a0_config *cfg = NULL;
 	char extra[128], err[512];
 
@@ -225,7 +255,8 @@ static void test_user_set_claims_need_opt_in(void **state)
 		assert_a0(load(extra, &cfg, err, sizeof(err)), A0_ERR_CONFIG);
 		if (!strstr(err, "trust_user_claims = yes") || !strstr(err, claims[i]))
 			fail_msg("user_claim = %s: unexpected message '%s'", claims[i], err);
-		snprintf(extra, sizeof(extra), "user_claim = %s\ntrust_user_claims = yes", claims[i]);
+		snprintf(extra, sizeof(extra), "user_claim = %s\ntrust_user_claims = yes",
+			 claims[i]);
 		cfg = config(extra);
 		assert_true(cfg->trust_user_claims);
 		a0_config_free(cfg);
@@ -246,36 +277,31 @@ static void test_users_file(void **state)
 	      "  bob\tsamlp|corp|bob@corp.example  \r\n"
 	      "carol auth0|5f3\n");
 	cfg = config(NULL);
-	expect(cfg, "alice", "{\"sub\":\"auth0|5f1\",\"nickname\":\"mallory\"}", 0, NULL, NULL);
-	expect(cfg, "bob", "{\"sub\":\"samlp|corp|bob@corp.example\"}", 0, NULL, NULL);
+	allowed(cfg, "alice", "{\"sub\":\"auth0|5f1\",\"nickname\":\"mallory\"}");
+	allowed(cfg, "bob", "{\"sub\":\"samlp|corp|bob@corp.example\"}");
 	/* Someone who signed up under alice's name has another user_id. */
-	expect(cfg, "alice", "{\"sub\":\"auth0|666\",\"nickname\":\"alice\"}", A0_ERR_POLICY,
-	       "users_file: sub is 'auth0|666', 'alice' is bound to 'auth0|5f1'",
-	       "different account");
-	expect(cfg, "alice", "{\"nickname\":\"alice\"}", A0_ERR_POLICY, "users_file: sub is '(none)'",
-	       "different account");
-	expect(cfg, "alice", "{\"sub\":\"auth0|5f1 \"}", A0_ERR_POLICY, "users_file",
-	       "different account");
+	other_account(cfg, "alice", "{\"sub\":\"auth0|666\",\"nickname\":\"alice\"}",
+		      "users_file: sub is 'auth0|666', 'alice' is bound to 'auth0|5f1'");
+	other_account(cfg, "alice", "{\"nickname\":\"alice\"}", "users_file: sub is '(none)'");
+	other_account(cfg, "alice", "{\"sub\":\"auth0|5f1 \"}", "users_file");
 	/* alice's identity for carol's account. */
-	expect(cfg, "carol", "{\"sub\":\"auth0|5f1\"}", A0_ERR_POLICY, "bound to 'auth0|5f3'",
-	       "different account");
+	other_account(cfg, "carol", "{\"sub\":\"auth0|5f1\"}", "bound to 'auth0|5f3'");
 	/* Not in the file and no user_claim: no binding. */
-	expect(cfg, "dave", "{\"sub\":\"auth0|5f4\",\"nickname\":\"dave\"}", A0_ERR_POLICY,
-	       "no identity binding", "could not be matched");
+	unmatched(cfg, "dave", "{\"sub\":\"auth0|5f4\",\"nickname\":\"dave\"}",
+		  "no identity binding");
 	a0_config_free(cfg);
 
 	/* users_file first, then a namespaced claim for the accounts it does not name. */
 	cfg = config("user_claim = https://example.com/posix_user");
-	expect(cfg, "alice", "{\"sub\":\"auth0|666\",\"https://example.com/posix_user\":\"alice\"}",
-	       A0_ERR_POLICY, "users_file", "different account");
-	expect(cfg, "dave", "{\"sub\":\"auth0|5f4\",\"https://example.com/posix_user\":\"dave\"}",
-	       0, NULL, NULL);
+	other_account(cfg, "alice",
+		      "{\"sub\":\"auth0|666\",\"https://example.com/posix_user\":\"alice\"}",
+		      "users_file");
+	allowed(cfg, "dave", "{\"sub\":\"auth0|5f4\",\"https://example.com/posix_user\":\"dave\"}");
 	a0_config_free(cfg);
 
 	/* No file: nobody is bound by it. */
 	cfg = config("users_file = /nonexistent/pam_auth0/users");
-	expect(cfg, "alice", "{\"sub\":\"auth0|5f1\"}", A0_ERR_POLICY, "no identity binding",
-	       "could not be matched");
+	unmatched(cfg, "alice", "{\"sub\":\"auth0|5f1\"}", "no identity binding");
 	a0_config_free(cfg);
 	users("");
 }
@@ -310,19 +336,14 @@ static void test_nickname_mapping(void **state)
 	struct a0_config *cfg = config("user_claim = nickname\ntrust_user_claims = yes");
 
 	assert_string_equal(cfg->user_claim, "nickname");
-	expect(cfg, "alice", "{\"nickname\":\"alice\"}", 0, NULL, NULL);
-	expect(cfg, "bob", "{\"nickname\":\"alice\"}", A0_ERR_POLICY, "user_claim",
-	       "different account");
-	expect(cfg, "Alice", "{\"nickname\":\"alice\"}", A0_ERR_POLICY, "user_claim",
-	       "different account");
-	expect(cfg, "alice", "{\"nickname\":\"alice \"}", A0_ERR_POLICY, "user_claim",
-	       "different account");
-	expect(cfg, "alice", "{\"email\":\"alice\"}", A0_ERR_POLICY, "no string claim",
-	       "could not be matched");
-	expect(cfg, "alice", "{\"nickname\":[\"alice\"]}", A0_ERR_POLICY, "no string claim",
-	       "could not be matched");
+	allowed(cfg, "alice", "{\"nickname\":\"alice\"}");
+	other_account(cfg, "bob", "{\"nickname\":\"alice\"}", "user_claim");
+	other_account(cfg, "Alice", "{\"nickname\":\"alice\"}", "user_claim");
+	other_account(cfg, "alice", "{\"nickname\":\"alice \"}", "user_claim");
+	unmatched(cfg, "alice", "{\"email\":\"alice\"}", "no string claim");
+	unmatched(cfg, "alice", "{\"nickname\":[\"alice\"]}", "no string claim");
 	/* email_verified matters only when the claim is email. */
-	expect(cfg, "alice", "{\"nickname\":\"alice\",\"email_verified\":false}", 0, NULL, NULL);
+	allowed(cfg, "alice", "{\"nickname\":\"alice\",\"email_verified\":false}");
 	a0_config_free(cfg);
 }
 
@@ -330,15 +351,14 @@ static void test_custom_claim_mapping(void **state)
 {
 	struct a0_config *cfg = config("user_claim = https://example.com/posix_user");
 
-	expect(cfg, "a0alice",
-	       "{\"https://example.com/posix_user\":\"a0alice\",\"nickname\":\"x\"}", 0, NULL,
-	       NULL);
+	allowed(cfg, "a0alice",
+		"{\"https://example.com/posix_user\":\"a0alice\",\"nickname\":\"x\"}");
 	/* alice's credentials for bob's account: refused, and the log says why. */
-	expect(cfg, "a0bob",
-	       "{\"https://example.com/posix_user\":\"a0alice\",\"nickname\":\"a0bob\"}",
-	       A0_ERR_POLICY, "is 'a0alice', this account expects 'a0bob'", "different account");
-	expect(cfg, "a0bob", "{\"nickname\":\"a0bob\"}", A0_ERR_POLICY,
-	       "no string claim 'https://example.com/posix_user'", "could not be matched");
+	other_account(cfg, "a0bob",
+		      "{\"https://example.com/posix_user\":\"a0alice\",\"nickname\":\"a0bob\"}",
+		      "is 'a0alice', this account expects 'a0bob'");
+	unmatched(cfg, "a0bob", "{\"nickname\":\"a0bob\"}",
+		  "no string claim 'https://example.com/posix_user'");
 	a0_config_free(cfg);
 }
 
@@ -349,22 +369,19 @@ static void test_email_mapping(void **state)
 
 	/* The expected value is the username template's. */
 	assert_string_equal(cfg->user_claim_template, "%u@example.com");
-	expect(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":true}", 0, NULL,
-	       NULL);
-	expect(cfg, "bob", "{\"email\":\"alice@example.com\",\"email_verified\":true}",
-	       A0_ERR_POLICY, "user_claim", "different account");
-	expect(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":false}",
-	       A0_ERR_POLICY, "email_verified", "Verify your email");
-	expect(cfg, "alice", "{\"email\":\"alice@example.com\"}", A0_ERR_POLICY,
-	       "email_verified", "Verify your email");
-	expect(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":\"true\"}",
-	       A0_ERR_POLICY, "email_verified", "Verify your email");
+	allowed(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":true}");
+	other_account(cfg, "bob", "{\"email\":\"alice@example.com\",\"email_verified\":true}",
+		      "user_claim");
+	unverified(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":false}",
+		   "email_verified");
+	unverified(cfg, "alice", "{\"email\":\"alice@example.com\"}", "email_verified");
+	unverified(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":\"true\"}",
+		   "email_verified");
 	a0_config_free(cfg);
 
 	cfg = config("username = %u@example.com\nuser_claim = email\ntrust_user_claims = yes\n"
 		     "require_email_verified = no");
-	expect(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":false}", 0, NULL,
-	       NULL);
+	allowed(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":false}");
 	a0_config_free(cfg);
 
 	/* Auth0 is asked for the nickname, the token must carry the email. */
@@ -372,27 +389,24 @@ static void test_email_mapping(void **state)
 		     "trust_user_claims = yes");
 	assert_string_equal(cfg->username, "%u");
 	assert_string_equal(cfg->user_claim, "email");
-	expect(cfg, "alice", "{\"email\":\"alice@corp.example\",\"email_verified\":true}", 0, NULL,
-	       NULL);
-	expect(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":true}",
-	       A0_ERR_POLICY, "user_claim", "different account");
+	allowed(cfg, "alice", "{\"email\":\"alice@corp.example\",\"email_verified\":true}");
+	other_account(cfg, "alice", "{\"email\":\"alice@example.com\",\"email_verified\":true}",
+		      "user_claim");
 	a0_config_free(cfg);
 
 	/* The claim is the one named, whatever the template looks like. */
 	cfg = config("username = %u@example.com\nuser_claim = nickname\ntrust_user_claims = yes");
-	expect(cfg, "alice", "{\"nickname\":\"alice@example.com\",\"email_verified\":false}", 0,
-	       NULL, NULL);
+	allowed(cfg, "alice", "{\"nickname\":\"alice@example.com\",\"email_verified\":false}");
 	a0_config_free(cfg);
 }
 
 static void test_allowed_users(void **state)
 {
-	struct a0_config *cfg =
-		config("allowed_users = alice, carol\nuser_claim = nickname\ntrust_user_claims = yes");
+	struct a0_config *cfg = config(
+		"allowed_users = alice, carol\nuser_claim = nickname\ntrust_user_claims = yes");
 
-	expect(cfg, "alice", "{\"nickname\":\"alice\"}", 0, NULL, NULL);
-	expect(cfg, "bob", "{\"nickname\":\"bob\"}", A0_ERR_POLICY, "allowed_users",
-	       "may not sign in");
+	allowed(cfg, "alice", "{\"nickname\":\"alice\"}");
+	not_allowed(cfg, "bob", "{\"nickname\":\"bob\"}", "allowed_users");
 	a0_config_free(cfg);
 }
 
@@ -402,28 +416,30 @@ static void test_allowed_groups(void **state)
 		config("allowed_groups = admins ops\ngroups_claim = https://example.com/groups\n"
 		       "user_claim = nickname\ntrust_user_claims = yes");
 
-	expect(cfg, "alice",
-	       "{\"nickname\":\"alice\",\"https://example.com/groups\":[\"dev\",\"admins\"]}", 0,
-	       NULL, NULL);
-	expect(cfg, "alice", "{\"nickname\":\"alice\",\"https://example.com/groups\":[\"ops\"]}", 0,
-	       NULL, NULL);
-	expect(cfg, "alice", "{\"nickname\":\"alice\",\"https://example.com/groups\":[\"users\"]}",
-	       A0_ERR_POLICY, "allowed_groups", "may not sign in");
-	expect(cfg, "alice", "{\"nickname\":\"alice\",\"https://example.com/groups\":[]}",
-	       A0_ERR_POLICY, "allowed_groups", "may not sign in");
-	expect(cfg, "alice", "{\"nickname\":\"alice\"}", A0_ERR_POLICY, "no array claim",
-	       "may not sign in");
+	allowed(cfg, "alice",
+		"{\"nickname\":\"alice\",\"https://example.com/groups\":[\"dev\",\"admins\"]}");
+	allowed(cfg, "alice", "{\"nickname\":\"alice\",\"https://example.com/groups\":[\"ops\"]}");
+	not_allowed(cfg, "alice",
+		    "{\"nickname\":\"alice\",\"https://example.com/groups\":[\"users\"]}",
+		    "allowed_groups");
+	not_allowed(cfg, "alice", "{\"nickname\":\"alice\",\"https://example.com/groups\":[]}",
+		    "allowed_groups");
+	not_allowed(cfg, "alice", "{\"nickname\":\"alice\"}", "no array claim");
 	/* A string is not a list; non-strings in the list match nothing. */
-	expect(cfg, "alice", "{\"nickname\":\"alice\",\"https://example.com/groups\":\"admins\"}",
-	       A0_ERR_POLICY, "no array claim", "may not sign in");
-	expect(cfg, "alice", "{\"nickname\":\"alice\",\"https://example.com/groups\":[1,null,{}]}",
-	       A0_ERR_POLICY, "allowed_groups", "may not sign in");
+	not_allowed(cfg, "alice",
+		    "{\"nickname\":\"alice\",\"https://example.com/groups\":\"admins\"}",
+		    "no array claim");
+	not_allowed(cfg, "alice",
+		    "{\"nickname\":\"alice\",\"https://example.com/groups\":[1,null,{}]}",
+		    "allowed_groups");
 	/* Group names are exact. */
-	expect(cfg, "alice", "{\"nickname\":\"alice\",\"https://example.com/groups\":[\"Admins\"]}",
-	       A0_ERR_POLICY, "allowed_groups", "may not sign in");
+	not_allowed(cfg, "alice",
+		    "{\"nickname\":\"alice\",\"https://example.com/groups\":[\"Admins\"]}",
+		    "allowed_groups");
 	/* The identity comes first: the right group does not make another account's token fit. */
-	expect(cfg, "bob", "{\"nickname\":\"alice\",\"https://example.com/groups\":[\"admins\"]}",
-	       A0_ERR_POLICY, "user_claim", "different account");
+	other_account(cfg, "bob",
+		      "{\"nickname\":\"alice\",\"https://example.com/groups\":[\"admins\"]}",
+		      "user_claim");
 	a0_config_free(cfg);
 }
 
