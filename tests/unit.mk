@@ -2,7 +2,7 @@ if ENABLE_TESTS
 # tests/unit: cmocka tests of one part each, linked against the convenience libraries.
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_http \
 	tests/unit/test_exports tests/unit/test_jwt tests/unit/test_policy tests/unit/test_store \
-	tests/unit/test_manager tests/unit/test_lock
+	tests/unit/test_manager tests/unit/test_lock tests/unit/test_hardening
 
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
@@ -43,4 +43,9 @@ tests_unit_test_lock_SOURCES = tests/unit/test_lock.c
 tests_unit_test_lock_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS)
 tests_unit_test_lock_CFLAGS = $(CREDENTIALS_TEST_CFLAGS)
 tests_unit_test_lock_LDADD = credentials/libcredentials-core.la $(TEST_LIBS)
+
+# Full RELRO and _FORTIFY_SOURCE, read from the built ELF files.
+tests_unit_test_hardening_SOURCES = tests/unit/test_hardening.c
+tests_unit_test_hardening_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_hardening_LDADD = $(CMOCKA_LIBS)
 endif
