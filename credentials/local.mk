@@ -28,8 +28,7 @@ credentials_libauth0_credentials_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYU
 credentials_libauth0_credentials_la_LIBADD = credentials/libcredentials-core.la \
 	lib/libauth0base.la keyring/libauth0store.la $(CJSON_LIBS) $(KEYUTILS_LIBS) -lm
 credentials_libauth0_credentials_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
-	-Wl,--version-script=$(srcdir)/credentials/libauth0-credentials.sym \
-	-Wl,-z,relro -Wl,-z,now -Wl,--no-undefined
+	-Wl,--version-script=$(srcdir)/credentials/libauth0-credentials.sym -Wl,--no-undefined
 EXTRA_DIST += credentials/libauth0-credentials.sym credentials/auth0-credentials.pc.in
 
 # The tenant module, auth0-credentials-tenant.so: the refresh and revocation requests, which the
@@ -39,7 +38,7 @@ credentials_auth0_credentials_tenant_la_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)
 credentials_auth0_credentials_tenant_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYUTILS_CFLAGS)
 credentials_auth0_credentials_tenant_la_LIBADD = lib/libauth0core.la
 credentials_auth0_credentials_tenant_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
-	-Wl,-z,relro -Wl,-z,now -Wl,--no-undefined
+	-Wl,--no-undefined
 
 auth0includedir = $(includedir)/auth0
 auth0include_HEADERS = include/auth0/credentials.h
@@ -52,7 +51,6 @@ bin_PROGRAMS = credentials/auth0-credentials
 credentials_auth0_credentials_SOURCES = credentials/cli.c
 credentials_auth0_credentials_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)
 credentials_auth0_credentials_LDADD = credentials/libauth0-credentials.la lib/libauth0util.la
-credentials_auth0_credentials_LDFLAGS = $(AM_LDFLAGS) -Wl,-z,relro -Wl,-z,now
 
 # man/local.mk sets dist_man_MANS with "=" after this file is included: a variable of our own.
 dist_man1_MANS = man/auth0-credentials.1

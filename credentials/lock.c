@@ -75,29 +75,25 @@ static int open_runtime_dir(const char *base, int *ret, char *err, size_t errlen
 	return 0;
 }
 
+/*
+ * Only directories no other uid can create first: XDG_RUNTIME_DIR (the user's own choice, as
+ * this runs as the user) and /run/user/UID (made by root, for a login session). Without
+ * either there is no lock, rather than one in a name another user could take, as in /tmp.
+ */
 int a0_lock_open_dir(int *ret_dirfd, char *err, size_t errlen)
 {
 	const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
-	char path[64], why[256] = "";
-	int r;
+	char path[64], why_xdg[256], why_run[256];
 
-	if (xdg && xdg[0] == '/') {
-		r = open_runtime_dir(xdg, ret_dirfd, why, sizeof(why));
-		if (r == 0)
-			return 0;
-	}
-	snprintf(path, sizeof(path), "/run/user/%u", (unsigned)geteuid());
-	if (open_runtime_dir(path, ret_dirfd, err, errlen) == 0)
+	if (!xdg || xdg[0] != '/')
+		snprintf(why_xdg, sizeof(why_xdg), "%s", xdg ? "not an absolute path" : "not set");
+	else if (open_runtime_dir(xdg, ret_dirfd, why_xdg, sizeof(why_xdg)) == 0)
 		return 0;
-	snprintf(path, sizeof(path), "/tmp/auth0-credentials-%u", (unsigned)geteuid());
-	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		a0_format(err, errlen, "%s: %s", path, strerror(errno));
-		return A0_ERR_SYSTEM;
-	}
-	r = open_dir_at(AT_FDCWD, path, path, ret_dirfd, err, errlen);
-	if (r < 0 && why[0])
-		a0_format(err + strlen(err), errlen - strlen(err), "; XDG_RUNTIME_DIR: %s", why);
-	return r;
+	snprintf(path, sizeof(path), "/run/user/%u", (unsigned)geteuid());
+	if (open_runtime_dir(path, ret_dirfd, why_run, sizeof(why_run)) == 0)
+		return 0;
+	a0_format(err, errlen, "no safe lock directory: XDG_RUNTIME_DIR: %s; %s", why_xdg, why_run);
+	return A0_ERR_SYSTEM;
 }
 
 /*

@@ -8,7 +8,8 @@
  * the first usable of
  *   $XDG_RUNTIME_DIR/auth0-credentials/   (XDG_RUNTIME_DIR absolute, owned by us, mode 0700)
  *   /run/user/<uid>/auth0-credentials/    (the same checks)
- *   /tmp/auth0-credentials-<uid>/          (created 0700; refused if anyone else owns it)
+ * and no other: a name that another uid could create first (in /tmp) would let that user
+ * block every refresh. Without either, locking fails (A0_ERR_SYSTEM, saying why).
  * Every directory and file is opened without following symbolic links and its owner and mode
  * are checked on the open descriptor. The kernel drops a lock when its holder dies, however it
  * dies, so a killed process never leaves a session locked.

@@ -537,6 +537,27 @@ out:
 	return r;
 }
 
+/*
+ * The CAs that vouch for the tenant: whoever may write them may impersonate it. Root's file (or
+ * this process's own), writable by nobody else; readable by all is fine, and needed, as
+ * auth0-credentials(1) reads it as the user. Symbolic links are followed (update-ca-certificates
+ * makes them): the file they name is the one libcurl reads.
+ */
+static int check_ca_file(const struct a0_config *cfg, char *err, size_t errlen)
+{
+	struct origin o = { cfg->ca_file, 0 };
+	struct stat st;
+
+	if (stat(cfg->ca_file, &st) < 0)
+		return fail(err, errlen, &o, "ca_file: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(err, errlen, &o, "ca_file: not a regular file");
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return fail(err, errlen, &o,
+			    "ca_file: must be owned by root and writable only by its owner");
+	return 0;
+}
+
 static int set_defaults(struct a0_config *cfg)
 {
 	static const enum a0_mfa_method order[] = { A0_MFA_OTP,   A0_MFA_PUSH,  A0_MFA_SMS,
@@ -699,6 +720,8 @@ static int load(const char *text, size_t len, int argc, const char **argv,
 		r = fail(err, errlen, NULL, "%s: required key 'client_id' is missing", path);
 	if (r == 0)
 		r = finish_config(cfg, path, err, errlen);
+	if (r == 0 && !text && cfg->ca_file)
+		r = check_ca_file(cfg, err, errlen);
 	if (r == 0 && !text && cfg->client_secret_file)
 		r = read_client_secret(cfg, err, errlen);
 	if (r < 0)

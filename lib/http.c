@@ -124,9 +124,10 @@ int a0_http_new(const struct a0_http_options *opt, struct a0_http **ret)
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	SET(CURLOPT_CAINFO, opt->ca_file ? opt->ca_file : SYSTEM_CA_BUNDLE);
 	SET(CURLOPT_CAPATH, (char *)NULL);
-	/* An empty proxy string makes libcurl ignore http_proxy, https_proxy, ALL_PROXY. */
+	/* An empty proxy string makes libcurl ignore http_proxy, https_proxy, ALL_PROXY; an
+	 * empty no-proxy list, NO_PROXY and no_proxy (else they would bypass `proxy`). */
 	SET(CURLOPT_PROXY, opt->proxy ? opt->proxy : "");
-	SET(CURLOPT_NOPROXY, (char *)NULL);
+	SET(CURLOPT_NOPROXY, "");
 	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, timeout_ms);

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/error.h"
@@ -63,9 +65,9 @@ static bool fresh(const struct stat *st, time_t now, unsigned ttl)
 	return st->st_mtime <= now && now - st->st_mtime < (time_t)ttl;
 }
 
-/* 0 with the cached keys and their fetch time, 1 when there are none fit to use. */
+/* 0 with the cached keys, 1 when there are none fit to use. */
 static int read_cache(int dirfd, const char *name, time_t now, unsigned ttl,
-		      struct a0_jwks **ret, time_t *ret_fetched)
+		      struct a0_jwks **ret)
 {
 	struct stat st;
 	char *text = NULL;
@@ -83,10 +85,8 @@ static int read_cache(int dirfd, const char *name, time_t now, unsigned ttl,
 		goto out;
 	got = a0_read_full(fd, text, (size_t)st.st_size);
 	/* A torn or foreign file is not an error: the tenant has the real one. */
-	if (got == (ssize_t)st.st_size && a0_jwks_parse(text, (size_t)got, ret) == 0) {
-		*ret_fetched = st.st_mtime;
+	if (got == (ssize_t)st.st_size && a0_jwks_parse(text, (size_t)got, ret) == 0)
 		r = 0;
-	}
 out:
 	free(text);
 	(void)close(fd);
@@ -113,6 +113,108 @@ static void write_cache(int dirfd, const char *name, const char *body, size_t le
 	ok = close(fd) == 0 && ok;
 	if (!ok || renameat(dirfd, tmp, dirfd, name) < 0)
 		(void)unlinkat(dirfd, tmp, 0);
+}
+
+/* Nanoseconds since start on the monotonic clock. */
+static long long elapsed_ns(const struct timespec *start)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - start->tv_sec) * 1000000000LL + (t.tv_nsec - start->tv_nsec);
+}
+
+enum { LOG_UNUSABLE = -1, LOG_BUSY = -2 };
+
+/*
+ * The fetch log, opened and locked (the lock is held until it is closed); LOG_UNUSABLE when
+ * this process may not write it (it then fetches as a process without the cache does);
+ * LOG_BUSY when another process held it for A0_JWKS_LOCK_WAIT seconds (a fetch that hangs
+ * must not hold every sign-in). Polled, so the wait is bounded without signals.
+ */
+static int lock_log(int dirfd, const char *name)
+{
+	struct timespec start, pause = { 0, 1000000 };
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return LOG_UNUSABLE;
+	/* Only its owner may open it: whoever could would hold every sign-in at the lock. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !trusted(&st) || (st.st_mode & 077)) {
+		close(fd);
+		return LOG_UNUSABLE;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			close(fd);
+			return LOG_UNUSABLE;
+		}
+		if (elapsed_ns(&start) >= A0_JWKS_LOCK_WAIT * 1000000000LL) {
+			close(fd);
+			return LOG_BUSY;
+		}
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 32000000)
+			pause.tv_nsec *= 2;
+	}
+	return fd;
+}
+
+/*
+ * The times of the last fetches, oldest first, as decimal seconds a line: how many of them lie
+ * in the last A0_JWKS_FETCH_WINDOW seconds, in times. Processes read the clock at different
+ * moments, and it may go back: times up to a window ahead count too. Garbage, and times
+ * further ahead, do not: a log that cannot be read only loosens the limit for a window.
+ */
+static size_t read_log(int fd, time_t now, time_t times[A0_JWKS_FETCH_LIMIT])
+{
+	char text[A0_JWKS_FETCH_LIMIT * 24 + 1], *line, *next;
+	size_t n = 0;
+	ssize_t got;
+
+	got = pread(fd, text, sizeof(text) - 1, 0);
+	if (got <= 0)
+		return 0;
+	text[got] = '\0';
+	for (line = text; line && *line; line = next) {
+		long long t;
+		char *end;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		errno = 0;
+		t = strtoll(line, &end, 10);
+		if (errno || end == line || *end || t <= now - A0_JWKS_FETCH_WINDOW ||
+		    t > now + A0_JWKS_FETCH_WINDOW)
+			continue;
+		if (n == A0_JWKS_FETCH_LIMIT) {
+			memmove(times, times + 1, (n - 1) * sizeof(*times));
+			n--;
+		}
+		times[n++] = (time_t)t;
+	}
+	return n;
+}
+
+/* Add now to the n times of the log, keeping the newest A0_JWKS_FETCH_LIMIT. */
+static int write_log(int fd, const time_t *times, size_t n, time_t now)
+{
+	char text[(A0_JWKS_FETCH_LIMIT + 1) * 24];
+	size_t len = 0;
+
+	for (size_t i = n >= A0_JWKS_FETCH_LIMIT ? n - A0_JWKS_FETCH_LIMIT + 1 : 0; i < n; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%lld\n",
+					(long long)times[i]);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "%lld\n", (long long)now);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, len, 0) != (ssize_t)len)
+		return A0_ERR_SYSTEM;
+	return 0;
 }
 
 /* GET the tenant's JWKS, parse it and, when dirfd >= 0, cache it. */
@@ -150,7 +252,7 @@ int a0_id_token_verify(struct a0_http *h, const struct a0_id_token_check *check,
 		       const char *token, time_t now, cJSON **ret_claims, char *reason,
 		       size_t reasonlen)
 {
-	char issuer[MAX_NAME], name[MAX_NAME];
+	char issuer[MAX_NAME], name[MAX_NAME], log[MAX_NAME];
 	struct a0_jwt_expect expect = {
 		.issuer = issuer,
 		.client_id = check->client_id,
@@ -158,31 +260,75 @@ int a0_id_token_verify(struct a0_http *h, const struct a0_id_token_check *check,
 		.leeway = check->leeway,
 	};
 	struct a0_jwks *keys = NULL;
-	time_t fetched = now;
-	int dirfd = -1, r = 0;
+	time_t times[A0_JWKS_FETCH_LIMIT];
+	struct timespec start;
+	int dirfd = -1, logfd = LOG_UNUSABLE, r = 0;
+	const char *skip = NULL; /* why a kid the cached keys lack is not refetched */
+	size_t recent;
+	long long ns;
 
+	clock_gettime(CLOCK_MONOTONIC, &start); /* now is the clock read at this moment */
 	/* The domain names a file in cache_dir: no '/' (conf.c checks it; other callers may not). */
 	if (snprintf(issuer, sizeof(issuer), "https://%s/", check->domain) >= (int)sizeof(issuer) ||
 	    snprintf(name, sizeof(name), A0_JWKS_CACHE_PREFIX "%s" A0_JWKS_CACHE_SUFFIX,
 		     check->domain) >= (int)sizeof(name) ||
+	    snprintf(log, sizeof(log), A0_JWKS_CACHE_PREFIX "%s" A0_JWKS_LOG_SUFFIX,
+		     check->domain) >= (int)sizeof(log) ||
 	    strchr(check->domain, '/'))
 		return A0_ERR_INVALID;
-	if (check->cache_dir)
-		r = open_cache_dir(check->cache_dir, &dirfd, reason, reasonlen);
-	if (r == 0 && (dirfd < 0 || read_cache(dirfd, name, now, check->jwks_ttl, &keys,
-					       &fetched) != 0))
-		r = fetch_keys(h, dirfd, name, &keys, reason, reasonlen);
-	if (r == 0)
+	if (check->cache_dir &&
+	    (r = open_cache_dir(check->cache_dir, &dirfd, reason, reasonlen)) < 0)
+		return r;
+	if (dirfd >= 0 && read_cache(dirfd, name, now, check->jwks_ttl, &keys) == 0) {
 		r = a0_jwt_verify(token, keys, &expect, ret_claims, reason, reasonlen);
-	/* A rotated key: refetch, at most once a minute however many tokens name unknown kids. */
-	if (r == A0_ERR_UNKNOWN_KID && now - fetched >= A0_JWKS_REFETCH_INTERVAL) {
+		if (r != A0_ERR_UNKNOWN_KID)
+			goto out;
+	}
+	/*
+	 * No fresh keys, or keys that lack the kid (the tenant rotated its key): fetch, holding
+	 * the fetch log's lock, so that sign-ins meeting a rotation together cost one fetch: the
+	 * first fetches, the others find its keys in the cache.
+	 */
+	if (dirfd >= 0)
+		logfd = lock_log(dirfd, log);
+	if (logfd >= 0) {
 		a0_jwks_free(keys);
 		keys = NULL;
-		r = fetch_keys(h, dirfd, name, &keys, reason, reasonlen);
-		if (r == 0)
+		/* The clock moved on while this process waited: keys fetched meanwhile are not
+		 * from the future. */
+		ns = elapsed_ns(&start);
+		now += ns > 0 ? (time_t)((ns + 999999999) / 1000000000) : 0;
+		if (read_cache(dirfd, name, now, check->jwks_ttl, &keys) == 0) {
 			r = a0_jwt_verify(token, keys, &expect, ret_claims, reason, reasonlen);
+			if (r != A0_ERR_UNKNOWN_KID)
+				goto out;
+		}
+		/* Missing keys are always fetched; a missing kid only while the processes sharing
+		 * the cache made fewer than the limit of fetches in the window, so that a flood of
+		 * such tokens cannot make them hammer the tenant. */
+		recent = read_log(logfd, now, times);
+		if (keys && recent >= A0_JWKS_FETCH_LIMIT)
+			skip = "the limit of fetches a minute is reached";
+		else
+			(void)write_log(logfd, times, recent, now);
+	} else if (logfd == LOG_BUSY && keys) {
+		skip = "another process has been fetching them for too long";
+	}
+	if (skip) {
+		size_t len = strlen(reason);
+
+		snprintf(reason + len, reasonlen - len, "; not refetched: %s", skip);
+		goto out;
 	}
 	a0_jwks_free(keys);
+	keys = NULL;
+	r = fetch_keys(h, dirfd, name, &keys, reason, reasonlen);
+	if (r == 0)
+		r = a0_jwt_verify(token, keys, &expect, ret_claims, reason, reasonlen);
+out:
+	a0_jwks_free(keys);
+	if (logfd >= 0)
+		close(logfd); /* and unlock */
 	if (dirfd >= 0)
 		(void)close(dirfd);
 	return r;

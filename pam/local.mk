@@ -4,5 +4,5 @@ pam_pam_auth0_la_SOURCES = pam/module.h pam/module.c pam/auth.c pam/account.c pa
 pam_pam_auth0_la_CFLAGS = $(AM_CFLAGS) $(PAM_CFLAGS) $(CJSON_CFLAGS)
 pam_pam_auth0_la_LIBADD = lib/libauth0core.la $(PAM_LIBS)
 pam_pam_auth0_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
-	-Wl,--version-script=$(srcdir)/pam/export.sym -Wl,-z,relro -Wl,-z,now -Wl,--no-undefined
+	-Wl,--version-script=$(srcdir)/pam/export.sym -Wl,--no-undefined
 EXTRA_DIST += pam/export.sym

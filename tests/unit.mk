@@ -3,7 +3,7 @@ if ENABLE_TESTS
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_http \
 	tests/unit/test_exports tests/unit/test_jwt tests/unit/test_policy tests/unit/test_record \
 	tests/unit/test_store tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard \
-	tests/unit/test_util
+	tests/unit/test_util tests/unit/test_hardening
 
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
@@ -74,5 +74,10 @@ tests/unit/array_size.stamp: tests/unit/array_size.c lib/util.h
 		cat tests/unit/array_size.err >&2; exit 1; \
 	fi && \
 	touch $@
+
+# Full RELRO and _FORTIFY_SOURCE, read from the built ELF files.
+tests_unit_test_hardening_SOURCES = tests/unit/test_hardening.c
+tests_unit_test_hardening_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_hardening_LDADD = $(CMOCKA_LIBS)
 endif
 EXTRA_DIST += tests/unit/array_size.c

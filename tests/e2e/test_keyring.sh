@@ -84,21 +84,25 @@ session  required  pam_unix.so
 session  required  $module config=$conf
 EOF
 
-# The helper's lock files go to /tmp/auth0-credentials-UID when the session has no
-# XDG_RUNTIME_DIR and no /run/user/UID (no pam_systemd here). userdel does not remove them, so
-# this run removes the ones it caused. Registered before the users exist so that it runs after
-# they and their processes are gone (the cleanup is last-in, first-out); only a directory that
-# did not exist before the user was made, and that still belongs to that uid, is removed.
-lockdirs=$E2E_WORK/lockdir-uids
-: >"$lockdirs"
+# The helper's lock files go to XDG_RUNTIME_DIR or /run/user/UID, never to a name in /tmp
+# that another user could create first. There is no pam_systemd here: this run makes
+# /run/user/UID (0700, the user's) for each test user as pam_systemd would, and removes it
+# (userdel does not). Registered before the users exist so that it runs after they and their
+# processes are gone (the cleanup is last-in, first-out); only a directory that did not exist
+# before the user was made, and that still belongs to that uid, is removed.
+rundirs=$E2E_WORK/rundir-uids
+: >"$rundirs"
 # shellcheck disable=SC2016 # expanded by the inner bash, at cleanup time
-_e2e_defer bash -c 'while read -r u; do d=/tmp/auth0-credentials-$u
+_e2e_defer bash -c 'while read -r u; do d=/run/user/$u
 	if [ -d "$d" ] && [ ! -L "$d" ] && [ "$(stat -c %u "$d")" = "$u" ]; then rm -rf --one-file-system -- "$d"; fi
-	done <"$1"' e2e-lockdirs "$lockdirs"
+	done <"$1"' e2e-rundirs "$rundirs"
 for u in a0alice a0bob a0otp; do
 	e2e_add_user "$u"
 	uid=$(id -u "$u")
-	[[ -e /tmp/auth0-credentials-$uid ]] || echo "$uid" >>"$lockdirs"
+	if [[ ! -e /run/user/$uid ]]; then
+		install -d -m 0700 -o "$uid" -g "$(id -g "$u")" "/run/user/$uid"
+		echo "$uid" >>"$rundirs"
+	fi
 done
 alice_uid=$(id -u a0alice) otp_uid=$(id -u a0otp)
 e2e_secret alice 'Secret-a0alice-1'

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -121,29 +122,33 @@ static void test_all_keys_comments_and_whitespace(void **state)
 {
 	struct fixture *fx = *state;
 	struct a0_config *cfg = NULL;
-	char err[512];
+	char err[512], ca[160], text[1024];
 
-	write_file(fx->path,
-		   "# comment\n"
-		   "\n"
-		   "   domain\t=  tenant.example.com:8443  \n"
-		   "client_id=xyz\r\n"
-		   "realm = corp-users\n"
-		   "audience = https://api.example.com/\n"
-		   "scope = openid offline_access\n"
-		   "username = %u@example.com\n"
-		   "ca_file = /etc/ssl/certs/ca.pem\n"
-		   "proxy = http://proxy.example.com:3128\n"
-		   "timeout = 7\n"
-		   "debug = yes\n"
-		   "use_first_pass = true\n"
-		   "try_first_pass = off\n"
-		   "mfa_methods = push, otp recovery-code\n"
-		   "mfa_retries = 5\n"
-		   "mfa_timeout = 45\n"
-		   "mfa_poll_interval = 1\n"
-		   "push_prompt = enter\n",
-		   0644);
+	/* ca_file must exist: the loader checks its owner and mode. */
+	snprintf(ca, sizeof(ca), "%s/ca.pem", fx->dir);
+	write_file(ca, "", 0644);
+	snprintf(text, sizeof(text),
+		 "# comment\n"
+		 "\n"
+		 "   domain\t=  tenant.example.com:8443  \n"
+		 "client_id=xyz\r\n"
+		 "realm = corp-users\n"
+		 "audience = https://api.example.com/\n"
+		 "scope = openid offline_access\n"
+		 "username = %%u@example.com\n"
+		 "ca_file = %s\n"
+		 "proxy = http://proxy.example.com:3128\n"
+		 "timeout = 7\n"
+		 "debug = yes\n"
+		 "use_first_pass = true\n"
+		 "try_first_pass = off\n"
+		 "mfa_methods = push, otp recovery-code\n"
+		 "mfa_retries = 5\n"
+		 "mfa_timeout = 45\n"
+		 "mfa_poll_interval = 1\n"
+		 "push_prompt = enter\n",
+		 ca);
+	write_file(fx->path, text, 0644);
 	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_string_equal(cfg->domain, "tenant.example.com:8443");
 	assert_string_equal(cfg->client_id, "xyz");
@@ -151,7 +156,7 @@ static void test_all_keys_comments_and_whitespace(void **state)
 	assert_string_equal(cfg->audience, "https://api.example.com/");
 	assert_string_equal(cfg->scope, "openid offline_access");
 	assert_string_equal(cfg->username, "%u@example.com");
-	assert_string_equal(cfg->ca_file, "/etc/ssl/certs/ca.pem");
+	assert_string_equal(cfg->ca_file, ca);
 	assert_string_equal(cfg->proxy, "http://proxy.example.com:3128");
 	assert_int_equal(cfg->timeout, 7);
 	assert_true(cfg->debug);
@@ -344,6 +349,89 @@ static void test_client_secret_file(void **state)
 	write_file(secret, "", 0600);
 	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
 	assert_non_null(strstr(err, "empty"));
+}
+
+static void test_ca_file_trust(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char ca[160], other[160], text[400], arg[200], err[512];
+	pid_t pid;
+	int status;
+
+	/* Readable by everyone is fine (the helper, running as the user, reads it). */
+	snprintf(ca, sizeof(ca), "%s/ca.pem", fx->dir);
+	write_file(ca, "-----BEGIN CERTIFICATE-----\n", 0644);
+	snprintf(text, sizeof(text), "domain = a.com\nclient_id = x\nca_file = %s\n", ca);
+	write_file(fx->path, text, 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg->ca_file, ca);
+	a0_config_free(cfg);
+	cfg = NULL;
+
+	/* Whoever may write the CAs the module trusts may sign for the tenant. */
+	assert_int_equal(chmod(ca, 0666), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_null(cfg);
+	if (!strstr(err, "ca_file") || !strstr(err, "writable only by its owner"))
+		fail_msg("a world-writable ca_file: '%s'", err);
+	assert_int_equal(chmod(ca, 0664), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "ca_file"));
+
+	/* Another user's file. */
+	assert_int_equal(chmod(ca, 0644), 0);
+	assert_int_equal(chown(ca, 65534, 0), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "owned by root"));
+
+	/* A module argument is checked the same way. */
+	assert_int_equal(chown(ca, 0, 0), 0);
+	assert_int_equal(chmod(ca, 0666), 0);
+	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0644);
+	snprintf(arg, sizeof(arg), "ca_file=%s", ca);
+	assert_a0(load(fx, &cfg, err, sizeof(err), arg, NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "ca_file"));
+
+	/* A symbolic link (update-ca-certificates makes them) counts as the file it names. */
+	snprintf(other, sizeof(other), "%s/link.pem", fx->dir);
+	assert_int_equal(symlink(ca, other), 0);
+	snprintf(text, sizeof(text), "domain = a.com\nclient_id = x\nca_file = %s\n", other);
+	write_file(fx->path, text, 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_int_equal(chmod(ca, 0444), 0);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	a0_config_free(cfg);
+	cfg = NULL;
+
+	/* Not a regular file, or missing. */
+	snprintf(text, sizeof(text), "domain = a.com\nclient_id = x\nca_file = %s\n", fx->dir);
+	write_file(fx->path, text, 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "regular file"));
+	snprintf(text, sizeof(text), "domain = a.com\nclient_id = x\nca_file = %s/none.pem\n",
+		 fx->dir);
+	write_file(fx->path, text, 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "ca_file"));
+
+	/* A process that is not root (a screen locker) may trust its own file too. */
+	if (geteuid() != 0)
+		return;
+	snprintf(text, sizeof(text), "domain = a.com\nclient_id = x\nca_file = %s\n", ca);
+	write_file(fx->path, text, 0644);
+	assert_int_equal(chmod(fx->dir, 0755), 0);
+	assert_int_equal(chown(ca, 65534, 0), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (seteuid(65534) < 0)
+			_exit(2);
+		_exit(load(fx, &cfg, err, sizeof(err), NULL) == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_username_template(void **state)
@@ -551,6 +639,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_secret_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_file_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_username_template, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_policy_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_policy_keys, setup, teardown),

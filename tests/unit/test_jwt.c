@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <utime.h>
@@ -734,14 +737,49 @@ static void test_cache_offline(void **state)
 	/* No network and a fresh cache: verification works, from the file alone. */
 	seed_cache(fx, 10, 0644);
 	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
-	assert_a0(cache_verify(fx, "rsa1", rsa_other, reason, sizeof(reason)),
-		  A0_ERR_TOKEN_INVALID);
-	/* Young keys that lack the kid: no refetch (it would fail with NETWORK here). */
-	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
-	/* Keys older than a minute: one refetch, which meets the dead network. */
-	seed_cache(fx, A0_JWKS_REFETCH_INTERVAL, 0644);
+	assert_a0(cache_verify(fx, "rsa1", rsa_other, reason, sizeof(reason)), A0_ERR_TOKEN_INVALID);
+	/* Keys that lack the kid (the tenant rotated its key) are refetched at once, however
+	 * young: here the fetch meets the dead network. */
 	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
 	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
+}
+
+static void test_refetch_limit(void **state)
+{
+	struct cache_fixture *fx = *state;
+	time_t start = now;
+	char reason[256], log[256];
+	struct stat st;
+
+	seed_cache(fx, 10, 0644);
+	/* Every fetch counts, a failed one too: A0_JWKS_FETCH_LIMIT a minute, then the kid is
+	 * refused without asking the tenant. */
+	for (int i = 0; i < A0_JWKS_FETCH_LIMIT; i++)
+		assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
+	if (!strstr(reason, "not refetched"))
+		fail_msg("reason: '%s'", reason);
+	/* The keys the cache has still verify. */
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
+	/* The log is the cache owner's alone: whoever could open it could hold the lock. */
+	snprintf(log, sizeof(log), "%s/" A0_JWKS_CACHE_PREFIX "%s" A0_JWKS_LOG_SUFFIX, fx->cache,
+		 fx->domain);
+	assert_int_equal(lstat(log, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* A window later the tenant is asked again, up to the limit. */
+	now = start + A0_JWKS_FETCH_WINDOW;
+	for (int i = 0; i < A0_JWKS_FETCH_LIMIT; i++)
+		assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
+	/* A clock that went back a little keeps the limit (processes read it at different
+	 * moments)... */
+	now = start + A0_JWKS_FETCH_WINDOW - 1;
+	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
+	/* ...one that went back more than a window ignores times so far ahead. */
+	now = start - 1;
+	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	now = start;
 }
 
 static void test_cache_stale_or_untrusted(void **state)
@@ -838,17 +876,19 @@ static void test_cache_fetch_and_write(void **state)
 	/* Our key is not the tenant's: UNKNOWN_KID, after exactly one fetch (no refetch: the
 	 * keys were just fetched). */
 	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), 1);
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
 	assert_int_equal(st.st_uid, geteuid());
 	now = time(NULL); /* the file was written after the fixture's clock */
+	/* Cached keys that lack the kid: one refetch. */
 	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
 	stats = fake_get(&fake, "/__control/stats");
-	assert_int_equal(cJSON_GetObjectItem(stats, "jwks_fetches")->valueint, 1);
+	assert_int_equal(cJSON_GetObjectItem(stats, "jwks_fetches")->valueint, 2);
 	cJSON_Delete(stats);
-	/* No temporary files are left behind. */
+	/* No temporary files are left behind: the keys and the fetch log. */
 	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 1", fx->cache);
+	snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 2", fx->cache);
 	assert_int_equal(system(cmd), 0);
 	/* A 500 from the JWKS endpoint is a server error, and the cache is not replaced. */
 	struct utimbuf old = { .actime = now - 100, .modtime = now - 100 };
@@ -859,6 +899,75 @@ static void test_cache_fetch_and_write(void **state)
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mtime, now - 100);
 	fake_control(&fake, "DELETE", "/__control/fault", NULL);
+}
+
+/* A fetch that hangs in another process holds a verification A0_JWKS_LOCK_WAIT seconds. */
+static void test_refetch_wait_bounded(void **state)
+{
+	struct cache_fixture *fx = *state;
+	char reason[256], log[256];
+	time_t t0;
+	int fd;
+
+	seed_cache(fx, 10, 0644);
+	snprintf(log, sizeof(log), "%s/" A0_JWKS_CACHE_PREFIX "%s" A0_JWKS_LOG_SUFFIX, fx->cache,
+		 fx->domain);
+	fd = open(log, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	/* Cached keys that lack the kid: not refetched while the other fetch runs... */
+	t0 = time(NULL);
+	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_UNKNOWN_KID);
+	assert_non_null(strstr(reason, "not refetched"));
+	assert_true(time(NULL) - t0 >= A0_JWKS_LOCK_WAIT - 1);
+	assert_true(time(NULL) - t0 <= A0_JWKS_LOCK_WAIT + 2);
+	/* ...but missing keys are fetched all the same (here: the dead network). */
+	assert_int_equal(unlink(fx->file), 0);
+	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);
+	close(fd);
+}
+
+/* Processes that meet an unknown kid together fetch A0_JWKS_FETCH_LIMIT times in all. */
+static void test_refetch_limit_across_processes(void **state)
+{
+	struct cache_fixture *fx = *state;
+	struct fake fake;
+	enum { N = 3 * A0_JWKS_FETCH_LIMIT };
+	pid_t pids[N];
+	int status;
+
+	fake_init(&fake);
+	fake_control(&fake, "POST", "/__control/reset", "{}");
+	snprintf(fx->domain, sizeof(fx->domain), "localhost:%d", fake.port);
+	fx->check.domain = fx->domain;
+	for (int i = 0; i < N; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct a0_http_options opt = { .domain = fx->domain,
+						       .ca_file = fake.ca,
+						       .timeout = 10 };
+			char reason[256], *t;
+			cJSON *claims = NULL;
+			int r;
+
+			fx->http = NULL;
+			if (a0_http_new(&opt, &fx->http) < 0)
+				_exit(2);
+			/* Our key is not the tenant's: no fetch can find its kid. */
+			t = cache_token(fx, "rsa1", rsa);
+			/* The clock read just before the call, as the module does. */
+			r = a0_id_token_verify(fx->http, &fx->check, t, time(NULL), &claims, reason,
+					       sizeof(reason));
+			_exit(r == A0_ERR_UNKNOWN_KID ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(fake_stat(&fake, "jwks_fetches"), A0_JWKS_FETCH_LIMIT);
 }
 
 static int group_setup(void **state)
@@ -901,9 +1010,12 @@ int main(void)
 		cmocka_unit_test(test_unusable_keys),
 		cmocka_unit_test(test_jwks_bounds),
 		C(test_cache_offline),
+		C(test_refetch_limit),
+		C(test_refetch_wait_bounded),
 		C(test_cache_stale_or_untrusted),
 		C(test_cache_dir_trust),
 		C(test_cache_fetch_and_write),
+		C(test_refetch_limit_across_processes),
 	};
 #undef C
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

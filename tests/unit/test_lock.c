@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -121,15 +122,42 @@ static void test_lock_released_when_holder_killed(void **state)
 	a0_lock_release(fd);
 }
 
+/* Whether /run/user/<euid> is there for the lock: a directory of ours, mode 0700. */
+static bool run_user_usable(void)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/run/user/%u", (unsigned)geteuid());
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       (st.st_mode & 077) == 0;
+}
+
+/* Without a usable XDG_RUNTIME_DIR: the lock is in /run/user/<euid> when that is usable, else
+ * refused with a message naming both, never somewhere else. */
+static void lock_elsewhere_or_refused(void)
+{
+	char err[256] = "";
+	int fd = -1, r;
+
+	r = a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err));
+	if (run_user_usable()) {
+		assert_int_equal(r, 0);
+		a0_lock_release(fd);
+		return;
+	}
+	assert_int_equal(r, A0_ERR_SYSTEM);
+	if (!strstr(err, "XDG_RUNTIME_DIR") || !strstr(err, "/run/user/"))
+		fail_msg("unclear error: '%s'", err);
+}
+
 static void test_unsafe_xdg_runtime_dir_not_used(void **state)
 {
-	char err[256] = "", link[128];
-	int fd = -1;
+	char link[128];
 
-	/* Open to others: the lock goes elsewhere (a safe fallback), never in here. */
+	/* Open to others: never used. */
 	assert_int_equal(chmod(base, 0755), 0);
-	assert_a0(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
-	a0_lock_release(fd);
+	lock_elsewhere_or_refused();
 	assert_false(exists("auth0-credentials"));
 
 	/* A symbolic link to a good directory is not followed. */
@@ -139,14 +167,108 @@ static void test_unsafe_xdg_runtime_dir_not_used(void **state)
 	snprintf(link, sizeof(link), "%s/link", base);
 	assert_int_equal(symlink("real", link), 0);
 	assert_int_equal(setenv("XDG_RUNTIME_DIR", link, 1), 0);
-	assert_a0(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
-	a0_lock_release(fd);
+	lock_elsewhere_or_refused();
 	assert_false(exists("real/auth0-credentials"));
 
 	/* Relative: ignored. */
 	assert_int_equal(setenv("XDG_RUNTIME_DIR", "relative", 1), 0);
-	assert_a0(a0_lock_acquire(1234, "main", 1000, &fd, err, sizeof(err)), 0);
-	a0_lock_release(fd);
+	lock_elsewhere_or_refused();
+}
+
+/* ---- other users: uids nobody has here, acted as by a child that takes them ---- */
+
+#define VICTIM 60123u
+#define ATTACKER 60124u
+
+struct outcome {
+	int r;
+	char err[256];
+};
+
+/* a0_lock_acquire as uid, with XDG_RUNTIME_DIR set to xdg (NULL: unset), in a child. */
+static void lock_as(uid_t uid, const char *xdg, struct outcome *o)
+{
+	int out[2], status;
+	pid_t pid;
+
+	memset(o, 0, sizeof(*o));
+	assert_int_equal(pipe(out), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct outcome c = { 0 };
+		int fd = -1;
+
+		close(out[0]);
+		if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+			_exit(1);
+		if (xdg ? setenv("XDG_RUNTIME_DIR", xdg, 1) : unsetenv("XDG_RUNTIME_DIR"))
+			_exit(1);
+		c.r = a0_lock_acquire(1234, "main", 1000, &fd, c.err, sizeof(c.err));
+		_exit(write(out[1], &c, sizeof(c)) == (ssize_t)sizeof(c) ? 0 : 1);
+	}
+	close(out[1]);
+	assert_int_equal(read(out[0], o, sizeof(*o)), (ssize_t)sizeof(*o));
+	close(out[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void remove_tree(const char *path)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf --one-file-system '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * Another user creating first the names the lock could use (the old fallback
+ * /tmp/auth0-credentials-UID) changes nothing: the lock is only ever in directories no other
+ * uid can create.
+ */
+static void test_other_uid_cannot_block(void **state)
+{
+	char tmp_name[64], run_user[64], xdg[96];
+	struct outcome before, after, ok;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(tmp_name, sizeof(tmp_name), "/tmp/auth0-credentials-%u", VICTIM);
+	snprintf(run_user, sizeof(run_user), "/run/user/%u", VICTIM);
+	if (access(run_user, F_OK) == 0)
+		skip(); /* a real session of that uid: not ours to touch */
+	remove_tree(tmp_name);
+
+	/* Neither XDG_RUNTIME_DIR nor /run/user/UID: the outcome, without and with the other
+	 * user's directory in the way. */
+	lock_as(VICTIM, NULL, &before);
+	remove_tree(tmp_name);
+	assert_int_equal(mkdir(tmp_name, 0700), 0);
+	assert_int_equal(chown(tmp_name, ATTACKER, ATTACKER), 0);
+	lock_as(VICTIM, NULL, &after);
+	if (before.r != after.r || strcmp(before.err, after.err) != 0)
+		fail_msg("uid %u's %s changed the outcome: %d '%s', then %d '%s'", ATTACKER,
+			 tmp_name, before.r, before.err, after.r, after.err);
+	/* Refused, saying where a lock may go. */
+	assert_int_equal(after.r, A0_ERR_SYSTEM);
+	if (!strstr(after.err, "XDG_RUNTIME_DIR") || !strstr(after.err, run_user))
+		fail_msg("unclear error: '%s'", after.err);
+
+	/* With the user's own XDG_RUNTIME_DIR, or /run/user/UID, the lock is taken. */
+	snprintf(xdg, sizeof(xdg), "%s/victim", base);
+	assert_int_equal(mkdir(xdg, 0700), 0);
+	assert_int_equal(chown(xdg, VICTIM, VICTIM), 0);
+	assert_int_equal(chmod(base, 0711), 0);
+	lock_as(VICTIM, xdg, &ok);
+	assert_int_equal(ok.r, 0);
+	if (access("/run/user", W_OK) == 0 && mkdir(run_user, 0700) == 0) {
+		assert_int_equal(chown(run_user, VICTIM, VICTIM), 0);
+		lock_as(VICTIM, NULL, &ok);
+		remove_tree(run_user);
+		assert_int_equal(ok.r, 0);
+	}
+	remove_tree(tmp_name);
 }
 
 static void test_check_dir(void **state)
@@ -207,6 +329,7 @@ int main(void)
 		T(test_unsafe_xdg_runtime_dir_not_used),
 		T(test_check_dir),
 		T(test_lock_file_not_followed),
+		T(test_other_uid_cannot_block),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
