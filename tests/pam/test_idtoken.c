@@ -27,6 +27,7 @@
 #include <security/pam_appl.h>
 
 #include "lib/idtoken.h"
+#include "tests/common/assert.h"
 #include "tests/common/fake.h"
 #include "tests/common/pamwrap.h"
 #include "tests/common/testuser.h"
