@@ -11,7 +11,8 @@
  *
  * The scan must not find what the test itself holds: the issued tokens are read into, and the
  * memory is read through, buffers of their own mappings that the scan skips; the secrets are
- * written to files with write(2), never through stdio's heap buffers; the code is on the stack.
+ * written to files with write(2), never through stdio's heap buffers; the code is on the stack,
+ * which the scan skips too.
  */
 #include "config.h"
 
@@ -231,10 +232,12 @@ static void scan_mapping(struct scan *s, uintptr_t start, uintptr_t end, const c
 	}
 }
 
-/* Every [heap] and anonymous writable private mapping of this process. */
+/* Every [heap] and anonymous writable private mapping of this process but its stack. */
 static void scan_process(struct scan *s)
 {
 	static char maps[256 * 1024];
+	/* The stack holds the test's own copies; valgrind's shows as an anonymous mapping. */
+	uintptr_t stack = (uintptr_t)__builtin_frame_address(0);
 	size_t len = 0;
 	ssize_t n;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -266,7 +269,7 @@ static void scan_process(struct scan *s)
 			continue;
 		if (fields == 8 && strcmp(path, "[heap]") != 0)
 			continue; /* a file, the stack, vvar... */
-		if (inode != 0 || end - start > MAX_MAPPING)
+		if (inode != 0 || end - start > MAX_MAPPING || (stack >= start && stack < end))
 			continue;
 		scan_mapping(s, start, end, fields == 8 ? path : "an anonymous mapping");
 	}
