@@ -248,16 +248,18 @@ child(struct login *l, int fd, pid_t parent, mod_net_job job, void *arg)
 	struct a0_buf out = { .max = MAX_RESULT };
 	struct a0_tokens *tokens = NULL;
 	cJSON *claims = NULL;
-	int r;
+	int r, e;
 
 	child_setup(&c.fd, parent);
 	r = job(l, &p, arg, &tokens, &claims);
-	if (put_result(&out, l, r, r == 0 ? tokens : NULL, r == 0 ? claims : NULL) < 0) {
-		/* The outcome without what did not fit. */
+	if ((e = put_result(&out, l, r, r == 0 ? tokens : NULL, r == 0 ? claims : NULL)) < 0) {
+		/* Why there is no outcome: the tokens and claims are bounded, so out of memory. */
 		a0_buf_free(&out);
 		out.max = MAX_RESULT;
 		a0_result_clear(&l->res);
-		(void)put_result(&out, l, A0_ERR_TOO_LARGE, NULL, NULL);
+		snprintf(l->res.description, sizeof(l->res.description),
+			 "the process talking to Auth0 could not send its answer");
+		(void)put_result(&out, l, e, NULL, NULL);
 	}
 	if (out.data)
 		(void)send_msg(c.fd, MSG_RESULT, out.data, out.len, NULL, 0);
