@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Authentication: pam_sm_authenticate and its steps, in order: the password (stacked or
- * prompted), the PAM conversation the MFA flow talks through, the sign-in at Auth0
- * (password-realm grant, then MFA when the tenant asks for it), the identity check (ID token
- * and policy), and what a successful sign-in leaves on the handle for the later phases (the
- * claims for acct_mgmt, the tokens and the hand-off for the session). Also pam_sm_chauthtok:
- * the password this file checks is Auth0's, which the module never changes.
+ * prompted), the sign-in at Auth0 (password-realm grant, then MFA when the tenant asks for it)
+ * and the ID token's verification, both in a child process (netchild.h: sign_in_job; the MFA
+ * flow's prompts come back to this process's PAM conversation), the policy, and what a
+ * successful sign-in leaves on the handle for the later phases (the claims for acct_mgmt, the
+ * tokens and the hand-off for the session). Also pam_sm_chauthtok: the password this file
+ * checks is Auth0's, which the module never changes.
  */
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +32,7 @@
 #include "lib/policy.h"
 #include "lib/secret.h"
 #include "pam/module.h"
-
-#define MAX_PASSWORD 1024 /* bytes of a password or an MFA answer */
+#include "pam/netchild.h"
 
 static void cleanup_tokens(pam_handle_t *pamh, void *data, int status)
 {
@@ -81,25 +82,6 @@ static int get_password(struct login *l, const char **ret)
 	return PAM_SUCCESS;
 }
 
-static int conv_ask(void *ctx, bool echo, const char *prompt, char **ret_reply)
-{
-	char *reply = NULL;
-	int r;
-
-	r = pam_prompt(ctx, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, &reply, "%s", prompt);
-	if (r != PAM_SUCCESS || !reply || strlen(reply) > MAX_PASSWORD) {
-		a0_secret_free(reply);
-		return A0_ERR_CONV;
-	}
-	*ret_reply = reply;
-	return 0;
-}
-
-static void conv_tell(void *ctx, bool error, const char *text)
-{
-	mod_tell(ctx, error, text);
-}
-
 /* sshd sets PAM_TTY to "ssh" while it authenticates; its service name may differ. */
 static bool is_sshd(pam_handle_t *pamh)
 {
@@ -111,13 +93,10 @@ static bool is_sshd(pam_handle_t *pamh)
 	return (service && strcmp(service, "sshd") == 0) || (tty && strcmp(tty, "ssh") == 0);
 }
 
-static int sign_in(struct login *l, const char *password, struct a0_tokens **ret)
+static int sign_in(struct login *l, const struct a0_prompter *conv, const char *password,
+		   struct a0_tokens **ret)
 {
-	struct a0_prompter prompter = {
-		.ctx = l->pamh,
-		.ask = conv_ask,
-		.tell = conv_tell,
-	};
+	struct a0_prompter prompter = *conv;
 	char *username = NULL, *mfa_token;
 	int r;
 
@@ -147,8 +126,8 @@ static int sign_in(struct login *l, const char *password, struct a0_tokens **ret
 	return r;
 }
 
-/* Who did Auth0 sign in, and may they use this account? 0 and the verified claims. */
-static int check_identity(struct login *l, const struct a0_tokens *tokens, cJSON **ret_claims)
+/* Who did Auth0 sign in? 0 and the verified claims. */
+static int verify_id_token(struct login *l, const struct a0_tokens *tokens, cJSON **ret_claims)
 {
 	const struct a0_id_token_check check = {
 		.domain = l->cfg->domain,
@@ -172,20 +151,54 @@ static int check_identity(struct login *l, const struct a0_tokens *tokens, cJSON
 	}
 	if ((r = a0_id_token_verify(l->http, &check, tokens->id_token, time(NULL), &claims,
 				    l->res.description, sizeof(l->res.description))) < 0)
-		goto out;
+		return r;
+	*ret_claims = claims;
+	return 0;
+}
+
+/*
+ * In the child process (netchild.h): the sign-in and the ID token's verification, over one
+ * connection. The password came with the fork.
+ */
+static int sign_in_job(struct login *l, const struct a0_prompter *conv, void *password,
+		       struct a0_tokens **ret_tokens, cJSON **ret_claims)
+{
+	struct a0_tokens *tokens = NULL;
+	int r;
+
+	if ((r = mod_client_open(l)) < 0 || (r = sign_in(l, conv, password, &tokens)) < 0 ||
+	    (r = verify_id_token(l, tokens, ret_claims)) < 0) {
+		a0_tokens_free(tokens);
+		return r;
+	}
+	*ret_tokens = tokens;
+	return 0;
+}
+
+/*
+ * The longest the sign-in process may take, not counting the user's answers: each request
+ * (password-realm, authenticators, challenge, a grant per attempt, the JWKS twice) within the
+ * timeout, and the push polls within mfa_timeout and one more request.
+ */
+static unsigned sign_in_seconds(const struct a0_config *cfg)
+{
+	return cfg->mfa_timeout + (6 + cfg->mfa_retries) * cfg->timeout;
+}
+
+/* May whom Auth0 signed in use this account? */
+static int check_policy(struct login *l, const cJSON *claims)
+{
+	int r;
+
 	l->step = "policy";
 	if ((r = a0_policy_check(l->cfg, l->user, claims, &l->tell, l->res.description,
 				 sizeof(l->res.description))) < 0)
-		goto out;
+		return r;
 	if (l->res.description[0]) {
 		mod_log(l, LOG_WARNING, l->step, "TRUSTED_USER_CLAIM", NULL, l->res.description);
 		l->res.description[0] = '\0';
 	}
-	*ret_claims = claims;
-	claims = NULL;
-out:
-	a0_json_free(claims);
-	return r;
+	return 0;
 }
 
 static bool already_signed_in(pam_handle_t *pamh, const char *user)
@@ -305,13 +318,18 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		pam = PAM_USER_UNKNOWN;
 		goto out;
 	}
-	if ((r = guard_check(&l)) < 0 || (r = mod_client_open(&l)) < 0) {
+	if ((r = guard_check(&l)) < 0) {
 		pam = mod_finish(&l, r);
 		goto out;
 	}
-	r = sign_in(&l, password, &tokens);
+	r = mod_net_run(&l, sign_in_job, (void *)(uintptr_t)password, sign_in_seconds(l.cfg),
+			&tokens, &claims);
+	if (r == 0 && (!tokens || !claims))
+		r = A0_ERR_SYSTEM; /* sign_in_job returns both: never */
 	guard_record(&l, r);
-	if (r < 0 || (r = check_identity(&l, tokens, &claims)) < 0) {
+	if (r == 0)
+		r = check_policy(&l, claims);
+	if (r < 0) {
 		pam = mod_finish(&l, r);
 		goto out;
 	}
@@ -328,8 +346,8 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 	mod_hand_off(&l, kept);
 out:
 	a0_tokens_free(tokens);
+	a0_json_free(claims);
 	a0_result_clear(&l.res);
-	a0_http_free(l.http);
 	a0_config_free(l.cfg);
 	return pam;
 }

@@ -32,6 +32,7 @@
 #define DATA_STORED "pam_auth0_stored"   /* struct stored: where the record went */
 
 #define MAX_USER 256 /* bytes of a user name */
+#define MAX_PASSWORD 1024 /* bytes of a password or an MFA answer */
 
 /* One pam_sm_* call. */
 struct login {
@@ -44,6 +45,9 @@ struct login {
 	struct a0_result res;
 	const char *tell; /* a message chosen by the failed step, over the table's */
 	bool no_account;  /* no account database knows the user (mod_begin) */
+	/* Where step and tell point when a child process set them (netchild.h). */
+	char step_text[32];
+	char tell_text[256];
 };
 
 /*
@@ -69,7 +73,10 @@ void mod_log(const struct login *l, int priority, const char *step, const char *
 /* A message to the user: PAM_ERROR_MSG or PAM_TEXT_INFO. */
 void mod_tell(pam_handle_t *pamh, bool error, const char *text);
 
-/* l->http and l->client for the configured tenant; the caller frees l->http. */
+/*
+ * l->http and l->client for the configured tenant; the caller frees l->http. Only in the
+ * child process that does a call's network part (netchild.h): never libcurl in the host.
+ */
 int mod_client_open(struct login *l);
 
 /*

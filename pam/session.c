@@ -34,6 +34,7 @@
 #include "keyring/login.h"
 #include "keyring/store.h"
 #include "pam/module.h"
+#include "pam/netchild.h"
 
 /* DATA_HANDOFF */
 struct handoff {
@@ -84,6 +85,15 @@ static bool local_user(pam_handle_t *pamh, const char *user, struct a0_user *ret
 	return true;
 }
 
+/* In a child process (netchild.h), like every network call: no libcurl in the host. */
+static int revoke_job(struct login *l, const struct a0_prompter *conv, void *refresh_token,
+		      struct a0_tokens **ret_tokens, cJSON **ret_claims)
+{
+	int r = mod_client_open(l);
+
+	return r < 0 ? r : a0_revoke(&l->client, refresh_token, &l->res);
+}
+
 static void revoke_refresh_token(struct login *l, const char *refresh_token)
 {
 	char description[sizeof(l->res.description) + sizeof("; logout goes on")];
@@ -91,8 +101,8 @@ static void revoke_refresh_token(struct login *l, const char *refresh_token)
 
 	l->step = "revoke";
 	l->res.retry_after = -1;
-	if ((r = mod_client_open(l)) < 0 ||
-	    (r = a0_revoke(&l->client, refresh_token, &l->res)) < 0) {
+	if ((r = mod_net_run(l, revoke_job, (void *)(uintptr_t)refresh_token, l->cfg->timeout,
+			     NULL, NULL)) < 0) {
 		snprintf(description, sizeof(description), "%s; logout goes on",
 			 l->res.description[0] ? l->res.description : "-");
 		mod_log(l, LOG_WARNING, "revoke", a0_err_name(r), l->res.error, description);
@@ -101,8 +111,6 @@ static void revoke_refresh_token(struct login *l, const char *refresh_token)
 			   l->user);
 	}
 	a0_result_clear(&l->res);
-	a0_http_free(l->http);
-	l->http = NULL;
 }
 
 /*

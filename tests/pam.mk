@@ -1,7 +1,8 @@
 if ENABLE_TESTS
 # tests/pam: the built module in real PAM stacks (pam_wrapper + libpamtest) against the fake
 # tenant: sign-in and MFA, ID tokens and policy, and the session phases with pam_keyinit.
-check_PROGRAMS += tests/pam/test_login tests/pam/test_idtoken tests/pam/test_session
+check_PROGRAMS += tests/pam/test_login tests/pam/test_idtoken tests/pam/test_session \
+	tests/pam/test_heap
 PAM_TEST_LIBS = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS) $(PAMTEST_LIBS) $(PAM_LIBS)
 
 tests_pam_test_login_SOURCES = tests/pam/test_login.c
@@ -15,4 +16,11 @@ tests_pam_test_idtoken_LDADD = $(PAM_TEST_LIBS)
 tests_pam_test_session_SOURCES = tests/pam/test_session.c $(TEST_USER)
 tests_pam_test_session_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_pam_test_session_LDADD = $(PAM_TEST_LIBS) $(CRYPTO_LIBS) $(KEYUTILS_LIBS)
+
+# What a login leaves in the host process's memory; -rdynamic lets its libcurl definitions,
+# which count the host's calls, interpose the library's for the module.
+tests_pam_test_heap_SOURCES = tests/pam/test_heap.c
+tests_pam_test_heap_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS) $(CURL_CFLAGS)
+tests_pam_test_heap_LDFLAGS = $(AM_LDFLAGS) -rdynamic
+tests_pam_test_heap_LDADD = $(PAM_TEST_LIBS) $(CURL_LIBS)
 endif

@@ -6,7 +6,9 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -339,7 +341,7 @@ static void test_user_names_are_data(void **state)
  * An application's conversation function that follows a script: each prompt takes the next
  * step; messages are kept like libpamtest's. A prompt past the script fails the conversation.
  */
-enum step { ANSWER, ANSWER_NULL, NO_RESPONSES, CONV_FAILS };
+enum step { ANSWER, ANSWER_NULL, NO_RESPONSES, CONV_FAILS, KILL_CHILDREN };
 struct conv_step {
 	enum step step;
 	const char *text; /* ANSWER */
@@ -349,7 +351,40 @@ struct script {
 	size_t n, next;
 	struct messages *m;
 	int n_info, n_err;
+	int killed; /* KILL_CHILDREN */
 };
+
+/* This process's children (pids into out, at most max), found in /proc; how many there are. */
+static int children(pid_t *out, int max)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+	int n = 0;
+
+	assert_non_null(proc);
+	while ((d = readdir(proc))) {
+		char path[300], stat[512], *close_paren;
+		int ppid = -1;
+		FILE *f;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		/* "pid (comm) state ppid ...": comm may hold blanks and parentheses. */
+		if (fgets(stat, sizeof(stat), f) && (close_paren = strrchr(stat, ')')) &&
+		    sscanf(close_paren + 1, " %*c %d", &ppid) == 1 && ppid == getpid()) {
+			if (n < max)
+				out[n] = (pid_t)strtol(d->d_name, NULL, 10);
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(proc);
+	return n;
+}
 
 static int scripted_conv(int num_msg, const struct pam_message **msg, struct pam_response **resp,
 			 void *data)
@@ -374,7 +409,14 @@ static int scripted_conv(int num_msg, const struct pam_message **msg, struct pam
 		}
 		st = s->next < s->n ? &s->steps[s->next] : &fails;
 		s->next++;
-		if (st->step == ANSWER) {
+		if (st->step == KILL_CHILDREN) { /* then answer */
+			pid_t pids[8];
+			int n = children(pids, 8);
+
+			for (int j = 0; j < n && j < 8; j++)
+				s->killed += kill(pids[j], SIGKILL) == 0;
+		}
+		if (st->step == ANSWER || st->step == KILL_CHILDREN) {
 			r[i].resp = strdup(st->text);
 			continue;
 		}
@@ -393,6 +435,8 @@ static int scripted_conv(int num_msg, const struct pam_message **msg, struct pam
 	return PAM_SUCCESS;
 }
 
+static int killed_by_script;
+
 /* One authentication through the script; returns the PAM result and how many prompts came. */
 static int converse(const char *user, const struct conv_step *steps, size_t n, size_t *prompts)
 {
@@ -408,6 +452,7 @@ static int converse(const char *user, const struct conv_step *steps, size_t n, s
 	messages_free(&m);
 	assert_pamtest_ran(perr);
 	*prompts = s.next;
+	killed_by_script = s.killed;
 	return tests[0].op_rv;
 }
 
@@ -419,6 +464,7 @@ static int converse(const char *user, const struct conv_step *steps, size_t n, s
 #define SAY_NULL { ANSWER_NULL, NULL }
 #define NO_REPLIES { NO_RESPONSES, NULL }
 #define FAILS { CONV_FAILS, NULL }
+#define KILL_CHILDREN_THEN_SAY(text) { KILL_CHILDREN, text }
 
 /* A broken or empty answer to the password prompt ends the login before any request. */
 static void test_conv_password_broken(void **state)
@@ -1109,6 +1155,60 @@ static void test_nss_failure_fails_closed(void **state)
 		fail_msg("the test under nss_wrapper failed: see above");
 }
 
+/* ---- the process that talks to Auth0 (pam/netchild.c) ---- */
+
+/*
+ * The sign-in runs in a child process, which asks its questions through this process's
+ * conversation. One killed while the user answers ends the login with PAM_SYSTEM_ERR and a log
+ * line, and is reaped: no child is left, not even a zombie.
+ */
+static void test_net_child_killed(void **state)
+{
+	struct capture c;
+	char log[16384];
+	size_t prompts;
+	pid_t pids[1];
+
+	capture_start(&c, run_dir);
+	assert_int_equal(CONVERSE("a0otp", &prompts, SAY("Secret-a0otp-1"),
+				  KILL_CHILDREN_THEN_SAY("123456")),
+			 PAM_SYSTEM_ERR);
+	capture_stop(&c, log, sizeof(log));
+	assert_int_equal(killed_by_script, 1); /* the one child, at the one-time code prompt */
+	assert_int_equal(prompts, 2);
+	assert_non_null(strstr(log, "user=a0otp step=start result=SYSTEM error=- description=the "
+				    "process talking to Auth0 ended without an answer (signal 9)"));
+	assert_int_equal(children(pids, 1), 0);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-otp"),
+			 0);
+}
+
+/* A host's own children are its own: the module waits for its child alone. */
+static void test_other_children_untouched(void **state)
+{
+	char code[7];
+	const char *on[] = { code, NULL };
+	struct messages m;
+	int status;
+	pid_t other = fork(), pids[2];
+
+	assert_true(other >= 0);
+	if (other == 0) {
+		pause();
+		_exit(0);
+	}
+	code_now("JBSWY3DPEHPK3PXP", code);
+	messages_init(&m);
+	assert_int_equal(login("a0otp", "Secret-a0otp-1", on, &m), PAM_SUCCESS);
+	messages_free(&m);
+	assert_int_equal(children(pids, 2), 1);
+	assert_int_equal(pids[0], other);
+	assert_int_equal(waitpid(other, &status, WNOHANG), 0); /* alive, not reaped */
+	assert_int_equal(kill(other, SIGKILL), 0);
+	assert_int_equal(waitpid(other, &status, 0), other);
+}
+
 /* ---- set-up: pam_wrapper must be preloaded, so the program re-executes itself ---- */
 
 static void write_services(const char *dir, const char *services)
@@ -1187,6 +1287,8 @@ int main(int argc, char **argv)
 		T(test_mfa_token_expired),
 		T(test_rate_limit_mid_flow),
 		T(test_no_double_mfa),
+		T(test_net_child_killed),
+		T(test_other_children_untouched),
 		T(test_nss_failure_fails_closed),
 	};
 	const struct CMUnitTest nss_tests[] = {
