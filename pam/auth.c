@@ -31,6 +31,7 @@
 #include "lib/mfa.h"
 #include "lib/policy.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 #include "pam/module.h"
 #include "pam/netchild.h"
 
@@ -263,12 +264,13 @@ static int guard_check(struct login *l)
 	unsigned wait = 0;
 	int r;
 
-	l->step = "guard";
 	r = a0_guard_check(&g, l->user, rhost, time(NULL), &wait, &unguarded);
-	if (r == A0_ERR_DELAYED)
-		snprintf(l->res.description, sizeof(l->res.description),
-			 "too many failed sign-ins from %s: Auth0 not asked for %u s",
-			 rhost && *rhost ? "this address" : "this host", wait);
+	if (r == A0_ERR_DELAYED) {
+		l->step = "guard";
+		a0_format(l->res.description, sizeof(l->res.description),
+			  "too many failed sign-ins from %s: Auth0 not asked for %u s",
+			  rhost && *rhost ? "this address" : "this host", wait);
+	}
 	if (unguarded && l->cfg->debug)
 		pam_syslog(l->pamh, LOG_DEBUG, "user=%s no guard state (not root, or %s unsafe)",
 			   l->user, g.dir);
