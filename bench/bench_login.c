@@ -50,13 +50,19 @@ static int authenticate(const char *user, const char *password, const char *code
 	return tests[0].op_rv;
 }
 
-static double cpu_seconds(void)
+static double cpu_of(int who)
 {
 	struct rusage ru;
 
-	getrusage(RUSAGE_SELF, &ru);
+	getrusage(who, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* This process and its reaped children: the module signs in from a child (pam/netchild.c). */
+static double cpu_seconds(void)
+{
+	return cpu_of(RUSAGE_SELF) + cpu_of(RUSAGE_CHILDREN);
 }
 
 static int bench_login(int n)
