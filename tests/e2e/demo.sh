@@ -15,13 +15,7 @@ user=a0otp
 e2e_module_conf "$A0_FAKE_CA" 'mfa_poll_interval = 1'
 conf=$E2E_CONF
 svc=pam_auth0_demo_$$
-e2e_pam_service "$svc" <<PAM
-auth     required  $module config=$conf
-account  required  pam_unix.so
-session  required  pam_keyinit.so force revoke
-session  required  pam_unix.so
-session  required  $module config=$conf
-PAM
+e2e_module_service "$svc"
 e2e_add_user "$user"
 e2e_start_sshd "$svc" "KbdInteractiveAuthentication yes"
 

@@ -494,6 +494,18 @@ e2e_module_conf() {
 	chmod 0644 "$E2E_CONF"
 }
 
+# e2e_module_service NAME: e2e_pam_service NAME with the stack pam_auth0(8) shows for sshd:
+# pam_auth0 ($module, with E2E_CONF) for auth and, after pam_keyinit, for the session too.
+e2e_module_service() {
+	e2e_pam_service "${1:?usage: e2e_module_service NAME}" <<EOF
+auth     required  ${module:?} config=${E2E_CONF:?}
+account  required  pam_unix.so
+session  required  pam_keyinit.so force revoke
+session  required  pam_unix.so
+session  required  $module config=$E2E_CONF
+EOF
+}
+
 # e2e_pam_service NAME < CONTENT: install /etc/pam.d/NAME (refuses to overwrite); removed on
 # cleanup. Use a name unique to the run, e.g. pam_auth0_e2e_$$.
 e2e_pam_service() {

@@ -76,13 +76,7 @@ e2e_module_conf "$E2E_WORK/ca.pem" 'timeout = 5' 'mfa_poll_interval = 1' 'mfa_ti
 conf=$E2E_CONF
 
 svc=pam_auth0_e2e_kr_$$
-e2e_pam_service "$svc" <<EOF
-auth     required  $module config=$conf
-account  required  pam_unix.so
-session  required  pam_keyinit.so force revoke
-session  required  pam_unix.so
-session  required  $module config=$conf
-EOF
+e2e_module_service "$svc"
 
 # The helper's lock files go to XDG_RUNTIME_DIR or /run/user/UID, never to a name in /tmp
 # that another user could create first. There is no pam_systemd here: this run makes

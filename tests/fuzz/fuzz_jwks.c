@@ -32,12 +32,7 @@ static char *tokens[N_TOKENS];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct a0_jwt_expect expect = {
-		.issuer = FUZZ_ISSUER,
-		.client_id = FUZZ_CLIENT_ID,
-		.now = FUZZ_NOW,
-		.leeway = 60,
-	};
+	const struct a0_jwt_expect expect = FUZZ_EXPECT;
 	struct a0_jwks *keys = NULL;
 	int r;
 

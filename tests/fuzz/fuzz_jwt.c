@@ -18,12 +18,7 @@ static struct a0_jwks *keys;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct a0_jwt_expect expect = {
-		.issuer = FUZZ_ISSUER,
-		.client_id = FUZZ_CLIENT_ID,
-		.now = FUZZ_NOW,
-		.leeway = 60,
-	};
+	const struct a0_jwt_expect expect = FUZZ_EXPECT;
 	char reason[256], *token;
 	cJSON *claims = NULL;
 	int mode, r;
