@@ -27,8 +27,12 @@
 /* Attempts of one refresh when the tenant answers 429 or 5xx, and the most they may wait. */
 #define A0_CM_ATTEMPTS 3
 #define A0_CM_MAX_RETRY_WAIT 10
-/* Longest min-ttl accepted: Auth0's access tokens live at most 30 days. */
-#define A0_CM_MAX_MIN_TTL (366LL * 86400)
+/*
+ * Longest min-ttl accepted: 100 years, a bound that keeps time arithmetic far from overflow.
+ * Anything a token cannot satisfy (Auth0's access tokens live at most 30 days) is tried, as in
+ * Auth0's SDKs, and answered LARGE_MIN_TTL when even a renewed token falls short.
+ */
+#define A0_CM_MAX_MIN_TTL (100LL * 366 * 86400)
 
 struct a0_cm;
 

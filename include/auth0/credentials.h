@@ -118,7 +118,9 @@ AUTH0_CREDENTIALS_API int auth0_credentials_set_inline(struct auth0_credentials 
  * otherwise renewed with the refresh token (passing scope and params), stored, and returned.
  * A refresh that another process completed while this call waited counts as this call's.
  * LARGE_MIN_TTL: even the renewed token expires within min_ttl; the renewed credentials are
- * stored all the same. Free *ret with auth0_credentials_tokens_free().
+ * stored all the same. min_ttl is 0 to 100 years (INVALID_ARGUMENT beyond); a longer one than
+ * any token lives is tried and answered LARGE_MIN_TTL, as in Auth0's SDKs.
+ * Free *ret with auth0_credentials_tokens_free().
  */
 AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, const char *scope,
 						 long long min_ttl, bool force_refresh,

@@ -440,6 +440,27 @@ static void test_large_min_ttl_keeps_rotated_token(void **state)
 	free(after);
 }
 
+/* A min-ttl over a year is tried, as Auth0's SDKs do: LARGE_MIN_TTL after one refresh. */
+static void test_min_ttl_over_a_year_refreshes_then_large_min_ttl(void **state)
+{
+	char *login = signed_in();
+	struct proc p;
+
+	HELPER(&p, NULL, "get", "--min-ttl", "40000000"); /* 463 days */
+	cJSON_Delete(expect_error(&p, LARGE_MIN_TTL));
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+	assert_helper(&p, AUTH0_CREDENTIALS_NOT_VALID, NULL, "has-valid", "--min-ttl", "40000000");
+	proc_free(&p);
+	/* More than 100 years is no duration: refused, nothing sent. */
+	HELPER(&p, NULL, "get", "--min-ttl", "4000000000");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	free(login);
+}
+
 static const char *last_token_request(cJSON *log, const char *member)
 {
 	cJSON *rec = cJSON_GetArrayItem(log, cJSON_GetArraySize(log) - 1);
@@ -1288,6 +1309,7 @@ int main(void)
 		T(test_has_valid),
 		T(test_get_refreshes_only_when_needed),
 		T(test_large_min_ttl_keeps_rotated_token),
+		T(test_min_ttl_over_a_year_refreshes_then_large_min_ttl),
 		T(test_param_values_are_encoded_not_interpreted),
 		T(test_fault_network_leaves_record_intact),
 		T(test_fault_server_errors_leave_record_intact),

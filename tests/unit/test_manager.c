@@ -489,6 +489,30 @@ static void test_large_min_ttl_keeps_new_tokens(void **state)
 	a0_record_free(r);
 }
 
+/*
+ * A min-ttl beyond any token's lifetime is not refused up front: as in Auth0's SDKs, the
+ * credentials are renewed and LARGE_MIN_TTL says the fresh token still falls short (the renewed
+ * credentials stored). Only what cannot be a duration (negative, over 100 years) is refused.
+ */
+static void test_min_ttl_over_a_year_is_large_min_ttl_after_refresh(void **state)
+{
+	const long long year = 366LL * 86400;
+	struct a0_record *r = NULL;
+
+	put(A0_RECORD_MAIN, record("at-1", "rt-1", "openid", NOW + 3600));
+	reply_tokens("at-2", "rt-2", 86400);
+	assert_int_equal(get(NULL, 2 * year, false, &r), AUTH0_CREDENTIALS_LARGE_MIN_TTL);
+	assert_null(r);
+	assert_int_equal(w.n_requests, 1);
+	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_int_equal(a0_cm_has_valid(&cm, 2 * year), AUTH0_CREDENTIALS_NOT_VALID);
+	assert_int_equal(get(NULL, A0_CM_MAX_MIN_TTL + 1, false, &r),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_int_equal(get(NULL, -1, false, &r), AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_int_equal(w.n_requests, 1);
+	assert_true(A0_CM_MAX_MIN_TTL >= 100 * 365LL * 86400);
+}
+
 static void test_new_id_token_replaces_old(void **state)
 {
 	struct a0_record *r;
@@ -877,6 +901,7 @@ int main(void)
 		T(test_no_refresh_token),
 		T(test_no_credentials),
 		T(test_large_min_ttl_keeps_new_tokens),
+		T(test_min_ttl_over_a_year_is_large_min_ttl_after_refresh),
 		T(test_new_id_token_replaces_old),
 		T(test_server_error_retried_then_fails_untouched),
 		T(test_rate_limit_honours_retry_after),
