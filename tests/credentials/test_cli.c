@@ -1294,6 +1294,50 @@ static void test_record_timeouts(void **state)
 	free(login);
 }
 
+/* ------------------------------------------------------------------ the manual */
+
+/* The manual as a string (free it); srcdir is the test harness's. */
+static char *manual(void)
+{
+	const char *srcdir = getenv("srcdir");
+	char path[4096], *text;
+	FILE *fp;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/man/auth0-credentials.1", srcdir ? srcdir : ".");
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)n + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	return text;
+}
+
+/*
+ * Auth0 keeps at most 200 active refresh tokens per user and application and revokes the
+ * oldest: the manual says so where refresh is described, with what it means for a long-lived
+ * session, and cites nothing outside the project.
+ */
+static void test_manual_warns_of_the_200_refresh_token_limit(void **state)
+{
+	char *text = manual();
+	const char *rotation = strstr(text, ".SH REFRESH, ROTATION AND LOCKING");
+	const char *next = rotation ? strstr(rotation + 1, "\n.SH ") : NULL;
+	const char *limit = rotation ? strstr(rotation, "200 active") : NULL;
+
+	assert_non_null(rotation);
+	assert_non_null(limit);
+	assert_true(!next || limit < next);
+	assert_non_null(strstr(rotation, "revokes the oldest"));
+	assert_non_null(strstr(rotation, "long-lived session"));
+	assert_null(strstr(text, "../shared"));
+	free(text);
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup(t, setup)
@@ -1327,6 +1371,7 @@ int main(void)
 		T(test_clear_and_api_clear),
 		T(test_record_timeouts),
 		T(test_record_of_another_uid_is_not_used),
+		T(test_manual_warns_of_the_200_refresh_token_limit),
 	};
 
 	helper_test_init(&f);
