@@ -184,18 +184,28 @@ static int save_main(struct a0_cm *cm, const struct a0_record *r)
 	return rc;
 }
 
-/* The main record with only its refresh token replaced. */
-static int save_rotated(struct a0_cm *cm, struct a0_cm_job *job, const char *refresh_token)
+/* The main record with only its refresh token and ID token replaced (NULL: kept). */
+static int save_rotated(struct a0_cm *cm, struct a0_cm_job *job, const char *refresh_token,
+			const char *id_token)
 {
 	struct a0_record *n = NULL;
 	int r;
 
 	if ((r = a0_record_dup(job->main, &n)) < 0)
 		goto out;
-	a0_secret_clear(&n->refresh_token);
-	if (!(n->refresh_token = a0_secret_dup(refresh_token))) {
-		r = A0_ERR_NOMEM;
-		goto out;
+	if (refresh_token) {
+		a0_secret_clear(&n->refresh_token);
+		if (!(n->refresh_token = a0_secret_dup(refresh_token))) {
+			r = A0_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (id_token) {
+		a0_secret_clear(&n->id_token);
+		if (!(n->id_token = a0_secret_dup(id_token))) {
+			r = A0_ERR_NOMEM;
+			goto out;
+		}
 	}
 	r = save_main(cm, n);
 out:
@@ -228,6 +238,7 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 	const char *audience = job->audience;
 	struct a0_record *n = NULL;
 	struct a0_tokens *t = NULL;
+	const char *id_token;
 	time_t issued = 0;
 	int r;
 
@@ -248,7 +259,7 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 	 */
 	if (!a0_cm_tokens_ok(t)) {
 		if (a0_cm_token_ok(t->refresh_token) &&
-		    (r = save_rotated(cm, job, t->refresh_token)) < 0) {
+		    (r = save_rotated(cm, job, t->refresh_token, NULL)) < 0) {
 			store_failed(job, r, "the rotated refresh token");
 			goto out;
 		}
@@ -264,7 +275,13 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 			store_failed(job, r, "the renewed credentials");
 		goto out;
 	}
-	if (t->refresh_token && (r = save_rotated(cm, job, t->refresh_token)) < 0) {
+	/*
+	 * The session transfer exchange may also answer a new ID token for the session (Auth0's
+	 * getSSOCredentials stores it); an API's ID token is not the session's.
+	 */
+	id_token = job->kind == A0_CM_JOB_SSO ? t->id_token : NULL;
+	if ((t->refresh_token || id_token) &&
+	    (r = save_rotated(cm, job, t->refresh_token, id_token)) < 0) {
 		store_failed(job, r, "the rotated refresh token");
 		goto out;
 	}

@@ -1115,6 +1115,21 @@ static void test_sso(void **state)
 	assert_string_equal(last_token_request(log, "audience"), audience);
 	cJSON_Delete(log);
 
+	/* The rotating exchange answered a new ID token: the session's record holds it now. */
+	{
+		char *old_id = json_member(login, "id_token"), *payload, *new_id;
+		size_t len;
+
+		payload = record_payload("main", &len);
+		assert_non_null(payload);
+		new_id = record_field(payload, len, "id_token");
+		assert_non_null(old_id);
+		assert_string_not_equal(new_id, old_id);
+		assert_int_equal(strncmp(new_id, "eyJ", 3), 0);
+		free(new_id);
+		free(payload);
+		free(old_id);
+	}
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "sso", "--format", "env");
 	assert_int_equal(strncmp(p.stdout_text, "AUTH0_SESSION_TRANSFER_TOKEN='", 30), 0);
 	assert_non_null(strstr(p.stdout_text, "\nAUTH0_TOKEN_TYPE='N_A'\nAUTH0_EXPIRES_IN='60'\n"));

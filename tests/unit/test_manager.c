@@ -833,6 +833,34 @@ static void test_sso_exchange(void **state)
 	assert_int_equal(a0_cm_sso(&cm, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED);
 }
 
+/* The seed's getSSOCredentials: a new ID token in the exchange's answer is stored too. */
+static void test_sso_exchange_stores_new_id_token(void **state)
+{
+	struct a0_record *r;
+
+	put(A0_RECORD_MAIN, record("at-1", "rt-1", "openid", NOW + 3600));
+	w.replies[w.n_replies++] = (struct reply){ .access_token = "stt",
+						   .refresh_token = "rt-2",
+						   .id_token = "id-2",
+						   .token_type = "N_A",
+						   .expires_in = 60 };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_OK);
+	a0_record_free(r);
+	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(get_record(A0_RECORD_MAIN)->id_token, "id-2");
+	/* The access token of the session is not the session transfer token. */
+	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-1");
+	/* An ID token without a rotated refresh token is stored as well. */
+	w.replies[w.n_replies++] = (struct reply){ .access_token = "stt-2",
+						   .id_token = "id-3",
+						   .token_type = "N_A",
+						   .expires_in = 60 };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_OK);
+	a0_record_free(r);
+	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(get_record(A0_RECORD_MAIN)->id_token, "id-3");
+}
+
 static void test_revoke_then_clear(void **state)
 {
 	char *before;
@@ -923,6 +951,7 @@ int main(void)
 		T(test_api_get_failure_untouched),
 		T(test_api_get_large_min_ttl_keeps_rotated),
 		T(test_sso_exchange),
+		T(test_sso_exchange_stores_new_id_token),
 		T(test_revoke_then_clear),
 		T(test_has_valid),
 		T(test_save_token_response),
