@@ -71,7 +71,9 @@ static const char usage_save[] =
 	"                              [--audience AUDIENCE] < token-response.json\n"
 	"\n"
 	"Store an Auth0 token response (access_token, token_type, expires_in, and optionally\n"
-	"id_token, refresh_token, scope) as this session's credentials. The tenant options say\n"
+	"id_token, refresh_token, scope), or an Auth0 SDK Credentials object (accessToken,\n"
+	"tokenType, expiresAt in seconds since the epoch, and optionally idToken, refreshToken,\n"
+	"scope; not both shapes at once) as this session's credentials. The tenant options say\n"
 	"where to renew them; left out, they are kept from the credentials being replaced.\n";
 
 static const char usage_clear[] =

@@ -21,8 +21,10 @@
 #include <auth0/credentials.h>
 
 #include "lib/error.h"
+#include "lib/json.h"
 #include "credentials/manager.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 /* Most scope words compared; Auth0 scopes are a handful. */
 #define MAX_SCOPE_WORDS 128
@@ -495,6 +497,112 @@ out:
 	return r;
 }
 
+/* The members of the two shapes save reads ("scope" is both's). */
+static const char *const token_response_members[] = {
+	"access_token", "id_token", "refresh_token", "token_type", "expires_in", "expires_at",
+};
+static const char *const sdk_credentials_members[] = {
+	"accessToken", "idToken", "refreshToken", "tokenType", "expiresAt", "expiresIn",
+};
+
+static bool has_any(const cJSON *o, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cJSON_GetObjectItemCaseSensitive(o, names[i]))
+			return true;
+	return false;
+}
+
+/* A string member into *dst: absent is fine unless required, another type is not. */
+static int take_member(const cJSON *o, const char *name, bool required, char **dst)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!item)
+		return required ? A0_ERR_MALFORMED : 0;
+	if (!cJSON_IsString(item) || !item->valuestring)
+		return A0_ERR_MALFORMED;
+	return a0_strdup_into(dst, item->valuestring);
+}
+
+/*
+ * The SDKs' Credentials object: accessToken, tokenType, expiresAt (seconds since the epoch, in
+ * the future, at most ten years ahead as for expires_in), and optionally idToken, refreshToken,
+ * scope. Returns OK and *ret, or a code with the reason in cm->message.
+ */
+static int parse_sdk_credentials(struct a0_cm *cm, const cJSON *o, struct a0_tokens **ret)
+{
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "expiresAt");
+	const long long max = 10LL * 365 * 86400;
+	long long t_now = (long long)now(cm), expires_at;
+	struct a0_tokens *t;
+	int r;
+
+	if (!cJSON_IsNumber(at) || at->valuedouble != (double)(long long)at->valuedouble)
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "expiresAt must be the access token's expiry in whole seconds since the "
+			    "epoch (a number)");
+	expires_at = (long long)at->valuedouble;
+	if (expires_at <= t_now || expires_at - t_now > max)
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "expiresAt must be in the future and within ten years, in seconds (not "
+			    "milliseconds) since the epoch");
+	if (!(t = calloc(1, sizeof(*t))))
+		return fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	r = take_member(o, "accessToken", true, &t->access_token);
+	if (r == 0)
+		r = take_member(o, "tokenType", true, &t->token_type);
+	if (r == 0)
+		r = take_member(o, "idToken", false, &t->id_token);
+	if (r == 0)
+		r = take_member(o, "refreshToken", false, &t->refresh_token);
+	if (r == 0)
+		r = take_member(o, "scope", false, &t->scope);
+	if (r < 0) {
+		a0_tokens_free(t);
+		if (r == A0_ERR_NOMEM)
+			return fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the input is not an Auth0 SDK Credentials object (accessToken, "
+			    "tokenType, expiresAt; idToken, refreshToken, scope: strings)");
+	}
+	t->expires_in = expires_at - t_now;
+	t->expires_at = (time_t)expires_at;
+	*ret = t;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+/* What save was given: Auth0's token response, or the SDKs' Credentials; never a mix. */
+static int parse_saved(struct a0_cm *cm, const char *json, size_t len, struct a0_tokens **ret)
+{
+	bool snake, camel;
+	cJSON *root = NULL;
+	int code;
+
+	if (!json || a0_json_parse(json, len, &root) < 0 || !cJSON_IsObject(root)) {
+		a0_json_free(root);
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT, "the input is not a JSON object");
+	}
+	snake = has_any(root, token_response_members, A0_ARRAY_SIZE(token_response_members));
+	camel = has_any(root, sdk_credentials_members, A0_ARRAY_SIZE(sdk_credentials_members));
+	if (snake && camel)
+		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the input mixes an Auth0 token response (access_token, expires_in) "
+			    "with an SDK Credentials object (accessToken, expiresAt): give one");
+	else if (camel)
+		code = parse_sdk_credentials(cm, root, ret);
+	else if (a0_parse_token_response(json, len, now(cm), ret) < 0)
+		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the input is not an Auth0 token response (access_token, token_type, "
+			    "expires_in; id_token, refresh_token, scope) nor an SDK Credentials "
+			    "object (accessToken, tokenType, expiresAt; idToken, refreshToken, "
+			    "scope)");
+	else
+		code = AUTH0_CREDENTIALS_OK;
+	a0_json_free(root);
+	return code;
+}
+
 int a0_cm_save(struct a0_cm *cm, const char *json, size_t len, const char *domain,
 	       const char *client_id, const char *ca_file, const char *audience)
 {
@@ -503,10 +611,8 @@ int a0_cm_save(struct a0_cm *cm, const char *json, size_t len, const char *domai
 	int handle = -1, code, r;
 
 	reset(cm);
-	if (!json || a0_parse_token_response(json, len, now(cm), &t) < 0)
-		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
-			    "the input is not an Auth0 token response (access_token, token_type, "
-			    "expires_in; id_token, refresh_token, scope)");
+	if ((code = parse_saved(cm, json, len, &t)) != 0)
+		return code;
 	if (!a0_cm_tokens_ok(t)) {
 		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
 			    "a token in the input is not printable ASCII");

@@ -130,7 +130,11 @@ AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, con
 /* OK when an access token valid for at least min_ttl seconds is stored, else NOT_VALID. */
 AUTH0_CREDENTIALS_API int auth0_credentials_has_valid(struct auth0_credentials *c,
 						       long long min_ttl);
-/* Store an Auth0 token response (JSON) as the session's credentials. */
+/*
+ * Store an Auth0 token response (JSON: access_token, token_type, expires_in...) or an Auth0 SDK
+ * Credentials object (accessToken, tokenType, expiresAt in seconds since the epoch...) as the
+ * session's credentials; members of both shapes at once are INVALID_ARGUMENT.
+ */
 AUTH0_CREDENTIALS_API int auth0_credentials_save(struct auth0_credentials *c, const char *json,
 						  size_t len,
 						  const struct auth0_credentials_tenant *tenant);

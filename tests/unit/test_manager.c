@@ -915,6 +915,61 @@ static void test_save_token_response(void **state)
 			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
 }
 
+/*
+ * save takes the SDKs' own Credentials object too (camelCase, expiresAt in seconds since the
+ * epoch), not only Auth0's token response; a mix of both shapes is refused, not guessed.
+ */
+static void test_save_sdk_credentials_shape(void **state)
+{
+	char json[512];
+	const struct a0_record *r;
+
+	snprintf(json, sizeof(json),
+		 "{\"accessToken\":\"at-c\",\"idToken\":\"id-c\",\"refreshToken\":\"rt-c\","
+		 "\"tokenType\":\"Bearer\",\"expiresAt\":%lld,\"scope\":\"openid email\"}",
+		 (long long)NOW + 600);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "localhost:8443", "cid", NULL, NULL),
+			 AUTH0_CREDENTIALS_OK);
+	r = get_record(A0_RECORD_MAIN);
+	assert_non_null(r);
+	assert_string_equal(r->access_token, "at-c");
+	assert_string_equal(r->id_token, "id-c");
+	assert_string_equal(r->refresh_token, "rt-c");
+	assert_string_equal(r->token_type, "Bearer");
+	assert_string_equal(r->scope, "openid email");
+	assert_int_equal(r->expires_at, NOW + 600);
+
+	/* Both shapes at once: which expiry, which token? Refused. */
+	snprintf(json, sizeof(json),
+		 "{\"accessToken\":\"at-c\",\"access_token\":\"at-s\",\"tokenType\":\"Bearer\","
+		 "\"expiresAt\":%lld,\"expires_in\":60}",
+		 (long long)NOW + 600);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_non_null(strstr(cm.message, "mixes"));
+	/* Milliseconds (JavaScript's Date.now()), a date string, a past time: refused. */
+	snprintf(json, sizeof(json),
+		 "{\"accessToken\":\"a\",\"tokenType\":\"Bearer\",\"expiresAt\":%lld}",
+		 (long long)NOW * 1000);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	snprintf(json, sizeof(json), "{\"accessToken\":\"a\",\"tokenType\":\"Bearer\","
+				     "\"expiresAt\":\"2030-01-01T00:00:00Z\"}");
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	snprintf(json, sizeof(json),
+		 "{\"accessToken\":\"a\",\"tokenType\":\"Bearer\",\"expiresAt\":%lld}",
+		 (long long)NOW - 1);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	snprintf(json, sizeof(json), "{\"accessToken\":\"a\",\"expiresAt\":%lld}",
+		 (long long)NOW + 60);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT); /* no tokenType */
+	/* None of them touched what was saved. */
+	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-c");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -955,6 +1010,7 @@ int main(void)
 		T(test_revoke_then_clear),
 		T(test_has_valid),
 		T(test_save_token_response),
+		T(test_save_sdk_credentials_shape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
