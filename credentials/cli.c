@@ -97,11 +97,13 @@ static const char usage_api[] =
 	"refresh token rotated by the exchange replaces the session's.\n";
 
 static const char usage_sso[] =
-	"Usage: auth0-credentials sso [--param KEY=VALUE]... [--format json|token|env]\n"
+	"Usage: auth0-credentials sso [--param KEY=VALUE]... [--header 'NAME: VALUE']...\n"
+	"                             [--format json|token|env]\n"
 	"\n"
 	"Exchange the refresh token for a session transfer token (native-to-web SSO) and print\n"
 	"{\"session_transfer_token\",\"token_type\",\"expires_in\"}. The token is single-use and\n"
-	"short-lived; a rotated refresh token is stored.\n";
+	"short-lived; a rotated refresh token and a new ID token are stored. --header adds a\n"
+	"header to the request (at most 16; not Host, Authorization, Cookie, Content-*, ...).\n";
 
 enum {
 	OPT_KEYRING = 1000,
@@ -116,6 +118,7 @@ enum {
 	OPT_CLIENT_ID,
 	OPT_CA_FILE,
 	OPT_AUDIENCE,
+	OPT_HEADER,
 	OPT_VERSION,
 };
 
@@ -126,6 +129,8 @@ struct args {
 	bool force;
 	struct auth0_credentials_param *params;
 	size_t n_params;
+	struct auth0_credentials_header *headers;
+	size_t n_headers;
 	enum auth0_credentials_format format;
 	bool format_set;
 	struct auth0_credentials_tenant tenant;
@@ -244,6 +249,22 @@ static int add_param(struct args *a, char *kv, size_t max)
 	return AUTH0_CREDENTIALS_OK;
 }
 
+/* 'NAME: VALUE', split at the first ':'; blanks before the value are not part of it. */
+static int add_header(struct args *a, char *line, size_t max)
+{
+	char *colon = strchr(line, ':');
+
+	if (!colon || colon == line)
+		return invalid("--header needs 'NAME: VALUE', not '%s'", line);
+	if (a->n_headers == max)
+		return invalid("too many --header options");
+	*colon = '\0';
+	a->headers[a->n_headers].name = line;
+	a->headers[a->n_headers].value = colon + 1 + strspn(colon + 1, " \t");
+	a->n_headers++;
+	return AUTH0_CREDENTIALS_OK;
+}
+
 /*
  * Parse a verb's options; `allowed` lists the OPT_* it takes (the global ones always).
  * Returns OK, a code after reporting, or -1 when --help was printed.
@@ -264,13 +285,15 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 		{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
 		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "audience", required_argument, NULL, OPT_AUDIENCE },
+		{ "header", required_argument, NULL, OPT_HEADER },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t max_params = (size_t)argc;
 	int opt, code = AUTH0_CREDENTIALS_OK;
 
 	a->params = calloc(max_params + 1, sizeof(*a->params));
-	if (!a->params)
+	a->headers = calloc(max_params + 1, sizeof(*a->headers));
+	if (!a->params || !a->headers)
 		return report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
 	optind = 0; /* glibc: start afresh */
 	opterr = 0; /* errors are ours to print, as JSON */
@@ -327,6 +350,9 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 			break;
 		case OPT_AUDIENCE:
 			a->tenant.audience = optarg;
+			break;
+		case OPT_HEADER:
+			code = add_header(a, optarg, max_params);
 			break;
 		}
 	}
@@ -486,12 +512,13 @@ static int verb_sso(struct auth0_credentials *c, int argc, char **argv, struct a
 	char *text = NULL;
 	int code;
 
-	code = parse(c, argc, argv, ALLOWED(OPT_PARAM, OPT_FORMAT), usage_sso, 0, a);
+	code = parse(c, argc, argv, ALLOWED(OPT_PARAM, OPT_HEADER, OPT_FORMAT), usage_sso, 0, a);
 	if (code != AUTH0_CREDENTIALS_OK)
 		return code;
 	if (a->format == AUTH0_CREDENTIALS_FORMAT_HEADER)
 		return invalid("sso prints json, token or env");
-	code = auth0_credentials_sso(c, a->params, a->n_params, &s);
+	code = auth0_credentials_sso_headers(c, a->params, a->n_params, a->headers, a->n_headers,
+					     &s);
 	if (code != AUTH0_CREDENTIALS_OK)
 		return report(c, code, NULL);
 	code = auth0_credentials_sso_format(s, a->format, &text);
@@ -586,6 +613,7 @@ int main(int argc, char **argv)
 		code = AUTH0_CREDENTIALS_OK; /* --help */
 out:
 	free(a.params);
+	free(a.headers);
 	auth0_credentials_free(c);
 	return code;
 }

@@ -104,11 +104,13 @@ static void op_unlock(void *ctx, int handle)
 
 static int op_refresh(void *ctx, const struct a0_record *main, const char *scope,
 		      const char *audience, const struct a0_param *params, size_t n_params,
-		      struct a0_tokens **ret, struct a0_result *res)
+		      const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
+		      struct a0_result *res)
 {
 	struct auth0_credentials *c = ctx;
 
-	return c->tenant->refresh(main, c->timeout, scope, audience, params, n_params, ret, res);
+	return c->tenant->refresh(main, c->timeout, scope, audience, params, n_params, headers,
+				  n_headers, ret, res);
 }
 
 static int op_revoke(void *ctx, const struct a0_record *main, struct a0_result *res)
@@ -420,14 +422,46 @@ AUTH0_CREDENTIALS_API int auth0_credentials_api_clear(struct auth0_credentials *
 	return a0_cm_api_clear(&c->cm, audience, scope);
 }
 
+/* The public headers as the core's name (key) and value pairs. */
+static int headers_of(struct auth0_credentials *c,
+		      const struct auth0_credentials_header *headers, size_t n,
+		      struct a0_param **ret)
+{
+	struct a0_param *p;
+
+	*ret = NULL;
+	if (n == 0)
+		return AUTH0_CREDENTIALS_OK;
+	if (!headers || n > A0_CM_MAX_HEADERS)
+		return invalid(c, "too many extra headers");
+	p = calloc(n, sizeof(*p));
+	if (!p)
+		return AUTH0_CREDENTIALS_UNKNOWN;
+	for (size_t i = 0; i < n; i++) {
+		p[i].key = headers[i].name;
+		p[i].value = headers[i].value;
+	}
+	*ret = p;
+	return AUTH0_CREDENTIALS_OK;
+}
+
 AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 						 const struct auth0_credentials_param *params,
 						 size_t n_params,
 						 struct auth0_credentials_sso **ret)
 {
+	return auth0_credentials_sso_headers(c, params, n_params, NULL, 0, ret);
+}
+
+AUTH0_CREDENTIALS_API int
+auth0_credentials_sso_headers(struct auth0_credentials *c,
+			      const struct auth0_credentials_param *params, size_t n_params,
+			      const struct auth0_credentials_header *headers, size_t n_headers,
+			      struct auth0_credentials_sso **ret)
+{
 	struct auth0_credentials_sso *s = NULL;
+	struct a0_param *p = NULL, *h = NULL;
 	struct a0_record *rec = NULL;
-	struct a0_param *p = NULL;
 	long long expires_in = 0;
 	int code;
 
@@ -435,8 +469,11 @@ AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 		return invalid(c, "nowhere to return the credentials");
 	code = params_of(c, params, n_params, &p);
 	if (code == 0)
-		code = a0_cm_sso(&c->cm, p, n_params, &rec, &expires_in);
+		code = headers_of(c, headers, n_headers, &h);
+	if (code == 0)
+		code = a0_cm_sso(&c->cm, p, n_params, h, n_headers, &rec, &expires_in);
 	free(p);
+	free(h);
 	if (code != 0)
 		return code;
 	s = calloc(1, sizeof(*s));

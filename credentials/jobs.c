@@ -157,7 +157,7 @@ static int refresh_with_retries(struct a0_cm *cm, struct a0_cm_job *job, const c
 
 		*ret_issued = ops->now(ops->ctx);
 		r = ops->refresh(ops->ctx, job->main, job->scope, audience, job->params,
-				 job->n_params, ret, res);
+				 job->n_params, job->headers, job->n_headers, ret, res);
 		job->out.attempts = attempt;
 		if ((r != A0_ERR_SERVER && r != A0_ERR_RATE_LIMITED) || attempt == A0_CM_ATTEMPTS)
 			return r;

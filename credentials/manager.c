@@ -154,6 +154,75 @@ bool a0_cm_token_ok(const char *s)
 	return true;
 }
 
+/* RFC 9110's tchar: what a header name may be made of. */
+static bool header_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > A0_CM_MAX_HEADER_NAME)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+/* Headers that would change what the request means, how it is framed, or who it is from. */
+static bool header_reserved(const char *name)
+{
+	static const char *const reserved[] = {
+		"host",		"authorization", "proxy-authorization", "cookie",
+		"transfer-encoding", "connection", "te",		  "upgrade",
+		"expect",	"accept",	 "forwarded",		  "auth0-forwarded-for",
+		"dpop",		"keep-alive",	 "trailer",		  "proxy-connection",
+	};
+
+	if (strncasecmp(name, "content-", 8) == 0 || strncasecmp(name, "x-forwarded-", 12) == 0)
+		return true;
+	for (size_t i = 0; i < A0_ARRAY_SIZE(reserved); i++)
+		if (strcasecmp(name, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
+int a0_cm_headers_check(const struct a0_param *headers, size_t n, char *err, size_t errlen)
+{
+	if (n > A0_CM_MAX_HEADERS) {
+		a0_format(err, errlen, "at most %d extra headers", A0_CM_MAX_HEADERS);
+		return A0_ERR_INVALID;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *name = headers[i].key, *value = headers[i].value;
+
+		if (!name || !header_name_ok(name)) {
+			a0_format(err, errlen,
+				  "a header name must be 1 to %d letters, digits or !#$%%&'*+-.^_`|~",
+				  A0_CM_MAX_HEADER_NAME);
+			return A0_ERR_INVALID;
+		}
+		if (!value || strlen(value) > A0_CM_MAX_HEADER_VALUE ||
+		    !a0_text_ok(value, strlen(value), A0_TEXT_ASCII)) {
+			a0_format(err, errlen,
+				  "the value of header %s must be printable ASCII of at most %d "
+				  "bytes (no CR, LF or other control characters)",
+				  name, A0_CM_MAX_HEADER_VALUE);
+			return A0_ERR_INVALID;
+		}
+		if (header_reserved(name)) {
+			a0_format(err, errlen,
+				  "header %s would change the request's meaning or security", name);
+			return A0_ERR_INVALID;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcasecmp(headers[j].key, name) == 0) {
+				a0_format(err, errlen, "header %s is given twice", name);
+				return A0_ERR_INVALID;
+			}
+		}
+	}
+	return 0;
+}
+
 bool a0_cm_tokens_ok(const struct a0_tokens *t)
 {
 	return a0_cm_token_ok(t->access_token) && a0_cm_token_ok(t->token_type) &&
@@ -273,6 +342,13 @@ static int check_scope(struct a0_cm *cm, const char *scope)
 static int check_params(struct a0_cm *cm, const struct a0_param *params, size_t n)
 {
 	if (a0_params_check(params, n, cm->message, sizeof(cm->message)) < 0)
+		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+static int check_headers(struct a0_cm *cm, const struct a0_param *headers, size_t n)
+{
+	if (a0_cm_headers_check(headers, n, cm->message, sizeof(cm->message)) < 0)
 		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
 	return AUTH0_CREDENTIALS_OK;
 }
@@ -828,7 +904,8 @@ out:
 }
 
 int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
-	      struct a0_record **ret, long long *ret_expires_in)
+	      const struct a0_param *headers, size_t n_headers, struct a0_record **ret,
+	      long long *ret_expires_in)
 {
 	struct a0_cm_job job = { .kind = A0_CM_JOB_SSO };
 	struct a0_record *main = NULL, *rec = NULL;
@@ -836,7 +913,8 @@ int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 	int handle = -1, code;
 
 	reset(cm);
-	if ((code = check_params(cm, params, n_params)) != 0)
+	if ((code = check_params(cm, params, n_params)) != 0 ||
+	    (code = check_headers(cm, headers, n_headers)) != 0)
 		return code;
 	if ((code = lock(cm, &handle)) != 0)
 		goto out;
@@ -852,6 +930,8 @@ int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 	job.record = A0_RECORD_SSO;
 	job.params = params;
 	job.n_params = n_params;
+	job.headers = headers;
+	job.n_headers = n_headers;
 	code = exchange(cm, &job, "the session transfer credentials", &rec);
 out:
 	unlock(cm, &handle);

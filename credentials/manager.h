@@ -63,6 +63,8 @@ struct a0_cm_job {
 	const char *record; /* where the new access token goes */
 	const struct a0_param *params;
 	size_t n_params;
+	const struct a0_param *headers; /* extra request headers: name (key) and value */
+	size_t n_headers;
 	struct a0_cm_outcome out;
 };
 
@@ -78,7 +80,8 @@ struct a0_cm_ops {
 	/* The tenant, as told by the record. */
 	int (*refresh)(void *ctx, const struct a0_record *main, const char *scope,
 		       const char *audience, const struct a0_param *params, size_t n_params,
-		       struct a0_tokens **ret, struct a0_result *res);
+		       const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
+		       struct a0_result *res);
 	int (*revoke)(void *ctx, const struct a0_record *main, struct a0_result *res);
 	/* Run a0_cm_run_job(cm, job), in a worker that outlives the caller; NULL: inline. */
 	void (*run)(void *ctx, struct a0_cm *cm, struct a0_cm_job *job);
@@ -101,6 +104,17 @@ const char *a0_cm_code_name(int code);
 bool a0_cm_scope_equal(const char *a, const char *b);
 /* A token bound for headers and shell assignments: printable ASCII without spaces, bounded. */
 bool a0_cm_token_ok(const char *s);
+/*
+ * Extra request headers (name in key): at most A0_CM_MAX_HEADERS, names of 1 to
+ * A0_CM_MAX_HEADER_NAME token characters (RFC 9110), values of printable ASCII up to
+ * A0_CM_MAX_HEADER_VALUE bytes, no name twice, and none that would change what the request
+ * means or who it authenticates (Host, Authorization, Content-*, Cookie, auth0-forwarded-for,
+ * framing and forwarding headers, DPoP). A0_ERR_INVALID with the reason in err.
+ */
+#define A0_CM_MAX_HEADERS 16
+#define A0_CM_MAX_HEADER_NAME 64
+#define A0_CM_MAX_HEADER_VALUE 1024
+int a0_cm_headers_check(const struct a0_param *headers, size_t n, char *err, size_t errlen);
 /* Every token of a token response is a0_cm_token_ok (the absent ones aside). */
 bool a0_cm_tokens_ok(const struct a0_tokens *t);
 /* The access token is valid now and for at least min_ttl more seconds. */
@@ -152,6 +166,7 @@ int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, lon
 int a0_cm_api_clear(struct a0_cm *cm, const char *audience, const char *scope);
 /* The session transfer record and Auth0's expires_in for it. */
 int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
-	      struct a0_record **ret, long long *ret_expires_in);
+	      const struct a0_param *headers, size_t n_headers, struct a0_record **ret,
+	      long long *ret_expires_in);
 
 #endif

@@ -85,6 +85,12 @@ struct auth0_credentials_param {
 	const char *value;
 };
 
+/* An extra header of the session transfer request ("Name: value"). */
+struct auth0_credentials_header {
+	const char *name;
+	const char *value;
+};
+
 /*
  * Where to refresh saved credentials: members left NULL are kept from the stored record.
  * domain is host[:port] (always https); ca_file NULL means the system's CA store.
@@ -159,6 +165,18 @@ AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 						 const struct auth0_credentials_param *params,
 						 size_t n_params,
 						 struct auth0_credentials_sso **ret);
+/*
+ * The same with extra request headers (the SDKs' getSSOCredentials headers): at most 16, names
+ * of 1 to 64 token characters, values of printable ASCII up to 1024 bytes, no name twice.
+ * Headers that would change the request's meaning or security are INVALID_ARGUMENT: Host,
+ * Authorization, Proxy-Authorization, Cookie, Content-*, Transfer-Encoding, Connection, TE,
+ * Upgrade, Expect, Accept, Forwarded, X-Forwarded-*, auth0-forwarded-for, DPoP.
+ */
+AUTH0_CREDENTIALS_API int
+auth0_credentials_sso_headers(struct auth0_credentials *c,
+			      const struct auth0_credentials_param *params, size_t n_params,
+			      const struct auth0_credentials_header *headers, size_t n_headers,
+			      struct auth0_credentials_sso **ret);
 
 AUTH0_CREDENTIALS_API void auth0_credentials_tokens_free(struct auth0_credentials_tokens *t);
 AUTH0_CREDENTIALS_API void auth0_credentials_sso_free(struct auth0_credentials_sso *s);

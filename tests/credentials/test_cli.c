@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1142,6 +1143,51 @@ static void test_sso(void **state)
 	free(login);
 }
 
+/* The value of header `name` (any case) of the last token request in the fake's log. */
+static const char *last_header(cJSON *log, const char *name)
+{
+	cJSON *rec = cJSON_GetArrayItem(log, cJSON_GetArraySize(log) - 1), *h;
+
+	cJSON_ArrayForEach(h, cJSON_GetObjectItem(rec, "headers"))
+		if (strcasecmp(cJSON_GetStringValue(cJSON_GetArrayItem(h, 0)), name) == 0)
+			return cJSON_GetStringValue(cJSON_GetArrayItem(h, 1));
+	return NULL;
+}
+
+/* sso --header: sent with the exchange as given; one that would change the request is not. */
+static void test_sso_headers(void **state)
+{
+	static const char *const refused[] = {
+		"Host: evil.example.com", "Authorization: Bearer x", "Content-Type: text/plain",
+		"Cookie: a=b",		  "auth0-forwarded-for: 1.2.3.4", "X Bad: v",
+		"no-colon",
+	};
+	char *login = signed_in();
+	struct proc p;
+	cJSON *log;
+	int n;
+
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "sso", "--header", "X-Request-Id: abc 123",
+		      "--header", "X-Other:v");
+	proc_free(&p);
+	log = fake_get(&f, "/__control/log");
+	assert_string_equal(last_header(log, "X-Request-Id"), "abc 123");
+	assert_string_equal(last_header(log, "X-Other"), "v");
+	assert_string_equal(last_header(log, "Content-Type"), "application/json");
+	cJSON_Delete(log);
+	n = log_length(&f);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		HELPER(&p, NULL, "sso", "--header", refused[i]);
+		cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+		proc_free(&p);
+	}
+	HELPER(&p, NULL, "get", "--header", "X-A: 1");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	assert_int_equal(log_length(&f), n);
+	free(login);
+}
+
 static void test_revoke_then_cleared(void **state)
 {
 	char *login = signed_in();
@@ -1381,6 +1427,7 @@ int main(void)
 		T(test_kill_9_mid_refresh_never_loses_the_session),
 		T(test_refresh_keeps_tokens_out_of_environ_and_argv),
 		T(test_sso),
+		T(test_sso_headers),
 		T(test_revoke_then_cleared),
 		T(test_revoke_failure_keeps_record),
 		T(test_clear_and_api_clear),

@@ -1754,7 +1754,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             content_type=self.headers.get("Content-Type"),
             auth0_forwarded_for=self.headers.get("auth0-forwarded-for"), ip=peer, client_ip=peer,
             has_authorization="Authorization" in self.headers,
-            user_agent=self.headers.get("User-Agent"))
+            user_agent=self.headers.get("User-Agent"),
+            # Every header of a token request as sent, [name, value] (tests of extra headers).
+            headers=[[k, v] for k, v in self.headers.items()] if path == "/oauth/token" else None)
         self.serve_app(tenant, req, record, tenant.take_fault(path))
 
     def read_body(self):

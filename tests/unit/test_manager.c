@@ -38,6 +38,8 @@ struct request {
 	char scope[128];
 	char audience[128];
 	size_t n_params;
+	size_t n_headers;
+	char header[256]; /* the first, as "Name: value" */
 };
 
 static struct world {
@@ -211,7 +213,8 @@ static void op_unlock(void *ctx, int handle)
 
 static int op_refresh(void *ctx, const struct a0_record *main, const char *scope,
 		      const char *audience, const struct a0_param *params, size_t n_params,
-		      struct a0_tokens **ret, struct a0_result *res)
+		      const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
+		      struct a0_result *res)
 {
 	struct request *q = &w.requests[w.n_requests++];
 	const struct reply *p;
@@ -225,6 +228,9 @@ static int op_refresh(void *ctx, const struct a0_record *main, const char *scope
 	snprintf(q->scope, sizeof(q->scope), "%s", scope ? scope : "(none)");
 	snprintf(q->audience, sizeof(q->audience), "%s", audience ? audience : "(none)");
 	q->n_params = n_params;
+	q->n_headers = n_headers;
+	if (n_headers)
+		snprintf(q->header, sizeof(q->header), "%s: %s", headers[0].key, headers[0].value);
 	a0_result_clear(res);
 	if (p->err) {
 		res->status = p->status;
@@ -822,7 +828,7 @@ static void test_sso_exchange(void **state)
 						   .refresh_token = "rt-2",
 						   .token_type = "N_A",
 						   .expires_in = 60 };
-	assert_int_equal(a0_cm_sso(&cm, NULL, 0, &r, &expires_in), AUTH0_CREDENTIALS_OK);
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, &expires_in), AUTH0_CREDENTIALS_OK);
 	assert_string_equal(w.requests[0].audience, "urn:tenant.example.com:session_transfer");
 	assert_string_equal(r->access_token, "stt");
 	assert_string_equal(r->token_type, "N_A");
@@ -830,7 +836,7 @@ static void test_sso_exchange(void **state)
 	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
 	a0_record_free(r);
 	reply_error(A0_ERR_DENIED, 403, "invalid_grant", -1);
-	assert_int_equal(a0_cm_sso(&cm, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED);
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED);
 }
 
 /* The seed's getSSOCredentials: a new ID token in the exchange's answer is stored too. */
@@ -859,6 +865,63 @@ static void test_sso_exchange_stores_new_id_token(void **state)
 	a0_record_free(r);
 	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
 	assert_string_equal(get_record(A0_RECORD_MAIN)->id_token, "id-3");
+}
+
+/* getSSOCredentials' headers: sent with the exchange; those that would change it refused. */
+static void test_sso_headers_travel_and_are_checked(void **state)
+{
+	static const char *const refused[][2] = {
+		{ "Host", "evil.example.com" },
+		{ "authorization", "Bearer x" },
+		{ "Content-Type", "text/plain" },
+		{ "Content-Length", "0" },
+		{ "Cookie", "a=b" },
+		{ "auth0-forwarded-for", "1.2.3.4" },
+		{ "X-Forwarded-For", "1.2.3.4" },
+		{ "Transfer-Encoding", "chunked" },
+		{ "DPoP", "x" },
+		{ "X-Ok", "a\r\nHost: evil" },
+		{ "X-Ok", "a\nb" },
+		{ "X Bad", "v" },
+		{ "X:Bad", "v" },
+		{ "", "v" },
+	};
+	struct a0_param h[A0_CM_MAX_HEADERS + 1];
+	char big[A0_CM_MAX_HEADER_VALUE + 2];
+	struct a0_record *r;
+
+	put(A0_RECORD_MAIN, record("at-1", "rt-1", "openid", NOW + 3600));
+	h[0] = (struct a0_param){ "X-Request-Id", "abc 123" };
+	h[1] = (struct a0_param){ "User-Agent", "myapp/1.0" };
+	w.replies[w.n_replies++] = (struct reply){ .access_token = "stt",
+						   .token_type = "N_A",
+						   .expires_in = 60 };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, h, 2, &r, NULL), AUTH0_CREDENTIALS_OK);
+	a0_record_free(r);
+	assert_int_equal(w.requests[0].n_headers, 2);
+	assert_string_equal(w.requests[0].header, "X-Request-Id: abc 123");
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		h[0] = (struct a0_param){ refused[i][0], refused[i][1] };
+		if (a0_cm_sso(&cm, NULL, 0, h, 1, &r, NULL) != AUTH0_CREDENTIALS_INVALID_ARGUMENT)
+			fail_msg("header %zu (%s) was not refused", i, refused[i][0]);
+	}
+	/* Twice (any case), too many, too long: refused. */
+	h[0] = (struct a0_param){ "X-A", "1" };
+	h[1] = (struct a0_param){ "x-a", "2" };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, h, 2, &r, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	for (size_t i = 0; i < A0_CM_MAX_HEADERS + 1; i++)
+		h[i] = (struct a0_param){ "X-A", "1" };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, h, A0_CM_MAX_HEADERS + 1, &r, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	h[0] = (struct a0_param){ "X-A", big };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, h, 1, &r, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	/* Nothing refused was sent. */
+	assert_int_equal(w.n_requests, 1);
 }
 
 static void test_revoke_then_clear(void **state)
@@ -1007,6 +1070,7 @@ int main(void)
 		T(test_api_get_large_min_ttl_keeps_rotated),
 		T(test_sso_exchange),
 		T(test_sso_exchange_stores_new_id_token),
+		T(test_sso_headers_travel_and_are_checked),
 		T(test_revoke_then_clear),
 		T(test_has_valid),
 		T(test_save_token_response),
