@@ -36,6 +36,7 @@ static const char usage_main[] =
 	"  api get    print credentials for another API (multi-resource refresh)\n"
 	"  api clear  remove the credentials of another API\n"
 	"  sso        print a session transfer token for native-to-web SSO\n"
+	"  sso-exchange  the same for a refresh token read from stdin; stores nothing\n"
 	"\n"
 	"Options for every verb:\n"
 	"  --keyring session|user  the keyring to use (default: session)\n"
@@ -104,6 +105,17 @@ static const char usage_sso[] =
 	"{\"session_transfer_token\",\"token_type\",\"expires_in\"}. The token is single-use and\n"
 	"short-lived; a rotated refresh token and a new ID token are stored. --header adds a\n"
 	"header to the request (at most 16; not Host, Authorization, Cookie, Content-*, ...).\n";
+
+static const char usage_sso_exchange[] =
+	"Usage: auth0-credentials sso-exchange [--domain HOST[:PORT]] [--client-id ID]\n"
+	"                                      [--ca-file FILE] [--param KEY=VALUE]...\n"
+	"                                      [--header 'NAME: VALUE']... [--format json|env]\n"
+	"                                      < refresh-token\n"
+	"\n"
+	"Exchange the refresh token read from stdin (never from arguments or the environment)\n"
+	"for a session transfer token, as sso does, and print it; nothing is stored. The tenant\n"
+	"options default to the stored credentials'. With rotation the answer's new refresh\n"
+	"token (and ID token) is printed too, as refresh_token: the one given no longer works.\n";
 
 enum {
 	OPT_KEYRING = 1000,
@@ -412,17 +424,17 @@ static int verb_has_valid(struct auth0_credentials *c, int argc, char **argv, st
 	return code;
 }
 
-static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+/*
+ * All of stdin (up to MAX_STDIN) into *ret, NUL-terminated, its length in *ret_len and its
+ * buffer's in *ret_cap (to wipe it); a code after reporting.
+ */
+static int read_stdin(char **ret, size_t *ret_len, size_t *ret_cap)
 {
 	size_t len = 0, cap = 4096;
 	char *buf, *n;
 	ssize_t got;
-	int code;
+	int code = AUTH0_CREDENTIALS_OK;
 
-	code = parse(c, argc, argv, ALLOWED(OPT_DOMAIN, OPT_CLIENT_ID, OPT_CA_FILE, OPT_AUDIENCE),
-		     usage_save, 0, a);
-	if (code != AUTH0_CREDENTIALS_OK)
-		return code;
 	buf = malloc(cap);
 	if (!buf)
 		return report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
@@ -449,14 +461,70 @@ static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct 
 		code = report(NULL, AUTH0_CREDENTIALS_INVALID_ARGUMENT, "could not read stdin");
 		goto out;
 	}
-	len += (size_t)got;
-	code = auth0_credentials_save(c, buf, len, &a->tenant);
-	if (code != AUTH0_CREDENTIALS_OK)
-		code = report(c, code, NULL);
+	len += (size_t)got; /* less than cap: the loop ended on a short read */
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	*ret_cap = cap;
+	return AUTH0_CREDENTIALS_OK;
 out:
 	explicit_bzero(buf, cap);
 	free(buf);
 	return code;
+}
+
+static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	size_t len, cap;
+	char *buf;
+	int code;
+
+	code = parse(c, argc, argv, ALLOWED(OPT_DOMAIN, OPT_CLIENT_ID, OPT_CA_FILE, OPT_AUDIENCE),
+		     usage_save, 0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	if ((code = read_stdin(&buf, &len, &cap)) != AUTH0_CREDENTIALS_OK)
+		return code;
+	code = auth0_credentials_save(c, buf, len, &a->tenant);
+	if (code != AUTH0_CREDENTIALS_OK)
+		code = report(c, code, NULL);
+	explicit_bzero(buf, cap);
+	free(buf);
+	return code;
+}
+
+static int verb_sso_exchange(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	struct auth0_credentials_sso *s = NULL;
+	char *buf, *text = NULL;
+	size_t len, cap;
+	int code;
+
+	code = parse(c, argc, argv,
+		     ALLOWED(OPT_DOMAIN, OPT_CLIENT_ID, OPT_CA_FILE, OPT_PARAM, OPT_HEADER,
+			     OPT_FORMAT),
+		     usage_sso_exchange, 0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	if (a->format != AUTH0_CREDENTIALS_FORMAT_JSON && a->format != AUTH0_CREDENTIALS_FORMAT_ENV)
+		return invalid("sso-exchange prints json or env (a rotated refresh token must not "
+			       "be dropped)");
+	if ((code = read_stdin(&buf, &len, &cap)) != AUTH0_CREDENTIALS_OK)
+		return code;
+	/* One line: the end of line (and blanks around) is not part of the token. */
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
+		buf[--len] = '\0';
+	code = auth0_credentials_sso_exchange(c, buf + strspn(buf, " \t"), &a->tenant, a->params,
+					      a->n_params, a->headers, a->n_headers, &s);
+	explicit_bzero(buf, cap);
+	free(buf);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(c, code, NULL);
+	code = auth0_credentials_sso_format(s, a->format, &text);
+	auth0_credentials_sso_free(s);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(NULL, code, "the session transfer token cannot be printed");
+	return emit(text);
 }
 
 /* A verb with no options and no output: its one call. */
@@ -540,6 +608,7 @@ static const struct verb {
 	{ "revoke", verb_revoke, usage_revoke },
 	{ "api", verb_api, usage_api },
 	{ "sso", verb_sso, usage_sso },
+	{ "sso-exchange", verb_sso_exchange, usage_sso_exchange },
 };
 
 static const struct verb *find_verb(const char *name)

@@ -23,6 +23,7 @@ static int exchange_failed(enum a0_cm_job_kind kind)
 	case A0_CM_JOB_API:
 		return AUTH0_CREDENTIALS_API_EXCHANGE_FAILED;
 	case A0_CM_JOB_SSO:
+	case A0_CM_JOB_SSO_EXCHANGE:
 		return AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED;
 	case A0_CM_JOB_REVOKE:
 		return AUTH0_CREDENTIALS_REVOKE_FAILED;
@@ -67,6 +68,7 @@ static const char *what_of(enum a0_cm_job_kind kind)
 	case A0_CM_JOB_API:
 		return "the exchange for the API's credentials failed";
 	case A0_CM_JOB_SSO:
+	case A0_CM_JOB_SSO_EXCHANGE:
 		return "the session transfer exchange failed";
 	case A0_CM_JOB_REVOKE:
 		return "revoking the refresh token failed";
@@ -257,6 +259,18 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 	 * The rotated refresh token first: from now on it is the only one the tenant accepts,
 	 * whatever else goes wrong.
 	 */
+	if (job->kind == A0_CM_JOB_SSO_EXCHANGE) {
+		/* Nothing to store: the caller keeps what the answer holds. */
+		if (!a0_cm_tokens_ok(t)) {
+			outcome(&job->out, exchange_failed(job->kind),
+				"%s: the tenant's token response holds a token that is not "
+				"printable ASCII", what_of(job->kind));
+			goto out;
+		}
+		job->answer = t;
+		t = NULL;
+		goto out;
+	}
 	if (!a0_cm_tokens_ok(t)) {
 		if (a0_cm_token_ok(t->refresh_token) &&
 		    (r = save_rotated(cm, job, t->refresh_token, NULL)) < 0) {

@@ -946,3 +946,75 @@ out:
 	}
 	return code;
 }
+
+int a0_cm_sso_exchange(struct a0_cm *cm, const char *refresh_token, const char *domain,
+		       const char *client_id, const char *ca_file, const struct a0_param *params,
+		       size_t n_params, const struct a0_param *headers, size_t n_headers,
+		       struct a0_tokens **ret)
+{
+	struct a0_cm_job job = { .kind = A0_CM_JOB_SSO_EXCHANGE };
+	struct a0_record *stored = NULL, *tmp = NULL;
+	char *audience = NULL;
+	int code;
+
+	reset(cm);
+	if (!a0_cm_token_ok(refresh_token))
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the refresh token must be one word of printable ASCII");
+	if ((code = check_params(cm, params, n_params)) != 0 ||
+	    (code = check_headers(cm, headers, n_headers)) != 0)
+		return code;
+	/* The tenant as save finds it: the caller's, else the stored credentials'. */
+	if (!domain || !client_id) {
+		if ((code = load_optional(cm, A0_RECORD_MAIN, &stored)) != 0)
+			goto out;
+	}
+	if (!(tmp = calloc(1, sizeof(*tmp))) ||
+	    a0_strdup_into(&tmp->domain, domain ? domain : stored ? stored->domain : NULL) < 0 ||
+	    a0_strdup_into(&tmp->client_id,
+			   client_id ? client_id : stored ? stored->client_id : NULL) < 0 ||
+	    a0_strdup_into(&tmp->ca_file, ca_file ? ca_file : stored ? stored->ca_file : NULL) < 0 ||
+	    a0_strdup_into(&tmp->refresh_token, refresh_token) < 0) {
+		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+		goto out;
+	}
+	if (!tmp->domain || !tmp->client_id) {
+		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the tenant's domain and client ID are needed (no stored credentials "
+			    "to take them from)");
+		goto out;
+	}
+	if (!domain_ok(tmp->domain) || !a0_cm_token_ok(tmp->client_id) ||
+	    (tmp->ca_file && tmp->ca_file[0] != '/')) {
+		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the domain must be host[:port], the client ID printable and the CA "
+			    "file an absolute path");
+		goto out;
+	}
+	if (asprintf(&audience, "urn:%s:session_transfer", tmp->domain) < 0) {
+		audience = NULL;
+		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+		goto out;
+	}
+	job.main = tmp;
+	job.audience = audience;
+	job.params = params;
+	job.n_params = n_params;
+	job.headers = headers;
+	job.n_headers = n_headers;
+	if ((code = run(cm, &job)) != 0)
+		goto out;
+	if (!job.answer) {
+		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN,
+			    "the session transfer exchange ran where its answer is lost");
+		goto out;
+	}
+	*ret = job.answer;
+	job.answer = NULL;
+out:
+	a0_tokens_free(job.answer);
+	a0_record_free(stored);
+	a0_record_free(tmp);
+	free(audience);
+	return code;
+}

@@ -42,6 +42,11 @@ enum a0_cm_job_kind {
 	A0_CM_JOB_API,	   /* api record: refresh grant with audience, scope and params */
 	A0_CM_JOB_SSO,	   /* sso record: refresh grant with the session transfer audience */
 	A0_CM_JOB_REVOKE,  /* revoke the refresh token, then clear the keyring */
+	/*
+	 * A caller's refresh token for a session transfer token: nothing stored, the answer left
+	 * in the job. Runs in the caller's process (the answer's secrets cannot cross the pipe).
+	 */
+	A0_CM_JOB_SSO_EXCHANGE,
 };
 
 /* A job's outcome: crosses the pipe from the worker, so it holds no secret. */
@@ -66,6 +71,7 @@ struct a0_cm_job {
 	const struct a0_param *headers; /* extra request headers: name (key) and value */
 	size_t n_headers;
 	struct a0_cm_outcome out;
+	struct a0_tokens *answer; /* A0_CM_JOB_SSO_EXCHANGE: the tenant's answer, on OK */
 };
 
 struct a0_cm_ops {
@@ -168,5 +174,16 @@ int a0_cm_api_clear(struct a0_cm *cm, const char *audience, const char *scope);
 int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 	      const struct a0_param *headers, size_t n_headers, struct a0_record **ret,
 	      long long *ret_expires_in);
+
+/*
+ * The session transfer exchange for the caller's refresh_token (the SDKs' ssoExchange): the
+ * tenant from domain, client_id and ca_file, else from the stored credentials; nothing is read
+ * under the lock and nothing is stored. *ret (a0_tokens_free) holds the answer, with the rotated
+ * refresh token and new ID token when there are.
+ */
+int a0_cm_sso_exchange(struct a0_cm *cm, const char *refresh_token, const char *domain,
+		       const char *client_id, const char *ca_file, const struct a0_param *params,
+		       size_t n_params, const struct a0_param *headers, size_t n_headers,
+		       struct a0_tokens **ret);
 
 #endif

@@ -77,6 +77,13 @@ struct auth0_credentials_sso {
 	char *session_transfer_token;
 	char *token_type; /* "N_A" */
 	long long expires_in;
+	/*
+	 * auth0_credentials_sso_exchange() only (NULL otherwise): the new ID token and the
+	 * rotated refresh token of the answer, NULL when it had none. The caller's refresh token
+	 * no longer works once rotated: keep this one.
+	 */
+	char *id_token;
+	char *refresh_token;
 };
 
 /* An extra member of the refresh request (the SDKs' "parameters"). */
@@ -177,6 +184,20 @@ auth0_credentials_sso_headers(struct auth0_credentials *c,
 			      const struct auth0_credentials_param *params, size_t n_params,
 			      const struct auth0_credentials_header *headers, size_t n_headers,
 			      struct auth0_credentials_sso **ret);
+
+/*
+ * The SDKs' ssoExchange: a session transfer token for the caller's refresh_token, at the tenant
+ * given (members left NULL are taken from the stored credentials, when there are). Nothing is
+ * read from or written to the keyring besides that; params and headers as above. With rotation
+ * the answer's refresh token (and new ID token) is in (*ret)->refresh_token (id_token): the
+ * caller must keep it. Runs in the calling process. Free with auth0_credentials_sso_free().
+ */
+AUTH0_CREDENTIALS_API int
+auth0_credentials_sso_exchange(struct auth0_credentials *c, const char *refresh_token,
+			       const struct auth0_credentials_tenant *tenant,
+			       const struct auth0_credentials_param *params, size_t n_params,
+			       const struct auth0_credentials_header *headers, size_t n_headers,
+			       struct auth0_credentials_sso **ret);
 
 AUTH0_CREDENTIALS_API void auth0_credentials_tokens_free(struct auth0_credentials_tokens *t);
 AUTH0_CREDENTIALS_API void auth0_credentials_sso_free(struct auth0_credentials_sso *s);

@@ -110,6 +110,7 @@ static void test_help_per_verb(void **state)
 		{ "api", "get", "--help", "Usage: auth0-credentials api get AUDIENCE" },
 		{ "sso", "--help", NULL, "Usage: auth0-credentials sso" },
 		{ "help", "sso", NULL, "Usage: auth0-credentials sso" },
+		{ "sso-exchange", "--help", NULL, "Usage: auth0-credentials sso-exchange" },
 	};
 	struct proc p;
 
@@ -1190,6 +1191,82 @@ static void test_sso_headers(void **state)
 	free(login);
 }
 
+/* A session transfer for a caller's refresh token (stdin): printed, nothing stored. */
+static void sso_exchange_ok(const char *rt, const char *const *args)
+{
+	char *rotated;
+	struct proc p;
+	cJSON *o;
+
+	helper(&p, rt, args);
+	expect_ok(&p);
+	o = cJSON_Parse(p.stdout_text);
+	assert_non_null(o);
+	assert_true(strlen(cJSON_GetStringValue(
+			    cJSON_GetObjectItem(o, "session_transfer_token"))) > 10);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "token_type")), "N_A");
+	/* The rotated refresh token is the caller's to keep: printed, as nothing stores it. */
+	rotated = cJSON_GetStringValue(cJSON_GetObjectItem(o, "refresh_token"));
+	assert_non_null(rotated);
+	assert_string_not_equal(rotated, rt);
+	assert_non_null(cJSON_GetStringValue(cJSON_GetObjectItem(o, "id_token")));
+	cJSON_Delete(o);
+	proc_free(&p);
+}
+
+static void test_sso_exchange_stores_nothing(void **state)
+{
+	char *login = signed_in(), *other = fake_login(&f, "pam-native", NULL, "a0alice", SCOPE);
+	char *rt = json_member(other, "refresh_token"), *before, *after, audience[96], domain[64];
+	size_t before_len, after_len;
+	struct proc p;
+	cJSON *log;
+
+	before = record_payload("main", &before_len);
+	assert_non_null(before);
+	sso_exchange_ok(rt, (const char *const[]){ "sso-exchange", NULL });
+	log = fake_get(&f, "/__control/log");
+	snprintf(audience, sizeof(audience), "urn:localhost:%d:session_transfer", f.port);
+	assert_string_equal(last_token_request(log, "audience"), audience);
+	cJSON_Delete(log);
+	/* The keyring is as it was, byte for byte, and holds no session transfer record. */
+	after = record_payload("main", &after_len);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	assert_null(record_payload("sso", &after_len));
+	free(after);
+	/* Reused, the caller's token is refused: it was really sent, and rotated. */
+	HELPER(&p, rt, "sso-exchange");
+	cJSON_Delete(expect_error(&p, SSO_EXCHANGE_FAILED));
+	proc_free(&p);
+	/* The tenant from the options, with nothing stored. */
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "clear");
+	proc_free(&p);
+	free(rt);
+	free(other);
+	other = fake_login(&f, "pam-native", NULL, "a0alice", SCOPE);
+	rt = json_member(other, "refresh_token");
+	HELPER(&p, rt, "sso-exchange");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	snprintf(domain, sizeof(domain), "localhost:%d", f.port);
+	sso_exchange_ok(rt, (const char *const[]){ "sso-exchange", "--domain", domain,
+						   "--client-id", "pam-native", "--ca-file", f.ca,
+						   NULL });
+	assert_null(record_payload("main", &after_len));
+	/* Not a token, or none: refused before anything is sent. */
+	HELPER(&p, "", "sso-exchange", "--domain", domain, "--client-id", "pam-native");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	HELPER(&p, "two words", "sso-exchange", "--domain", domain, "--client-id", "pam-native");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	free(before);
+	free(rt);
+	free(other);
+	free(login);
+}
+
 static void test_revoke_then_cleared(void **state)
 {
 	char *login = signed_in();
@@ -1430,6 +1507,7 @@ int main(void)
 		T(test_refresh_keeps_tokens_out_of_environ_and_argv),
 		T(test_sso),
 		T(test_sso_headers),
+		T(test_sso_exchange_stores_nothing),
 		T(test_revoke_then_cleared),
 		T(test_revoke_failure_keeps_record),
 		T(test_clear_and_api_clear),
