@@ -16,6 +16,7 @@
 #include "lib/error.h"
 #include "credentials/manager.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 static int exchange_failed(enum a0_cm_job_kind kind)
 {
@@ -87,7 +88,7 @@ static void outcome(struct a0_cm_outcome *o, int code, const char *fmt, ...)
 
 	o->code = code;
 	va_start(ap, fmt);
-	vsnprintf(o->message, sizeof(o->message), fmt, ap);
+	a0_vformat(o->message, sizeof(o->message), fmt, ap);
 	va_end(ap);
 }
 
@@ -99,11 +100,11 @@ static void request_failed(struct a0_cm_job *job, int err, const struct a0_resul
 	char tries[48] = "";
 
 	o->status = res->status;
-	snprintf(o->error, sizeof(o->error), "%s", res->error);
+	a0_format(o->error, sizeof(o->error), "%s", res->error);
 	if (res->error[0])
-		snprintf(o->description, sizeof(o->description), "%s", res->description);
+		a0_format(o->description, sizeof(o->description), "%s", res->description);
 	if (o->attempts > 1)
-		snprintf(tries, sizeof(tries), " (after %u attempts)", o->attempts);
+		a0_format(tries, sizeof(tries), " (after %u attempts)", o->attempts);
 	if (res->status == 401 && (strcmp(res->error, "access_denied") == 0 ||
 				   strcmp(res->error, "invalid_client") == 0)) {
 		/* The record has no client secret, and the helper must never read one. */
@@ -130,8 +131,8 @@ static void request_failed(struct a0_cm_job *job, int err, const struct a0_resul
 			a0_strerror(err), res->description[0] ? " (" : "", res->description,
 			res->description[0] ? ")" : "");
 		if (tries[0])
-			snprintf(o->message + strlen(o->message),
-				 sizeof(o->message) - strlen(o->message), "%s", tries);
+			a0_format(o->message + strlen(o->message),
+				  sizeof(o->message) - strlen(o->message), "%s", tries);
 	}
 }
 

@@ -49,7 +49,7 @@ static const char *const code_names[] = {
 
 const char *a0_cm_code_name(int code)
 {
-	if (code < 0 || code >= (int)(sizeof(code_names) / sizeof(code_names[0])))
+	if (code < 0 || code >= (int)A0_ARRAY_SIZE(code_names))
 		return NULL;
 	return code_names[code];
 }
@@ -62,7 +62,7 @@ static int fail(struct a0_cm *cm, int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(cm->message, sizeof(cm->message), fmt, ap);
+	a0_vformat(cm->message, sizeof(cm->message), fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -146,12 +146,9 @@ enum a0_cm_decision a0_cm_decide(const struct a0_record *r, time_t t, const char
 
 bool a0_cm_token_ok(const char *s)
 {
-	if (!s || !*s || strlen(s) > A0_MAX_TOKEN)
-		return false;
-	for (; *s; s++)
-		if (*s < 0x21 || *s > 0x7e)
-			return false;
-	return true;
+	size_t n = s ? strlen(s) : 0;
+
+	return n > 0 && n <= A0_MAX_TOKEN && a0_text_ok(s, n, A0_TEXT_TOKEN);
 }
 
 /* RFC 9110's tchar: what a header name may be made of. */
@@ -239,15 +236,6 @@ static bool same_tokens(const struct a0_record *a, const struct a0_record *b)
 	       strcmp(a->access_token, b->access_token) == 0;
 }
 
-static int dup_into(char **dst, const char *src)
-{
-	*dst = NULL;
-	if (!src)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : A0_ERR_NOMEM;
-}
-
 /* Put the tokens of t into n; scope when t has none (Auth0 omits an unchanged scope). */
 static int fill_tokens(struct a0_record *n, const struct a0_tokens *t, const char *scope,
 		       time_t issued)
@@ -257,13 +245,13 @@ static int fill_tokens(struct a0_record *n, const struct a0_tokens *t, const cha
 	free(n->scope);
 	n->token_type = n->scope = NULL;
 	n->expires_at = issued + (time_t)t->expires_in;
-	if (dup_into(&n->access_token, t->access_token) < 0 ||
-	    dup_into(&n->token_type, t->token_type) < 0 ||
-	    dup_into(&n->scope, t->scope ? t->scope : scope) < 0)
+	if (a0_strdup_into(&n->access_token, t->access_token) < 0 ||
+	    a0_strdup_into(&n->token_type, t->token_type) < 0 ||
+	    a0_strdup_into(&n->scope, t->scope ? t->scope : scope) < 0)
 		return A0_ERR_NOMEM;
 	if (t->id_token) {
 		a0_secret_clear(&n->id_token);
-		if (dup_into(&n->id_token, t->id_token) < 0)
+		if (a0_strdup_into(&n->id_token, t->id_token) < 0)
 			return A0_ERR_NOMEM;
 	}
 	return 0;
@@ -281,7 +269,7 @@ int a0_cm_merge(const struct a0_record *old, const struct a0_tokens *t, const ch
 		goto out;
 	if (t->refresh_token) {
 		a0_secret_clear(&n->refresh_token);
-		if ((r = dup_into(&n->refresh_token, t->refresh_token)) < 0)
+		if ((r = a0_strdup_into(&n->refresh_token, t->refresh_token)) < 0)
 			goto out;
 	}
 	*ret = n;
@@ -301,13 +289,13 @@ int a0_cm_exchange_record(const struct a0_record *main, const struct a0_tokens *
 	if (!(n = calloc(1, sizeof(*n))))
 		return A0_ERR_NOMEM;
 	/* main's tenant (domain, client, CA file): every record names the tenant that issued it. */
-	if ((r = dup_into(&n->domain, main->domain)) < 0)
+	if ((r = a0_strdup_into(&n->domain, main->domain)) < 0)
 		goto out;
-	if ((r = dup_into(&n->client_id, main->client_id)) < 0)
+	if ((r = a0_strdup_into(&n->client_id, main->client_id)) < 0)
 		goto out;
-	if ((r = dup_into(&n->ca_file, main->ca_file)) < 0)
+	if ((r = a0_strdup_into(&n->ca_file, main->ca_file)) < 0)
 		goto out;
-	if ((r = dup_into(&n->audience, audience)) < 0)
+	if ((r = a0_strdup_into(&n->audience, audience)) < 0)
 		goto out;
 	if ((r = fill_tokens(n, t, scope, issued)) < 0)
 		goto out;
@@ -425,9 +413,9 @@ static int run(struct a0_cm *cm, struct a0_cm_job *job)
 	if (job->out.code == AUTH0_CREDENTIALS_OK)
 		return AUTH0_CREDENTIALS_OK;
 	cm->result.status = job->out.status;
-	snprintf(cm->result.error, sizeof(cm->result.error), "%s", job->out.error);
-	snprintf(cm->result.description, sizeof(cm->result.description), "%s",
-		 job->out.description);
+	a0_format(cm->result.error, sizeof(cm->result.error), "%s", job->out.error);
+	a0_format(cm->result.description, sizeof(cm->result.description), "%s",
+		  job->out.description);
 	return fail(cm, job->out.code, "%s", job->out.message);
 }
 
@@ -528,19 +516,6 @@ out:
 	return code;
 }
 
-/* host[:port]: letters, digits, '.', '-', one ':' before digits; or [v6]:port. */
-static bool domain_ok(const char *d)
-{
-	size_t n = strlen(d);
-
-	if (n == 0 || n > 300)
-		return false;
-	for (const char *p = d; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr(".-:[]", *p))
-			return false;
-	return d[0] != '-' && d[0] != '.' && d[0] != ':';
-}
-
 /*
  * The record a save makes of the token response t: its tokens, and the tenant from the caller,
  * else from the credentials it replaces (old, may be NULL). A0_ERR_NOMEM.
@@ -554,17 +529,17 @@ static int saved_record(const struct a0_tokens *t, const struct a0_record *old,
 
 	if (!(n = calloc(1, sizeof(*n))))
 		return A0_ERR_NOMEM;
-	if ((r = dup_into(&n->domain, domain ? domain : old ? old->domain : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->domain, domain ? domain : old ? old->domain : NULL)) < 0)
 		goto out;
-	if ((r = dup_into(&n->client_id, client_id ? client_id : old ? old->client_id : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->client_id, client_id ? client_id : old ? old->client_id : NULL)) < 0)
 		goto out;
-	if ((r = dup_into(&n->ca_file, ca_file ? ca_file : old ? old->ca_file : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->ca_file, ca_file ? ca_file : old ? old->ca_file : NULL)) < 0)
 		goto out;
-	if ((r = dup_into(&n->audience, audience ? audience : old ? old->audience : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->audience, audience ? audience : old ? old->audience : NULL)) < 0)
 		goto out;
 	if ((r = fill_tokens(n, t, NULL, issued)) < 0)
 		goto out;
-	if ((r = dup_into(&n->refresh_token, t->refresh_token)) < 0)
+	if ((r = a0_strdup_into(&n->refresh_token, t->refresh_token)) < 0)
 		goto out;
 	*ret = n;
 	n = NULL;
@@ -708,7 +683,7 @@ int a0_cm_save(struct a0_cm *cm, const char *json, size_t len, const char *domai
 			    "to take them from)");
 		goto out;
 	}
-	if (!domain_ok(n->domain) || !a0_cm_token_ok(n->client_id) ||
+	if (!a0_domain_valid(n->domain) || !a0_cm_token_ok(n->client_id) ||
 	    (n->ca_file && n->ca_file[0] != '/') ||
 	    (n->audience && (!*n->audience || strlen(n->audience) > MAX_AUDIENCE))) {
 		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
@@ -984,7 +959,7 @@ int a0_cm_sso_exchange(struct a0_cm *cm, const char *refresh_token, const char *
 			    "to take them from)");
 		goto out;
 	}
-	if (!domain_ok(tmp->domain) || !a0_cm_token_ok(tmp->client_id) ||
+	if (!a0_domain_valid(tmp->domain) || !a0_cm_token_ok(tmp->client_id) ||
 	    (tmp->ca_file && tmp->ca_file[0] != '/')) {
 		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
 			    "the domain must be host[:port], the client ID printable and the CA "

@@ -27,6 +27,7 @@
 #include <keyutils.h>
 
 #include "tests/credentials/common.h"
+#include "lib/util.h"
 
 #define SCOPE "openid profile offline_access"
 #define API "https://api.example.com/"
@@ -114,7 +115,7 @@ static void test_help_per_verb(void **state)
 	};
 	struct proc p;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++) {
 		const char *args[] = { cases[i].a, cases[i].b, cases[i].c, NULL };
 
 		helper(&p, NULL, args);
@@ -160,7 +161,7 @@ static void test_errors_are_one_json_object_with_a_code(void **state)
 	struct proc p;
 	cJSON *o;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++) {
 		helper(&p, NULL, cases[i].args);
 		o = expect_error_at(&p, cases[i].code, cases[i].name, __FILE__, __LINE__);
 		cJSON_Delete(o);
@@ -264,8 +265,7 @@ static void test_format_env_as_a_shell_reads_it(void **state)
 	/* And a shell reads back exactly the values. */
 	fd = mkstemp(envfile);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p.stdout_text, strlen(p.stdout_text)),
-			 (ssize_t)strlen(p.stdout_text));
+	assert_int_equal(a0_write_full(fd, p.stdout_text, strlen(p.stdout_text)), 0);
 	close(fd);
 	snprintf(script, sizeof(script),
 		 "/bin/sh -c '. %s; printf \"%%s|%%s|%%s\" \"$AUTH0_ID_TOKEN\" \"$AUTH0_SCOPE\" "
@@ -287,7 +287,7 @@ static void test_format_never_prints_the_refresh_token(void **state)
 	struct proc p;
 
 	save_synthetic();
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(formats); i++) {
 		assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", formats[i]);
 		assert_null(strstr(p.stdout_text, "rt-secret-9"));
 		proc_free(&p);
@@ -489,7 +489,7 @@ static void test_param_values_are_encoded_not_interpreted(void **state)
 	int n;
 
 	login = signed_in();
-	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(values); i++) {
 		snprintf(param, sizeof(param), "realm=%s", values[i]);
 		assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh", "--param",
 			      param);
@@ -512,7 +512,7 @@ static void test_param_values_are_encoded_not_interpreted(void **state)
 
 	/* What would change the request is refused, and nothing is sent. */
 	n = log_length(&f);
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(reserved); i++) {
 		HELPER(&p, NULL, "get", "--force-refresh", "--param", reserved[i]);
 		cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
 		proc_free(&p);
@@ -618,7 +618,7 @@ static void run_fault_case(const struct fault_case *c)
 }
 
 #define RUN_FAULT_CASES(cases)                                        \
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) \
+	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++) \
 		run_fault_case(&cases[i])
 
 /* The fault matrix: every failure leaves the record byte for byte as it was. */
@@ -951,7 +951,7 @@ static void append_proc_file(pid_t pid, const char *name, char **buf, size_t *le
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return; /* gone in between */
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+	while ((n = a0_read_full(fd, chunk, sizeof(chunk))) > 0) {
 		*buf = realloc(*buf, *len + (size_t)n + 1);
 		assert_non_null(*buf);
 		memcpy(*buf + *len, chunk, (size_t)n);
@@ -1007,7 +1007,7 @@ static void watch_until_exit(const struct proc *p, struct watched *w)
 
 			if (pid <= 0 || !descends_from(pid, p->pid))
 				continue;
-			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			for (size_t k = 0; k < A0_ARRAY_SIZE(names); k++)
 				append_proc_file(pid, names[k], &w->seen, &w->n_seen);
 			if (pid == p->pid) {
 				char letter = 'Z';
@@ -1017,7 +1017,7 @@ static void watch_until_exit(const struct proc *p, struct watched *w)
 			}
 			for (size_t k = 0; k < w->n_pids; k++)
 				known = known || w->pids[k] == pid;
-			if (!known && w->n_pids < sizeof(w->pids) / sizeof(w->pids[0]))
+			if (!known && w->n_pids < A0_ARRAY_SIZE(w->pids))
 				w->pids[w->n_pids++] = pid;
 		}
 		closedir(d);
@@ -1076,7 +1076,7 @@ static void test_refresh_keeps_tokens_out_of_environ_and_argv(void **state)
 					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "access_token")),
 					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "id_token")) };
 
-		for (size_t k = 0; k < sizeof(tokens) / sizeof(tokens[0]); k++) {
+		for (size_t k = 0; k < A0_ARRAY_SIZE(tokens); k++) {
 			assert_non_null(tokens[k]);
 			if (holds(w.seen, w.n_seen, tokens[k]))
 				fail_msg("token %zu of the refresh is in the environ or argv of the "
@@ -1179,7 +1179,7 @@ static void test_sso_headers(void **state)
 	assert_string_equal(last_header(log, "Content-Type"), "application/json");
 	cJSON_Delete(log);
 	n = log_length(&f);
-	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(refused); i++) {
 		HELPER(&p, NULL, "sso", "--header", refused[i]);
 		cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
 		proc_free(&p);

@@ -20,6 +20,7 @@
 
 #include "lib/error.h"
 #include "credentials/manager.h"
+#include "lib/util.h"
 
 #define NOW ((time_t)1700000000)
 #define MAX_RECORDS 8
@@ -901,7 +902,7 @@ static void test_sso_headers_travel_and_are_checked(void **state)
 	assert_int_equal(w.requests[0].n_headers, 2);
 	assert_string_equal(w.requests[0].header, "X-Request-Id: abc 123");
 
-	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(refused); i++) {
 		h[0] = (struct a0_param){ refused[i][0], refused[i][1] };
 		if (a0_cm_sso(&cm, NULL, 0, h, 1, &r, NULL) != AUTH0_CREDENTIALS_INVALID_ARGUMENT)
 			fail_msg("header %zu (%s) was not refused", i, refused[i][0]);
