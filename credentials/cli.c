@@ -36,6 +36,7 @@ static const char usage_main[] =
 	"  api get    print credentials for another API (multi-resource refresh)\n"
 	"  api clear  remove the credentials of another API\n"
 	"  sso        print a session transfer token for native-to-web SSO\n"
+	"  sso-exchange  the same for a refresh token read from stdin; stores nothing\n"
 	"\n"
 	"Options for every verb:\n"
 	"  --keyring session|user  the keyring to use (default: session)\n"
@@ -50,7 +51,8 @@ static const char usage_get[] =
 	"                             [--param KEY=VALUE]... [--format json|token|header|env]\n"
 	"\n"
 	"Print the stored credentials when the access token is valid for at least --min-ttl\n"
-	"seconds (default 0) and --scope, when given, equals the stored scope (as a set);\n"
+	"seconds (default 0; up to 100 years, LARGE_MIN_TTL when even a renewed token is too\n"
+	"short) and --scope, when given, equals the stored scope (as a set);\n"
 	"otherwise renew them with the refresh token, store and print them. --param adds a\n"
 	"member to the refresh request (not grant_type, client_id, refresh_token, scope, ...).\n"
 	"\n"
@@ -70,7 +72,9 @@ static const char usage_save[] =
 	"                              [--audience AUDIENCE] < token-response.json\n"
 	"\n"
 	"Store an Auth0 token response (access_token, token_type, expires_in, and optionally\n"
-	"id_token, refresh_token, scope) as this session's credentials. The tenant options say\n"
+	"id_token, refresh_token, scope), or an Auth0 SDK Credentials object (accessToken,\n"
+	"tokenType, expiresAt in seconds since the epoch, and optionally idToken, refreshToken,\n"
+	"scope; not both shapes at once) as this session's credentials. The tenant options say\n"
 	"where to renew them; left out, they are kept from the credentials being replaced.\n";
 
 static const char usage_clear[] =
@@ -94,11 +98,24 @@ static const char usage_api[] =
 	"refresh token rotated by the exchange replaces the session's.\n";
 
 static const char usage_sso[] =
-	"Usage: auth0-credentials sso [--param KEY=VALUE]... [--format json|token|env]\n"
+	"Usage: auth0-credentials sso [--param KEY=VALUE]... [--header 'NAME: VALUE']...\n"
+	"                             [--format json|token|env]\n"
 	"\n"
 	"Exchange the refresh token for a session transfer token (native-to-web SSO) and print\n"
 	"{\"session_transfer_token\",\"token_type\",\"expires_in\"}. The token is single-use and\n"
-	"short-lived; a rotated refresh token is stored.\n";
+	"short-lived; a rotated refresh token and a new ID token are stored. --header adds a\n"
+	"header to the request (at most 16; not Host, Authorization, Cookie, Content-*, ...).\n";
+
+static const char usage_sso_exchange[] =
+	"Usage: auth0-credentials sso-exchange [--domain HOST[:PORT]] [--client-id ID]\n"
+	"                                      [--ca-file FILE] [--param KEY=VALUE]...\n"
+	"                                      [--header 'NAME: VALUE']... [--format json|env]\n"
+	"                                      < refresh-token\n"
+	"\n"
+	"Exchange the refresh token read from stdin (never from arguments or the environment)\n"
+	"for a session transfer token, as sso does, and print it; nothing is stored. The tenant\n"
+	"options default to the stored credentials'. With rotation the answer's new refresh\n"
+	"token (and ID token) is printed too, as refresh_token: the one given no longer works.\n";
 
 enum {
 	OPT_KEYRING = 1000,
@@ -113,6 +130,7 @@ enum {
 	OPT_CLIENT_ID,
 	OPT_CA_FILE,
 	OPT_AUDIENCE,
+	OPT_HEADER,
 	OPT_VERSION,
 };
 
@@ -123,6 +141,8 @@ struct args {
 	bool force;
 	struct auth0_credentials_param *params;
 	size_t n_params;
+	struct auth0_credentials_header *headers;
+	size_t n_headers;
 	enum auth0_credentials_format format;
 	bool format_set;
 	struct auth0_credentials_tenant tenant;
@@ -241,6 +261,22 @@ static int add_param(struct args *a, char *kv, size_t max)
 	return AUTH0_CREDENTIALS_OK;
 }
 
+/* 'NAME: VALUE', split at the first ':'; blanks before the value are not part of it. */
+static int add_header(struct args *a, char *line, size_t max)
+{
+	char *colon = strchr(line, ':');
+
+	if (!colon || colon == line)
+		return invalid("--header needs 'NAME: VALUE', not '%s'", line);
+	if (a->n_headers == max)
+		return invalid("too many --header options");
+	*colon = '\0';
+	a->headers[a->n_headers].name = line;
+	a->headers[a->n_headers].value = colon + 1 + strspn(colon + 1, " \t");
+	a->n_headers++;
+	return AUTH0_CREDENTIALS_OK;
+}
+
 /*
  * Parse a verb's options; `allowed` lists the OPT_* it takes (the global ones always).
  * Returns OK, a code after reporting, or -1 when --help was printed.
@@ -261,13 +297,15 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 		{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
 		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "audience", required_argument, NULL, OPT_AUDIENCE },
+		{ "header", required_argument, NULL, OPT_HEADER },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t max_params = (size_t)argc;
 	int opt, code = AUTH0_CREDENTIALS_OK;
 
 	a->params = calloc(max_params + 1, sizeof(*a->params));
-	if (!a->params)
+	a->headers = calloc(max_params + 1, sizeof(*a->headers));
+	if (!a->params || !a->headers)
 		return report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
 	optind = 0; /* glibc: start afresh */
 	opterr = 0; /* errors are ours to print, as JSON */
@@ -324,6 +362,9 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 			break;
 		case OPT_AUDIENCE:
 			a->tenant.audience = optarg;
+			break;
+		case OPT_HEADER:
+			code = add_header(a, optarg, max_params);
 			break;
 		}
 	}
@@ -383,17 +424,17 @@ static int verb_has_valid(struct auth0_credentials *c, int argc, char **argv, st
 	return code;
 }
 
-static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+/*
+ * All of stdin (up to MAX_STDIN) into *ret, NUL-terminated, its length in *ret_len and its
+ * buffer's in *ret_cap (to wipe it); a code after reporting.
+ */
+static int read_stdin(char **ret, size_t *ret_len, size_t *ret_cap)
 {
 	size_t len = 0, cap = 4096;
 	char *buf, *n;
 	ssize_t got;
-	int code;
+	int code = AUTH0_CREDENTIALS_OK;
 
-	code = parse(c, argc, argv, ALLOWED(OPT_DOMAIN, OPT_CLIENT_ID, OPT_CA_FILE, OPT_AUDIENCE),
-		     usage_save, 0, a);
-	if (code != AUTH0_CREDENTIALS_OK)
-		return code;
 	buf = malloc(cap);
 	if (!buf)
 		return report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
@@ -420,14 +461,70 @@ static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct 
 		code = report(NULL, AUTH0_CREDENTIALS_INVALID_ARGUMENT, "could not read stdin");
 		goto out;
 	}
-	len += (size_t)got;
-	code = auth0_credentials_save(c, buf, len, &a->tenant);
-	if (code != AUTH0_CREDENTIALS_OK)
-		code = report(c, code, NULL);
+	len += (size_t)got; /* less than cap: the loop ended on a short read */
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	*ret_cap = cap;
+	return AUTH0_CREDENTIALS_OK;
 out:
 	explicit_bzero(buf, cap);
 	free(buf);
 	return code;
+}
+
+static int verb_save(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	size_t len, cap;
+	char *buf;
+	int code;
+
+	code = parse(c, argc, argv, ALLOWED(OPT_DOMAIN, OPT_CLIENT_ID, OPT_CA_FILE, OPT_AUDIENCE),
+		     usage_save, 0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	if ((code = read_stdin(&buf, &len, &cap)) != AUTH0_CREDENTIALS_OK)
+		return code;
+	code = auth0_credentials_save(c, buf, len, &a->tenant);
+	if (code != AUTH0_CREDENTIALS_OK)
+		code = report(c, code, NULL);
+	explicit_bzero(buf, cap);
+	free(buf);
+	return code;
+}
+
+static int verb_sso_exchange(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	struct auth0_credentials_sso *s = NULL;
+	char *buf, *text = NULL;
+	size_t len, cap;
+	int code;
+
+	code = parse(c, argc, argv,
+		     ALLOWED(OPT_DOMAIN, OPT_CLIENT_ID, OPT_CA_FILE, OPT_PARAM, OPT_HEADER,
+			     OPT_FORMAT),
+		     usage_sso_exchange, 0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	if (a->format != AUTH0_CREDENTIALS_FORMAT_JSON && a->format != AUTH0_CREDENTIALS_FORMAT_ENV)
+		return invalid("sso-exchange prints json or env (a rotated refresh token must not "
+			       "be dropped)");
+	if ((code = read_stdin(&buf, &len, &cap)) != AUTH0_CREDENTIALS_OK)
+		return code;
+	/* One line: the end of line (and blanks around) is not part of the token. */
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
+		buf[--len] = '\0';
+	code = auth0_credentials_sso_exchange(c, buf + strspn(buf, " \t"), &a->tenant, a->params,
+					      a->n_params, a->headers, a->n_headers, &s);
+	explicit_bzero(buf, cap);
+	free(buf);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(c, code, NULL);
+	code = auth0_credentials_sso_format(s, a->format, &text);
+	auth0_credentials_sso_free(s);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(NULL, code, "the session transfer token cannot be printed");
+	return emit(text);
 }
 
 /* A verb with no options and no output: its one call. */
@@ -483,12 +580,13 @@ static int verb_sso(struct auth0_credentials *c, int argc, char **argv, struct a
 	char *text = NULL;
 	int code;
 
-	code = parse(c, argc, argv, ALLOWED(OPT_PARAM, OPT_FORMAT), usage_sso, 0, a);
+	code = parse(c, argc, argv, ALLOWED(OPT_PARAM, OPT_HEADER, OPT_FORMAT), usage_sso, 0, a);
 	if (code != AUTH0_CREDENTIALS_OK)
 		return code;
 	if (a->format == AUTH0_CREDENTIALS_FORMAT_HEADER)
 		return invalid("sso prints json, token or env");
-	code = auth0_credentials_sso(c, a->params, a->n_params, &s);
+	code = auth0_credentials_sso_headers(c, a->params, a->n_params, a->headers, a->n_headers,
+					     &s);
 	if (code != AUTH0_CREDENTIALS_OK)
 		return report(c, code, NULL);
 	code = auth0_credentials_sso_format(s, a->format, &text);
@@ -510,6 +608,7 @@ static const struct verb {
 	{ "revoke", verb_revoke, usage_revoke },
 	{ "api", verb_api, usage_api },
 	{ "sso", verb_sso, usage_sso },
+	{ "sso-exchange", verb_sso_exchange, usage_sso_exchange },
 };
 
 static const struct verb *find_verb(const char *name)
@@ -583,6 +682,7 @@ int main(int argc, char **argv)
 		code = AUTH0_CREDENTIALS_OK; /* --help */
 out:
 	free(a.params);
+	free(a.headers);
 	auth0_credentials_free(c);
 	return code;
 }

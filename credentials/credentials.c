@@ -104,11 +104,13 @@ static void op_unlock(void *ctx, int handle)
 
 static int op_refresh(void *ctx, const struct a0_record *main, const char *scope,
 		      const char *audience, const struct a0_param *params, size_t n_params,
-		      struct a0_tokens **ret, struct a0_result *res)
+		      const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
+		      struct a0_result *res)
 {
 	struct auth0_credentials *c = ctx;
 
-	return c->tenant->refresh(main, c->timeout, scope, audience, params, n_params, ret, res);
+	return c->tenant->refresh(main, c->timeout, scope, audience, params, n_params, headers,
+				  n_headers, ret, res);
 }
 
 static int op_revoke(void *ctx, const struct a0_record *main, struct a0_result *res)
@@ -171,7 +173,8 @@ static void op_run(void *ctx, struct a0_cm *cm, struct a0_cm_job *job)
 			return;
 		}
 	}
-	if (c->inline_)
+	/* An exchange for the caller stores nothing: its answer is for this process. */
+	if (c->inline_ || job->kind == A0_CM_JOB_SSO_EXCHANGE)
 		a0_cm_run_job(cm, job);
 	else
 		a0_worker_run(cm, job);
@@ -286,6 +289,8 @@ AUTH0_CREDENTIALS_API void auth0_credentials_sso_free(struct auth0_credentials_s
 		return;
 	a0_secret_free(s->session_transfer_token);
 	free(s->token_type);
+	a0_secret_free(s->id_token);
+	a0_secret_free(s->refresh_token);
 	free(s);
 }
 
@@ -420,14 +425,46 @@ AUTH0_CREDENTIALS_API int auth0_credentials_api_clear(struct auth0_credentials *
 	return a0_cm_api_clear(&c->cm, audience, scope);
 }
 
+/* The public headers as the core's name (key) and value pairs. */
+static int headers_of(struct auth0_credentials *c,
+		      const struct auth0_credentials_header *headers, size_t n,
+		      struct a0_param **ret)
+{
+	struct a0_param *p;
+
+	*ret = NULL;
+	if (n == 0)
+		return AUTH0_CREDENTIALS_OK;
+	if (!headers || n > A0_CM_MAX_HEADERS)
+		return invalid(c, "too many extra headers");
+	p = calloc(n, sizeof(*p));
+	if (!p)
+		return AUTH0_CREDENTIALS_UNKNOWN;
+	for (size_t i = 0; i < n; i++) {
+		p[i].key = headers[i].name;
+		p[i].value = headers[i].value;
+	}
+	*ret = p;
+	return AUTH0_CREDENTIALS_OK;
+}
+
 AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 						 const struct auth0_credentials_param *params,
 						 size_t n_params,
 						 struct auth0_credentials_sso **ret)
 {
+	return auth0_credentials_sso_headers(c, params, n_params, NULL, 0, ret);
+}
+
+AUTH0_CREDENTIALS_API int
+auth0_credentials_sso_headers(struct auth0_credentials *c,
+			      const struct auth0_credentials_param *params, size_t n_params,
+			      const struct auth0_credentials_header *headers, size_t n_headers,
+			      struct auth0_credentials_sso **ret)
+{
 	struct auth0_credentials_sso *s = NULL;
+	struct a0_param *p = NULL, *h = NULL;
 	struct a0_record *rec = NULL;
-	struct a0_param *p = NULL;
 	long long expires_in = 0;
 	int code;
 
@@ -435,8 +472,11 @@ AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 		return invalid(c, "nowhere to return the credentials");
 	code = params_of(c, params, n_params, &p);
 	if (code == 0)
-		code = a0_cm_sso(&c->cm, p, n_params, &rec, &expires_in);
+		code = headers_of(c, headers, n_headers, &h);
+	if (code == 0)
+		code = a0_cm_sso(&c->cm, p, n_params, h, n_headers, &rec, &expires_in);
 	free(p);
+	free(h);
 	if (code != 0)
 		return code;
 	s = calloc(1, sizeof(*s));
@@ -447,6 +487,52 @@ AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 	}
 	a0_record_free(rec);
 	if (!s || !s->session_transfer_token || !s->token_type) {
+		auth0_credentials_sso_free(s);
+		a0_format(c->cm.message, sizeof(c->cm.message), "out of memory");
+		return AUTH0_CREDENTIALS_UNKNOWN;
+	}
+	*ret = s;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+AUTH0_CREDENTIALS_API int
+auth0_credentials_sso_exchange(struct auth0_credentials *c, const char *refresh_token,
+			       const struct auth0_credentials_tenant *tenant,
+			       const struct auth0_credentials_param *params, size_t n_params,
+			       const struct auth0_credentials_header *headers, size_t n_headers,
+			       struct auth0_credentials_sso **ret)
+{
+	const struct auth0_credentials_tenant none = { 0 };
+	struct auth0_credentials_sso *s = NULL;
+	struct a0_param *p = NULL, *h = NULL;
+	struct a0_tokens *t = NULL;
+	int code;
+
+	if (!ret)
+		return invalid(c, "nowhere to return the credentials");
+	if (!tenant)
+		tenant = &none;
+	code = params_of(c, params, n_params, &p);
+	if (code == 0)
+		code = headers_of(c, headers, n_headers, &h);
+	if (code == 0)
+		code = a0_cm_sso_exchange(&c->cm, refresh_token, tenant->domain, tenant->client_id,
+					  tenant->ca_file, p, n_params, h, n_headers, &t);
+	free(p);
+	free(h);
+	if (code != 0)
+		return code;
+	/* The answer's strings move to the caller: no copies of the secrets. */
+	if ((s = calloc(1, sizeof(*s)))) {
+		s->session_transfer_token = t->access_token;
+		s->id_token = t->id_token;
+		s->refresh_token = t->refresh_token;
+		t->access_token = t->id_token = t->refresh_token = NULL;
+		s->token_type = strdup(t->token_type ? t->token_type : "N_A");
+		s->expires_in = t->expires_in;
+	}
+	a0_tokens_free(t);
+	if (!s || !s->token_type) {
 		auth0_credentials_sso_free(s);
 		a0_format(c->cm.message, sizeof(c->cm.message), "out of memory");
 		return AUTH0_CREDENTIALS_UNKNOWN;
@@ -626,10 +712,18 @@ AUTH0_CREDENTIALS_API int auth0_credentials_sso_format(const struct auth0_creden
 		{ .json = "token_type", .env = "AUTH0_TOKEN_TYPE", .text = s->token_type },
 		{ .json = "expires_in", .env = "AUTH0_EXPIRES_IN", .number = s->expires_in,
 		  .is_number = true },
+		/* Only from sso_exchange, and only when the answer had them. */
+		{ .json = "id_token", .env = "AUTH0_ID_TOKEN", .text = s->id_token },
+		{ .json = "refresh_token", .env = "AUTH0_REFRESH_TOKEN", .text = s->refresh_token },
 	};
+	size_t n = 3;
 
-	return format_fields(fields, A0_ARRAY_SIZE(fields),
-			     s->session_transfer_token, NULL, format, ret);
+	if (s->id_token || s->refresh_token)
+		n = A0_ARRAY_SIZE(fields);
+	/* The token format alone would drop a rotated refresh token the caller must keep. */
+	if (s->refresh_token && format == AUTH0_CREDENTIALS_FORMAT_TOKEN)
+		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
+	return format_fields(fields, n, s->session_transfer_token, NULL, format, ret);
 }
 
 /* ------------------------------------------------------------------ errors */

@@ -16,6 +16,7 @@
 #include "lib/error.h"
 #include "credentials/manager.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 static int exchange_failed(enum a0_cm_job_kind kind)
 {
@@ -23,6 +24,7 @@ static int exchange_failed(enum a0_cm_job_kind kind)
 	case A0_CM_JOB_API:
 		return AUTH0_CREDENTIALS_API_EXCHANGE_FAILED;
 	case A0_CM_JOB_SSO:
+	case A0_CM_JOB_SSO_EXCHANGE:
 		return AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED;
 	case A0_CM_JOB_REVOKE:
 		return AUTH0_CREDENTIALS_REVOKE_FAILED;
@@ -67,6 +69,7 @@ static const char *what_of(enum a0_cm_job_kind kind)
 	case A0_CM_JOB_API:
 		return "the exchange for the API's credentials failed";
 	case A0_CM_JOB_SSO:
+	case A0_CM_JOB_SSO_EXCHANGE:
 		return "the session transfer exchange failed";
 	case A0_CM_JOB_REVOKE:
 		return "revoking the refresh token failed";
@@ -85,7 +88,7 @@ static void outcome(struct a0_cm_outcome *o, int code, const char *fmt, ...)
 
 	o->code = code;
 	va_start(ap, fmt);
-	vsnprintf(o->message, sizeof(o->message), fmt, ap);
+	a0_vformat(o->message, sizeof(o->message), fmt, ap);
 	va_end(ap);
 }
 
@@ -97,11 +100,11 @@ static void request_failed(struct a0_cm_job *job, int err, const struct a0_resul
 	char tries[48] = "";
 
 	o->status = res->status;
-	snprintf(o->error, sizeof(o->error), "%s", res->error);
+	a0_format(o->error, sizeof(o->error), "%s", res->error);
 	if (res->error[0])
-		snprintf(o->description, sizeof(o->description), "%s", res->description);
+		a0_format(o->description, sizeof(o->description), "%s", res->description);
 	if (o->attempts > 1)
-		snprintf(tries, sizeof(tries), " (after %u attempts)", o->attempts);
+		a0_format(tries, sizeof(tries), " (after %u attempts)", o->attempts);
 	if (res->status == 401 && (strcmp(res->error, "access_denied") == 0 ||
 				   strcmp(res->error, "invalid_client") == 0)) {
 		/* The record has no client secret, and the helper must never read one. */
@@ -128,8 +131,8 @@ static void request_failed(struct a0_cm_job *job, int err, const struct a0_resul
 			a0_strerror(err), res->description[0] ? " (" : "", res->description,
 			res->description[0] ? ")" : "");
 		if (tries[0])
-			snprintf(o->message + strlen(o->message),
-				 sizeof(o->message) - strlen(o->message), "%s", tries);
+			a0_format(o->message + strlen(o->message),
+				  sizeof(o->message) - strlen(o->message), "%s", tries);
 	}
 }
 
@@ -157,7 +160,7 @@ static int refresh_with_retries(struct a0_cm *cm, struct a0_cm_job *job, const c
 
 		*ret_issued = ops->now(ops->ctx);
 		r = ops->refresh(ops->ctx, job->main, job->scope, audience, job->params,
-				 job->n_params, ret, res);
+				 job->n_params, job->headers, job->n_headers, ret, res);
 		job->out.attempts = attempt;
 		if ((r != A0_ERR_SERVER && r != A0_ERR_RATE_LIMITED) || attempt == A0_CM_ATTEMPTS)
 			return r;
@@ -184,18 +187,28 @@ static int save_main(struct a0_cm *cm, const struct a0_record *r)
 	return rc;
 }
 
-/* The main record with only its refresh token replaced. */
-static int save_rotated(struct a0_cm *cm, struct a0_cm_job *job, const char *refresh_token)
+/* The main record with only its refresh token and ID token replaced (NULL: kept). */
+static int save_rotated(struct a0_cm *cm, struct a0_cm_job *job, const char *refresh_token,
+			const char *id_token)
 {
 	struct a0_record *n = NULL;
 	int r;
 
 	if ((r = a0_record_dup(job->main, &n)) < 0)
 		goto out;
-	a0_secret_clear(&n->refresh_token);
-	if (!(n->refresh_token = a0_secret_dup(refresh_token))) {
-		r = A0_ERR_NOMEM;
-		goto out;
+	if (refresh_token) {
+		a0_secret_clear(&n->refresh_token);
+		if (!(n->refresh_token = a0_secret_dup(refresh_token))) {
+			r = A0_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (id_token) {
+		a0_secret_clear(&n->id_token);
+		if (!(n->id_token = a0_secret_dup(id_token))) {
+			r = A0_ERR_NOMEM;
+			goto out;
+		}
 	}
 	r = save_main(cm, n);
 out:
@@ -228,6 +241,7 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 	const char *audience = job->audience;
 	struct a0_record *n = NULL;
 	struct a0_tokens *t = NULL;
+	const char *id_token;
 	time_t issued = 0;
 	int r;
 
@@ -246,9 +260,21 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 	 * The rotated refresh token first: from now on it is the only one the tenant accepts,
 	 * whatever else goes wrong.
 	 */
+	if (job->kind == A0_CM_JOB_SSO_EXCHANGE) {
+		/* Nothing to store: the caller keeps what the answer holds. */
+		if (!a0_cm_tokens_ok(t)) {
+			outcome(&job->out, exchange_failed(job->kind),
+				"%s: the tenant's token response holds a token that is not "
+				"printable ASCII", what_of(job->kind));
+			goto out;
+		}
+		job->answer = t;
+		t = NULL;
+		goto out;
+	}
 	if (!a0_cm_tokens_ok(t)) {
 		if (a0_cm_token_ok(t->refresh_token) &&
-		    (r = save_rotated(cm, job, t->refresh_token)) < 0) {
+		    (r = save_rotated(cm, job, t->refresh_token, NULL)) < 0) {
 			store_failed(job, r, "the rotated refresh token");
 			goto out;
 		}
@@ -264,7 +290,13 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 			store_failed(job, r, "the renewed credentials");
 		goto out;
 	}
-	if (t->refresh_token && (r = save_rotated(cm, job, t->refresh_token)) < 0) {
+	/*
+	 * The session transfer exchange may also answer a new ID token for the session (Auth0's
+	 * getSSOCredentials stores it); an API's ID token is not the session's.
+	 */
+	id_token = job->kind == A0_CM_JOB_SSO ? t->id_token : NULL;
+	if ((t->refresh_token || id_token) &&
+	    (r = save_rotated(cm, job, t->refresh_token, id_token)) < 0) {
 		store_failed(job, r, "the rotated refresh token");
 		goto out;
 	}

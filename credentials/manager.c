@@ -21,8 +21,10 @@
 #include <auth0/credentials.h>
 
 #include "lib/error.h"
+#include "lib/json.h"
 #include "credentials/manager.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 
 /* Most scope words compared; Auth0 scopes are a handful. */
 #define MAX_SCOPE_WORDS 128
@@ -47,7 +49,7 @@ static const char *const code_names[] = {
 
 const char *a0_cm_code_name(int code)
 {
-	if (code < 0 || code >= (int)(sizeof(code_names) / sizeof(code_names[0])))
+	if (code < 0 || code >= (int)A0_ARRAY_SIZE(code_names))
 		return NULL;
 	return code_names[code];
 }
@@ -60,7 +62,7 @@ static int fail(struct a0_cm *cm, int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(cm->message, sizeof(cm->message), fmt, ap);
+	a0_vformat(cm->message, sizeof(cm->message), fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -144,12 +146,78 @@ enum a0_cm_decision a0_cm_decide(const struct a0_record *r, time_t t, const char
 
 bool a0_cm_token_ok(const char *s)
 {
-	if (!s || !*s || strlen(s) > A0_MAX_TOKEN)
+	size_t n = s ? strlen(s) : 0;
+
+	return n > 0 && n <= A0_MAX_TOKEN && a0_text_ok(s, n, A0_TEXT_TOKEN);
+}
+
+/* RFC 9110's tchar: what a header name may be made of. */
+static bool header_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > A0_CM_MAX_HEADER_NAME)
 		return false;
 	for (; *s; s++)
-		if (*s < 0x21 || *s > 0x7e)
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
 			return false;
 	return true;
+}
+
+/* Headers that would change what the request means, how it is framed, or who it is from. */
+static bool header_reserved(const char *name)
+{
+	static const char *const reserved[] = {
+		"host",		"authorization", "proxy-authorization", "cookie",
+		"transfer-encoding", "connection", "te",		  "upgrade",
+		"expect",	"accept",	 "forwarded",		  "auth0-forwarded-for",
+		"dpop",		"keep-alive",	 "trailer",		  "proxy-connection",
+	};
+
+	if (strncasecmp(name, "content-", 8) == 0 || strncasecmp(name, "x-forwarded-", 12) == 0)
+		return true;
+	for (size_t i = 0; i < A0_ARRAY_SIZE(reserved); i++)
+		if (strcasecmp(name, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
+int a0_cm_headers_check(const struct a0_param *headers, size_t n, char *err, size_t errlen)
+{
+	if (n > A0_CM_MAX_HEADERS) {
+		a0_format(err, errlen, "at most %d extra headers", A0_CM_MAX_HEADERS);
+		return A0_ERR_INVALID;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *name = headers[i].key, *value = headers[i].value;
+
+		if (!name || !header_name_ok(name)) {
+			a0_format(err, errlen,
+				  "a header name must be 1 to %d letters, digits or !#$%%&'*+-.^_`|~",
+				  A0_CM_MAX_HEADER_NAME);
+			return A0_ERR_INVALID;
+		}
+		if (!value || strlen(value) > A0_CM_MAX_HEADER_VALUE ||
+		    !a0_text_ok(value, strlen(value), A0_TEXT_ASCII)) {
+			a0_format(err, errlen,
+				  "the value of header %s must be printable ASCII of at most %d "
+				  "bytes (no CR, LF or other control characters)",
+				  name, A0_CM_MAX_HEADER_VALUE);
+			return A0_ERR_INVALID;
+		}
+		if (header_reserved(name)) {
+			a0_format(err, errlen,
+				  "header %s would change the request's meaning or security", name);
+			return A0_ERR_INVALID;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcasecmp(headers[j].key, name) == 0) {
+				a0_format(err, errlen, "header %s is given twice", name);
+				return A0_ERR_INVALID;
+			}
+		}
+	}
+	return 0;
 }
 
 bool a0_cm_tokens_ok(const struct a0_tokens *t)
@@ -168,15 +236,6 @@ static bool same_tokens(const struct a0_record *a, const struct a0_record *b)
 	       strcmp(a->access_token, b->access_token) == 0;
 }
 
-static int dup_into(char **dst, const char *src)
-{
-	*dst = NULL;
-	if (!src)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : A0_ERR_NOMEM;
-}
-
 /* Put the tokens of t into n; scope when t has none (Auth0 omits an unchanged scope). */
 static int fill_tokens(struct a0_record *n, const struct a0_tokens *t, const char *scope,
 		       time_t issued)
@@ -186,13 +245,13 @@ static int fill_tokens(struct a0_record *n, const struct a0_tokens *t, const cha
 	free(n->scope);
 	n->token_type = n->scope = NULL;
 	n->expires_at = issued + (time_t)t->expires_in;
-	if (dup_into(&n->access_token, t->access_token) < 0 ||
-	    dup_into(&n->token_type, t->token_type) < 0 ||
-	    dup_into(&n->scope, t->scope ? t->scope : scope) < 0)
+	if (a0_strdup_into(&n->access_token, t->access_token) < 0 ||
+	    a0_strdup_into(&n->token_type, t->token_type) < 0 ||
+	    a0_strdup_into(&n->scope, t->scope ? t->scope : scope) < 0)
 		return A0_ERR_NOMEM;
 	if (t->id_token) {
 		a0_secret_clear(&n->id_token);
-		if (dup_into(&n->id_token, t->id_token) < 0)
+		if (a0_strdup_into(&n->id_token, t->id_token) < 0)
 			return A0_ERR_NOMEM;
 	}
 	return 0;
@@ -210,7 +269,7 @@ int a0_cm_merge(const struct a0_record *old, const struct a0_tokens *t, const ch
 		goto out;
 	if (t->refresh_token) {
 		a0_secret_clear(&n->refresh_token);
-		if ((r = dup_into(&n->refresh_token, t->refresh_token)) < 0)
+		if ((r = a0_strdup_into(&n->refresh_token, t->refresh_token)) < 0)
 			goto out;
 	}
 	*ret = n;
@@ -230,13 +289,13 @@ int a0_cm_exchange_record(const struct a0_record *main, const struct a0_tokens *
 	if (!(n = calloc(1, sizeof(*n))))
 		return A0_ERR_NOMEM;
 	/* main's tenant (domain, client, CA file): every record names the tenant that issued it. */
-	if ((r = dup_into(&n->domain, main->domain)) < 0)
+	if ((r = a0_strdup_into(&n->domain, main->domain)) < 0)
 		goto out;
-	if ((r = dup_into(&n->client_id, main->client_id)) < 0)
+	if ((r = a0_strdup_into(&n->client_id, main->client_id)) < 0)
 		goto out;
-	if ((r = dup_into(&n->ca_file, main->ca_file)) < 0)
+	if ((r = a0_strdup_into(&n->ca_file, main->ca_file)) < 0)
 		goto out;
-	if ((r = dup_into(&n->audience, audience)) < 0)
+	if ((r = a0_strdup_into(&n->audience, audience)) < 0)
 		goto out;
 	if ((r = fill_tokens(n, t, scope, issued)) < 0)
 		goto out;
@@ -271,6 +330,13 @@ static int check_scope(struct a0_cm *cm, const char *scope)
 static int check_params(struct a0_cm *cm, const struct a0_param *params, size_t n)
 {
 	if (a0_params_check(params, n, cm->message, sizeof(cm->message)) < 0)
+		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+static int check_headers(struct a0_cm *cm, const struct a0_param *headers, size_t n)
+{
+	if (a0_cm_headers_check(headers, n, cm->message, sizeof(cm->message)) < 0)
 		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
 	return AUTH0_CREDENTIALS_OK;
 }
@@ -347,9 +413,9 @@ static int run(struct a0_cm *cm, struct a0_cm_job *job)
 	if (job->out.code == AUTH0_CREDENTIALS_OK)
 		return AUTH0_CREDENTIALS_OK;
 	cm->result.status = job->out.status;
-	snprintf(cm->result.error, sizeof(cm->result.error), "%s", job->out.error);
-	snprintf(cm->result.description, sizeof(cm->result.description), "%s",
-		 job->out.description);
+	a0_format(cm->result.error, sizeof(cm->result.error), "%s", job->out.error);
+	a0_format(cm->result.description, sizeof(cm->result.description), "%s",
+		  job->out.description);
 	return fail(cm, job->out.code, "%s", job->out.message);
 }
 
@@ -450,19 +516,6 @@ out:
 	return code;
 }
 
-/* host[:port]: letters, digits, '.', '-', one ':' before digits; or [v6]:port. */
-static bool domain_ok(const char *d)
-{
-	size_t n = strlen(d);
-
-	if (n == 0 || n > 300)
-		return false;
-	for (const char *p = d; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr(".-:[]", *p))
-			return false;
-	return d[0] != '-' && d[0] != '.' && d[0] != ':';
-}
-
 /*
  * The record a save makes of the token response t: its tokens, and the tenant from the caller,
  * else from the credentials it replaces (old, may be NULL). A0_ERR_NOMEM.
@@ -476,23 +529,129 @@ static int saved_record(const struct a0_tokens *t, const struct a0_record *old,
 
 	if (!(n = calloc(1, sizeof(*n))))
 		return A0_ERR_NOMEM;
-	if ((r = dup_into(&n->domain, domain ? domain : old ? old->domain : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->domain, domain ? domain : old ? old->domain : NULL)) < 0)
 		goto out;
-	if ((r = dup_into(&n->client_id, client_id ? client_id : old ? old->client_id : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->client_id, client_id ? client_id : old ? old->client_id : NULL)) < 0)
 		goto out;
-	if ((r = dup_into(&n->ca_file, ca_file ? ca_file : old ? old->ca_file : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->ca_file, ca_file ? ca_file : old ? old->ca_file : NULL)) < 0)
 		goto out;
-	if ((r = dup_into(&n->audience, audience ? audience : old ? old->audience : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->audience, audience ? audience : old ? old->audience : NULL)) < 0)
 		goto out;
 	if ((r = fill_tokens(n, t, NULL, issued)) < 0)
 		goto out;
-	if ((r = dup_into(&n->refresh_token, t->refresh_token)) < 0)
+	if ((r = a0_strdup_into(&n->refresh_token, t->refresh_token)) < 0)
 		goto out;
 	*ret = n;
 	n = NULL;
 out:
 	a0_record_free(n);
 	return r;
+}
+
+/* The members of the two shapes save reads ("scope" is both's). */
+static const char *const token_response_members[] = {
+	"access_token", "id_token", "refresh_token", "token_type", "expires_in", "expires_at",
+};
+static const char *const sdk_credentials_members[] = {
+	"accessToken", "idToken", "refreshToken", "tokenType", "expiresAt", "expiresIn",
+};
+
+static bool has_any(const cJSON *o, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cJSON_GetObjectItemCaseSensitive(o, names[i]))
+			return true;
+	return false;
+}
+
+/* A string member into *dst: absent is fine unless required, another type is not. */
+static int take_member(const cJSON *o, const char *name, bool required, char **dst)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!item)
+		return required ? A0_ERR_MALFORMED : 0;
+	if (!cJSON_IsString(item) || !item->valuestring)
+		return A0_ERR_MALFORMED;
+	return a0_strdup_into(dst, item->valuestring);
+}
+
+/*
+ * The SDKs' Credentials object: accessToken, tokenType, expiresAt (seconds since the epoch, in
+ * the future, at most ten years ahead as for expires_in), and optionally idToken, refreshToken,
+ * scope. Returns OK and *ret, or a code with the reason in cm->message.
+ */
+static int parse_sdk_credentials(struct a0_cm *cm, const cJSON *o, struct a0_tokens **ret)
+{
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "expiresAt");
+	const long long max = 10LL * 365 * 86400;
+	long long t_now = (long long)now(cm), expires_at;
+	struct a0_tokens *t;
+	int r;
+
+	if (!cJSON_IsNumber(at) || at->valuedouble != (double)(long long)at->valuedouble)
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "expiresAt must be the access token's expiry in whole seconds since the "
+			    "epoch (a number)");
+	expires_at = (long long)at->valuedouble;
+	if (expires_at <= t_now || expires_at - t_now > max)
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "expiresAt must be in the future and within ten years, in seconds (not "
+			    "milliseconds) since the epoch");
+	if (!(t = calloc(1, sizeof(*t))))
+		return fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	r = take_member(o, "accessToken", true, &t->access_token);
+	if (r == 0)
+		r = take_member(o, "tokenType", true, &t->token_type);
+	if (r == 0)
+		r = take_member(o, "idToken", false, &t->id_token);
+	if (r == 0)
+		r = take_member(o, "refreshToken", false, &t->refresh_token);
+	if (r == 0)
+		r = take_member(o, "scope", false, &t->scope);
+	if (r < 0) {
+		a0_tokens_free(t);
+		if (r == A0_ERR_NOMEM)
+			return fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the input is not an Auth0 SDK Credentials object (accessToken, "
+			    "tokenType, expiresAt; idToken, refreshToken, scope: strings)");
+	}
+	t->expires_in = expires_at - t_now;
+	t->expires_at = (time_t)expires_at;
+	*ret = t;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+/* What save was given: Auth0's token response, or the SDKs' Credentials; never a mix. */
+static int parse_saved(struct a0_cm *cm, const char *json, size_t len, struct a0_tokens **ret)
+{
+	bool snake, camel;
+	cJSON *root = NULL;
+	int code;
+
+	if (!json || a0_json_parse(json, len, &root) < 0 || !cJSON_IsObject(root)) {
+		a0_json_free(root);
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT, "the input is not a JSON object");
+	}
+	snake = has_any(root, token_response_members, A0_ARRAY_SIZE(token_response_members));
+	camel = has_any(root, sdk_credentials_members, A0_ARRAY_SIZE(sdk_credentials_members));
+	if (snake && camel)
+		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the input mixes an Auth0 token response (access_token, expires_in) "
+			    "with an SDK Credentials object (accessToken, expiresAt): give one");
+	else if (camel)
+		code = parse_sdk_credentials(cm, root, ret);
+	else if (a0_parse_token_response(json, len, now(cm), ret) < 0)
+		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the input is not an Auth0 token response (access_token, token_type, "
+			    "expires_in; id_token, refresh_token, scope) nor an SDK Credentials "
+			    "object (accessToken, tokenType, expiresAt; idToken, refreshToken, "
+			    "scope)");
+	else
+		code = AUTH0_CREDENTIALS_OK;
+	a0_json_free(root);
+	return code;
 }
 
 int a0_cm_save(struct a0_cm *cm, const char *json, size_t len, const char *domain,
@@ -503,10 +662,8 @@ int a0_cm_save(struct a0_cm *cm, const char *json, size_t len, const char *domai
 	int handle = -1, code, r;
 
 	reset(cm);
-	if (!json || a0_parse_token_response(json, len, now(cm), &t) < 0)
-		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
-			    "the input is not an Auth0 token response (access_token, token_type, "
-			    "expires_in; id_token, refresh_token, scope)");
+	if ((code = parse_saved(cm, json, len, &t)) != 0)
+		return code;
 	if (!a0_cm_tokens_ok(t)) {
 		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
 			    "a token in the input is not printable ASCII");
@@ -526,7 +683,7 @@ int a0_cm_save(struct a0_cm *cm, const char *json, size_t len, const char *domai
 			    "to take them from)");
 		goto out;
 	}
-	if (!domain_ok(n->domain) || !a0_cm_token_ok(n->client_id) ||
+	if (!a0_domain_valid(n->domain) || !a0_cm_token_ok(n->client_id) ||
 	    (n->ca_file && n->ca_file[0] != '/') ||
 	    (n->audience && (!*n->audience || strlen(n->audience) > MAX_AUDIENCE))) {
 		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
@@ -722,7 +879,8 @@ out:
 }
 
 int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
-	      struct a0_record **ret, long long *ret_expires_in)
+	      const struct a0_param *headers, size_t n_headers, struct a0_record **ret,
+	      long long *ret_expires_in)
 {
 	struct a0_cm_job job = { .kind = A0_CM_JOB_SSO };
 	struct a0_record *main = NULL, *rec = NULL;
@@ -730,7 +888,8 @@ int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 	int handle = -1, code;
 
 	reset(cm);
-	if ((code = check_params(cm, params, n_params)) != 0)
+	if ((code = check_params(cm, params, n_params)) != 0 ||
+	    (code = check_headers(cm, headers, n_headers)) != 0)
 		return code;
 	if ((code = lock(cm, &handle)) != 0)
 		goto out;
@@ -746,6 +905,8 @@ int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 	job.record = A0_RECORD_SSO;
 	job.params = params;
 	job.n_params = n_params;
+	job.headers = headers;
+	job.n_headers = n_headers;
 	code = exchange(cm, &job, "the session transfer credentials", &rec);
 out:
 	unlock(cm, &handle);
@@ -758,5 +919,77 @@ out:
 	} else {
 		a0_record_free(rec);
 	}
+	return code;
+}
+
+int a0_cm_sso_exchange(struct a0_cm *cm, const char *refresh_token, const char *domain,
+		       const char *client_id, const char *ca_file, const struct a0_param *params,
+		       size_t n_params, const struct a0_param *headers, size_t n_headers,
+		       struct a0_tokens **ret)
+{
+	struct a0_cm_job job = { .kind = A0_CM_JOB_SSO_EXCHANGE };
+	struct a0_record *stored = NULL, *tmp = NULL;
+	char *audience = NULL;
+	int code;
+
+	reset(cm);
+	if (!a0_cm_token_ok(refresh_token))
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the refresh token must be one word of printable ASCII");
+	if ((code = check_params(cm, params, n_params)) != 0 ||
+	    (code = check_headers(cm, headers, n_headers)) != 0)
+		return code;
+	/* The tenant as save finds it: the caller's, else the stored credentials'. */
+	if (!domain || !client_id) {
+		if ((code = load_optional(cm, A0_RECORD_MAIN, &stored)) != 0)
+			goto out;
+	}
+	if (!(tmp = calloc(1, sizeof(*tmp))) ||
+	    a0_strdup_into(&tmp->domain, domain ? domain : stored ? stored->domain : NULL) < 0 ||
+	    a0_strdup_into(&tmp->client_id,
+			   client_id ? client_id : stored ? stored->client_id : NULL) < 0 ||
+	    a0_strdup_into(&tmp->ca_file, ca_file ? ca_file : stored ? stored->ca_file : NULL) < 0 ||
+	    a0_strdup_into(&tmp->refresh_token, refresh_token) < 0) {
+		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+		goto out;
+	}
+	if (!tmp->domain || !tmp->client_id) {
+		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the tenant's domain and client ID are needed (no stored credentials "
+			    "to take them from)");
+		goto out;
+	}
+	if (!a0_domain_valid(tmp->domain) || !a0_cm_token_ok(tmp->client_id) ||
+	    (tmp->ca_file && tmp->ca_file[0] != '/')) {
+		code = fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the domain must be host[:port], the client ID printable and the CA "
+			    "file an absolute path");
+		goto out;
+	}
+	if (asprintf(&audience, "urn:%s:session_transfer", tmp->domain) < 0) {
+		audience = NULL;
+		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+		goto out;
+	}
+	job.main = tmp;
+	job.audience = audience;
+	job.params = params;
+	job.n_params = n_params;
+	job.headers = headers;
+	job.n_headers = n_headers;
+	if ((code = run(cm, &job)) != 0)
+		goto out;
+	if (!job.answer) {
+		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN,
+			    "the session transfer exchange ran where its answer is lost");
+		goto out;
+	}
+	*ret = job.answer;
+	job.answer = NULL;
+out:
+	a0_tokens_free(job.answer);
+	a0_record_free(stored);
+	a0_record_free(tmp);
+	free(audience);
 	return code;
 }

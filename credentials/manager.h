@@ -27,8 +27,12 @@
 /* Attempts of one refresh when the tenant answers 429 or 5xx, and the most they may wait. */
 #define A0_CM_ATTEMPTS 3
 #define A0_CM_MAX_RETRY_WAIT 10
-/* Longest min-ttl accepted: Auth0's access tokens live at most 30 days. */
-#define A0_CM_MAX_MIN_TTL (366LL * 86400)
+/*
+ * Longest min-ttl accepted: 100 years, a bound that keeps time arithmetic far from overflow.
+ * Anything a token cannot satisfy (Auth0's access tokens live at most 30 days) is tried, as in
+ * Auth0's SDKs, and answered LARGE_MIN_TTL when even a renewed token falls short.
+ */
+#define A0_CM_MAX_MIN_TTL (100LL * 366 * 86400)
 
 struct a0_cm;
 
@@ -38,6 +42,11 @@ enum a0_cm_job_kind {
 	A0_CM_JOB_API,	   /* api record: refresh grant with audience, scope and params */
 	A0_CM_JOB_SSO,	   /* sso record: refresh grant with the session transfer audience */
 	A0_CM_JOB_REVOKE,  /* revoke the refresh token, then clear the keyring */
+	/*
+	 * A caller's refresh token for a session transfer token: nothing stored, the answer left
+	 * in the job. Runs in the caller's process (the answer's secrets cannot cross the pipe).
+	 */
+	A0_CM_JOB_SSO_EXCHANGE,
 };
 
 /* A job's outcome: crosses the pipe from the worker, so it holds no secret. */
@@ -59,7 +68,10 @@ struct a0_cm_job {
 	const char *record; /* where the new access token goes */
 	const struct a0_param *params;
 	size_t n_params;
+	const struct a0_param *headers; /* extra request headers: name (key) and value */
+	size_t n_headers;
 	struct a0_cm_outcome out;
+	struct a0_tokens *answer; /* A0_CM_JOB_SSO_EXCHANGE: the tenant's answer, on OK */
 };
 
 struct a0_cm_ops {
@@ -74,7 +86,8 @@ struct a0_cm_ops {
 	/* The tenant, as told by the record. */
 	int (*refresh)(void *ctx, const struct a0_record *main, const char *scope,
 		       const char *audience, const struct a0_param *params, size_t n_params,
-		       struct a0_tokens **ret, struct a0_result *res);
+		       const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
+		       struct a0_result *res);
 	int (*revoke)(void *ctx, const struct a0_record *main, struct a0_result *res);
 	/* Run a0_cm_run_job(cm, job), in a worker that outlives the caller; NULL: inline. */
 	void (*run)(void *ctx, struct a0_cm *cm, struct a0_cm_job *job);
@@ -97,6 +110,17 @@ const char *a0_cm_code_name(int code);
 bool a0_cm_scope_equal(const char *a, const char *b);
 /* A token bound for headers and shell assignments: printable ASCII without spaces, bounded. */
 bool a0_cm_token_ok(const char *s);
+/*
+ * Extra request headers (name in key): at most A0_CM_MAX_HEADERS, names of 1 to
+ * A0_CM_MAX_HEADER_NAME token characters (RFC 9110), values of printable ASCII up to
+ * A0_CM_MAX_HEADER_VALUE bytes, no name twice, and none that would change what the request
+ * means or who it authenticates (Host, Authorization, Content-*, Cookie, auth0-forwarded-for,
+ * framing and forwarding headers, DPoP). A0_ERR_INVALID with the reason in err.
+ */
+#define A0_CM_MAX_HEADERS 16
+#define A0_CM_MAX_HEADER_NAME 64
+#define A0_CM_MAX_HEADER_VALUE 1024
+int a0_cm_headers_check(const struct a0_param *headers, size_t n, char *err, size_t errlen);
 /* Every token of a token response is a0_cm_token_ok (the absent ones aside). */
 bool a0_cm_tokens_ok(const struct a0_tokens *t);
 /* The access token is valid now and for at least min_ttl more seconds. */
@@ -148,6 +172,18 @@ int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, lon
 int a0_cm_api_clear(struct a0_cm *cm, const char *audience, const char *scope);
 /* The session transfer record and Auth0's expires_in for it. */
 int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
-	      struct a0_record **ret, long long *ret_expires_in);
+	      const struct a0_param *headers, size_t n_headers, struct a0_record **ret,
+	      long long *ret_expires_in);
+
+/*
+ * The session transfer exchange for the caller's refresh_token (the SDKs' ssoExchange): the
+ * tenant from domain, client_id and ca_file, else from the stored credentials; nothing is read
+ * under the lock and nothing is stored. *ret (a0_tokens_free) holds the answer, with the rotated
+ * refresh token and new ID token when there are.
+ */
+int a0_cm_sso_exchange(struct a0_cm *cm, const char *refresh_token, const char *domain,
+		       const char *client_id, const char *ca_file, const struct a0_param *params,
+		       size_t n_params, const struct a0_param *headers, size_t n_headers,
+		       struct a0_tokens **ret);
 
 #endif

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "lib/error.h"
 #include "credentials/tenant.h"
@@ -29,9 +30,30 @@ static int connect_tenant(const struct a0_record *main, unsigned timeout,
 	return r;
 }
 
+/* The caller's extra headers on every request of the client. */
+static int add_headers(struct a0_client *client, const struct a0_param *headers, size_t n,
+		       struct a0_result *res)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char *line;
+
+		if (asprintf(&line, "%s: %s", headers[i].key, headers[i].value) < 0)
+			return A0_ERR_NOMEM;
+		r = a0_http_add_header(client->http, line);
+		free(line);
+	}
+	if (r < 0)
+		a0_format(res->description, sizeof(res->description), "a header was refused: %s",
+			  a0_strerror(r));
+	return r;
+}
+
 static int refresh(const struct a0_record *main, unsigned timeout, const char *scope,
 		   const char *audience, const struct a0_param *params, size_t n_params,
-		   struct a0_tokens **ret, struct a0_result *res)
+		   const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
+		   struct a0_result *res)
 {
 	struct a0_client client = { .client_id = main->client_id };
 	int r;
@@ -40,8 +62,10 @@ static int refresh(const struct a0_record *main, unsigned timeout, const char *s
 	r = connect_tenant(main, timeout, &client, res);
 	if (r < 0)
 		return r;
-	r = a0_grant_refresh(&client, main->refresh_token, scope, audience, params, n_params, ret,
-			     res);
+	r = add_headers(&client, headers, n_headers, res);
+	if (r == 0)
+		r = a0_grant_refresh(&client, main->refresh_token, scope, audience, params,
+				     n_params, ret, res);
 	a0_http_free(client.http);
 	return r;
 }

@@ -22,10 +22,14 @@
 /* The module's one export, A0_TENANT_SYMBOL. */
 struct a0_tenant {
 	const char *version; /* PACKAGE_VERSION: the module must come from the library's build */
-	/* The refresh token grant at the record's tenant, for its client (timeout in seconds). */
+	/*
+	 * The refresh token grant at the record's tenant, for its client (timeout in seconds),
+	 * with extra header lines (name and value, checked by the caller: a0_cm_headers_check).
+	 */
 	int (*refresh)(const struct a0_record *main, unsigned timeout, const char *scope,
 		       const char *audience, const struct a0_param *params, size_t n_params,
-		       struct a0_tokens **ret, struct a0_result *res);
+		       const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
+		       struct a0_result *res);
 	/* Revoke the record's refresh token. */
 	int (*revoke)(const struct a0_record *main, unsigned timeout, struct a0_result *res);
 };

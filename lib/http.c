@@ -23,6 +23,7 @@ struct a0_http {
 	unsigned requests;
 	unsigned connections;
 	char *forwarded_for; /* "auth0-forwarded-for: IP" header, or NULL */
+	struct curl_slist *extra; /* the caller's header lines (a0_http_add_header) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -152,6 +153,7 @@ void a0_http_free(struct a0_http *h)
 		curl_easy_cleanup(h->curl);
 	free(h->base);
 	free(h->forwarded_for);
+	curl_slist_free_all(h->extra);
 	free(h);
 }
 
@@ -216,6 +218,8 @@ int a0_http_request(struct a0_http *h, const char *path, const char *bearer,
 		r = add_header(&headers, "Content-Type: application/json");
 	if (r == 0 && h->forwarded_for)
 		r = add_header(&headers, h->forwarded_for);
+	for (const struct curl_slist *x = h->extra; r == 0 && x; x = x->next)
+		r = add_header(&headers, x->data);
 	if (r == 0 && bearer) {
 		if (asprintf(&auth, "Authorization: Bearer %s", bearer) < 0) {
 			auth = NULL;
@@ -287,6 +291,13 @@ int a0_http_set_forwarded_for(struct a0_http *h, const char *ip)
 	free(h->forwarded_for);
 	h->forwarded_for = header;
 	return 0;
+}
+
+int a0_http_add_header(struct a0_http *h, const char *line)
+{
+	if (!line || !strchr(line, ':') || !a0_text_ok(line, strlen(line), A0_TEXT_ASCII))
+		return A0_ERR_INVALID;
+	return add_header(&h->extra, line);
 }
 
 void a0_http_stats(const struct a0_http *h, unsigned *ret_connections, unsigned *ret_requests)

@@ -46,6 +46,12 @@ void a0_http_response_clear(struct a0_http_response *resp);
  */
 int a0_http_set_forwarded_for(struct a0_http *h, const char *ip);
 
+/*
+ * Add a header line ("Name: value") sent with every later request of this client. The caller
+ * decides which headers may be sent; a line with a control byte is refused (A0_ERR_INVALID).
+ */
+int a0_http_add_header(struct a0_http *h, const char *line);
+
 /* Numbers of TLS connections opened and requests sent by this client (for tests, bench). */
 void a0_http_stats(const struct a0_http *h, unsigned *ret_connections, unsigned *ret_requests);
 

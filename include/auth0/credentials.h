@@ -77,11 +77,24 @@ struct auth0_credentials_sso {
 	char *session_transfer_token;
 	char *token_type; /* "N_A" */
 	long long expires_in;
+	/*
+	 * auth0_credentials_sso_exchange() only (NULL otherwise): the new ID token and the
+	 * rotated refresh token of the answer, NULL when it had none. The caller's refresh token
+	 * no longer works once rotated: keep this one.
+	 */
+	char *id_token;
+	char *refresh_token;
 };
 
 /* An extra member of the refresh request (the SDKs' "parameters"). */
 struct auth0_credentials_param {
 	const char *key;
+	const char *value;
+};
+
+/* An extra header of the session transfer request ("Name: value"). */
+struct auth0_credentials_header {
+	const char *name;
 	const char *value;
 };
 
@@ -118,7 +131,9 @@ AUTH0_CREDENTIALS_API int auth0_credentials_set_inline(struct auth0_credentials 
  * otherwise renewed with the refresh token (passing scope and params), stored, and returned.
  * A refresh that another process completed while this call waited counts as this call's.
  * LARGE_MIN_TTL: even the renewed token expires within min_ttl; the renewed credentials are
- * stored all the same. Free *ret with auth0_credentials_tokens_free().
+ * stored all the same. min_ttl is 0 to 100 years (INVALID_ARGUMENT beyond); a longer one than
+ * any token lives is tried and answered LARGE_MIN_TTL, as in Auth0's SDKs.
+ * Free *ret with auth0_credentials_tokens_free().
  */
 AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, const char *scope,
 						 long long min_ttl, bool force_refresh,
@@ -128,7 +143,11 @@ AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, con
 /* OK when an access token valid for at least min_ttl seconds is stored, else NOT_VALID. */
 AUTH0_CREDENTIALS_API int auth0_credentials_has_valid(struct auth0_credentials *c,
 						       long long min_ttl);
-/* Store an Auth0 token response (JSON) as the session's credentials. */
+/*
+ * Store an Auth0 token response (JSON: access_token, token_type, expires_in...) or an Auth0 SDK
+ * Credentials object (accessToken, tokenType, expiresAt in seconds since the epoch...) as the
+ * session's credentials; members of both shapes at once are INVALID_ARGUMENT.
+ */
 AUTH0_CREDENTIALS_API int auth0_credentials_save(struct auth0_credentials *c, const char *json,
 						  size_t len,
 						  const struct auth0_credentials_tenant *tenant);
@@ -153,6 +172,32 @@ AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 						 const struct auth0_credentials_param *params,
 						 size_t n_params,
 						 struct auth0_credentials_sso **ret);
+/*
+ * The same with extra request headers (the SDKs' getSSOCredentials headers): at most 16, names
+ * of 1 to 64 token characters, values of printable ASCII up to 1024 bytes, no name twice.
+ * Headers that would change the request's meaning or security are INVALID_ARGUMENT: Host,
+ * Authorization, Proxy-Authorization, Cookie, Content-*, Transfer-Encoding, Connection, TE,
+ * Upgrade, Expect, Accept, Forwarded, X-Forwarded-*, auth0-forwarded-for, DPoP.
+ */
+AUTH0_CREDENTIALS_API int
+auth0_credentials_sso_headers(struct auth0_credentials *c,
+			      const struct auth0_credentials_param *params, size_t n_params,
+			      const struct auth0_credentials_header *headers, size_t n_headers,
+			      struct auth0_credentials_sso **ret);
+
+/*
+ * The SDKs' ssoExchange: a session transfer token for the caller's refresh_token, at the tenant
+ * given (members left NULL are taken from the stored credentials, when there are). Nothing is
+ * read from or written to the keyring besides that; params and headers as above. With rotation
+ * the answer's refresh token (and new ID token) is in (*ret)->refresh_token (id_token): the
+ * caller must keep it. Runs in the calling process. Free with auth0_credentials_sso_free().
+ */
+AUTH0_CREDENTIALS_API int
+auth0_credentials_sso_exchange(struct auth0_credentials *c, const char *refresh_token,
+			       const struct auth0_credentials_tenant *tenant,
+			       const struct auth0_credentials_param *params, size_t n_params,
+			       const struct auth0_credentials_header *headers, size_t n_headers,
+			       struct auth0_credentials_sso **ret);
 
 AUTH0_CREDENTIALS_API void auth0_credentials_tokens_free(struct auth0_credentials_tokens *t);
 AUTH0_CREDENTIALS_API void auth0_credentials_sso_free(struct auth0_credentials_sso *s);

@@ -23,6 +23,7 @@
 
 #include "tests/credentials/common.h"
 #include "tests/common/util.h"
+#include "lib/util.h"
 
 void helper_test_init(struct fake *f)
 {
@@ -54,7 +55,7 @@ static int memfd_with(const char *text)
 
 	assert_true(fd >= 0);
 	if (len)
-		assert_int_equal(write(fd, text, len), (ssize_t)len);
+		assert_int_equal(a0_write_full(fd, text, len), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	return fd;
 }
@@ -105,7 +106,7 @@ void proc_start(struct proc *p, const char *stdin_text, const int *barrier,
 
 		if (barrier) {
 			close(barrier[1]);
-			while (read(barrier[0], &c, 1) > 0)
+			while (a0_read_full(barrier[0], &c, 1) > 0)
 				;
 		}
 		if (dup2(in, 0) < 0 || dup2(p->out, 1) < 0 || dup2(p->err, 2) < 0)

@@ -202,6 +202,48 @@ static void test_api_sso_revoke(void **state)
 	free(login);
 }
 
+/* getSSOCredentials' headers and ssoExchange, through the C API. */
+static void test_sso_headers_and_exchange(void **state)
+{
+	const struct auth0_credentials_header ok[] = { { "X-Request-Id", "r-1" } };
+	const struct auth0_credentials_header bad[] = { { "Host", "evil.example.com" } };
+	struct auth0_credentials_sso *s = NULL;
+	struct auth0_credentials *c = NULL;
+	char *login, *other, *rt, *text = NULL;
+
+	assert_code(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
+	login = save_alice(c);
+	assert_code(auth0_credentials_sso_headers(c, NULL, 0, ok, 1, &s), AUTH0_CREDENTIALS_OK);
+	assert_null(s->refresh_token); /* stored, not handed out */
+	auth0_credentials_sso_free(s);
+	assert_code(auth0_credentials_sso_headers(c, NULL, 0, bad, 1, &s),
+		    AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+
+	other = fake_login(&f, "pam-native", NULL, "a0alice", "openid profile offline_access");
+	rt = json_member(other, "refresh_token");
+	assert_code(auth0_credentials_sso_exchange(c, rt, NULL, NULL, 0, ok, 1, &s),
+		    AUTH0_CREDENTIALS_OK);
+	assert_string_equal(s->token_type, "N_A");
+	assert_non_null(s->refresh_token);
+	assert_string_not_equal(s->refresh_token, rt);
+	assert_non_null(s->id_token);
+	/* The token format alone would lose the rotated refresh token. */
+	assert_code(auth0_credentials_sso_format(s, AUTH0_CREDENTIALS_FORMAT_TOKEN, &text),
+		    AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_code(auth0_credentials_sso_format(s, AUTH0_CREDENTIALS_FORMAT_JSON, &text),
+		    AUTH0_CREDENTIALS_OK);
+	assert_non_null(strstr(text, "\"refresh_token\""));
+	auth0_credentials_secret_free(text);
+	auth0_credentials_sso_free(s);
+	assert_code(auth0_credentials_sso_exchange(c, "two words", NULL, NULL, 0, NULL, 0, &s),
+		    AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	auth0_credentials_free(c);
+	free(rt);
+	free(other);
+	free(login);
+}
+
 /* The shared library exports auth0_credentials_* and nothing else. */
 static void test_exports(void **state)
 {
@@ -266,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup(test_get_refresh_and_formats, setup),
 		cmocka_unit_test_setup(test_errors_and_codes, setup),
 		cmocka_unit_test_setup(test_api_sso_revoke, setup),
+		cmocka_unit_test_setup(test_sso_headers_and_exchange, setup),
 		cmocka_unit_test(test_exports),
 	};
 

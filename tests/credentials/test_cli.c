@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include <keyutils.h>
 
 #include "tests/credentials/common.h"
+#include "lib/util.h"
 
 #define SCOPE "openid profile offline_access"
 #define API "https://api.example.com/"
@@ -109,10 +111,11 @@ static void test_help_per_verb(void **state)
 		{ "api", "get", "--help", "Usage: auth0-credentials api get AUDIENCE" },
 		{ "sso", "--help", NULL, "Usage: auth0-credentials sso" },
 		{ "help", "sso", NULL, "Usage: auth0-credentials sso" },
+		{ "sso-exchange", "--help", NULL, "Usage: auth0-credentials sso-exchange" },
 	};
 	struct proc p;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++) {
 		const char *args[] = { cases[i].a, cases[i].b, cases[i].c, NULL };
 
 		helper(&p, NULL, args);
@@ -158,7 +161,7 @@ static void test_errors_are_one_json_object_with_a_code(void **state)
 	struct proc p;
 	cJSON *o;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++) {
 		helper(&p, NULL, cases[i].args);
 		o = expect_error_at(&p, cases[i].code, cases[i].name, __FILE__, __LINE__);
 		cJSON_Delete(o);
@@ -262,8 +265,7 @@ static void test_format_env_as_a_shell_reads_it(void **state)
 	/* And a shell reads back exactly the values. */
 	fd = mkstemp(envfile);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p.stdout_text, strlen(p.stdout_text)),
-			 (ssize_t)strlen(p.stdout_text));
+	assert_int_equal(a0_write_full(fd, p.stdout_text, strlen(p.stdout_text)), 0);
 	close(fd);
 	snprintf(script, sizeof(script),
 		 "/bin/sh -c '. %s; printf \"%%s|%%s|%%s\" \"$AUTH0_ID_TOKEN\" \"$AUTH0_SCOPE\" "
@@ -285,7 +287,7 @@ static void test_format_never_prints_the_refresh_token(void **state)
 	struct proc p;
 
 	save_synthetic();
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(formats); i++) {
 		assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", formats[i]);
 		assert_null(strstr(p.stdout_text, "rt-secret-9"));
 		proc_free(&p);
@@ -440,6 +442,27 @@ static void test_large_min_ttl_keeps_rotated_token(void **state)
 	free(after);
 }
 
+/* A min-ttl over a year is tried, as Auth0's SDKs do: LARGE_MIN_TTL after one refresh. */
+static void test_min_ttl_over_a_year_refreshes_then_large_min_ttl(void **state)
+{
+	char *login = signed_in();
+	struct proc p;
+
+	HELPER(&p, NULL, "get", "--min-ttl", "40000000"); /* 463 days */
+	cJSON_Delete(expect_error(&p, LARGE_MIN_TTL));
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+	assert_helper(&p, AUTH0_CREDENTIALS_NOT_VALID, NULL, "has-valid", "--min-ttl", "40000000");
+	proc_free(&p);
+	/* More than 100 years is no duration: refused, nothing sent. */
+	HELPER(&p, NULL, "get", "--min-ttl", "4000000000");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	assert_int_equal(refresh_count(&f, 0), 1);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	free(login);
+}
+
 static const char *last_token_request(cJSON *log, const char *member)
 {
 	cJSON *rec = cJSON_GetArrayItem(log, cJSON_GetArraySize(log) - 1);
@@ -466,7 +489,7 @@ static void test_param_values_are_encoded_not_interpreted(void **state)
 	int n;
 
 	login = signed_in();
-	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(values); i++) {
 		snprintf(param, sizeof(param), "realm=%s", values[i]);
 		assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh", "--param",
 			      param);
@@ -489,7 +512,7 @@ static void test_param_values_are_encoded_not_interpreted(void **state)
 
 	/* What would change the request is refused, and nothing is sent. */
 	n = log_length(&f);
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+	for (size_t i = 0; i < A0_ARRAY_SIZE(reserved); i++) {
 		HELPER(&p, NULL, "get", "--force-refresh", "--param", reserved[i]);
 		cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
 		proc_free(&p);
@@ -595,7 +618,7 @@ static void run_fault_case(const struct fault_case *c)
 }
 
 #define RUN_FAULT_CASES(cases)                                        \
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) \
+	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++) \
 		run_fault_case(&cases[i])
 
 /* The fault matrix: every failure leaves the record byte for byte as it was. */
@@ -928,7 +951,7 @@ static void append_proc_file(pid_t pid, const char *name, char **buf, size_t *le
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return; /* gone in between */
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+	while ((n = a0_read_full(fd, chunk, sizeof(chunk))) > 0) {
 		*buf = realloc(*buf, *len + (size_t)n + 1);
 		assert_non_null(*buf);
 		memcpy(*buf + *len, chunk, (size_t)n);
@@ -984,7 +1007,7 @@ static void watch_until_exit(const struct proc *p, struct watched *w)
 
 			if (pid <= 0 || !descends_from(pid, p->pid))
 				continue;
-			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			for (size_t k = 0; k < A0_ARRAY_SIZE(names); k++)
 				append_proc_file(pid, names[k], &w->seen, &w->n_seen);
 			if (pid == p->pid) {
 				char letter = 'Z';
@@ -994,7 +1017,7 @@ static void watch_until_exit(const struct proc *p, struct watched *w)
 			}
 			for (size_t k = 0; k < w->n_pids; k++)
 				known = known || w->pids[k] == pid;
-			if (!known && w->n_pids < sizeof(w->pids) / sizeof(w->pids[0]))
+			if (!known && w->n_pids < A0_ARRAY_SIZE(w->pids))
 				w->pids[w->n_pids++] = pid;
 		}
 		closedir(d);
@@ -1053,7 +1076,7 @@ static void test_refresh_keeps_tokens_out_of_environ_and_argv(void **state)
 					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "access_token")),
 					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "id_token")) };
 
-		for (size_t k = 0; k < sizeof(tokens) / sizeof(tokens[0]); k++) {
+		for (size_t k = 0; k < A0_ARRAY_SIZE(tokens); k++) {
 			assert_non_null(tokens[k]);
 			if (holds(w.seen, w.n_seen, tokens[k]))
 				fail_msg("token %zu of the refresh is in the environ or argv of the "
@@ -1079,6 +1102,8 @@ static void test_sso(void **state)
 	cJSON *o, *log;
 
 	login = signed_in();
+	/* The fake's ID tokens differ by their iat only: one second on, a new one is new. */
+	sleep(1);
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "sso");
 	expect_ok(&p);
 	o = cJSON_Parse(p.stdout_text);
@@ -1094,6 +1119,21 @@ static void test_sso(void **state)
 	assert_string_equal(last_token_request(log, "audience"), audience);
 	cJSON_Delete(log);
 
+	/* The rotating exchange answered a new ID token: the session's record holds it now. */
+	{
+		char *old_id = json_member(login, "id_token"), *payload, *new_id;
+		size_t len;
+
+		payload = record_payload("main", &len);
+		assert_non_null(payload);
+		new_id = record_field(payload, len, "id_token");
+		assert_non_null(old_id);
+		assert_string_not_equal(new_id, old_id);
+		assert_int_equal(strncmp(new_id, "eyJ", 3), 0);
+		free(new_id);
+		free(payload);
+		free(old_id);
+	}
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "sso", "--format", "env");
 	assert_int_equal(strncmp(p.stdout_text, "AUTH0_SESSION_TRANSFER_TOKEN='", 30), 0);
 	assert_non_null(strstr(p.stdout_text, "\nAUTH0_TOKEN_TYPE='N_A'\nAUTH0_EXPIRES_IN='60'\n"));
@@ -1103,6 +1143,127 @@ static void test_sso(void **state)
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 3);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	free(login);
+}
+
+/* The value of header `name` (any case) of the last token request in the fake's log. */
+static const char *last_header(cJSON *log, const char *name)
+{
+	cJSON *rec = cJSON_GetArrayItem(log, cJSON_GetArraySize(log) - 1), *h;
+
+	cJSON_ArrayForEach(h, cJSON_GetObjectItem(rec, "headers"))
+		if (strcasecmp(cJSON_GetStringValue(cJSON_GetArrayItem(h, 0)), name) == 0)
+			return cJSON_GetStringValue(cJSON_GetArrayItem(h, 1));
+	return NULL;
+}
+
+/* sso --header: sent with the exchange as given; one that would change the request is not. */
+static void test_sso_headers(void **state)
+{
+	static const char *const refused[] = {
+		"Host: evil.example.com", "Authorization: Bearer x", "Content-Type: text/plain",
+		"Cookie: a=b",		  "auth0-forwarded-for: 1.2.3.4", "X Bad: v",
+		"no-colon",
+	};
+	char *login = signed_in();
+	struct proc p;
+	cJSON *log;
+	int n;
+
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "sso", "--header", "X-Request-Id: abc 123",
+		      "--header", "X-Other:v");
+	proc_free(&p);
+	log = fake_get(&f, "/__control/log");
+	assert_string_equal(last_header(log, "X-Request-Id"), "abc 123");
+	assert_string_equal(last_header(log, "X-Other"), "v");
+	assert_string_equal(last_header(log, "Content-Type"), "application/json");
+	cJSON_Delete(log);
+	n = log_length(&f);
+	for (size_t i = 0; i < A0_ARRAY_SIZE(refused); i++) {
+		HELPER(&p, NULL, "sso", "--header", refused[i]);
+		cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+		proc_free(&p);
+	}
+	HELPER(&p, NULL, "get", "--header", "X-A: 1");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	assert_int_equal(log_length(&f), n);
+	free(login);
+}
+
+/* A session transfer for a caller's refresh token (stdin): printed, nothing stored. */
+static void sso_exchange_ok(const char *rt, const char *const *args)
+{
+	char *rotated;
+	struct proc p;
+	cJSON *o;
+
+	helper(&p, rt, args);
+	expect_ok(&p);
+	o = cJSON_Parse(p.stdout_text);
+	assert_non_null(o);
+	assert_true(strlen(cJSON_GetStringValue(
+			    cJSON_GetObjectItem(o, "session_transfer_token"))) > 10);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "token_type")), "N_A");
+	/* The rotated refresh token is the caller's to keep: printed, as nothing stores it. */
+	rotated = cJSON_GetStringValue(cJSON_GetObjectItem(o, "refresh_token"));
+	assert_non_null(rotated);
+	assert_string_not_equal(rotated, rt);
+	assert_non_null(cJSON_GetStringValue(cJSON_GetObjectItem(o, "id_token")));
+	cJSON_Delete(o);
+	proc_free(&p);
+}
+
+static void test_sso_exchange_stores_nothing(void **state)
+{
+	char *login = signed_in(), *other = fake_login(&f, "pam-native", NULL, "a0alice", SCOPE);
+	char *rt = json_member(other, "refresh_token"), *before, *after, audience[96], domain[64];
+	size_t before_len, after_len;
+	struct proc p;
+	cJSON *log;
+
+	before = record_payload("main", &before_len);
+	assert_non_null(before);
+	sso_exchange_ok(rt, (const char *const[]){ "sso-exchange", NULL });
+	log = fake_get(&f, "/__control/log");
+	snprintf(audience, sizeof(audience), "urn:localhost:%d:session_transfer", f.port);
+	assert_string_equal(last_token_request(log, "audience"), audience);
+	cJSON_Delete(log);
+	/* The keyring is as it was, byte for byte, and holds no session transfer record. */
+	after = record_payload("main", &after_len);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	assert_null(record_payload("sso", &after_len));
+	free(after);
+	/* Reused, the caller's token is refused: it was really sent, and rotated. */
+	HELPER(&p, rt, "sso-exchange");
+	cJSON_Delete(expect_error(&p, SSO_EXCHANGE_FAILED));
+	proc_free(&p);
+	/* The tenant from the options, with nothing stored. */
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "clear");
+	proc_free(&p);
+	free(rt);
+	free(other);
+	other = fake_login(&f, "pam-native", NULL, "a0alice", SCOPE);
+	rt = json_member(other, "refresh_token");
+	HELPER(&p, rt, "sso-exchange");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	snprintf(domain, sizeof(domain), "localhost:%d", f.port);
+	sso_exchange_ok(rt, (const char *const[]){ "sso-exchange", "--domain", domain,
+						   "--client-id", "pam-native", "--ca-file", f.ca,
+						   NULL });
+	assert_null(record_payload("main", &after_len));
+	/* Not a token, or none: refused before anything is sent. */
+	HELPER(&p, "", "sso-exchange", "--domain", domain, "--client-id", "pam-native");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	HELPER(&p, "two words", "sso-exchange", "--domain", domain, "--client-id", "pam-native");
+	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
+	proc_free(&p);
+	free(before);
+	free(rt);
+	free(other);
 	free(login);
 }
 
@@ -1273,6 +1434,50 @@ static void test_record_timeouts(void **state)
 	free(login);
 }
 
+/* ------------------------------------------------------------------ the manual */
+
+/* The manual as a string (free it); srcdir is the test harness's. */
+static char *manual(void)
+{
+	const char *srcdir = getenv("srcdir");
+	char path[4096], *text;
+	FILE *fp;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/man/auth0-credentials.1", srcdir ? srcdir : ".");
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)n + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	return text;
+}
+
+/*
+ * Auth0 keeps at most 200 active refresh tokens per user and application and revokes the
+ * oldest: the manual says so where refresh is described, with what it means for a long-lived
+ * session, and cites nothing outside the project.
+ */
+static void test_manual_warns_of_the_200_refresh_token_limit(void **state)
+{
+	char *text = manual();
+	const char *rotation = strstr(text, ".SH REFRESH, ROTATION AND LOCKING");
+	const char *next = rotation ? strstr(rotation + 1, "\n.SH ") : NULL;
+	const char *limit = rotation ? strstr(rotation, "200 active") : NULL;
+
+	assert_non_null(rotation);
+	assert_non_null(limit);
+	assert_true(!next || limit < next);
+	assert_non_null(strstr(rotation, "revokes the oldest"));
+	assert_non_null(strstr(rotation, "long-lived session"));
+	assert_null(strstr(text, "../shared"));
+	free(text);
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup(t, setup)
@@ -1288,6 +1493,7 @@ int main(void)
 		T(test_has_valid),
 		T(test_get_refreshes_only_when_needed),
 		T(test_large_min_ttl_keeps_rotated_token),
+		T(test_min_ttl_over_a_year_refreshes_then_large_min_ttl),
 		T(test_param_values_are_encoded_not_interpreted),
 		T(test_fault_network_leaves_record_intact),
 		T(test_fault_server_errors_leave_record_intact),
@@ -1300,11 +1506,14 @@ int main(void)
 		T(test_kill_9_mid_refresh_never_loses_the_session),
 		T(test_refresh_keeps_tokens_out_of_environ_and_argv),
 		T(test_sso),
+		T(test_sso_headers),
+		T(test_sso_exchange_stores_nothing),
 		T(test_revoke_then_cleared),
 		T(test_revoke_failure_keeps_record),
 		T(test_clear_and_api_clear),
 		T(test_record_timeouts),
 		T(test_record_of_another_uid_is_not_used),
+		T(test_manual_warns_of_the_200_refresh_token_limit),
 	};
 
 	helper_test_init(&f);

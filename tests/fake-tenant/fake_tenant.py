@@ -954,7 +954,16 @@ def refresh_grant(tenant: Tenant, client: dict, params: dict, record: dict) -> d
     check_not_blocked(user)
     audience = params.get("audience") or family.audience
     if audience == tenant.session_transfer_audience:
-        return session_transfer_body(rotate(tenant, client, family, token, entry, record))
+        new_token = rotate(tenant, client, family, token, entry, record)
+        body = session_transfer_body(new_token)
+        if new_token and "openid" in family.scopes:
+            # With rotation the answer also carries a new ID token (react-native-auth0
+            # getSSOCredentials: "update the stored credentials with new tokens (ID token and
+            # refresh token)").
+            token = id_token(tenant, user, client["client_id"], family.scopes)
+            if token is not None:
+                body["id_token"] = token
+        return body
     scopes = narrowed_scopes(family, params.get("scope"))
     check_refresh_audience(tenant, client, family, audience)
     new_token = rotate(tenant, client, family, token, entry, record)
@@ -1745,7 +1754,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             content_type=self.headers.get("Content-Type"),
             auth0_forwarded_for=self.headers.get("auth0-forwarded-for"), ip=peer, client_ip=peer,
             has_authorization="Authorization" in self.headers,
-            user_agent=self.headers.get("User-Agent"))
+            user_agent=self.headers.get("User-Agent"),
+            # Every header of a token request as sent, [name, value] (tests of extra headers).
+            headers=[[k, v] for k, v in self.headers.items()] if path == "/oauth/token" else None)
         self.serve_app(tenant, req, record, tenant.take_fault(path))
 
     def read_body(self):

@@ -20,6 +20,7 @@
 
 #include "lib/error.h"
 #include "credentials/manager.h"
+#include "lib/util.h"
 
 #define NOW ((time_t)1700000000)
 #define MAX_RECORDS 8
@@ -38,6 +39,8 @@ struct request {
 	char scope[128];
 	char audience[128];
 	size_t n_params;
+	size_t n_headers;
+	char header[256]; /* the first, as "Name: value" */
 };
 
 static struct world {
@@ -211,7 +214,8 @@ static void op_unlock(void *ctx, int handle)
 
 static int op_refresh(void *ctx, const struct a0_record *main, const char *scope,
 		      const char *audience, const struct a0_param *params, size_t n_params,
-		      struct a0_tokens **ret, struct a0_result *res)
+		      const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
+		      struct a0_result *res)
 {
 	struct request *q = &w.requests[w.n_requests++];
 	const struct reply *p;
@@ -225,6 +229,9 @@ static int op_refresh(void *ctx, const struct a0_record *main, const char *scope
 	snprintf(q->scope, sizeof(q->scope), "%s", scope ? scope : "(none)");
 	snprintf(q->audience, sizeof(q->audience), "%s", audience ? audience : "(none)");
 	q->n_params = n_params;
+	q->n_headers = n_headers;
+	if (n_headers)
+		snprintf(q->header, sizeof(q->header), "%s: %s", headers[0].key, headers[0].value);
 	a0_result_clear(res);
 	if (p->err) {
 		res->status = p->status;
@@ -487,6 +494,30 @@ static void test_large_min_ttl_keeps_new_tokens(void **state)
 	assert_int_equal(get(NULL, 120, false, &r), AUTH0_CREDENTIALS_OK);
 	assert_string_equal(w.requests[1].refresh_token, "rt-2");
 	a0_record_free(r);
+}
+
+/*
+ * A min-ttl beyond any token's lifetime is not refused up front: as in Auth0's SDKs, the
+ * credentials are renewed and LARGE_MIN_TTL says the fresh token still falls short (the renewed
+ * credentials stored). Only what cannot be a duration (negative, over 100 years) is refused.
+ */
+static void test_min_ttl_over_a_year_is_large_min_ttl_after_refresh(void **state)
+{
+	const long long year = 366LL * 86400;
+	struct a0_record *r = NULL;
+
+	put(A0_RECORD_MAIN, record("at-1", "rt-1", "openid", NOW + 3600));
+	reply_tokens("at-2", "rt-2", 86400);
+	assert_int_equal(get(NULL, 2 * year, false, &r), AUTH0_CREDENTIALS_LARGE_MIN_TTL);
+	assert_null(r);
+	assert_int_equal(w.n_requests, 1);
+	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_int_equal(a0_cm_has_valid(&cm, 2 * year), AUTH0_CREDENTIALS_NOT_VALID);
+	assert_int_equal(get(NULL, A0_CM_MAX_MIN_TTL + 1, false, &r),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_int_equal(get(NULL, -1, false, &r), AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_int_equal(w.n_requests, 1);
+	assert_true(A0_CM_MAX_MIN_TTL >= 100 * 365LL * 86400);
 }
 
 static void test_new_id_token_replaces_old(void **state)
@@ -798,7 +829,7 @@ static void test_sso_exchange(void **state)
 						   .refresh_token = "rt-2",
 						   .token_type = "N_A",
 						   .expires_in = 60 };
-	assert_int_equal(a0_cm_sso(&cm, NULL, 0, &r, &expires_in), AUTH0_CREDENTIALS_OK);
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, &expires_in), AUTH0_CREDENTIALS_OK);
 	assert_string_equal(w.requests[0].audience, "urn:tenant.example.com:session_transfer");
 	assert_string_equal(r->access_token, "stt");
 	assert_string_equal(r->token_type, "N_A");
@@ -806,7 +837,92 @@ static void test_sso_exchange(void **state)
 	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
 	a0_record_free(r);
 	reply_error(A0_ERR_DENIED, 403, "invalid_grant", -1);
-	assert_int_equal(a0_cm_sso(&cm, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED);
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED);
+}
+
+/* The seed's getSSOCredentials: a new ID token in the exchange's answer is stored too. */
+static void test_sso_exchange_stores_new_id_token(void **state)
+{
+	struct a0_record *r;
+
+	put(A0_RECORD_MAIN, record("at-1", "rt-1", "openid", NOW + 3600));
+	w.replies[w.n_replies++] = (struct reply){ .access_token = "stt",
+						   .refresh_token = "rt-2",
+						   .id_token = "id-2",
+						   .token_type = "N_A",
+						   .expires_in = 60 };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_OK);
+	a0_record_free(r);
+	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(get_record(A0_RECORD_MAIN)->id_token, "id-2");
+	/* The access token of the session is not the session transfer token. */
+	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-1");
+	/* An ID token without a rotated refresh token is stored as well. */
+	w.replies[w.n_replies++] = (struct reply){ .access_token = "stt-2",
+						   .id_token = "id-3",
+						   .token_type = "N_A",
+						   .expires_in = 60 };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_OK);
+	a0_record_free(r);
+	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(get_record(A0_RECORD_MAIN)->id_token, "id-3");
+}
+
+/* getSSOCredentials' headers: sent with the exchange; those that would change it refused. */
+static void test_sso_headers_travel_and_are_checked(void **state)
+{
+	static const char *const refused[][2] = {
+		{ "Host", "evil.example.com" },
+		{ "authorization", "Bearer x" },
+		{ "Content-Type", "text/plain" },
+		{ "Content-Length", "0" },
+		{ "Cookie", "a=b" },
+		{ "auth0-forwarded-for", "1.2.3.4" },
+		{ "X-Forwarded-For", "1.2.3.4" },
+		{ "Transfer-Encoding", "chunked" },
+		{ "DPoP", "x" },
+		{ "X-Ok", "a\r\nHost: evil" },
+		{ "X-Ok", "a\nb" },
+		{ "X Bad", "v" },
+		{ "X:Bad", "v" },
+		{ "", "v" },
+	};
+	struct a0_param h[A0_CM_MAX_HEADERS + 1];
+	char big[A0_CM_MAX_HEADER_VALUE + 2];
+	struct a0_record *r;
+
+	put(A0_RECORD_MAIN, record("at-1", "rt-1", "openid", NOW + 3600));
+	h[0] = (struct a0_param){ "X-Request-Id", "abc 123" };
+	h[1] = (struct a0_param){ "User-Agent", "myapp/1.0" };
+	w.replies[w.n_replies++] = (struct reply){ .access_token = "stt",
+						   .token_type = "N_A",
+						   .expires_in = 60 };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, h, 2, &r, NULL), AUTH0_CREDENTIALS_OK);
+	a0_record_free(r);
+	assert_int_equal(w.requests[0].n_headers, 2);
+	assert_string_equal(w.requests[0].header, "X-Request-Id: abc 123");
+
+	for (size_t i = 0; i < A0_ARRAY_SIZE(refused); i++) {
+		h[0] = (struct a0_param){ refused[i][0], refused[i][1] };
+		if (a0_cm_sso(&cm, NULL, 0, h, 1, &r, NULL) != AUTH0_CREDENTIALS_INVALID_ARGUMENT)
+			fail_msg("header %zu (%s) was not refused", i, refused[i][0]);
+	}
+	/* Twice (any case), too many, too long: refused. */
+	h[0] = (struct a0_param){ "X-A", "1" };
+	h[1] = (struct a0_param){ "x-a", "2" };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, h, 2, &r, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	for (size_t i = 0; i < A0_CM_MAX_HEADERS + 1; i++)
+		h[i] = (struct a0_param){ "X-A", "1" };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, h, A0_CM_MAX_HEADERS + 1, &r, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	h[0] = (struct a0_param){ "X-A", big };
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, h, 1, &r, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	/* Nothing refused was sent. */
+	assert_int_equal(w.n_requests, 1);
 }
 
 static void test_revoke_then_clear(void **state)
@@ -863,6 +979,61 @@ static void test_save_token_response(void **state)
 			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
 }
 
+/*
+ * save takes the SDKs' own Credentials object too (camelCase, expiresAt in seconds since the
+ * epoch), not only Auth0's token response; a mix of both shapes is refused, not guessed.
+ */
+static void test_save_sdk_credentials_shape(void **state)
+{
+	char json[512];
+	const struct a0_record *r;
+
+	snprintf(json, sizeof(json),
+		 "{\"accessToken\":\"at-c\",\"idToken\":\"id-c\",\"refreshToken\":\"rt-c\","
+		 "\"tokenType\":\"Bearer\",\"expiresAt\":%lld,\"scope\":\"openid email\"}",
+		 (long long)NOW + 600);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "localhost:8443", "cid", NULL, NULL),
+			 AUTH0_CREDENTIALS_OK);
+	r = get_record(A0_RECORD_MAIN);
+	assert_non_null(r);
+	assert_string_equal(r->access_token, "at-c");
+	assert_string_equal(r->id_token, "id-c");
+	assert_string_equal(r->refresh_token, "rt-c");
+	assert_string_equal(r->token_type, "Bearer");
+	assert_string_equal(r->scope, "openid email");
+	assert_int_equal(r->expires_at, NOW + 600);
+
+	/* Both shapes at once: which expiry, which token? Refused. */
+	snprintf(json, sizeof(json),
+		 "{\"accessToken\":\"at-c\",\"access_token\":\"at-s\",\"tokenType\":\"Bearer\","
+		 "\"expiresAt\":%lld,\"expires_in\":60}",
+		 (long long)NOW + 600);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_non_null(strstr(cm.message, "mixes"));
+	/* Milliseconds (JavaScript's Date.now()), a date string, a past time: refused. */
+	snprintf(json, sizeof(json),
+		 "{\"accessToken\":\"a\",\"tokenType\":\"Bearer\",\"expiresAt\":%lld}",
+		 (long long)NOW * 1000);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	snprintf(json, sizeof(json), "{\"accessToken\":\"a\",\"tokenType\":\"Bearer\","
+				     "\"expiresAt\":\"2030-01-01T00:00:00Z\"}");
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	snprintf(json, sizeof(json),
+		 "{\"accessToken\":\"a\",\"tokenType\":\"Bearer\",\"expiresAt\":%lld}",
+		 (long long)NOW - 1);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	snprintf(json, sizeof(json), "{\"accessToken\":\"a\",\"expiresAt\":%lld}",
+		 (long long)NOW + 60);
+	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
+			 AUTH0_CREDENTIALS_INVALID_ARGUMENT); /* no tokenType */
+	/* None of them touched what was saved. */
+	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-c");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -877,6 +1048,7 @@ int main(void)
 		T(test_no_refresh_token),
 		T(test_no_credentials),
 		T(test_large_min_ttl_keeps_new_tokens),
+		T(test_min_ttl_over_a_year_is_large_min_ttl_after_refresh),
 		T(test_new_id_token_replaces_old),
 		T(test_server_error_retried_then_fails_untouched),
 		T(test_rate_limit_honours_retry_after),
@@ -898,9 +1070,12 @@ int main(void)
 		T(test_api_get_failure_untouched),
 		T(test_api_get_large_min_ttl_keeps_rotated),
 		T(test_sso_exchange),
+		T(test_sso_exchange_stores_new_id_token),
+		T(test_sso_headers_travel_and_are_checked),
 		T(test_revoke_then_clear),
 		T(test_has_valid),
 		T(test_save_token_response),
+		T(test_save_sdk_credentials_shape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
