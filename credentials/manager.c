@@ -878,6 +878,24 @@ out:
 	return code;
 }
 
+/* The session-transfer exchange for main's tenant, in job; *ret_audience is job's audience. */
+static int sso_job(struct a0_cm *cm, struct a0_cm_job *job, const struct a0_record *main,
+		   const struct a0_param *params, size_t n_params, const struct a0_param *headers,
+		   size_t n_headers, char **ret_audience)
+{
+	if (asprintf(ret_audience, "urn:%s:session_transfer", main->domain) < 0) {
+		*ret_audience = NULL;
+		return fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	}
+	job->main = main;
+	job->audience = *ret_audience;
+	job->params = params;
+	job->n_params = n_params;
+	job->headers = headers;
+	job->n_headers = n_headers;
+	return 0;
+}
+
 int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 	      const struct a0_param *headers, size_t n_headers, struct a0_record **ret,
 	      long long *ret_expires_in)
@@ -895,18 +913,9 @@ int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 		goto out;
 	if ((code = load_main_to_exchange(cm, &main)) != 0)
 		goto out;
-	if (asprintf(&audience, "urn:%s:session_transfer", main->domain) < 0) {
-		audience = NULL;
-		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	if ((code = sso_job(cm, &job, main, params, n_params, headers, n_headers, &audience)) != 0)
 		goto out;
-	}
-	job.main = main;
-	job.audience = audience;
 	job.record = A0_RECORD_SSO;
-	job.params = params;
-	job.n_params = n_params;
-	job.headers = headers;
-	job.n_headers = n_headers;
 	code = exchange(cm, &job, "the session transfer credentials", &rec);
 out:
 	unlock(cm, &handle);
@@ -966,17 +975,8 @@ int a0_cm_sso_exchange(struct a0_cm *cm, const char *refresh_token, const char *
 			    "file an absolute path");
 		goto out;
 	}
-	if (asprintf(&audience, "urn:%s:session_transfer", tmp->domain) < 0) {
-		audience = NULL;
-		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	if ((code = sso_job(cm, &job, tmp, params, n_params, headers, n_headers, &audience)) != 0)
 		goto out;
-	}
-	job.main = tmp;
-	job.audience = audience;
-	job.params = params;
-	job.n_params = n_params;
-	job.headers = headers;
-	job.n_headers = n_headers;
 	if ((code = run(cm, &job)) != 0)
 		goto out;
 	if (!job.answer) {

@@ -55,6 +55,7 @@
 #include "lib/json.h"
 #include "lib/mfa.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 #include "pam/module.h"
 #include "pam/netchild.h"
 
@@ -85,6 +86,8 @@ struct chan {
 
 /* ---- both sides ---- */
 
+/* Not a0_write_full: send(2) with MSG_NOSIGNAL, so a child that is gone never raises SIGPIPE
+ * in the host, whose handler for it is the host's business. */
 static int send_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -119,19 +122,7 @@ static int send_msg(int fd, uint32_t type, const void *a, size_t alen, const voi
 /* Blocking: the parent may be waiting for the user. -1 when the parent is gone. */
 static int recv_all(int fd, void *buf, size_t len)
 {
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = recv(fd, p, len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return a0_read_full(fd, buf, len) == (ssize_t)len ? 0 : -1;
 }
 
 static int child_ask(void *ctx, bool echo, const char *prompt, char **ret_reply)
