@@ -56,9 +56,9 @@ static void store_login(void)
 {
 	struct auth0_credentials *c;
 	char domain[64], *json = fake_login(&fake, "pam-native", NULL, "a0alice", SCOPE);
-	struct auth0_credentials_tenant tenant = {
-		.domain = domain, .client_id = "pam-native", .ca_file = fake.ca
-	};
+	struct auth0_credentials_tenant tenant = { .domain = domain,
+						   .client_id = "pam-native",
+						   .ca_file = fake.ca };
 
 	if (!json)
 		die("sign-in refused");

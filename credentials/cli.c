@@ -379,11 +379,11 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 }
 
 /* The options a verb takes besides the global ones: an array and its length. */
-#define ALLOWED(...)                                                                       \
+#define ALLOWED(...) \
 	(const unsigned[]){ __VA_ARGS__ }, A0_ARRAY_SIZE(((const unsigned[]){ __VA_ARGS__ }))
 
-static int print_tokens(struct auth0_credentials *c, int code,
-			struct auth0_credentials_tokens *t, enum auth0_credentials_format format)
+static int print_tokens(struct auth0_credentials *c, int code, struct auth0_credentials_tokens *t,
+			enum auth0_credentials_format format)
 {
 	char *text = NULL;
 
@@ -406,8 +406,7 @@ static int verb_get(struct auth0_credentials *c, int argc, char **argv, struct a
 		     0, a);
 	if (code != AUTH0_CREDENTIALS_OK)
 		return code;
-	code = auth0_credentials_get(c, a->scope, a->min_ttl, a->force, a->params, a->n_params,
-				     &t);
+	code = auth0_credentials_get(c, a->scope, a->min_ttl, a->force, a->params, a->n_params, &t);
 	return print_tokens(c, code, t, a->format);
 }
 
@@ -555,8 +554,8 @@ static int verb_api(struct auth0_credentials *c, int argc, char **argv, struct a
 	bool get;
 	int code;
 
-	code = parse(c, argc, argv,
-		     ALLOWED(OPT_SCOPE, OPT_MIN_TTL, OPT_PARAM, OPT_FORMAT), usage_api, 2, a);
+	code = parse(c, argc, argv, ALLOWED(OPT_SCOPE, OPT_MIN_TTL, OPT_PARAM, OPT_FORMAT),
+		     usage_api, 2, a);
 	if (code != AUTH0_CREDENTIALS_OK)
 		return code;
 	if (a->n_positional != 2 ||

@@ -18,15 +18,15 @@
 
 #include <auth0/credentials.h>
 
-#include "lib/error.h"
-#include "lib/json.h"
 #include "credentials/lock.h"
 #include "credentials/manager.h"
-#include "lib/secret.h"
 #include "credentials/tenant.h"
-#include "lib/util.h"
 #include "credentials/worker.h"
 #include "keyring/store.h"
+#include "lib/error.h"
+#include "lib/json.h"
+#include "lib/secret.h"
+#include "lib/util.h"
 
 #define DEFAULT_TIMEOUT 10
 #define MAX_TIMEOUT 300
@@ -153,8 +153,7 @@ static int load_tenant(struct auth0_credentials *c, char *err, size_t errlen)
 	t = dlsym(h, A0_TENANT_SYMBOL);
 	if (!t || !t->version || strcmp(t->version, PACKAGE_VERSION) != 0) {
 		a0_format(err, errlen,
-			  "%s is not the tenant module of " PACKAGE_NAME " " PACKAGE_VERSION,
-			  path);
+			  "%s is not the tenant module of " PACKAGE_NAME " " PACKAGE_VERSION, path);
 		return A0_ERR_SYSTEM;
 	}
 	c->tenant = t;
@@ -240,7 +239,7 @@ static int invalid(struct auth0_credentials *c, const char *message)
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_set_keyring(struct auth0_credentials *c,
-							 enum auth0_credentials_keyring keyring)
+							enum auth0_credentials_keyring keyring)
 {
 	switch (keyring) {
 	case AUTH0_CREDENTIALS_KEYRING_SESSION:
@@ -256,7 +255,7 @@ AUTH0_CREDENTIALS_API int auth0_credentials_set_keyring(struct auth0_credentials
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_set_timeout(struct auth0_credentials *c,
-							 unsigned seconds)
+							unsigned seconds)
 {
 	if (seconds < 1 || seconds > MAX_TIMEOUT)
 		return invalid(c, "the timeout must be 1 to 300 seconds");
@@ -349,10 +348,10 @@ static int params_of(struct auth0_credentials *c, const struct auth0_credentials
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, const char *scope,
-						 long long min_ttl, bool force_refresh,
-						 const struct auth0_credentials_param *params,
-						 size_t n_params,
-						 struct auth0_credentials_tokens **ret)
+						long long min_ttl, bool force_refresh,
+						const struct auth0_credentials_param *params,
+						size_t n_params,
+						struct auth0_credentials_tokens **ret)
 {
 	struct a0_record *rec = NULL;
 	struct a0_param *p = NULL;
@@ -370,14 +369,14 @@ AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, con
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_has_valid(struct auth0_credentials *c,
-						       long long min_ttl)
+						      long long min_ttl)
 {
 	return a0_cm_has_valid(&c->cm, min_ttl);
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_save(struct auth0_credentials *c, const char *json,
-						  size_t len,
-						  const struct auth0_credentials_tenant *tenant)
+						 size_t len,
+						 const struct auth0_credentials_tenant *tenant)
 {
 	const struct auth0_credentials_tenant none = { 0 };
 
@@ -397,12 +396,10 @@ AUTH0_CREDENTIALS_API int auth0_credentials_revoke(struct auth0_credentials *c)
 	return a0_cm_revoke(&c->cm);
 }
 
-AUTH0_CREDENTIALS_API int auth0_credentials_api_get(struct auth0_credentials *c,
-						     const char *audience, const char *scope,
-						     long long min_ttl,
-						     const struct auth0_credentials_param *params,
-						     size_t n_params,
-						     struct auth0_credentials_tokens **ret)
+AUTH0_CREDENTIALS_API int
+auth0_credentials_api_get(struct auth0_credentials *c, const char *audience, const char *scope,
+			  long long min_ttl, const struct auth0_credentials_param *params,
+			  size_t n_params, struct auth0_credentials_tokens **ret)
 {
 	struct a0_record *rec = NULL;
 	struct a0_param *p = NULL;
@@ -420,15 +417,14 @@ AUTH0_CREDENTIALS_API int auth0_credentials_api_get(struct auth0_credentials *c,
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_api_clear(struct auth0_credentials *c,
-						       const char *audience, const char *scope)
+						      const char *audience, const char *scope)
 {
 	return a0_cm_api_clear(&c->cm, audience, scope);
 }
 
 /* The public headers as the core's name (key) and value pairs. */
-static int headers_of(struct auth0_credentials *c,
-		      const struct auth0_credentials_header *headers, size_t n,
-		      struct a0_param **ret)
+static int headers_of(struct auth0_credentials *c, const struct auth0_credentials_header *headers,
+		      size_t n, struct a0_param **ret)
 {
 	struct a0_param *p;
 
@@ -449,9 +445,8 @@ static int headers_of(struct auth0_credentials *c,
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
-						 const struct auth0_credentials_param *params,
-						 size_t n_params,
-						 struct auth0_credentials_sso **ret)
+						const struct auth0_credentials_param *params,
+						size_t n_params, struct auth0_credentials_sso **ret)
 {
 	return auth0_credentials_sso_headers(c, params, n_params, NULL, 0, ret);
 }
@@ -626,8 +621,7 @@ struct out_field {
  * an access token has (NULL: no header format).
  */
 static int format_fields(const struct out_field *fields, size_t n, const char *token,
-			 const char *header_type, enum auth0_credentials_format format,
-			 char **ret)
+			 const char *header_type, enum auth0_credentials_format format, char **ret)
 {
 	struct a0_buf b = { 0 };
 	char num[32];
@@ -638,8 +632,9 @@ static int format_fields(const struct out_field *fields, size_t n, const char *t
 	case AUTH0_CREDENTIALS_FORMAT_JSON:
 		o = cJSON_CreateObject();
 		for (size_t i = 0; i < n; i++)
-			o = fields[i].is_number ? add_number(o, fields[i].json, fields[i].number)
-						: add_string_or_null(o, fields[i].json, fields[i].text);
+			o = fields[i].is_number
+				    ? add_number(o, fields[i].json, fields[i].number)
+				    : add_string_or_null(o, fields[i].json, fields[i].text);
 		r = json_line(o, &b);
 		a0_json_free(o);
 		break;
@@ -650,13 +645,14 @@ static int format_fields(const struct out_field *fields, size_t n, const char *t
 		break;
 	case AUTH0_CREDENTIALS_FORMAT_HEADER:
 		/* RFC 6750 spells the scheme "Bearer" whatever case the tenant used. */
-		r = header_type && a0_cm_token_ok(token) && a0_cm_token_ok(header_type) ?
-			    0 : A0_ERR_INVALID;
+		r = header_type && a0_cm_token_ok(token) && a0_cm_token_ok(header_type)
+			    ? 0
+			    : A0_ERR_INVALID;
 		if (r == 0)
 			r = append(&b, "Authorization: ");
 		if (r == 0)
-			r = append(&b, strcasecmp(header_type, "bearer") == 0 ? "Bearer"
-									     : header_type);
+			r = append(&b,
+				   strcasecmp(header_type, "bearer") == 0 ? "Bearer" : header_type);
 		if (r == 0)
 			r = append(&b, " ");
 		if (r == 0)
@@ -682,8 +678,7 @@ static int format_fields(const struct out_field *fields, size_t n, const char *t
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credentials_tokens *t,
-						    enum auth0_credentials_format format,
-						    char **ret)
+						   enum auth0_credentials_format format, char **ret)
 {
 	if (!t || !ret || !t->access_token || !t->token_type)
 		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
@@ -691,26 +686,31 @@ AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credential
 		{ .json = "access_token", .env = "AUTH0_ACCESS_TOKEN", .text = t->access_token },
 		{ .json = "id_token", .env = "AUTH0_ID_TOKEN", .text = t->id_token },
 		{ .json = "token_type", .env = "AUTH0_TOKEN_TYPE", .text = t->token_type },
-		{ .json = "expires_at", .env = "AUTH0_EXPIRES_AT", .number = t->expires_at,
+		{ .json = "expires_at",
+		  .env = "AUTH0_EXPIRES_AT",
+		  .number = t->expires_at,
 		  .is_number = true },
 		{ .json = "scope", .env = "AUTH0_SCOPE", .text = t->scope },
 	};
 
-	return format_fields(fields, A0_ARRAY_SIZE(fields), t->access_token,
-			     t->token_type, format, ret);
+	return format_fields(fields, A0_ARRAY_SIZE(fields), t->access_token, t->token_type, format,
+			     ret);
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_sso_format(const struct auth0_credentials_sso *s,
-							enum auth0_credentials_format format,
-							char **ret)
+						       enum auth0_credentials_format format,
+						       char **ret)
 {
 	if (!s || !ret || !s->session_transfer_token || !s->token_type)
 		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
 	const struct out_field fields[] = {
-		{ .json = "session_transfer_token", .env = "AUTH0_SESSION_TRANSFER_TOKEN",
+		{ .json = "session_transfer_token",
+		  .env = "AUTH0_SESSION_TRANSFER_TOKEN",
 		  .text = s->session_transfer_token },
 		{ .json = "token_type", .env = "AUTH0_TOKEN_TYPE", .text = s->token_type },
-		{ .json = "expires_in", .env = "AUTH0_EXPIRES_IN", .number = s->expires_in,
+		{ .json = "expires_in",
+		  .env = "AUTH0_EXPIRES_IN",
+		  .number = s->expires_in,
 		  .is_number = true },
 		/* Only from sso_exchange, and only when the answer had them. */
 		{ .json = "id_token", .env = "AUTH0_ID_TOKEN", .text = s->id_token },
@@ -750,7 +750,7 @@ auth0_credentials_auth0_error_description(const struct auth0_credentials *c)
 }
 
 AUTH0_CREDENTIALS_API char *auth0_credentials_error_json(const struct auth0_credentials *c,
-							  int code, const char *message)
+							 int code, const char *message)
 {
 	const char *name = a0_cm_code_name(code);
 	cJSON *o = cJSON_CreateObject();

@@ -13,8 +13,8 @@
 
 #include <auth0/credentials.h>
 
-#include "lib/error.h"
 #include "credentials/manager.h"
+#include "lib/error.h"
 #include "lib/secret.h"
 #include "lib/util.h"
 
@@ -59,8 +59,9 @@ int a0_cm_code_of(int err, enum a0_cm_job_kind kind)
 
 int a0_cm_store_code(int err)
 {
-	return a0_cm_code_of(err, A0_CM_JOB_REFRESH) == AUTH0_CREDENTIALS_UNKNOWN ?
-		       AUTH0_CREDENTIALS_UNKNOWN : AUTH0_CREDENTIALS_STORE_FAILED;
+	return a0_cm_code_of(err, A0_CM_JOB_REFRESH) == AUTH0_CREDENTIALS_UNKNOWN
+		       ? AUTH0_CREDENTIALS_UNKNOWN
+		       : AUTH0_CREDENTIALS_STORE_FAILED;
 }
 
 static const char *what_of(enum a0_cm_job_kind kind)
@@ -138,8 +139,7 @@ static void request_failed(struct a0_cm_job *job, int err, const struct a0_resul
 
 static void store_failed(struct a0_cm_job *job, int err, const char *what)
 {
-	outcome(&job->out, a0_cm_store_code(err), "could not store %s: %s", what,
-		a0_strerror(err));
+	outcome(&job->out, a0_cm_store_code(err), "could not store %s: %s", what, a0_strerror(err));
 }
 
 /*
@@ -265,7 +265,8 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 		if (!a0_cm_tokens_ok(t)) {
 			outcome(&job->out, exchange_failed(job->kind),
 				"%s: the tenant's token response holds a token that is not "
-				"printable ASCII", what_of(job->kind));
+				"printable ASCII",
+				what_of(job->kind));
 			goto out;
 		}
 		job->answer = t;

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/error.h"
 #include "credentials/lock.h"
+#include "lib/error.h"
 #include "lib/util.h"
 
 #define SUBDIR "auth0-credentials"

@@ -20,9 +20,9 @@
 
 #include <auth0/credentials.h>
 
+#include "credentials/manager.h"
 #include "lib/error.h"
 #include "lib/json.h"
-#include "credentials/manager.h"
 #include "lib/secret.h"
 #include "lib/util.h"
 
@@ -168,10 +168,22 @@ static bool header_name_ok(const char *s)
 static bool header_reserved(const char *name)
 {
 	static const char *const reserved[] = {
-		"host",		"authorization", "proxy-authorization", "cookie",
-		"transfer-encoding", "connection", "te",		  "upgrade",
-		"expect",	"accept",	 "forwarded",		  "auth0-forwarded-for",
-		"dpop",		"keep-alive",	 "trailer",		  "proxy-connection",
+		"host",
+		"authorization",
+		"proxy-authorization",
+		"cookie",
+		"transfer-encoding",
+		"connection",
+		"te",
+		"upgrade",
+		"expect",
+		"accept",
+		"forwarded",
+		"auth0-forwarded-for",
+		"dpop",
+		"keep-alive",
+		"trailer",
+		"proxy-connection",
 	};
 
 	if (strncasecmp(name, "content-", 8) == 0 || strncasecmp(name, "x-forwarded-", 12) == 0)
@@ -520,9 +532,9 @@ out:
  * The record a save makes of the token response t: its tokens, and the tenant from the caller,
  * else from the credentials it replaces (old, may be NULL). A0_ERR_NOMEM.
  */
-static int saved_record(const struct a0_tokens *t, const struct a0_record *old,
-			const char *domain, const char *client_id, const char *ca_file,
-			const char *audience, time_t issued, struct a0_record **ret)
+static int saved_record(const struct a0_tokens *t, const struct a0_record *old, const char *domain,
+			const char *client_id, const char *ca_file, const char *audience,
+			time_t issued, struct a0_record **ret)
 {
 	struct a0_record *n;
 	int r;
@@ -531,11 +543,15 @@ static int saved_record(const struct a0_tokens *t, const struct a0_record *old,
 		return A0_ERR_NOMEM;
 	if ((r = a0_strdup_into(&n->domain, domain ? domain : old ? old->domain : NULL)) < 0)
 		goto out;
-	if ((r = a0_strdup_into(&n->client_id, client_id ? client_id : old ? old->client_id : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->client_id, client_id ? client_id
+					       : old     ? old->client_id
+							 : NULL)) < 0)
 		goto out;
 	if ((r = a0_strdup_into(&n->ca_file, ca_file ? ca_file : old ? old->ca_file : NULL)) < 0)
 		goto out;
-	if ((r = a0_strdup_into(&n->audience, audience ? audience : old ? old->audience : NULL)) < 0)
+	if ((r = a0_strdup_into(&n->audience, audience ? audience
+					      : old    ? old->audience
+						       : NULL)) < 0)
 		goto out;
 	if ((r = fill_tokens(n, t, NULL, issued)) < 0)
 		goto out;
@@ -632,7 +648,8 @@ static int parse_saved(struct a0_cm *cm, const char *json, size_t len, struct a0
 
 	if (!json || a0_json_parse(json, len, &root) < 0 || !cJSON_IsObject(root)) {
 		a0_json_free(root);
-		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT, "the input is not a JSON object");
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the input is not a JSON object");
 	}
 	snake = has_any(root, token_response_members, A0_ARRAY_SIZE(token_response_members));
 	camel = has_any(root, sdk_credentials_members, A0_ARRAY_SIZE(sdk_credentials_members));
@@ -954,10 +971,15 @@ int a0_cm_sso_exchange(struct a0_cm *cm, const char *refresh_token, const char *
 			goto out;
 	}
 	if (!(tmp = calloc(1, sizeof(*tmp))) ||
-	    a0_strdup_into(&tmp->domain, domain ? domain : stored ? stored->domain : NULL) < 0 ||
-	    a0_strdup_into(&tmp->client_id,
-			   client_id ? client_id : stored ? stored->client_id : NULL) < 0 ||
-	    a0_strdup_into(&tmp->ca_file, ca_file ? ca_file : stored ? stored->ca_file : NULL) < 0 ||
+	    a0_strdup_into(&tmp->domain, domain   ? domain
+					 : stored ? stored->domain
+						  : NULL) < 0 ||
+	    a0_strdup_into(&tmp->client_id, client_id ? client_id
+					    : stored  ? stored->client_id
+						      : NULL) < 0 ||
+	    a0_strdup_into(&tmp->ca_file, ca_file  ? ca_file
+					  : stored ? stored->ca_file
+						   : NULL) < 0 ||
 	    a0_strdup_into(&tmp->refresh_token, refresh_token) < 0) {
 		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
 		goto out;

@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "lib/auth0.h"
 #include "keyring/record.h"
+#include "lib/auth0.h"
 
 /* The record holding the refresh token: every refresh of a session takes its lock. */
 #define A0_CM_LOCK_RECORD A0_RECORD_MAIN
@@ -39,8 +39,8 @@ struct a0_cm;
 /* What the critical section does; runs in the worker process. */
 enum a0_cm_job_kind {
 	A0_CM_JOB_REFRESH, /* main record: refresh grant with scope and params */
-	A0_CM_JOB_API,	   /* api record: refresh grant with audience, scope and params */
-	A0_CM_JOB_SSO,	   /* sso record: refresh grant with the session transfer audience */
+	A0_CM_JOB_API,     /* api record: refresh grant with audience, scope and params */
+	A0_CM_JOB_SSO,     /* sso record: refresh grant with the session transfer audience */
 	A0_CM_JOB_REVOKE,  /* revoke the refresh token, then clear the keyring */
 	/*
 	 * A caller's refresh token for a session transfer token: nothing stored, the answer left
@@ -51,13 +51,13 @@ enum a0_cm_job_kind {
 
 /* A job's outcome: crosses the pipe from the worker, so it holds no secret. */
 struct a0_cm_outcome {
-	int code;		 /* AUTH0_CREDENTIALS_* */
+	int code; /* AUTH0_CREDENTIALS_* */
 	char message[512];
-	long status;		 /* the tenant's HTTP status, 0 when none */
-	char error[64];		 /* Auth0's error code, "" when none */
-	char description[256];	 /* Auth0's error_description */
-	long long expires_in;	 /* of the new access token */
-	unsigned attempts;	 /* requests sent */
+	long status;           /* the tenant's HTTP status, 0 when none */
+	char error[64];        /* Auth0's error code, "" when none */
+	char description[256]; /* Auth0's error_description */
+	long long expires_in;  /* of the new access token */
+	unsigned attempts;     /* requests sent */
 };
 
 struct a0_cm_job {

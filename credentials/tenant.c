@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lib/error.h"
 #include "credentials/tenant.h"
+#include "lib/error.h"
 #include "lib/util.h"
 
 /* A client for the record's tenant: never a proxy, never a client secret. */
-static int connect_tenant(const struct a0_record *main, unsigned timeout,
-			  struct a0_client *client, struct a0_result *res)
+static int connect_tenant(const struct a0_record *main, unsigned timeout, struct a0_client *client,
+			  struct a0_result *res)
 {
 	struct a0_http_options opt = {
 		.domain = main->domain,

@@ -13,8 +13,8 @@
 
 #include <stddef.h>
 
-#include "lib/auth0.h"
 #include "keyring/record.h"
+#include "lib/auth0.h"
 
 #define A0_TENANT_MODULE "auth0-credentials-tenant.so"
 #define A0_TENANT_SYMBOL "a0_tenant"

@@ -11,8 +11,8 @@
 
 #include <auth0/credentials.h>
 
-#include "lib/util.h"
 #include "credentials/worker.h"
+#include "lib/util.h"
 
 static void child(struct a0_cm *cm, struct a0_cm_job *job, int out)
 {

@@ -35,7 +35,7 @@
  * removes or times out a record must have the user's fsuid: the helper runs as the user; the
  * module switches (login.c).
  */
-#define A0_RECORD_PERM                                                                        \
+#define A0_RECORD_PERM \
 	(KEY_USR_VIEW | KEY_USR_READ | KEY_USR_WRITE | KEY_USR_SEARCH | KEY_USR_SETATTR)
 
 /* What keyctl_describe says about a key. */
@@ -59,8 +59,7 @@ int a0_key_invalidate(key_serial_t key);
  */
 int a0_store_save_described(key_serial_t keyring, const char *description,
 			    const struct a0_record *r, unsigned timeout_s, key_serial_t *ret_key);
-int a0_store_find_described(key_serial_t keyring, const char *description,
-			    key_serial_t *ret_key);
+int a0_store_find_described(key_serial_t keyring, const char *description, key_serial_t *ret_key);
 /* The first record-typed key in keyring's own links whose description starts with prefix. */
 int a0_store_find_prefixed(key_serial_t keyring, const char *prefix, key_serial_t *ret_key,
 			   struct a0_keyinfo *ret_info);

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "lib/error.h"
-#include "lib/jwt.h"
 #include "keyring/keys.h"
 #include "keyring/login.h"
+#include "lib/error.h"
+#include "lib/jwt.h"
 #include "lib/util.h"
 
 /* A hand-off is not a record: a0_store_clear of a user keyring leaves it alone. */
@@ -239,8 +239,8 @@ int a0_handoff_drop(const struct a0_user *u, const char *handle)
 
 /* ---- the session's record ---- */
 
-int a0_login_session_keyring(const struct a0_user *u, key_serial_t auth_keyring,
-			     key_serial_t *ret, char *why, size_t whylen)
+int a0_login_session_keyring(const struct a0_user *u, key_serial_t auth_keyring, key_serial_t *ret,
+			     char *why, size_t whylen)
 {
 	char shown[A0_SHOW_MAX + 1];
 	struct a0_keyinfo ki;
@@ -296,8 +296,8 @@ static int save_and_pin(key_serial_t keyring, struct store_ctx *s)
 	key_serial_t key;
 	int r;
 
-	r = a0_store_save_described(keyring, A0_RECORD_PREFIX A0_RECORD_MAIN, s->record,
-				    s->timeout, &key);
+	r = a0_store_save_described(keyring, A0_RECORD_PREFIX A0_RECORD_MAIN, s->record, s->timeout,
+				    &key);
 	if (r < 0)
 		return r;
 	s->stored.keyring = keyring;
@@ -405,8 +405,8 @@ int a0_login_find(const struct a0_user *u, enum a0_keyring_mode mode, key_serial
 		if ((rc = with_user_keyring(u, find_in_user_keyring, &s)) < 0)
 			goto out;
 	} else {
-		if ((rc = a0_login_session_keyring(u, auth_keyring, &s.keyring, why,
-						   sizeof(why))) < 0 ||
+		if ((rc = a0_login_session_keyring(u, auth_keyring, &s.keyring, why, sizeof(why))) <
+			    0 ||
 		    (rc = as_user(u, find_in_session_keyring, &s)) < 0)
 			goto out;
 	}

@@ -35,10 +35,10 @@
 
 #include <keyutils.h>
 
+#include "keyring/store.h"
 #include "lib/auth0.h"
 #include "lib/conf.h"
 #include "lib/priv.h"
-#include "keyring/store.h"
 
 #define A0_HANDOFF_ENV "PAM_AUTH0_HANDOFF"
 /* Seconds a hand-off lives: sshd's default LoginGraceTime. */
@@ -75,8 +75,8 @@ struct a0_stored {
  * keyring (_uid_ses.N), it is not owned by u, or it is auth_keyring (the keyring the
  * authentication ran in, i.e. pam_keyinit did not give this login its own; 0: unknown).
  */
-int a0_login_session_keyring(const struct a0_user *u, key_serial_t auth_keyring,
-			     key_serial_t *ret, char *why, size_t whylen);
+int a0_login_session_keyring(const struct a0_user *u, key_serial_t auth_keyring, key_serial_t *ret,
+			     char *why, size_t whylen);
 
 /*
  * Store r as u's main record, as u: in the caller's session keyring (when

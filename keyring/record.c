@@ -29,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyring/record.h"
 #include "lib/error.h"
 #include "lib/secret.h"
-#include "keyring/record.h"
 #include "lib/util.h"
 
 #define MAGIC "pam_auth0-record "
@@ -324,7 +324,7 @@ out:
 unsigned a0_record_timeout(const struct a0_record *r, time_t now)
 {
 	time_t until = r->refresh_token && r->refresh_expires_at > 0 ? r->refresh_expires_at
-								       : r->expires_at;
+								     : r->expires_at;
 	long long left = (long long)until - (long long)now;
 
 	if (left < A0_RECORD_MIN_TIMEOUT)

@@ -34,8 +34,8 @@ struct a0_record {
 	char *refresh_token; /* may be NULL */
 	/* Not secret. */
 	char *token_type;
-	char *scope;        /* may be NULL */
-	time_t expires_at;  /* of the access token, absolute */
+	char *scope;       /* may be NULL */
+	time_t expires_at; /* of the access token, absolute */
 	/* What the helper needs to refresh without reading root-only configuration. */
 	char *domain;
 	char *client_id;

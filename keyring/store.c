@@ -19,10 +19,10 @@
 #include <string.h>
 #include <sys/fsuid.h>
 
-#include "lib/error.h"
 #include "keyring/keys.h"
-#include "lib/secret.h"
 #include "keyring/store.h"
+#include "lib/error.h"
+#include "lib/secret.h"
 #include "lib/util.h"
 
 /* Most keys looked at in one keyring listing (200 is a user's default quota). */
@@ -181,11 +181,11 @@ static int each_key(key_serial_t keyring, const char *description, bool prefix,
 }
 
 struct find_ctx {
-	const uid_t *owner;     /* NULL: any owner */
-	bool all;               /* look at every key (to count them), not just until big_key */
-	key_serial_t found;     /* 0: none */
-	size_t rank;            /* of found: its type is types[rank] */
-	size_t matches;         /* keys under the description, of any owner */
+	const uid_t *owner; /* NULL: any owner */
+	bool all;           /* look at every key (to count them), not just until big_key */
+	key_serial_t found; /* 0: none */
+	size_t rank;        /* of found: its type is types[rank] */
+	size_t matches;     /* keys under the description, of any owner */
 };
 
 /* One pass over the keyring: the match of the most preferred type (a kernel that gained
@@ -442,8 +442,7 @@ int a0_store_load(key_serial_t keyring, const char *name, struct a0_record **ret
 	return load_record(keyring, name, NULL, ret);
 }
 
-int a0_store_load_owned(key_serial_t keyring, const char *name, uid_t owner,
-			struct a0_record **ret)
+int a0_store_load_owned(key_serial_t keyring, const char *name, uid_t owner, struct a0_record **ret)
 {
 	return load_record(keyring, name, &owner, ret);
 }

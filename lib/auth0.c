@@ -107,9 +107,8 @@ static int grant(struct a0_client *c, const char *const *kv, struct a0_tokens **
 	return token_call(c, body, ret, res);
 }
 
-int a0_grant_password_realm(struct a0_client *c, const struct a0_config *cfg,
-			    const char *username, const char *password, struct a0_tokens **ret,
-			    struct a0_result *res)
+int a0_grant_password_realm(struct a0_client *c, const struct a0_config *cfg, const char *username,
+			    const char *password, struct a0_tokens **ret, struct a0_result *res)
 {
 	const char *kv[] = { "grant_type", A0_GRANT_PASSWORD_REALM,
 			     "username",   username,
@@ -134,9 +133,8 @@ int a0_grant_mfa_otp(struct a0_client *c, const char *mfa_token, const char *otp
 int a0_grant_mfa_oob(struct a0_client *c, const char *mfa_token, const char *oob_code,
 		     const char *binding_code, struct a0_tokens **ret, struct a0_result *res)
 {
-	const char *kv[] = { "grant_type", A0_GRANT_MFA_OOB, "mfa_token",    mfa_token,
-			     "oob_code",   oob_code,         "binding_code", binding_code,
-			     NULL };
+	const char *kv[] = { "grant_type", A0_GRANT_MFA_OOB, "mfa_token",  mfa_token, "oob_code",
+			     oob_code,     "binding_code",   binding_code, NULL };
 
 	return grant(c, kv, ret, res);
 }
@@ -144,8 +142,9 @@ int a0_grant_mfa_oob(struct a0_client *c, const char *mfa_token, const char *oob
 int a0_grant_mfa_recovery(struct a0_client *c, const char *mfa_token, const char *code,
 			  struct a0_tokens **ret, struct a0_result *res)
 {
-	const char *kv[] = { "grant_type", A0_GRANT_MFA_RECOVERY, "mfa_token", mfa_token,
-			     "recovery_code", code, NULL };
+	const char *kv[] = { "grant_type", A0_GRANT_MFA_RECOVERY, "mfa_token",
+			     mfa_token,    "recovery_code",       code,
+			     NULL };
 
 	return grant(c, kv, ret, res);
 }
@@ -172,9 +171,10 @@ int a0_mfa_challenge(struct a0_client *c, const char *mfa_token, const struct a0
 		     struct a0_challenge *ret, struct a0_result *res)
 {
 	bool oob = strcmp(a->type, "oob") == 0;
-	const char *kv[] = { "mfa_token",	 mfa_token,	   "challenge_type",
-			     oob ? "oob" : "otp", "authenticator_id", a->id,
-			     NULL };
+	const char *kv[] = {
+		"mfa_token", mfa_token, "challenge_type", oob ? "oob" : "otp", "authenticator_id",
+		a->id,       NULL
+	};
 	struct a0_http_response resp;
 	cJSON *body;
 	int r;
@@ -198,9 +198,9 @@ int a0_grant_refresh(struct a0_client *c, const char *refresh_token, const char 
 		     const char *audience, const struct a0_param *extra, size_t n_extra,
 		     struct a0_tokens **ret, struct a0_result *res)
 {
-	const char *kv[] = { "grant_type", A0_GRANT_REFRESH, "refresh_token", refresh_token,
-			     "scope",	   scope,	     "audience",      audience,
-			     NULL };
+	const char *kv[] = { "grant_type",  A0_GRANT_REFRESH, "refresh_token",
+			     refresh_token, "scope",          scope,
+			     "audience",    audience,         NULL };
 	cJSON *body;
 	int r;
 

@@ -39,11 +39,11 @@ struct a0_tokens {
 
 /* What the tenant said when a call did not succeed; for logs and the user's message. */
 struct a0_result {
-	long status;             /* HTTP status, 0 when no answer */
-	char error[64];          /* Auth0's error code, "" when none */
-	char description[256];   /* Auth0's error_description, or the transport's reason */
-	long retry_after;        /* seconds, -1 when not given */
-	char *mfa_token;         /* with A0_ERR_MFA_REQUIRED; a secret */
+	long status;           /* HTTP status, 0 when no answer */
+	char error[64];        /* Auth0's error code, "" when none */
+	char description[256]; /* Auth0's error_description, or the transport's reason */
+	long retry_after;      /* seconds, -1 when not given */
+	char *mfa_token;       /* with A0_ERR_MFA_REQUIRED; a secret */
 };
 
 /* The tenant and the application, with one HTTP client reused for every call of a login. */
@@ -83,15 +83,14 @@ int a0_parse_token_response(const char *body, size_t len, time_t now, struct a0_
 /* Map a non-200 answer to an A0_ERR_* and fill res; copies mfa_token for mfa_required. */
 int a0_parse_error_response(const struct a0_http_response *resp, struct a0_result *res);
 /* Parse GET /mfa/authenticators. */
-int a0_parse_authenticators(const char *body, size_t len, struct a0_authenticator *list,
-			    size_t max, size_t *ret_n);
+int a0_parse_authenticators(const char *body, size_t len, struct a0_authenticator *list, size_t max,
+			    size_t *ret_n);
 
 /* The MFA method an authenticator serves, or -1 when none we support. */
 int a0_authenticator_method(const struct a0_authenticator *a);
 
-int a0_grant_password_realm(struct a0_client *c, const struct a0_config *cfg,
-			    const char *username, const char *password, struct a0_tokens **ret,
-			    struct a0_result *res);
+int a0_grant_password_realm(struct a0_client *c, const struct a0_config *cfg, const char *username,
+			    const char *password, struct a0_tokens **ret, struct a0_result *res);
 int a0_grant_mfa_otp(struct a0_client *c, const char *mfa_token, const char *otp,
 		     struct a0_tokens **ret, struct a0_result *res);
 int a0_grant_mfa_oob(struct a0_client *c, const char *mfa_token, const char *oob_code,

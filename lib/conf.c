@@ -21,7 +21,7 @@
 #define MAX_LINE 4096        /* longest configuration line */
 #define MAX_FILE (64 * 1024) /* largest configuration file */
 #define MAX_DROPINS 64
-#define MAX_SECRET 1024      /* largest client secret file */
+#define MAX_SECRET 1024                  /* largest client secret file */
 #define MAX_USERS_FILE (8 * 1024 * 1024) /* users_file: 100,000 bindings and more */
 
 enum kind {
@@ -260,7 +260,8 @@ static int set_key(struct a0_config *cfg, const char *name, const char *v, const
 		return a0_strdup_into(field, v);
 	case K_TEMPLATE:
 		if (!valid_template(v))
-			return fail(err, errlen, o, "key '%s': only %%u and %%%% may follow %%", name);
+			return fail(err, errlen, o, "key '%s': only %%u and %%%% may follow %%",
+				    name);
 		return a0_strdup_into(field, v);
 	case K_STRING:
 		if (*v == '\0')
@@ -297,8 +298,8 @@ static int set_key(struct a0_config *cfg, const char *name, const char *v, const
 		else if (strcmp(v, "none") == 0)
 			cfg->push_prompt = A0_PUSH_PROMPT_NONE;
 		else
-			return fail(err, errlen, o, "key '%s': '%s' is not auto, enter or none", name,
-				    v);
+			return fail(err, errlen, o, "key '%s': '%s' is not auto, enter or none",
+				    name, v);
 		return 0;
 	case K_LIST: {
 		int r = parse_list(field, v);
@@ -358,8 +359,7 @@ static int check_owner(int fd, const struct origin *o, char *err, size_t errlen)
 	return 0;
 }
 
-static int parse_text(struct a0_config *cfg, char *text, const char *file, char *err,
-		      size_t errlen)
+static int parse_text(struct a0_config *cfg, char *text, const char *file, char *err, size_t errlen)
 {
 	struct origin o = { file, 0 };
 	char *line = text, *next;
@@ -479,7 +479,8 @@ static int parse_dropins(struct a0_config *cfg, const char *dir, char *err, size
 
 	n = scandir(dir, &names, dropin_filter, alphasort);
 	if (n < 0)
-		return errno == ENOENT ? 0 : fail(err, errlen, &o, "cannot read: %s", strerror(errno));
+		return errno == ENOENT ? 0
+				       : fail(err, errlen, &o, "cannot read: %s", strerror(errno));
 	if (n > MAX_DROPINS)
 		r = fail(err, errlen, &o, "more than %d drop-in files", MAX_DROPINS);
 	for (int i = 0; i < n; i++) {
@@ -508,7 +509,8 @@ static int read_client_secret(struct a0_config *cfg, char *err, size_t errlen)
 
 	fd = open(cfg->client_secret_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
-		return fail(err, errlen, &o, "client_secret_file: cannot open: %s", strerror(errno));
+		return fail(err, errlen, &o, "client_secret_file: cannot open: %s",
+			    strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		r = fail(err, errlen, &o,
@@ -598,8 +600,7 @@ static bool is_flag(const char *arg)
 	       strcmp(arg, "try_first_pass") == 0;
 }
 
-static int apply_args(struct a0_config *cfg, int argc, const char **argv, char *err,
-		      size_t errlen)
+static int apply_args(struct a0_config *cfg, int argc, const char **argv, char *err, size_t errlen)
 {
 	for (int i = 0; i < argc; i++) {
 		struct origin o = { NULL, (unsigned)i + 1 };
@@ -687,8 +688,8 @@ static int finish_config(struct a0_config *cfg, const char *path, char *err, siz
 }
 
 /* text == NULL: read the files; else text stands for the main file and no file is read. */
-static int load(const char *text, size_t len, int argc, const char **argv,
-		struct a0_config **ret, char *err, size_t errlen)
+static int load(const char *text, size_t len, int argc, const char **argv, struct a0_config **ret,
+		char *err, size_t errlen)
 {
 	const char *path = A0_DEFAULT_CONFIG;
 	struct a0_config *cfg;

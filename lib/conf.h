@@ -35,17 +35,17 @@ struct a0_list {
 
 /* Everything the module was told, after files, drop-ins and module arguments. */
 struct a0_config {
-	char *domain;             /* host[:port]; always https */
+	char *domain; /* host[:port]; always https */
 	char *client_id;
 	char *client_secret_file; /* confidential client: root-owned, not readable by others */
 	char *client_secret;      /* read from client_secret_file; a secret */
 	char *realm;
 	char *audience;
 	char *scope;
-	char *username;           /* template: %u = PAM user, %% = % */
+	char *username; /* template: %u = PAM user, %% = % */
 	char *ca_file;
-	char *proxy;              /* proxies are used only when configured */
-	unsigned timeout;         /* seconds per request */
+	char *proxy;      /* proxies are used only when configured */
+	unsigned timeout; /* seconds per request */
 	bool debug;
 	bool use_first_pass;
 	bool try_first_pass;
@@ -53,7 +53,7 @@ struct a0_config {
 	/* MFA */
 	enum a0_mfa_method mfa_methods[A0_MFA_N]; /* preference order */
 	size_t n_mfa_methods;
-	bool mfa_methods_set;       /* the admin chose the order: no menu */
+	bool mfa_methods_set; /* the admin chose the order: no menu */
 	unsigned mfa_retries;
 	unsigned mfa_timeout;       /* seconds for a push to be approved */
 	unsigned mfa_poll_interval; /* seconds between push polls */
@@ -72,11 +72,11 @@ struct a0_config {
 	bool require_local_account;  /* names no account database knows never reach Auth0 */
 	struct a0_list allowed_users;
 	struct a0_list allowed_groups;
-	char *groups_claim;          /* an array claim; required with allowed_groups */
+	char *groups_claim; /* an array claim; required with allowed_groups */
 	enum a0_account_mode account_without_auth0;
 
 	/* The local guard against password guessing (lib/guard.h) */
-	char *state_dir;          /* root's state under /run */
+	char *state_dir;           /* root's state under /run */
 	unsigned fail_delay_after; /* failed sign-ins per (user, address) before delays */
 	unsigned fail_delay_max;   /* seconds; 0: no guard */
 

@@ -87,8 +87,8 @@ static int open_state(const struct a0_guard *g, const char *user, const char *rh
 	(void)close(dir);
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & 077) || flock(fd, LOCK_EX) < 0) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077) ||
+	    flock(fd, LOCK_EX) < 0) {
 		(void)close(fd);
 		return 0;
 	}

@@ -22,7 +22,7 @@ struct a0_http {
 	char *base; /* "https://domain" */
 	unsigned requests;
 	unsigned connections;
-	char *forwarded_for; /* "auth0-forwarded-for: IP" header, or NULL */
+	char *forwarded_for;      /* "auth0-forwarded-for: IP" header, or NULL */
 	struct curl_slist *extra; /* the caller's header lines (a0_http_add_header) */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -110,10 +110,10 @@ int a0_http_new(const struct a0_http_options *opt, struct a0_http **ret)
 	long timeout_ms = (long)opt->timeout * 1000L;
 	CURLcode e = CURLE_OK;
 
-#define SET(opt, val)                                                                      \
-	do {                                                                               \
-		if (e == CURLE_OK)                                                         \
-			e = curl_easy_setopt(c, opt, val);                                 \
+#define SET(opt, val)                                      \
+	do {                                               \
+		if (e == CURLE_OK)                         \
+			e = curl_easy_setopt(c, opt, val); \
 	} while (0)
 	SET(CURLOPT_ERRORBUFFER, h->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L); /* never touch the host program's signals */
@@ -191,8 +191,8 @@ static int add_header(struct curl_slist **list, const char *header)
 	return 0;
 }
 
-int a0_http_request(struct a0_http *h, const char *path, const char *bearer,
-		    const char *json_body, struct a0_http_response *resp, char *err, size_t errlen)
+int a0_http_request(struct a0_http *h, const char *path, const char *bearer, const char *json_body,
+		    struct a0_http_response *resp, char *err, size_t errlen)
 {
 	struct transfer t = { .body = { .max = A0_HTTP_MAX_BODY }, .retry_after = -1 };
 	struct curl_slist *headers = NULL;

@@ -22,7 +22,7 @@ struct a0_http;
 
 struct a0_http_response {
 	long status;
-	char *body;   /* NUL-terminated; wiped when cleared */
+	char *body; /* NUL-terminated; wiped when cleared */
 	size_t len;
 	char content_type[64];
 	long retry_after; /* seconds from Retry-After, -1 when absent */
@@ -36,7 +36,8 @@ void a0_http_free(struct a0_http *h);
  * NULL, goes in an Authorization header. Returns 0 with *resp filled for any HTTP status, or
  * A0_ERR_NETWORK/TLS/TIMEOUT/TOO_LARGE with a reason in err (never with a secret in it).
  */
-int a0_http_request(struct a0_http *h, const char *path, const char *bearer, const char *json_body, struct a0_http_response *resp, char *err, size_t errlen);
+int a0_http_request(struct a0_http *h, const char *path, const char *bearer, const char *json_body,
+		    struct a0_http_response *resp, char *err, size_t errlen);
 void a0_http_response_clear(struct a0_http_response *resp);
 
 /*

@@ -25,8 +25,7 @@
 /* Root's files, or this process's own, that nobody else may change. */
 static bool trusted(const struct stat *st)
 {
-	return (st->st_uid == 0 || st->st_uid == geteuid()) &&
-	       !(st->st_mode & (S_IWGRP | S_IWOTH));
+	return (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
 /* The cache directory as an fd (files are opened relative to it, so it cannot be swapped
@@ -66,8 +65,7 @@ static bool fresh(const struct stat *st, time_t now, unsigned ttl)
 }
 
 /* 0 with the cached keys, 1 when there are none fit to use. */
-static int read_cache(int dirfd, const char *name, time_t now, unsigned ttl,
-		      struct a0_jwks **ret)
+static int read_cache(int dirfd, const char *name, time_t now, unsigned ttl, struct a0_jwks **ret)
 {
 	struct stat st;
 	char *text = NULL;
@@ -248,9 +246,8 @@ static int fetch_keys(struct a0_http *h, int dirfd, const char *name, struct a0_
 	return r;
 }
 
-int a0_id_token_verify(struct a0_http *h, const struct a0_id_token_check *check,
-		       const char *token, time_t now, cJSON **ret_claims, char *reason,
-		       size_t reasonlen)
+int a0_id_token_verify(struct a0_http *h, const struct a0_id_token_check *check, const char *token,
+		       time_t now, cJSON **ret_claims, char *reason, size_t reasonlen)
 {
 	char issuer[MAX_NAME], name[MAX_NAME], log[MAX_NAME];
 	struct a0_jwt_expect expect = {

@@ -23,7 +23,7 @@
 
 /* Which tenant and application an ID token must come from, and where its keys are kept. */
 struct a0_id_token_check {
-	const char *domain;    /* host[:port]; the issuer is https://domain/ */
+	const char *domain; /* host[:port]; the issuer is https://domain/ */
 	const char *client_id;
 	const char *cache_dir; /* NULL: fetch the JWKS for every verification */
 	unsigned jwks_ttl;     /* seconds a cached JWKS is used without fetching */
@@ -53,8 +53,7 @@ struct a0_id_token_check {
  * with the failed check in reason; a transport error of a0_http_request, A0_ERR_SERVER or
  * A0_ERR_MALFORMED for the JWKS fetch; A0_ERR_CONFIG; A0_ERR_NOMEM.
  */
-int a0_id_token_verify(struct a0_http *h, const struct a0_id_token_check *check,
-		       const char *token, time_t now, cJSON **ret_claims, char *reason,
-		       size_t reasonlen);
+int a0_id_token_verify(struct a0_http *h, const struct a0_id_token_check *check, const char *token,
+		       time_t now, cJSON **ret_claims, char *reason, size_t reasonlen);
 
 #endif

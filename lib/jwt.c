@@ -23,15 +23,15 @@
 #include "lib/secret.h"
 #include "lib/util.h"
 
-#define MAX_AUD 16      /* audiences in one token */
-#define MAX_DATE 1e11   /* a NumericDate past the year 5000 is not a date */
-#define B64_LEN(bytes) (((bytes) * 4 + 2) / 3)
+#define MAX_AUD 16    /* audiences in one token */
+#define MAX_DATE 1e11 /* a NumericDate past the year 5000 is not a date */
+#define B64_LEN(bytes) (((bytes)*4 + 2) / 3)
 
 enum kty { KTY_RSA, KTY_EC, KTY_OTHER };
 
 struct jwk {
 	char kid[A0_JWK_MAX_KID + 1];
-	char alg[16];         /* "" when the key names none */
+	char alg[16]; /* "" when the key names none */
 	enum kty kty;
 	EVP_PKEY *pkey;       /* NULL when unusable */
 	const char *unusable; /* why, when pkey is NULL */
@@ -136,8 +136,8 @@ int a0_b64url_decode(const char *in, size_t len, unsigned char **ret, size_t *re
 
 /* ---- JWKS ---- */
 
-static int decode_member(const cJSON *obj, const char *name, size_t max_bytes,
-			 unsigned char **ret, size_t *ret_len)
+static int decode_member(const cJSON *obj, const char *name, size_t max_bytes, unsigned char **ret,
+			 size_t *ret_len)
 {
 	const char *s = a0_json_string(obj, name);
 
@@ -307,8 +307,7 @@ int a0_jwks_parse(const char *text, size_t len, struct a0_jwks **ret)
 	if (r < 0)
 		return r;
 	list = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "keys") : NULL;
-	if (!cJSON_IsArray(list) ||
-	    cJSON_GetArraySize(list) > A0_JWKS_MAX_KEYS) {
+	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > A0_JWKS_MAX_KEYS) {
 		r = A0_ERR_MALFORMED;
 		goto out;
 	}
@@ -381,8 +380,8 @@ static bool unique_members(const cJSON *obj)
 	return true;
 }
 
-static int decode_json(const char *text, size_t len, const char *what, cJSON **ret,
-		       char *reason, size_t reasonlen)
+static int decode_json(const char *text, size_t len, const char *what, cJSON **ret, char *reason,
+		       size_t reasonlen)
 {
 	unsigned char *raw = NULL;
 	cJSON *json = NULL;
@@ -409,9 +408,8 @@ static int decode_json(const char *text, size_t len, const char *what, cJSON **r
 }
 
 /* Choose the key and algorithm the header asks for, refusing what we must not verify with. */
-static int check_header(const cJSON *header, const struct a0_jwks *keys,
-			const struct jwk **ret_key, size_t *ret_alg, char *reason,
-			size_t reasonlen)
+static int check_header(const cJSON *header, const struct a0_jwks *keys, const struct jwk **ret_key,
+			size_t *ret_alg, char *reason, size_t reasonlen)
 {
 	const char *alg = a0_json_string(header, "alg"), *kid = a0_json_string(header, "kid");
 	const struct jwk *key;
@@ -452,8 +450,7 @@ static int check_header(const cJSON *header, const struct a0_jwks *keys,
 }
 
 /* ES256 signatures are r||s (RFC 7518 3.4); OpenSSL verifies DER. */
-static int es256_to_der(const unsigned char *sig, size_t len, unsigned char **ret,
-			size_t *ret_len)
+static int es256_to_der(const unsigned char *sig, size_t len, unsigned char **ret, size_t *ret_len)
 {
 	ECDSA_SIG *s;
 	BIGNUM *r, *t;
@@ -497,8 +494,7 @@ static bool signature_ok(const struct jwk *key, size_t alg, const char *data, si
 	}
 	if (EVP_DigestVerifyInit_ex(md, &pctx, "SHA256", NULL, NULL, key->pkey, NULL) != 1)
 		goto out;
-	if (algs[alg].kty == KTY_RSA &&
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, algs[alg].padding) != 1)
+	if (algs[alg].kty == KTY_RSA && EVP_PKEY_CTX_set_rsa_padding(pctx, algs[alg].padding) != 1)
 		goto out;
 	/* RFC 7518 3.5: MGF1 with SHA-256 and a salt as long as the hash, nothing else. */
 	if (algs[alg].padding == RSA_PKCS1_PSS_PADDING &&
@@ -600,9 +596,8 @@ static int check_claims(const cJSON *claims, const struct a0_jwt_expect *e, char
 	return r;
 }
 
-int a0_jwt_verify(const char *token, const struct a0_jwks *keys,
-		  const struct a0_jwt_expect *expect, cJSON **ret_claims, char *reason,
-		  size_t reasonlen)
+int a0_jwt_verify(const char *token, const struct a0_jwks *keys, const struct a0_jwt_expect *expect,
+		  cJSON **ret_claims, char *reason, size_t reasonlen)
 {
 	const struct jwk *key = NULL;
 	cJSON *header = NULL, *claims = NULL;

@@ -49,7 +49,7 @@ struct a0_jwt_expect {
 	const char *issuer;    /* exactly, e.g. "https://tenant.auth0.com/" */
 	const char *client_id; /* in aud; equal to azp when azp is present or aud has several */
 	time_t now;
-	unsigned leeway;       /* seconds of clock skew allowed for exp, iat and nbf */
+	unsigned leeway; /* seconds of clock skew allowed for exp, iat and nbf */
 };
 
 /*
@@ -58,8 +58,7 @@ struct a0_jwt_expect {
  * refetch the JWKS); A0_ERR_TOKEN_INVALID for every other failed check, with a short reason
  * naming the check in reason (never any part of the token but the kid and iss); A0_ERR_NOMEM.
  */
-int a0_jwt_verify(const char *token, const struct a0_jwks *keys,
-		  const struct a0_jwt_expect *expect, cJSON **ret_claims, char *reason,
-		  size_t reasonlen);
+int a0_jwt_verify(const char *token, const struct a0_jwks *keys, const struct a0_jwt_expect *expect,
+		  cJSON **ret_claims, char *reason, size_t reasonlen);
 
 #endif

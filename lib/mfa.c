@@ -224,8 +224,9 @@ static int run_push(struct flow *f, struct a0_tokens **ret)
 
 		tell(f, false, msg);
 		r = ask(f, false,
-			recovery_ok ? "Press Enter once you have approved (or type a recovery code): " :
-				      "Press Enter once you have approved: ",
+			recovery_ok
+				? "Press Enter once you have approved (or type a recovery code): "
+				: "Press Enter once you have approved: ",
 			&reply);
 		if (r == 0 && recovery_ok && a0_mfa_is_recovery_code(reply))
 			r = 1;

@@ -154,7 +154,8 @@ static int check_identity(const struct a0_config *cfg, const char *user, const c
 		if (!sub || strcmp(sub, bound) != 0)
 			r = deny(tell, tell_other_account, reason, reasonlen,
 				 "users_file: sub is '%s', '%s' is bound to '%s'",
-				 sub ? a0_show(sub, a) : "(none)", a0_show(user, b), a0_show(bound, c));
+				 sub ? a0_show(sub, a) : "(none)", a0_show(user, b),
+				 a0_show(bound, c));
 		free(bound);
 		return r;
 	}
@@ -165,7 +166,8 @@ static int check_identity(const struct a0_config *cfg, const char *user, const c
 	return deny(tell, tell_unmatched, reason, reasonlen,
 		    "no identity binding: add '%s %s' to %s, or set user_claim "
 		    "(pam_auth0.conf(5) IDENTITY)",
-		    a0_show(user, a), sub ? a0_show(sub, b) : "USER_ID", a0_show(cfg->users_file, c));
+		    a0_show(user, a), sub ? a0_show(sub, b) : "USER_ID",
+		    a0_show(cfg->users_file, c));
 }
 
 /* May that identity use this account? */

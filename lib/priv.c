@@ -199,7 +199,7 @@ int a0_priv_drop(struct a0_priv *p, const struct a0_user *u, unsigned flags)
 	free(groups);
 	return 0;
 
-fail: {
+fail : {
 	int saved_errno = errno;
 
 	free(groups);

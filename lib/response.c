@@ -217,8 +217,8 @@ static void copy_member(const cJSON *obj, const char *name, char *dst, size_t si
 	(void)a0_str_copy(dst, size, s ? s : "");
 }
 
-int a0_parse_authenticators(const char *body, size_t len, struct a0_authenticator *list,
-			    size_t max, size_t *ret_n)
+int a0_parse_authenticators(const char *body, size_t len, struct a0_authenticator *list, size_t max,
+			    size_t *ret_n)
 {
 	const cJSON *item;
 	cJSON *root = NULL;
@@ -269,12 +269,9 @@ int a0_authenticator_method(const struct a0_authenticator *a)
 		const char *type, *channel;
 		enum a0_mfa_method method;
 	} table[] = {
-		{ "otp", "", A0_MFA_OTP },
-		{ "oob", "auth0", A0_MFA_PUSH },
-		{ "oob", "sms", A0_MFA_SMS },
-		{ "oob", "voice", A0_MFA_VOICE },
-		{ "oob", "email", A0_MFA_EMAIL },
-		{ "recovery-code", "", A0_MFA_RECOVERY },
+		{ "otp", "", A0_MFA_OTP },        { "oob", "auth0", A0_MFA_PUSH },
+		{ "oob", "sms", A0_MFA_SMS },     { "oob", "voice", A0_MFA_VOICE },
+		{ "oob", "email", A0_MFA_EMAIL }, { "recovery-code", "", A0_MFA_RECOVERY },
 	};
 
 	for (size_t i = 0; i < A0_ARRAY_SIZE(table); i++)
@@ -287,8 +284,14 @@ int a0_authenticator_method(const struct a0_authenticator *a)
 static bool param_reserved(const char *key)
 {
 	static const char *const reserved[] = {
-		"grant_type", "client_id", "client_secret", "client_assertion",
-		"client_assertion_type", "refresh_token", "scope", "audience",
+		"grant_type",
+		"client_id",
+		"client_secret",
+		"client_assertion",
+		"client_assertion_type",
+		"refresh_token",
+		"scope",
+		"audience",
 	};
 
 	for (size_t i = 0; i < A0_ARRAY_SIZE(reserved); i++)

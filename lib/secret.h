@@ -32,5 +32,4 @@ void a0_buf_free(struct a0_buf *b);
 /* Hand the contents to the caller (free with a0_secret_free) and reset the buffer. */
 char *a0_buf_steal(struct a0_buf *b);
 
-
 #endif

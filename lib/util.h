@@ -16,13 +16,13 @@
  * The number of elements of an array; a pointer is a compile error ("not an array"), where
  * sizeof(p) / sizeof(p[0]) would quietly give a wrong count.
  */
-#define A0_MUST_BE_ARRAY(a)                                                                \
-	(sizeof(struct {                                                                   \
-		 _Static_assert(!__builtin_types_compatible_p(__typeof__(a),               \
-							       __typeof__(&(a)[0])),      \
-				"A0_ARRAY_SIZE: not an array");                            \
-		 int ok;                                                                   \
-	 }) * 0)
+#define A0_MUST_BE_ARRAY(a)                                                                        \
+	(sizeof(struct {                                                                           \
+		 _Static_assert(!__builtin_types_compatible_p(__typeof__(a), __typeof__(&(a)[0])), \
+				"A0_ARRAY_SIZE: not an array");                                    \
+		 int ok;                                                                           \
+	 }) *                                                                                      \
+	 0)
 #define A0_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]) + A0_MUST_BE_ARRAY(a))
 
 /*

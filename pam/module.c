@@ -41,11 +41,9 @@ static const struct {
 	{ A0_ERR_AUTH0, PAM_AUTH_ERR, NULL },
 	{ A0_ERR_TOKEN_INVALID, PAM_AUTH_ERR,
 	  "The sign-in service's answer could not be verified." },
-	{ A0_ERR_UNKNOWN_KID, PAM_AUTH_ERR,
-	  "The sign-in service's answer could not be verified." },
+	{ A0_ERR_UNKNOWN_KID, PAM_AUTH_ERR, "The sign-in service's answer could not be verified." },
 	{ A0_ERR_POLICY, PAM_AUTH_ERR, NULL }, /* the policy tells which rule */
-	{ A0_ERR_BLOCKED, PAM_PERM_DENIED,
-	  "Your account is blocked. Contact your administrator." },
+	{ A0_ERR_BLOCKED, PAM_PERM_DENIED, "Your account is blocked. Contact your administrator." },
 	{ A0_ERR_TOO_MANY_ATTEMPTS, PAM_MAXTRIES,
 	  "Your account is locked after too many failed sign-ins. Check your email or contact "
 	  "your administrator." },

@@ -23,7 +23,7 @@
 #define A0_PUBLIC __attribute__((visibility("default")))
 
 /* pam_set_data names; all the module's are here, so that none is used twice. */
-#define DATA_TOKENS "pam_auth0_tokens" /* struct a0_tokens of this login */
+#define DATA_TOKENS "pam_auth0_tokens"      /* struct a0_tokens of this login */
 #define DATA_DONE "pam_auth0_authenticated" /* the user this handle already signed in */
 #define DATA_CLAIMS "pam_auth0_claims" /* cJSON: the verified ID token's claims, for acct_mgmt */
 /* session.c's own, of types private to it: */
@@ -31,7 +31,7 @@
 #define DATA_RECORD "pam_auth0_record"   /* struct taken: this login's record for the session */
 #define DATA_STORED "pam_auth0_stored"   /* struct stored: where the record went */
 
-#define MAX_USER 256 /* bytes of a user name */
+#define MAX_USER 256      /* bytes of a user name */
 #define MAX_PASSWORD 1024 /* bytes of a password or an MFA answer */
 
 /* One pam_sm_* call. */

@@ -71,17 +71,17 @@ struct msg_head {
 	uint32_t len; /* bytes that follow */
 };
 
-#define MAX_TEXT 8192              /* a prompt or a message; the MFA menu is the longest */
-#define MAX_RESULT (1024 * 1024)   /* tokens of A0_MAX_TOKEN each, and the claims */
-#define NO_STRING UINT32_MAX       /* a NULL string in a result */
-#define SLACK 30                   /* seconds for the child to start (TLS set-up, slow hosts) */
-#define CHILD_FD 3                 /* the child's socket */
+#define MAX_TEXT 8192            /* a prompt or a message; the MFA menu is the longest */
+#define MAX_RESULT (1024 * 1024) /* tokens of A0_MAX_TOKEN each, and the claims */
+#define NO_STRING UINT32_MAX     /* a NULL string in a result */
+#define SLACK 30                 /* seconds for the child to start (TLS set-up, slow hosts) */
+#define CHILD_FD 3               /* the child's socket */
 
 struct chan {
 	int fd;
-	struct login *l;  /* the parent's */
-	int64_t left_ms;  /* parent: of the child's time */
-	bool ended;       /* parent: the child closed its end */
+	struct login *l; /* the parent's */
+	int64_t left_ms; /* parent: of the child's time */
+	bool ended;      /* parent: the child closed its end */
 };
 
 /* ---- both sides ---- */
@@ -106,8 +106,7 @@ static int send_all(int fd, const void *buf, size_t len)
 }
 
 /* One message of a then b; -1 when the other side is gone. */
-static int send_msg(int fd, uint32_t type, const void *a, size_t alen, const void *b,
-		    size_t blen)
+static int send_msg(int fd, uint32_t type, const void *a, size_t alen, const void *b, size_t blen)
 {
 	struct msg_head h = { .type = type, .len = (uint32_t)(alen + blen) };
 
@@ -178,8 +177,8 @@ static int put_str(struct a0_buf *b, const char *s)
 }
 
 /* The result message's body: see take_result for its reading. */
-static int put_result(struct a0_buf *b, const struct login *l, int err,
-		      const struct a0_tokens *t, const cJSON *claims)
+static int put_result(struct a0_buf *b, const struct login *l, int err, const struct a0_tokens *t,
+		      const cJSON *claims)
 {
 	char *json = NULL;
 	int r;
@@ -529,8 +528,7 @@ static void stop(pid_t pid)
 }
 
 /* Why a child gave no result, for the log line. */
-static void no_result(struct login *l, int err, const struct chan *c, int status,
-		      unsigned seconds)
+static void no_result(struct login *l, int err, const struct chan *c, int status, unsigned seconds)
 {
 	const char *what = "the process talking to Auth0";
 

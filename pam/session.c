@@ -26,13 +26,13 @@
 #include <security/pam_modules.h>
 #include <security/pam_modutil.h>
 
+#include "keyring/login.h"
+#include "keyring/store.h"
 #include "lib/auth0.h"
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/http.h"
 #include "lib/secret.h"
-#include "keyring/login.h"
-#include "keyring/store.h"
 #include "pam/module.h"
 #include "pam/netchild.h"
 
@@ -101,8 +101,8 @@ static void revoke_refresh_token(struct login *l, const char *refresh_token)
 
 	l->step = "revoke";
 	l->res.retry_after = -1;
-	if ((r = mod_net_run(l, revoke_job, (void *)(uintptr_t)refresh_token, l->cfg->timeout,
-			     NULL, NULL)) < 0) {
+	if ((r = mod_net_run(l, revoke_job, (void *)(uintptr_t)refresh_token, l->cfg->timeout, NULL,
+			     NULL)) < 0) {
 		snprintf(description, sizeof(description), "%s; logout goes on",
 			 l->res.description[0] ? l->res.description : "-");
 		mod_log(l, LOG_WARNING, "revoke", a0_err_name(r), l->res.error, description);
@@ -344,8 +344,8 @@ static int store_record(pam_handle_t *pamh, int argc, const char **argv, bool op
 		goto out;
 	}
 	old = get_data(pamh, DATA_STORED);
-	if (old && (l.cfg->keyring == A0_KEYRING_USER ||
-		    old->at.keyring == a0_login_current_session())) {
+	if (old &&
+	    (l.cfg->keyring == A0_KEYRING_USER || old->at.keyring == a0_login_current_session())) {
 		if (l.cfg->debug)
 			pam_syslog(pamh, LOG_DEBUG, "user=%s already stored in keyring %d", l.user,
 				   (int)old->at.keyring);
@@ -443,8 +443,8 @@ static int remove_record(pam_handle_t *pamh, int argc, const char **argv, bool l
 	}
 	if (logout && l.cfg->revoke_on_logout)
 		rt = refresh_token_now(&l, &u, s, t);
-	if ((r = a0_login_forget(&u, l.cfg->keyring, t ? t->auth_keyring : 0,
-				 s ? &s->at : NULL)) < 0)
+	if ((r = a0_login_forget(&u, l.cfg->keyring, t ? t->auth_keyring : 0, s ? &s->at : NULL)) <
+	    0)
 		mod_log(&l, LOG_ERR, logout ? "logout" : "delete-cred", a0_err_name(r), NULL,
 			"the credentials could not all be removed");
 	/* Replacing the item drops the pin (cleanup_stored). */

@@ -68,7 +68,7 @@ struct auth0_credentials_tokens {
 	char *access_token;
 	char *id_token; /* NULL when none is stored */
 	char *token_type;
-	char *scope;	     /* NULL when unknown */
+	char *scope;          /* NULL when unknown */
 	long long expires_at; /* of the access token, seconds since the epoch */
 };
 
@@ -114,10 +114,10 @@ struct auth0_credentials;
 AUTH0_CREDENTIALS_API int auth0_credentials_new(struct auth0_credentials **ret);
 AUTH0_CREDENTIALS_API void auth0_credentials_free(struct auth0_credentials *c);
 AUTH0_CREDENTIALS_API int auth0_credentials_set_keyring(struct auth0_credentials *c,
-							 enum auth0_credentials_keyring keyring);
+							enum auth0_credentials_keyring keyring);
 /* Seconds for each request to the tenant, 1..300 (default 10). */
 AUTH0_CREDENTIALS_API int auth0_credentials_set_timeout(struct auth0_credentials *c,
-							 unsigned seconds);
+							unsigned seconds);
 /*
  * Run refreshes in the calling process instead of a child. A caller killed during such a
  * refresh may lose the rotated refresh token (and with rotation the session): only for
@@ -136,21 +136,21 @@ AUTH0_CREDENTIALS_API int auth0_credentials_set_inline(struct auth0_credentials 
  * Free *ret with auth0_credentials_tokens_free().
  */
 AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, const char *scope,
-						 long long min_ttl, bool force_refresh,
-						 const struct auth0_credentials_param *params,
-						 size_t n_params,
-						 struct auth0_credentials_tokens **ret);
+						long long min_ttl, bool force_refresh,
+						const struct auth0_credentials_param *params,
+						size_t n_params,
+						struct auth0_credentials_tokens **ret);
 /* OK when an access token valid for at least min_ttl seconds is stored, else NOT_VALID. */
 AUTH0_CREDENTIALS_API int auth0_credentials_has_valid(struct auth0_credentials *c,
-						       long long min_ttl);
+						      long long min_ttl);
 /*
  * Store an Auth0 token response (JSON: access_token, token_type, expires_in...) or an Auth0 SDK
  * Credentials object (accessToken, tokenType, expiresAt in seconds since the epoch...) as the
  * session's credentials; members of both shapes at once are INVALID_ARGUMENT.
  */
 AUTH0_CREDENTIALS_API int auth0_credentials_save(struct auth0_credentials *c, const char *json,
-						  size_t len,
-						  const struct auth0_credentials_tenant *tenant);
+						 size_t len,
+						 const struct auth0_credentials_tenant *tenant);
 /* Remove every pam_auth0 record of the keyring. */
 AUTH0_CREDENTIALS_API int auth0_credentials_clear(struct auth0_credentials *c);
 /* Revoke the refresh token at Auth0, then clear. */
@@ -159,19 +159,17 @@ AUTH0_CREDENTIALS_API int auth0_credentials_revoke(struct auth0_credentials *c);
  * Credentials for another API (audience) through a multi-resource refresh, cached under the
  * audience and the sorted scopes; a rotated refresh token updates the session's credentials.
  */
-AUTH0_CREDENTIALS_API int auth0_credentials_api_get(struct auth0_credentials *c,
-						     const char *audience, const char *scope,
-						     long long min_ttl,
-						     const struct auth0_credentials_param *params,
-						     size_t n_params,
-						     struct auth0_credentials_tokens **ret);
+AUTH0_CREDENTIALS_API int
+auth0_credentials_api_get(struct auth0_credentials *c, const char *audience, const char *scope,
+			  long long min_ttl, const struct auth0_credentials_param *params,
+			  size_t n_params, struct auth0_credentials_tokens **ret);
 AUTH0_CREDENTIALS_API int auth0_credentials_api_clear(struct auth0_credentials *c,
-						       const char *audience, const char *scope);
+						      const char *audience, const char *scope);
 /* A session transfer token for native-to-web SSO. Free with auth0_credentials_sso_free(). */
 AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
-						 const struct auth0_credentials_param *params,
-						 size_t n_params,
-						 struct auth0_credentials_sso **ret);
+						const struct auth0_credentials_param *params,
+						size_t n_params,
+						struct auth0_credentials_sso **ret);
 /*
  * The same with extra request headers (the SDKs' getSSOCredentials headers): at most 16, names
  * of 1 to 64 token characters, values of printable ASCII up to 1024 bytes, no name twice.
@@ -207,11 +205,11 @@ AUTH0_CREDENTIALS_API void auth0_credentials_sso_free(struct auth0_credentials_s
  * TOKEN or ENV for a session transfer token. Free *ret with auth0_credentials_secret_free().
  */
 AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credentials_tokens *t,
-						    enum auth0_credentials_format format,
-						    char **ret);
+						   enum auth0_credentials_format format,
+						   char **ret);
 AUTH0_CREDENTIALS_API int auth0_credentials_sso_format(const struct auth0_credentials_sso *s,
-							enum auth0_credentials_format format,
-							char **ret);
+						       enum auth0_credentials_format format,
+						       char **ret);
 /* Wipe and free a string this library returned; NULL is fine. */
 AUTH0_CREDENTIALS_API void auth0_credentials_secret_free(char *s);
 
@@ -229,7 +227,7 @@ auth0_credentials_auth0_error_description(const struct auth0_credentials *c);
  * last call. message NULL takes c's last message. NULL when out of memory; free with free().
  */
 AUTH0_CREDENTIALS_API char *auth0_credentials_error_json(const struct auth0_credentials *c,
-							  int code, const char *message);
+							 int code, const char *message);
 
 #ifdef __cplusplus
 }

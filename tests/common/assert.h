@@ -36,8 +36,7 @@
 typedef const char *test_code_namer(int code, char *buf, size_t size);
 
 /* "NAME (value)", or "? (value)" for a code without a name, in buf. */
-static inline const char *test_name_value(test_code_namer *name, int code, char *buf,
-					  size_t size)
+static inline const char *test_name_value(test_code_namer *name, int code, char *buf, size_t size)
 {
 	char nbuf[64];
 	const char *n = name(code, nbuf, sizeof(nbuf));
@@ -139,12 +138,9 @@ static inline const char *test_pamtest_name(int code, char *buf, size_t size)
 {
 #define A0_TEST_NAME(c) [c] = #c
 	static const char *const names[] = {
-		A0_TEST_NAME(PAMTEST_ERR_OK),
-		A0_TEST_NAME(PAMTEST_ERR_START),
-		A0_TEST_NAME(PAMTEST_ERR_CASE),
-		A0_TEST_NAME(PAMTEST_ERR_OP),
-		A0_TEST_NAME(PAMTEST_ERR_END),
-		A0_TEST_NAME(PAMTEST_ERR_KEEPHANDLE),
+		A0_TEST_NAME(PAMTEST_ERR_OK),       A0_TEST_NAME(PAMTEST_ERR_START),
+		A0_TEST_NAME(PAMTEST_ERR_CASE),     A0_TEST_NAME(PAMTEST_ERR_OP),
+		A0_TEST_NAME(PAMTEST_ERR_END),      A0_TEST_NAME(PAMTEST_ERR_KEEPHANDLE),
 		A0_TEST_NAME(PAMTEST_ERR_INTERNAL),
 	};
 #undef A0_TEST_NAME
@@ -221,8 +217,8 @@ static inline void test_assert_pamtest(enum pamtest_err perr, const struct pam_t
 }
 
 #define assert_pamtest_ran(perr) test_assert_pamtest_ran((perr), #perr, __FILE__, __LINE__)
-#define assert_pamtest(perr, tests)                                                 \
-	test_assert_pamtest((perr), (tests), sizeof(tests) / sizeof((tests)[0]), #perr, \
-			    __FILE__, __LINE__)
+#define assert_pamtest(perr, tests)                                                               \
+	test_assert_pamtest((perr), (tests), sizeof(tests) / sizeof((tests)[0]), #perr, __FILE__, \
+			    __LINE__)
 
 #endif

@@ -34,8 +34,7 @@ static size_t collect(char *data, size_t size, size_t n, void *userdata)
 	return size * n;
 }
 
-static char *request(const struct fake *f, const char *method, const char *path,
-		     const char *json)
+static char *request(const struct fake *f, const char *method, const char *path, const char *json)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");

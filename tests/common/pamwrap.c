@@ -35,8 +35,8 @@ static void remove_dir(const char *dir)
 
 /* In the child: pam_wrapper for this program only (useradd and the like in the parent use
  * PAM too), then the program again. */
-static void exec_child(char **argv, const char *wrapper, const char *run_dir,
-		       const char *services, const char *const *extra_env)
+static void exec_child(char **argv, const char *wrapper, const char *run_dir, const char *services,
+		       const char *const *extra_env)
 {
 	char self[4096];
 	ssize_t n;

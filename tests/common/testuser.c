@@ -112,7 +112,7 @@ static void remove_account(const char *name, uid_t uid, gid_t gid)
 bool test_user_create(const char *prefix, char tag, struct test_user *ret)
 {
 	char comment[64];
-	const char *const argv[] = { "/usr/sbin/useradd", "-M", "-N", "-g", "users", "-s",
+	const char *const argv[] = { "/usr/sbin/useradd", "-M", "-N",    "-g",      "users", "-s",
 				     "/usr/sbin/nologin", "-c", comment, ret->name, NULL };
 	struct passwd *pw;
 

@@ -50,7 +50,8 @@ void write_module_conf(const char *dir, const struct fake *f, int timeout, const
 		 "timeout = %d\n"
 		 "%s"
 		 "%s\n",
-		 f->port, f->ca, dir, f->users, dir, timeout, lines ? lines : "", extra ? extra : "");
+		 f->port, f->ca, dir, f->users, dir, timeout, lines ? lines : "",
+		 extra ? extra : "");
 	write_text(path, text);
 }
 

@@ -21,9 +21,9 @@
 #include <cjson/cJSON.h>
 #include <keyutils.h>
 
-#include "tests/credentials/common.h"
-#include "tests/common/util.h"
 #include "lib/util.h"
+#include "tests/common/util.h"
+#include "tests/credentials/common.h"
 
 void helper_test_init(struct fake *f)
 {
@@ -77,8 +77,7 @@ static double since(const struct timespec *t0)
 
 static struct timespec start_times[512];
 
-void proc_start(struct proc *p, const char *stdin_text, const int *barrier,
-		const char *const *args)
+void proc_start(struct proc *p, const char *stdin_text, const int *barrier, const char *const *args)
 {
 	const char *path = getenv("A0_HELPER");
 	char *argv[64];

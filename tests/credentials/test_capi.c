@@ -175,8 +175,8 @@ static void test_api_sso_revoke(void **state)
 
 	assert_code(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
 	login = save_alice(c);
-	assert_code(auth0_credentials_api_get(c, "https://api.example.com/", "openid", 60,
-					      NULL, 0, &t),
+	assert_code(auth0_credentials_api_get(c, "https://api.example.com/", "openid", 60, NULL, 0,
+					      &t),
 		    AUTH0_CREDENTIALS_OK);
 	assert_null(strstr(login, t->access_token));
 	auth0_credentials_tokens_free(t);

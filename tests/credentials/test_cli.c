@@ -26,8 +26,8 @@
 #include <cjson/cJSON.h>
 #include <keyutils.h>
 
-#include "tests/credentials/common.h"
 #include "lib/util.h"
+#include "tests/credentials/common.h"
 
 #define SCOPE "openid profile offline_access"
 #define API "https://api.example.com/"
@@ -369,15 +369,15 @@ static void test_get_refreshes_only_when_needed(void **state)
 	assert_int_equal(refresh_count(&f, 0), 0);
 
 	/* Not for 60 s: renewed, once. */
-	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--min-ttl", "60",
-		      "--format", "token");
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--min-ttl", "60", "--format",
+		      "token");
 	expect_ok(&p);
 	assert_int_not_equal(strncmp(p.stdout_text, old_at, strlen(old_at)), 0);
 	snprintf(first, sizeof(first), "%s", p.stdout_text);
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 1);
-	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--min-ttl", "60",
-		      "--format", "token");
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--min-ttl", "60", "--format",
+		      "token");
 	assert_string_equal(p.stdout_text, first);
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 1);
@@ -397,8 +397,8 @@ static void test_get_refreshes_only_when_needed(void **state)
 	assert_int_equal(refresh_count(&f, 0), 2);
 
 	/* Forced. (The fake's JWTs issued within one second are identical: count requests.) */
-	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh",
-		      "--format", "token");
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh", "--format",
+		      "token");
 	proc_free(&p);
 	assert_int_equal(refresh_count(&f, 0), 3);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
@@ -479,9 +479,8 @@ static void test_param_values_are_encoded_not_interpreted(void **state)
 		"\"},\"grant_type\":\"password",
 	};
 	static const char *const reserved[] = {
-		"grant_type=password",	 "Client_Id=evil", "refresh_token=x",
-		"scope=openid",		 "audience=x",	   "client_secret=s",
-		"CLIENT_ASSERTION=x",
+		"grant_type=password", "Client_Id=evil",  "refresh_token=x",    "scope=openid",
+		"audience=x",          "client_secret=s", "CLIENT_ASSERTION=x",
 	};
 	char *login, param[256];
 	struct proc p;
@@ -617,9 +616,9 @@ static void run_fault_case(const struct fault_case *c)
 	free(login);
 }
 
-#define RUN_FAULT_CASES(cases)                                        \
+#define RUN_FAULT_CASES(cases)                            \
 	for (size_t i = 0; i < A0_ARRAY_SIZE(cases); i++) \
-		run_fault_case(&cases[i])
+	run_fault_case(&cases[i])
 
 /* The fault matrix: every failure leaves the record byte for byte as it was. */
 
@@ -627,26 +626,47 @@ static void run_fault_case(const struct fault_case *c)
 static void test_fault_network_leaves_record_intact(void **state)
 {
 	static const struct fault_case cases[] = {
-		{ .what = "tenant down", .port = PORT_CLOSED, FAILS_WITH(NO_NETWORK),
-		  .requests = 0, .max_s = 5 },
+		{ .what = "tenant down",
+		  .port = PORT_CLOSED,
+		  FAILS_WITH(NO_NETWORK),
+		  .requests = 0,
+		  .max_s = 5 },
 		{ .what = "TCP accept, then silence",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"silence\",\"seconds\":4}",
-		  .timeout = "1", FAILS_WITH(NO_NETWORK), .requests = 1, .min_s = 0.9,
+		  .timeout = "1",
+		  FAILS_WITH(NO_NETWORK),
+		  .requests = 1,
+		  .min_s = 0.9,
 		  .max_s = 2.8 },
 		{ .what = "1 byte per second",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"slow_body\",\"interval\":1}",
-		  .timeout = "1", FAILS_WITH(NO_NETWORK), .requests = 1, .min_s = 0.9,
+		  .timeout = "1",
+		  FAILS_WITH(NO_NETWORK),
+		  .requests = 1,
+		  .min_s = 0.9,
 		  .max_s = 2.8 },
 		{ .what = "slower than --timeout",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":3}",
-		  .timeout = "1", FAILS_WITH(NO_NETWORK), .requests = 1, .min_s = 0.9,
+		  .timeout = "1",
+		  FAILS_WITH(NO_NETWORK),
+		  .requests = 1,
+		  .min_s = 0.9,
 		  .max_s = 2.8 },
-		{ .what = "certificate from another CA", .port = PORT_OTHER_CA,
-		  FAILS_WITH(NO_NETWORK), .requests = 0, .max_s = 5 },
-		{ .what = "hostname mismatch", .port = PORT_WRONG_HOST, FAILS_WITH(NO_NETWORK),
-		  .requests = 0, .max_s = 5 },
-		{ .what = "expired certificate", .port = PORT_EXPIRED, FAILS_WITH(NO_NETWORK),
-		  .requests = 0, .max_s = 5 },
+		{ .what = "certificate from another CA",
+		  .port = PORT_OTHER_CA,
+		  FAILS_WITH(NO_NETWORK),
+		  .requests = 0,
+		  .max_s = 5 },
+		{ .what = "hostname mismatch",
+		  .port = PORT_WRONG_HOST,
+		  FAILS_WITH(NO_NETWORK),
+		  .requests = 0,
+		  .max_s = 5 },
+		{ .what = "expired certificate",
+		  .port = PORT_EXPIRED,
+		  FAILS_WITH(NO_NETWORK),
+		  .requests = 0,
+		  .max_s = 5 },
 	};
 
 	RUN_FAULT_CASES(cases);
@@ -660,29 +680,46 @@ static void test_fault_server_errors_leave_record_intact(void **state)
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":500,"
 			   "\"count\":-1,\"body\":{\"error\":\"server_error\","
 			   "\"error_description\":\"boom\"}}",
-		  FAILS_WITH(RENEW_FAILED), .auth0_error = "server_error", .requests = 3,
-		  .min_s = 3, .max_s = 9 },
+		  FAILS_WITH(RENEW_FAILED),
+		  .auth0_error = "server_error",
+		  .requests = 3,
+		  .min_s = 3,
+		  .max_s = 9 },
 		{ .what = "502",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":502,"
 			   "\"count\":-1,\"body\":\"<html>Bad Gateway</html>\"}",
-		  FAILS_WITH(RENEW_FAILED), .requests = 3, .min_s = 3, .max_s = 9 },
+		  FAILS_WITH(RENEW_FAILED),
+		  .requests = 3,
+		  .min_s = 3,
+		  .max_s = 9 },
 		{ .what = "503",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":503,"
 			   "\"count\":-1}",
-		  FAILS_WITH(RENEW_FAILED), .requests = 3, .min_s = 3, .max_s = 9 },
+		  FAILS_WITH(RENEW_FAILED),
+		  .requests = 3,
+		  .min_s = 3,
+		  .max_s = 9 },
 		{ .what = "429 without Retry-After",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"count\":-1}",
-		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests", .requests = 3,
-		  .min_s = 3, .max_s = 9 },
+		  FAILS_WITH(RENEW_FAILED),
+		  .auth0_error = "too_many_requests",
+		  .requests = 3,
+		  .min_s = 3,
+		  .max_s = 9 },
 		{ .what = "429 with Retry-After",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\",\"retry_after\":1,"
 			   "\"count\":-1}",
-		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests", .requests = 3,
-		  .min_s = 2, .max_s = 8 },
+		  FAILS_WITH(RENEW_FAILED),
+		  .auth0_error = "too_many_requests",
+		  .requests = 3,
+		  .min_s = 2,
+		  .max_s = 8 },
 		{ .what = "429 asking for more than the cap",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\","
 			   "\"retry_after\":3600,\"count\":-1}",
-		  FAILS_WITH(RENEW_FAILED), .auth0_error = "too_many_requests", .requests = 1,
+		  FAILS_WITH(RENEW_FAILED),
+		  .auth0_error = "too_many_requests",
+		  .requests = 1,
 		  .max_s = 5 },
 	};
 
@@ -693,17 +730,27 @@ static void test_fault_server_errors_leave_record_intact(void **state)
 static void test_fault_bad_answers_leave_record_intact(void **state)
 {
 	static const struct fault_case cases[] = {
-		{ .what = "garbage", .fault = "{\"path\":\"/oauth/token\",\"kind\":\"garbage\"}",
-		  FAILS_WITH(RENEW_FAILED), .requests = 1, .max_s = 5 },
+		{ .what = "garbage",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"garbage\"}",
+		  FAILS_WITH(RENEW_FAILED),
+		  .requests = 1,
+		  .max_s = 5 },
 		/* The connection broke mid-answer: a network failure. */
 		{ .what = "truncated answer",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"truncated\"}",
-		  FAILS_WITH(NO_NETWORK), .requests = 1, .max_s = 5 },
-		{ .what = "10 MB body", .fault = "{\"path\":\"/oauth/token\",\"kind\":\"huge\"}",
-		  FAILS_WITH(RENEW_FAILED), .requests = 1, .max_s = 5 },
+		  FAILS_WITH(NO_NETWORK),
+		  .requests = 1,
+		  .max_s = 5 },
+		{ .what = "10 MB body",
+		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"huge\"}",
+		  FAILS_WITH(RENEW_FAILED),
+		  .requests = 1,
+		  .max_s = 5 },
 		{ .what = "wrong content type",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"wrong_content_type\"}",
-		  FAILS_WITH(RENEW_FAILED), .requests = 1, .max_s = 5 },
+		  FAILS_WITH(RENEW_FAILED),
+		  .requests = 1,
+		  .max_s = 5 },
 	};
 
 	RUN_FAULT_CASES(cases);
@@ -713,13 +760,19 @@ static void test_fault_bad_answers_leave_record_intact(void **state)
 static void test_fault_refusals_leave_record_intact(void **state)
 {
 	static const struct fault_case cases[] = {
-		{ .what = "revoked refresh token", .revoke_first = true, FAILS_WITH(RENEW_FAILED),
-		  .auth0_error = "invalid_grant", .requests = 1, .max_s = 5 },
+		{ .what = "revoked refresh token",
+		  .revoke_first = true,
+		  FAILS_WITH(RENEW_FAILED),
+		  .auth0_error = "invalid_grant",
+		  .requests = 1,
+		  .max_s = 5 },
 		{ .what = "MFA required",
 		  .fault = "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":403,"
 			   "\"body\":{\"error\":\"mfa_required\",\"error_description\":"
 			   "\"Multifactor authentication required\",\"mfa_token\":\"m\"}}",
-		  FAILS_WITH(MFA_REQUIRED), .auth0_error = "mfa_required", .requests = 1,
+		  FAILS_WITH(MFA_REQUIRED),
+		  .auth0_error = "mfa_required",
+		  .requests = 1,
 		  .max_s = 5 },
 	};
 
@@ -1072,15 +1125,21 @@ static void test_refresh_keeps_tokens_out_of_environ_and_argv(void **state)
 	assert_true(holds(w.seen, w.n_seen, "get") && holds(w.seen, w.n_seen, "--force-refresh"));
 	assert_true(holds(w.seen, w.n_seen, "PATH="));
 	{
-		const char *tokens[] = { old_at, old_id, old_rt, new_rt,
-					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "access_token")),
-					 cJSON_GetStringValue(cJSON_GetObjectItem(out, "id_token")) };
+		const char *tokens[] = {
+			old_at,
+			old_id,
+			old_rt,
+			new_rt,
+			cJSON_GetStringValue(cJSON_GetObjectItem(out, "access_token")),
+			cJSON_GetStringValue(cJSON_GetObjectItem(out, "id_token"))
+		};
 
 		for (size_t k = 0; k < A0_ARRAY_SIZE(tokens); k++) {
 			assert_non_null(tokens[k]);
 			if (holds(w.seen, w.n_seen, tokens[k]))
 				fail_msg("token %zu of the refresh is in the environ or argv of the "
-					 "helper or a process it started", k);
+					 "helper or a process it started",
+					 k);
 		}
 	}
 	cJSON_Delete(out);
@@ -1161,8 +1220,12 @@ static const char *last_header(cJSON *log, const char *name)
 static void test_sso_headers(void **state)
 {
 	static const char *const refused[] = {
-		"Host: evil.example.com", "Authorization: Bearer x", "Content-Type: text/plain",
-		"Cookie: a=b",		  "auth0-forwarded-for: 1.2.3.4", "X Bad: v",
+		"Host: evil.example.com",
+		"Authorization: Bearer x",
+		"Content-Type: text/plain",
+		"Cookie: a=b",
+		"auth0-forwarded-for: 1.2.3.4",
+		"X Bad: v",
 		"no-colon",
 	};
 	char *login = signed_in();
@@ -1202,8 +1265,8 @@ static void sso_exchange_ok(const char *rt, const char *const *args)
 	expect_ok(&p);
 	o = cJSON_Parse(p.stdout_text);
 	assert_non_null(o);
-	assert_true(strlen(cJSON_GetStringValue(
-			    cJSON_GetObjectItem(o, "session_transfer_token"))) > 10);
+	assert_true(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(o, "session_transfer_token"))) >
+		    10);
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "token_type")), "N_A");
 	/* The rotated refresh token is the caller's to keep: printed, as nothing stores it. */
 	rotated = cJSON_GetStringValue(cJSON_GetObjectItem(o, "refresh_token"));
@@ -1250,9 +1313,9 @@ static void test_sso_exchange_stores_nothing(void **state)
 	cJSON_Delete(expect_error(&p, INVALID_ARGUMENT));
 	proc_free(&p);
 	snprintf(domain, sizeof(domain), "localhost:%d", f.port);
-	sso_exchange_ok(rt, (const char *const[]){ "sso-exchange", "--domain", domain,
-						   "--client-id", "pam-native", "--ca-file", f.ca,
-						   NULL });
+	sso_exchange_ok(rt,
+			(const char *const[]){ "sso-exchange", "--domain", domain, "--client-id",
+					       "pam-native", "--ca-file", f.ca, NULL });
 	assert_null(record_payload("main", &after_len));
 	/* Not a token, or none: refused before anything is sent. */
 	HELPER(&p, "", "sso-exchange", "--domain", domain, "--client-id", "pam-native");

@@ -45,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		FUZZ_CHECK(strnlen(a->id, sizeof(a->id)) < sizeof(a->id) && a->id[0]);
 		FUZZ_CHECK(strnlen(a->type, sizeof(a->type)) < sizeof(a->type) && a->type[0]);
-		FUZZ_CHECK(strnlen(a->oob_channel, sizeof(a->oob_channel)) < sizeof(a->oob_channel));
+		FUZZ_CHECK(strnlen(a->oob_channel, sizeof(a->oob_channel)) <
+			   sizeof(a->oob_channel));
 		FUZZ_CHECK(strnlen(a->name, sizeof(a->name)) < sizeof(a->name));
 		m = a0_authenticator_method(a);
 		FUZZ_CHECK(m >= -1 && m < A0_MFA_N);

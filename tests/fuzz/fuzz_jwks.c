@@ -7,15 +7,16 @@
 #include "config.h"
 
 #include "lib/error.h"
-#include "tests/fuzz/fuzz.h"
-#include "tests/fuzz/fuzz_keys.h"
 #include "lib/json.h"
 #include "lib/jwt.h"
 #include "lib/util.h"
+#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_keys.h"
 #include "tests/fuzz/sign.h"
 
 static const char payload[] =
-	"{\"iss\":\"" FUZZ_ISSUER "\",\"sub\":\"auth0|6a0000000000000000000001\",\"aud\":\"" FUZZ_CLIENT_ID
+	"{\"iss\":\"" FUZZ_ISSUER
+	"\",\"sub\":\"auth0|6a0000000000000000000001\",\"aud\":\"" FUZZ_CLIENT_ID
 	"\",\"iat\":1700000000,\"exp\":1700086400,\"nickname\":\"a0alice\"}";
 
 static const struct {

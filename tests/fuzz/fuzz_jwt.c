@@ -8,10 +8,10 @@
 #include "config.h"
 
 #include "lib/error.h"
-#include "tests/fuzz/fuzz.h"
-#include "tests/fuzz/fuzz_keys.h"
 #include "lib/json.h"
 #include "lib/jwt.h"
+#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_keys.h"
 #include "tests/fuzz/sign.h"
 
 static struct a0_jwks *keys;

@@ -70,7 +70,9 @@ static const char fuzz_jwks[] =
 #define FUZZ_CLIENT_ID "pam-native"
 #define FUZZ_NOW 1700000000 /* the seeds' iat; their exp is a day later */
 /* What the targets expect of a token: const struct a0_jwt_expect x = FUZZ_EXPECT; */
-#define FUZZ_EXPECT \
-	{ .issuer = FUZZ_ISSUER, .client_id = FUZZ_CLIENT_ID, .now = FUZZ_NOW, .leeway = 60 }
+#define FUZZ_EXPECT                                                                               \
+	{                                                                                         \
+		.issuer = FUZZ_ISSUER, .client_id = FUZZ_CLIENT_ID, .now = FUZZ_NOW, .leeway = 60 \
+	}
 
 #endif

@@ -6,10 +6,10 @@
  */
 #include "config.h"
 
-#include "lib/error.h"
-#include "tests/fuzz/fuzz.h"
-#include "lib/secret.h"
 #include "keyring/record.h"
+#include "lib/error.h"
+#include "lib/secret.h"
+#include "tests/fuzz/fuzz.h"
 
 static bool same_string(const char *a, const char *b)
 {

@@ -57,8 +57,7 @@ static size_t b64url(const unsigned char *in, size_t len, char *out)
 }
 
 /* The signature over data as JWS wants it (r||s for ES256); 0 or -1. */
-static int sign(enum fuzz_alg alg, const char *data, size_t len, unsigned char *sig,
-		size_t *siglen)
+static int sign(enum fuzz_alg alg, const char *data, size_t len, unsigned char *sig, size_t *siglen)
 {
 	static EVP_PKEY *rsa, *ec;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -71,8 +70,8 @@ static int sign(enum fuzz_alg alg, const char *data, size_t len, unsigned char *
 		rsa = load(fuzz_rsa_pem);
 		ec = load(fuzz_ec_pem);
 	}
-	if (!md || EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL,
-				      alg == FUZZ_ES256 ? ec : rsa) != 1)
+	if (!md ||
+	    EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, alg == FUZZ_ES256 ? ec : rsa) != 1)
 		goto out;
 	if (alg == FUZZ_PS256 &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||

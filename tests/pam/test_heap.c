@@ -48,8 +48,8 @@
 #define CLIENT_SECRET "test-client-secret-123" /* pam-confidential's, in tenant.json */
 #define MAX_MSGS 8
 
-#define BUF_SIZE (1024 * 1024) /* bytes read from /proc/self/mem at a time */
-#define OVERLAP 4096           /* kept between reads: longer than any needle */
+#define BUF_SIZE (1024 * 1024)   /* bytes read from /proc/self/mem at a time */
+#define OVERLAP 4096             /* kept between reads: longer than any needle */
 #define MAX_MAPPING (1ULL << 30) /* larger ones are sanitizer shadow, not heap */
 #define MAX_NEEDLES 64
 #define ISSUED_SIZE (256 * 1024)
@@ -147,8 +147,8 @@ static void report(struct scan *s, const char *what, uintptr_t addr, const char 
 		print_message("found %s at %#" PRIxPTR " in %s\n", what, addr, mapping);
 }
 
-static void search(struct scan *s, const unsigned char *b, size_t len, uintptr_t base,
-		   size_t from, const char *mapping)
+static void search(struct scan *s, const unsigned char *b, size_t len, uintptr_t base, size_t from,
+		   const char *mapping)
 {
 	for (size_t k = 0; k < s->n; k++) {
 		const struct needle *nd = &s->needles[k];
@@ -201,7 +201,8 @@ static void scan_mapping(struct scan *s, uintptr_t start, uintptr_t end, const c
 		uint64_t entry = 0;
 		uintptr_t run_end;
 
-		if (pread(s->pagemap, &entry, sizeof(entry), (off_t)(a / page * 8)) != sizeof(entry))
+		if (pread(s->pagemap, &entry, sizeof(entry), (off_t)(a / page * 8)) !=
+		    sizeof(entry))
 			fail_msg("cannot read /proc/self/pagemap");
 		if (!(entry & (3ULL << 62)) || skipped(s, a)) {
 			a += page;
@@ -279,8 +280,8 @@ static void scan_process(struct scan *s)
 
 static struct scan *scan_new(void)
 {
-	struct scan *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct scan *s =
+		mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	assert_true(s != MAP_FAILED);
 	memset(s, 0, sizeof(*s));
@@ -304,8 +305,8 @@ static void scan_free(struct scan *s)
 static char *add_issued(struct scan *s)
 {
 	const char *path = getenv("A0_FAKE_ISSUED");
-	char *text = mmap(NULL, ISSUED_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			  -1, 0);
+	char *text =
+		mmap(NULL, ISSUED_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	size_t len = 0;
 	ssize_t n;
 	int fd;

@@ -112,9 +112,9 @@ static bool shown(const struct result *r, const char *text)
 static void login_full(const char *user, const char *password, bool account, struct result *r)
 {
 	const char *off[] = { password, NULL }, *none[] = { NULL };
-	struct pamtest_conv_data conv = {
-		.in_echo_off = off, .in_echo_on = none, .out_err = r->err
-	};
+	struct pamtest_conv_data conv = { .in_echo_off = off,
+					  .in_echo_on = none,
+					  .out_err = r->err };
 	struct pam_testcase tests[] = {
 		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
 		pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),
@@ -174,8 +174,7 @@ struct probe {
 	struct pam_conv conv;
 };
 
-static int probe_conv(int n, const struct pam_message **msg, struct pam_response **resp,
-		      void *data)
+static int probe_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
 	struct probe *p = data;
 	struct pam_response *r = calloc((size_t)n, sizeof(*r));
@@ -281,8 +280,9 @@ static void test_forged_tokens(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		set_mode(bad[i].mode);
-		snprintf(logged, sizeof(logged), "user=a0alice step=id-token result=%s error=- "
-						 "description=%s",
+		snprintf(logged, sizeof(logged),
+			 "user=a0alice step=id-token result=%s error=- "
+			 "description=%s",
 			 bad[i].result, bad[i].check);
 		refused("a0alice", ALICE, PAM_AUTH_ERR, "could not be verified", logged);
 	}
@@ -488,7 +488,8 @@ static void test_unknown_name_never_reaches_auth0(void **state)
 
 static void test_email_mapping(void **state)
 {
-	const char *trust = "user_claim = email\ntrust_user_claims = yes\nusers_file = /nonexistent";
+	const char *trust =
+		"user_claim = email\ntrust_user_claims = yes\nusers_file = /nonexistent";
 	char conf[256];
 
 	snprintf(conf, sizeof(conf), "username = %%u@example.com\n%s", trust);
@@ -501,8 +502,10 @@ static void test_email_mapping(void **state)
 	configure(conf);
 	assert_pam(login("a0unverified", "Secret-a0unverified-1"), PAM_SUCCESS);
 	/* The email claim must be the one this account expects. */
-	snprintf(conf, sizeof(conf), "username = %%u@example.com\nuser_claim_template = "
-		 "%%u@corp.example\n%s", trust);
+	snprintf(conf, sizeof(conf),
+		 "username = %%u@example.com\nuser_claim_template = "
+		 "%%u@corp.example\n%s",
+		 trust);
 	configure(conf);
 	refused("a0alice", ALICE, PAM_AUTH_ERR, "signed in as a different account",
 		"email is 'a0alice@example.com', this account expects 'a0alice@corp.example'");

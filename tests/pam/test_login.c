@@ -219,7 +219,7 @@ static void test_guard_holds_back_guessing(void **state)
 	for (int i = 0; i < 8; i++) {
 		messages_init(&m);
 		assert_pam(login("a0alice", i == 7 ? "Secret-a0alice-1" : "wrong", NULL, &m),
-				 PAM_MAXTRIES);
+			   PAM_MAXTRIES);
 		if (!shown(m.err, "Too many failed sign-ins"))
 			fail_msg("no message about the wait");
 		messages_free(&m);
@@ -239,7 +239,7 @@ static void test_guard_holds_back_guessing(void **state)
 	setenv("PAM_RHOST", "192.0.2.9", 1);
 	for (int i = 0; i < 7; i++)
 		assert_pam(simple_login("a0bob", i == 3 ? "Secret-a0bob-1" : "wrong"),
-				 i == 3 ? PAM_SUCCESS : PAM_AUTH_ERR);
+			   i == 3 ? PAM_SUCCESS : PAM_AUTH_ERR);
 }
 
 static void test_unknown_user(void **state)
@@ -255,8 +255,8 @@ static void test_username_template_and_audience(void **state)
 	configure("username = %u@example.com\naudience = https://api.example.com/");
 	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_SUCCESS);
 	log = fake_get(&fake, "/__control/log");
-	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0),
-								      "audience")),
+	assert_string_equal(cJSON_GetStringValue(
+				    cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0), "audience")),
 			    "https://api.example.com/");
 	cJSON_Delete(log);
 	configure("username = %u@elsewhere.example");
@@ -311,8 +311,8 @@ static void test_bad_user_names(void **state)
 static void test_user_names_are_data(void **state)
 {
 	static const char *const names[] = {
-		"a0alice=x", "user=a0alice", "a0%alice", "%s%n%x%u", "a0alice%", "a0alice/..",
-		"../../../etc/passwd", "/a0alice",
+		"a0alice=x",  "user=a0alice",        "a0%alice", "%s%n%x%u", "a0alice%",
+		"a0alice/..", "../../../etc/passwd", "/a0alice",
 	};
 	struct messages m;
 	cJSON *log;
@@ -329,7 +329,8 @@ static void test_user_names_are_data(void **state)
 		/* Sent once, verbatim: no second expansion of %, no form or path meaning. */
 		log = fake_get(&fake, "/__control/log");
 		assert_int_equal(cJSON_GetArraySize(log), 1);
-		got = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0), "username"));
+		got = cJSON_GetStringValue(
+			cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0), "username"));
 		snprintf(sent, sizeof(sent), "%s@example.com", names[i]);
 		if (!got || strcmp(got, sent) != 0)
 			fail_msg("user '%s' was sent as '%s'", names[i], got ? got : "(nothing)");
@@ -400,11 +401,13 @@ static int scripted_conv(int num_msg, const struct pam_message **msg, struct pam
 		switch (msg[i]->msg_style) {
 		case PAM_ERROR_MSG:
 			if (s->n_err < MAX_MSGS)
-				snprintf(s->m->err[s->n_err++], PAM_MAX_MSG_SIZE, "%s", msg[i]->msg);
+				snprintf(s->m->err[s->n_err++], PAM_MAX_MSG_SIZE, "%s",
+					 msg[i]->msg);
 			continue;
 		case PAM_TEXT_INFO:
 			if (s->n_info < MAX_MSGS)
-				snprintf(s->m->info[s->n_info++], PAM_MAX_MSG_SIZE, "%s", msg[i]->msg);
+				snprintf(s->m->info[s->n_info++], PAM_MAX_MSG_SIZE, "%s",
+					 msg[i]->msg);
 			continue;
 		}
 		st = s->next < s->n ? &s->steps[s->next] : &fails;
@@ -456,15 +459,30 @@ static int converse(const char *user, const struct conv_step *steps, size_t n, s
 	return tests[0].op_rv;
 }
 
-#define CONVERSE(user, prompts, ...)                                                          \
-	converse(user, (const struct conv_step[]){ __VA_ARGS__ },                             \
+#define CONVERSE(user, prompts, ...)                                                           \
+	converse(user, (const struct conv_step[]){ __VA_ARGS__ },                              \
 		 sizeof((const struct conv_step[]){ __VA_ARGS__ }) / sizeof(struct conv_step), \
 		 prompts)
-#define SAY(text) { ANSWER, text }
-#define SAY_NULL { ANSWER_NULL, NULL }
-#define NO_REPLIES { NO_RESPONSES, NULL }
-#define FAILS { CONV_FAILS, NULL }
-#define KILL_CHILDREN_THEN_SAY(text) { KILL_CHILDREN, text }
+#define SAY(text)            \
+	{                    \
+		ANSWER, text \
+	}
+#define SAY_NULL                  \
+	{                         \
+		ANSWER_NULL, NULL \
+	}
+#define NO_REPLIES                 \
+	{                          \
+		NO_RESPONSES, NULL \
+	}
+#define FAILS                    \
+	{                        \
+		CONV_FAILS, NULL \
+	}
+#define KILL_CHILDREN_THEN_SAY(text) \
+	{                            \
+		KILL_CHILDREN, text  \
+	}
 
 /* A broken or empty answer to the password prompt ends the login before any request. */
 static void test_conv_password_broken(void **state)
@@ -579,7 +597,7 @@ static void test_forwarded_for_confidential_only(void **state)
 	log = fake_get(&fake, "/__control/log");
 	assert_int_equal(cJSON_GetArraySize(log), 3);
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0),
-								      "auth0_forwarded_for")),
+								     "auth0_forwarded_for")),
 			    "203.0.113.7");
 	assert_null(cJSON_GetStringValue(
 		cJSON_GetObjectItem(cJSON_GetArrayItem(log, 1), "auth0_forwarded_for")));
@@ -756,7 +774,9 @@ static void test_otp_wrong_then_right(void **state)
 	assert_true(shown(m.err, "That code is not right. Try again."));
 	messages_free(&m);
 	/* The password is asked once; letters never reach the tenant. */
-	assert_int_equal(fake_count(&fake, "/oauth/token", "http://auth0.com/oauth/grant-type/password-realm"), 1);
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/password-realm"),
+			 1);
 	assert_int_equal(fake_count(&fake, "/oauth/token",
 				    "http://auth0.com/oauth/grant-type/mfa-otp"),
 			 2);
@@ -1110,8 +1130,9 @@ static void test_no_double_mfa(void **state)
 
 	code_now("JBSWY3DPEHPK3PXP", code);
 	messages_init(&m);
-	conv = (struct pamtest_conv_data){ .in_echo_off = off, .in_echo_on = on,
-					   .out_info = m.info, .out_err = m.err };
+	conv = (struct pamtest_conv_data){
+		.in_echo_off = off, .in_echo_on = on, .out_info = m.info, .out_err = m.err
+	};
 	/* Both runs share one handle, as sshd's password and keyboard-interactive do. */
 	assert_pamtest(run_pamtest(SERVICE, "a0otp", &conv, tests, NULL), tests);
 	messages_free(&m);
@@ -1220,7 +1241,8 @@ static void test_other_children_untouched(void **state)
 
 static void write_services(const char *dir, const char *services)
 {
-	const char *module = getenv("A0_MODULE"), *wrapper_modules = getenv("A0_PAM_WRAPPER_MODULES");
+	const char *module = getenv("A0_MODULE"),
+		   *wrapper_modules = getenv("A0_PAM_WRAPPER_MODULES");
 	char path[192], text[1024];
 
 	if (!wrapper_modules) {

@@ -29,22 +29,22 @@
 #include <openssl/evp.h>
 #include <security/pam_appl.h>
 
+#include "keyring/keys.h"
+#include "keyring/login.h"
+#include "keyring/store.h"
 #include "lib/auth0.h"
 #include "lib/conf.h"
 #include "lib/error.h"
+#include "lib/priv.h"
 #include "tests/common/assert.h"
 #include "tests/common/fake.h"
 #include "tests/common/pamwrap.h"
-#include "keyring/keys.h"
-#include "keyring/login.h"
-#include "lib/priv.h"
-#include "keyring/store.h"
 #include "tests/common/testuser.h"
 #include "tests/common/util.h"
 
-#define SERVICE "pam_auth0_session"     /* pam_keyinit force revoke, then pam_auth0 */
-#define SERVICE_BARE "pam_auth0_bare"   /* pam_auth0 without pam_keyinit */
-#define SERVICE_CRON "pam_auth0_cron"   /* sessions only: nothing signs in (cron, su from root) */
+#define SERVICE "pam_auth0_session"   /* pam_keyinit force revoke, then pam_auth0 */
+#define SERVICE_BARE "pam_auth0_bare" /* pam_auth0 without pam_keyinit */
+#define SERVICE_CRON "pam_auth0_cron" /* sessions only: nothing signs in (cron, su from root) */
 #define KEYINIT "/lib/x86_64-linux-gnu/security/pam_keyinit.so"
 #define PERMIT "/lib/x86_64-linux-gnu/security/pam_permit.so"
 #define PASSWORD "Secret-a0alice-1"
@@ -242,8 +242,7 @@ static int revocations(char *shas, size_t size)
 	int n = 0;
 
 	shas[0] = '\0';
-	cJSON_ArrayForEach(rec, log)
-	{
+	cJSON_ArrayForEach(rec, log) {
 		const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "path"));
 		const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "rt_sha"));
 
@@ -263,8 +262,7 @@ static int revocations_of_last_sign_in(void)
 	const char *family = NULL;
 	int n = 0;
 
-	cJSON_ArrayForEach(rec, log)
-	{
+	cJSON_ArrayForEach(rec, log) {
 		const char *grant = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "grant_type"));
 		const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "path"));
 		const char *f = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "rt_family"));
@@ -303,8 +301,9 @@ static int count_handoffs_in(void *ctx)
 
 static int handoffs(void)
 {
-	int *count = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-			  -1, 0), n;
+	int *count = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+			  0),
+	    n;
 
 	assert_true(count != MAP_FAILED);
 	assert_int_equal(test_as_user(&user, true, count_handoffs_in, count), 0);
@@ -1115,7 +1114,8 @@ int main(int argc, char **argv)
 			return 77;
 		}
 		test_user_sweep();
-		if (!test_user_create("a0kp", 's', &user) || !test_user_create("a0kp", 't', &other)) {
+		if (!test_user_create("a0kp", 's', &user) ||
+		    !test_user_create("a0kp", 't', &other)) {
 			test_user_remove(&user);
 			return 99;
 		}

@@ -75,11 +75,11 @@ static void test_token_response_malformed(void **state)
 		"[]",
 		"\"string\"",
 		"{}",
-		"{\"token_type\":\"Bearer\",\"expires_in\":1}",                 /* no access_token */
+		"{\"token_type\":\"Bearer\",\"expires_in\":1}", /* no access_token */
 		"{\"access_token\":\"\",\"token_type\":\"Bearer\",\"expires_in\":1}", /* empty */
 		"{\"access_token\":5,\"token_type\":\"Bearer\",\"expires_in\":1}",
-		"{\"access_token\":\"a\",\"expires_in\":1}",                    /* no token_type */
-		"{\"access_token\":\"a\",\"token_type\":\"Bearer\"}",           /* no expires_in */
+		"{\"access_token\":\"a\",\"expires_in\":1}",          /* no token_type */
+		"{\"access_token\":\"a\",\"token_type\":\"Bearer\"}", /* no expires_in */
 		"{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":-5}",
 		"{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":1.5}",
 		"{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":\"12x\"}",
@@ -89,7 +89,7 @@ static void test_token_response_malformed(void **state)
 		"{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":1,\"id_token\":{}}",
 		"{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":1,\"scope\":[]}",
 		"{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":1} trailing",
-		"{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":1",   /* truncated */
+		"{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":1", /* truncated */
 	};
 
 	for (size_t i = 0; i < A0_ARRAY_SIZE(bodies); i++) {
@@ -157,7 +157,8 @@ static void test_error_mapping(void **state)
 		const char *body;
 		int err;
 	} cases[] = {
-		{ 403, "{\"error\":\"invalid_grant\",\"error_description\":\"Wrong email or password.\"}",
+		{ 403,
+		  "{\"error\":\"invalid_grant\",\"error_description\":\"Wrong email or password.\"}",
 		  A0_ERR_DENIED },
 		{ 403, "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid otp_code.\"}",
 		  A0_ERR_DENIED },
@@ -167,7 +168,8 @@ static void test_error_mapping(void **state)
 		{ 400, "{\"error\":\"authorization_pending\",\"error_description\":\"x\"}",
 		  A0_ERR_PENDING },
 		{ 429, "{\"error\":\"slow_down\",\"error_description\":\"x\"}", A0_ERR_SLOW_DOWN },
-		{ 403, "{\"error\":\"expired_token\",\"error_description\":\"mfa_token is expired\"}",
+		{ 403,
+		  "{\"error\":\"expired_token\",\"error_description\":\"mfa_token is expired\"}",
 		  A0_ERR_EXPIRED },
 		{ 429, "{\"error\":\"too_many_attempts\",\"error_description\":\"x\"}",
 		  A0_ERR_TOO_MANY_ATTEMPTS },

@@ -440,8 +440,7 @@ static void test_username_template(void **state)
 	struct a0_config *cfg = NULL;
 	char err[512], *name = NULL;
 
-	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = %u@corp.example%%\n",
-		   0644);
+	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = %u@corp.example%%\n", 0644);
 	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_a0(a0_config_username(cfg, "alice", &name), 0);
 	assert_string_equal(name, "alice@corp.example%");
@@ -523,8 +522,9 @@ static void test_login_policy_after_username_template(void **state)
 	struct a0_config *cfg = NULL;
 	char err[512];
 
-	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = %u@corp.example\n"
-			     "allowed_users = a b\n",
+	write_file(fx->path,
+		   "domain = a.com\nclient_id = x\nusername = %u@corp.example\n"
+		   "allowed_users = a b\n",
 		   0644);
 	assert_a0(load(fx, &cfg, err, sizeof(err), "allowed_users=c", NULL), 0);
 	assert_null(cfg->user_claim);
@@ -533,8 +533,9 @@ static void test_login_policy_after_username_template(void **state)
 	assert_true(a0_list_contains(&cfg->allowed_users, "c"));
 	a0_config_free(cfg);
 	/* A fixed Auth0 login is fine when the identity check still names the user. */
-	write_file(fx->path, "domain = a.com\nclient_id = x\nusername = kiosk\n"
-			     "user_claim = https://example.com/posix_user\nuser_claim_template = %u\n",
+	write_file(fx->path,
+		   "domain = a.com\nclient_id = x\nusername = kiosk\n"
+		   "user_claim = https://example.com/posix_user\nuser_claim_template = %u\n",
 		   0644);
 	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
 	assert_string_equal(cfg->user_claim_template, "%u");
@@ -557,8 +558,7 @@ static void test_login_policy_errors(void **state)
 	expect_error(fx, "domain = a.com\nclient_id = x\naccount_without_auth0 = allow\n",
 		     "not ignore or deny");
 	expect_error(fx, "domain = a.com\nclient_id = x\nallowed_users =\n", "empty value");
-	expect_error(fx, "domain = a.com\nclient_id = x\nallowed_groups = , ,\n",
-		     "not a list");
+	expect_error(fx, "domain = a.com\nclient_id = x\nallowed_groups = , ,\n", "not a list");
 	expect_error(fx, "domain = a.com\nclient_id = x\nuser_claim_template = %x\n",
 		     "only %u and %% may follow %");
 	for (int i = 0; i <= A0_MAX_LIST; i++)

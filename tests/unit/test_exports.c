@@ -84,7 +84,8 @@ static void test_only_pam_sm_exported(void **state)
 			const char *name = names + syms[j].st_name;
 			int bind = ELF64_ST_BIND(syms[j].st_info);
 
-			if (syms[j].st_shndx == SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK))
+			if (syms[j].st_shndx == SHN_UNDEF ||
+			    (bind != STB_GLOBAL && bind != STB_WEAK))
 				continue;
 			if (strcmp(name, "_init") == 0 || strcmp(name, "_fini") == 0)
 				continue;

@@ -39,8 +39,7 @@ static int wait_for(const struct a0_guard *g, const char *user, const char *rhos
 	return (int)wait;
 }
 
-static void fail_n(const struct a0_guard *g, const char *user, const char *rhost, int n,
-		   time_t now)
+static void fail_n(const struct a0_guard *g, const char *user, const char *rhost, int n, time_t now)
 {
 	for (int i = 0; i < n; i++)
 		a0_guard_record(g, user, rhost, false, now);

@@ -99,8 +99,8 @@ static void check_relro_now(const char *path)
 
 			if (d->d_tag == DT_NULL)
 				break;
-			if (d->d_tag == DT_BIND_NOW || (d->d_tag == DT_FLAGS &&
-							(d->d_un.d_val & DF_BIND_NOW)) ||
+			if (d->d_tag == DT_BIND_NOW ||
+			    (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_BIND_NOW)) ||
 			    (d->d_tag == DT_FLAGS_1 && (d->d_un.d_val & DF_1_NOW)))
 				now = true;
 		}
@@ -126,7 +126,8 @@ static int fortified_imports(const char *path)
 			continue;
 		strtab = shdr(&e, s->sh_link);
 		for (uint64_t j = 1; j < s->sh_size / sizeof(Elf64_Sym); j++) {
-			const Elf64_Sym *sym = item(&e, s->sh_offset, s->sh_size / sizeof(Elf64_Sym),
+			const Elf64_Sym *sym = item(&e, s->sh_offset,
+						    s->sh_size / sizeof(Elf64_Sym),
 						    sizeof(Elf64_Sym), j);
 			const char *name;
 			size_t len;
@@ -198,7 +199,8 @@ static void test_fortified(void **state)
 			continue;
 		object(i, path, sizeof(path));
 		if (fortified_imports(path) == 0)
-			fail_msg("%s calls no __*_chk function: not built with _FORTIFY_SOURCE", path);
+			fail_msg("%s calls no __*_chk function: not built with _FORTIFY_SOURCE",
+				 path);
 	}
 }
 

@@ -206,8 +206,8 @@ static void test_no_proxy_environment_ignored(void **state)
 	unsetenv("NO_PROXY");
 	unsetenv("no_proxy");
 	proxy_stop(&p, seen, sizeof(seen));
-	snprintf(want, sizeof(want), "CONNECT localhost:%d HTTP/1.1\nCONNECT localhost:%d HTTP/1.1\n",
-		 port, port);
+	snprintf(want, sizeof(want),
+		 "CONNECT localhost:%d HTTP/1.1\nCONNECT localhost:%d HTTP/1.1\n", port, port);
 	if (strcmp(seen, want) != 0)
 		fail_msg("the requests bypassed the configured proxy: it saw '%s'", seen);
 }
@@ -220,8 +220,8 @@ static void test_one_connection_for_many_requests(void **state)
 	char err[256];
 
 	for (int i = 0; i < 3; i++) {
-		assert_a0(a0_http_request(h, "/.well-known/openid-configuration", NULL, NULL,
-					  &resp, err, sizeof(err)),
+		assert_a0(a0_http_request(h, "/.well-known/openid-configuration", NULL, NULL, &resp,
+					  err, sizeof(err)),
 			  0);
 		assert_int_equal(resp.status, 200);
 		assert_true(strncmp(resp.content_type, "application/json", 16) == 0);
@@ -239,8 +239,8 @@ static void test_status_and_body_returned(void **state)
 	struct a0_http_response resp;
 	char err[256];
 
-	assert_a0(a0_http_request(h, "/oauth/token", NULL, "{\"grant_type\":\"x\"}", &resp,
-				  err, sizeof(err)),
+	assert_a0(a0_http_request(h, "/oauth/token", NULL, "{\"grant_type\":\"x\"}", &resp, err,
+				  sizeof(err)),
 		  0);
 	assert_true(resp.status >= 400 && resp.status < 500);
 	assert_non_null(strstr(resp.body, "\"error\""));

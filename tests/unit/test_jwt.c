@@ -34,14 +34,14 @@
 #include <openssl/rsa.h>
 
 #include "lib/error.h"
-#include "tests/common/fake.h"
 #include "lib/http.h"
-#include "lib/json.h"
 #include "lib/idtoken.h"
+#include "lib/json.h"
 #include "lib/jwt.h"
 #include "lib/secret.h"
 #include "lib/util.h"
 #include "tests/common/assert.h"
+#include "tests/common/fake.h"
 
 #define ISSUER "https://tenant.example.com/"
 #define CLIENT "pam-client"
@@ -223,10 +223,11 @@ static char *jwk_rsa(EVP_PKEY *key, const char *kid, const char *alg)
 	char *n = bn_b64(key, OSSL_PKEY_PARAM_RSA_N, 0), *e = bn_b64(key, OSSL_PKEY_PARAM_RSA_E, 0);
 	char *out;
 
-	assert_true(asprintf(&out, "{\"kty\":\"RSA\",\"use\":\"sig\",\"kid\":\"%s\",\"n\":\"%s\","
-				   "\"e\":\"%s\"%s%s%s}",
-			     kid, n, e, alg ? ",\"alg\":\"" : "", alg ? alg : "", alg ? "\"" : "") >
-		    0);
+	assert_true(asprintf(&out,
+			     "{\"kty\":\"RSA\",\"use\":\"sig\",\"kid\":\"%s\",\"n\":\"%s\","
+			     "\"e\":\"%s\"%s%s%s}",
+			     kid, n, e, alg ? ",\"alg\":\"" : "", alg ? alg : "",
+			     alg ? "\"" : "") > 0);
 	free(n);
 	free(e);
 	return out;
@@ -240,8 +241,9 @@ static char *jwk_ec(EVP_PKEY *key, const char *kid, const char *crv, bool break_
 
 	if (break_y) /* another point, almost surely not on the curve */
 		y[5] = y[5] == 'A' ? 'B' : 'A';
-	assert_true(asprintf(&out, "{\"kty\":\"EC\",\"use\":\"sig\",\"kid\":\"%s\",\"crv\":\"%s\","
-				   "\"x\":\"%s\",\"y\":\"%s\"}",
+	assert_true(asprintf(&out,
+			     "{\"kty\":\"EC\",\"use\":\"sig\",\"kid\":\"%s\",\"crv\":\"%s\","
+			     "\"x\":\"%s\",\"y\":\"%s\"}",
 			     kid, crv, x, y) > 0);
 	free(x);
 	free(y);
@@ -370,7 +372,8 @@ static void test_good_tokens(void **state)
 	accepted(token("ES256", "ec1", NULL, SIGN_ES256, ec));
 	/* Several audiences are fine with azp naming us; so is azp alone. */
 	accepted(token_claims("{\"iss\":\"" ISSUER "\",\"sub\":\"s\","
-			      "\"aud\":[\"https://api/\",\"" CLIENT "\"],\"azp\":\"" CLIENT "\",\"iat\":1,\"exp\":99999999999,"
+			      "\"aud\":[\"https://api/\",\"" CLIENT "\"],\"azp\":\"" CLIENT
+			      "\",\"iat\":1,\"exp\":99999999999,"
 			      "\"nickname\":\"alice\"}",
 			      SIGN_RS256, rsa));
 	accepted(token("RS256", "rsa1", "\"azp\":\"" CLIENT "\"", SIGN_RS256, rsa));
@@ -559,8 +562,8 @@ static void test_duplicate_names(void **state)
 	assert_true(asprintf(&forged, "%s,\"iss\":\"https://evil.example.com/\"}", payload) > 0);
 	refused(token_raw("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", forged, SIGN_RS256, rsa),
 		"payload has a member name twice");
-	refused(token_raw("{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"alg\":\"none\"}", "{}",
-			  SIGN_RS256, rsa),
+	refused(token_raw("{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"alg\":\"none\"}", "{}", SIGN_RS256,
+			  rsa),
 		"header has a member name twice");
 	free(payload);
 	free(forged);
@@ -579,8 +582,8 @@ static void test_alg_key_mismatch(void **state)
 	refused(token("ES256", "ec1", NULL, SIGN_ES256_DER, ec), "signature");
 	refused(token("RS512", "rsa1", NULL, SIGN_RS256, rsa), "is not RS256");
 	refused(token("ES384", "ec1", NULL, SIGN_ES256, ec), "is not RS256");
-	refused(token_raw("{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":[\"exp\"]}",
-			  "{}", SIGN_RS256, rsa),
+	refused(token_raw("{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":[\"exp\"]}", "{}",
+			  SIGN_RS256, rsa),
 		"crit");
 }
 
@@ -597,7 +600,12 @@ static void test_jwks_bounds(void **state)
 	struct a0_jwks *keys = NULL;
 	char *big, *a = jwk_rsa(rsa, "k", NULL);
 	const char *bad[] = {
-		"", "[]", "{}", "{\"keys\":{}}", "{\"keys\":[1]}", "{\"keys\":[{\"kid\":\"\"}]}",
+		"",
+		"[]",
+		"{}",
+		"{\"keys\":{}}",
+		"{\"keys\":[1]}",
+		"{\"keys\":[{\"kid\":\"\"}]}",
 		"{\"keys\":[]} x",
 	};
 	size_t off;
@@ -630,8 +638,8 @@ static void test_jwks_bounds(void **state)
 /* ---- the cache ---- */
 
 struct cache_fixture {
-	char dir[64];    /* 0700, ours */
-	char cache[96];  /* cache_dir inside it */
+	char dir[64];   /* 0700, ours */
+	char cache[96]; /* cache_dir inside it */
 	char file[256];
 	char domain[64]; /* a closed port: no network */
 	struct a0_http *http;
@@ -715,8 +723,8 @@ static char *cache_token(struct cache_fixture *fx, const char *kid, EVP_PKEY *ke
 	return token_raw(header, claims, SIGN_RS256, key);
 }
 
-static int cache_verify(struct cache_fixture *fx, const char *kid, EVP_PKEY *key,
-			char *reason, size_t reasonlen)
+static int cache_verify(struct cache_fixture *fx, const char *kid, EVP_PKEY *key, char *reason,
+			size_t reasonlen)
 {
 	char *t = cache_token(fx, kid, key);
 	cJSON *claims = NULL;
@@ -737,7 +745,8 @@ static void test_cache_offline(void **state)
 	/* No network and a fresh cache: verification works, from the file alone. */
 	seed_cache(fx, 10, 0644);
 	assert_a0(cache_verify(fx, "rsa1", rsa, reason, sizeof(reason)), 0);
-	assert_a0(cache_verify(fx, "rsa1", rsa_other, reason, sizeof(reason)), A0_ERR_TOKEN_INVALID);
+	assert_a0(cache_verify(fx, "rsa1", rsa_other, reason, sizeof(reason)),
+		  A0_ERR_TOKEN_INVALID);
 	/* Keys that lack the kid (the tenant rotated its key) are refetched at once, however
 	 * young: here the fetch meets the dead network. */
 	assert_a0(cache_verify(fx, "rotated", rsa, reason, sizeof(reason)), A0_ERR_NETWORK);

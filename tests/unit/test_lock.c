@@ -23,8 +23,8 @@
 
 #include <cmocka.h>
 
-#include "lib/error.h"
 #include "credentials/lock.h"
+#include "lib/error.h"
 #include "lib/util.h"
 #include "tests/common/assert.h"
 

@@ -18,8 +18,8 @@
 
 #include <auth0/credentials.h>
 
-#include "lib/error.h"
 #include "credentials/manager.h"
+#include "lib/error.h"
 #include "lib/util.h"
 
 #define NOW ((time_t)1700000000)
@@ -314,9 +314,8 @@ static int teardown(void **state)
 
 static void reply_tokens(const char *at, const char *rt, long long expires_in)
 {
-	w.replies[w.n_replies++] = (struct reply){
-		.access_token = at, .refresh_token = rt, .expires_in = expires_in
-	};
+	w.replies[w.n_replies++] =
+		(struct reply){ .access_token = at, .refresh_token = rt, .expires_in = expires_in };
 }
 
 static void reply_error(int err, long status, const char *error, long retry_after)
@@ -837,7 +836,8 @@ static void test_sso_exchange(void **state)
 	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
 	a0_record_free(r);
 	reply_error(A0_ERR_DENIED, 403, "invalid_grant", -1);
-	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED);
+	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL),
+			 AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED);
 }
 
 /* The seed's getSSOCredentials: a new ID token in the exchange's answer is stored too. */
@@ -858,10 +858,9 @@ static void test_sso_exchange_stores_new_id_token(void **state)
 	/* The access token of the session is not the session transfer token. */
 	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-1");
 	/* An ID token without a rotated refresh token is stored as well. */
-	w.replies[w.n_replies++] = (struct reply){ .access_token = "stt-2",
-						   .id_token = "id-3",
-						   .token_type = "N_A",
-						   .expires_in = 60 };
+	w.replies[w.n_replies++] = (struct reply){
+		.access_token = "stt-2", .id_token = "id-3", .token_type = "N_A", .expires_in = 60
+	};
 	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_OK);
 	a0_record_free(r);
 	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
@@ -894,9 +893,8 @@ static void test_sso_headers_travel_and_are_checked(void **state)
 	put(A0_RECORD_MAIN, record("at-1", "rt-1", "openid", NOW + 3600));
 	h[0] = (struct a0_param){ "X-Request-Id", "abc 123" };
 	h[1] = (struct a0_param){ "User-Agent", "myapp/1.0" };
-	w.replies[w.n_replies++] = (struct reply){ .access_token = "stt",
-						   .token_type = "N_A",
-						   .expires_in = 60 };
+	w.replies[w.n_replies++] =
+		(struct reply){ .access_token = "stt", .token_type = "N_A", .expires_in = 60 };
 	assert_int_equal(a0_cm_sso(&cm, NULL, 0, h, 2, &r, NULL), AUTH0_CREDENTIALS_OK);
 	a0_record_free(r);
 	assert_int_equal(w.requests[0].n_headers, 2);
@@ -1017,8 +1015,9 @@ static void test_save_sdk_credentials_shape(void **state)
 		 (long long)NOW * 1000);
 	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
 			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
-	snprintf(json, sizeof(json), "{\"accessToken\":\"a\",\"tokenType\":\"Bearer\","
-				     "\"expiresAt\":\"2030-01-01T00:00:00Z\"}");
+	snprintf(json, sizeof(json),
+		 "{\"accessToken\":\"a\",\"tokenType\":\"Bearer\","
+		 "\"expiresAt\":\"2030-01-01T00:00:00Z\"}");
 	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
 			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
 	snprintf(json, sizeof(json),

@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
+#include "keyring/record.h"
 #include "lib/error.h"
 #include "lib/secret.h"
-#include "keyring/record.h"
 #include "tests/common/record.h"
 
 /* ---- helpers ---- */
@@ -101,8 +101,8 @@ static void expect_parse(const char *text, int err)
 }
 
 #define HEAD "pam_auth0-record 1\n"
-#define REQUIRED                                                                              \
-	"access_token 2\nAT\ntoken_type 6\nBearer\nexpires_at 1\n5\ndomain 3\nd.x\n"           \
+#define REQUIRED                                                                     \
+	"access_token 2\nAT\ntoken_type 6\nBearer\nexpires_at 1\n5\ndomain 3\nd.x\n" \
 	"client_id 1\nc\n"
 #define END "end\n"
 
@@ -128,16 +128,16 @@ static void test_parse_version_and_garbage(void **state)
 	expect_parse("pam_auth0-record 1", A0_ERR_MALFORMED);
 	expect_parse("PAM_AUTH0-RECORD 1\n" REQUIRED END, A0_ERR_MALFORMED);
 	/* Fields. */
-	expect_parse(HEAD END, A0_ERR_MALFORMED);                                  /* none */
-	expect_parse(HEAD REQUIRED, A0_ERR_MALFORMED);                             /* no end */
+	expect_parse(HEAD END, A0_ERR_MALFORMED);      /* none */
+	expect_parse(HEAD REQUIRED, A0_ERR_MALFORMED); /* no end */
 	expect_parse(HEAD REQUIRED "end", A0_ERR_MALFORMED);
 	expect_parse(HEAD REQUIRED END END, A0_ERR_MALFORMED);
-	expect_parse(HEAD REQUIRED END "scope 1\nx\n", A0_ERR_MALFORMED);          /* after end */
+	expect_parse(HEAD REQUIRED END "scope 1\nx\n", A0_ERR_MALFORMED); /* after end */
 	expect_parse(HEAD REQUIRED "scope 1\nx\nscope 1\ny\n" END, A0_ERR_MALFORMED); /* twice */
-	expect_parse(HEAD REQUIRED "colour 4\nblue\n" END, A0_ERR_MALFORMED);      /* unknown */
-	expect_parse(HEAD "access_token 2\nAT\n" END, A0_ERR_MALFORMED);          /* missing */
-	expect_parse(HEAD REQUIRED "scope 2\nx\n" END, A0_ERR_MALFORMED);         /* short */
-	expect_parse(HEAD REQUIRED "scope 1\nxy\n" END, A0_ERR_MALFORMED);        /* long */
+	expect_parse(HEAD REQUIRED "colour 4\nblue\n" END, A0_ERR_MALFORMED);         /* unknown */
+	expect_parse(HEAD "access_token 2\nAT\n" END, A0_ERR_MALFORMED);              /* missing */
+	expect_parse(HEAD REQUIRED "scope 2\nx\n" END, A0_ERR_MALFORMED);             /* short */
+	expect_parse(HEAD REQUIRED "scope 1\nxy\n" END, A0_ERR_MALFORMED);            /* long */
 	expect_parse(HEAD REQUIRED "scope 01\nx\n" END, A0_ERR_MALFORMED);
 	expect_parse(HEAD REQUIRED "scope -1\nx\n" END, A0_ERR_MALFORMED);
 	expect_parse(HEAD REQUIRED "scope 0\n\n" END, A0_ERR_MALFORMED);
@@ -147,7 +147,7 @@ static void test_parse_version_and_garbage(void **state)
 	expect_parse(HEAD REQUIRED "trailing" END, A0_ERR_MALFORMED);
 	expect_parse(HEAD REQUIRED "\n" END, A0_ERR_MALFORMED);
 	expect_parse(HEAD "access_token 2\nAT\ntoken_type 6\nBearer\n"
-		     "expires_at 2\n-5\ndomain 3\nd.x\nclient_id 1\nc\n" END,
+			  "expires_at 2\n-5\ndomain 3\nd.x\nclient_id 1\nc\n" END,
 		     A0_ERR_MALFORMED);
 	/* A NUL inside: the length counts it, the value may not hold it. */
 	{
@@ -206,7 +206,8 @@ static void test_parse_every_byte_everywhere(void **state)
 				size_t next = (pos + 1) % VLEN;
 				bool ok;
 
-				len = (size_t)snprintf(text, sizeof(text), HEAD REQUIRED "scope %d\n", VLEN);
+				len = (size_t)snprintf(text, sizeof(text),
+						       HEAD REQUIRED "scope %d\n", VLEN);
 				assert_int_equal(len, head);
 				memset(text + head, 'x', VLEN);
 				text[head + pos] = (char)b;
@@ -216,7 +217,8 @@ static void test_parse_every_byte_everywhere(void **state)
 				memcpy(text + head + VLEN, "\n" END, sizeof("\n" END) - 1);
 				len = head + VLEN + sizeof("\n" END) - 1;
 				ok = b >= 0x20 && b <= 0x7e && bad < 0;
-				assert_int_equal(a0_record_parse(text, len, &r), ok ? 0 : A0_ERR_MALFORMED);
+				assert_int_equal(a0_record_parse(text, len, &r),
+						 ok ? 0 : A0_ERR_MALFORMED);
 				if (ok)
 					assert_memory_equal(r->scope, text + head, VLEN);
 				a0_record_free(r);

@@ -28,12 +28,12 @@
 #include <cmocka.h>
 #include <keyutils.h>
 
-#include "lib/error.h"
 #include "keyring/keys.h"
 #include "keyring/login.h"
+#include "keyring/store.h"
+#include "lib/error.h"
 #include "lib/priv.h"
 #include "lib/secret.h"
-#include "keyring/store.h"
 #include "lib/util.h"
 #include "tests/common/record.h"
 #include "tests/common/testuser.h"
@@ -229,7 +229,8 @@ static void test_save_load_remove(void **state)
 	/* Nothing for possessors (not even search: keys.h), group or others. */
 	assert_int_equal(ki.perm & (KEY_POS_ALL | KEY_GRP_ALL | KEY_OTH_ALL), 0);
 	/* load_owned: only a key of that uid's (this one is root's). */
-	assert_int_equal(a0_store_load_owned(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, 0, &back), 0);
+	assert_int_equal(a0_store_load_owned(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, 0, &back),
+			 0);
 	a0_record_free(back);
 	back = NULL;
 	assert_int_equal(a0_store_load_owned(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, owner.uid,
@@ -295,8 +296,8 @@ static void test_atomic_replace(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		for (int i = 0; i < 400; i++)
-			if (a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN,
-					  i % 2 ? r1 : r2, 0) != 0)
+			if (a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, i % 2 ? r1 : r2,
+					  0) != 0)
 				_exit(1);
 		_exit(0);
 	}
@@ -640,7 +641,8 @@ static void test_other_users_cannot_read_or_find(void **state)
 static int plant_key(void *ctx)
 {
 	const key_perm_t *perm = ctx;
-	key_serial_t key = add_key("user", "pam_auth0:main", "planted", 7, KEY_SPEC_SESSION_KEYRING);
+	key_serial_t key =
+		add_key("user", "pam_auth0:main", "planted", 7, KEY_SPEC_SESSION_KEYRING);
 
 	if (key < 0)
 		return 1;
@@ -801,8 +803,8 @@ static void test_handoff_across_processes(void **state)
 	struct a0_user u = as_user(&owner);
 	struct a0_record *r = sample("rt-handoff"), *back = NULL;
 	/* Shared with the probing children, which fill it in. */
-	struct handoff_probe *hp = mmap(NULL, sizeof(*hp), PROT_READ | PROT_WRITE,
-					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct handoff_probe *hp =
+		mmap(NULL, sizeof(*hp), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	char handle[A0_HANDOFF_HANDLE_LEN + 1] = "";
 	key_serial_t auth = 0;
 	int fds[2], status;
@@ -888,8 +890,7 @@ static void test_login_session_keyring(void **state)
 	char why[512];
 
 	/* root's session keyring: not the user's. */
-	assert_int_equal(a0_login_session_keyring(&u, 0, &ses, why, sizeof(why)),
-			 A0_ERR_NOT_FOUND);
+	assert_int_equal(a0_login_session_keyring(&u, 0, &ses, why, sizeof(why)), A0_ERR_NOT_FOUND);
 	assert_non_null(strstr(why, "belongs to uid 0"));
 	assert_int_equal(a0_login_store(&u, A0_KEYRING_SESSION, 0, r, 600, &st, why, sizeof(why)),
 			 A0_ERR_NOT_FOUND);

@@ -409,12 +409,12 @@ static void test_format_cut(void **state)
 	} cases[] = {
 		{ 4, "abcdef", "abc" },
 		{ 1, "abcdef", "" },
-		{ 3, "a\xc3\xa9", "a" },                   /* a, e-acute: 1 of its 2 bytes fits */
-		{ 4, "a\xc3\xa9", "a\xc3\xa9" },           /* all of it */
-		{ 3, "\xc3\xa9z", "\xc3\xa9" },            /* the cut right after it */
-		{ 5, "ab\xe2\x82\xac", "ab" },             /* the euro sign, 2 of 3 */
-		{ 4, "ab\xe2\x82\xac", "ab" },             /* 1 of 3 */
-		{ 5, "x\xf0\x9f\x98\x80", "x" },           /* 3 of 4 */
+		{ 3, "a\xc3\xa9", "a" },         /* a, e-acute: 1 of its 2 bytes fits */
+		{ 4, "a\xc3\xa9", "a\xc3\xa9" }, /* all of it */
+		{ 3, "\xc3\xa9z", "\xc3\xa9" },  /* the cut right after it */
+		{ 5, "ab\xe2\x82\xac", "ab" },   /* the euro sign, 2 of 3 */
+		{ 4, "ab\xe2\x82\xac", "ab" },   /* 1 of 3 */
+		{ 5, "x\xf0\x9f\x98\x80", "x" }, /* 3 of 4 */
 		{ 6, "x\xf0\x9f\x98\x80y", "x\xf0\x9f\x98\x80" },
 		{ 4, "\x80\x80\x80\x80x", "\x80\x80\x80" }, /* not UTF-8: cut as it is */
 		{ 4, "ab\xffz", "ab\xff" },
@@ -469,35 +469,98 @@ static void test_domain_valid(void **state)
 {
 	static const char *const good[] = {
 		/* what lib/conf.c's and credentials/manager.c's tests and suites used */
-		"example.auth0.com", "tenant.example.com:8443", "a.com", "b.example.com",
-		"tenant.example.com", "localhost:8443", "localhost:1", "h", "example.eu.auth0.com",
+		"example.auth0.com",
+		"tenant.example.com:8443",
+		"a.com",
+		"b.example.com",
+		"tenant.example.com",
+		"localhost:8443",
+		"localhost:1",
+		"h",
+		"example.eu.auth0.com",
 		/* DNS names */
-		"Tenant.Example.COM", "xn--bcher-kva.example", "a-b.c-d.e", "1.2.3.com", "a.1b",
-		"0a.example", "localhost:65535",
+		"Tenant.Example.COM",
+		"xn--bcher-kva.example",
+		"a-b.c-d.e",
+		"1.2.3.com",
+		"a.1b",
+		"0a.example",
+		"localhost:65535",
 		/* IPv4 */
-		"127.0.0.1", "127.0.0.1:8443", "10.0.0.255", "0.0.0.0",
+		"127.0.0.1",
+		"127.0.0.1:8443",
+		"10.0.0.255",
+		"0.0.0.0",
 		/* IPv6, bracketed */
-		"[::1]", "[::1]:8443", "[2001:db8::1]", "[fe80::1:2:3:4]:443", "[::ffff:127.0.0.1]",
+		"[::1]",
+		"[::1]:8443",
+		"[2001:db8::1]",
+		"[fe80::1:2:3:4]:443",
+		"[::ffff:127.0.0.1]",
 		"[2001:DB8:0:0:0:0:0:1]:65535",
 	};
 	static const char *const bad[] = {
 		/* what lib/conf.c's tests refused */
-		"a.com:0", "a.com:99999", "a.com:", "a b.com", "a.com/path", "https://a.com", "",
+		"a.com:0",
+		"a.com:99999",
+		"a.com:",
+		"a b.com",
+		"a.com/path",
+		"https://a.com",
+		"",
 		/* what credentials/manager.c's tests refused */
 		"bad host/",
 		/* what manager.c's check let through and now fails */
-		"a:b:c", "host]", "a[b", "x:1:2", "[::1", "fe80::1", "a.com:+443",
+		"a:b:c",
+		"host]",
+		"a[b",
+		"x:1:2",
+		"[::1",
+		"fe80::1",
+		"a.com:+443",
 		/* DNS names that are not */
-		"-a.com", "a-.com", "a..com", ".a.com", "a.com.", ".", "a_b.com", "a.com ",
-		" a.com", "user@a.com", "user:pass@a.com", "a.com?x", "a.com#x", "a.com\n",
+		"-a.com",
+		"a-.com",
+		"a..com",
+		".a.com",
+		"a.com.",
+		".",
+		"a_b.com",
+		"a.com ",
+		" a.com",
+		"user@a.com",
+		"user:pass@a.com",
+		"a.com?x",
+		"a.com#x",
+		"a.com\n",
 		"\xc3\xa9.com",
 		/* IPv4 that is not */
-		"256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.4:0", "999",
+		"256.1.1.1",
+		"1.2.3",
+		"1.2.3.4.5",
+		"01.2.3.4",
+		"1.2.3.4:0",
+		"999",
 		/* IPv6 that is not */
-		"[]", "[::1]x", "[::1]:", "[::1]:0", "[::1]:65536", "[fe80::1%eth0]",
-		"[fe80::1%25eth0]", "[1.2.3.4]", "[::g]", "[::1]]", "::1", "[a.com]",
+		"[]",
+		"[::1]x",
+		"[::1]:",
+		"[::1]:0",
+		"[::1]:65536",
+		"[fe80::1%eth0]",
+		"[fe80::1%25eth0]",
+		"[1.2.3.4]",
+		"[::g]",
+		"[::1]]",
+		"::1",
+		"[a.com]",
 		/* ports */
-		"a.com:65536", "a.com:00443", "a.com:0443", "a.com:443x", "a.com:-1", "a.com: 443",
+		"a.com:65536",
+		"a.com:00443",
+		"a.com:0443",
+		"a.com:443x",
+		"a.com:-1",
+		"a.com: 443",
 		"a.com:1234567",
 	};
 	char label[80], name[300];
