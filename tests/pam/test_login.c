@@ -724,8 +724,8 @@ static void test_fault_tls(void **state)
 	snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
 	snprintf(text, sizeof(text),
 		 "domain = localhost:%d\nclient_id = pam-native\ntimeout = 10\n"
-		 "cache_dir = %s/cache\nrequire_local_account = no\n",
-		 fake.port, run_dir);
+		 "cache_dir = %s/cache\nstate_dir = %s/run\nrequire_local_account = no\n",
+		 fake.port, run_dir, run_dir);
 	write_text(path, text);
 	expect_unavailable_within(10, NULL, "cannot be reached");
 }
