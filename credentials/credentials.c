@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,26 +326,41 @@ static int tokens_of(struct auth0_credentials *c, struct a0_record *rec,
 	return AUTH0_CREDENTIALS_OK;
 }
 
-/* The public parameters as the core's (same layout, kept separate for the ABI). */
-static int params_of(struct auth0_credentials *c, const struct auth0_credentials_param *params,
-		     size_t n, struct a0_param **ret)
+/*
+ * n public name-value pairs (items of size bytes, the name's and the value's pointers at
+ * name_at and value_at) as the core's a0_param array; at most max of them.
+ */
+static int pairs_of(struct auth0_credentials *c, const void *items, size_t size, size_t name_at,
+		    size_t value_at, size_t n, size_t max, const char *too_many,
+		    struct a0_param **ret)
 {
 	struct a0_param *p;
 
 	*ret = NULL;
 	if (n == 0)
 		return AUTH0_CREDENTIALS_OK;
-	if (!params || n > A0_MAX_PARAMS)
-		return invalid(c, "too many extra parameters");
+	if (!items || n > max)
+		return invalid(c, too_many);
 	p = calloc(n, sizeof(*p));
 	if (!p)
 		return AUTH0_CREDENTIALS_UNKNOWN;
 	for (size_t i = 0; i < n; i++) {
-		p[i].key = params[i].key;
-		p[i].value = params[i].value;
+		const char *item = (const char *)items + i * size;
+
+		memcpy(&p[i].key, item + name_at, sizeof(p[i].key));
+		memcpy(&p[i].value, item + value_at, sizeof(p[i].value));
 	}
 	*ret = p;
 	return AUTH0_CREDENTIALS_OK;
+}
+
+/* The public parameters as the core's (same layout, kept separate for the ABI). */
+static int params_of(struct auth0_credentials *c, const struct auth0_credentials_param *params,
+		     size_t n, struct a0_param **ret)
+{
+	return pairs_of(c, params, sizeof(*params), offsetof(struct auth0_credentials_param, key),
+			offsetof(struct auth0_credentials_param, value), n, A0_MAX_PARAMS,
+			"too many extra parameters", ret);
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_get(struct auth0_credentials *c, const char *scope,
@@ -426,22 +442,10 @@ AUTH0_CREDENTIALS_API int auth0_credentials_api_clear(struct auth0_credentials *
 static int headers_of(struct auth0_credentials *c, const struct auth0_credentials_header *headers,
 		      size_t n, struct a0_param **ret)
 {
-	struct a0_param *p;
-
-	*ret = NULL;
-	if (n == 0)
-		return AUTH0_CREDENTIALS_OK;
-	if (!headers || n > A0_CM_MAX_HEADERS)
-		return invalid(c, "too many extra headers");
-	p = calloc(n, sizeof(*p));
-	if (!p)
-		return AUTH0_CREDENTIALS_UNKNOWN;
-	for (size_t i = 0; i < n; i++) {
-		p[i].key = headers[i].name;
-		p[i].value = headers[i].value;
-	}
-	*ret = p;
-	return AUTH0_CREDENTIALS_OK;
+	return pairs_of(c, headers, sizeof(*headers),
+			offsetof(struct auth0_credentials_header, name),
+			offsetof(struct auth0_credentials_header, value), n, A0_CM_MAX_HEADERS,
+			"too many extra headers", ret);
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,

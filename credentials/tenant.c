@@ -12,7 +12,7 @@
 #include "lib/error.h"
 #include "lib/util.h"
 
-/* A client for the record's tenant: never a proxy, never a client secret. */
+/* A client for the record's tenant: never a proxy, never a client secret. res starts clear. */
 static int connect_tenant(const struct a0_record *main, unsigned timeout, struct a0_client *client,
 			  struct a0_result *res)
 {
@@ -22,8 +22,11 @@ static int connect_tenant(const struct a0_record *main, unsigned timeout, struct
 		.proxy = NULL,
 		.timeout = timeout,
 	};
-	int r = a0_http_new(&opt, &client->http);
+	int r;
 
+	a0_result_clear(res);
+	*client = (struct a0_client){ .client_id = main->client_id };
+	r = a0_http_new(&opt, &client->http);
 	if (r < 0)
 		a0_format(res->description, sizeof(res->description), "no HTTP client: %s",
 			  a0_strerror(r));
@@ -55,15 +58,12 @@ static int refresh(const struct a0_record *main, unsigned timeout, const char *s
 		   const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
 		   struct a0_result *res)
 {
-	struct a0_client client = { .client_id = main->client_id };
+	struct a0_client client;
 	int r;
 
-	a0_result_clear(res);
-	r = connect_tenant(main, timeout, &client, res);
-	if (r < 0)
+	if ((r = connect_tenant(main, timeout, &client, res)) < 0)
 		return r;
-	r = add_headers(&client, headers, n_headers, res);
-	if (r == 0)
+	if ((r = add_headers(&client, headers, n_headers, res)) == 0)
 		r = a0_grant_refresh(&client, main->refresh_token, scope, audience, params,
 				     n_params, ret, res);
 	a0_http_free(client.http);
@@ -72,12 +72,10 @@ static int refresh(const struct a0_record *main, unsigned timeout, const char *s
 
 static int revoke(const struct a0_record *main, unsigned timeout, struct a0_result *res)
 {
-	struct a0_client client = { .client_id = main->client_id };
+	struct a0_client client;
 	int r;
 
-	a0_result_clear(res);
-	r = connect_tenant(main, timeout, &client, res);
-	if (r < 0)
+	if ((r = connect_tenant(main, timeout, &client, res)) < 0)
 		return r;
 	r = a0_revoke(&client, main->refresh_token, res);
 	a0_http_free(client.http);
