@@ -36,6 +36,7 @@ enum kind {
 	K_LIST,
 	K_ACCOUNT,
 	K_KEYRING,
+	K_NAME_ATTRIBUTE,
 };
 
 struct key {
@@ -86,6 +87,26 @@ static const struct key keys[] = {
 	{ "revoke_on_logout", K_BOOL, F(revoke_on_logout), 0, 0 },
 	/* Auth0 lets a tenant set up to a year; a minute is the least a key can usefully live. */
 	{ "refresh_token_lifetime", K_UINT, F(refresh_token_lifetime), 60, 366 * 86400 },
+	{ "sync_dir", K_PATH, F(sync_dir), 0, 0 },
+	{ "allowed_roles", K_LIST, F(allowed_roles), 0, 0 },
+	{ "sync_client_id", K_STRING, F(sync_client_id), 0, 0 },
+	{ "sync_client_secret_file", K_PATH, F(sync_client_secret_file), 0, 0 },
+	{ "sync_private_key_file", K_PATH, F(sync_private_key_file), 0, 0 },
+	{ "sync_connections", K_LIST, F(sync_connections), 0, 0 },
+	{ "name_attribute", K_NAME_ATTRIBUTE, F(name_attribute), 0, 0 },
+	/* Above the 16-bit range and below 2^31 - 1, as SSSD's id ranges. */
+	{ "uid_min", K_UINT, F(uid_min), 1000, 2147483646U },
+	{ "uid_max", K_UINT, F(uid_max), 1000, 2147483646U },
+	{ "gid_min", K_UINT, F(gid_min), 1000, 2147483646U },
+	{ "gid_max", K_UINT, F(gid_max), 1000, 2147483646U },
+	{ "role_prefix", K_STRING, F(role_prefix), 0, 0 },
+	{ "group_map", K_LIST, F(group_map), 0, 0 },
+	{ "home_template", K_TEMPLATE, F(home_template), 0, 0 },
+	{ "shell", K_PATH, F(shell), 0, 0 },
+	{ "sync_full_interval", K_UINT, F(sync_full_interval), 0, 366 * 86400 },
+	{ "sync_max_runtime", K_UINT, F(sync_max_runtime), 5, 86400 },
+	{ "snapshot_public_key", K_PATH, F(snapshot_public_key), 0, 0 },
+	{ "snapshot_max_age", K_UINT, F(snapshot_max_age), 60, 366 * 86400 },
 };
 #undef F
 
@@ -329,6 +350,13 @@ static int set_key(struct a0_config *cfg, const char *name, const char *v, const
 			return fail(err, errlen, o, "key '%s': '%s' is not session or user", name,
 				    v);
 		return 0;
+	case K_NAME_ATTRIBUTE:
+		if (strcmp(v, "username") != 0 && strncmp(v, "app_metadata.", 13) != 0)
+			return fail(err, errlen, o,
+				    "key '%s': '%s' is not username or app_metadata.FIELD (an attribute "
+				    "only administrators set)",
+				    name, v);
+		return a0_strdup_into(field, v);
 	}
 	return fail(err, errlen, o, "key '%s': internal error", name);
 }
@@ -570,8 +598,20 @@ static int set_defaults(struct a0_config *cfg)
 	    a0_strdup_into(&cfg->username, "%u") < 0 ||
 	    a0_strdup_into(&cfg->cache_dir, "/var/cache/pam_auth0") < 0 ||
 	    a0_strdup_into(&cfg->users_file, "/etc/pam_auth0/users") < 0 ||
-	    a0_strdup_into(&cfg->state_dir, "/run/pam_auth0") < 0)
+	    a0_strdup_into(&cfg->state_dir, "/run/pam_auth0") < 0 ||
+	    a0_strdup_into(&cfg->sync_dir, "/var/lib/pam_auth0") < 0 ||
+	    a0_strdup_into(&cfg->name_attribute, "app_metadata.posix.username") < 0 ||
+	    a0_strdup_into(&cfg->role_prefix, "linux-") < 0 ||
+	    a0_strdup_into(&cfg->home_template, "/home/%u") < 0 ||
+	    a0_strdup_into(&cfg->shell, "/bin/bash") < 0)
 		return A0_ERR_NOMEM;
+	cfg->uid_min = 200000;
+	cfg->uid_max = 299999;
+	cfg->gid_min = 300000;
+	cfg->gid_max = 399999;
+	cfg->sync_full_interval = 86400;
+	cfg->sync_max_runtime = 600;
+	cfg->snapshot_max_age = 86400;
 	cfg->jwks_ttl = 3600;
 	cfg->clock_skew = 60;
 	cfg->require_email_verified = true;
@@ -684,6 +724,25 @@ static int finish_config(struct a0_config *cfg, const char *path, char *err, siz
 		return fail(err, errlen, NULL,
 			    "%s: key 'allowed_groups' needs 'groups_claim', the claim listing them",
 			    path);
+	if (cfg->uid_min > cfg->uid_max || cfg->gid_min > cfg->gid_max)
+		return fail(err, errlen, NULL, "%s: uid_min/gid_min above uid_max/gid_max", path);
+	if (cfg->uid_min <= cfg->gid_max && cfg->gid_min <= cfg->uid_max)
+		return fail(err, errlen, NULL,
+			    "%s: the uid range (uid_min..uid_max, also the users' own groups) and the "
+			    "role groups' gid range (gid_min..gid_max) overlap",
+			    path);
+	if (cfg->sync_client_secret_file && cfg->sync_private_key_file)
+		return fail(err, errlen, NULL,
+			    "%s: give sync_client_secret_file or sync_private_key_file, not both",
+			    path);
+	for (size_t i = 0; i < cfg->group_map.n; i++) {
+		const char *c = strchr(cfg->group_map.items[i], ':');
+
+		if (!c || c == cfg->group_map.items[i] || !c[1] || strchr(c + 1, ':'))
+			return fail(err, errlen, NULL,
+				    "%s: key 'group_map': '%s' is not role:group", path,
+				    cfg->group_map.items[i]);
+	}
 	return 0;
 }
 
@@ -769,6 +828,18 @@ void a0_config_free(struct a0_config *cfg)
 	list_free(&cfg->allowed_users);
 	list_free(&cfg->allowed_groups);
 	free(cfg->groups_claim);
+	free(cfg->sync_dir);
+	list_free(&cfg->allowed_roles);
+	free(cfg->sync_client_id);
+	free(cfg->sync_client_secret_file);
+	free(cfg->sync_private_key_file);
+	list_free(&cfg->sync_connections);
+	free(cfg->name_attribute);
+	free(cfg->role_prefix);
+	list_free(&cfg->group_map);
+	free(cfg->home_template);
+	free(cfg->shell);
+	free(cfg->snapshot_public_key);
 	free(cfg);
 }
 

@@ -84,6 +84,25 @@ struct a0_config {
 	enum a0_keyring_mode keyring;
 	bool revoke_on_logout;           /* revoke the refresh token at close_session */
 	unsigned refresh_token_lifetime; /* seconds: the timeout of keys with a refresh token */
+
+	/* Users who exist only in Auth0: the synced identity cache (auth0-sync(8), nss/) */
+	char *sync_dir;               /* root's: sync.state, identities; nss.cache is read by NSS */
+	struct a0_list allowed_roles; /* synced Auth0 roles, checked in the account phase */
+	char *sync_client_id;         /* the confidential application auth0-sync uses */
+	char *sync_client_secret_file;   /* its secret (root-only file), or: */
+	char *sync_private_key_file;     /* its private key for private_key_jwt (preferred) */
+	struct a0_list sync_connections; /* the connections whose users are synced */
+	char *name_attribute;            /* app_metadata.posix.username (default) or username */
+	unsigned uid_min, uid_max;       /* derived uids (user private groups: gid = uid) */
+	unsigned gid_min, gid_max;       /* derived gids of role groups */
+	char *role_prefix;               /* roles that become groups (default "linux-") */
+	struct a0_list group_map;        /* "role:localgroup" pairs; none by default */
+	char *home_template;             /* %u = the Linux name; default /home/%u */
+	char *shell;                     /* default /bin/bash */
+	unsigned sync_full_interval;     /* seconds between full runs (deletions) */
+	unsigned sync_max_runtime;       /* seconds one run may take */
+	char *snapshot_public_key; /* Ed25519 public key (PEM) that signs imported snapshots */
+	unsigned snapshot_max_age; /* seconds */
 };
 
 /*
