@@ -1292,6 +1292,8 @@ out:
 
 /* ------------------------------------------------------------------ roles */
 
+/* The roles anything uses: groups (role_prefix), group_map's, and allowed_roles' (the account
+ * phase). Reading the members of the others would only cost requests. */
 static bool role_wanted(const struct a0_config *cfg, const char *name)
 {
 	size_t n = strlen(name);
@@ -1304,7 +1306,7 @@ static bool role_wanted(const struct a0_config *cfg, const char *name)
 		if (strncmp(e, name, n) == 0 && e[n] == ':')
 			return true;
 	}
-	return false;
+	return a0_list_contains(&cfg->allowed_roles, name);
 }
 
 static bool id_shape(const char *s)

@@ -67,8 +67,8 @@ void a0_mgmt_free(struct a0_mgmt *m);
 /*
  * Read what the run needs: the users of the connections changed since watermark (an ISO 8601
  * updated_at; NULL, or force_full: every user, data.full), and every role whose name starts
- * with role_prefix or is named in group_map, with all its members (roles are complete in every
- * run). Users are unique by user_id. 0 and *ret (free with a0_sync_data_free); else an
+ * with role_prefix or is named in group_map or allowed_roles, with all its members (roles are
+ * complete in every run). Users are unique by user_id. 0 and *ret (free with a0_sync_data_free); else an
  * A0_ERR_* with a message for the administrator in err:
  *   A0_ERR_NETWORK, _TLS, _TIMEOUT (also: the budget ran out), _SERVER: Auth0 not reachable;
  *   A0_ERR_CLIENT: Auth0 refused the application (secret or key, grant, scopes, an Action);
