@@ -3,7 +3,7 @@ if ENABLE_TESTS
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_http \
 	tests/unit/test_exports tests/unit/test_jwt tests/unit/test_policy tests/unit/test_record \
 	tests/unit/test_store tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard \
-	tests/unit/test_util tests/unit/test_hardening
+	tests/unit/test_util tests/unit/test_hardening tests/unit/test_snapshot
 
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
@@ -74,6 +74,11 @@ tests/unit/array_size.stamp: tests/unit/array_size.c lib/util.h
 		cat tests/unit/array_size.err >&2; exit 1; \
 	fi && \
 	touch $@
+
+# Signed snapshots (sync/snapshot.c) with keys the test makes with OpenSSL in a temporary dir.
+tests_unit_test_snapshot_SOURCES = tests/unit/test_snapshot.c
+tests_unit_test_snapshot_CFLAGS = $(TEST_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_snapshot_LDADD = sync/libauth0snapshot.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
 
 # Full RELRO and _FORTIFY_SOURCE, read from the built ELF files.
 tests_unit_test_hardening_SOURCES = tests/unit/test_hardening.c
