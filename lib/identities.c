@@ -111,7 +111,7 @@ static int check_unique(const struct a0_identity *ids, size_t n, char *err, size
 		return A0_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++)
 		names[i] = ids[i].name;
-	qsort(names, n, sizeof(*names), cmp_names);
+	a0_sort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 1; i < n && r == 0; i++)
 		if (strcmp(names[i - 1], names[i]) == 0) {
 			a0_format(err, errlen, "identity %s: named twice", names[i]);

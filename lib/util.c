@@ -131,6 +131,12 @@ out:
 	return r;
 }
 
+void a0_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* ---- text ---- */
 
 /* A kind of text as the bytes it allows: lo to 0x7e, and with utf8 also 0x80-0xff. */

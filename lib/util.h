@@ -41,6 +41,9 @@ int a0_write_full(int fd, const void *buf, size_t n);
  */
 int a0_replace_file(const char *path, const void *data, size_t n, mode_t mode);
 
+/* qsort(3) that takes an empty array too (base may then be NULL, which qsort may not be given). */
+void a0_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /*
  * The kinds of text that may reach a log line, a terminal, a header or the keyring. A NUL is a
  * control character: no kind lets one through.

@@ -138,10 +138,10 @@ int a0_sync_accounts_read(const char *passwd, const char *group, struct a0_sync_
 		a->ids[n++] = primary.v[i].id;
 	for (size_t i = 0; i < groups.n; i++)
 		a->ids[n++] = groups.v[i].id;
-	qsort(a->ids, n, sizeof(*a->ids), cmp_ids);
+	a0_sort(a->ids, n, sizeof(*a->ids), cmp_ids);
 	a->n_ids = n;
-	qsort(users.v, users.n, sizeof(*users.v), cmp_named);
-	qsort(groups.v, groups.n, sizeof(*groups.v), cmp_named);
+	a0_sort(users.v, users.n, sizeof(*users.v), cmp_named);
+	a0_sort(groups.v, groups.n, sizeof(*groups.v), cmp_named);
 	a->users = users.v;
 	a->n_users = users.n;
 	a->groups = groups.v;

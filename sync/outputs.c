@@ -54,7 +54,7 @@ static int write_identities(const struct a0_sync_state *s, const char *path, cha
 	for (size_t i = 0; i < s->n_users; i++)
 		if (!s->users[i].shadowed)
 			v[n++] = &s->users[i];
-	qsort(v, n, sizeof(*v), cmp_listed);
+	a0_sort(v, n, sizeof(*v), cmp_listed);
 	for (size_t i = 0; i < n; i++) {
 		if (k && strcmp(ids[k - 1].name, v[i]->name) == 0)
 			continue;
@@ -163,7 +163,7 @@ static size_t local_members(const struct a0_sync_state *s, size_t i, struct cach
 		for (size_t k = 0; k < n; k++)
 			c->members[c->n_members++] = c->held[first + k].name;
 	}
-	qsort(c->members + start, c->n_members - start, sizeof(*c->members), cmp_strs);
+	a0_sort(c->members + start, c->n_members - start, sizeof(*c->members), cmp_strs);
 	/* The same user through two roles mapped to one group: once. */
 	{
 		size_t w = start;
@@ -233,7 +233,7 @@ static int write_cache(const struct a0_config *cfg, const struct a0_sync_state *
 		/* The user's private group, named as the user. */
 		c.groups[c.n_groups++] = (struct a0_cache_group){ .name = e->name, .gid = e->gid };
 	}
-	qsort(c.held, c.n_held, sizeof(*c.held), cmp_held);
+	a0_sort(c.held, c.n_held, sizeof(*c.held), cmp_held);
 	for (size_t i = 0; i < s->n_groups; i++) {
 		const struct a0_sync_group *g = &s->groups[i];
 		size_t first, n;

@@ -993,7 +993,7 @@ static int merge_users(struct run *r, const struct a0_sync_data *data)
 			    "without a blank, of at most %d bytes",
 			    show(u->user_id, SHOW_BUF), A0_MAX_USER_ID);
 	}
-	qsort(order, n, sizeof(*order), cmp_user_ptrs);
+	a0_sort(order, n, sizeof(*order), cmp_user_ptrs);
 	for (size_t i = 0; i < n; i++) {
 		if (i && strcmp(order[i - 1]->user_id, order[i]->user_id) == 0) {
 			say(r, LOG_WARNING, "user_id=%s given twice: the second is skipped",
@@ -1080,7 +1080,7 @@ static int usable_roles(struct run *r, const struct a0_sync_data *data,
 		else
 			v[n++] = role;
 	}
-	qsort(v, n, sizeof(*v), cmp_role_ptrs);
+	a0_sort(v, n, sizeof(*v), cmp_role_ptrs);
 	for (size_t i = 0; i < n; i++) {
 		if (k && strcmp(v[k - 1]->id, v[i]->id) == 0) {
 			say(r, LOG_WARNING, "role_id=%s given twice: the second is skipped",
@@ -1310,8 +1310,7 @@ static int assign_roles(struct run *r, const struct a0_sync_role *const *roles, 
 			say(r, LOG_WARNING, "role_id=%s: %zu members skipped (not a user_id)",
 			    show(roles[i]->id, SHOW_BUF), bad);
 	}
-	if (n)
-		qsort(pairs, n, sizeof(*pairs), cmp_pairs);
+	a0_sort(pairs, n, sizeof(*pairs), cmp_pairs);
 	for (size_t i = 0; i < s->n_users && x == 0; i++) {
 		struct a0_sync_entry *e = &s->users[i];
 		size_t first, count = 0;
@@ -1484,7 +1483,7 @@ static int map_local_groups(struct run *r)
 		s->groups[s->n_groups++] = g;
 	}
 	if (x >= 0)
-		qsort(s->groups + first, s->n_groups - first, sizeof(*s->groups), cmp_groups);
+		a0_sort(s->groups + first, s->n_groups - first, sizeof(*s->groups), cmp_groups);
 	return x < 0 ? x : 0;
 }
 
@@ -1551,8 +1550,8 @@ int a0_sync_apply(const struct a0_config *cfg, const struct a0_sync_local *local
 		next.groups[k++] = next.groups[i];
 	}
 	next.n_groups = k;
-	qsort(next.users, next.n_users, sizeof(*next.users), cmp_entries);
-	qsort(next.groups, next.n_groups, sizeof(*next.groups), cmp_groups);
+	a0_sort(next.users, next.n_users, sizeof(*next.users), cmp_entries);
+	a0_sort(next.groups, next.n_groups, sizeof(*next.groups), cmp_groups);
 	for (size_t i = 1; i < next.n_users; i++)
 		if (strcmp(next.users[i - 1].user_id, next.users[i].user_id) == 0) {
 			say(&r, LOG_ERR, "state: user_id %s twice",
@@ -1573,9 +1572,9 @@ int a0_sync_apply(const struct a0_config *cfg, const struct a0_sync_local *local
 	if (x < 0)
 		goto out;
 	/* The maps are gone: now the arrays may be sorted. */
-	qsort(next.users, next.n_users, sizeof(*next.users), cmp_entries);
-	qsort(next.groups, next.n_groups, sizeof(*next.groups), cmp_groups);
-	qsort(next.retired, next.n_retired, sizeof(*next.retired), cmp_retired);
+	a0_sort(next.users, next.n_users, sizeof(*next.users), cmp_entries);
+	a0_sort(next.groups, next.n_groups, sizeof(*next.groups), cmp_groups);
+	a0_sort(next.retired, next.n_retired, sizeof(*next.retired), cmp_retired);
 	x = assign_roles(&r, roles, n_roles);
 	if (x == 0)
 		x = check_local(&r);

@@ -71,9 +71,9 @@
  *     and pinned, neither served nor listed, logged at every run until that is fixed.
  *
  * GROUPS
- *   - Every role whose name starts with role_prefix (default "linux-"; an empty prefix takes
- *     every role) becomes a group named as the role (a valid name, as for users, free among
- *     users and groups and not a local account's or group's), with the gid
+ *   - Every role whose name starts with role_prefix (default "linux-") becomes a group named as
+ *     the role (a valid name, as for users, free among users and groups and not a local
+ *     account's or group's), with the gid
  *     a0_sync_derive_id(role_id, gid_min, gid_max), pinned by role_id and handled like a uid
  *     (collisions skip the role whose role_id sorts later; a role that goes leaves a tombstone
  *     whose gid is never reused; it gets its gid back if it returns). Its members are the
