@@ -28,7 +28,7 @@ struct a0_cache {
 	dev_t dev;
 	ino_t ino;
 	off_t st_size;
-	struct timespec mtim;
+	struct timespec mtim, ctim;
 };
 
 static uint32_t u32_at(const unsigned char *p, size_t i)
@@ -173,6 +173,7 @@ int a0_cache_open_owned(const char *path, uid_t owner, struct a0_cache **ret)
 	c->ino = st.st_ino;
 	c->st_size = st.st_size;
 	c->mtim = st.st_mtim;
+	c->ctim = st.st_ctim;
 	*ret = c;
 out:
 	close(fd);
@@ -217,7 +218,8 @@ bool a0_cache_same_file(const struct a0_cache *c, const struct stat *st)
 {
 	return c->map && st->st_dev == c->dev && st->st_ino == c->ino &&
 	       st->st_size == c->st_size && st->st_mtim.tv_sec == c->mtim.tv_sec &&
-	       st->st_mtim.tv_nsec == c->mtim.tv_nsec;
+	       st->st_mtim.tv_nsec == c->mtim.tv_nsec && st->st_ctim.tv_sec == c->ctim.tv_sec &&
+	       st->st_ctim.tv_nsec == c->ctim.tv_nsec;
 }
 
 /* User record n, its strings checked. */

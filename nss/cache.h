@@ -91,8 +91,9 @@ size_t a0_cache_n_users(const struct a0_cache *c);
 size_t a0_cache_n_groups(const struct a0_cache *c);
 /* The groups getgr* serves: those not local. */
 size_t a0_cache_n_served_groups(const struct a0_cache *c);
-/* Whether st (a stat(2) of the cache's path) is still the file c maps: device, inode, size and
- * modification time. A cache from memory is never the same. */
+/* Whether st (a stat(2) of the cache's path) is still the file c maps: device, inode, size,
+ * modification and change time (a chmod or chown changes the latter: its checks run again).
+ * A cache from memory is never the same. */
 bool a0_cache_same_file(const struct a0_cache *c, const struct stat *st);
 
 /*

@@ -7,9 +7,9 @@
  *
  * One mapping per process, in static state under one mutex (allowed here, unlike in the PAM
  * module: glibc's NSS interface has no handle): every call stat(2)s the path and maps the file
- * again when its device, inode, size or modification time changed. The lookup and the copy
- * into the caller's buffer happen under the mutex, so a mapping is never unmapped under a
- * reader; a lookup is a binary search, so the mutex is held for a few hundred nanoseconds.
+ * again when its device, inode, size, modification or change time changed. The lookup and the
+ * copy into the caller's buffer happen under the mutex, so a mapping is never unmapped under a
+ * reader; a lookup is a binary search, so the mutex is held for well under a microsecond.
  * pthread_atfork keeps a child from inheriting it locked.
  *
  * The test build (A0_NSS_TESTING: nss/libnss_auth0_test.la, never installed) reads the path
@@ -53,6 +53,16 @@ __attribute__((constructor)) static void module_init(void)
 {
 	/* glibc drops the handlers when the module is unloaded (__dso_handle). */
 	(void)pthread_atfork(lock_prepare, lock_release, lock_release);
+}
+
+/* Unloaded (dlclose, or glibc's freeing at exit under valgrind): the mapping goes too. Under
+ * the lock, so that a lookup still running elsewhere at exit maps the file again instead. */
+__attribute__((destructor)) static void module_fini(void)
+{
+	pthread_mutex_lock(&lock);
+	a0_cache_close(cache);
+	cache = NULL;
+	pthread_mutex_unlock(&lock);
 }
 
 #ifdef A0_NSS_TESTING

@@ -85,10 +85,10 @@ static double monotonic(void)
 }
 
 /* One line to syslog, and to stderr unless --quiet leaves only errors there. */
-static void log_line(void *ctx, int priority, const char *fmt, ...)
+static void log_line(const void *ctx, int priority, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void log_line(void *ctx, int priority, const char *fmt, ...)
+static void log_line(const void *ctx, int priority, const char *fmt, ...)
 {
 	const struct run *run = ctx;
 	char line[MAX_MESSAGE];
@@ -289,7 +289,7 @@ static void status_write(const struct run *run, const struct status *s)
 		goto out;
 #undef NUM
 	if (a0_replace_file(run->status_path, text, strlen(text), 0600) < 0)
-		log_line((void *)run, LOG_WARNING, "cannot write %s: %s", run->status_path,
+		log_line(run, LOG_WARNING, "cannot write %s: %s", run->status_path,
 			 strerror(errno));
 out:
 	free(text);

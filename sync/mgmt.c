@@ -110,20 +110,6 @@ static void role_clear(struct a0_sync_role *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void a0_sync_data_free(struct a0_sync_data *d)
-{
-	if (!d)
-		return;
-	for (size_t i = 0; i < d->n_users; i++)
-		user_clear(&d->users[i]);
-	free(d->users);
-	for (size_t i = 0; i < d->n_roles; i++)
-		role_clear(&d->roles[i]);
-	free(d->roles);
-	free(d->max_updated_at);
-	memset(d, 0, sizeof(*d));
-}
-
 /* Make room for one more element of size in *v (n used of *cap), at most max. */
 static int grow(void **v, size_t *cap, size_t n, size_t size, size_t max)
 {
