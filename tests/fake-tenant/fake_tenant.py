@@ -3094,8 +3094,11 @@ def control_create_users(tenant: Tenant, payload: dict):
         for user in users:
             user["created_at"] = user["updated_at"] = stamp_iso
             user["_created_at_ms"] = user["_updated_at_ms"] = stamp
+            if user["_key"] in by_key:  # the same name in another connection
+                user["_key"] = f"{user['_key']}#{conn}"
             by_key[user["_key"]] = by_id[user["user_id"]] = user
-            index[(conn, user["email"])] = index.setdefault((conn, user["username"]), user)
+            index[(conn, user["username"])] = user
+            index.setdefault((conn, user["email"]), user)
     for role in roles:
         role["members"].update((f"auth0|{user['user_id']}", user["_created_at_ms"]) for user in users)
     return {"ok": True, "created": count, "first_user_id": f"auth0|{users[0]['user_id']}",
