@@ -50,10 +50,14 @@ enum {
 };
 
 static const char *const exit_names[] = {
-	[EXIT_OK] = "OK",		    [EXIT_USAGE] = "USAGE",
-	[EXIT_UNREACHABLE] = "UNREACHABLE", [EXIT_REFUSED] = "REFUSED",
-	[EXIT_RATE_LIMITED] = "RATE_LIMITED", [EXIT_MALFORMED] = "MALFORMED",
-	[EXIT_LOCAL] = "LOCAL",		    [EXIT_SNAPSHOT] = "SNAPSHOT",
+	[EXIT_OK] = "OK",
+	[EXIT_USAGE] = "USAGE",
+	[EXIT_UNREACHABLE] = "UNREACHABLE",
+	[EXIT_REFUSED] = "REFUSED",
+	[EXIT_RATE_LIMITED] = "RATE_LIMITED",
+	[EXIT_MALFORMED] = "MALFORMED",
+	[EXIT_LOCAL] = "LOCAL",
+	[EXIT_SNAPSHOT] = "SNAPSHOT",
 	[EXIT_BUSY] = "BUSY",
 };
 
@@ -235,10 +239,10 @@ static void status_read(const struct run *run, struct status *s)
 		long long v;
 		const char *str;
 
-#define NUM(field, name)                                                      \
-	do {                                                                  \
-		if (a0_json_uint(o, name, (long long)1 << 40, &v) == 0)     \
-			s->field = (__typeof__(s->field))v;                  \
+#define NUM(field, name)                                                \
+	do {                                                            \
+		if (a0_json_uint(o, name, (long long)1 << 40, &v) == 0) \
+			s->field = (__typeof__(s->field))v;             \
 	} while (0)
 		NUM(last_run, "last_run");
 		NUM(last_success, "last_success");
@@ -281,11 +285,13 @@ static void status_write(const struct run *run, const struct status *s)
 	    !NUM(retries, "retries") ||
 	    !cJSON_AddNumberToObject(o, "milliseconds", (double)(long long)(s->seconds * 1000)) ||
 	    !cJSON_AddStringToObject(o, "result",
-				     s->exit_code >= 0 && s->exit_code < (int)A0_ARRAY_SIZE(exit_names)
+				     s->exit_code >= 0 &&
+						     s->exit_code < (int)A0_ARRAY_SIZE(exit_names)
 					     ? exit_names[s->exit_code]
 					     : "?") ||
 	    !cJSON_AddStringToObject(o, "run", s->run_kind) ||
-	    !cJSON_AddStringToObject(o, "message", s->message) || !(text = cJSON_PrintUnformatted(o)))
+	    !cJSON_AddStringToObject(o, "message", s->message) ||
+	    !(text = cJSON_PrintUnformatted(o)))
 		goto out;
 #undef NUM
 	if (a0_replace_file(run->status_path, text, strlen(text), 0600) < 0)
@@ -378,7 +384,8 @@ static int take_lock(const struct run *run, int *ret_fd, char *err, size_t errle
 
 		(void)close(fd);
 		if (e == EWOULDBLOCK) {
-			a0_format(err, errlen, "another auth0-sync is running (%s)", run->lock_path);
+			a0_format(err, errlen, "another auth0-sync is running (%s)",
+				  run->lock_path);
 			return EXIT_BUSY;
 		}
 		a0_format(err, errlen, "%s: %s", run->lock_path, strerror(e));
@@ -459,7 +466,8 @@ static int run_sync(struct run *run)
 	if (run->dry_run) {
 		printf("dry run (%s): read %zu users and %zu roles; the cache would hold %u users "
 		       "and %u groups; nothing was written\n",
-		       kind, data.n_users, data.n_roles, count_active(&state), count_groups(&state));
+		       kind, data.n_users, data.n_roles, count_active(&state),
+		       count_groups(&state));
 		goto out;
 	}
 	/* The outputs first, the state last: a state never describes files not written. */
@@ -474,9 +482,10 @@ out:
 		cache_age(run, age, sizeof(age));
 		a0_format(message, sizeof(message), "%s; %s", err, age);
 		log_line(run, LOG_ERR,
-			 "result=%s exit=%d run=%s requests=%u+%u duration=%.2fs error=%s",
+			 "result=%s exit=%d run=%s token_requests=%u api_requests=%u rate_waits=%u "
+			 "retries=%u duration=%.2fs error=%s",
 			 exit_names[code], code, kind, stats.token_requests, stats.api_requests,
-			 monotonic() - run->started, message);
+			 stats.rate_waits, stats.retries, monotonic() - run->started, message);
 		if (!run->dry_run)
 			status_record(run, code, kind, message, &stats, (unsigned)data.n_users,
 				      NULL);
@@ -589,7 +598,8 @@ static int run_import(struct run *run)
 	int code = EXIT_SNAPSHOT, r;
 
 	if (!cfg->snapshot_public_key) {
-		a0_format(err, sizeof(err), "snapshot_public_key is not set: no snapshot is trusted");
+		a0_format(err, sizeof(err),
+			  "snapshot_public_key is not set: no snapshot is trusted");
 		code = EXIT_USAGE;
 		goto out;
 	}
@@ -615,7 +625,8 @@ static int run_import(struct run *run)
 
 		a0_format(err, sizeof(err),
 			  "the snapshot's data (from %s) is older than this host's (from %s)",
-			  when(state.generated, a, sizeof(a)), when(current.generated, b, sizeof(b)));
+			  when(state.generated, a, sizeof(a)),
+			  when(current.generated, b, sizeof(b)));
 		goto out;
 	}
 	code = EXIT_LOCAL;
@@ -784,12 +795,14 @@ int main(int argc, char **argv)
 	}
 	openlog("auth0-sync", LOG_PID, LOG_AUTHPRIV);
 	if (geteuid() != 0) {
-		log_line(&run, LOG_ERR, "must run as root (it reads root-only credentials and "
-					"writes root's files)");
+		log_line(&run, LOG_ERR,
+			 "must run as root (it reads root-only credentials and "
+			 "writes root's files)");
 		return EXIT_USAGE;
 	}
 	umask(077);
-	if (snprintf(config_arg, sizeof(config_arg), "config=%s", config) >= (int)sizeof(config_arg)) {
+	if (snprintf(config_arg, sizeof(config_arg), "config=%s", config) >=
+	    (int)sizeof(config_arg)) {
 		log_line(&run, LOG_ERR, "--config: path too long");
 		return EXIT_USAGE;
 	}

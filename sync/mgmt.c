@@ -200,26 +200,6 @@ bool a0_mgmt_timestamp_valid(const char *s)
 	return s && timestamp_canonical(s, c);
 }
 
-/* The canonical timestamp w, seconds earlier. */
-static bool timestamp_minus(const char *w, unsigned seconds, char out[TIMESTAMP_LEN + 1])
-{
-	char c[TIMESTAMP_LEN + 1];
-	struct tm tm = { 0 };
-	time_t t;
-
-	if (!timestamp_canonical(w, c) || !strptime(c, "%Y-%m-%dT%H:%M:%S", &tm))
-		return false;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	t -= (time_t)seconds;
-	if (!gmtime_r(&t, &tm) || strftime(out, TIMESTAMP_LEN + 1, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
-		return false;
-	memcpy(out + 19, c + 19, 5);
-	out[TIMESTAMP_LEN] = '\0';
-	return true;
-}
-
 /* ------------------------------------------------------------------ credentials */
 
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
@@ -235,8 +215,8 @@ static int load_key(struct a0_mgmt *m, char *err, size_t errlen)
 	BIO *bio = NULL;
 	int bits, r;
 
-	r = a0_config_read_secret(path, "sync_private_key_file", MAX_PRIVATE_KEY, false, &pem,
-				  &len, err, errlen);
+	r = a0_config_read_secret(path, "sync_private_key_file", MAX_PRIVATE_KEY, false, &pem, &len,
+				  err, errlen);
 	if (r < 0)
 		return r;
 	bio = BIO_new_mem_buf(pem, (int)len);
@@ -302,7 +282,8 @@ static int make_assertion(struct a0_mgmt *m, char **ret)
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
 	o = cJSON_CreateObject();
-	if (!o || !cJSON_AddStringToObject(o, "iss", cid) || !cJSON_AddStringToObject(o, "sub", cid) ||
+	if (!o || !cJSON_AddStringToObject(o, "iss", cid) ||
+	    !cJSON_AddStringToObject(o, "sub", cid) ||
 	    !cJSON_AddStringToObject(o, "aud", m->issuer) ||
 	    !cJSON_AddNumberToObject(o, "iat", (double)now) ||
 	    !cJSON_AddNumberToObject(o, "exp", (double)(now + ASSERTION_LIFETIME)) ||
@@ -323,8 +304,8 @@ static int make_assertion(struct a0_mgmt *m, char **ret)
 	    EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *)input, strlen(input)) != 1)
 		goto out;
 	sig = malloc(siglen);
-	if (!sig || EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input,
-				   strlen(input)) != 1)
+	if (!sig ||
+	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input, strlen(input)) != 1)
 		goto out;
 	r = A0_ERR_NOMEM;
 	free(body);
@@ -567,8 +548,9 @@ static int get_token(struct a0_mgmt *m, char *err, size_t errlen)
 		if ((r = make_assertion(m, &assertion)) < 0)
 			goto out;
 		r = A0_ERR_NOMEM;
-		if (!cJSON_AddStringToObject(body, "client_assertion_type",
-					     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") ||
+		if (!cJSON_AddStringToObject(
+			    body, "client_assertion_type",
+			    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") ||
 		    !cJSON_AddStringToObject(body, "client_assertion", assertion))
 			goto out;
 	}
@@ -588,11 +570,9 @@ static int get_token(struct a0_mgmt *m, char *err, size_t errlen)
 		explain_token_error(m, r, &res, err, errlen);
 		goto out;
 	}
-	if (!is_json(&resp) ||
-	    a0_parse_token_response(resp.body, resp.len, time(NULL), &t) < 0 ||
+	if (!is_json(&resp) || a0_parse_token_response(resp.body, resp.len, time(NULL), &t) < 0 ||
 	    strcasecmp(t->token_type, "Bearer") != 0) {
-		a0_format(res.description, sizeof(res.description),
-			  "not an Auth0 token response");
+		a0_format(res.description, sizeof(res.description), "not an Auth0 token response");
 		r = fail(m, A0_ERR_MALFORMED, &res, err, errlen);
 		goto out;
 	}
@@ -680,8 +660,8 @@ static char *escape(const char *s)
 /* ------------------------------------------------------------------ users */
 
 /* A string member: absent or null leaves *dst NULL; else a string of 1..max bytes of kind. */
-static int take_string(const cJSON *o, const char *name, size_t max, enum a0_text kind,
-		       char **dst, const char **why)
+static int take_string(const cJSON *o, const char *name, size_t max, enum a0_text kind, char **dst,
+		       const char **why)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	size_t len;
@@ -831,7 +811,8 @@ static int take_user(struct a0_mgmt *m, const cJSON *o, struct users *out, char 
 	if (r == A0_ERR_MALFORMED) {
 		m->stats.skipped++;
 		say(m, LOG_WARNING, "skipped user %s: %s",
-		    cJSON_IsString(id) ? a0_show(id->valuestring, show) : "(without a user_id)", why);
+		    cJSON_IsString(id) ? a0_show(id->valuestring, show) : "(without a user_id)",
+		    why);
 		return 0;
 	}
 	if (r < 0)
@@ -849,34 +830,6 @@ static int take_user(struct a0_mgmt *m, const cJSON *o, struct users *out, char 
 }
 
 static const char USER_FIELDS[] = "user_id,username,email,app_metadata,blocked,updated_at";
-
-/* (identities.connection:"A" OR identities.connection:"B") */
-static int connections_query(const struct a0_config *cfg, char **ret)
-{
-	struct a0_buf b = { 0 };
-	int r = a0_buf_append(&b, "(", 1);
-
-	for (size_t i = 0; r == 0 && i < cfg->sync_connections.n; i++) {
-		const char *c = cfg->sync_connections.items[i];
-
-		if (i > 0)
-			r = a0_buf_append(&b, " OR ", 4);
-		if (r == 0)
-			r = a0_buf_append(&b, "identities.connection:\"", 23);
-		if (r == 0)
-			r = a0_buf_append(&b, c, strlen(c));
-		if (r == 0)
-			r = a0_buf_append(&b, "\"", 1);
-	}
-	if (r == 0)
-		r = a0_buf_append(&b, ")", 1);
-	if (r < 0) {
-		a0_buf_free(&b);
-		return r;
-	}
-	*ret = a0_buf_steal(&b);
-	return 0;
-}
 
 /* One page of GET /api/v2/users: its users into out, the search's total in *ret_total. */
 static int search_page(struct a0_mgmt *m, const char *q, const char *sort, unsigned page,
@@ -911,8 +864,7 @@ static int search_page(struct a0_mgmt *m, const char *q, const char *sort, unsig
 		r = malformed(m, "more users than asked for", err, errlen);
 		goto out;
 	}
-	cJSON_ArrayForEach(u, users)
-	{
+	cJSON_ArrayForEach(u, users) {
 		if ((r = take_user(m, u, out, err, errlen)) < 0)
 			goto out;
 	}
@@ -933,7 +885,7 @@ struct export_reader {
 	struct users *out;
 	z_stream z;
 	bool started, gzip, z_ready, z_done;
-	bool skipping;      /* inside a line that was too long */
+	bool skipping; /* inside a line that was too long */
 	unsigned long line_no;
 	long long inflated; /* bytes of NDJSON */
 	struct a0_buf line;
@@ -953,7 +905,8 @@ static int export_line(struct export_reader *x, const char *s, size_t len)
 		return 0;
 	if (a0_json_parse(s, len, &o) < 0) {
 		x->m->stats.skipped++;
-		say(x->m, LOG_WARNING, "skipped line %lu of the users export: not JSON", x->line_no);
+		say(x->m, LOG_WARNING, "skipped line %lu of the users export: not JSON",
+		    x->line_no);
 		return 0;
 	}
 	r = take_user(x->m, o, x->out, x->err, x->errlen);
@@ -1065,8 +1018,7 @@ static int connection_id(struct a0_mgmt *m, const char *name, char **ret, char *
 	list = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "connections");
 	if (!cJSON_IsArray(list))
 		list = NULL;
-	cJSON_ArrayForEach(c, list)
-	{
+	cJSON_ArrayForEach(c, list) {
 		const char *id = a0_json_string(c, "id"), *n = a0_json_string(c, "name");
 
 		if (!id || !n || strcmp(n, name) != 0)
@@ -1094,8 +1046,8 @@ out:
 static int export_start(struct a0_mgmt *m, const char *connection, char **ret, char *err,
 			size_t errlen)
 {
-	static const char *const fields[] = { "user_id", "username",   "email",
-					      "app_metadata", "blocked", "updated_at" };
+	static const char *const fields[] = { "user_id",      "username", "email",
+					      "app_metadata", "blocked",  "updated_at" };
 	cJSON *body, *list, *root = NULL;
 	const char *id;
 	int r = A0_ERR_NOMEM;
@@ -1157,7 +1109,8 @@ static int export_wait(struct a0_mgmt *m, const char *job, char **ret, char *err
 			a0_json_free(root);
 			return r;
 		}
-		if (!status || (strcmp(status, "pending") != 0 && strcmp(status, "processing") != 0)) {
+		if (!status ||
+		    (strcmp(status, "pending") != 0 && strcmp(status, "processing") != 0)) {
 			char show[A0_SHOW_MAX + 1];
 
 			a0_format(err, errlen, "%s: the users-export job %s ended as '%s'", m->step,
@@ -1181,8 +1134,11 @@ static int export_wait(struct a0_mgmt *m, const char *job, char **ret, char *err
 static int export_download(struct a0_mgmt *m, const char *url, struct users *out, char *err,
 			   size_t errlen)
 {
-	struct export_reader x = { .m = m, .out = out, .line = { .max = A0_MGMT_MAX_EXPORT_LINE },
-				   .err = err, .errlen = errlen };
+	struct export_reader x = { .m = m,
+				   .out = out,
+				   .line = { .max = A0_MGMT_MAX_EXPORT_LINE },
+				   .err = err,
+				   .errlen = errlen };
 	struct a0_result res = { .retry_after = -1 };
 	int r;
 
@@ -1208,71 +1164,98 @@ static int export_download(struct a0_mgmt *m, const char *url, struct users *out
 	return r;
 }
 
-/* Every user of the connections through one export job each. */
-static int export_users(struct a0_mgmt *m, struct users *out, char *err, size_t errlen)
+/* Every user of one connection through a users-export job. */
+static int export_connection(struct a0_mgmt *m, const char *connection, struct users *out,
+			     char *err, size_t errlen)
 {
-	int r = 0;
+	char *id = NULL, *job = NULL, *url = NULL;
+	const char *saved = m->step;
+	int r;
 
 	m->step = "export";
 	m->stats.used_export = true;
-	for (size_t i = 0; r == 0 && i < m->cfg->sync_connections.n; i++) {
-		char *id = NULL, *job = NULL, *url = NULL;
-
-		r = connection_id(m, m->cfg->sync_connections.items[i], &id, err, errlen);
-		if (r == 0)
-			r = export_start(m, id, &job, err, errlen);
-		if (r == 0)
-			r = export_wait(m, job, &url, err, errlen);
-		if (r == 0)
-			r = export_download(m, url, out, err, errlen);
-		free(id);
-		free(job);
-		free(url);
-	}
+	r = connection_id(m, connection, &id, err, errlen);
+	if (r == 0)
+		r = export_start(m, id, &job, err, errlen);
+	if (r == 0)
+		r = export_wait(m, job, &url, err, errlen);
+	if (r == 0)
+		r = export_download(m, url, out, err, errlen);
+	free(id);
+	free(job);
+	free(url);
+	m->step = saved;
 	return r;
 }
 
 /*
- * The users changed since `since` (NULL: all). The search pages through at most 1,000 results;
- * past that, every user comes from export jobs (and the run is a full one).
+ * The users of one connection changed after `since` (NULL: all of them), by search, oldest
+ * first. A search pages through its first 1,000 results only: past that, every user of the
+ * connection comes from an export job instead. *ret_whole: the connection was read whole.
  */
+static int fetch_connection(struct a0_mgmt *m, const char *connection, const char *since,
+			    struct users *out, bool *ret_whole, char *err, size_t errlen)
+{
+	size_t first = out->n;
+	long long total = 0;
+	char *q = NULL;
+	int count = 0, r;
+
+	/* connection_name_ok: nothing in the name can leave the quotes. Only AND: the fake
+	 * tenant implements no more of Lucene, and Auth0 needs no more here. */
+	if (since ? asprintf(&q, "identities.connection:\"%s\" AND updated_at:{%s TO *]",
+			     connection, since) < 0
+		  : asprintf(&q, "identities.connection:\"%s\"", connection) < 0)
+		return A0_ERR_NOMEM;
+	/* In creation order: a user changed while the run pages keeps its place. */
+	r = search_page(m, q, "created_at:1", 0, out, &total, &count, err, errlen);
+	if (r == 0 && total > A0_MGMT_SEARCH_LIMIT) {
+		say(m, LOG_INFO,
+		    "%lld users of %s to read: more than a search gives, using an export job",
+		    total, connection);
+		while (out->n > first)
+			user_clear(&out->v[--out->n]);
+		r = export_connection(m, connection, out, err, errlen);
+		if (r == 0)
+			*ret_whole = true;
+		goto out;
+	}
+	/* No user in a full read: make sure that the connection exists, or a misspelt name in
+	 * sync_connections would read as every one of its users deleted. */
+	if (r == 0 && total == 0 && !since) {
+		char *id = NULL;
+
+		r = connection_id(m, connection, &id, err, errlen);
+		free(id);
+	}
+	for (unsigned page = 1; r == 0 && count > 0 && (long long)page * A0_MGMT_PER_PAGE < total &&
+				page * A0_MGMT_PER_PAGE < A0_MGMT_SEARCH_LIMIT;
+	     page++)
+		r = search_page(m, q, "created_at:1", page, out, &total, &count, err, errlen);
+	if (r == 0)
+		*ret_whole = !since;
+out:
+	free(q);
+	return r;
+}
+
+/* The users of every connection of sync_connections; *ret_full: all read whole. */
 static int fetch_users(struct a0_mgmt *m, const char *since, struct users *out, bool *ret_full,
 		       char *err, size_t errlen)
 {
-	char *conn = NULL, *q = NULL;
-	long long total = 0;
-	int count = 0, r;
+	bool full = true;
+	int r = 0;
 
 	m->step = "users";
-	if ((r = connections_query(m->cfg, &conn)) < 0)
-		return r;
-	if (since ? asprintf(&q, "%s AND updated_at:[%s TO *]", conn, since) < 0
-		  : asprintf(&q, "%s", conn) < 0) {
-		q = NULL;
-		r = A0_ERR_NOMEM;
-		goto out;
+	for (size_t i = 0; r == 0 && i < m->cfg->sync_connections.n; i++) {
+		bool whole = false;
+
+		r = fetch_connection(m, m->cfg->sync_connections.items[i], since, out, &whole, err,
+				     errlen);
+		full = full && whole;
 	}
-	/* Oldest change first: a user changed while the run pages moves to the end. */
-	r = search_page(m, q, "updated_at:1", 0, out, &total, &count, err, errlen);
-	if (r == 0 && total > A0_MGMT_SEARCH_LIMIT) {
-		say(m, LOG_INFO, "%lld users to read: more than a search gives, using export jobs",
-		    total);
-		users_free(out);
-		r = export_users(m, out, err, errlen);
-		if (r == 0)
-			*ret_full = true;
-		goto out;
-	}
-	for (unsigned page = 1; r == 0 && count > 0 &&
-				(long long)page * A0_MGMT_PER_PAGE < total &&
-				page * A0_MGMT_PER_PAGE < A0_MGMT_SEARCH_LIMIT;
-	     page++)
-		r = search_page(m, q, "updated_at:1", page, out, &total, &count, err, errlen);
 	if (r == 0)
-		*ret_full = !since;
-out:
-	free(q);
-	free(conn);
+		*ret_full = full;
 	return r;
 }
 
@@ -1327,7 +1310,8 @@ static int role_members(struct a0_mgmt *m, struct a0_sync_role *role, char *err,
 		if (r < 0)
 			break;
 		/* {users, next}; a bare array when the API pages by offset */
-		users = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "users");
+		users = cJSON_IsArray(root) ? root
+					    : cJSON_GetObjectItemCaseSensitive(root, "users");
 		next = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "next") : NULL;
 		if (!cJSON_IsArray(users) || cJSON_GetArraySize(users) > A0_MGMT_PER_PAGE ||
 		    (next && !cJSON_IsNull(next) && !cJSON_IsString(next))) {
@@ -1335,8 +1319,7 @@ static int role_members(struct a0_mgmt *m, struct a0_sync_role *role, char *err,
 			r = malformed(m, "not a page of role members", err, errlen);
 			break;
 		}
-		cJSON_ArrayForEach(u, users)
-		{
+		cJSON_ArrayForEach(u, users) {
 			const char *id = a0_json_string(u, "user_id");
 			char show[A0_SHOW_MAX + 1];
 
@@ -1359,7 +1342,8 @@ static int role_members(struct a0_mgmt *m, struct a0_sync_role *role, char *err,
 		    cJSON_GetArraySize(users) > 0) {
 			if ((from && strcmp(from, next->valuestring) == 0) ||
 			    strlen(next->valuestring) > A0_MGMT_MAX_STRING) {
-				r = malformed(m, "role members: a next checkpoint that does not move",
+				r = malformed(m,
+					      "role members: a next checkpoint that does not move",
 					      err, errlen);
 			} else {
 				free(from);
@@ -1447,8 +1431,7 @@ static int fetch_roles(struct a0_mgmt *m, struct a0_sync_data *d, char *err, siz
 		    a0_json_uint(root, "total", A0_MGMT_MAX_ROLES * 100LL, &total) != 0) {
 			r = malformed(m, "not a page of roles with its total", err, errlen);
 		} else {
-			cJSON_ArrayForEach(x, roles)
-			{
+			cJSON_ArrayForEach(x, roles) {
 				seen++;
 				if ((r = take_role(m, x, d, &cap, err, errlen)) < 0)
 					break;
@@ -1513,17 +1496,24 @@ int a0_mgmt_fetch(struct a0_mgmt *m, const char *watermark, bool force_full,
 		  struct a0_sync_data *ret, char *err, size_t errlen)
 {
 	struct a0_sync_data d = { .fetched_at = time(NULL) };
-	char since[TIMESTAMP_LEN + 1];
+	char since[TIMESTAMP_LEN + 1], settled[TIMESTAMP_LEN + 1];
 	const char *newest = NULL;
 	struct users u = { 0 };
 	bool full = false;
+	struct tm tm;
+	time_t t;
 	int r;
 
 	a0_format(err, errlen, "%s", "");
-	if (!force_full && watermark && !timestamp_minus(watermark, A0_MGMT_WATERMARK_OVERLAP, since)) {
+	if (!force_full && watermark && !timestamp_canonical(watermark, since)) {
 		say(m, LOG_WARNING, "the stored watermark is not a timestamp: reading every user");
 		watermark = NULL;
 	}
+	/* What the search index surely showed when this run started: changes up to then. */
+	t = d.fetched_at - A0_MGMT_WATERMARK_OVERLAP;
+	if (!gmtime_r(&t, &tm) ||
+	    strftime(settled, sizeof(settled), "%Y-%m-%dT%H:%M:%S.000Z", &tm) != TIMESTAMP_LEN)
+		return A0_ERR_SYSTEM;
 	if (!m->token && (r = get_token(m, err, errlen)) < 0)
 		goto out;
 	r = fetch_users(m, force_full || !watermark ? NULL : since, &u, &full, err, errlen);
@@ -1536,6 +1526,10 @@ int a0_mgmt_fetch(struct a0_mgmt *m, const char *watermark, bool force_full,
 	for (size_t i = 0; i < u.n; i++)
 		if (u.v[i].updated_at && (!newest || strcmp(u.v[i].updated_at, newest) > 0))
 			newest = u.v[i].updated_at;
+	/* The next run reads the users changed after this: the newest change read, unless
+	 * that is more recent than what the index surely showed at the start. */
+	if (newest && strcmp(newest, settled) > 0)
+		newest = settled;
 	if (newest && !(d.max_updated_at = strdup(newest))) {
 		r = A0_ERR_NOMEM;
 		goto out;
@@ -1571,14 +1565,17 @@ static bool connection_name_ok(const char *s)
 int a0_mgmt_new(const struct a0_config *cfg, unsigned budget, a0_sync_log_fn log, void *log_ctx,
 		struct a0_mgmt **ret, char *err, size_t errlen)
 {
-	struct a0_http_options opt = { .domain = cfg->domain, .ca_file = cfg->ca_file,
-				       .proxy = cfg->proxy, .timeout = cfg->timeout };
+	struct a0_http_options opt = { .domain = cfg->domain,
+				       .ca_file = cfg->ca_file,
+				       .proxy = cfg->proxy,
+				       .timeout = cfg->timeout };
 	struct a0_mgmt *m;
 	int r;
 
 	if (!cfg->sync_client_id) {
-		a0_format(err, errlen, "sync_client_id is not set: auth0-sync needs its own "
-				       "machine-to-machine application");
+		a0_format(err, errlen,
+			  "sync_client_id is not set: auth0-sync needs its own "
+			  "machine-to-machine application");
 		return A0_ERR_CONFIG;
 	}
 	if (!cfg->sync_client_secret_file && !cfg->sync_private_key_file) {
@@ -1586,8 +1583,9 @@ int a0_mgmt_new(const struct a0_config *cfg, unsigned budget, a0_sync_log_fn log
 		return A0_ERR_CONFIG;
 	}
 	if (cfg->sync_connections.n == 0) {
-		a0_format(err, errlen, "sync_connections is not set: name the connections whose "
-				       "users become Linux users");
+		a0_format(err, errlen,
+			  "sync_connections is not set: name the connections whose "
+			  "users become Linux users");
 		return A0_ERR_CONFIG;
 	}
 	for (size_t i = 0; i < cfg->sync_connections.n; i++)

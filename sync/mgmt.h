@@ -34,8 +34,12 @@
 #define A0_MGMT_MAX_RETRIES 3
 /* Most 429 waits in one run. */
 #define A0_MGMT_MAX_WAITS 50
-/* An incremental run asks for users changed since this long before the newest updated_at the
- * last one saw: changes Auth0's search index had not yet shown then are read now. */
+/*
+ * Seconds Auth0's search index may lag behind a change (it is eventually consistent). The
+ * watermark a run leaves (a0_sync_data.max_updated_at) is the newest updated_at it read, but
+ * never later than its start less this: the next run asks for the users changed after it, and
+ * so also reads a change the index did not show yet.
+ */
 #define A0_MGMT_WATERMARK_OVERLAP 10
 /* Longest user_id, role id, name or email taken from the API. */
 #define A0_MGMT_MAX_STRING 512
@@ -65,8 +69,9 @@ int a0_mgmt_new(const struct a0_config *cfg, unsigned budget, a0_sync_log_fn log
 void a0_mgmt_free(struct a0_mgmt *m);
 
 /*
- * Read what the run needs: the users of the connections changed since watermark (an ISO 8601
- * updated_at; NULL, or force_full: every user, data.full), and every role whose name starts
+ * Read what the run needs: the users of the connections changed after watermark (an ISO 8601
+ * updated_at, the max_updated_at of the last run; NULL, or force_full: every user,
+ * data.full; an export job also reads a whole connection), and every role whose name starts
  * with role_prefix or is named in group_map or allowed_roles, with all its members (roles are
  * complete in every run). Users are unique by user_id. 0 and *ret (free with a0_sync_data_free); else an
  * A0_ERR_* with a message for the administrator in err:
