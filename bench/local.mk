@@ -14,7 +14,14 @@ bench_bench_credentials_LDADD = credentials/libauth0-credentials.la tests/libtes
 bench_bench_grants_SOURCES = bench/bench_grants.c
 bench_bench_grants_CFLAGS = $(TEST_CFLAGS)
 bench_bench_grants_LDADD = tests/libtestcommon.la lib/libauth0core.la $(CJSON_LIBS)
-BENCH_BINS = bench/bench_login bench/bench_credentials bench/bench_grants
+# auth0-sync: a full sync of 10,000 users (time, the command's peak RSS), an incremental one.
+EXTRA_PROGRAMS += bench/bench_sync
+bench_bench_sync_SOURCES = bench/bench_sync.c
+bench_bench_sync_CPPFLAGS = $(AM_CPPFLAGS) -DA0_SYNC_BIN='"$(abs_builddir)/sync/auth0-sync"'
+bench_bench_sync_CFLAGS = $(TEST_CFLAGS)
+bench_bench_sync_LDADD = tests/libtestcommon.la $(CJSON_LIBS)
+EXTRA_bench_bench_sync_DEPENDENCIES = sync/auth0-sync
+BENCH_BINS = bench/bench_login bench/bench_credentials bench/bench_grants bench/bench_sync
 bench-programs: $(BENCH_BINS)
 CLEANFILES += $(BENCH_BINS)
 endif
