@@ -277,10 +277,15 @@ static void test_export_job_above_1000_users(void **state)
 	control(&e, "/__control/create-users",
 		"{\"count\": 1500, \"app_metadata\": {\"posix\": {\"username\": \"{username}\", "
 		"\"uid\": \"{uid}\"}}}");
+	/* a hostile user in the export file too */
+	control(&e, "/__control/create-user",
+		"{\"username\": \"hostile\", \"email\": \"hostile@example.com\", "
+		"\"app_metadata\": {\"posix\": {\"username\": \"evil\", \"uid\": \"0\"}}}");
 	stats_reset(&e);
 	SYNC(&e, &r);
 	assert_status(&r, OK);
 	assert_contains(r.err, "downloads=1 ");
+	assert_contains(r.err, "uid or gid is not a whole number");
 	run_free(&r);
 	assert_int_equal(mgmt_requests(&e, "POST /api/v2/jobs/users-exports"), 1);
 	/* The search only told the total: one page */
@@ -296,6 +301,22 @@ static void test_export_job_above_1000_users(void **state)
 	assert_int_equal(a0_cache_user_by_name(c, "bulk001499", &pw), 0);
 	assert_int_equal(pw.uid, 100000 + 1499);
 	a0_cache_close(c);
+}
+
+/* An export job that does not finish within sync_max_runtime ends the run there. */
+static void test_export_job_bounded_by_the_run_time(void **state)
+{
+	struct run r;
+
+	control(&e, "/__control/create-users", "{\"count\": 1001}");
+	control(&e, "/__control/settings", "{\"export_pending_polls\": 100000}");
+	env_conf(&e, 0, NULL, "sync_max_runtime = 6");
+	SYNC(&e, &r);
+	assert_status(&r, UNREACHABLE);
+	assert_contains(r.err, "did not finish within sync_max_runtime");
+	assert_true(r.seconds < 8.0);
+	run_free(&r);
+	assert_int_equal(access(e.cache, F_OK), -1);
 }
 
 static void test_deletions_only_in_full_runs(void **state)
@@ -945,6 +966,7 @@ int main(void)
 		cmocka_unit_test_setup(test_incremental_reads_changed_users_only, setup),
 		cmocka_unit_test_setup(test_incremental_ten_users_three_requests, setup),
 		cmocka_unit_test_setup(test_export_job_above_1000_users, setup),
+		cmocka_unit_test_setup(test_export_job_bounded_by_the_run_time, setup),
 		cmocka_unit_test_setup(test_deletions_only_in_full_runs, setup),
 		cmocka_unit_test_setup(test_hostile_users_skipped, setup),
 		cmocka_unit_test_setup(test_fault_matrix, setup),
