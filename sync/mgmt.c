@@ -971,10 +971,16 @@ static int export_sink(void *ctx, const char *data, size_t len)
 	}
 	if (!x->gzip)
 		return export_text(x, data, len);
+	if (len > UINT_MAX)
+		return A0_ERR_TOO_LARGE;
 	x->z.next_in = (unsigned char *)(uintptr_t)data;
 	x->z.avail_in = (uInt)len;
-	while (r == 0 && x->z.avail_in > 0) {
+	for (;;) {
+		size_t produced;
+
 		if (x->z_done) {
+			if (x->z.avail_in == 0)
+				break;
 			/* another gzip member follows */
 			if (inflateReset(&x->z) != Z_OK)
 				return A0_ERR_NOMEM;
@@ -985,12 +991,16 @@ static int export_sink(void *ctx, const char *data, size_t len)
 		z = inflate(&x->z, Z_NO_FLUSH);
 		if (z != Z_OK && z != Z_STREAM_END && z != Z_BUF_ERROR) {
 			a0_format(x->err, x->errlen, "export: the users export is not valid gzip");
-			return A0_ERR_MALFORMED;
+			r = A0_ERR_MALFORMED;
+			break;
 		}
 		if (z == Z_STREAM_END)
 			x->z_done = true;
-		r = export_text(x, (const char *)out, sizeof(out) - x->z.avail_out);
-		if (z == Z_BUF_ERROR && x->z.avail_out == sizeof(out))
+		produced = sizeof(out) - x->z.avail_out;
+		if ((r = export_text(x, (const char *)out, produced)) < 0)
+			break;
+		/* More output may wait in zlib while the buffer came back full. */
+		if (x->z.avail_out > 0 && (x->z.avail_in == 0 || (z == Z_BUF_ERROR && !produced)))
 			break;
 	}
 	explicit_bzero(out, sizeof(out));
