@@ -352,7 +352,13 @@ static int prepare_dir(const struct run *run, char *err, size_t errlen)
 	const char *dir = run->cfg->sync_dir;
 	struct stat st;
 
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+	/* 0755 whatever the umask: the NSS cache in it is read by every process. */
+	if (mkdir(dir, 0755) == 0) {
+		if (chmod(dir, 0755) < 0) {
+			a0_format(err, errlen, "sync_dir %s: %s", dir, strerror(errno));
+			return A0_ERR_SYSTEM;
+		}
+	} else if (errno != EEXIST) {
 		a0_format(err, errlen, "sync_dir %s: cannot create: %s", dir, strerror(errno));
 		return A0_ERR_SYSTEM;
 	}

@@ -87,8 +87,10 @@ void env_reset(const struct env *e)
 
 void env_clear(const struct env *e)
 {
-	const char *paths[] = { e->cache, e->identities, e->state, e->status };
+	char lock[200];
+	const char *paths[] = { e->cache, e->identities, e->state, e->status, lock };
 
+	snprintf(lock, sizeof(lock), "%s/sync.lock", e->sync_dir);
 	for (size_t i = 0; i < A0_ARRAY_SIZE(paths); i++)
 		if (unlink(paths[i]) < 0 && errno != ENOENT)
 			exit(99);

@@ -58,6 +58,7 @@ static int setup(void **state)
 {
 	env_reset(&e);
 	env_clear(&e);
+	(void)rmdir(e.sync_dir); /* each test's first run makes it */
 	env_conf(&e, 0, NULL, NULL);
 	return 0;
 }
@@ -167,6 +168,19 @@ static void test_fills_cache_and_identities(void **state)
 	assert_contains(r.err, "auth0|6a000000000000000000000b");
 	run_free(&r);
 
+	/* Made by the run: the cache readable by all, the rest root's alone */
+	{
+		struct stat st;
+
+		assert_int_equal(stat(e.sync_dir, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0755);
+		assert_int_equal(stat(e.cache, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0644);
+		assert_int_equal(stat(e.identities, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		assert_int_equal(stat(e.state, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+	}
 	c = cache_open();
 	assert_int_equal(a0_cache_n_users(c), FIXTURE_USERS);
 	assert_int_equal(a0_cache_user_by_name(c, "a0alice", &pw), 0);
