@@ -95,10 +95,14 @@ static bool print_retired(cJSON *retired, const struct a0_sync_retired *t)
 
 int a0_sync_state_print(const struct a0_sync_state *s, char **ret, size_t *ret_len)
 {
-	cJSON *root = cJSON_CreateObject(), *users, *groups, *retired;
+	cJSON *root, *users, *groups, *retired;
 	bool ok;
 	char *text;
 
+	for (size_t i = 0; i < s->n_users; i++)
+		if ((unsigned)s->users[i].state >= A0_ARRAY_SIZE(state_words))
+			return A0_ERR_INVALID;
+	root = cJSON_CreateObject();
 	ok = root && add_num(root, "format", A0_SYNC_STATE_FORMAT) &&
 	     add_num(root, "generated", (double)s->generated) &&
 	     add_num(root, "last_full", (double)s->last_full) &&
