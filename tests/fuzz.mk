@@ -2,7 +2,8 @@
 # `make fuzzers` builds them; tools/fuzz runs them long, tools/test briefly. Seeds are in
 # tests/fuzz/corpus/<target>/ (tests/fuzz/make-seeds.py writes them).
 FUZZ_TARGETS = tests/fuzz/fuzz_token tests/fuzz/fuzz_error tests/fuzz/fuzz_authenticators \
-	tests/fuzz/fuzz_config tests/fuzz/fuzz_jwks tests/fuzz/fuzz_jwt tests/fuzz/fuzz_record
+	tests/fuzz/fuzz_config tests/fuzz/fuzz_jwks tests/fuzz/fuzz_jwt tests/fuzz/fuzz_record \
+	tests/fuzz/fuzz_snapshot
 if ENABLE_FUZZERS
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
@@ -44,6 +45,13 @@ tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz_record.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_record_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_record_LDADD = $(FUZZ_LDADD)
 tests_fuzz_fuzz_record_LDFLAGS = $(FUZZ_LINK)
+
+# Signed snapshots (sync/snapshot.c): the base and OpenSSL only, no network core.
+tests_fuzz_fuzz_snapshot_SOURCES = tests/fuzz/fuzz_snapshot.c tests/fuzz/fuzz_keys.h \
+	tests/fuzz/fuzz.h
+tests_fuzz_fuzz_snapshot_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_snapshot_LDADD = sync/libauth0snapshot.la $(CJSON_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_fuzz_snapshot_LDFLAGS = $(FUZZ_LINK)
 
 # The fuzz targets alone (a fuzzing build need not build the module or the helper).
 fuzzers: $(FUZZ_TARGETS)

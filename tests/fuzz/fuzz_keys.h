@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Keys of the JWT fuzzer, made for it alone (never a tenant's): the fuzzer signs with the
- * private keys, the parser under test gets the public ones as a JWKS. The seed tokens in
- * tests/fuzz/corpus/jwt are signed with them too (tests/fuzz/make-seeds.py).
+ * Keys of the JWT and snapshot fuzzers, made for them alone (never a tenant's or a fleet's): the
+ * fuzzer signs with the private keys, the parser under test gets the public ones (as a JWKS, or
+ * a PEM file). The seed tokens in tests/fuzz/corpus/jwt and the seed snapshots in
+ * tests/fuzz/corpus/snapshot are signed with them too (tests/fuzz/make-seeds.py).
  */
 #ifndef A0_FUZZ_KEYS_H
 #define A0_FUZZ_KEYS_H
@@ -65,6 +66,17 @@ static const char fuzz_jwks[] =
 	"K_W6Iy_hKen92ksZhk7sR8t261akHqJHiZsknJWAgj4IpovOOZuKeCpwM8XtoRpyQtAO17yexxteLcZEPAYUg8xPIk"
 	"JA7Yg_F6IgItzbtvZD8i4H_m8Vz7KAuxQWukEvTc7WXPwEok57o7V3fzdgdi3yZm1saaNheGm3-Z-xHSFTlfckw\",\""
 	"e\":\"AQAB\"}]}";
+
+/* Ed25519, the snapshot fuzzer's signer (fuzz_snapshot.c; the seeds are signed with it too). */
+static const char fuzz_ed25519_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MC4CAQAwBQYDK2VwBCIEICImDJosk2asAlzJKYDnmik3z5IPu2MC7nPKGBRX93cn\n"
+	"-----END PRIVATE KEY-----\n";
+static const char fuzz_ed25519_pub_pem[] =
+	"-----BEGIN PUBLIC KEY-----\n"
+	"MCowBQYDK2VwAyEArvMygUaZvlB16C767Qfm9jaxcBLJ6Kar73Lol+80Uoc=\n"
+	"-----END PUBLIC KEY-----\n";
+#define FUZZ_SNAPSHOT_MAX_AGE 86400 /* what the snapshot fuzzer accepts, before FUZZ_NOW */
 
 #define FUZZ_ISSUER "https://tenant.example.com/"
 #define FUZZ_CLIENT_ID "pam-native"

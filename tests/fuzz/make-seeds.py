@@ -9,7 +9,10 @@ import re
 import sys
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+import hashlib
+import struct
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,10 +33,11 @@ def keys_header():
                                          re.search(r"fuzz_jwks\[\] =\n(.*?);\n", text, re.S).group(1)))
                       .replace('\\"', '"'))
     return (serialization.load_pem_private_key(pem("fuzz_rsa_pem"), None),
-            serialization.load_pem_private_key(pem("fuzz_ec_pem"), None), jwks)
+            serialization.load_pem_private_key(pem("fuzz_ec_pem"), None), jwks,
+            serialization.load_pem_private_key(pem("fuzz_ed25519_pem"), None))
 
 
-RSA, EC, JWKS = keys_header()
+RSA, EC, JWKS, ED25519 = keys_header()
 
 
 def b64(b):
@@ -302,5 +306,55 @@ record("missing_domain", REC[:7] + REC[8:])
 write("record", "truncated", open(os.path.join(OUT, "record", "main")).read()[:300])
 write("record", "wrong_length", "pam_auth0-record 1\naccess_token 5\nabc\ntoken_type 6\nBearer\n")
 write("record", "control_byte", "pam_auth0-record 1\naccess_token 3\na\tc\n")
+
+# ---- snapshot: mode byte (even: the envelope as received; odd: a little-endian int32 offset from
+# NOW, then a payload the fuzzer signs); the format is sync/snapshot.h's
+
+
+def envelope(payload, created, key=None, version=1):
+    key = key or ED25519
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    lines = ("pam_auth0-snapshot %d\ncreated: %d\nlength: %d\nkey: %s\n"
+             % (version, created, len(payload), b64(raw))).encode()
+    sig = key.sign(b"pam_auth0-snapshot signature 1\0" + lines + hashlib.sha512(payload).digest())
+    return lines + b"signature: " + b64(sig).encode() + b"\n\n" + payload
+
+
+def snap(name, data):
+    write("snapshot", name, b"\0" + data)
+
+
+def snap_signed(name, offset, payload):
+    write("snapshot", name, b"\1" + struct.pack("<i", offset) + payload)
+
+
+STATE = j({"users": [{"user_id": "auth0|6a0000000000000000000001", "name": "a0alice", "uid": 70001,
+                      "gid": 70001, "gecos": "Alice Example", "state": "active", "roles": ["admins"]},
+                     {"user_id": "auth0|6a0000000000000000000002", "name": "a0bob", "uid": 70002,
+                      "gid": 70002, "state": "deleted", "deleted_at": NOW - 600}],
+           "groups": [{"role_id": "rol_a0admins0000001", "name": "admins", "gid": 70100}],
+           "watermark": "2023-11-14T22:00:00.000Z", "generated": NOW - 3600}).encode()
+GOOD = envelope(STATE, NOW - 3600)
+snap("valid", GOOD)
+snap("empty_payload", envelope(b"", NOW))
+snap("binary_payload", envelope(bytes(range(256)), NOW - 1))
+snap("oldest_accepted", envelope(STATE, NOW - 86400))
+snap("too_old", envelope(STATE, NOW - 86401))
+snap("latest_accepted", envelope(STATE, NOW + 300))
+snap("future", envelope(STATE, NOW + 301))
+snap("other_key", envelope(STATE, NOW, ed25519.Ed25519PrivateKey.generate()))
+snap("version_2", envelope(STATE, NOW, version=2))
+snap("truncated", GOOD[:-7])
+snap("extended", GOOD + b"\n")
+snap("flipped_payload", GOOD[:-1] + bytes([GOOD[-1] ^ 1]))
+snap("crlf", GOOD.replace(b"\n", b"\r\n", 5))
+snap("padded_signature", GOOD.replace(b"\n\n", b"==\n\n", 1))
+snap("leading_zero", GOOD.replace(b"created: ", b"created: 0", 1))
+snap("huge_length", GOOD.replace(b"length: %d" % len(STATE), b"length: 268435457", 1))
+snap("no_header", STATE)
+snap_signed("signed_now", -60, STATE)
+snap_signed("signed_empty", 0, b"")
+snap_signed("signed_old", -86401, STATE)
+snap_signed("signed_future", 301, b"x")
 
 print("wrote", sum(len(f) for _, _, f in os.walk(OUT)), "seeds under", os.path.relpath(OUT), file=sys.stderr)
