@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Self-test of the fake Auth0 tenant, using only the standard library.
+"""Self-test of the fake Auth0 tenant, using only the standard library (and the openssl
+command, which makes and signs with the private_key_jwt test keys).
 
 Starts fake_tenant.py on ephemeral ports, drives every endpoint, fault and control
 call over TLS verified against the generated CA, and prints "N passed, N failed" as
@@ -7,11 +8,13 @@ its last line.  Exits non-zero on any failure.  Usage: selftest.py [-v]
 """
 
 import base64
+import gzip
 import hashlib
 import hmac
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -41,7 +44,7 @@ CONFIDENTIAL_SECRET = "test-client-secret-123"
 FULL_SCOPE = "openid profile email offline_access"
 # Parameters and response fields whose values must never reach the fake's log.
 SECRET_FIELDS = {"password", "otp", "binding_code", "recovery_code", "client_secret", "refresh_token",
-                 "token", "mfa_token", "oob_code", "access_token", "id_token"}
+                 "token", "mfa_token", "oob_code", "access_token", "id_token", "client_assertion"}
 
 # ------------------------------------------------------------------------- reporting
 
@@ -1088,9 +1091,624 @@ def test_reset(t):
     t.reset()
 
 
+# ------------------------------------------------------------- client credentials
+
+
+SYNC_SECRET = "test-sync-secret-456"
+MGMT_SCOPES = "read:users read:roles read:connections"
+UPA_ID = "con_UsrPwdAuthn00001"
+ALICE = "auth0|6a0000000000000000000001"
+BOB = "auth0|6a0000000000000000000002"
+LINUX_USERS = "rol_LinuxUsers000002"
+
+
+def cc(t, client_id="sync-client", secret=SYNC_SECRET, audience="management", **extra):
+    params = {"grant_type": "client_credentials", "client_id": client_id, **extra}
+    if secret:
+        params["client_secret"] = secret
+    if audience:
+        params["audience"] = t.issuer + "api/v2/" if audience == "management" else audience
+    return t.token(**params)
+
+
+def mgmt_token(t, client_id="sync-client", secret=SYNC_SECRET):
+    reply = cc(t, client_id, secret)
+    if reply.status != 200:
+        raise RuntimeError(f"no management token: {reply.status} {reply.body!r}")
+    return reply.json["access_token"]
+
+
+def mgmt(t, path, token, method="GET", json_body=None, headers=None):
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    return t.request(method, path, json_body=json_body, headers={**auth, **(headers or {})})
+
+
+def check_mgmt_error(name, reply, status, message, error_code=None, **extra):
+    body = {"statusCode": status, "error": {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+                                            404: "Not Found", 429: "Too Many Requests"}[status], "message": message}
+    if error_code:
+        body["errorCode"] = error_code
+    body.update(extra)
+    check_body(name, reply, status, body)
+
+
+def test_client_credentials(t):
+    reply = cc(t)
+    check("client_credentials 200", reply.status == 200, reply.body)
+    check("client_credentials body", list(reply.json or {}) == ["access_token", "scope", "expires_in", "token_type"]
+          and reply.json["scope"] == MGMT_SCOPES and reply.json["expires_in"] == 86400
+          and reply.json["token_type"] == "Bearer", reply.body)
+    token = reply.json["access_token"]
+    check("M2M token verifies", verifies(token, t.jwks()))
+    claims = claims_of(token)
+    check("M2M token claims", list(claims) == ["iss", "sub", "aud", "iat", "exp", "scope", "gty", "azp"]
+          and claims["iss"] == t.issuer and claims["sub"] == "sync-client@clients"
+          and claims["aud"] == t.issuer + "api/v2/" and claims["gty"] == "client-credentials"
+          and claims["azp"] == "sync-client" and claims["scope"] == MGMT_SCOPES
+          and claims["exp"] - claims["iat"] == 86400, claims)
+    check("a subset of scopes still gets every granted scope", cc(t, scope="read:users").json["scope"] == MGMT_SCOPES)
+    basic = base64.b64encode(f"sync-client:{SYNC_SECRET}".encode()).decode()
+    reply = t.request("POST", "/oauth/token", headers={"Authorization": f"Basic {basic}"},
+                      form={"grant_type": "client_credentials", "audience": t.issuer + "api/v2/"})
+    check("client_secret_basic", reply.status == 200, reply.body)
+    reply = t.request("POST", "/oauth/token", json_body={"grant_type": "client_credentials", "client_id": "sync-client",
+                                                          "client_secret": SYNC_SECRET, "audience": API})
+    check("JSON body, another API", reply.status == 200 and reply.json["scope"] == "read:things"
+          and claims_of(reply.json["access_token"])["aud"] == API, reply.body)
+    check_error("wrong secret", cc(t, secret="nope-nope"), 401, "access_denied", "Unauthorized")
+    check_error("no secret", cc(t, secret=None), 401, "access_denied", "Unauthorized")
+    check_error("no audience", cc(t, audience=None), 403, "access_denied",
+                "No audience parameter was provided, and no default audience has been configured")
+    check_error("unknown audience", cc(t, audience="https://nope.example.com/"), 403, "access_denied",
+                "Service not found: https://nope.example.com/")
+    mgmt_api = t.issuer + "api/v2/"
+    check_error("no client grant", cc(t, "sync-nogrant", "test-sync-nogrant-secret-000"), 403, "access_denied",
+                f'Client is not authorized to access "{mgmt_api}". You need to create a "client-grant" associated '
+                "to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants")
+    check_error("scope not granted", cc(t, scope="read:users delete:users"), 403, "access_denied",
+                "Client has not been granted scopes: delete:users")
+    check_error("grant not enabled for the client", cc(t, "pam-confidential", CONFIDENTIAL_SECRET), 403,
+                "unauthorized_client", "Grant type `client_credentials` not allowed for the client.")
+    record = [r for r in t.control("GET", "log") if r["grant_type"] == "client_credentials"][0]
+    check("log: client_credentials", record["client_id"] == "sync-client" and record["audience"] == mgmt_api
+          and record["scope"] == MGMT_SCOPES and record["status"] == 200, record)
+    t.control("POST", "client-grant", {"client_id": "sync-nogrant", "audience": "management", "scope": ["read:roles"]})
+    check("control: a client grant added", cc(t, "sync-nogrant", "test-sync-nogrant-secret-000").json.get("scope")
+          == "read:roles")
+    check("stats count the exchanges that reached the grant", t.control("GET", "stats")["client_credentials"] == 9)
+    t.reset()
+
+
+def test_credentials_exchange_action(t):
+    t.control("POST", "action", {"deny": {"code": "invalid_scope", "reason": "Not from here."}})
+    check_error("Action deny invalid_scope: 400", cc(t), 400, "invalid_scope", "Not from here.")
+    check("Action applies once by default", cc(t).status == 200)
+    t.control("POST", "action", {"deny": {"code": "server_error", "reason": "boom"}, "count": -1})
+    check_error("Action deny server_error: 500", cc(t), 500, "server_error", "boom")
+    check_error("count -1 keeps denying", cc(t), 500, "server_error", "boom")
+    t.request("DELETE", "/__control/action")
+    check("DELETE clears the Action", cc(t).status == 200)
+    t.control("POST", "action", {"deny": {"code": "invalid_request", "reason": "r"}})
+    check_error("Action deny invalid_request: 400", cc(t), 400, "invalid_request", "r")
+    t.control("POST", "action", {"deny": {"code": "access_denied", "reason": "no"}})
+    check_error("access_denied: 403", cc(t), 403, "access_denied", "no")
+    t.control("POST", "action", {"claims": {"https://example.com/tier": "gold"}, "client_id": "sync-limited",
+                                 "count": -1})
+    check("claims only for the named client", "https://example.com/tier" not in claims_of(mgmt_token(t)))
+    token = mgmt_token(t, "sync-limited", "test-sync-limited-secret-789")
+    check("Action adds a custom claim", claims_of(token).get("https://example.com/tier") == "gold")
+    reply = t.request("POST", "/__control/action", json_body={"deny": {"code": "nope"}})
+    check("unknown deny code refused", reply.status == 400)
+    t.reset()
+
+
+# ------------------------------------------------------------------ private_key_jwt
+
+
+def openssl(*args, data=None):
+    return subprocess.run(["openssl", *args], input=data, capture_output=True, check=True).stdout
+
+
+class Keys:
+    """RSA (and one EC) key pairs made with the openssl command, which also signs."""
+
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "keys")
+        os.makedirs(self.dir, exist_ok=True)
+        for name, args in (("a", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+                           ("b", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+                           ("small", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"]),
+                           ("ec", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])):
+            openssl("genpkey", *args, "-out", self.path(name))
+
+    def path(self, name):
+        return os.path.join(self.dir, f"{name}.pem")
+
+    def public(self, name):
+        return openssl("pkey", "-in", self.path(name), "-pubout").decode()
+
+    def sign(self, name, alg, data):
+        digest = {"RS256": "-sha256", "RS384": "-sha384", "PS256": "-sha256"}[alg]
+        extra = ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32"] if alg == "PS256" else []
+        return openssl("dgst", digest, *extra, "-sign", self.path(name), data=data)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def assertion(t, keys, key="a", alg="RS256", client_id="sync-jwt", aud=None, lifetime=60, iat=None, jti=None,
+              kid=None, sub=None, **claims):
+    now = int(time.time())
+    header = {"alg": alg, **({"kid": kid} if kid else {})}
+    payload = {"iss": client_id, "sub": sub or client_id, "aud": aud or t.issuer, "iat": iat or now,
+               "exp": (iat or now) + lifetime, "jti": jti or b64url(os.urandom(12)), **claims}
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}"
+    return f"{signing_input}.{b64url(keys.sign(key, alg, signing_input.encode()))}"
+
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def jwt_cc(t, client_assertion, client_id=None, assertion_type=JWT_BEARER):
+    params = {"grant_type": "client_credentials", "audience": t.issuer + "api/v2/",
+              "client_assertion_type": assertion_type, "client_assertion": client_assertion}
+    if client_id:
+        params["client_id"] = client_id
+    return t.token(**params)
+
+
+def test_private_key_jwt(t):
+    keys = Keys(t.workdir)
+    check_error("no credential registered yet", jwt_cc(t, assertion(t, keys)), 401, "invalid_client")
+    reply = t.request("POST", "/__control/client-key", json_body={"client_id": "sync-jwt", "pem": keys.public("ec")})
+    check("an EC key is refused (Auth0 takes RSA)", reply.status == 400, reply.body)
+    reply = t.request("POST", "/__control/client-key", json_body={"client_id": "sync-jwt",
+                                                                  "pem": keys.public("small")})
+    check("a 1024-bit key is refused", reply.status == 400, reply.body)
+    kid = t.control("POST", "client-key", {"client_id": "sync-jwt", "pem": keys.public("a")})["kid"]
+    signed = assertion(t, keys)
+    t.secrets_seen.add(signed)
+    reply = jwt_cc(t, signed)
+    check("private_key_jwt RS256", reply.status == 200 and claims_of(reply.json["access_token"])["sub"]
+          == "sync-jwt@clients", reply.body)
+    check_error("a jti is single-use", jwt_cc(t, signed), 401, "invalid_client",
+                "client_assertion jti has already been used")
+    check("client_id may accompany the assertion", jwt_cc(t, assertion(t, keys), "sync-jwt").status == 200)
+    check_error("client_id must match iss", jwt_cc(t, assertion(t, keys), "sync-client"), 401, "invalid_client")
+    check("aud may be the token endpoint", jwt_cc(t, assertion(t, keys, aud=t.issuer + "oauth/token")).status == 200)
+    check("the credential's kid may be named", jwt_cc(t, assertion(t, keys, kid=kid)).status == 200)
+    for name, kwargs in (("wrong aud", {"aud": "https://elsewhere.example.com/"}),
+                         ("lifetime over 5 minutes", {"lifetime": 600}),
+                         ("expired", {"iat": int(time.time()) - 120, "lifetime": 60}),
+                         ("iat in the future", {"iat": int(time.time()) + 60}),
+                         ("sub is not iss", {"sub": "someone-else"}),
+                         ("unknown kid", {"kid": "nope"}),
+                         ("another key", {"key": "b"}),
+                         ("alg other than the credential's", {"alg": "RS384"})):
+        check_error(f"assertion refused: {name}", jwt_cc(t, assertion(t, keys, **kwargs)), 401, "invalid_client")
+    check_error("assertion with alg none", jwt_cc(t, "eyJhbGciOiJub25lIn0." + b64url(json.dumps(
+        {"iss": "sync-jwt", "sub": "sync-jwt", "aud": t.issuer, "exp": int(time.time()) + 60, "jti": "x"}).encode())
+        + "."), 401, "invalid_client")
+    check_error("bad client_assertion_type", jwt_cc(t, assertion(t, keys), assertion_type="urn:nope"), 400,
+                "invalid_request")
+    check_error("the secret no longer works", cc(t, "sync-jwt", "test-sync-jwt-secret-111"), 401, "access_denied",
+                "Unauthorized")
+    t.control("POST", "client-key", {"client_id": "sync-jwt", "pem": keys.public("b"), "alg": "PS256"})
+    check("private_key_jwt PS256", jwt_cc(t, assertion(t, keys, key="b", alg="PS256")).status == 200)
+    check("stats count assertions", t.control("GET", "stats")["client_assertions"] >= 10)
+    t.request("DELETE", "/__control/client-key", json_body={"client_id": "sync-jwt"})
+    check("without keys the secret works again", cc(t, "sync-jwt", "test-sync-jwt-secret-111").status == 200)
+    t.reset()
+
+
+# ------------------------------------------------------------------ Management API
+
+
+def users_query(**params):
+    return "/api/v2/users?" + urlencode({"search_engine": "v3", **params})
+
+
+def test_management_auth(t):
+    reply = mgmt(t, "/api/v2/users", None)
+    check_mgmt_error("no token: 401", reply, 401, "Missing authentication")
+    check("rate-limit headers on every answer", all(h in reply.headers for h in (
+        "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")), reply.headers)
+    check_mgmt_error("garbage token: 401", mgmt(t, "/api/v2/users", "a.b.c"), 401, "Invalid token",
+                     attributes={"error": "Invalid token"})
+    api_token = cc(t, audience=API).json["access_token"]
+    check_mgmt_error("another API's token: 401", mgmt(t, "/api/v2/users", api_token), 401, f"Bad audience: {API}")
+    user_token = t.login("a0alice", scope="openid").json["access_token"]
+    check("a user's token: 401", mgmt(t, "/api/v2/users", user_token).status == 401)
+    t.control("POST", "settings", {"access_token_lifetime": 0})
+    expired = mgmt_token(t)
+    t.control("POST", "settings", {"access_token_lifetime": 86400})
+    check_mgmt_error("expired token: 401", mgmt(t, "/api/v2/users", expired), 401,
+                     "Expired token received for JSON Web Token validation")
+    limited = mgmt_token(t, "sync-limited", "test-sync-limited-secret-789")
+    check("read:users reads users", mgmt(t, users_query(), limited).status == 200)
+    check_mgmt_error("insufficient scope: 403", mgmt(t, "/api/v2/roles", limited), 403,
+                     "Insufficient scope, expected any of: read:roles", "insufficient_scope")
+    check_mgmt_error("role members need read:users and read:roles", mgmt(
+        t, f"/api/v2/roles/{LINUX_USERS}/users", limited), 403,
+        "Insufficient scope, expected all of: read:users,read:roles", "insufficient_scope")
+    check_mgmt_error("unknown path: 404", mgmt(t, "/api/v2/nope", mgmt_token(t)), 404, "Not Found")
+    t.reset()
+
+
+def user_ids(reply):
+    users = reply.json["users"] if isinstance(reply.json, dict) else reply.json
+    return [u["user_id"] for u in users]
+
+
+def test_management_users(t):
+    token = mgmt_token(t)
+    reply = mgmt(t, users_query(include_totals="true", per_page=100), token)
+    check("users with totals", reply.status == 200
+          and list(reply.json) == ["start", "limit", "length", "users", "total"]
+          and reply.json["total"] == 11 and reply.json["length"] == 11 and reply.json["limit"] == 100, reply.body[:300])
+    alice = reply.json["users"][0]
+    check("a user as Auth0 shows it", list(alice) == [
+        "created_at", "email", "email_verified", "identities", "name", "nickname", "picture", "updated_at",
+        "user_id", "username", "app_metadata"] and alice["user_id"] == ALICE
+        and alice["identities"] == [{"connection": DB, "user_id": ALICE[6:], "provider": "auth0", "isSocial": False}]
+        and alice["created_at"] == "2024-01-01T00:00:00.000Z" and alice["updated_at"] == "2024-06-01T12:00:00.000Z"
+        and alice["app_metadata"] == {"posix": {"username": "a0alice", "uid": 200001}}, alice)
+    by_name = {u["username"]: u for u in reply.json["users"]}
+    check("blocked only once set", by_name["a0blocked"]["blocked"] is True and "blocked" not in alice)
+    check("no app_metadata, no key", "app_metadata" not in by_name["a0unverified"])
+    reply = mgmt(t, users_query(), token)
+    check("without totals: an array", isinstance(reply.json, list) and len(reply.json) == 11)
+    q = users_query
+    check("q: connection", len(mgmt(t, q(q=f'identities.connection:"{DB}"'), token).json) == 11
+          and mgmt(t, q(q='identities.connection:"Other-DB"'), token).json == [])
+    check("q: blocked:true", [u["username"] for u in mgmt(t, q(q="blocked:true"), token).json] == ["a0blocked"])
+    check("q: blocked:false matches no user that never had the field",
+          mgmt(t, q(q="blocked:false"), token).json == [])
+    check("q: NOT blocked:true", len(mgmt(t, q(q="NOT blocked:true"), token).json) == 10)
+    check("q: user_id", user_ids(mgmt(t, q(q=f'user_id:"{BOB}"'), token)) == [BOB])
+    check("q: inclusive range", len(mgmt(t, q(q="updated_at:[2024-06-05T12:00:00.000Z TO *]"), token).json) == 7)
+    check("q: exclusive lower bound", len(mgmt(t, q(q="updated_at:{2024-06-05T12:00:00.000Z TO *]"), token).json) == 6)
+    check("q: AND", len(mgmt(t, q(q=f'identities.connection:"{DB}" AND updated_at:[2024-06-10 TO *] AND '
+                                   'NOT blocked:true'), token).json) == 1)
+    check("q: app_metadata value", user_ids(mgmt(t, q(q="app_metadata.posix.uid:200002"), token)) == [BOB])
+    check("q: app_metadata exists", len(mgmt(t, q(q="app_metadata.posix.username:*"), token).json) == 10)
+    check("q: email prefix", len(mgmt(t, q(q="email:a0a*"), token).json) == 1)
+    for bad in ("alice", "blocked:true OR blocked:false", "(blocked:true)", "blocked:true blocked:false",
+                "nosuchfield:1", "updated_at:[yesterday TO *]"):
+        reply = mgmt(t, q(q=bad), token)
+        check(f"unsupported query {bad!r}: 400", reply.status == 400
+              and reply.json["errorCode"] == "invalid_query_string", reply.body)
+    check_mgmt_error("range on metadata: 400", mgmt(t, q(q="app_metadata.posix.uid:[1 TO 5]"), token), 400,
+                     "operator 'less or equal' is not supported", "invalid_query_string")
+    check_mgmt_error("per_page over 100", mgmt(t, q(per_page=101), token), 400,
+                     "Query validation error: 'Value 101 is greater than maximum 100' on property per_page "
+                     "(Number of results per page).", "invalid_query_string")
+    check("page below 0", mgmt(t, q(page=-1), token).json["errorCode"] == "invalid_query_string")
+    check("include_totals not a boolean", mgmt(t, q(include_totals="yes"), token).status == 400)
+    check_mgmt_error("search_engine v1", mgmt(t, "/api/v2/users?search_engine=v1", token), 400,
+                     "You are not allowed to use search_engine=v1.")
+    check_mgmt_error("connection alone selects v1", mgmt(t, f"/api/v2/users?connection={DB}", token), 400,
+                     "You are not allowed to use search_engine=v1.")
+    check("no search_engine: v3", mgmt(t, "/api/v2/users", token).status == 200)
+    check("sort updated_at:-1", mgmt(t, q(sort="updated_at:-1"), token).json[0]["username"] == "a0unverified")
+    check("sort updated_at:1", mgmt(t, q(sort="updated_at:1"), token).json[0]["username"] == "a0alice")
+    reply = mgmt(t, q(fields="user_id,updated_at", include_fields="true"), token)
+    check("fields", all(list(u) == ["updated_at", "user_id"] for u in reply.json), reply.body[:200])
+    reply = mgmt(t, q(fields="app_metadata", include_fields="false"), token)
+    check("fields excluded", all("app_metadata" not in u and "user_id" in u for u in reply.json))
+    reply = mgmt(t, q(fields="user_id,posix"), token)
+    check("unknown field: 400 with the list", reply.status == 400 and "Must be a comma separated list of the "
+          "following values: phone_number,email," in reply.json["message"], reply.body)
+
+    before = mgmt(t, q(q=f'user_id:"{BOB}"'), token).json[0]
+    t.login("a0bob")
+    after = mgmt(t, q(q=f'user_id:"{BOB}"'), token).json[0]
+    check("a login sets last_login, logins_count and updated_at", after["logins_count"] == 1
+          and after["last_login"] == after["updated_at"] and after["updated_at"] > before["updated_at"]
+          and after["last_ip"] == "127.0.0.1", after)
+    t.control("POST", "user", {"user_id": BOB, "blocked": True, "app_metadata": {"posix": {"uid": 7}}})
+    changed = mgmt(t, q(q=f'user_id:"{BOB}"'), token).json[0]
+    check("an update bumps updated_at", changed["blocked"] is True and changed["updated_at"] >= after["updated_at"]
+          and changed["app_metadata"] == {"posix": {"uid": 7}}, changed)
+    check_error("the same user store: a blocked user cannot log in", t.login("a0bob"), 403, "invalid_grant",
+                "user is blocked")
+    check("updated_at keeps milliseconds", len(changed["updated_at"]) == 24 and changed["updated_at"].endswith("Z"))
+
+    t.control("POST", "settings", {"search_lag_seconds": 0.4})
+    t.control("POST", "user", {"username": "a0otp", "nickname": "otto-new"})
+    t.control("POST", "create-user", {"username": "a0lagged", "email": "a0lagged@example.com"})
+    t.request("DELETE", "/__control/user", json_body={"username": "a0sms"})
+    names = lambda: {u["username"]: u["nickname"] for u in mgmt(t, q(per_page=100), token).json}  # noqa: E731
+    seen = names()
+    check("search lag: old values, new user missing, deleted user still there", seen.get("a0otp") == "a0otp"
+          and "a0lagged" not in seen and "a0sms" in seen, seen)
+    time.sleep(0.5)
+    seen = names()
+    check("search lag: caught up", seen.get("a0otp") == "otto-new" and "a0lagged" in seen and "a0sms" not in seen,
+          seen)
+    t.reset()
+
+
+def test_users_paging_limit(t):
+    token = mgmt_token(t)
+    t.control("POST", "create-users", {"count": 1200, "connection": "Other-DB"})
+    q = lambda **p: users_query(q='identities.connection:"Other-DB"', **p)  # noqa: E731
+    seen = []
+    for page in range(10):
+        reply = mgmt(t, q(page=page, per_page=100, include_totals="true"), token)
+        seen += user_ids(reply)
+    check("ten pages of 100", len(seen) == 1000 and len(set(seen)) == 1000 and reply.json["total"] == 1200)
+    limit_message = ("You can only page through the first 1000 records. See "
+                     "https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation")
+    check_mgmt_error("page 10 of 100: 400 invalid_paging", mgmt(t, q(page=10, per_page=100), token), 400,
+                     limit_message, "invalid_paging")
+    check_mgmt_error("page 20 of 50: 400", mgmt(t, q(page=20, per_page=50), token), 400, limit_message,
+                     "invalid_paging")
+    check("offset 990, 30 a page: the 10 left below 1000", len(mgmt(t, q(page=33, per_page=30), token).json) == 10)
+    check("default page size 50", len(mgmt(t, q(), token).json) == 50)
+    t.reset()
+
+
+def test_roles(t):
+    token = mgmt_token(t)
+    reply = mgmt(t, "/api/v2/roles?include_totals=true", token)
+    check("roles with totals", reply.status == 200 and list(reply.json) == ["roles", "start", "limit", "total"]
+          and reply.json["total"] == 3 and reply.json["roles"][0] == {
+              "id": "rol_LinuxAdmins00001", "name": "linux-admins", "description": "Administrators on Linux hosts"},
+          reply.body)
+    check("roles without totals", len(mgmt(t, "/api/v2/roles", token).json) == 3)
+    check("name_filter, case-insensitive", [r["name"] for r in mgmt(t, "/api/v2/roles?name_filter=LINUX",
+                                                                     token).json] == ["linux-admins", "linux-users"])
+    check("roles paging", [r["name"] for r in mgmt(t, "/api/v2/roles?per_page=1&page=2", token).json]
+          == ["app-viewers"])
+    path = f"/api/v2/roles/{LINUX_USERS}/users"
+    reply = mgmt(t, path + "?include_totals=true", token)
+    check("role users with totals", reply.status == 200 and list(reply.json) == ["users", "start", "limit", "total"]
+          and reply.json["total"] == 3 and list(reply.json["users"][0]) == ["user_id", "email", "picture", "name"]
+          and user_ids(reply) == [ALICE, BOB, "auth0|6a0000000000000000000003"], reply.body)
+    reply = mgmt(t, path + "?take=2&include_totals=true", token)
+    check("checkpoint: first page and next", list(reply.json) == ["users", "next"]
+          and user_ids(reply) == [ALICE, BOB], reply.body)
+    decoded = base64.b64decode(reply.json["next"]).decode()
+    check("checkpoint: next as Auth0 makes it", decoded.endswith(f"UTC,{BOB}")
+          and len(decoded.split("UTC,")[0]) == 26, decoded)
+    reply = mgmt(t, f"{path}?take=2&from={reply.json['next']}", token)
+    check("checkpoint: a short last page has no next", reply.json == {"users": [role_member(t, token, 3)]},
+          reply.body)
+    reply = mgmt(t, path + "?take=3", token)
+    last = mgmt(t, f"{path}?take=3&from={reply.json['next']}", token)
+    check("checkpoint: a full last page has next, then an empty page", len(reply.json["users"]) == 3
+          and last.json == {"users": []}, last.body)
+    check("checkpoint: bad from", mgmt(t, path + "?from=!!&take=2", token).status == 400)
+    check_mgmt_error("offset paging stops at 1000", mgmt(t, path + "?page=10&per_page=100", token), 400,
+                     "Requesting page 10 exceeds the allowed maximum of 1000 records. To fetch results beyond 1000, "
+                     "use the checkpoint pagination method.", "invalid_paging")
+    check("page 9 of 100 is fine", mgmt(t, path + "?page=9&per_page=100", token).json == [])
+    check_mgmt_error("unknown role: 404", mgmt(t, "/api/v2/roles/rol_NoSuchRole000000/users", token), 404,
+                     "The role does not exist.", "inexistent_role")
+    reply = mgmt(t, "/api/v2/users/auth0%7C6a0000000000000000000001/roles?include_totals=true", token)
+    check("a user's roles", reply.status == 200 and [r["name"] for r in reply.json["roles"]]
+          == ["linux-admins", "linux-users"] and reply.json["total"] == 2, reply.body)
+    check("a user's roles, id not encoded", len(mgmt(t, f"/api/v2/users/{BOB}/roles", token).json) == 2)
+    check_mgmt_error("unknown user: 404", mgmt(t, "/api/v2/users/auth0%7Cnope/roles", token), 404,
+                     "The user does not exist.", "inexistent_user")
+    bob_before = mgmt(t, users_query(q=f'user_id:"{BOB}"'), token).json[0]["updated_at"]
+    t.control("POST", "role-members", {"role": "linux-admins", "add": [BOB]})
+    t.control("POST", "role-members", {"role": "linux-users", "remove": ["a0alice"]})
+    check("assign and unassign", len(mgmt(t, f"/api/v2/users/{BOB}/roles", token).json) == 3
+          and len(mgmt(t, f"/api/v2/users/{ALICE}/roles", token).json) == 1)
+    check("a role change leaves updated_at alone",
+          mgmt(t, users_query(q=f'user_id:"{BOB}"'), token).json[0]["updated_at"] == bob_before)
+    role_id = t.control("POST", "role", {"name": "linux-ops", "description": "Ops"})["id"]
+    check("control: create a role", mgmt(t, f"/api/v2/roles/{role_id}/users", token).json == []
+          and len(mgmt(t, "/api/v2/roles", token).json) == 4)
+    t.reset()
+
+
+def role_member(t, token, n):
+    user = mgmt(t, users_query(q=f'user_id:"auth0|6a000000000000000000000{n}"'), token).json[0]
+    return {k: user[k] for k in ("user_id", "email", "picture", "name")}
+
+
+def export_lines(t, location, headers=None):
+    path = location.split(str(t.port), 1)[1]
+    reply = t.request("GET", path, headers=headers)
+    if reply.status != 200:
+        return reply, None
+    return reply, gzip.decompress(reply.body).decode()
+
+
+def export_job(t, token, body):
+    reply = mgmt(t, "/api/v2/jobs/users-exports", token, "POST", body)
+    job_id = reply.json["id"]
+    for _ in range(5):
+        job = mgmt(t, f"/api/v2/jobs/{job_id}", token).json
+        if job["status"] == "completed":
+            return reply, job
+    return reply, job
+
+
+def test_connections_and_exports(t):
+    token = mgmt_token(t)
+    reply = mgmt(t, f"/api/v2/connections?name={DB}", token)
+    conn = (reply.json or [{}])[0]
+    check("a connection by name", reply.status == 200 and len(reply.json) == 1 and list(conn) == [
+        "id", "options", "strategy", "name", "is_domain_connection", "realms", "enabled_clients"]
+        and conn["id"] == UPA_ID and conn["strategy"] == "auth0" and conn["realms"] == [DB], reply.body[:300])
+    reply = mgmt(t, "/api/v2/connections?strategy=auth0&include_totals=true", token)
+    check("connections with totals", list(reply.json) == ["total", "start", "limit", "connections"]
+          and reply.json["total"] == 2)
+    check("connections need read:connections", mgmt(t, "/api/v2/connections", mgmt_token(
+        t, "sync-limited", "test-sync-limited-secret-789")).status == 403)
+
+    fields = [{"name": "user_id"}, {"name": "email"}, {"name": "username"}, {"name": "app_metadata"},
+              {"name": "identities[0].connection"}, {"name": "updated_at", "export_as": "changed"}]
+    reply = mgmt(t, "/api/v2/jobs/users-exports", token, "POST",
+                 {"connection_id": UPA_ID, "format": "json", "fields": fields})
+    job = reply.json or {}
+    check("export job created: 200", reply.status == 200 and list(job) == [
+        "type", "status", "connection_id", "format", "fields", "connection", "created_at", "id"]
+        and job["type"] == "users_export" and job["status"] == "pending" and job["connection"] == DB
+        and job["fields"] == fields and re.fullmatch(r"job_[A-Za-z0-9]{16}", job["id"]), reply.body)
+    first = mgmt(t, f"/api/v2/jobs/{job['id']}", token).json
+    second = mgmt(t, f"/api/v2/jobs/{job['id']}", token).json
+    check("pending, then completed with a location", first["status"] == "pending" and "location" not in first
+          and second["status"] == "completed" and list(second) == [
+              "type", "status", "connection_id", "format", "fields", "location", "connection", "created_at", "id"]
+          and re.match(rf"{t.issuer}user-exports/{job['id']}/fake-tenant\.json\.gz\?Expires=\d+&Key-Pair-Id=\w+"
+                       r"&Signature=", second["location"]), second)
+    reply, text = export_lines(t, second["location"])
+    lines = (text or "").split("\n")
+    row = json.loads(lines[0]) if text else {}
+    check("the file: gzipped NDJSON, one line a user, newline-terminated", reply.status == 200 and text.endswith("\n")
+          and len(lines) == 12 and row == {"user_id": ALICE, "email": "a0alice@example.com", "username": "a0alice",
+                                           "app_metadata": {"posix": {"username": "a0alice", "uid": 200001}},
+                                           "identities[0].connection": DB, "changed": "2024-06-01T12:00:00.000Z"}
+          and list(row) == ["user_id", "email", "username", "app_metadata", "identities[0].connection", "changed"],
+          text[:300] if text else reply.body[:200])
+    check("the download needs no token", not t.control("GET", "log")[-1]["has_authorization"])
+    export_lines(t, second["location"], headers={"Authorization": f"Bearer {token}"})
+    check("a download sent the token: counted", t.control("GET", "stats")["exports"] == {
+        "downloads": 2, "downloads_with_authorization": 1})
+    tampered = second["location"].replace("Expires=", "Expires=1")
+    check("an altered link: 403", export_lines(t, tampered)[0].status == 403)
+    t.control("POST", "settings", {"export_link_lifetime": 0})
+    stale = mgmt(t, f"/api/v2/jobs/{job['id']}", token).json["location"]
+    time.sleep(0.01)
+    check("an expired link: 403", export_lines(t, stale)[0].status == 403)
+    t.control("POST", "settings", {"export_link_lifetime": 60, "export_pending_polls": 0})
+
+    reply, done = export_job(t, token, {"connection_id": UPA_ID, "format": "csv", "limit": 2, "fields": [
+        {"name": "user_id"}, {"name": "email", "export_as": "mail"}, {"name": "created_at"}, {"name": "blocked"}]})
+    _, text = export_lines(t, done["location"])
+    check("CSV: header, OWASP-escaped strings, raw dates, limit", text == (
+        'user_id,mail,created_at,blocked\n'
+        f'"\'{ALICE}","\'a0alice@example.com",2024-01-01T00:00:00.000Z,\n'
+        f'"\'{BOB}","\'a0bob@example.com",2024-01-02T00:00:00.000Z,\n'), text)
+    t.control("POST", "create-user", {"email": "other@example.com", "connection": "Other-DB"})
+    reply, done = export_job(t, token, {"format": "json", "fields": [{"name": "email"}]})
+    _, text = export_lines(t, done["location"])
+    check("no connection_id: every connection", "connection_id" not in reply.json and "connection" not in reply.json
+          and text.count("\n") == 12 and '"other@example.com"' in text, reply.body)
+    check("bad connection_id: 400", mgmt(t, "/api/v2/jobs/users-exports", token, "POST",
+                                         {"connection_id": "Username-Password-Authentication"}).json.get(
+        "errorCode") == "invalid_body")
+    check_mgmt_error("unknown connection: 400", mgmt(t, "/api/v2/jobs/users-exports", token, "POST",
+                                                     {"connection_id": "con_NoSuchConnectio1"}), 400,
+                     "The connection does not exist.", "inexistent_connection")
+    check("bad format: 400", mgmt(t, "/api/v2/jobs/users-exports", token, "POST", {"format": "xml"}).status == 400)
+    check("CSV cannot hold app_metadata whole", mgmt(t, "/api/v2/jobs/users-exports", token, "POST", {
+        "format": "csv", "fields": [{"name": "app_metadata"}]}).status == 400)
+    check_mgmt_error("unknown job: 404", mgmt(t, "/api/v2/jobs/job_NoSuchJob0000000", token), 404,
+                     "The job does not exist.", "inexistent_job")
+    t.reset()
+
+
+def test_management_rate_limit(t):
+    token = mgmt_token(t)
+    t.control("POST", "settings", {"mgmt_rate_limit_burst": 3, "mgmt_rate_limit_per_second": 0.5})
+    replies = [mgmt(t, "/api/v2/roles", token) for _ in range(4)]
+    remaining = [r.headers.get("x-ratelimit-remaining") for r in replies]
+    check("X-RateLimit-Remaining counts down", remaining == ["2", "1", "0", "0"]
+          and all(r.headers.get("x-ratelimit-limit") == "3" for r in replies), remaining)
+    check_mgmt_error("over the limit: 429", replies[3], 429, "Global limit has been reached", "too_many_requests")
+    reset = int(replies[3].headers.get("x-ratelimit-reset", 0))
+    check("X-RateLimit-Reset: when the bucket is full again", time.time() < reset <= time.time() + 7, reset)
+    stats = t.control("GET", "stats")["management"]
+    check("stats: requests per route, rate-limited", stats["by_route"] == {"GET /api/v2/roles": 4}
+          and stats["rate_limited"] == 1 and stats["requests"] == 4, stats)
+    t.control("POST", "settings", {"mgmt_rate_limit_burst": 1000, "mgmt_rate_limit_per_second": 1000})
+    check("a new limit starts full", mgmt(t, "/api/v2/roles", token).headers.get("x-ratelimit-remaining") == "999")
+    t.control("POST", "reset-stats")
+    check("reset-stats clears counts and log, keeps state", t.control("GET", "stats")["management"]["requests"] == 0
+          and t.control("GET", "log") == [] and mgmt(t, "/api/v2/roles", token).status == 200)
+    check("log: the route and the query", t.control("GET", "log")[-1]["mgmt_route"] == "GET /api/v2/roles")
+    t.reset()
+
+
+def test_management_faults(t):
+    token = mgmt_token(t)
+    fault(t, "/api/v2/*", "status", status=500, skip=1, body={"statusCode": 500, "error": "Internal Server Error",
+                                                              "message": "boom"})
+    statuses = [mgmt(t, users_query(), token).status for _ in range(3)]
+    check("prefix fault with skip: only the second request", statuses == [200, 500, 200], statuses)
+    fault(t, "/api/v2/users", "rate_limit", retry_after=3)
+    reply = mgmt(t, users_query(), token)
+    check_mgmt_error("rate_limit fault in the Management shape", reply, 429, "Global limit has been reached",
+                     "too_many_requests")
+    check("with Retry-After", reply.headers.get("retry-after") == "3")
+    fault(t, "/api/v2/*", "garbage")
+    reply = mgmt(t, "/api/v2/roles", token)
+    check("garbage", reply.status == 200 and reply.json is None)
+    fault(t, "/api/v2/roles", "huge")
+    reply = mgmt(t, "/api/v2/roles", token)
+    check("huge: 10 MiB", len(reply.body) == 10 << 20)
+    fault(t, "/api/v2/jobs/*", "drop")
+    try:
+        mgmt(t, "/api/v2/jobs/job_NoSuchJob0000000", token)
+        check("drop", False, "answered")
+    except (http.client.HTTPException, ConnectionError):
+        check("drop", True)
+    fault(t, "/api/v2/users", "slow_body", interval=0.001)
+    check("slow_body", mgmt(t, users_query(per_page=1), token).status == 200)
+    fault(t, "/user-exports/*", "status", status=503)
+    check("faults reach export downloads", t.request("GET", "/user-exports/x").status == 503)
+    t.reset()
+
+
+def test_control_users(t):
+    reply = t.control("POST", "create-user", {"username": "a0newotp", "email": "a0newotp@example.com",
+                                               "password": STRONG, "otp_secret": "JBSWY3DPEHPK3PXP",
+                                               "app_metadata": {"posix": {"uid": 300001}}, "roles": ["linux-users"]})
+    check("create-user answers the Management view", reply["user"]["username"] == "a0newotp"
+          and reply["user"]["app_metadata"] == {"posix": {"uid": 300001}})
+    reply = t.login("a0newotp", password=STRONG, scope="openid")
+    check("a created user with OTP must pass MFA", reply.status == 403 and reply.json["error"] == "mfa_required")
+    reply = t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=reply.json["mfa_token"],
+                    otp=totp("JBSWY3DPEHPK3PXP", time.time()))
+    check("and signs in with its OTP", reply.status == 200, reply.body)
+    token = mgmt_token(t)
+    check("in its role", reply.status == 200 and any(
+        u["email"] == "a0newotp@example.com" for u in mgmt(t, f"/api/v2/roles/{LINUX_USERS}/users", token).json))
+    dup = t.request("POST", "/__control/create-user", json_body={"username": "a0alice", "email": "x@example.com"})
+    check("a taken username is refused", dup.status == 400)
+    started = time.time()
+    reply = t.control("POST", "create-users", {"count": 10000, "uid_base": 500000, "roles": ["linux-users"],
+                                                "app_metadata": {"posix": {"username": "{username}", "uid": "{uid}"}}})
+    elapsed = time.time() - started
+    check("bulk: 10,000 users quickly", reply["created"] == 10000 and elapsed < 10, f"{elapsed:.1f}s")
+    check("bulk users sign in", t.login("bulk000042", scope="openid").status == 200)
+    user = mgmt(t, users_query(q='username:"bulk000042"'), token).json[0]
+    check("bulk users' templated metadata", user["app_metadata"] == {"posix": {"username": "bulk000042",
+                                                                              "uid": 500042}}, user)
+    total = mgmt(t, f"/api/v2/roles/{LINUX_USERS}/users?include_totals=true&per_page=1", token).json["total"]
+    check("bulk users in the role", total == 10004, total)
+    reply = t.request("POST", "/__control/create-users", json_body={"count": 1})
+    check("bulk: a taken name is refused, nothing created", reply.status == 400
+          and t.control("GET", "stats")["users"] == 10012)
+    family = t.login("a0alice").json["refresh_token"]
+    t.request("DELETE", "/__control/user", json_body={"user_id": ALICE})
+    check_error("a deleted user cannot sign in", t.login("a0alice"), 403, "invalid_grant", "Wrong email or password.")
+    check_error("nor refresh", t.refresh(family), 403, "invalid_grant",
+                "The refresh_token was generated for a user who doesn't exist anymore.")
+    check("gone from search and roles", mgmt(t, users_query(q=f'user_id:"{ALICE}"'), token).json == []
+          and mgmt(t, f"/api/v2/users/{ALICE}/roles", token).status == 404)
+    started = time.time()
+    t.control("POST", "create-users", {"count": 100000, "start": 200000, "connection": "Other-DB"})
+    elapsed = time.time() - started
+    check("bulk: 100,000 users quickly", elapsed < 20, f"{elapsed:.1f}s")
+    reply = mgmt(t, users_query(q='identities.connection:"Other-DB"', include_totals="true", per_page=1), token)
+    check("a search over 100,000 users", reply.json["total"] == 100000, reply.body[:200])
+    t.reset()
+
+
 TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discovery, test_password_realm,
          test_mfa_otp, test_mfa_push, test_mfa_sms_and_multi, test_mfa_recovery, test_refresh,
-         test_revoke_and_userinfo, test_id_token_modes, test_signup, test_brute_force, test_faults, test_reset]
+         test_revoke_and_userinfo, test_id_token_modes, test_signup, test_brute_force, test_faults,
+         test_client_credentials, test_credentials_exchange_action, test_private_key_jwt, test_management_auth,
+         test_management_users, test_users_paging_limit, test_roles, test_connections_and_exports,
+         test_management_rate_limit, test_management_faults, test_control_users, test_reset]
 
 
 def run_all(t):
