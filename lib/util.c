@@ -3,12 +3,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/error.h"
@@ -76,6 +78,63 @@ int a0_write_full(int fd, const void *buf, size_t n)
 			return -1;
 	}
 	return 0;
+}
+
+/* Bytes of a path the temporary file of a0_replace_file may have. */
+#define REPLACE_MAX_PATH 4096
+
+int a0_replace_file(const char *path, const void *data, size_t n, mode_t mode)
+{
+	char tmp[REPLACE_MAX_PATH], dir[REPLACE_MAX_PATH];
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	int dirlen = slash ? (int)(slash - path) : 0;
+	int fd = -1, dfd, saved = 0, r = -1;
+
+	if (!*base || strlen(path) >= sizeof(dir)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* The directory: "." for a bare name, "/" for a file at the root. */
+	(void)snprintf(dir, sizeof(dir), "%.*s", slash ? (dirlen ? dirlen : 1) : 1,
+		       slash ? path : ".");
+	if (snprintf(tmp, sizeof(tmp), "%.*s%s.%s.XXXXXX", dirlen, path, slash ? "/" : "", base) >=
+	    (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, mode) < 0 || a0_write_full(fd, data, n) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		(void)close(fd);
+		goto out;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		saved = errno;
+		goto out;
+	}
+	/* The rename is durable once the directory is: without this a crash could bring back the
+	 * old file after the caller was told the new one is there. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	r = fsync(dfd);
+	saved = errno;
+	(void)close(dfd);
+	errno = saved;
+	return r;
+out:
+	(void)unlink(tmp);
+	errno = saved;
+	return r;
+}
+
+void a0_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
 }
 
 /* ---- text ---- */

@@ -32,6 +32,17 @@
 ssize_t a0_read_full(int fd, void *buf, size_t n);
 /* write(2) all n bytes, retrying EINTR, EAGAIN and short writes: 0, or -1 with errno. */
 int a0_write_full(int fd, const void *buf, size_t n);
+/*
+ * Replace the file at path with the n bytes of data, atomically: a new file in the same
+ * directory (".NAME.XXXXXX", created exclusively, not following links), given mode whatever the
+ * umask, written whole, fsync'd, renamed over path, then the directory fsync'd. A reader sees
+ * the old file or the new one, never a part, and a crash leaves one of them. 0, or -1 with errno
+ * (the temporary file is removed and path is untouched).
+ */
+int a0_replace_file(const char *path, const void *data, size_t n, mode_t mode);
+
+/* qsort(3) that takes an empty array too (base may then be NULL, which qsort may not be given). */
+void a0_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 
 /*
  * The kinds of text that may reach a log line, a terminal, a header or the keyring. A NUL is a

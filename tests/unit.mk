@@ -3,7 +3,8 @@ if ENABLE_TESTS
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_http \
 	tests/unit/test_exports tests/unit/test_jwt tests/unit/test_policy tests/unit/test_record \
 	tests/unit/test_store tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard \
-	tests/unit/test_util tests/unit/test_hardening tests/unit/test_snapshot
+	tests/unit/test_util tests/unit/test_hardening tests/unit/test_snapshot \
+	tests/unit/test_identities tests/unit/test_sync_rules tests/unit/test_sync_state
 
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
@@ -79,6 +80,21 @@ tests/unit/array_size.stamp: tests/unit/array_size.c lib/util.h
 tests_unit_test_snapshot_SOURCES = tests/unit/test_snapshot.c
 tests_unit_test_snapshot_CFLAGS = $(TEST_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_snapshot_LDADD = sync/libauth0snapshot.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
+
+# The identities file of synced users (lib/identities.h): the base alone.
+tests_unit_test_identities_SOURCES = tests/unit/test_identities.c
+tests_unit_test_identities_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_identities_LDADD = tests/libtestcommon.la lib/libauth0base.la $(CMOCKA_LIBS)
+
+# auth0-sync's network-free core: the identity rules and their outputs, the state's JSON.
+tests_unit_test_sync_rules_SOURCES = tests/unit/test_sync_rules.c
+tests_unit_test_sync_rules_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_sync_rules_LDADD = sync/libauth0sync.la tests/libtestcommon.la $(TEST_LIBS) \
+	$(CJSON_LIBS)
+tests_unit_test_sync_state_SOURCES = tests/unit/test_sync_state.c
+tests_unit_test_sync_state_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_sync_state_LDADD = sync/libauth0sync.la tests/libtestcommon.la $(TEST_LIBS) \
+	$(CJSON_LIBS)
 
 # Full RELRO and _FORTIFY_SOURCE, read from the built ELF files.
 tests_unit_test_hardening_SOURCES = tests/unit/test_hardening.c
