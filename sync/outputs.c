@@ -212,7 +212,13 @@ static int write_cache(const struct a0_config *cfg, const struct a0_sync_state *
 				c.held[c.n_held++] = (struct held){ e->roles[k], e->name };
 		if (!served(e))
 			continue;
-		if ((r = a0_template_expand(cfg->home_template, e->name, &c.homes[n_homes])) < 0)
+		r = a0_template_expand(cfg->home_template, e->name, &c.homes[n_homes]);
+		if (r == A0_ERR_INVALID) {
+			a0_format(err, errlen, "home_template: the home of %s is too long",
+				  e->name);
+			r = A0_ERR_CONFIG;
+		}
+		if (r < 0)
 			goto out;
 		if (strlen(c.homes[n_homes]) > A0_CACHE_MAX_FIELD) {
 			a0_format(err, errlen,

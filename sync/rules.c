@@ -1419,6 +1419,18 @@ static int check_groups(struct run *r)
 	return x < 0 ? x : 0;
 }
 
+/* The role part of a group_map pair (n bytes of s), as the state keeps role names. */
+static bool role_name_ok(const char *s, size_t n)
+{
+	char role[A0_SYNC_MAX_ROLE_NAME + 1];
+
+	if (n > A0_SYNC_MAX_ROLE_NAME)
+		return false;
+	memcpy(role, s, n);
+	role[n] = '\0';
+	return a0_identity_role_valid(role);
+}
+
 /* Drop the local groups; make them anew from group_map. */
 static int map_local_groups(struct run *r)
 {
@@ -1444,10 +1456,22 @@ static int map_local_groups(struct run *r)
 
 		if (!colon || colon == pair || !colon[1])
 			continue; /* the configuration refuses these */
+		if (!role_name_ok(pair, (size_t)(colon - pair))) {
+			say(r, LOG_WARNING, "group_map %s: not a role's name: skipped",
+			    show(pair, SHOW_BUF));
+			continue;
+		}
 		if ((x = local_group(r, colon + 1, &gid)) < 0)
 			break;
 		if (x == 0) {
 			say(r, LOG_WARNING, "group_map %s: this host has no group %s: skipped",
+			    show(pair, SHOW_BUF), show(colon + 1, SHOW_BUF));
+			continue;
+		}
+		/* The cache holds names of the one kind (^[a-z_][a-z0-9_-]*$, 32 bytes at most). */
+		if (!a0_identity_name_valid(colon + 1)) {
+			say(r, LOG_WARNING,
+			    "group_map %s: group %s has a name the cache cannot hold: skipped",
 			    show(pair, SHOW_BUF), show(colon + 1, SHOW_BUF));
 			continue;
 		}

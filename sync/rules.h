@@ -40,7 +40,10 @@
  *         id = min + h mod (max - min + 1)
  *     All arithmetic is on unsigned 64-bit integers byte by byte, so it is the same on every
  *     host, architecture and version: hosts agree without coordination. It must never change
- *     (tests/unit/test_sync_rules.c pins values).
+ *     (tests/unit/test_sync_rules.c pins values). Like every hash into a range it collides by
+ *     the birthday bound: n users in a range of m ids give about n^2 / 2m collisions (10,000
+ *     users in the default 100,000 ids: some 500; in 1,000,000,000 ids: none to speak of), so
+ *     a tenant with many users wants a wide range.
  *   - User private groups: the gid is the uid, unless app_metadata.posix.gid gives another (then
  *     the private group, named as the user, has that gid; a gid shared by two users is a
  *     collision like any other).
@@ -83,7 +86,8 @@
  *     administrator must not silently get root on every host. A mapped role gives a local group
  *     (local = 1 in the cache: its gid is the local group's, looked up in /etc/group; served
  *     only through initgroups) whose members are the active users holding the role. A mapping
- *     to a group the host does not have is skipped with a log line.
+ *     to a group the host does not have, or whose name is not valid as above, is skipped with
+ *     a log line.
  *   - Every entry keeps the names of all its roles (prefixed or not: allowed_roles may name any
  *     role), at most A0_SYNC_MAX_USER_ROLES; a role whose name holds a control byte or ',' or is
  *     "-" or longer than A0_SYNC_MAX_ROLE_NAME is skipped with a log line.

@@ -95,10 +95,14 @@ static bool print_retired(cJSON *retired, const struct a0_sync_retired *t)
 
 int a0_sync_state_print(const struct a0_sync_state *s, char **ret, size_t *ret_len)
 {
-	cJSON *root = cJSON_CreateObject(), *users, *groups, *retired;
+	cJSON *root, *users, *groups, *retired;
 	bool ok;
 	char *text;
 
+	for (size_t i = 0; i < s->n_users; i++)
+		if ((unsigned)s->users[i].state >= A0_ARRAY_SIZE(state_words))
+			return A0_ERR_INVALID;
+	root = cJSON_CreateObject();
 	ok = root && add_num(root, "format", A0_SYNC_STATE_FORMAT) &&
 	     add_num(root, "generated", (double)s->generated) &&
 	     add_num(root, "last_full", (double)s->last_full) &&
@@ -279,15 +283,11 @@ static int parse_group(const cJSON *o, const struct where *w, struct a0_sync_gro
 	    (r = get_bool(o, "deleted", w, &g->deleted)) < 0 ||
 	    (r = get_bool(o, "shadowed", w, &g->shadowed)) < 0)
 		return r;
-	/* A local group: a local group's name and gid, whatever they are (sudo is 27). */
 	if ((r = get_str(o, "role_id", !g->local, role_id_ok, w, &g->role_id)) < 0 ||
 	    (r = get_str(o, "role", true, a0_identity_role_valid, w, &g->role)) < 0 ||
-	    (r = get_str(o, "name", true, g->local ? NULL : a0_identity_name_valid, w, &g->name)) <
-		    0)
+	    (r = get_str(o, "name", true, a0_identity_name_valid, w, &g->name)) < 0)
 		return r;
-	if (g->local && (!*g->name || !a0_text_ok(g->name, strlen(g->name), A0_TEXT_NAME) ||
-			 strlen(g->name) > A0_SYNC_NAME_MAX))
-		return bad(w, "'name' is not a group name");
+	/* A local group's gid is the host's, whatever it is (sudo's is 27, root's 0). */
 	if ((r = get_num(o, "gid", true, g->local ? 0 : 1, A0_SYNC_ID_MAX, w, &v)) < 0)
 		return r;
 	g->gid = (unsigned)v;

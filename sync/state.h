@@ -34,7 +34,10 @@
  */
 int a0_sync_state_parse(const char *text, size_t n, struct a0_sync_state *ret, char *err,
 			size_t errlen);
-/* Print s: 0 and the text (NUL-terminated; free it) and its length, or A0_ERR_NOMEM. */
+/*
+ * Print s: 0 and the text (NUL-terminated; free it) and its length, A0_ERR_INVALID (a user's
+ * state outside the enum), or A0_ERR_NOMEM.
+ */
 int a0_sync_state_print(const struct a0_sync_state *s, char **ret, size_t *ret_len);
 
 /*

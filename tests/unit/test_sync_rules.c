@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/identities.h"
+#include "nss/cache.h"
 #include "sync/rules.h"
 #include "sync/state.h"
 #include "sync/sync.h"
@@ -230,7 +232,8 @@ static int run(struct fx *f, bool full, time_t now)
 	return r;
 }
 
-static const struct a0_sync_entry *entry(const struct fx *f, const char *user_id)
+/* The entry of user_id, or NULL. */
+static const struct a0_sync_entry *lookup(const struct fx *f, const char *user_id)
 {
 	for (size_t i = 0; i < f->state.n_users; i++)
 		if (strcmp(f->state.users[i].user_id, user_id) == 0)
@@ -238,12 +241,37 @@ static const struct a0_sync_entry *entry(const struct fx *f, const char *user_id
 	return NULL;
 }
 
-static const struct a0_sync_group *group(const struct fx *f, const char *name)
+/* The entry of user_id, which must be there. */
+static const struct a0_sync_entry *entry(const struct fx *f, const char *user_id)
+{
+	const struct a0_sync_entry *e = lookup(f, user_id);
+
+	if (!e) {
+		fail_msg("no entry for %s", user_id);
+		abort(); /* not reached: cmocka's failure leaves the test */
+	}
+	return e;
+}
+
+/* The (first) group named name, or NULL. */
+static const struct a0_sync_group *lookup_group(const struct fx *f, const char *name)
 {
 	for (size_t i = 0; i < f->state.n_groups; i++)
 		if (strcmp(f->state.groups[i].name, name) == 0)
 			return &f->state.groups[i];
 	return NULL;
+}
+
+/* The group named name, which must be there. */
+static const struct a0_sync_group *group(const struct fx *f, const char *name)
+{
+	const struct a0_sync_group *g = lookup_group(f, name);
+
+	if (!g) {
+		fail_msg("no group %s", name);
+		abort();
+	}
+	return g;
 }
 
 static void assert_logged(const struct fx *f, const char *text)
@@ -490,7 +518,7 @@ static void test_collision_derived(void **state)
 	assert_a0(run(f, true, 1), 0);
 	assert_int_equal(f->state.n_users, 1);
 	assert_int_equal(entry(f, "auth0|amy")->uid, 200000);
-	assert_null(entry(f, "auth0|zed"));
+	assert_null(lookup(f, "auth0|zed"));
 	assert_int_equal(f->log.lines, 1);
 	assert_logged(f, "user_id=auth0|zed name=zed skipped: its uid 200000 (derived) belongs to "
 			 "user_id=auth0|amy; give one of them app_metadata.posix.uid");
@@ -509,7 +537,7 @@ static void test_collision_derived(void **state)
 	add_user(f, "auth0|amy", "amy");
 	assert_a0(run(f, false, 2), 0);
 	assert_int_equal(entry(f, "auth0|amy")->uid, 200000);
-	assert_null(entry(f, "auth0|aaa"));
+	assert_null(lookup(f, "auth0|aaa"));
 	assert_logged(f, "user_id=auth0|aaa name=aaa skipped: its uid 200000 (derived) belongs to "
 			 "user_id=auth0|amy");
 	/* The administrator's fix: an explicit uid. */
@@ -529,7 +557,7 @@ static void test_collision_explicit_first(void **state)
 	add_user(f, "auth0|b", "ben")->posix_uid = 200000;
 	assert_a0(run(f, true, 1), 0);
 	assert_int_equal(entry(f, "auth0|b")->uid, 200000);
-	assert_null(entry(f, "auth0|a"));
+	assert_null(lookup(f, "auth0|a"));
 	assert_int_equal(f->log.lines, 1);
 	assert_logged(f, "user_id=auth0|a name=amy skipped: its uid 200000 (derived) belongs to "
 			 "user_id=auth0|b");
@@ -538,7 +566,7 @@ static void test_collision_explicit_first(void **state)
 	u->posix_uid = 5000;
 	u->posix_gid = 200000;
 	assert_a0(run(f, false, 2), 0);
-	assert_null(entry(f, "auth0|c"));
+	assert_null(lookup(f, "auth0|c"));
 	assert_logged(f, "its gid 200000 (app_metadata.posix.gid) belongs to user_id=auth0|b");
 }
 
@@ -562,7 +590,7 @@ static void test_collision_local(void **state)
 	add_user(f, "auth0|g", "gina");
 	assert_a0(run(f, true, 1), 0);
 	assert_int_equal(f->state.n_users, 1);
-	assert_non_null(entry(f, "auth0|g"));
+	assert_non_null(lookup(f, "auth0|g"));
 	assert_int_equal(f->log.lines, 6);
 	assert_logged(f, "user_id=auth0|a name=alice skipped: a local account has this name and "
 			 "users_file does not bind it to this user_id");
@@ -699,14 +727,14 @@ static void test_deleted_uid_never_reused(void **state)
 	assert_int_equal(entry(f, "auth0|old")->state, A0_SYNC_DELETED);
 	add_user(f, "auth0|new", "nina");
 	assert_a0(run(f, true, 3), 0);
-	assert_null(entry(f, "auth0|new"));
+	assert_null(lookup(f, "auth0|new"));
 	assert_logged(f, "user_id=auth0|new name=nina skipped: its uid 200000 (derived) belongs to "
 			 "user_id=auth0|old");
 	/* Nor when asked for explicitly. */
 	configure(f, NULL);
 	add_user(f, "auth0|new", "nina")->posix_uid = 200000;
 	assert_a0(run(f, true, 4), 0);
-	assert_null(entry(f, "auth0|new"));
+	assert_null(lookup(f, "auth0|new"));
 	assert_logged(f, "belongs to user_id=auth0|old");
 	/* The name, though, is free: names are not files' owners. */
 	add_user(f, "auth0|new", "olga");
@@ -748,7 +776,7 @@ static void test_posix_uid_change(void **state)
 	/* Nobody else gets the retired uid... */
 	add_user(f, "auth0|b", "bob")->posix_uid = old;
 	assert_a0(run(f, false, 5), 0);
-	assert_null(entry(f, "auth0|b"));
+	assert_null(lookup(f, "auth0|b"));
 	assert_logged(f, "belongs to user_id=auth0|a");
 	/* ...but alice may have it back. */
 	add_user(f, "auth0|a", "alice")->posix_uid = old;
@@ -800,7 +828,7 @@ static void test_hostile_names(void **state)
 	add_user(f, "auth0|ok", "a2345678901234567890123456789012"); /* 32: the most */
 	assert_a0(run(f, true, 1), 0);
 	assert_int_equal(f->state.n_users, 1);
-	assert_non_null(entry(f, "auth0|ok"));
+	assert_non_null(lookup(f, "auth0|ok"));
 	assert_int_equal(f->log.lines, n);
 	assert_logged(f, "user_id=auth0|h0 name=al:ice skipped: not a valid Linux name");
 	/* The newline, the control byte and the UTF-8 are shown as '?': one line each. */
@@ -850,7 +878,7 @@ static void test_name_collisions(void **state)
 	add_user(f, "auth0|c", "cleo");
 	assert_a0(run(f, true, 1), 0);
 	assert_string_equal(entry(f, "auth0|a")->name, "sam");
-	assert_null(entry(f, "auth0|b"));
+	assert_null(lookup(f, "auth0|b"));
 	assert_logged(f, "user_id=auth0|b name=sam skipped: the name is user_id=auth0|a's");
 	/* cleo renamed to sam: withdrawn (a tombstone keeping her uid). */
 	add_user(f, "auth0|c", "sam");
@@ -942,9 +970,9 @@ static void test_role_groups(void **state)
 	assert_string_equal(g->role_id, "rol_dev");
 	assert_int_equal(g->gid, a0_sync_derive_id("rol_dev", 300000, 399999));
 	assert_false(g->local);
-	assert_non_null(group(f, "linux-ops"));
-	assert_null(group(f, "Admins"));
-	assert_null(group(f, "linux-Bad"));
+	assert_non_null(lookup_group(f, "linux-ops"));
+	assert_null(lookup_group(f, "Admins"));
+	assert_null(lookup_group(f, "linux-Bad"));
 	assert_int_equal(f->log.lines, 1);
 	assert_logged(f, "role_id=rol_bad name=linux-Bad gid=");
 	/* Every role a user holds is kept, sorted, prefixed or not. */
@@ -960,7 +988,7 @@ static void test_role_groups(void **state)
 	add_role(f, "rol_adm", "admins", "auth0|a", NULL);
 	add_role(f, "rol_dev", "linux-dev", NULL);
 	assert_a0(run(f, false, 2), 0);
-	assert_non_null(group(f, "admins"));
+	assert_non_null(lookup_group(f, "admins"));
 	assert_false(group(f, "admins")->deleted);
 	assert_true(group(f, "linux-dev")->deleted);
 	assert_true(group(f, "linux-ops")->deleted);
@@ -984,7 +1012,7 @@ static void test_role_group_tombstone(void **state)
 	add_role(f, "rol_b", "linux-b", NULL);
 	assert_a0(run(f, true, 2), 0);
 	assert_true(group(f, "linux-a")->deleted);
-	assert_null(group(f, "linux-b"));
+	assert_null(lookup_group(f, "linux-b"));
 	assert_logged(f, "role_id=rol_b name=linux-b gid=300000: no group: its derived gid belongs "
 			 "to another (role_id=rol_a)");
 	/* It comes back, renamed: its gid. */
@@ -1012,7 +1040,7 @@ static void test_role_group_collisions(void **state)
 	add_role(f, "rol_e", "a,b", NULL);
 	assert_a0(run(f, true, 1), 0);
 	assert_int_equal(f->state.n_groups, 1);
-	assert_non_null(group(f, "linux-d"));
+	assert_non_null(lookup_group(f, "linux-d"));
 	assert_logged(f, "role_id=rol_a name=linux-alice gid=");
 	assert_logged(f, "the name is another's (user_id=auth0|a)");
 	assert_logged(f, "role_id=rol_b name=linux-sudo gid=");
@@ -1032,7 +1060,7 @@ static void test_group_map(void **state)
 	add_user(f, "auth0|a", "alice");
 	add_role(f, "rol_adm", "linux-admins", "auth0|a", NULL);
 	assert_a0(run(f, true, 1), 0);
-	assert_null(group(f, "sudo"));
+	assert_null(lookup_group(f, "sudo"));
 	configure(f, "group_map = linux-admins:sudo Ops:sudo linux-admins:wheel\n");
 	add_role(f, "rol_adm", "linux-admins", "auth0|a", NULL);
 	add_role(f, "rol_ops", "Ops", NULL);
@@ -1045,15 +1073,27 @@ static void test_group_map(void **state)
 	assert_int_equal(f->state.n_groups, 3); /* linux-admins, and sudo twice (two roles) */
 	assert_logged(f, "group_map linux-admins:wheel: this host has no group wheel: skipped");
 	assert_int_equal(f->log.lines, 1);
+	/* A local group whose name the cache cannot hold, and a role name the state cannot. */
+	f->host.groups[2] = "Wheel";
+	f->host.group_gids[2] = 10;
+	configure(f, "group_map = linux-admins:Wheel -:sudo\n");
+	add_role(f, "rol_adm", "linux-admins", "auth0|a", NULL);
+	assert_a0(run(f, false, 3), 0);
+	assert_null(lookup_group(f, "Wheel"));
+	assert_null(lookup_group(f, "sudo"));
+	assert_logged(f, "group_map linux-admins:Wheel: group Wheel has a name the cache cannot "
+			 "hold: skipped");
+	assert_logged(f, "group_map -:sudo: not a role's name: skipped");
+	assert_int_equal(f->log.lines, 2);
 	/* Mapping off again: gone. */
 	configure(f, NULL);
 	add_role(f, "rol_adm", "linux-admins", "auth0|a", NULL);
 	assert_a0(run(f, false, 3), 0);
-	assert_null(group(f, "sudo"));
+	assert_null(lookup_group(f, "sudo"));
 	/* a0_sync_check_local alone makes them too (an imported state). */
 	configure(f, "group_map = linux-admins:sudo\n");
 	assert_a0(a0_sync_check_local(f->cfg, &f->local, &f->state, capture, &f->log), 0);
-	assert_non_null(group(f, "sudo"));
+	assert_non_null(lookup_group(f, "sudo"));
 }
 
 /* The same data in another order gives the same state, byte for byte. */
@@ -1132,6 +1172,147 @@ static void test_accounts_files(void **state)
 	assert_non_null(strstr(err, "/nonexistent-a0"));
 }
 
+/* ---- the outputs ---- */
+
+static bool has_gid(const struct a0_cache *c, const char *name, uint32_t gid)
+{
+	struct a0_cache_gids g;
+
+	if (a0_cache_groups_of(c, name, &g) != 0)
+		return false;
+	for (size_t i = 0; i < g.n; i++)
+		if (a0_cache_gid(&g, i) == gid)
+			return true;
+	return false;
+}
+
+/* The cache as the NSS module reads it, and the identities file as the PAM module reads it. */
+static void test_write_outputs(void **state)
+{
+	struct fx *f = *state;
+	char cache[128], ids[128], err[256] = "";
+	struct a0_cache *c = NULL;
+	struct a0_cache_pw pw;
+	struct a0_cache_gr gr;
+	struct a0_identity id = { 0 };
+	struct a0_sync_user *u;
+	const struct a0_sync_entry *alice, *bob;
+	time_t generated = 0;
+	unsigned dev_gid;
+	struct stat st;
+
+	snprintf(cache, sizeof(cache), "%s/nss.cache", f->dir);
+	snprintf(ids, sizeof(ids), "%s/identities", f->dir);
+	configure(f, "group_map = Admins:sudo linux-dev:sudo\nhome_template = /srv/home/%u\n"
+		     "shell = /bin/zsh\n");
+	u = add_user(f, "auth0|alice", "alice");
+	u->username = strdup("alice");
+	u->gecos = strdup("Alice Liddell");
+	add_user(f, "auth0|bob", "bob")->blocked = true;
+	add_user(f, "auth0|carol", "carol");
+	add_user(f, "auth0|erin", "erin");
+	add_role(f, "rol_dev", "linux-dev", "auth0|alice", "auth0|bob", "auth0|erin", NULL);
+	add_role(f, "rol_adm", "Admins", "auth0|alice", "auth0|bob", NULL);
+	assert_a0(run(f, true, 1000), 0);
+	/* carol goes; erin's uid is taken by a local account. */
+	u = add_user(f, "auth0|alice", "alice");
+	u->username = strdup("alice");
+	u->gecos = strdup("Alice Liddell");
+	add_user(f, "auth0|bob", "bob")->blocked = true;
+	add_user(f, "auth0|erin", "erin");
+	add_role(f, "rol_dev", "linux-dev", "auth0|alice", "auth0|bob", "auth0|erin", NULL);
+	add_role(f, "rol_adm", "Admins", "auth0|alice", "auth0|bob", NULL);
+	f->host.ids[2] = entry(f, "auth0|erin")->uid;
+	assert_a0(run(f, true, 2000), 0);
+	alice = entry(f, "auth0|alice");
+	bob = entry(f, "auth0|bob");
+	dev_gid = group(f, "linux-dev")->gid;
+	assert_a0(a0_sync_write_outputs(f->cfg, &f->state, cache, ids, err, sizeof(err)), 0);
+
+	assert_int_equal(a0_cache_open_owned(cache, geteuid(), &c), 0);
+	assert_int_equal(a0_cache_generated(c), 2000);
+	/* alice and bob (blocked users keep their files); not carol (deleted), not erin. */
+	assert_int_equal(a0_cache_n_users(c), 2);
+	assert_int_equal(a0_cache_user_by_name(c, "alice", &pw), 0);
+	assert_int_equal(pw.uid, alice->uid);
+	assert_int_equal(pw.gid, alice->uid);
+	assert_string_equal(pw.dir, "/srv/home/alice");
+	assert_string_equal(pw.shell, "/bin/zsh");
+	assert_string_equal(pw.gecos, "Alice Liddell");
+	assert_int_equal(a0_cache_user_by_uid(c, bob->uid, &pw), 0);
+	assert_string_equal(pw.name, "bob");
+	assert_string_equal(pw.gecos, "");
+	assert_int_equal(a0_cache_user_by_name(c, "carol", &pw), -ENOENT);
+	assert_int_equal(a0_cache_user_by_name(c, "erin", &pw), -ENOENT);
+	/* Groups: the private ones, linux-dev with its active members, sudo for initgroups only. */
+	assert_int_equal(a0_cache_n_groups(c), 4);
+	assert_int_equal(a0_cache_n_served_groups(c), 3);
+	assert_int_equal(a0_cache_group_by_name(c, "alice", &gr), 0);
+	assert_int_equal(gr.gid, alice->gid);
+	assert_int_equal(gr.n_members, 0);
+	assert_int_equal(a0_cache_group_by_name(c, "linux-dev", &gr), 0);
+	assert_int_equal(gr.gid, dev_gid);
+	assert_int_equal(gr.n_members, 1);
+	assert_string_equal(a0_cache_member(c, &gr, 0), "alice");
+	assert_int_equal(a0_cache_group_by_name(c, "sudo", &gr), -ENOENT);
+	assert_int_equal(a0_cache_group_by_name(c, "Admins", &gr), -ENOENT);
+	assert_true(has_gid(c, "alice", 27));
+	assert_true(has_gid(c, "alice", dev_gid));
+	assert_false(has_gid(c, "bob", 27));
+	assert_false(has_gid(c, "bob", dev_gid));
+	a0_cache_close(c);
+
+	/* The identities: root's alone, each with its state, login and roles. */
+	assert_int_equal(stat(ids, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	if (geteuid() == 0) {
+		assert_a0(a0_identities_find(ids, "alice", &id, &generated, err, sizeof(err)), 0);
+		assert_int_equal(generated, 2000);
+		assert_string_equal(id.user_id, "auth0|alice");
+		assert_string_equal(id.login, "alice");
+		assert_int_equal(id.state, A0_IDENTITY_ACTIVE);
+		assert_int_equal(id.n_roles, 2);
+		assert_string_equal(id.roles[0], "Admins");
+		assert_string_equal(id.roles[1], "linux-dev");
+		a0_identity_clear(&id);
+		assert_a0(a0_identities_find(ids, "bob", &id, NULL, err, sizeof(err)), 0);
+		assert_int_equal(id.state, A0_IDENTITY_BLOCKED);
+		a0_identity_clear(&id);
+		assert_a0(a0_identities_find(ids, "carol", &id, NULL, err, sizeof(err)), 0);
+		assert_int_equal(id.state, A0_IDENTITY_DELETED);
+		assert_int_equal(id.n_roles, 0);
+		a0_identity_clear(&id);
+		assert_a0(a0_identities_find(ids, "erin", &id, NULL, err, sizeof(err)),
+			  A0_ERR_NOT_FOUND);
+	}
+
+	/* The cache cannot be written: the identities are, and the old cache stays. */
+	assert_a0(stat(cache, &st), 0);
+	f->state.generated = 3000;
+	assert_a0(unlink(ids), 0);
+	{
+		char bad[160];
+
+		snprintf(bad, sizeof(bad), "%s/missing/nss.cache", f->dir);
+		assert_a0(a0_sync_write_outputs(f->cfg, &f->state, bad, ids, err, sizeof(err)),
+			  A0_ERR_SYSTEM);
+		assert_int_equal(access(ids, F_OK), 0);
+	}
+	/* A home over the cache's bound: a configuration error, nothing written. */
+	{
+		char line[400];
+
+		snprintf(line, sizeof(line), "home_template = /%0250d/%%u\n", 0);
+		configure(f, line);
+		assert_a0(a0_sync_write_outputs(f->cfg, &f->state, cache, ids, err, sizeof(err)),
+			  A0_ERR_CONFIG);
+		assert_non_null(strstr(err, "home_template"));
+		assert_int_equal(a0_cache_open_owned(cache, geteuid(), &c), 0);
+		assert_int_equal(a0_cache_generated(c), 2000);
+		a0_cache_close(c);
+	}
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
@@ -1161,6 +1342,7 @@ int main(void)
 		T(test_group_map),
 		T(test_deterministic),
 		T(test_accounts_files),
+		T(test_write_outputs),
 	};
 #undef T
 

@@ -138,6 +138,19 @@ static void test_round_trip(void **state)
 	free(again);
 }
 
+static void test_print_refuses(void **state)
+{
+	struct a0_sync_state s;
+	char *text = NULL;
+	size_t len;
+
+	sample(&s);
+	sample_users[1].state = (enum a0_sync_user_state)3;
+	assert_a0(a0_sync_state_print(&s, &text, &len), A0_ERR_INVALID);
+	sample_users[1].state = A0_SYNC_BLOCKED;
+	assert_null(text);
+}
+
 static void test_empty(void **state)
 {
 	struct a0_sync_state s = { 0 }, got;
@@ -352,6 +365,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_print_refuses),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_owner, setup, teardown),
