@@ -559,7 +559,7 @@ static void test_uneven_ids(void **state)
 	assert_non_null(users);
 	assert_non_null(names);
 	for (uint32_t i = 0; i < N; i++) {
-		/* The first 2,000 close together, then squares spread to 3.6e9, the last at the top. */
+		/* 2,000 close together, then squares spread to 3.6e9, the last at the top. */
 		uint32_t uid = i < 2000     ? 1000 + i
 			       : i == N - 1 ? UINT32_MAX - 1
 					    : (i + 1) * (i + 1) * 400;
