@@ -177,6 +177,29 @@ static void test_write_and_read_back(void **state)
 	a0_cache_close(c);
 }
 
+/* No users and no groups: a valid cache where nothing is found. */
+static void test_empty_cache(void **state)
+{
+	struct a0_cache *c;
+	struct a0_cache_pw pw;
+	struct a0_cache_gr gr;
+	struct a0_cache_gids g;
+	char err[256] = "";
+
+	assert_a0(a0_cache_write(path, NULL, 0, NULL, 0, 1, err, sizeof(err)), 0);
+	c = open_cache();
+	assert_int_equal(a0_cache_n_users(c), 0);
+	assert_int_equal(a0_cache_n_groups(c), 0);
+	assert_int_equal(a0_cache_generated(c), 1);
+	assert_int_equal(a0_cache_user_by_name(c, "a0alice", &pw), -ENOENT);
+	assert_int_equal(a0_cache_user_by_uid(c, 70001, &pw), -ENOENT);
+	assert_int_equal(a0_cache_user_at(c, 0, &pw), -ENOENT);
+	assert_int_equal(a0_cache_group_by_gid(c, 71000, &gr), -ENOENT);
+	assert_int_equal(a0_cache_group_at(c, 0, &gr), -ENOENT);
+	assert_int_equal(a0_cache_groups_of(c, "a0alice", &g), -ENOENT);
+	a0_cache_close(c);
+}
+
 /* The writer's refusal, with what its message must name. */
 static void refused(const struct a0_cache_user *u, size_t nu, const struct a0_cache_group *g,
 		    size_t ng, const char *why)
@@ -658,6 +681,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_and_read_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_values_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_file_survives_failed_write, setup,
