@@ -20,7 +20,16 @@ bench_bench_nss_SOURCES = bench/bench_nss.c tests/unit/test_nss_fixture.h
 bench_bench_nss_CPPFLAGS = $(NSS_TEST_CPPFLAGS)
 bench_bench_nss_CFLAGS = $(TEST_CFLAGS)
 bench_bench_nss_LDADD = tests/libtestcommon.la nss/libauth0cache.la -ldl
-BENCH_BINS = bench/bench_login bench/bench_credentials bench/bench_grants bench/bench_nss
+
+# auth0-sync: a full sync of 10,000 users (time, the command's peak RSS), an incremental one.
+EXTRA_PROGRAMS += bench/bench_sync
+bench_bench_sync_SOURCES = bench/bench_sync.c
+bench_bench_sync_CPPFLAGS = $(AM_CPPFLAGS) -DA0_SYNC_BIN='"$(abs_builddir)/sync/auth0-sync"'
+bench_bench_sync_CFLAGS = $(TEST_CFLAGS)
+bench_bench_sync_LDADD = tests/libtestcommon.la $(CJSON_LIBS)
+EXTRA_bench_bench_sync_DEPENDENCIES = sync/auth0-sync
+BENCH_BINS = bench/bench_login bench/bench_credentials bench/bench_grants bench/bench_nss \
+	bench/bench_sync
 bench-programs: $(BENCH_BINS) nss/libnss_auth0_test.la
 CLEANFILES += $(BENCH_BINS)
 endif

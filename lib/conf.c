@@ -527,44 +527,54 @@ static int parse_dropins(struct a0_config *cfg, const char *dir, char *err, size
 	return r;
 }
 
-static int read_client_secret(struct a0_config *cfg, char *err, size_t errlen)
+int a0_config_read_secret(const char *path, const char *key, size_t max, bool one_line, char **ret,
+			  size_t *ret_len, char *err, size_t errlen)
 {
-	struct origin o = { cfg->client_secret_file, 0 };
+	struct origin o = { path, 0 };
 	struct stat st;
 	char *s = NULL;
 	size_t len = 0;
 	int fd, r;
 
-	fd = open(cfg->client_secret_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
-		return fail(err, errlen, &o, "client_secret_file: cannot open: %s",
-			    strerror(errno));
+		return fail(err, errlen, &o, "%s: cannot open: %s", key, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		r = fail(err, errlen, &o,
-			 "client_secret_file: must be a regular file owned by root with mode 0600 "
-			 "or 0400");
+			 "%s: must be a regular file owned by root with mode 0600 or 0400", key);
 		goto out;
 	}
-	if ((r = read_small_file(fd, MAX_SECRET, &s, &len)) < 0) {
-		r = fail(err, errlen, &o, "client_secret_file: cannot read (%s)", a0_strerror(r));
+	if ((r = read_small_file(fd, max, &s, &len)) < 0) {
+		r = fail(err, errlen, &o, "%s: cannot read (%s)", key, a0_strerror(r));
 		goto out;
 	}
-	/* One line: the secret, then at most a line end (LF or CRLF). */
-	if (len > 0 && s[len - 1] == '\n')
-		s[--len] = '\0';
-	if (len > 0 && s[len - 1] == '\r')
-		s[--len] = '\0';
-	if (len == 0 || !a0_text_ok(s, len, A0_TEXT_LINE)) {
-		r = fail(err, errlen, &o, "client_secret_file: empty or not one line of text");
+	if (one_line) {
+		/* One line: the secret, then at most a line end (LF or CRLF). */
+		if (len > 0 && s[len - 1] == '\n')
+			s[--len] = '\0';
+		if (len > 0 && s[len - 1] == '\r')
+			s[--len] = '\0';
+	}
+	if (len == 0 || (one_line && !a0_text_ok(s, len, A0_TEXT_LINE)) || strlen(s) != len) {
+		r = fail(err, errlen, &o, "%s: empty or not %s", key,
+			 one_line ? "one line of text" : "text");
 		goto out;
 	}
-	cfg->client_secret = s;
+	*ret = s;
+	if (ret_len)
+		*ret_len = len;
 	s = NULL;
 out:
 	a0_wipe_free(s, len);
 	(void)close(fd);
 	return r;
+}
+
+static int read_client_secret(struct a0_config *cfg, char *err, size_t errlen)
+{
+	return a0_config_read_secret(cfg->client_secret_file, "client_secret_file", MAX_SECRET,
+				     true, &cfg->client_secret, NULL, err, errlen);
 }
 
 /*

@@ -120,6 +120,17 @@ int a0_config_parse_buffer(const char *text, size_t len, int argc, const char **
 			   struct a0_config **ret, char *err, size_t errlen);
 void a0_config_free(struct a0_config *cfg);
 
+/*
+ * Read a secret from a file only root may read: a regular file (not a symbolic link) owned by
+ * root with no permission for group or others, of at most max bytes, not empty, without NUL
+ * bytes; with one_line, one line of text whose line end (LF or CRLF) is dropped.
+ * client_secret_file, sync_client_secret_file (one line) and sync_private_key_file (a PEM
+ * key) are read so. 0 and the secret in *ret (free with a0_secret_free) and its length in
+ * *ret_len (may be NULL); A0_ERR_CONFIG with "path: key: problem" in err.
+ */
+int a0_config_read_secret(const char *path, const char *key, size_t max, bool one_line, char **ret,
+			  size_t *ret_len, char *err, size_t errlen);
+
 /* The method's configuration name ("otp", "push", ..., "recovery-code"). */
 const char *a0_mfa_method_name(enum a0_mfa_method m);
 

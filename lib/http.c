@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,45 +27,86 @@ struct a0_http {
 	unsigned connections;
 	char *forwarded_for;      /* "auth0-forwarded-for: IP" header, or NULL */
 	struct curl_slist *extra; /* the caller's header lines (a0_http_add_header) */
+	long timeout_ms;
+	size_t max_body;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
 struct transfer {
 	struct a0_buf body;
 	long retry_after;
+	long long ratelimit_reset;
+	/* a0_http_download: the body goes to sink instead of body */
+	CURL *curl;
+	a0_http_sink_fn sink;
+	void *sink_ctx;
+	int sink_error;
+	long status;     /* known once the body starts */
+	size_t got, max; /* bytes passed to sink, and their bound */
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 {
 	struct transfer *t = userdata;
 
+	if (t->sink) {
+		/* Only a 2xx body is the file: anything else is read into body (bounded), for the
+		 * status alone. */
+		if (t->status == 0 &&
+		    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status) != CURLE_OK)
+			return 0;
+		if (t->status >= 200 && t->status < 300) {
+			/* libcurl 7.x checks CURLOPT_MAXFILESIZE against Content-Length alone */
+			if (size * n > t->max - t->got) {
+				t->sink_error = A0_ERR_TOO_LARGE;
+				return 0;
+			}
+			t->got += size * n;
+			t->sink_error = t->sink(t->sink_ctx, data, size * n);
+			return t->sink_error < 0 ? 0 : size * n;
+		}
+	}
 	if (a0_buf_append(&t->body, data, size * n) < 0)
 		return 0; /* libcurl stops with CURLE_WRITE_ERROR */
 	return size * n;
+}
+
+/* The value of header line data (len bytes) when it is "name: <non-negative decimal>". */
+static bool header_number(const char *data, size_t len, const char *name, long long *ret)
+{
+	size_t nlen = strlen(name);
+	char value[32] = "";
+	size_t vlen;
+	char *end;
+	long long v;
+
+	if (len <= nlen + 1 || strncasecmp(data, name, nlen) != 0 || data[nlen] != ':')
+		return false;
+	vlen = len - nlen - 1;
+	if (vlen >= sizeof(value))
+		return false;
+	memcpy(value, data + nlen + 1, vlen);
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	while (*end == ' ' || *end == '\r' || *end == '\n')
+		end++;
+	if (errno != 0 || end == value || *end != '\0' || v < 0)
+		return false;
+	*ret = v;
+	return true;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
 	struct transfer *t = userdata;
 	size_t len = size * n;
-	static const char name[] = "retry-after:";
+	long long v;
 
-	if (len > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-		char value[32] = "";
-		size_t vlen = len - (sizeof(name) - 1);
-		char *end;
-		long v;
-
-		if (vlen >= sizeof(value))
-			vlen = sizeof(value) - 1;
-		memcpy(value, data + sizeof(name) - 1, vlen);
-		v = strtol(value, &end, 10);
-		/* Delta-seconds only; an HTTP date is treated as absent. */
-		while (*end == ' ' || *end == '\r' || *end == '\n')
-			end++;
-		if (end != value && *end == '\0' && v >= 0)
-			t->retry_after = v;
-	}
+	/* Retry-After: delta-seconds only; an HTTP date is treated as absent. */
+	if (header_number(data, len, "retry-after", &v) && v <= LONG_MAX)
+		t->retry_after = (long)v;
+	else if (header_number(data, len, "x-ratelimit-reset", &v))
+		t->ratelimit_reset = v;
 	return len;
 }
 
@@ -135,8 +179,9 @@ int a0_http_new(const struct a0_http_options *opt, struct a0_http **ret)
 	SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)A0_HTTP_MAX_BODY);
 #undef SET
+	h->timeout_ms = timeout_ms;
+	h->max_body = A0_HTTP_MAX_BODY;
 	if (e != CURLE_OK) {
 		a0_http_free(h);
 		return A0_ERR_CONFIG;
@@ -191,21 +236,64 @@ static int add_header(struct curl_slist **list, const char *header)
 	return 0;
 }
 
+/*
+ * Send the request set up on h->curl (URL, body) with headers, into t: 0, or the transfer's
+ * error with a reason in err. max bounds the body.
+ */
+static int perform(struct a0_http *h, struct curl_slist *headers, size_t max, struct transfer *t,
+		   char *err, size_t errlen)
+{
+	CURL *c = h->curl;
+	long connects = 0;
+	CURLcode e;
+	int r = 0;
+
+	h->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	h->requests++;
+	e = curl_easy_perform(c);
+	if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+		h->connections += (unsigned)connects;
+	/* The list and body are freed by the caller: leave libcurl no pointer to them. */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+	if (e != CURLE_OK && t->sink_error == A0_ERR_TOO_LARGE) {
+		r = A0_ERR_TOO_LARGE;
+		a0_format(err, errlen, "response larger than %zu bytes", max);
+	} else if (e != CURLE_OK && t->sink_error < 0) {
+		r = t->sink_error;
+		a0_format(err, errlen, "%s", a0_strerror(r));
+	} else if (e != CURLE_OK) {
+		r = map_curl_error(e);
+		if (r == A0_ERR_TOO_LARGE)
+			a0_format(err, errlen, "response larger than %zu bytes", max);
+		else
+			a0_format(err, errlen, "%s",
+				  h->errbuf[0] ? h->errbuf : curl_easy_strerror(e));
+	}
+	return r;
+}
+
 int a0_http_request(struct a0_http *h, const char *path, const char *bearer, const char *json_body,
 		    struct a0_http_response *resp, char *err, size_t errlen)
 {
-	struct transfer t = { .body = { .max = A0_HTTP_MAX_BODY }, .retry_after = -1 };
+	struct transfer t = { .body = { .max = h->max_body },
+			      .retry_after = -1,
+			      .ratelimit_reset = -1 };
 	struct curl_slist *headers = NULL;
 	char *url = NULL, *auth = NULL;
 	const char *ctype = NULL;
 	CURL *c = h->curl;
-	long connects = 0;
-	CURLcode e;
 	int r;
 
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
-	h->errbuf[0] = '\0';
+	resp->ratelimit_reset = -1;
 	if (asprintf(&url, "%s%s", h->base, path) < 0) {
 		url = NULL;
 		return A0_ERR_NOMEM;
@@ -232,35 +320,19 @@ int a0_http_request(struct a0_http *h, const char *path, const char *bearer, con
 		goto out;
 
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
 	if (json_body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json_body));
 	} else {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
-	h->requests++;
-	e = curl_easy_perform(c);
-	if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
-		h->connections += (unsigned)connects;
-	/* The list and body are freed below: leave libcurl no pointer to them. */
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
-	if (e != CURLE_OK) {
-		r = map_curl_error(e);
-		if (r == A0_ERR_TOO_LARGE)
-			a0_format(err, errlen, "response larger than %d bytes", A0_HTTP_MAX_BODY);
-		else
-			a0_format(err, errlen, "%s",
-				  h->errbuf[0] ? h->errbuf : curl_easy_strerror(e));
+	if ((r = perform(h, headers, h->max_body, &t, err, errlen)) < 0)
 		goto out;
-	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
 		a0_format(resp->content_type, sizeof(resp->content_type), "%s", ctype);
 	resp->retry_after = t.retry_after;
+	resp->ratelimit_reset = t.ratelimit_reset;
 	r = t.body.data ? 0 : a0_buf_append(&t.body, "", 0);
 	if (r < 0)
 		goto out;
@@ -274,12 +346,67 @@ out:
 	return r;
 }
 
+/* What is kept of a download's answer that is not a 2xx: enough to see what it was. */
+#define DOWNLOAD_ERROR_BODY 4096
+
+int a0_http_download(struct a0_http *h, const char *url, size_t max, a0_http_sink_fn sink,
+		     void *ctx, char *err, size_t errlen)
+{
+	struct transfer t = { .body = { .max = DOWNLOAD_ERROR_BODY },
+			      .retry_after = -1,
+			      .ratelimit_reset = -1,
+			      .curl = h->curl,
+			      .sink = sink,
+			      .sink_ctx = ctx,
+			      .max = max };
+	struct curl_slist *headers = NULL;
+	long status = 0;
+	int r;
+
+	if (strncmp(url, "https://", 8) != 0) {
+		a0_format(err, errlen, "not an https URL");
+		return A0_ERR_MALFORMED;
+	}
+	r = add_header(&headers, "Accept: */*");
+	if (r == 0)
+		r = add_header(&headers, "Expect:");
+	if (r < 0)
+		goto out;
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+	/* A status other than 2xx ends the transfer once its body passes DOWNLOAD_ERROR_BODY
+	 * (a0_buf's bound), not max. */
+	if ((r = perform(h, headers, max, &t, err, errlen)) < 0 && t.status < 200)
+		goto out;
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status >= 300) {
+		a0_format(err, errlen, "HTTP %ld", status);
+		r = status >= 500 ? A0_ERR_SERVER : A0_ERR_AUTH0;
+	}
+out:
+	a0_buf_free(&t.body);
+	curl_slist_free_all(headers);
+	return r;
+}
+
 void a0_http_response_clear(struct a0_http_response *resp)
 {
 	if (resp->body)
 		a0_wipe_free(resp->body, resp->len);
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
+	resp->ratelimit_reset = -1;
+}
+
+int a0_http_set_limits(struct a0_http *h, unsigned long timeout_ms, size_t max_body)
+{
+	if (timeout_ms > LONG_MAX)
+		return A0_ERR_INVALID;
+	if (timeout_ms)
+		h->timeout_ms = (long)timeout_ms;
+	if (max_body)
+		h->max_body = max_body;
+	return 0;
 }
 
 int a0_http_set_forwarded_for(struct a0_http *h, const char *ip)

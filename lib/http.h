@@ -25,7 +25,8 @@ struct a0_http_response {
 	char *body; /* NUL-terminated; wiped when cleared */
 	size_t len;
 	char content_type[64];
-	long retry_after; /* seconds from Retry-After, -1 when absent */
+	long retry_after;          /* seconds from Retry-After, -1 when absent */
+	long long ratelimit_reset; /* X-RateLimit-Reset: epoch seconds, -1 when absent */
 };
 
 int a0_http_new(const struct a0_http_options *opt, struct a0_http **ret);
@@ -52,6 +53,28 @@ int a0_http_set_forwarded_for(struct a0_http *h, const char *ip);
  * decides which headers may be sent; a line with a control byte is refused (A0_ERR_INVALID).
  */
 int a0_http_add_header(struct a0_http *h, const char *line);
+
+/*
+ * Change the limits of this client's later requests: timeout_ms for a whole request, connect
+ * included, and max_body, the largest response body (0 keeps either as it is). auth0-sync
+ * shortens the timeout as its run's deadline nears, and reads Management API pages larger than
+ * A0_HTTP_MAX_BODY. 0 or A0_ERR_INVALID.
+ */
+int a0_http_set_limits(struct a0_http *h, unsigned long timeout_ms, size_t max_body);
+
+/* Takes the next piece of a downloaded body: 0 to go on, or a negative A0_ERR_* to stop. */
+typedef int (*a0_http_sink_fn)(void *ctx, const char *data, size_t len);
+
+/*
+ * GET url, an absolute https URL of another origin (a users-export file: Auth0 hands out a
+ * pre-signed storage URL), with this client's TLS settings and limits but neither an
+ * Authorization header nor those of a0_http_add_header. The body of a 2xx answer goes to sink
+ * as it arrives, at most max bytes. 0 when sink took it whole; A0_ERR_SERVER (5xx) or
+ * A0_ERR_AUTH0 (another status) with "HTTP <status>" in err; sink's error; or a transfer's error
+ * as a0_http_request.
+ */
+int a0_http_download(struct a0_http *h, const char *url, size_t max, a0_http_sink_fn sink,
+		     void *ctx, char *err, size_t errlen);
 
 /* Numbers of TLS connections opened and requests sent by this client (for tests, bench). */
 void a0_http_stats(const struct a0_http *h, unsigned *ret_connections, unsigned *ret_requests);
