@@ -150,11 +150,16 @@ static enum nss_status fill_passwd(const struct a0_cache_pw *e, struct passwd *p
 	       shell = strlen(e->shell) + 1;
 	char *p = buf;
 
-	if (!buf || name + sizeof("x") + gecos + dir + shell > buflen)
+	if (!buf || name + sizeof("*") + gecos + dir + shell > buflen)
 		return erange(errnop);
 	pw->pw_name = put(&p, e->name, name);
-	/* The password is Auth0's: nothing here, and no shadow entry. */
-	pw->pw_passwd = put(&p, "x", sizeof("x"));
+	/*
+	 * The password is Auth0's: none here, and no shadow entry. "*" as SSSD gives, not "x":
+	 * "x" says "see shadow", and pam_unix's account phase (Debian's common-account, which sudo
+	 * and a stock sshd stack run) then fails for want of a shadow entry ("account validation
+	 * failure"). "*" is no crypt() result, so no local password ever matches.
+	 */
+	pw->pw_passwd = put(&p, "*", sizeof("*"));
 	pw->pw_uid = e->uid;
 	pw->pw_gid = e->gid;
 	pw->pw_gecos = put(&p, e->gecos, gecos);

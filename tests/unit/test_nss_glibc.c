@@ -144,7 +144,7 @@ static void test_passwd_lookups(void **state)
 	write_fixture();
 	assert_status(m.getpwnam_r("a0alice", &pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
 	assert_string_equal(pw.pw_name, "a0alice");
-	assert_string_equal(pw.pw_passwd, "x");
+	assert_string_equal(pw.pw_passwd, "*");
 	assert_int_equal(pw.pw_uid, 70001);
 	assert_int_equal(pw.pw_gid, 70001);
 	assert_string_equal(pw.pw_gecos, "Alice Example,,,");
@@ -619,7 +619,7 @@ static void test_glibc_getent(void **state)
 	skip();
 #else
 	assert_int_equal(system("getent passwd a0alice | grep -qx "
-				"'a0alice:x:70001:70001:Alice Example,,,:/home/a0alice:/bin/bash'"),
+				"'a0alice:*:70001:70001:Alice Example,,,:/home/a0alice:/bin/bash'"),
 			 0);
 	assert_int_equal(system("getent initgroups a0alice | grep -qE '^a0alice +27 71000 71001$'"),
 			 0);
