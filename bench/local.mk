@@ -14,6 +14,13 @@ bench_bench_credentials_LDADD = credentials/libauth0-credentials.la tests/libtes
 bench_bench_grants_SOURCES = bench/bench_grants.c
 bench_bench_grants_CFLAGS = $(TEST_CFLAGS)
 bench_bench_grants_LDADD = tests/libtestcommon.la lib/libauth0core.la $(CJSON_LIBS)
+# libnss_auth0 (its test build) next to glibc's nss_files, in a mount namespace of its own.
+EXTRA_PROGRAMS += bench/bench_nss
+bench_bench_nss_SOURCES = bench/bench_nss.c tests/unit/test_nss_fixture.h
+bench_bench_nss_CPPFLAGS = $(NSS_TEST_CPPFLAGS)
+bench_bench_nss_CFLAGS = $(TEST_CFLAGS)
+bench_bench_nss_LDADD = tests/libtestcommon.la nss/libauth0cache.la -ldl
+
 # auth0-sync: a full sync of 10,000 users (time, the command's peak RSS), an incremental one.
 EXTRA_PROGRAMS += bench/bench_sync
 bench_bench_sync_SOURCES = bench/bench_sync.c
@@ -21,8 +28,9 @@ bench_bench_sync_CPPFLAGS = $(AM_CPPFLAGS) -DA0_SYNC_BIN='"$(abs_builddir)/sync/
 bench_bench_sync_CFLAGS = $(TEST_CFLAGS)
 bench_bench_sync_LDADD = tests/libtestcommon.la $(CJSON_LIBS)
 EXTRA_bench_bench_sync_DEPENDENCIES = sync/auth0-sync
-BENCH_BINS = bench/bench_login bench/bench_credentials bench/bench_grants bench/bench_sync
-bench-programs: $(BENCH_BINS)
+BENCH_BINS = bench/bench_login bench/bench_credentials bench/bench_grants bench/bench_nss \
+	bench/bench_sync
+bench-programs: $(BENCH_BINS) nss/libnss_auth0_test.la
 CLEANFILES += $(BENCH_BINS)
 endif
 EXTRA_DIST += bench/bench_sdk.mjs

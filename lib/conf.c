@@ -616,9 +616,9 @@ static int set_defaults(struct a0_config *cfg)
 	    a0_strdup_into(&cfg->shell, "/bin/bash") < 0)
 		return A0_ERR_NOMEM;
 	cfg->uid_min = 200000;
-	cfg->uid_max = 299999;
-	cfg->gid_min = 300000;
-	cfg->gid_max = 399999;
+	cfg->uid_max = 999999999;
+	cfg->gid_min = 1000000000;
+	cfg->gid_max = 1099999999;
 	cfg->sync_full_interval = 86400;
 	cfg->sync_max_runtime = 600;
 	cfg->snapshot_max_age = 86400;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/error.h"
+#include "lib/identities.h"
 #include "lib/json.h"
 #include "lib/jwt.h"
 #include "lib/policy.h"
@@ -21,6 +22,8 @@ static const char tell_other_account[] = "You signed in as a different account."
 static const char tell_unmatched[] = "Your sign-in could not be matched to this account.";
 static const char tell_unverified[] = "Verify your email address, then try again.";
 static const char tell_not_allowed[] = "You may not sign in to this account here.";
+static const char tell_blocked[] = "This account is blocked in Auth0.";
+static const char tell_removed[] = "This account no longer exists in Auth0.";
 
 /*
  * 0 and the uid, 1 when there is no such account, A0_ERR_SYSTEM (reason) when the account
@@ -132,9 +135,120 @@ static int check_claim(const struct a0_config *cfg, const char *user, const cJSO
 	return 0;
 }
 
+int a0_policy_synced(const struct a0_config *cfg, const char *user, struct a0_identity *ret,
+		     char *reason, size_t reasonlen)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/%s", cfg->sync_dir, A0_IDENTITIES_NAME);
+
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		a0_format(reason, reasonlen, "sync_dir: path too long");
+		return A0_ERR_CONFIG;
+	}
+	return a0_identities_find(path, user, ret, NULL, reason, reasonlen);
+}
+
+/* Blocked or deleted in Auth0 at the last sync: refused whatever else holds. */
+static int check_state(const struct a0_identity *id, const char *user, const char **tell,
+		       char *reason, size_t reasonlen)
+{
+	char a[A0_SHOW_MAX + 1];
+
+	if (id->state == A0_IDENTITY_BLOCKED)
+		return deny(tell, tell_blocked, reason, reasonlen,
+			    "identity cache: '%s' is blocked in Auth0", a0_show(user, a));
+	if (id->state == A0_IDENTITY_DELETED)
+		return deny(tell, tell_removed, reason, reasonlen,
+			    "identity cache: '%s' was deleted in Auth0", a0_show(user, a));
+	return 0;
+}
+
+/* allowed_roles: the synced roles of the account must hold one of them. */
+static int check_roles(const struct a0_config *cfg, const struct a0_identity *id, const char *user,
+		       const char **tell, char *reason, size_t reasonlen)
+{
+	char a[A0_SHOW_MAX + 1];
+
+	if (!cfg->allowed_roles.n)
+		return 0;
+	for (size_t i = 0; id && i < id->n_roles; i++)
+		if (a0_list_contains(&cfg->allowed_roles, id->roles[i]))
+			return 0;
+	return deny(tell, tell_not_allowed, reason, reasonlen,
+		    id ? "allowed_roles: '%s' holds none of them in Auth0"
+		       : "allowed_roles: '%s' is not in the synced identity cache",
+		    a0_show(user, a));
+}
+
+int a0_policy_account(const struct a0_config *cfg, const char *user, const char **tell,
+		      char *reason, size_t reasonlen)
+{
+	struct a0_identity id = { 0 };
+	int r;
+
+	if (reason && reasonlen)
+		reason[0] = '\0';
+	*tell = NULL;
+	r = a0_policy_synced(cfg, user, &id, reason, reasonlen);
+	if (r == A0_ERR_NOT_FOUND)
+		return cfg->allowed_roles.n ? check_roles(cfg, NULL, user, tell, reason, reasonlen)
+					    : r;
+	if (r < 0)
+		return r;
+	r = check_state(&id, user, tell, reason, reasonlen);
+	if (r == 0)
+		r = check_roles(cfg, &id, user, tell, reason, reasonlen);
+	a0_identity_clear(&id);
+	return r;
+}
+
+int a0_policy_login_name(const struct a0_config *cfg, const char *user, char **ret)
+{
+	struct a0_identity id = { 0 };
+	char reason[256];
+	int r;
+
+	r = a0_policy_synced(cfg, user, &id, reason, sizeof(reason));
+	if (r == 0 && !id.local && id.login) {
+		r = a0_strdup_into(ret, id.login);
+		a0_identity_clear(&id);
+		return r;
+	}
+	if (r == 0)
+		a0_identity_clear(&id);
+	/* No synced login (or no readable cache: the policy reports that): the template. */
+	return a0_config_username(cfg, user, ret);
+}
+
+/* The binding the identity cache holds for an account that exists only in Auth0. */
+static int check_synced(const struct a0_config *cfg, const char *user, const char *sub,
+			const char **tell, char *reason, size_t reasonlen)
+{
+	char a[A0_SHOW_MAX + 1], b[A0_SHOW_MAX + 1], c[A0_SHOW_MAX + 1];
+	struct a0_identity id = { 0 };
+	int r;
+
+	r = a0_policy_synced(cfg, user, &id, reason, reasonlen);
+	if (r == A0_ERR_CONFIG)
+		*tell = NULL;
+	if (r < 0)
+		return r;
+	if (id.local)
+		r = A0_ERR_NOT_FOUND; /* a local account: only users_file binds it */
+	else if (!sub || strcmp(sub, id.user_id) != 0)
+		r = deny(tell, tell_other_account, reason, reasonlen,
+			 "identity cache: sub is '%s', '%s' is Auth0 user '%s'",
+			 sub ? a0_show(sub, a) : "(none)", a0_show(user, b),
+			 a0_show(id.user_id, c));
+	else
+		r = check_state(&id, user, tell, reason, reasonlen);
+	a0_identity_clear(&id);
+	return r;
+}
+
 /*
  * Is the identity the one this account is bound to? users_file, which only root writes, comes
- * first; then user_claim when configured. With neither there is no binding, and whoever signed
+ * first; then the synced identity cache (auth0-sync), then user_claim when configured. With neither there is no binding, and whoever signed
  * up under this account's name is refused: the reason tells the administrator how to bind it.
  */
 static int check_identity(const struct a0_config *cfg, const char *user, const cJSON *claims,
@@ -161,6 +275,11 @@ static int check_identity(const struct a0_config *cfg, const char *user, const c
 	}
 	if (r != A0_ERR_NOT_FOUND)
 		return r;
+	r = check_synced(cfg, user, sub, tell, reason, reasonlen);
+	if (r != A0_ERR_NOT_FOUND)
+		return r;
+	if (reason && reasonlen)
+		reason[0] = '\0';
 	if (cfg->user_claim)
 		return check_claim(cfg, user, claims, tell, reason, reasonlen);
 	return deny(tell, tell_unmatched, reason, reasonlen,
@@ -175,11 +294,19 @@ static int check_access(const struct a0_config *cfg, const char *user, const cJS
 			const char **tell, char *reason, size_t reasonlen)
 {
 	const cJSON *groups, *g;
-	char buf[A0_SHOW_MAX + 1];
+	char buf[A0_SHOW_MAX + 1], why[512];
+	int r;
 
 	if (cfg->allowed_users.n && !a0_list_contains(&cfg->allowed_users, user))
 		return deny(tell, tell_not_allowed, reason, reasonlen,
 			    "allowed_users: '%s' is not listed", a0_show(user, buf));
+	/* The synced state and roles, as the account phase checks them for every login. The
+	 * reason so far (a binding by a trusted claim) stays unless this refuses. */
+	r = a0_policy_account(cfg, user, tell, why, sizeof(why));
+	if (r != 0 && r != A0_ERR_NOT_FOUND) {
+		a0_format(reason, reasonlen, "%s", why);
+		return r;
+	}
 	if (!cfg->allowed_groups.n)
 		return 0;
 	groups = cJSON_GetObjectItemCaseSensitive(claims, cfg->groups_claim);

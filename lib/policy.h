@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/conf.h"
+#include "lib/identities.h"
 
 /*
  * Who may log in. Two questions, asked of the configuration and the verified ID token's
@@ -47,5 +48,32 @@ int a0_policy_system_account(const struct a0_config *cfg, const char *user, char
  */
 int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *claims,
 		    const char **tell, char *reason, size_t reasonlen);
+
+/*
+ * What the synced identity cache (sync_dir/identities, written by auth0-sync(8)) says of the
+ * account user: 0 and *ret (clear it with a0_identity_clear); A0_ERR_NOT_FOUND when there is
+ * no cache or it does not name user; A0_ERR_CONFIG (the file is not root's only, or malformed:
+ * reason says why); A0_ERR_NOMEM.
+ */
+int a0_policy_synced(const struct a0_config *cfg, const char *user, struct a0_identity *ret,
+		     char *reason, size_t reasonlen);
+
+/*
+ * The account phase's question for every login, whoever authenticated it (an Auth0 sign-in, an
+ * ssh key, another module): does the identity cache refuse user? A0_ERR_POLICY (with *tell and
+ * reason) when the account is blocked or deleted in Auth0 at the last sync, or allowed_roles is
+ * set and the account holds none of them (or is not in the cache); 0 when the cache knows the
+ * account and lets it in; A0_ERR_NOT_FOUND when the cache does not know it and no rule needs
+ * it to; A0_ERR_CONFIG, A0_ERR_NOMEM.
+ */
+int a0_policy_account(const struct a0_config *cfg, const char *user, const char **tell,
+		      char *reason, size_t reasonlen);
+
+/*
+ * The name the password grant sends for user: the login the identity cache holds for an
+ * account that exists only in Auth0 (its Auth0 username, else its email), else the username
+ * template. 0 and a new string, A0_ERR_INVALID, A0_ERR_NOMEM.
+ */
+int a0_policy_login_name(const struct a0_config *cfg, const char *user, char **ret);
 
 #endif

@@ -87,10 +87,10 @@ static int check(struct a0_cache *c)
 		return -EBADMSG;
 	items[A0_SEC_USERS] = (uint64_t)h->n_users * sizeof(struct a0_cache_urec);
 	items[A0_SEC_GROUPS] = (uint64_t)h->n_groups * sizeof(struct a0_cache_grec);
-	items[A0_SEC_USERS_BY_NAME] = (uint64_t)h->n_users * sizeof(uint32_t);
-	items[A0_SEC_USERS_BY_UID] = (uint64_t)h->n_users * sizeof(uint32_t);
-	items[A0_SEC_GROUPS_BY_NAME] = (uint64_t)h->n_served_groups * sizeof(uint32_t);
-	items[A0_SEC_GROUPS_BY_GID] = (uint64_t)h->n_served_groups * sizeof(uint32_t);
+	items[A0_SEC_USERS_BY_NAME] = (uint64_t)h->n_users * sizeof(struct a0_cache_key);
+	items[A0_SEC_USERS_BY_UID] = (uint64_t)h->n_users * sizeof(struct a0_cache_key);
+	items[A0_SEC_GROUPS_BY_NAME] = (uint64_t)h->n_served_groups * sizeof(struct a0_cache_key);
+	items[A0_SEC_GROUPS_BY_GID] = (uint64_t)h->n_served_groups * sizeof(struct a0_cache_key);
 	items[A0_SEC_MEMBERSHIPS] = (uint64_t)h->n_memberships * sizeof(struct a0_cache_mrec);
 	for (int i = 0; i < A0_SEC_COUNT; i++) {
 		const struct a0_cache_section *s = &h->sec[i];
@@ -263,29 +263,110 @@ static int group(const struct a0_cache *c, uint32_t n, struct a0_cache_gr *ret)
 	return 0;
 }
 
-/*
- * Binary search of an index section of n record numbers (A0_SEC_COUNT: records 0..n-1 are
- * sorted themselves), in the order cmp compares: <0, 0, >0 as the key sorts before, equals or
- * after record rec; cmp sets *bad when the record points outside the file. The record number
- * found, -ENOENT or -EBADMSG.
- */
-typedef int compare_fn(const struct a0_cache *c, const void *key, uint32_t rec, bool *bad);
+static struct a0_cache_key key_at(const struct a0_cache *c, enum a0_cache_section_id index,
+				  size_t i)
+{
+	struct a0_cache_key k;
 
-static int64_t search(const struct a0_cache *c, enum a0_cache_section_id index, size_t n,
-		      const void *key, compare_fn *cmp)
+	memcpy(&k, c->sec[index] + i * sizeof(k), sizeof(k));
+	return k;
+}
+
+/* The key of entry i of a sorted section: its first 32 bits (an index entry's key, a
+ * membership's hash). */
+static uint32_t sort_key(const struct a0_cache *c, enum a0_cache_section_id sec, size_t size,
+			 size_t i)
+{
+	uint32_t k;
+
+	memcpy(&k, c->sec[sec] + i * size, sizeof(k));
+	return k;
+}
+
+/* The name entry i of a name index stands for, or NULL when it points outside the file. */
+typedef const char *name_fn(const struct a0_cache *c, size_t i);
+
+static const char *user_name(const struct a0_cache *c, size_t i)
+{
+	uint32_t n = key_at(c, A0_SEC_USERS_BY_NAME, i).rec;
+	struct a0_cache_urec u;
+
+	if (n >= c->h.n_users)
+		return NULL;
+	memcpy(&u, c->sec[A0_SEC_USERS] + (size_t)n * sizeof(u), sizeof(u));
+	return string_at(c, u.name);
+}
+
+static const char *group_name(const struct a0_cache *c, size_t i)
+{
+	uint32_t n = key_at(c, A0_SEC_GROUPS_BY_NAME, i).rec;
+	struct a0_cache_grec g;
+
+	if (n >= c->h.n_groups)
+		return NULL;
+	memcpy(&g, c->sec[A0_SEC_GROUPS] + (size_t)n * sizeof(g), sizeof(g));
+	return string_at(c, g.name);
+}
+
+static const char *membership_name(const struct a0_cache *c, size_t i)
+{
+	struct a0_cache_mrec m;
+
+	memcpy(&m, c->sec[A0_SEC_MEMBERSHIPS] + i * sizeof(m), sizeof(m));
+	return string_at(c, m.name);
+}
+
+static int cmp_u32(uint32_t a, uint32_t b)
+{
+	return (a > b) - (a < b);
+}
+
+/*
+ * The first steps of a search guess where the key lies from the keys at both ends of the range
+ * (interpolation: hashes are uniform, ids mostly dense), which finds it in two or three reads
+ * of the index whatever its size; the steps after them halve the range, so that keys spread
+ * unevenly cost O(log n), never more.
+ */
+#define GUESSES 4
+#define GUESS_MIN_RANGE 16
+
+/*
+ * Search the n entries of size bytes of section sec, sorted by their first 32 bits and, when
+ * name_of is given, then by the name each stands for (ids are unique: their indexes need no
+ * second key). Only the keys are read until one equals the key sought, so the search stays in
+ * the one compact array. The position found, -ENOENT, or -EBADMSG when a name it needed lies
+ * outside the file. On a corrupt (unsorted) section it may miss an entry, but every read stays
+ * in the range, which shrinks at every step.
+ */
+static int64_t search(const struct a0_cache *c, enum a0_cache_section_id sec, size_t size, size_t n,
+		      uint32_t key, const char *name, name_fn *name_of)
 {
 	size_t lo = 0, hi = n;
-	bool bad = false;
 
-	while (lo < hi) {
+	for (int step = 0; lo < hi; step++) {
 		size_t mid = lo + (hi - lo) / 2;
-		uint32_t rec = index == A0_SEC_COUNT ? (uint32_t)mid : u32_at(c->sec[index], mid);
-		int d = cmp(c, key, rec, &bad);
+		int d;
 
-		if (bad)
-			return -EBADMSG;
+		if (step < GUESSES && hi - lo >= GUESS_MIN_RANGE) {
+			uint32_t first = sort_key(c, sec, size, lo);
+			uint32_t last = sort_key(c, sec, size, hi - 1);
+
+			if (key < first || key > last)
+				return -ENOENT;
+			if (last > first)
+				mid = lo + (size_t)((uint64_t)(key - first) * (hi - 1 - lo) /
+						    (last - first));
+		}
+		d = cmp_u32(key, sort_key(c, sec, size, mid));
+		if (d == 0 && name_of) {
+			const char *other = name_of(c, mid);
+
+			if (!other)
+				return -EBADMSG;
+			d = strcmp(name, other);
+		}
 		if (d == 0)
-			return rec;
+			return (int64_t)mid;
 		if (d < 0)
 			hi = mid;
 		else
@@ -294,88 +375,13 @@ static int64_t search(const struct a0_cache *c, enum a0_cache_section_id index, 
 	return -ENOENT;
 }
 
-static int cmp_user_name(const struct a0_cache *c, const void *key, uint32_t rec, bool *bad)
+/* The record an index names for key (and name), or -ENOENT / -EBADMSG. */
+static int64_t lookup(const struct a0_cache *c, enum a0_cache_section_id index, size_t n,
+		      uint32_t key, const char *name, name_fn *name_of)
 {
-	struct a0_cache_urec u;
-	const char *name;
+	int64_t pos = search(c, index, sizeof(struct a0_cache_key), n, key, name, name_of);
 
-	if (rec >= c->h.n_users) {
-		*bad = true;
-		return 0;
-	}
-	memcpy(&u, c->sec[A0_SEC_USERS] + (size_t)rec * sizeof(u), sizeof(u));
-	name = string_at(c, u.name);
-	if (!name) {
-		*bad = true;
-		return 0;
-	}
-	return strcmp(key, name);
-}
-
-static int cmp_id(uint32_t key, uint32_t id)
-{
-	return (key > id) - (key < id);
-}
-
-static int cmp_user_uid(const struct a0_cache *c, const void *key, uint32_t rec, bool *bad)
-{
-	struct a0_cache_urec u;
-
-	if (rec >= c->h.n_users) {
-		*bad = true;
-		return 0;
-	}
-	memcpy(&u, c->sec[A0_SEC_USERS] + (size_t)rec * sizeof(u), sizeof(u));
-	return cmp_id(*(const uint32_t *)key, u.uid);
-}
-
-static int cmp_group_name(const struct a0_cache *c, const void *key, uint32_t rec, bool *bad)
-{
-	struct a0_cache_grec g;
-	const char *name;
-
-	if (rec >= c->h.n_groups) {
-		*bad = true;
-		return 0;
-	}
-	memcpy(&g, c->sec[A0_SEC_GROUPS] + (size_t)rec * sizeof(g), sizeof(g));
-	name = string_at(c, g.name);
-	if (!name) {
-		*bad = true;
-		return 0;
-	}
-	return strcmp(key, name);
-}
-
-static int cmp_group_gid(const struct a0_cache *c, const void *key, uint32_t rec, bool *bad)
-{
-	struct a0_cache_grec g;
-
-	if (rec >= c->h.n_groups) {
-		*bad = true;
-		return 0;
-	}
-	memcpy(&g, c->sec[A0_SEC_GROUPS] + (size_t)rec * sizeof(g), sizeof(g));
-	return cmp_id(*(const uint32_t *)key, g.gid);
-}
-
-/* Memberships are sorted by name themselves: "record" n is the n-th membership. */
-static int cmp_membership(const struct a0_cache *c, const void *key, uint32_t rec, bool *bad)
-{
-	struct a0_cache_mrec m;
-	const char *name;
-
-	if (rec >= c->h.n_memberships) {
-		*bad = true;
-		return 0;
-	}
-	memcpy(&m, c->sec[A0_SEC_MEMBERSHIPS] + (size_t)rec * sizeof(m), sizeof(m));
-	name = string_at(c, m.name);
-	if (!name) {
-		*bad = true;
-		return 0;
-	}
-	return strcmp(key, name);
+	return pos < 0 ? pos : key_at(c, index, (size_t)pos).rec;
 }
 
 /* A name longer than any the writer accepts is in no index. */
@@ -390,22 +396,27 @@ int a0_cache_user_by_name(const struct a0_cache *c, const char *name, struct a0_
 
 	if (!name_fits(name))
 		return -ENOENT;
-	rec = search(c, A0_SEC_USERS_BY_NAME, c->h.n_users, name, cmp_user_name);
+	rec = lookup(c, A0_SEC_USERS_BY_NAME, c->h.n_users, a0_cache_hash(name), name, user_name);
 	return rec < 0 ? (int)rec : user(c, (uint32_t)rec, ret);
 }
 
 int a0_cache_user_by_uid(const struct a0_cache *c, uint32_t uid, struct a0_cache_pw *ret)
 {
-	int64_t rec = search(c, A0_SEC_USERS_BY_UID, c->h.n_users, &uid, cmp_user_uid);
+	int64_t rec = lookup(c, A0_SEC_USERS_BY_UID, c->h.n_users, uid, NULL, NULL);
+	int r;
 
-	return rec < 0 ? (int)rec : user(c, (uint32_t)rec, ret);
+	if (rec < 0)
+		return (int)rec;
+	r = user(c, (uint32_t)rec, ret);
+	/* An index entry whose key is not its record's uid: corrupt. */
+	return r == 0 && ret->uid != uid ? -EBADMSG : r;
 }
 
 int a0_cache_user_at(const struct a0_cache *c, size_t i, struct a0_cache_pw *ret)
 {
 	if (i >= c->h.n_users)
 		return -ENOENT;
-	return user(c, u32_at(c->sec[A0_SEC_USERS_BY_UID], i), ret);
+	return user(c, key_at(c, A0_SEC_USERS_BY_UID, i).rec, ret);
 }
 
 int a0_cache_group_by_name(const struct a0_cache *c, const char *name, struct a0_cache_gr *ret)
@@ -414,22 +425,27 @@ int a0_cache_group_by_name(const struct a0_cache *c, const char *name, struct a0
 
 	if (!name_fits(name))
 		return -ENOENT;
-	rec = search(c, A0_SEC_GROUPS_BY_NAME, c->h.n_served_groups, name, cmp_group_name);
+	rec = lookup(c, A0_SEC_GROUPS_BY_NAME, c->h.n_served_groups, a0_cache_hash(name), name,
+		     group_name);
 	return rec < 0 ? (int)rec : group(c, (uint32_t)rec, ret);
 }
 
 int a0_cache_group_by_gid(const struct a0_cache *c, uint32_t gid, struct a0_cache_gr *ret)
 {
-	int64_t rec = search(c, A0_SEC_GROUPS_BY_GID, c->h.n_served_groups, &gid, cmp_group_gid);
+	int64_t rec = lookup(c, A0_SEC_GROUPS_BY_GID, c->h.n_served_groups, gid, NULL, NULL);
+	int r;
 
-	return rec < 0 ? (int)rec : group(c, (uint32_t)rec, ret);
+	if (rec < 0)
+		return (int)rec;
+	r = group(c, (uint32_t)rec, ret);
+	return r == 0 && ret->gid != gid ? -EBADMSG : r;
 }
 
 int a0_cache_group_at(const struct a0_cache *c, size_t i, struct a0_cache_gr *ret)
 {
 	if (i >= c->h.n_served_groups)
 		return -ENOENT;
-	return group(c, u32_at(c->sec[A0_SEC_GROUPS_BY_GID], i), ret);
+	return group(c, key_at(c, A0_SEC_GROUPS_BY_GID, i).rec, ret);
 }
 
 const char *a0_cache_member(const struct a0_cache *c, const struct a0_cache_gr *g, size_t i)
@@ -445,14 +461,16 @@ const char *a0_cache_member(const struct a0_cache *c, const struct a0_cache_gr *
 int a0_cache_groups_of(const struct a0_cache *c, const char *name, struct a0_cache_gids *ret)
 {
 	struct a0_cache_mrec m;
-	int64_t rec;
+	int64_t pos;
 
 	if (!name_fits(name))
 		return -ENOENT;
-	rec = search(c, A0_SEC_COUNT, c->h.n_memberships, name, cmp_membership);
-	if (rec < 0)
-		return (int)rec;
-	memcpy(&m, c->sec[A0_SEC_MEMBERSHIPS] + (size_t)rec * sizeof(m), sizeof(m));
+	/* The memberships are sorted by (hash, name) themselves: their own index. */
+	pos = search(c, A0_SEC_MEMBERSHIPS, sizeof(m), c->h.n_memberships, a0_cache_hash(name),
+		     name, membership_name);
+	if (pos < 0)
+		return (int)pos;
+	memcpy(&m, c->sec[A0_SEC_MEMBERSHIPS] + (size_t)pos * sizeof(m), sizeof(m));
 	if (m.n_gids == 0 || m.n_gids > A0_CACHE_MAX_USER_GROUPS ||
 	    !run_ok(m.gids, m.n_gids, c->sec_size[A0_SEC_GIDS] / sizeof(uint32_t)))
 		return -EBADMSG;

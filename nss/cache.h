@@ -60,8 +60,14 @@ struct a0_cache_group {
  * temporary file in the same directory, fsync'd, renamed, directory fsync'd). generated is the
  * time the data was read from Auth0 (shown as the cache's age). Names must be unique among
  * users and among groups, as must uids and gids (the writer refuses duplicates: A0_ERR_INVALID,
- * with the offending name in err). 0, A0_ERR_INVALID, A0_ERR_NOMEM or A0_ERR_SYSTEM (errno
- * text in err). On any failure the previous file is untouched.
+ * with the offending name in err). Also refused (A0_ERR_INVALID): a user, group or member
+ * name a0_cache_name_ok refuses; a gecos, home or shell over A0_CACHE_MAX_FIELD bytes or
+ * holding ':' or a control character (a NULL gecos is empty; home and shell are absolute
+ * paths); uid or gid 0 (root's) or 4294967295 ((uid_t)-1), local groups included; a member
+ * listed twice in one group; a name in over A0_CACHE_MAX_USER_GROUPS groups; counts over the
+ * bounds above. err never holds a refused name itself, only its position. 0, A0_ERR_INVALID,
+ * A0_ERR_NOMEM or A0_ERR_SYSTEM (errno text in err). On any failure the previous file is
+ * untouched and no temporary file is left.
  */
 int a0_cache_write(const char *path, const struct a0_cache_user *users, size_t n_users,
 		   const struct a0_cache_group *groups, size_t n_groups, time_t generated,

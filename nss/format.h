@@ -9,16 +9,23 @@
  *   header        struct a0_cache_header: magic, version, sizes, counts, section table
  *   users         n_users × struct a0_cache_urec (uid order)
  *   groups        n_groups × struct a0_cache_grec (gid order; local groups included)
- *   users_by_name n_users × uint32 user record numbers, sorted by name (strcmp)
- *   users_by_uid  n_users × uint32, sorted by uid
- *   groups_by_name  n_served × uint32 group record numbers, sorted by name; local groups left out
- *   groups_by_gid   n_served × uint32, sorted by gid
+ *   users_by_name n_users × struct a0_cache_key { a0_cache_hash(name), user record number },
+ *                 sorted by hash, then by name (strcmp)
+ *   users_by_uid  n_users × struct a0_cache_key { uid, user record number }, sorted by uid
+ *   groups_by_name  n_served × { a0_cache_hash(name), group record number }, sorted by hash,
+ *                 then by name; local groups left out
+ *   groups_by_gid   n_served × { gid, group record number }, sorted by gid
  *   members       uint32 string offsets: each group's members, in a run (grec.members, n_members)
- *   memberships   n_memberships × struct a0_cache_mrec, sorted by name: every name that is a
- *                 member of some group, with its groups' gids (a run in gids)
+ *   memberships   n_memberships × struct a0_cache_mrec, sorted by hash, then by name: every
+ *                 name that is a member of some group, with its groups' gids (a run in gids)
  *   gids          uint32 gids, each membership's run sorted and without duplicates
  *   strings       NUL-terminated strings, each at most A0_CACHE_MAX_FIELD bytes; a string is
  *                 named by its byte offset here (the writer stores each distinct string once)
+ *
+ * An index entry holds its key, so that a binary search reads the index alone until the last
+ * step: one compact array per lookup, whose upper levels stay in the CPU's caches, and then one
+ * record. Names are found by their hash (ties, if any, by the name itself, so a crafted set of
+ * colliding names costs string comparisons only among themselves, still O(log n)).
  *
  * Integers are in the host's byte order (the file never leaves the host; another order fails
  * the version check). Every section starts on an 8-byte boundary, so a mapping's arrays are
@@ -70,6 +77,22 @@ struct a0_cache_header {
 	struct a0_cache_section sec[A0_SEC_COUNT];
 };
 
+/* An index entry: the key (an id, or a name's a0_cache_hash) and the record it names. */
+struct a0_cache_key {
+	uint32_t key;
+	uint32_t rec;
+};
+
+/* FNV-1a, 32 bits, of a NUL-terminated name: the key of the name indexes. */
+static inline uint32_t a0_cache_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 /* Strings are offsets into the strings section. */
 struct a0_cache_urec {
 	uint32_t name;
@@ -91,6 +114,7 @@ struct a0_cache_grec {
 };
 
 struct a0_cache_mrec {
+	uint32_t hash; /* a0_cache_hash(name) */
 	uint32_t name;
 	uint32_t gids;   /* index of its first gid in the gids section */
 	uint32_t n_gids; /* at least 1 */
@@ -99,6 +123,7 @@ struct a0_cache_mrec {
 _Static_assert(sizeof(struct a0_cache_header) == 64 + 16 * A0_SEC_COUNT, "header layout");
 _Static_assert(sizeof(struct a0_cache_urec) == 24, "user record layout");
 _Static_assert(sizeof(struct a0_cache_grec) == 20, "group record layout");
-_Static_assert(sizeof(struct a0_cache_mrec) == 12, "membership record layout");
+_Static_assert(sizeof(struct a0_cache_mrec) == 16, "membership record layout");
+_Static_assert(sizeof(struct a0_cache_key) == 8, "index entry layout");
 
 #endif

@@ -6,8 +6,9 @@
  * NSS_STATUS_UNAVAIL (glibc goes on to the next source) when the cache is absent or unusable.
  *
  * One mapping per process, in static state under one mutex (allowed here, unlike in the PAM
- * module: glibc's NSS interface has no handle): every call stat(2)s the path and maps the file
- * again when its device, inode, size, modification or change time changed. The lookup and the
+ * module: glibc's NSS interface has no handle): every lookup stat(2)s the path and maps the
+ * file again when its device, inode, size, modification or change time changed (enumerations
+ * keep the mapping they started with, below). The lookup and the
  * copy into the caller's buffer happen under the mutex, so a mapping is never unmapped under a
  * reader; a lookup is a binary search, so the mutex is held for well under a microsecond.
  * pthread_atfork keeps a child from inheriting it locked.
@@ -23,6 +24,7 @@
 #include <nss.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +38,14 @@
 #define FIRST_GROUPS 16
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct a0_cache *cache;  /* the current mapping, or NULL */
-static size_t pw_next, gr_next; /* setpwent/getpwent and setgrent/getgrent positions */
+static struct a0_cache *cache; /* the current mapping, or NULL */
+/* An enumeration (setpwent, getpwent_r..., endpwent): its own mapping of the cache as it was
+ * at setpwent, and its position. */
+struct ent {
+	struct a0_cache *c;
+	size_t next;
+};
+static struct ent pw_ent, gr_ent;
 
 static void lock_prepare(void)
 {
@@ -62,6 +70,9 @@ __attribute__((destructor)) static void module_fini(void)
 	pthread_mutex_lock(&lock);
 	a0_cache_close(cache);
 	cache = NULL;
+	a0_cache_close(pw_ent.c);
+	a0_cache_close(gr_ent.c);
+	pw_ent = gr_ent = (struct ent){ NULL, 0 };
 	pthread_mutex_unlock(&lock);
 }
 
@@ -139,11 +150,16 @@ static enum nss_status fill_passwd(const struct a0_cache_pw *e, struct passwd *p
 	       shell = strlen(e->shell) + 1;
 	char *p = buf;
 
-	if (!buf || name + sizeof("x") + gecos + dir + shell > buflen)
+	if (!buf || name + sizeof("*") + gecos + dir + shell > buflen)
 		return erange(errnop);
 	pw->pw_name = put(&p, e->name, name);
-	/* The password is Auth0's: nothing here, and no shadow entry. */
-	pw->pw_passwd = put(&p, "x", sizeof("x"));
+	/*
+	 * The password is Auth0's: none here, and no shadow entry. "*" as SSSD gives, not "x":
+	 * "x" says "see shadow", and pam_unix's account phase (Debian's common-account, which sudo
+	 * and a stock sshd stack run) then fails for want of a shadow entry ("account validation
+	 * failure"). "*" is no crypt() result, so no local password ever matches.
+	 */
+	pw->pw_passwd = put(&p, "*", sizeof("*"));
 	pw->pw_uid = e->uid;
 	pw->pw_gid = e->gid;
 	pw->pw_gecos = put(&p, e->gecos, gecos);
@@ -263,55 +279,70 @@ enum nss_status _nss_auth0_getgrgid_r(gid_t gid, struct group *gr, char *buf, si
 
 /*
  * Enumeration: glibc serialises setXXent/getXXent_r/endXXent of a process under its own lock,
- * and the position is the process's, as with nss_files. It is an index in id order: should the
- * cache be replaced during an enumeration, the enumeration goes on in the new one.
+ * and the position is the process's, as with nss_files. An enumeration reads the cache as it
+ * was when it started, in a mapping of its own, as nss_files reads the passwd file it opened
+ * even after it was replaced: no entry is skipped or seen twice when auth0-sync replaces the
+ * cache meanwhile, and getXXent_r needs no stat(2) (getent passwd over 100,000 users makes
+ * 100,000 calls). Under the lock.
  */
-static enum nss_status set_ent(size_t *pos)
+static void ent_close(struct ent *e)
+{
+	a0_cache_close(e->c);
+	*e = (struct ent){ NULL, 0 };
+}
+
+static bool ent_open(struct ent *e)
+{
+	const char *path = cache_path();
+
+	ent_close(e);
+	return path && a0_cache_open_owned(path, CACHE_OWNER, &e->c) == 0;
+}
+
+static enum nss_status set_ent(struct ent *e)
 {
 	enum nss_status s;
 
 	pthread_mutex_lock(&lock);
-	*pos = 0;
-	s = current() ? NSS_STATUS_SUCCESS : NSS_STATUS_UNAVAIL;
+	s = ent_open(e) ? NSS_STATUS_SUCCESS : NSS_STATUS_UNAVAIL;
 	pthread_mutex_unlock(&lock);
 	return s;
 }
 
-static enum nss_status end_ent(size_t *pos)
+static enum nss_status end_ent(struct ent *e)
 {
 	pthread_mutex_lock(&lock);
-	*pos = 0;
+	ent_close(e);
 	pthread_mutex_unlock(&lock);
 	return NSS_STATUS_SUCCESS;
 }
 
 enum nss_status _nss_auth0_setpwent(void)
 {
-	return set_ent(&pw_next);
+	return set_ent(&pw_ent);
 }
 
 enum nss_status _nss_auth0_endpwent(void)
 {
-	return end_ent(&pw_next);
+	return end_ent(&pw_ent);
 }
 
 enum nss_status _nss_auth0_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
 {
 	struct a0_cache_pw e;
-	struct a0_cache *c;
 	enum nss_status s;
 	int r;
 
 	pthread_mutex_lock(&lock);
-	c = current();
-	if (!c) {
+	/* Without setpwent first: the enumeration starts here. */
+	if (!pw_ent.c && !ent_open(&pw_ent)) {
 		s = unavail(errnop);
 	} else {
-		r = a0_cache_user_at(c, pw_next, &e);
+		r = a0_cache_user_at(pw_ent.c, pw_ent.next, &e);
 		s = r == 0 ? fill_passwd(&e, pw, buf, buflen, errnop) : status_of(r, errnop);
 		/* Not past an entry the caller's buffer could not hold: glibc asks again. */
 		if (s == NSS_STATUS_SUCCESS)
-			pw_next++;
+			pw_ent.next++;
 	}
 	pthread_mutex_unlock(&lock);
 	return s;
@@ -319,30 +350,29 @@ enum nss_status _nss_auth0_getpwent_r(struct passwd *pw, char *buf, size_t bufle
 
 enum nss_status _nss_auth0_setgrent(void)
 {
-	return set_ent(&gr_next);
+	return set_ent(&gr_ent);
 }
 
 enum nss_status _nss_auth0_endgrent(void)
 {
-	return end_ent(&gr_next);
+	return end_ent(&gr_ent);
 }
 
 enum nss_status _nss_auth0_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
 {
 	struct a0_cache_gr e;
-	struct a0_cache *c;
 	enum nss_status s;
 	int r;
 
 	pthread_mutex_lock(&lock);
-	c = current();
-	if (!c) {
+	if (!gr_ent.c && !ent_open(&gr_ent)) {
 		s = unavail(errnop);
 	} else {
-		r = a0_cache_group_at(c, gr_next, &e);
-		s = r == 0 ? fill_group(c, &e, gr, buf, buflen, errnop) : status_of(r, errnop);
+		r = a0_cache_group_at(gr_ent.c, gr_ent.next, &e);
+		s = r == 0 ? fill_group(gr_ent.c, &e, gr, buf, buflen, errnop)
+			   : status_of(r, errnop);
 		if (s == NSS_STATUS_SUCCESS)
-			gr_next++;
+			gr_ent.next++;
 	}
 	pthread_mutex_unlock(&lock);
 	return s;

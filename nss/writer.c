@@ -105,26 +105,32 @@ static void strtab_free(struct strtab *t)
 	free(t->slots);
 }
 
-/* A name and its position, for sorting by name or by id. */
+/* A name and its position, for sorting by name (its hash first, as the indexes) or by id. */
 struct key {
 	const char *name;
+	uint32_t hash; /* a0_cache_hash(name) */
 	uint32_t id;
 	uint32_t n; /* index in the caller's array */
 };
 
+static int cmp_u32(uint32_t a, uint32_t b)
+{
+	return (a > b) - (a < b);
+}
+
 static int by_name(const void *a, const void *b)
 {
 	const struct key *x = a, *y = b;
-	int d = strcmp(x->name, y->name);
+	int d = cmp_u32(x->hash, y->hash);
 
-	return d ? d : (x->id > y->id) - (x->id < y->id);
+	return d ? d : strcmp(x->name, y->name);
 }
 
 static int by_id(const void *a, const void *b)
 {
 	const struct key *x = a, *y = b;
 
-	return (x->id > y->id) - (x->id < y->id);
+	return cmp_u32(x->id, y->id);
 }
 
 /* A gecos, home directory or shell: one line of at most A0_CACHE_MAX_FIELD bytes, without
@@ -214,7 +220,8 @@ static int check_groups(const struct a0_cache_group *groups, size_t n, size_t *r
 	return 0;
 }
 
-/* Sort keys by name and by id; the first duplicate of either is refused. */
+/* Sort keys by name (hash first) and by id; the first duplicate of either is refused (equal
+ * names sort next to each other either way). */
 static int unique(struct key *by_n, struct key *by_i, size_t n, const char *what, char *err,
 		  size_t errlen)
 {
@@ -234,18 +241,21 @@ static int unique(struct key *by_n, struct key *by_i, size_t n, const char *what
 	return 0;
 }
 
-/* One member of one group: sorted by name then gid, they give each name's groups. */
+/* One member of one group: sorted by name (hash first) then gid, they give each name's groups. */
 struct pair {
 	const char *name;
+	uint32_t hash;
 	uint32_t gid;
 };
 
 static int by_member(const void *a, const void *b)
 {
 	const struct pair *x = a, *y = b;
-	int d = strcmp(x->name, y->name);
+	int d = cmp_u32(x->hash, y->hash);
 
-	return d ? d : (x->gid > y->gid) - (x->gid < y->gid);
+	if (d == 0)
+		d = strcmp(x->name, y->name);
+	return d ? d : cmp_u32(x->gid, y->gid);
 }
 
 static size_t align_up(size_t n)
@@ -256,6 +266,13 @@ static size_t align_up(size_t n)
 static void put_u32(unsigned char *p, size_t i, uint32_t v)
 {
 	memcpy(p + i * sizeof(v), &v, sizeof(v));
+}
+
+static void put_key(unsigned char *p, size_t i, uint32_t key, uint32_t rec)
+{
+	struct a0_cache_key k = { .key = key, .rec = rec };
+
+	memcpy(p + i * sizeof(k), &k, sizeof(k));
 }
 
 /* What the file will hold, built in memory. */
@@ -290,15 +307,19 @@ static int keys_of(struct build *b, const struct a0_cache_user *users, size_t n_
 	if (!b->u_name || !b->u_id || !b->g_name || !b->g_id || !b->pairs)
 		return A0_ERR_NOMEM;
 	for (size_t i = 0; i < n_users; i++)
-		b->u_name[i] = b->u_id[i] =
-			(struct key){ .name = users[i].name, .id = users[i].uid, .n = (uint32_t)i };
+		b->u_name[i] = b->u_id[i] = (struct key){ .name = users[i].name,
+							  .hash = a0_cache_hash(users[i].name),
+							  .id = users[i].uid,
+							  .n = (uint32_t)i };
 	for (size_t i = 0, k = 0; i < n_groups; i++) {
 		b->g_name[i] = b->g_id[i] = (struct key){ .name = groups[i].name,
+							  .hash = a0_cache_hash(groups[i].name),
 							  .id = groups[i].gid,
 							  .n = (uint32_t)i };
 		for (size_t j = 0; j < groups[i].n_members; j++)
-			b->pairs[k++] =
-				(struct pair){ .name = groups[i].members[j], .gid = groups[i].gid };
+			b->pairs[k++] = (struct pair){ .name = groups[i].members[j],
+						       .hash = a0_cache_hash(groups[i].members[j]),
+						       .gid = groups[i].gid };
 		if (!groups[i].local)
 			b->n_served++;
 	}
@@ -387,10 +408,10 @@ static int layout(struct build *b, const struct a0_cache_user *users, size_t n_u
 		const size_t sizes[A0_SEC_COUNT] = {
 			[A0_SEC_USERS] = n_users * sizeof(struct a0_cache_urec),
 			[A0_SEC_GROUPS] = n_groups * sizeof(struct a0_cache_grec),
-			[A0_SEC_USERS_BY_NAME] = n_users * sizeof(uint32_t),
-			[A0_SEC_USERS_BY_UID] = n_users * sizeof(uint32_t),
-			[A0_SEC_GROUPS_BY_NAME] = b->n_served * sizeof(uint32_t),
-			[A0_SEC_GROUPS_BY_GID] = b->n_served * sizeof(uint32_t),
+			[A0_SEC_USERS_BY_NAME] = n_users * sizeof(struct a0_cache_key),
+			[A0_SEC_USERS_BY_UID] = n_users * sizeof(struct a0_cache_key),
+			[A0_SEC_GROUPS_BY_NAME] = b->n_served * sizeof(struct a0_cache_key),
+			[A0_SEC_GROUPS_BY_GID] = b->n_served * sizeof(struct a0_cache_key),
 			[A0_SEC_MEMBERS] = b->n_pairs * sizeof(uint32_t),
 			[A0_SEC_MEMBERSHIPS] = b->n_memberships * sizeof(struct a0_cache_mrec),
 			[A0_SEC_GIDS] = b->n_pairs * sizeof(uint32_t),
@@ -425,8 +446,8 @@ static int layout(struct build *b, const struct a0_cache_user *users, size_t n_u
 		(void)intern(&b->strings, u->dir, &rec.dir);
 		(void)intern(&b->strings, u->shell, &rec.shell);
 		memcpy(sec[A0_SEC_USERS] + i * sizeof(rec), &rec, sizeof(rec));
-		put_u32(sec[A0_SEC_USERS_BY_UID], i, (uint32_t)i);
-		put_u32(sec[A0_SEC_USERS_BY_NAME], i, user_rec[b->u_name[i].n]);
+		put_key(sec[A0_SEC_USERS_BY_UID], i, u->uid, (uint32_t)i);
+		put_key(sec[A0_SEC_USERS_BY_NAME], i, b->u_name[i].hash, user_rec[b->u_name[i].n]);
 	}
 	k = 0;
 	for (size_t i = 0; i < n_groups; i++) {
@@ -449,11 +470,12 @@ static int layout(struct build *b, const struct a0_cache_user *users, size_t n_u
 	k = 0;
 	for (size_t i = 0; i < n_groups; i++)
 		if (!groups[b->g_id[i].n].local)
-			put_u32(sec[A0_SEC_GROUPS_BY_GID], k++, (uint32_t)i);
+			put_key(sec[A0_SEC_GROUPS_BY_GID], k++, b->g_id[i].id, (uint32_t)i);
 	k = 0;
 	for (size_t i = 0; i < n_groups; i++)
 		if (!groups[b->g_name[i].n].local)
-			put_u32(sec[A0_SEC_GROUPS_BY_NAME], k++, group_rec[b->g_name[i].n]);
+			put_key(sec[A0_SEC_GROUPS_BY_NAME], k++, b->g_name[i].hash,
+				group_rec[b->g_name[i].n]);
 	/* Memberships: one record per name, its gids a sorted run. */
 	k = 0;
 	for (size_t i = 0; i < b->n_pairs; i++) {
@@ -466,7 +488,9 @@ static int layout(struct build *b, const struct a0_cache_user *users, size_t n_u
 			memcpy(sec[A0_SEC_MEMBERSHIPS] + (k - 1) * sizeof(m), &m, sizeof(m));
 			continue;
 		}
-		m = (struct a0_cache_mrec){ .gids = (uint32_t)i, .n_gids = 1 };
+		m = (struct a0_cache_mrec){ .hash = b->pairs[i].hash,
+					    .gids = (uint32_t)i,
+					    .n_gids = 1 };
 		(void)intern(&b->strings, b->pairs[i].name, &m.name);
 		memcpy(sec[A0_SEC_MEMBERSHIPS] + k * sizeof(m), &m, sizeof(m));
 		k++;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Account management: pam_sm_acct_mgmt, the policy once more on the claims that
- * pam_sm_authenticate verified on this handle (DATA_CLAIMS), against PAM_USER as it is now,
- * and what happens to a handle that Auth0 did not sign in (account_without_auth0).
+ * Account management: pam_sm_acct_mgmt, the synced identity cache's verdict (blocked, deleted,
+ * allowed_roles) for every login, the policy once more on the claims that pam_sm_authenticate
+ * verified on this handle (DATA_CLAIMS), against PAM_USER as it is now, and what happens to a
+ * handle that Auth0 did not sign in (account_without_auth0).
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <security/pam_modules.h>
 
 #include "lib/conf.h"
+#include "lib/error.h"
 #include "lib/policy.h"
 #include "pam/module.h"
 
@@ -34,9 +36,12 @@ static int system_account_after_auth0(struct login *l)
 }
 
 /*
- * The policy on this handle's verified claims, against PAM_USER as it is now. A handle that
- * Auth0 did not sign in (ssh keys, another auth module, or authentication in another process)
- * has nothing to check: account_without_auth0 says whether that is ignored or denied. A system
+ * The identity cache first: an account blocked or deleted in Auth0 at the last sync, or outside
+ * allowed_roles, is denied however it authenticated. Then the policy on this handle's verified
+ * claims, against PAM_USER as it is now. A handle that Auth0 did not sign in (ssh keys, another
+ * auth module, or authentication in another process) has no claims: account_without_auth0 says
+ * whether that is denied, or else answered from the cache (success for an account it knows,
+ * ignore for one it does not). A system
  * account is ignored only on a handle Auth0 did not sign in.
  */
 A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -55,9 +60,16 @@ A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const ch
 	}
 	if (pam != PAM_SUCCESS)
 		goto out;
+	/* The synced identity cache, whoever authenticated: ssh keys do not bypass Auth0. */
+	r = a0_policy_account(l.cfg, l.user, &l.tell, l.res.description, sizeof(l.res.description));
+	if (r < 0 && r != A0_ERR_NOT_FOUND) {
+		pam = mod_finish(&l, r);
+		goto out;
+	}
 	if (!claims) {
 		if (l.cfg->account_without_auth0 == A0_ACCOUNT_IGNORE) {
-			pam = PAM_IGNORE;
+			/* An account the cache knows and lets in gets a verdict, not a shrug. */
+			pam = r == 0 ? PAM_SUCCESS : PAM_IGNORE;
 			goto out;
 		}
 		mod_log(&l, LOG_NOTICE, "account", "DENIED", NULL,

@@ -101,7 +101,7 @@ static int sign_in(struct login *l, const struct a0_prompter *conv, const char *
 	char *username = NULL, *mfa_token;
 	int r;
 
-	if ((r = a0_config_username(l->cfg, l->user, &username)) < 0)
+	if ((r = a0_policy_login_name(l->cfg, l->user, &username)) < 0)
 		return r;
 	l->step = "password-realm";
 	r = a0_grant_password_realm(&l->client, l->cfg, username, password, ret, &l->res);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -941,14 +942,19 @@ static int cmp_user_ptrs(const void *a, const void *b)
 	return c ? c : (x < y ? -1 : x > y);
 }
 
-/* Index of user_id among the first n (sorted) entries, or -1. */
-static ssize_t find_entry(const struct a0_sync_state *s, size_t n, const char *user_id)
+/*
+ * Index of key among the first n elements of the array base (each size bytes, sorted by the
+ * string at key_offset), or -1: entries by user_id, groups by role_id.
+ */
+static ssize_t find_sorted(const void *base, size_t n, size_t size, size_t key_offset,
+			   const char *key)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->users[mid].user_id, user_id);
+		const char *k = *(char *const *)((const char *)base + mid * size + key_offset);
+		int c = strcmp(k, key);
 
 		if (c == 0)
 			return (ssize_t)mid;
@@ -958,6 +964,13 @@ static ssize_t find_entry(const struct a0_sync_state *s, size_t n, const char *u
 			hi = mid;
 	}
 	return -1;
+}
+
+/* Index of user_id among the first n (sorted) entries, or -1. */
+static ssize_t find_entry(const struct a0_sync_state *s, size_t n, const char *user_id)
+{
+	return find_sorted(s->users, n, sizeof(*s->users), offsetof(struct a0_sync_entry, user_id),
+			   user_id);
 }
 
 static int merge_users(struct run *r, const struct a0_sync_data *data)
@@ -1116,20 +1129,8 @@ static void bury_group(struct run *r, size_t i)
 /* Index of role_id among the first n (sorted) groups, or -1. */
 static ssize_t find_group(const struct a0_sync_state *s, size_t n, const char *role_id)
 {
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->groups[mid].role_id, role_id);
-
-		if (c == 0)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return find_sorted(s->groups, n, sizeof(*s->groups),
+			   offsetof(struct a0_sync_group, role_id), role_id);
 }
 
 /* A role group already in the state: its name follows the role's. */

@@ -3,7 +3,7 @@
 # tests/fuzz/corpus/<target>/ (tests/fuzz/make-seeds.py writes them).
 FUZZ_TARGETS = tests/fuzz/fuzz_token tests/fuzz/fuzz_error tests/fuzz/fuzz_authenticators \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_jwks tests/fuzz/fuzz_jwt tests/fuzz/fuzz_record \
-	tests/fuzz/fuzz_snapshot
+	tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_cache
 if ENABLE_FUZZERS
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
@@ -52,6 +52,12 @@ tests_fuzz_fuzz_snapshot_SOURCES = tests/fuzz/fuzz_snapshot.c tests/fuzz/fuzz_ke
 tests_fuzz_fuzz_snapshot_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_snapshot_LDADD = sync/libauth0snapshot.la $(CJSON_LIBS) $(CRYPTO_LIBS)
 tests_fuzz_fuzz_snapshot_LDFLAGS = $(FUZZ_LINK)
+
+# The identity cache's reader, which libnss_auth0 runs in every process (nss/: libc alone).
+tests_fuzz_fuzz_cache_SOURCES = tests/fuzz/fuzz_cache.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_cache_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_cache_LDADD = nss/libauth0cache.la
+tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LINK)
 
 # The fuzz targets alone (a fuzzing build need not build the module or the helper).
 fuzzers: $(FUZZ_TARGETS)

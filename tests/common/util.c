@@ -45,12 +45,13 @@ void write_module_conf(const char *dir, const struct fake *f, int timeout, const
 		 "cache_dir = %s/cache\n"
 		 "users_file = %s\n"
 		 "state_dir = %s/run\n"
+		 "sync_dir = %s\n"
 		 /* The fake's users have no local accounts under pam_wrapper. */
 		 "require_local_account = no\n"
 		 "timeout = %d\n"
 		 "%s"
 		 "%s\n",
-		 f->port, f->ca, dir, f->users, dir, timeout, lines ? lines : "",
+		 f->port, f->ca, dir, f->users, dir, dir, timeout, lines ? lines : "",
 		 extra ? extra : "");
 	write_text(path, text);
 }

@@ -470,6 +470,83 @@ _e2e_as_user_prefix() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Users who exist only in Auth0: libnss_auth0 in the real glibc, its cache, their leftovers
+
+E2E_SYNC_DIR=/var/lib/pam_auth0 # where auth0-sync writes and libnss_auth0 reads (A0_CACHE_PATH)
+
+# e2e_sync_dir: create /var/lib/pam_auth0 for the run (refuses if it exists: a host with
+# pam_auth0 installed keeps its cache); removed with everything in it on cleanup.
+e2e_sync_dir() {
+	_e2e_require_main_shell
+	[[ ! -e $E2E_SYNC_DIR ]] || e2e_die "$E2E_SYNC_DIR exists; refusing to touch it"
+	_e2e_defer _e2e_remove_sync_dir "$_E2E_RUN_ID"
+	mkdir -m 0755 -- "$E2E_SYNC_DIR" || e2e_die "cannot create $E2E_SYNC_DIR"
+	printf '%s\n' "$_E2E_RUN_ID" >"$E2E_SYNC_DIR/.e2e-run"
+}
+
+_e2e_remove_sync_dir() {
+	[[ -f $E2E_SYNC_DIR/.e2e-run && $(<"$E2E_SYNC_DIR/.e2e-run") == "$1" ]] || return 0
+	rm -rf --one-file-system -- "$E2E_SYNC_DIR"
+}
+
+# e2e_nss_install SO: install SO as libnss_auth0.so.2 in the multiarch library directory where
+# glibc loads NSS modules (refuses to overwrite one), and append `auth0` to the passwd and group
+# lines of /etc/nsswitch.conf. Both are undone on cleanup; nsswitch.conf is restored only if it
+# still holds exactly what this run wrote.
+e2e_nss_install() {
+	local so=${1:?usage: e2e_nss_install SO} arch
+	[[ -f $so ]] || e2e_die "no NSS module at $so"
+	arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch) ||
+		e2e_die "cannot tell the multiarch directory"
+	_e2e_require_main_shell
+	_e2e_install_exclusive "$so" "/usr/lib/$arch/libnss_auth0.so.2" 0644
+	grep -qE '^(passwd|group):.*[[:space:]]auth0([[:space:]]|$)' /etc/nsswitch.conf &&
+		e2e_die "/etc/nsswitch.conf already names auth0; refusing to touch it"
+	local orig=$E2E_WORK/nsswitch.conf.orig ours=$E2E_WORK/nsswitch.conf.e2e
+	cp -p -- /etc/nsswitch.conf "$orig" || e2e_die "cannot copy /etc/nsswitch.conf"
+	sed -E 's/^(passwd|group):(.*[^[:space:]])[[:space:]]*$/\1:\2 auth0/' "$orig" >"$ours"
+	_e2e_defer _e2e_nsswitch_restore "$orig" "$ours"
+	cat -- "$ours" >/etc/nsswitch.conf || e2e_die "cannot write /etc/nsswitch.conf"
+}
+
+_e2e_nsswitch_restore() {
+	if [[ -f $1 ]] && cmp -s -- /etc/nsswitch.conf "$2"; then cat -- "$1" >/etc/nsswitch.conf; fi
+}
+
+# e2e_auth0_user NAME: NAME exists only in Auth0 (the identity cache); nothing is created here,
+# but what its logins leave behind (processes, the home directory pam_mkhomedir makes, keyrings,
+# sudo timestamps) is removed on cleanup. Refuses a name a local account or home already has.
+# Call it after e2e_nss_install: the cleanup looks the uid up while the module is still there.
+e2e_auth0_user() {
+	local name=${1:?usage: e2e_auth0_user NAME}
+	[[ $name =~ ^[a-z_][a-z0-9_-]{0,30}$ ]] || e2e_die "bad user name '$name'"
+	getent -s files passwd "$name" >/dev/null && e2e_die "'$name' is a local account here"
+	[[ ! -e /home/$name ]] || e2e_die "/home/$name exists; refusing to touch it"
+	_e2e_require_main_shell
+	_e2e_defer _e2e_del_auth0_user "$name"
+}
+
+_e2e_del_auth0_user() {
+	local name=$1 uid gid i
+	local -a pids
+	uid=$(getent passwd "$name" | cut -d: -f3) || uid=""
+	if [[ -n $uid ]]; then
+		for ((i = 0; i < 20; i++)); do
+			mapfile -t pids < <(_e2e_user_pids "$uid")
+			((${#pids[@]})) || break
+			kill -KILL "${pids[@]}" 2>/dev/null
+			sleep 0.05
+		done
+		gid=$(getent passwd "$name" | cut -d: -f4)
+		setpriv --reuid="$uid" --regid="$gid" --clear-groups -- \
+			sh -c 'keyctl invalidate @u; keyctl invalidate @us' >/dev/null 2>&1 || true
+	fi
+	# e2e_auth0_user refused a name whose home existed: whatever is there now, the run made.
+	[[ ! -e /home/$name ]] || rm -rf --one-file-system -- "/home/$name"
+	rm -f -- "/run/sudo/ts/$name"
+}
+
+# ---------------------------------------------------------------------------------------------
 # PAM services and sudoers drop-ins
 
 # e2e_fake_port [NAME]: a port of the fake tenant (tests/with-fake-tenant's A0_FAKE_STATE): its
@@ -489,7 +566,7 @@ e2e_module_conf() {
 	E2E_CONF=$E2E_WORK/pam_auth0.conf
 	printf '%s\n' "domain = localhost:$(e2e_fake_port)" "client_id = pam-native" \
 		"ca_file = $ca" "cache_dir = $E2E_WORK/cache" "users_file = ${A0_FAKE_USERS:?}" \
-		"state_dir = $E2E_WORK/run" "$@" \
+		"state_dir = $E2E_WORK/run" "sync_dir = $E2E_WORK/sync" "$@" \
 		>"$E2E_CONF"
 	chmod 0644 "$E2E_CONF"
 }

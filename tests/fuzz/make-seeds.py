@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import struct
 import sys
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -356,5 +357,108 @@ snap_signed("signed_now", -60, STATE)
 snap_signed("signed_empty", 0, b"")
 snap_signed("signed_old", -86401, STATE)
 snap_signed("signed_future", 301, b"x")
+
+
+# ---- cache: the identity cache's file (nss/format.h, version 1), built here independently of
+# nss/writer.c: users in uid order, groups in gid order, indexes of (key, record) sorted by key
+# (an id, or the name's FNV-1a hash, then the name), member runs, each name's gids, one string
+# area; integers little-endian, sections on 8-byte boundaries.
+
+CACHE_HEADER = struct.Struct("<8sIIQqIIIIIIII")  # then 10 sections of (offset, size)
+
+
+def fnv1a(name):
+    h = 2166136261
+    for b in name.encode():
+        h = ((h ^ b) * 16777619) & 0xffffffff
+    return h
+
+
+def cache_bytes(users, groups, generated=NOW, version=1):
+    strings, offsets = bytearray(b"\0"), {"": 0}
+
+    def s(text):
+        if text not in offsets:
+            offsets[text] = len(strings)
+            strings.extend(text.encode() + b"\0")
+        return offsets[text]
+
+    def index(entries):  # [(key, record)], sorted already
+        return b"".join(struct.pack("<II", key, rec) for key, rec in entries)
+
+    def by_name(name):
+        return (fnv1a(name), name.encode())
+
+    users = sorted(users, key=lambda u: u[1])
+    groups = sorted(groups, key=lambda g: g[1])
+    served = [i for i, g in enumerate(groups) if not g[3]]
+    members, pairs, grecs = [], [], b""
+    for name, gid, mem, local in groups:
+        grecs += struct.pack("<5I", s(name), gid, len(members), len(mem), 1 if local else 0)
+        members += [s(m) for m in mem]
+        pairs += [(by_name(m), m, gid) for m in mem]
+    pairs.sort()
+    mrecs, gids = b"", []
+    for i, (key, name, gid) in enumerate(pairs):
+        if i and pairs[i - 1][1] == name:
+            continue
+        run = [g for _, n, g in pairs if n == name]
+        mrecs += struct.pack("<4I", key[0], s(name), len(gids), len(run))
+        gids += run
+    secs = [
+        b"".join(struct.pack("<6I", s(n), uid, gid, s(gecos), s(home), s(shell))
+                 for n, uid, gid, gecos, home, shell in users),
+        grecs,
+        index(sorted((fnv1a(u[0]), i) for i, u in sorted(enumerate(users), key=lambda e: by_name(e[1][0])))),
+        index([(u[1], i) for i, u in enumerate(users)]),
+        index([(fnv1a(groups[i][0]), i) for i in sorted(served, key=lambda i: by_name(groups[i][0]))]),
+        index([(groups[i][1], i) for i in served]),
+        struct.pack("<%dI" % len(members), *members),
+        mrecs,
+        struct.pack("<%dI" % len(gids), *gids),
+        bytes(strings),
+    ]
+    off, table, body = CACHE_HEADER.size + 16 * len(secs), b"", b""
+    for sec in secs:
+        table += struct.pack("<QQ", off, len(sec))
+        pad = b"\0" * (-len(sec) % 8)
+        body += sec + pad
+        off += len(sec) + len(pad)
+    header = CACHE_HEADER.pack(b"A0NSSCA\n", version, CACHE_HEADER.size + 16 * len(secs), off,
+                               generated, len(users), len(groups), len(served),
+                               len(mrecs) // 16, 24, 20, 16, 0)
+    return header + table + body
+
+
+CACHE_USERS = [("a0alice", 70001, 70001, "Alice Example,,,", "/home/a0alice", "/bin/bash"),
+               ("a0bob", 70002, 70002, "Bob", "/home/a0bob", "/bin/sh"),
+               ("a0carol", 70003, 100, "", "/home/a0carol", "/usr/sbin/nologin")]
+CACHE_GROUPS = [("a0alice", 70001, [], False), ("a0bob", 70002, [], False),
+                ("a0devs", 71000, ["a0alice", "a0bob", "localdave"], False),
+                ("a0ops", 71001, ["a0alice"], False), ("sudo", 27, ["a0alice", "localdave"], True)]
+MAIN = cache_bytes(CACHE_USERS, CACHE_GROUPS)
+write("cache", "main", MAIN)
+write("cache", "empty", cache_bytes([], []))
+write("cache", "local_only", cache_bytes([], [("sudo", 27, ["a0alice"], True)]))
+write("cache", "many", cache_bytes(
+    [("u%03d" % i, 200000 + i, 200000 + i, "User %d" % i, "/home/auth0", "/bin/bash") for i in range(200)],
+    [("g%d" % k, 300000 + k, ["u%03d" % i for i in range(k * 50, k * 50 + 50)], False) for k in range(4)]
+    + [("users", 100, ["u%03d" % i for i in range(200)], True)]))
+write("cache", "long_fields", cache_bytes([("a" * 32, 70001, 70001, "g" * 255, "/" + "h" * 254, "/bin/sh")],
+                                          [("b" * 32, 70001, ["a" * 32], False)]))
+write("cache", "next_version", cache_bytes(CACHE_USERS, CACHE_GROUPS, version=2))
+write("cache", "truncated", MAIN[:300])
+# Section sizes and offsets in the header pointing past the end; strings without their NUL.
+write("cache", "bad_section", MAIN[:CACHE_HEADER.size + 16 * 9] + struct.pack("<QQ", len(MAIN), 64)
+      + MAIN[CACHE_HEADER.size + 16 * 10:])
+write("cache", "no_nul", MAIN[:-16] + b"x" * 16)
+# A user record whose name points past the strings; an index naming a record that is not there.
+BAD_NAME = bytearray(MAIN)
+BAD_NAME[CACHE_HEADER.size + 16 * 10:CACHE_HEADER.size + 16 * 10 + 4] = struct.pack("<I", 0xfffffff0)
+write("cache", "bad_string", bytes(BAD_NAME))
+BAD_INDEX = bytearray(MAIN)
+users_by_name = struct.unpack_from("<Q", MAIN, CACHE_HEADER.size + 16 * 2)[0]
+BAD_INDEX[users_by_name + 4:users_by_name + 8] = struct.pack("<I", 7)
+write("cache", "bad_index", bytes(BAD_INDEX))
 
 print("wrote", sum(len(f) for _, _, f in os.walk(OUT)), "seeds under", os.path.relpath(OUT), file=sys.stderr)

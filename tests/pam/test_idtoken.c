@@ -26,6 +26,7 @@
 #include <libpamtest.h>
 #include <security/pam_appl.h>
 
+#include "lib/identities.h"
 #include "lib/idtoken.h"
 #include "tests/common/assert.h"
 #include "tests/common/fake.h"
@@ -579,6 +580,60 @@ static void test_account_without_auth0(void **state)
 	probe_close(&p);
 }
 
+/* The identities file auth0-sync would write in the module's sync_dir (run_dir). */
+static void synced(const struct a0_identity *ids, size_t n)
+{
+	char path[128], err[256] = "";
+
+	snprintf(path, sizeof(path), "%s/%s", run_dir, A0_IDENTITIES_NAME);
+	if (a0_identities_write(path, ids, n, time(NULL), err, sizeof(err)) != 0)
+		fail_msg("a0_identities_write: %s", err);
+}
+
+/*
+ * A user who exists only in Auth0, through the real stack: the Linux name "annie" is a0alice
+ * in Auth0 (the identity cache gives the login and the user_id the ID token must carry). The
+ * account phase answers from the cache whoever authenticated (an ssh key: no sign-in on the
+ * handle): success while the account is active, denied once a sync saw it blocked or deleted
+ * or without an allowed role.
+ */
+static void test_account_synced(void **state)
+{
+	char *roles[] = { (char[]){ "linux-dev" } };
+	struct a0_identity annie = { .name = (char[]){ "annie" },
+				     .user_id = (char[]){ "auth0|6a0000000000000000000001" },
+				     .login = (char[]){ "a0alice" },
+				     .state = A0_IDENTITY_ACTIVE,
+				     .roles = roles,
+				     .n_roles = 1 };
+	struct probe p;
+
+	synced(&annie, 1);
+	assert_pam(login("annie", ALICE), PAM_SUCCESS);
+	/* Someone else's user_id in the cache: a0alice's token does not open that account. */
+	annie.user_id = (char[]){ "auth0|6a0000000000000000000002" };
+	synced(&annie, 1);
+	refused("annie", ALICE, PAM_AUTH_ERR, "different account", "identity cache: sub is");
+	annie.user_id = (char[]){ "auth0|6a0000000000000000000001" };
+
+	synced(&annie, 1);
+	probe_open(&p, "annie", NULL);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_SUCCESS);
+	configure("allowed_roles = linux-ops");
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_AUTH_ERR);
+	configure(NULL);
+	annie.state = A0_IDENTITY_BLOCKED;
+	synced(&annie, 1);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_AUTH_ERR);
+	annie.state = A0_IDENTITY_DELETED;
+	synced(&annie, 1);
+	assert_pam(probe_run(&p, pam_acct_mgmt), PAM_AUTH_ERR);
+	assert_int_equal(p.prompts, 0);
+	probe_close(&p);
+	refused("annie", ALICE, PAM_AUTH_ERR, "no longer exists", "deleted in Auth0");
+	synced(NULL, 0);
+}
+
 /*
  * After an Auth0 sign-in on the handle, PAM_USER changed to a system account: the account stage
  * must not ignore it (the rest of the stack would take the Auth0 sign-in for that account's),
@@ -709,6 +764,7 @@ int main(int argc, char **argv)
 		T(test_allowed_users),
 		T(test_account_after_auth),
 		T(test_account_without_auth0),
+		T(test_account_synced),
 		T(test_account_system_account_after_auth0),
 		T(test_system_accounts_ignored),
 		T(test_system_account_listed),

@@ -177,6 +177,29 @@ static void test_write_and_read_back(void **state)
 	a0_cache_close(c);
 }
 
+/* No users and no groups: a valid cache where nothing is found. */
+static void test_empty_cache(void **state)
+{
+	struct a0_cache *c;
+	struct a0_cache_pw pw;
+	struct a0_cache_gr gr;
+	struct a0_cache_gids g;
+	char err[256] = "";
+
+	assert_a0(a0_cache_write(path, NULL, 0, NULL, 0, 1, err, sizeof(err)), 0);
+	c = open_cache();
+	assert_int_equal(a0_cache_n_users(c), 0);
+	assert_int_equal(a0_cache_n_groups(c), 0);
+	assert_int_equal(a0_cache_generated(c), 1);
+	assert_int_equal(a0_cache_user_by_name(c, "a0alice", &pw), -ENOENT);
+	assert_int_equal(a0_cache_user_by_uid(c, 70001, &pw), -ENOENT);
+	assert_int_equal(a0_cache_user_at(c, 0, &pw), -ENOENT);
+	assert_int_equal(a0_cache_group_by_gid(c, 71000, &gr), -ENOENT);
+	assert_int_equal(a0_cache_group_at(c, 0, &gr), -ENOENT);
+	assert_int_equal(a0_cache_groups_of(c, "a0alice", &g), -ENOENT);
+	a0_cache_close(c);
+}
+
 /* The writer's refusal, with what its message must name. */
 static void refused(const struct a0_cache_user *u, size_t nu, const struct a0_cache_group *g,
 		    size_t ng, const char *why)
@@ -399,7 +422,8 @@ static void test_truncated_and_corrupted_rejected(void **state)
 	/* An index naming a record that does not exist. */
 	memcpy(bad, good, size);
 	v = 1000;
-	memcpy(bad + h.sec[A0_SEC_GROUPS_BY_GID].off, &v, sizeof(v));
+	memcpy(bad + h.sec[A0_SEC_GROUPS_BY_GID].off + offsetof(struct a0_cache_key, rec), &v,
+	       sizeof(v));
 	assert_int_equal(a0_cache_from_memory(bad, size, &c), 0);
 	assert_int_equal(a0_cache_group_at(c, 0, &gr), -EBADMSG);
 	a0_cache_close(c);
@@ -501,6 +525,86 @@ static void test_names(void **state)
 			fail_msg("'%s' accepted", bad[i]);
 }
 
+/* Names whose hashes collide (found by search): the indexes order them by name, and each is
+ * found as itself. */
+static void test_hash_collisions(void **state)
+{
+	static const char *const names[] = { "c1062789", "c1279192", "c1062788", "c1279193" };
+	static const char *const members[] = { "c1279192", "c1062789" };
+	struct a0_cache_user users[4];
+	struct a0_cache_group groups[4];
+	struct a0_cache_pw pw;
+	struct a0_cache_gr gr;
+	struct a0_cache_gids g;
+	struct a0_cache *c;
+	char err[256] = "";
+
+	assert_int_equal(a0_cache_hash(names[0]), a0_cache_hash(names[1]));
+	assert_int_equal(a0_cache_hash(names[2]), a0_cache_hash(names[3]));
+	for (size_t i = 0; i < 4; i++) {
+		users[i] = (struct a0_cache_user){
+			names[i], (uint32_t)(80000 + i), (uint32_t)(80000 + i), "", "/home/c",
+			"/bin/sh"
+		};
+		groups[i] = (struct a0_cache_group){ names[i], (uint32_t)(81000 + i),
+						     i < 2 ? members : NULL, i < 2 ? 2 : 0, 0 };
+	}
+	if (a0_cache_write(path, users, 4, groups, 4, 0, err, sizeof(err)) != 0)
+		fail_msg("a0_cache_write: %s", err);
+	c = open_cache();
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(a0_cache_user_by_name(c, names[i], &pw), 0);
+		assert_string_equal(pw.name, names[i]);
+		assert_int_equal(pw.uid, 80000 + i);
+		assert_int_equal(a0_cache_group_by_name(c, names[i], &gr), 0);
+		assert_int_equal(gr.gid, 81000 + i);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(a0_cache_groups_of(c, names[i], &g), 0);
+		assert_int_equal(g.n, 2);
+		assert_int_equal(a0_cache_gid(&g, 0), 81000);
+		assert_int_equal(a0_cache_gid(&g, 1), 81001);
+	}
+	assert_int_equal(a0_cache_groups_of(c, names[2], &g), -ENOENT);
+	a0_cache_close(c);
+}
+
+/* Ids spread very unevenly (the searches' first guesses land far off): every one is found. */
+static void test_uneven_ids(void **state)
+{
+	enum { N = 3000 };
+	struct a0_cache_user *users = calloc(N, sizeof(*users));
+	char(*names)[16] = calloc(N, sizeof(*names));
+	struct a0_cache_pw pw;
+	struct a0_cache *c;
+	char err[256] = "";
+
+	assert_non_null(users);
+	assert_non_null(names);
+	for (uint32_t i = 0; i < N; i++) {
+		/* 2,000 close together, then squares spread to 3.6e9, the last at the top. */
+		uint32_t uid = i < 2000     ? 1000 + i
+			       : i == N - 1 ? UINT32_MAX - 1
+					    : (i + 1) * (i + 1) * 400;
+
+		snprintf(names[i], sizeof(names[i]), "n%u", i);
+		users[i] = (struct a0_cache_user){ names[i], uid, 100, "", "/", "/bin/sh" };
+	}
+	if (a0_cache_write(path, users, N, NULL, 0, 0, err, sizeof(err)) != 0)
+		fail_msg("a0_cache_write: %s", err);
+	c = open_cache();
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(a0_cache_user_by_uid(c, users[i].uid, &pw), 0);
+		assert_string_equal(pw.name, names[i]);
+		assert_int_equal(a0_cache_user_by_uid(c, users[i].uid + 1, &pw),
+				 i + 1 < N && users[i + 1].uid == users[i].uid + 1 ? 0 : -ENOENT);
+	}
+	assert_int_equal(a0_cache_user_by_uid(c, UINT32_MAX, &pw), -ENOENT);
+	a0_cache_close(c);
+	free(names);
+	free(users);
+}
+
 static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -577,6 +681,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_and_read_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_values_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_file_survives_failed_write, setup,
@@ -586,6 +691,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_file, setup, teardown),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_hash_collisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uneven_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_100000_users, setup, teardown),
 	};
 

@@ -144,7 +144,7 @@ static void test_passwd_lookups(void **state)
 	write_fixture();
 	assert_status(m.getpwnam_r("a0alice", &pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
 	assert_string_equal(pw.pw_name, "a0alice");
-	assert_string_equal(pw.pw_passwd, "x");
+	assert_string_equal(pw.pw_passwd, "*");
 	assert_int_equal(pw.pw_uid, 70001);
 	assert_int_equal(pw.pw_gid, 70001);
 	assert_string_equal(pw.pw_gecos, "Alice Example,,,");
@@ -235,6 +235,7 @@ static void test_enumeration(void **state)
 {
 	static const char *const users[] = { "a0alice", "a0bob", "a0carol" };
 	static const char *const groups[] = { "a0alice", "a0bob", "a0devs", "a0ops" };
+	const struct a0_cache_user dave = { "a0dave", 70004, 70004, "", "/home/a0dave", "/bin/sh" };
 	struct passwd pw;
 	struct group gr;
 	char buf[512], small[8];
@@ -260,6 +261,25 @@ static void test_enumeration(void **state)
 	assert_string_equal(pw.pw_name, "a0alice");
 	assert_status(m.endpwent(), NSS_STATUS_SUCCESS);
 
+	/* Replaced during an enumeration: it goes on in the cache it started with (as nss_files
+	 * reads the file it opened); the next one reads the new cache. Lookups see it at once. */
+	assert_status(m.setpwent(), NSS_STATUS_SUCCESS);
+	assert_status(m.getpwent_r(&pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
+	assert_string_equal(pw.pw_name, "a0alice");
+	write_cache(&dave, 1, NULL, 0);
+	assert_status(m.getpwnam_r("a0dave", &pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
+	for (size_t i = 1; i < A0_ARRAY_SIZE(users); i++) {
+		assert_status(m.getpwent_r(&pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
+		assert_string_equal(pw.pw_name, users[i]);
+	}
+	assert_status(m.getpwent_r(&pw, buf, sizeof(buf), &e), NSS_STATUS_NOTFOUND);
+	assert_status(m.setpwent(), NSS_STATUS_SUCCESS);
+	assert_status(m.getpwent_r(&pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
+	assert_string_equal(pw.pw_name, "a0dave");
+	assert_status(m.getpwent_r(&pw, buf, sizeof(buf), &e), NSS_STATUS_NOTFOUND);
+	assert_status(m.endpwent(), NSS_STATUS_SUCCESS);
+
+	write_fixture();
 	assert_status(m.setgrent(), NSS_STATUS_SUCCESS);
 	for (size_t i = 0; i < A0_ARRAY_SIZE(groups); i++) {
 		assert_status(m.getgrent_r(&gr, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
@@ -599,7 +619,7 @@ static void test_glibc_getent(void **state)
 	skip();
 #else
 	assert_int_equal(system("getent passwd a0alice | grep -qx "
-				"'a0alice:x:70001:70001:Alice Example,,,:/home/a0alice:/bin/bash'"),
+				"'a0alice:*:70001:70001:Alice Example,,,:/home/a0alice:/bin/bash'"),
 			 0);
 	assert_int_equal(system("getent initgroups a0alice | grep -qE '^a0alice +27 71000 71001$'"),
 			 0);

@@ -67,7 +67,7 @@ static void test_getpw(void **state)
 	pw = getpwnam("a0alice");
 	assert_non_null(pw);
 	assert_string_equal(pw->pw_name, "a0alice");
-	assert_string_equal(pw->pw_passwd, "x");
+	assert_string_equal(pw->pw_passwd, "*");
 	assert_int_equal(pw->pw_uid, 70001);
 	assert_int_equal(pw->pw_gid, 70001);
 	assert_string_equal(pw->pw_gecos, "Alice Example,,,");

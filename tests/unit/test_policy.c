@@ -16,12 +16,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "lib/conf.h"
 #include "lib/error.h"
+#include "lib/identities.h"
 #include "lib/policy.h"
 #include "lib/util.h"
 #include "tests/common/assert.h"
@@ -56,8 +58,9 @@ static int load(const char *extra, struct a0_config **ret, char *err, size_t err
 	const char *argv[] = { arg };
 
 	snprintf(text, sizeof(text),
-		 "domain = tenant.example.com\nclient_id = abc\nusers_file = %s/users\n%s\n", dir,
-		 extra ? extra : "");
+		 "domain = tenant.example.com\nclient_id = abc\nusers_file = %s/users\n"
+		 "sync_dir = %s\n%s\n",
+		 dir, dir, extra ? extra : "");
 	write_file("pam_auth0.conf", text, 0644);
 	snprintf(arg, sizeof(arg), "config=%s/pam_auth0.conf", dir);
 	return a0_config_load(1, argv, ret, err, errlen);
@@ -443,6 +446,130 @@ static void test_allowed_groups(void **state)
 	a0_config_free(cfg);
 }
 
+/* The identities file auth0-sync writes in sync_dir (dir here): n entries. */
+static void identities(const struct a0_identity *ids, size_t n)
+{
+	char path[128], err[256] = "";
+
+	snprintf(path, sizeof(path), "%s/%s", dir, A0_IDENTITIES_NAME);
+	if (a0_identities_write(path, ids, n, time(NULL), err, sizeof(err)) != 0)
+		fail_msg("a0_identities_write: %s", err);
+}
+
+/* The account phase's verdict from the cache: the result, and the reason must hold rule. */
+static void account(const struct a0_config *cfg, const char *user, int want, const char *rule)
+{
+	const char *tell = NULL;
+	char reason[256] = "";
+	int r = a0_policy_account(cfg, user, &tell, reason, sizeof(reason));
+
+	if (r != want)
+		fail_msg("%s: account phase got %s (%s), wanted %s", user, name_a0(r), reason,
+			 name_a0(want));
+	if (rule && !strstr(reason, rule))
+		fail_msg("expected '%s' in the reason '%s'", rule, reason);
+	if (want == A0_ERR_POLICY)
+		assert_non_null(tell);
+}
+
+/*
+ * An account that exists only in Auth0 is bound by the synced cache: sub must be its user_id,
+ * a blocked or deleted one is refused at sign-in and in the account phase, users_file still
+ * comes first, and allowed_roles needs a synced role.
+ */
+static void test_synced_identity(void **state)
+{
+	char *admins[] = { (char[]){ "linux-admins" }, (char[]){ "linux-dev" } };
+	const struct a0_identity ids[] = {
+		{ .name = (char[]){ "ann" },
+		  .user_id = (char[]){ "auth0|ann1" },
+		  .login = (char[]){ "ann@example.com" },
+		  .state = A0_IDENTITY_ACTIVE,
+		  .roles = admins,
+		  .n_roles = 2 },
+		{ .name = (char[]){ "ben" },
+		  .user_id = (char[]){ "auth0|ben1" },
+		  .state = A0_IDENTITY_BLOCKED },
+		{ .name = (char[]){ "cat" },
+		  .user_id = (char[]){ "auth0|cat1" },
+		  .state = A0_IDENTITY_DELETED },
+		{ .name = (char[]){ "alice" },
+		  .user_id = (char[]){ "auth0|other" },
+		  .state = A0_IDENTITY_ACTIVE,
+		  .local = true },
+	};
+	struct a0_config *cfg;
+	char *login = NULL;
+
+	users("alice auth0|5f1\n");
+	identities(ids, A0_ARRAY_SIZE(ids));
+	cfg = config(NULL);
+	allowed(cfg, "ann", "{\"sub\":\"auth0|ann1\"}");
+	other_account(cfg, "ann", "{\"sub\":\"auth0|mallory\",\"nickname\":\"ann\"}",
+		      "identity cache: sub is 'auth0|mallory', 'ann' is Auth0 user 'auth0|ann1'");
+	other_account(cfg, "ann", "{\"nickname\":\"ann\"}", "identity cache: sub is '(none)'");
+	expect(cfg, "ben", "{\"sub\":\"auth0|ben1\"}", A0_ERR_POLICY, "blocked in Auth0",
+	       "blocked");
+	expect(cfg, "cat", "{\"sub\":\"auth0|cat1\"}", A0_ERR_POLICY, "deleted in Auth0",
+	       "no longer exists");
+	/* A local account: users_file binds it, never the cache's entry. */
+	allowed(cfg, "alice", "{\"sub\":\"auth0|5f1\"}");
+	other_account(cfg, "alice", "{\"sub\":\"auth0|other\"}", "users_file");
+	unmatched(cfg, "dave", "{\"sub\":\"auth0|dave\"}", "no identity binding");
+
+	/* The account phase: for every login, whatever authenticated it. */
+	account(cfg, "ann", 0, NULL);
+	account(cfg, "ben", A0_ERR_POLICY, "blocked in Auth0");
+	account(cfg, "cat", A0_ERR_POLICY, "deleted in Auth0");
+	account(cfg, "dave", A0_ERR_NOT_FOUND, NULL);
+
+	/* The password grant sends the synced login; others get the username template. */
+	assert_a0(a0_policy_login_name(cfg, "ann", &login), 0);
+	assert_string_equal(login, "ann@example.com");
+	free(login);
+	login = NULL;
+	assert_a0(a0_policy_login_name(cfg, "alice", &login), 0);
+	assert_string_equal(login, "alice");
+	free(login);
+	login = NULL;
+	a0_config_free(cfg);
+
+	cfg = config("allowed_roles = linux-dev");
+	account(cfg, "ann", 0, NULL);
+	account(cfg, "alice", A0_ERR_POLICY, "allowed_roles: 'alice' holds none of them");
+	account(cfg, "dave", A0_ERR_POLICY, "not in the synced identity cache");
+	not_allowed(cfg, "alice", "{\"sub\":\"auth0|5f1\"}", "allowed_roles");
+	allowed(cfg, "ann", "{\"sub\":\"auth0|ann1\"}");
+	a0_config_free(cfg);
+	cfg = config("allowed_roles = linux-ops");
+	not_allowed(cfg, "ann", "{\"sub\":\"auth0|ann1\"}", "allowed_roles: 'ann' holds none");
+	a0_config_free(cfg);
+	identities(NULL, 0);
+	users("");
+}
+
+/* An identities file others can read or write is refused, not trusted and not ignored. */
+static void test_synced_identity_refused(void **state)
+{
+	const struct a0_identity id = { .name = (char[]){ "ann" },
+					.user_id = (char[]){ "auth0|ann1" },
+					.state = A0_IDENTITY_ACTIVE };
+	struct a0_config *cfg;
+	char path[128];
+
+	if (geteuid() != 0)
+		skip();
+	identities(&id, 1);
+	snprintf(path, sizeof(path), "%s/%s", dir, A0_IDENTITIES_NAME);
+	assert_int_equal(chmod(path, 0666), 0);
+	cfg = config(NULL);
+	expect(cfg, "ann", "{\"sub\":\"auth0|ann1\"}", A0_ERR_CONFIG, "identities", NULL);
+	account(cfg, "ann", A0_ERR_CONFIG, "identities");
+	a0_config_free(cfg);
+	assert_int_equal(chmod(path, 0600), 0);
+	identities(NULL, 0);
+}
+
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/a0-policy-XXXXXX");
@@ -477,6 +604,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_email_mapping),
 		cmocka_unit_test(test_allowed_users),
 		cmocka_unit_test(test_allowed_groups),
+		cmocka_unit_test(test_synced_identity),
+		cmocka_unit_test(test_synced_identity_refused),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "nss") == 0)

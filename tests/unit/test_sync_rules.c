@@ -133,8 +133,10 @@ static void configure(struct fx *f, const char *extra)
 	a0_config_free(f->cfg);
 	f->cfg = NULL;
 	snprintf(text, sizeof(text),
-		 "domain = tenant.example.com\nclient_id = abc\nusers_file = %s/users\n%s", f->dir,
-		 extra ? extra : "");
+		 "domain = tenant.example.com\nclient_id = abc\nusers_file = %s/users\n"
+		 /* Narrow ranges, so that the tests can make ids collide. */
+		 "uid_min = 200000\nuid_max = 299999\ngid_min = 300000\ngid_max = 399999\n%s",
+		 f->dir, extra ? extra : "");
 	if (a0_config_parse_buffer(text, strlen(text), 0, NULL, &f->cfg, err, sizeof(err)) != 0)
 		fail_msg("configuration: %s", err);
 }
