@@ -14,20 +14,23 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+void a0_sync_user_clear(struct a0_sync_user *u)
+{
+	free(u->user_id);
+	free(u->username);
+	free(u->email);
+	free(u->posix_username);
+	free(u->gecos);
+	free(u->updated_at);
+	memset(u, 0, sizeof(*u));
+}
+
 void a0_sync_data_free(struct a0_sync_data *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; d->users && i < d->n_users; i++) {
-		struct a0_sync_user *u = &d->users[i];
-
-		free(u->user_id);
-		free(u->username);
-		free(u->email);
-		free(u->posix_username);
-		free(u->gecos);
-		free(u->updated_at);
-	}
+	for (size_t i = 0; d->users && i < d->n_users; i++)
+		a0_sync_user_clear(&d->users[i]);
 	free(d->users);
 	for (size_t i = 0; d->roles && i < d->n_roles; i++) {
 		free(d->roles[i].id);

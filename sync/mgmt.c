@@ -89,17 +89,6 @@ static void say(struct a0_mgmt *m, int priority, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ data */
 
-static void user_clear(struct a0_sync_user *u)
-{
-	free(u->user_id);
-	free(u->username);
-	free(u->email);
-	free(u->posix_username);
-	free(u->gecos);
-	free(u->updated_at);
-	memset(u, 0, sizeof(*u));
-}
-
 static void role_clear(struct a0_sync_role *r)
 {
 	free(r->id);
@@ -139,7 +128,7 @@ struct users {
 static void users_free(struct users *u)
 {
 	for (size_t i = 0; i < u->n; i++)
-		user_clear(&u->v[i]);
+		a0_sync_user_clear(&u->v[i]);
 	free(u->v);
 	memset(u, 0, sizeof(*u));
 }
@@ -791,7 +780,7 @@ static int parse_user(const struct a0_config *cfg, const cJSON *o, struct a0_syn
 		}
 	}
 	if (r < 0) {
-		user_clear(&u);
+		a0_sync_user_clear(&u);
 		return r;
 	}
 	*ret = u;
@@ -819,7 +808,7 @@ static int take_user(struct a0_mgmt *m, const cJSON *o, struct users *out, char 
 		return r;
 	r = grow((void **)&out->v, &out->cap, out->n, sizeof(*out->v), A0_CACHE_MAX_USERS);
 	if (r < 0) {
-		user_clear(&u);
+		a0_sync_user_clear(&u);
 		if (r == A0_ERR_TOO_LARGE)
 			a0_format(err, errlen, "%s: more than %d users", m->step,
 				  A0_CACHE_MAX_USERS);
@@ -1224,7 +1213,7 @@ static int fetch_connection(struct a0_mgmt *m, const char *connection, const cha
 		    "%lld users of %s to read: more than a search gives, using an export job",
 		    total, connection);
 		while (out->n > first)
-			user_clear(&out->v[--out->n]);
+			a0_sync_user_clear(&out->v[--out->n]);
 		r = export_connection(m, connection, out, err, errlen);
 		if (r == 0)
 			*ret_whole = true;
@@ -1492,7 +1481,7 @@ static int dedupe(struct users *u)
 			drop[k[i].seq] = true;
 	for (size_t i = 0; i < u->n; i++) {
 		if (drop[i])
-			user_clear(&u->v[i]);
+			a0_sync_user_clear(&u->v[i]);
 		else
 			u->v[n++] = u->v[i];
 	}

@@ -47,6 +47,8 @@ struct a0_sync_data {
 	time_t fetched_at;
 	char *max_updated_at; /* the newest updated_at seen: the next incremental run's watermark */
 };
+/* Free what *u holds and zero it. */
+void a0_sync_user_clear(struct a0_sync_user *u);
 void a0_sync_data_free(struct a0_sync_data *d); /* the members, not d itself; NULL is fine */
 
 /* A Linux identity the state keeps (sync/rules.h says how each field is decided). */
