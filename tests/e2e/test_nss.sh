@@ -57,6 +57,9 @@ else
 fi
 
 # --- the real glibc ---
+# What the README's example shows, as this run saw it.
+printf '  | %s\n' "# auth0-sync --full" "$(cat "$E2E_WORK/sync.out")" "# getent passwd a0nina" \
+	"$(getent passwd a0nina)" "# id a0nina" "$(id a0nina)"
 entry=$(getent passwd a0nina || true)
 IFS=: read -r name _ uid gid _ home shell <<<"$entry"
 e2e_assert_eq "getent passwd: an Auth0-only user" a0nina "${name:-}"
