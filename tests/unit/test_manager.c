@@ -110,6 +110,16 @@ static const struct a0_record *get_record(const char *name)
 	return i < 0 ? NULL : w.records[i].rec;
 }
 
+/* The record that must be there: the test fails here when it is not. */
+static const struct a0_record *the_record(const char *name)
+{
+	const struct a0_record *r = get_record(name);
+
+	if (!r)
+		fail_msg("no record '%s' in the store", name);
+	return r;
+}
+
 /* Every field of every record, to compare the store before and after. */
 static char *snapshot(void)
 {
@@ -391,17 +401,17 @@ static void test_expiring_refreshes_and_stores(void **state)
 	reply_tokens("at-2", "rt-2", 3600);
 	assert_int_equal(get(NULL, 600, false, &r), AUTH0_CREDENTIALS_OK);
 	/* Rotation does not extend the refresh token's absolute lifetime. */
-	assert_int_equal(get_record(A0_RECORD_MAIN)->refresh_expires_at, NOW + 86400);
+	assert_int_equal(the_record(A0_RECORD_MAIN)->refresh_expires_at, NOW + 86400);
 	assert_int_equal(w.n_requests, 1);
 	assert_string_equal(w.requests[0].refresh_token, "rt-1");
 	assert_string_equal(w.requests[0].scope, "(none)");
 	assert_string_equal(r->access_token, "at-2");
 	assert_int_equal(r->expires_at, NOW + 3600);
 	/* Stored: rotated refresh token, old ID token kept (none in the response), scope kept. */
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
-	assert_string_equal(get_record(A0_RECORD_MAIN)->id_token, "id-1");
-	assert_string_equal(get_record(A0_RECORD_MAIN)->scope, "openid profile");
-	assert_string_equal(get_record(A0_RECORD_MAIN)->domain, "tenant.example.com");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->id_token, "id-1");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->scope, "openid profile");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->domain, "tenant.example.com");
 	a0_record_free(r);
 }
 
@@ -444,7 +454,7 @@ static void test_forced_refreshes_valid(void **state)
 	assert_int_equal(w.n_requests, 1);
 	assert_string_equal(r->access_token, "at-2");
 	/* No refresh token in the response (rotation off): the old one stays. */
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-1");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-1");
 	a0_record_free(r);
 }
 
@@ -485,9 +495,9 @@ static void test_large_min_ttl_keeps_new_tokens(void **state)
 	assert_null(r);
 	assert_non_null(strstr(cm.message, "60 s"));
 	/* Auth0's SDKs lose the rotated refresh token here; it must be stored. */
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
-	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-2");
-	assert_int_equal(get_record(A0_RECORD_MAIN)->expires_at, NOW + 60);
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->access_token, "at-2");
+	assert_int_equal(the_record(A0_RECORD_MAIN)->expires_at, NOW + 60);
 	/* And the next refresh uses it. */
 	reply_tokens("at-3", "rt-3", 3600);
 	assert_int_equal(get(NULL, 120, false, &r), AUTH0_CREDENTIALS_OK);
@@ -510,7 +520,7 @@ static void test_min_ttl_over_a_year_is_large_min_ttl_after_refresh(void **state
 	assert_int_equal(get(NULL, 2 * year, false, &r), AUTH0_CREDENTIALS_LARGE_MIN_TTL);
 	assert_null(r);
 	assert_int_equal(w.n_requests, 1);
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
 	assert_int_equal(a0_cm_has_valid(&cm, 2 * year), AUTH0_CREDENTIALS_NOT_VALID);
 	assert_int_equal(get(NULL, A0_CM_MAX_MIN_TTL + 1, false, &r),
 			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
@@ -654,7 +664,7 @@ static void test_full_quota_evicts_caches_for_the_rotated_token(void **state)
 	assert_int_equal(get(NULL, 0, false, &r), AUTH0_CREDENTIALS_OK);
 	assert_string_equal(r->access_token, "at-2");
 	a0_record_free(r);
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
 	assert_null(get_record("api:https://api/"));
 	assert_null(get_record(A0_RECORD_SSO));
 	assert_int_equal(w.clears, 1);
@@ -674,8 +684,8 @@ static void test_unprintable_access_token_keeps_rotated_refresh_token(void **sta
 	put(A0_RECORD_MAIN, record("at-1", "rt-1", "openid", NOW));
 	reply_tokens("at 2\nInjected: yes", "rt-2", 3600);
 	assert_int_equal(get(NULL, 0, false, &r), AUTH0_CREDENTIALS_RENEW_FAILED);
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
-	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-1");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->access_token, "at-1");
 }
 
 static void test_reserved_params_refused_before_anything(void **state)
@@ -773,11 +783,11 @@ static void test_api_get_exchanges_and_rotates_main(void **state)
 	assert_int_equal(w.requests[0].n_params, 1);
 	a0_record_free(r);
 	/* The rotated token went to the main record, whose access token is unchanged. */
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
-	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-1");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->access_token, "at-1");
 	assert_int_equal(a0_record_api_name("https://api/", "write read", &name), 0);
 	assert_non_null(get_record(name));
-	assert_null(get_record(name)->refresh_token);
+	assert_null(the_record(name)->refresh_token);
 	/* Cached under the sorted scopes: any order hits it, without a request. */
 	assert_int_equal(a0_cm_api_get(&cm, "https://api/", "read write", 60, NULL, 0, &r),
 			 AUTH0_CREDENTIALS_OK);
@@ -815,7 +825,7 @@ static void test_api_get_large_min_ttl_keeps_rotated(void **state)
 	reply_tokens("api-at", "rt-2", 30);
 	assert_int_equal(a0_cm_api_get(&cm, "https://api/", NULL, 60, NULL, 0, &r),
 			 AUTH0_CREDENTIALS_LARGE_MIN_TTL);
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
 }
 
 static void test_sso_exchange(void **state)
@@ -833,7 +843,7 @@ static void test_sso_exchange(void **state)
 	assert_string_equal(r->access_token, "stt");
 	assert_string_equal(r->token_type, "N_A");
 	assert_int_equal(expires_in, 60);
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
 	a0_record_free(r);
 	reply_error(A0_ERR_DENIED, 403, "invalid_grant", -1);
 	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL),
@@ -853,18 +863,18 @@ static void test_sso_exchange_stores_new_id_token(void **state)
 						   .expires_in = 60 };
 	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_OK);
 	a0_record_free(r);
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
-	assert_string_equal(get_record(A0_RECORD_MAIN)->id_token, "id-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->id_token, "id-2");
 	/* The access token of the session is not the session transfer token. */
-	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-1");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->access_token, "at-1");
 	/* An ID token without a rotated refresh token is stored as well. */
 	w.replies[w.n_replies++] = (struct reply){
 		.access_token = "stt-2", .id_token = "id-3", .token_type = "N_A", .expires_in = 60
 	};
 	assert_int_equal(a0_cm_sso(&cm, NULL, 0, NULL, 0, &r, NULL), AUTH0_CREDENTIALS_OK);
 	a0_record_free(r);
-	assert_string_equal(get_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
-	assert_string_equal(get_record(A0_RECORD_MAIN)->id_token, "id-3");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->id_token, "id-3");
 }
 
 /* getSSOCredentials' headers: sent with the exchange; those that would change it refused. */
@@ -961,14 +971,14 @@ static void test_save_token_response(void **state)
 	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "localhost:8443", "cid", "/ca.pem",
 				    NULL),
 			 AUTH0_CREDENTIALS_OK);
-	r = get_record(A0_RECORD_MAIN);
+	r = the_record(A0_RECORD_MAIN);
 	assert_string_equal(r->refresh_token, "rt-s");
 	assert_int_equal(r->expires_at, NOW + 120);
 	assert_null(r->scope);
 	assert_string_equal(r->ca_file, "/ca.pem");
 	/* The tenant is kept from the record being replaced. */
 	assert_int_equal(a0_cm_save(&cm, json, strlen(json), NULL, NULL, NULL, NULL), 0);
-	assert_string_equal(get_record(A0_RECORD_MAIN)->domain, "localhost:8443");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->domain, "localhost:8443");
 	assert_int_equal(a0_cm_save(&cm, "{}", 2, "h", "c", NULL, NULL),
 			 AUTH0_CREDENTIALS_INVALID_ARGUMENT);
 	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "bad host/", "c", NULL, NULL),
@@ -992,7 +1002,7 @@ static void test_save_sdk_credentials_shape(void **state)
 		 (long long)NOW + 600);
 	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "localhost:8443", "cid", NULL, NULL),
 			 AUTH0_CREDENTIALS_OK);
-	r = get_record(A0_RECORD_MAIN);
+	r = the_record(A0_RECORD_MAIN);
 	assert_non_null(r);
 	assert_string_equal(r->access_token, "at-c");
 	assert_string_equal(r->id_token, "id-c");
@@ -1030,7 +1040,7 @@ static void test_save_sdk_credentials_shape(void **state)
 	assert_int_equal(a0_cm_save(&cm, json, strlen(json), "h", "c", NULL, NULL),
 			 AUTH0_CREDENTIALS_INVALID_ARGUMENT); /* no tokenType */
 	/* None of them touched what was saved. */
-	assert_string_equal(get_record(A0_RECORD_MAIN)->access_token, "at-c");
+	assert_string_equal(the_record(A0_RECORD_MAIN)->access_token, "at-c");
 }
 
 int main(void)
