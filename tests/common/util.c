@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,19 +89,38 @@ void capture_stop(struct capture *c, char *out, size_t size)
 	fputs(out, stderr);
 }
 
+void temp_dir(char *dir, size_t size, const char *prefix)
+{
+	int n = snprintf(dir, size, "/tmp/%s-XXXXXX", prefix);
+
+	if (n < 0 || (size_t)n >= size || !mkdtemp(dir))
+		die("cannot make a temporary directory for", prefix);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int remove_tree(const char *dir)
+{
+	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT)
+		return 0;
+	fprintf(stderr, "could not remove %s: %s\n", dir, strerror(errno));
+	return -1;
+}
+
 static char lock_dir[64];
 static pid_t owner;
 
 /* Only the process that made it: atexit handlers run in forked children that exit too. */
 static void remove_lock_dir(void)
 {
-	char cmd[128];
-
 	if (getpid() != owner)
 		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", lock_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", lock_dir);
+	(void)remove_tree(lock_dir);
 }
 
 void private_session(const char *prefix)

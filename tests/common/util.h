@@ -14,6 +14,11 @@ struct fake;
 /* Write text to path, replacing it. */
 void write_text(const char *path, const char *text);
 
+/* A new private directory /tmp/PREFIX-XXXXXX in dir (size bytes), or the test dies. */
+void temp_dir(char *dir, size_t size, const char *prefix);
+/* Remove dir and everything in it: 0, or -1 (with a message on stderr). */
+int remove_tree(const char *dir);
+
 /*
  * The module's configuration file dir/pam_auth0.conf, which the programs' PAM services name:
  * the fake tenant, pam-native, a cache and the guard's state under dir, the fake's users bound

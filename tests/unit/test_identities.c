@@ -317,19 +317,14 @@ static void test_lookup_speed(void **state)
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/a0-identities-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	temp_dir(dir, sizeof(dir), "a0-identities");
 	snprintf(path, sizeof(path), "%s/identities", dir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	return 0;
+	return remove_tree(dir);
 }
 
 int main(void)

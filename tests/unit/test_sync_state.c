@@ -345,19 +345,14 @@ static void test_file_owner(void **state)
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/a0-syncstate-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	temp_dir(dir, sizeof(dir), "a0-syncstate");
 	snprintf(path, sizeof(path), "%s/sync.state", dir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	return 0;
+	return remove_tree(dir);
 }
 
 int main(void)
