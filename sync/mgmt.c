@@ -120,12 +120,7 @@ static int grow(void **v, size_t *cap, size_t n, size_t size, size_t max)
 	return 0;
 }
 
-struct users {
-	struct a0_sync_user *v;
-	size_t n, cap;
-};
-
-static void users_free(struct users *u)
+void a0_mgmt_users_free(struct a0_mgmt_users *u)
 {
 	for (size_t i = 0; i < u->n; i++)
 		a0_sync_user_clear(&u->v[i]);
@@ -788,7 +783,8 @@ static int parse_user(const struct a0_config *cfg, const cJSON *o, struct a0_syn
 }
 
 /* Take one user, or skip it with one log line when it has the wrong shape. */
-static int take_user(struct a0_mgmt *m, const cJSON *o, struct users *out, char *err, size_t errlen)
+static int take_user(struct a0_mgmt *m, const cJSON *o, struct a0_mgmt_users *out, char *err,
+		     size_t errlen)
 {
 	const cJSON *id = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "user_id") : NULL;
 	char show[A0_SHOW_MAX + 1];
@@ -820,15 +816,34 @@ static int take_user(struct a0_mgmt *m, const cJSON *o, struct users *out, char 
 
 static const char USER_FIELDS[] = "user_id,username,email,app_metadata,blocked,updated_at";
 
+int a0_mgmt_parse_users_page(struct a0_mgmt *m, const cJSON *root, struct a0_mgmt_users *out,
+			     long long *ret_total, int *ret_count, char *err, size_t errlen)
+{
+	const cJSON *users = cJSON_GetObjectItemCaseSensitive(root, "users"), *u;
+	long long total;
+	int r;
+
+	if (!cJSON_IsObject(root) || !cJSON_IsArray(users) ||
+	    a0_json_uint(root, "total", A0_CACHE_MAX_USERS * 10LL, &total) != 0)
+		return malformed(m, "not a page of users with its total", err, errlen);
+	if (cJSON_GetArraySize(users) > A0_MGMT_PER_PAGE)
+		return malformed(m, "more users than asked for", err, errlen);
+	cJSON_ArrayForEach(u, users) {
+		if ((r = take_user(m, u, out, err, errlen)) < 0)
+			return r;
+	}
+	*ret_total = total;
+	*ret_count = cJSON_GetArraySize(users);
+	return 0;
+}
+
 /* One page of GET /api/v2/users: its users into out, the search's total in *ret_total. */
 static int search_page(struct a0_mgmt *m, const char *q, const char *sort, unsigned page,
-		       struct users *out, long long *ret_total, int *ret_count, char *err,
+		       struct a0_mgmt_users *out, long long *ret_total, int *ret_count, char *err,
 		       size_t errlen)
 {
 	char *eq = escape(q), *path = NULL;
-	const cJSON *users, *u;
 	cJSON *root = NULL;
-	long long total;
 	int r;
 
 	if (!eq)
@@ -843,23 +858,7 @@ static int search_page(struct a0_mgmt *m, const char *q, const char *sort, unsig
 	}
 	if ((r = api(m, path, NULL, &root, err, errlen)) < 0)
 		goto out;
-	users = cJSON_GetObjectItemCaseSensitive(root, "users");
-	if (!cJSON_IsObject(root) || !cJSON_IsArray(users) ||
-	    a0_json_uint(root, "total", A0_CACHE_MAX_USERS * 10LL, &total) != 0) {
-		r = malformed(m, "not a page of users with its total", err, errlen);
-		goto out;
-	}
-	if (cJSON_GetArraySize(users) > A0_MGMT_PER_PAGE) {
-		r = malformed(m, "more users than asked for", err, errlen);
-		goto out;
-	}
-	cJSON_ArrayForEach(u, users) {
-		if ((r = take_user(m, u, out, err, errlen)) < 0)
-			goto out;
-	}
-	*ret_total = total;
-	*ret_count = cJSON_GetArraySize(users);
-	r = 0;
+	r = a0_mgmt_parse_users_page(m, root, out, ret_total, ret_count, err, errlen);
 out:
 	a0_json_free(root);
 	free(path);
@@ -869,9 +868,9 @@ out:
 
 /* ------------------------------------------------------------------ users-export job */
 
-struct export_reader {
+struct a0_mgmt_export {
 	struct a0_mgmt *m;
-	struct users *out;
+	struct a0_mgmt_users *out;
 	z_stream z;
 	bool started, gzip, z_ready, z_done;
 	bool skipping; /* inside a line that was too long */
@@ -882,7 +881,7 @@ struct export_reader {
 	size_t errlen;
 };
 
-static int export_line(struct export_reader *x, const char *s, size_t len)
+static int export_line(struct a0_mgmt_export *x, const char *s, size_t len)
 {
 	cJSON *o = NULL;
 	int r;
@@ -904,7 +903,7 @@ static int export_line(struct export_reader *x, const char *s, size_t len)
 }
 
 /* NDJSON text, split in lines of at most A0_MGMT_MAX_EXPORT_LINE bytes. */
-static int export_text(struct export_reader *x, const char *data, size_t len)
+static int export_text(struct a0_mgmt_export *x, const char *data, size_t len)
 {
 	int r = 0;
 
@@ -939,10 +938,24 @@ static int export_text(struct export_reader *x, const char *data, size_t len)
 	return r;
 }
 
-/* The file as it arrives: gzip (what Auth0 serves) or plain NDJSON, told by its first byte. */
-static int export_sink(void *ctx, const char *data, size_t len)
+int a0_mgmt_export_new(struct a0_mgmt *m, struct a0_mgmt_users *out, char *err, size_t errlen,
+		       struct a0_mgmt_export **ret)
 {
-	struct export_reader *x = ctx;
+	struct a0_mgmt_export *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return A0_ERR_NOMEM;
+	x->m = m;
+	x->out = out;
+	x->line.max = A0_MGMT_MAX_EXPORT_LINE;
+	x->err = err;
+	x->errlen = errlen;
+	*ret = x;
+	return 0;
+}
+
+int a0_mgmt_export_feed(struct a0_mgmt_export *x, const char *data, size_t len)
+{
 	unsigned char out[64 * 1024];
 	int r = 0, z;
 
@@ -994,6 +1007,32 @@ static int export_sink(void *ctx, const char *data, size_t len)
 	}
 	explicit_bzero(out, sizeof(out));
 	return r;
+}
+
+int a0_mgmt_export_end(struct a0_mgmt_export *x)
+{
+	if (x->gzip && !x->z_done)
+		return malformed(x->m, "the users export ends inside its gzip stream", x->err,
+				 x->errlen);
+	if (x->line.len > 0 && !x->skipping)
+		return export_line(x, x->line.data, x->line.len);
+	return 0;
+}
+
+void a0_mgmt_export_free(struct a0_mgmt_export *x)
+{
+	if (!x)
+		return;
+	if (x->z_ready)
+		inflateEnd(&x->z);
+	a0_buf_free(&x->line);
+	free(x);
+}
+
+/* a0_http_download's sink. */
+static int export_sink(void *ctx, const char *data, size_t len)
+{
+	return a0_mgmt_export_feed(ctx, data, len);
 }
 
 static int connection_id(struct a0_mgmt *m, const char *name, char **ret, char *err, size_t errlen)
@@ -1130,15 +1169,11 @@ static int export_wait(struct a0_mgmt *m, const char *job, char **ret, char *err
 	}
 }
 
-static int export_download(struct a0_mgmt *m, const char *url, struct users *out, char *err,
+static int export_download(struct a0_mgmt *m, const char *url, struct a0_mgmt_users *out, char *err,
 			   size_t errlen)
 {
-	struct export_reader x = { .m = m,
-				   .out = out,
-				   .line = { .max = A0_MGMT_MAX_EXPORT_LINE },
-				   .err = err,
-				   .errlen = errlen };
 	struct a0_result res = { .retry_after = -1 };
+	struct a0_mgmt_export *x = NULL;
 	int r;
 
 	err[0] = '\0';
@@ -1148,23 +1183,21 @@ static int export_download(struct a0_mgmt *m, const char *url, struct users *out
 	if ((r = a0_http_set_limits(m->http, (unsigned long)((m->deadline - monotonic()) * 1000),
 				    0)) < 0)
 		return r;
+	if ((r = a0_mgmt_export_new(m, out, err, errlen, &x)) < 0)
+		return r;
 	m->stats.downloads++;
-	r = a0_http_download(m->http, url, A0_MGMT_MAX_EXPORT, export_sink, &x, res.description,
+	r = a0_http_download(m->http, url, A0_MGMT_MAX_EXPORT, export_sink, x, res.description,
 			     sizeof(res.description));
-	if (r == 0 && x.gzip && !x.z_done)
-		r = malformed(m, "the users export ends inside its gzip stream", err, errlen);
-	if (r == 0 && x.line.len > 0 && !x.skipping)
-		r = export_line(&x, x.line.data, x.line.len);
+	if (r == 0)
+		r = a0_mgmt_export_end(x);
 	if (r < 0 && !err[0])
 		(void)fail(m, r, &res, err, errlen);
-	if (x.z_ready)
-		inflateEnd(&x.z);
-	a0_buf_free(&x.line);
+	a0_mgmt_export_free(x);
 	return r;
 }
 
 /* Every user of one connection through a users-export job. */
-static int export_connection(struct a0_mgmt *m, const char *connection, struct users *out,
+static int export_connection(struct a0_mgmt *m, const char *connection, struct a0_mgmt_users *out,
 			     char *err, size_t errlen)
 {
 	char *id = NULL, *job = NULL, *url = NULL;
@@ -1193,7 +1226,7 @@ static int export_connection(struct a0_mgmt *m, const char *connection, struct u
  * connection comes from an export job instead. *ret_whole: the connection was read whole.
  */
 static int fetch_connection(struct a0_mgmt *m, const char *connection, const char *since,
-			    struct users *out, bool *ret_whole, char *err, size_t errlen)
+			    struct a0_mgmt_users *out, bool *ret_whole, char *err, size_t errlen)
 {
 	size_t first = out->n;
 	long long total = 0;
@@ -1239,8 +1272,8 @@ out:
 }
 
 /* The users of every connection of sync_connections; *ret_full: all read whole. */
-static int fetch_users(struct a0_mgmt *m, const char *since, struct users *out, bool *ret_full,
-		       char *err, size_t errlen)
+static int fetch_users(struct a0_mgmt *m, const char *since, struct a0_mgmt_users *out,
+		       bool *ret_full, char *err, size_t errlen)
 {
 	bool full = true;
 	int r = 0;
@@ -1285,6 +1318,50 @@ static bool id_shape(const char *s)
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
 
+int a0_mgmt_parse_members_page(struct a0_mgmt *m, const cJSON *root, const char *from,
+			       struct a0_sync_role *role, size_t *cap, const char **ret_next,
+			       char *err, size_t errlen)
+{
+	const cJSON *users, *u, *next;
+	int r = 0;
+
+	/* {users, next}; a bare array when the API pages by offset */
+	users = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "users");
+	next = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "next") : NULL;
+	if (!cJSON_IsArray(users) || cJSON_GetArraySize(users) > A0_MGMT_PER_PAGE ||
+	    (next && !cJSON_IsNull(next) && !cJSON_IsString(next)))
+		return malformed(m, "not a page of role members", err, errlen);
+	cJSON_ArrayForEach(u, users) {
+		const char *id = a0_json_string(u, "user_id");
+		char show[A0_SHOW_MAX + 1];
+
+		if (!id || !id[0] || strlen(id) > A0_MAX_USER_ID ||
+		    !a0_text_ok(id, strlen(id), A0_TEXT_TOKEN)) {
+			m->stats.skipped++;
+			say(m, LOG_WARNING, "skipped a member of role %s: %s",
+			    a0_show(role->name, show), "no user_id of the right shape");
+			continue;
+		}
+		r = grow((void **)&role->members, cap, role->n_members, sizeof(*role->members),
+			 A0_CACHE_MAX_MEMBERS);
+		if (r == 0 && !(role->members[role->n_members] = strdup(id)))
+			r = A0_ERR_NOMEM;
+		if (r < 0)
+			return r;
+		role->n_members++;
+	}
+	if (cJSON_IsString(next) && next->valuestring[0] && cJSON_GetArraySize(users) > 0) {
+		if ((from && strcmp(from, next->valuestring) == 0) ||
+		    strlen(next->valuestring) > A0_MGMT_MAX_STRING)
+			return malformed(m, "role members: a next checkpoint that does not move",
+					 err, errlen);
+		*ret_next = next->valuestring;
+		return 0;
+	}
+	*ret_next = NULL;
+	return 0;
+}
+
 /* Every member of role (checkpoint paging: take, then from=next). */
 static int role_members(struct a0_mgmt *m, struct a0_sync_role *role, char *err, size_t errlen)
 {
@@ -1294,7 +1371,7 @@ static int role_members(struct a0_mgmt *m, struct a0_sync_role *role, char *err,
 
 	for (;;) {
 		char *path = NULL, *ef = NULL;
-		const cJSON *users, *u, *next;
+		const char *next = NULL;
 		cJSON *root = NULL;
 
 		if (from && !(ef = escape(from)))
@@ -1308,55 +1385,15 @@ static int role_members(struct a0_mgmt *m, struct a0_sync_role *role, char *err,
 		free(path);
 		if (r < 0)
 			break;
-		/* {users, next}; a bare array when the API pages by offset */
-		users = cJSON_IsArray(root) ? root
-					    : cJSON_GetObjectItemCaseSensitive(root, "users");
-		next = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "next") : NULL;
-		if (!cJSON_IsArray(users) || cJSON_GetArraySize(users) > A0_MGMT_PER_PAGE ||
-		    (next && !cJSON_IsNull(next) && !cJSON_IsString(next))) {
-			a0_json_free(root);
-			r = malformed(m, "not a page of role members", err, errlen);
-			break;
-		}
-		cJSON_ArrayForEach(u, users) {
-			const char *id = a0_json_string(u, "user_id");
-			char show[A0_SHOW_MAX + 1];
-
-			if (!id || !id[0] || strlen(id) > A0_MAX_USER_ID ||
-			    !a0_text_ok(id, strlen(id), A0_TEXT_TOKEN)) {
-				m->stats.skipped++;
-				say(m, LOG_WARNING, "skipped a member of role %s: %s",
-				    a0_show(role->name, show), "no user_id of the right shape");
-				continue;
-			}
-			r = grow((void **)&role->members, &cap, role->n_members,
-				 sizeof(*role->members), A0_CACHE_MAX_MEMBERS);
-			if (r == 0 && !(role->members[role->n_members] = strdup(id)))
+		r = a0_mgmt_parse_members_page(m, root, from, role, &cap, &next, err, errlen);
+		if (r == 0 && next) {
+			free(from);
+			if (!(from = strdup(next)))
 				r = A0_ERR_NOMEM;
-			if (r < 0)
-				break;
-			role->n_members++;
-		}
-		if (r == 0 && cJSON_IsString(next) && next->valuestring[0] &&
-		    cJSON_GetArraySize(users) > 0) {
-			if ((from && strcmp(from, next->valuestring) == 0) ||
-			    strlen(next->valuestring) > A0_MGMT_MAX_STRING) {
-				r = malformed(m,
-					      "role members: a next checkpoint that does not move",
-					      err, errlen);
-			} else {
-				free(from);
-				from = strdup(next->valuestring);
-				if (!from)
-					r = A0_ERR_NOMEM;
-			}
-			a0_json_free(root);
-			if (r < 0)
-				break;
-			continue;
 		}
 		a0_json_free(root);
-		break;
+		if (r < 0 || !next)
+			break;
 	}
 	if (r == A0_ERR_TOO_LARGE)
 		a0_format(err, errlen, "%s: role %s has more than %d members", m->step, role->name,
@@ -1458,7 +1495,7 @@ static int by_id_then_seq(const void *a, const void *b)
 }
 
 /* Keep the last of the users that share a user_id (read again while the run paged). */
-static int dedupe(struct users *u)
+static int dedupe(struct a0_mgmt_users *u)
 {
 	struct keyed *k;
 	bool *drop;
@@ -1497,13 +1534,17 @@ int a0_mgmt_fetch(struct a0_mgmt *m, const char *watermark, bool force_full,
 	struct a0_sync_data d = { .fetched_at = time(NULL) };
 	char since[TIMESTAMP_LEN + 1], settled[TIMESTAMP_LEN + 1];
 	const char *newest = NULL;
-	struct users u = { 0 };
+	struct a0_mgmt_users u = { 0 };
 	bool full = false;
 	struct tm tm;
 	time_t t;
 	int r;
 
 	a0_format(err, errlen, "%s", "");
+	if (!m->http) {
+		a0_format(err, errlen, "a client of a0_mgmt_new_parser sends no request");
+		return A0_ERR_INVALID;
+	}
 	if (!force_full && watermark && !timestamp_canonical(watermark, since)) {
 		say(m, LOG_WARNING, "the stored watermark is not a timestamp: reading every user");
 		watermark = NULL;
@@ -1544,7 +1585,7 @@ out:
 		a0_format(err, errlen, "%s: out of memory", m->step);
 	else if (r < 0 && !err[0])
 		a0_format(err, errlen, "%s: %s", m->step, a0_strerror(r));
-	users_free(&u);
+	a0_mgmt_users_free(&u);
 	a0_sync_data_free(&d);
 	return r;
 }
@@ -1561,6 +1602,29 @@ static bool connection_name_ok(const char *s)
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == n;
 }
 
+/* A client without credentials or HTTP client: all that the parsers use. */
+static int new_client(const struct a0_config *cfg, unsigned budget, a0_sync_log_fn log,
+		      void *log_ctx, struct a0_mgmt **ret)
+{
+	struct a0_mgmt *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return A0_ERR_NOMEM;
+	m->cfg = cfg;
+	m->log = log;
+	m->log_ctx = log_ctx;
+	m->step = "setup";
+	m->deadline = monotonic() + (double)budget;
+	*ret = m;
+	return 0;
+}
+
+int a0_mgmt_new_parser(const struct a0_config *cfg, a0_sync_log_fn log, void *log_ctx,
+		       struct a0_mgmt **ret)
+{
+	return new_client(cfg, 0, log, log_ctx, ret);
+}
+
 int a0_mgmt_new(const struct a0_config *cfg, unsigned budget, a0_sync_log_fn log, void *log_ctx,
 		struct a0_mgmt **ret, char *err, size_t errlen)
 {
@@ -1568,7 +1632,7 @@ int a0_mgmt_new(const struct a0_config *cfg, unsigned budget, a0_sync_log_fn log
 				       .ca_file = cfg->ca_file,
 				       .proxy = cfg->proxy,
 				       .timeout = cfg->timeout };
-	struct a0_mgmt *m;
+	struct a0_mgmt *m = NULL;
 	int r;
 
 	if (!cfg->sync_client_id) {
@@ -1595,14 +1659,8 @@ int a0_mgmt_new(const struct a0_config *cfg, unsigned budget, a0_sync_log_fn log
 				  cfg->sync_connections.items[i]);
 			return A0_ERR_CONFIG;
 		}
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return A0_ERR_NOMEM;
-	m->cfg = cfg;
-	m->log = log;
-	m->log_ctx = log_ctx;
-	m->step = "setup";
-	m->deadline = monotonic() + (double)budget;
+	if ((r = new_client(cfg, budget, log, log_ctx, &m)) < 0)
+		return r;
 	if (asprintf(&m->audience, "https://%s/api/v2/", cfg->domain) < 0) {
 		m->audience = NULL;
 		r = A0_ERR_NOMEM;

@@ -85,6 +85,68 @@ int a0_mgmt_fetch(struct a0_mgmt *m, const char *watermark, bool force_full,
 
 void a0_mgmt_get_stats(const struct a0_mgmt *m, struct a0_mgmt_stats *ret);
 
+/*
+ * The parsers of the Management API's answers, as a0_mgmt_fetch runs them on what it reads;
+ * public for tests/fuzz/fuzz_mgmt.c. They use a client for its configuration (name_attribute),
+ * its log and its count of skipped items (stats.skipped) alone: a0_mgmt_new_parser makes one
+ * without credentials or HTTP client (a0_mgmt_fetch refuses it: A0_ERR_INVALID). A user or
+ * member of the wrong shape is skipped with one log line; an answer of the wrong shape is
+ * A0_ERR_MALFORMED with the reason in err. What they keep of a user (struct a0_sync_user):
+ * user_id printable ASCII without a blank (A0_TEXT_TOKEN), 1..A0_MAX_USER_ID bytes; username,
+ * email and the name_attribute's value without a control byte (A0_TEXT_LINE), at most
+ * A0_MGMT_MAX_STRING bytes; gecos the same, at most A0_CACHE_MAX_FIELD; uid and gid -1 or
+ * 0..2^32-1; updated_at canonical (YYYY-MM-DDTHH:MM:SS.mmmZ). Whether a name is a valid Linux
+ * name is for the rules (sync/rules.h).
+ */
+int a0_mgmt_new_parser(const struct a0_config *cfg, a0_sync_log_fn log, void *log_ctx,
+		       struct a0_mgmt **ret);
+
+/* Users read so far: v[0..n), room for cap. */
+struct a0_mgmt_users {
+	struct a0_sync_user *v;
+	size_t n, cap;
+};
+void a0_mgmt_users_free(struct a0_mgmt_users *u); /* the members, not u itself */
+
+struct cJSON;
+/*
+ * One page of GET /api/v2/users with include_totals, {users, total, ...}, as parsed by
+ * a0_json_parse: its users appended to out (at most A0_CACHE_MAX_USERS in all, else
+ * A0_ERR_TOO_LARGE), the search's total in *ret_total and the number of users on the page in
+ * *ret_count. 0, A0_ERR_MALFORMED, A0_ERR_TOO_LARGE, A0_ERR_NOMEM.
+ */
+int a0_mgmt_parse_users_page(struct a0_mgmt *m, const struct cJSON *root, struct a0_mgmt_users *out,
+			     long long *ret_total, int *ret_count, char *err, size_t errlen);
+
+/*
+ * One page of GET /api/v2/roles/ID/users, {users, next} (checkpoint paging) or a bare array:
+ * the members' user_ids appended to role->members (*cap: the room role->members has, 0 at
+ * first; at most A0_CACHE_MAX_MEMBERS, else A0_ERR_TOO_LARGE). *ret_next: the checkpoint of
+ * the next page (a string of root), or NULL after the last page. from: this page's checkpoint
+ * (NULL for the first), which next must not repeat. 0, A0_ERR_MALFORMED, A0_ERR_TOO_LARGE,
+ * A0_ERR_NOMEM.
+ */
+int a0_mgmt_parse_members_page(struct a0_mgmt *m, const struct cJSON *root, const char *from,
+			       struct a0_sync_role *role, size_t *cap, const char **ret_next,
+			       char *err, size_t errlen);
+
+/*
+ * A users-export file as it arrives: gzip (as Auth0 serves it) or plain NDJSON, told by its
+ * first byte; one user a line. Its users are appended to out; a line that is not JSON, not a
+ * user of the right shape, or longer than A0_MGMT_MAX_EXPORT_LINE is skipped with one log line.
+ * err (errlen) receives the message of a failure and must outlive the reader.
+ * a0_mgmt_export_feed takes the file's next bytes (any split), a0_mgmt_export_end its end (the
+ * last line may lack its newline): 0, A0_ERR_MALFORMED (not gzip, or it ends inside the gzip
+ * stream), A0_ERR_TOO_LARGE (over A0_MGMT_MAX_EXPORT_INFLATED bytes once inflated, or more than
+ * A0_CACHE_MAX_USERS users), A0_ERR_NOMEM.
+ */
+struct a0_mgmt_export;
+int a0_mgmt_export_new(struct a0_mgmt *m, struct a0_mgmt_users *out, char *err, size_t errlen,
+		       struct a0_mgmt_export **ret);
+int a0_mgmt_export_feed(struct a0_mgmt_export *x, const char *data, size_t len);
+int a0_mgmt_export_end(struct a0_mgmt_export *x);
+void a0_mgmt_export_free(struct a0_mgmt_export *x);
+
 /* Whether s is an updated_at as Auth0 writes it: YYYY-MM-DDTHH:MM:SS[.fraction]Z. */
 bool a0_mgmt_timestamp_valid(const char *s);
 

@@ -1507,7 +1507,8 @@ static int map_local_groups(struct run *r)
 		}
 		s->groups[s->n_groups++] = g;
 	}
-	if (x >= 0)
+	/* No group at all leaves s->groups NULL: not even + 0 may be applied to it (C11 6.5.6). */
+	if (x >= 0 && s->n_groups > first)
 		a0_sort(s->groups + first, s->n_groups - first, sizeof(*s->groups), cmp_groups);
 	return x < 0 ? x : 0;
 }

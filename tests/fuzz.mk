@@ -3,7 +3,7 @@
 # tests/fuzz/corpus/<target>/ (tests/fuzz/make-seeds.py writes them).
 FUZZ_TARGETS = tests/fuzz/fuzz_token tests/fuzz/fuzz_error tests/fuzz/fuzz_authenticators \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_jwks tests/fuzz/fuzz_jwt tests/fuzz/fuzz_record \
-	tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_cache
+	tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_cache tests/fuzz/fuzz_mgmt
 if ENABLE_FUZZERS
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
@@ -58,6 +58,14 @@ tests_fuzz_fuzz_cache_SOURCES = tests/fuzz/fuzz_cache.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_cache_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_cache_LDADD = nss/libauth0cache.la
 tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LINK)
+
+# What auth0-sync parses of the Management API's answers (sync/mgmt.h), then the identity rules
+# over it (sync/rules.h); zlib gzips export files as Auth0 serves them.
+tests_fuzz_fuzz_mgmt_SOURCES = tests/fuzz/fuzz_mgmt.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_mgmt_CFLAGS = $(FUZZ_CFLAGS) $(ZLIB_CFLAGS)
+tests_fuzz_fuzz_mgmt_LDADD = sync/libauth0mgmt.la sync/libauth0sync.la nss/libauth0cache.la \
+	lib/libauth0core.la $(CJSON_LIBS) $(ZLIB_LIBS)
+tests_fuzz_fuzz_mgmt_LDFLAGS = $(FUZZ_LINK)
 
 # The fuzz targets alone (a fuzzing build need not build the module or the helper).
 fuzzers: $(FUZZ_TARGETS)

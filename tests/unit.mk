@@ -98,7 +98,12 @@ tests_unit_test_sync_state_LDADD = sync/libauth0sync.la tests/libtestcommon.la $
 
 # Full RELRO and _FORTIFY_SOURCE, read from the built ELF files.
 tests_unit_test_hardening_SOURCES = tests/unit/test_hardening.c
+tests_unit_test_hardening_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DA0_SYNC_BIN='"$(abs_builddir)/sync/auth0-sync"' \
+	-DA0_NSS_MODULE='"$(abs_builddir)/nss/.libs/libnss_auth0.so.2"'
 tests_unit_test_hardening_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_hardening_LDADD = $(CMOCKA_LIBS)
+# What it reads (make check builds them anyway; this is for the program made alone).
+EXTRA_tests_unit_test_hardening_DEPENDENCIES = sync/auth0-sync nss/libnss_auth0.la
 endif
 EXTRA_DIST += tests/unit/array_size.c

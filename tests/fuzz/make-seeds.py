@@ -3,6 +3,7 @@
 configurations and ID tokens signed with the fuzzers' own keys (fuzz_keys.h). Run it again
 after changing the formats; the files are committed so a fresh clone fuzzes from them."""
 import base64
+import gzip
 import json
 import os
 import re
@@ -460,5 +461,140 @@ BAD_INDEX = bytearray(MAIN)
 users_by_name = struct.unpack_from("<Q", MAIN, CACHE_HEADER.size + 16 * 2)[0]
 BAD_INDEX[users_by_name + 4:users_by_name + 8] = struct.pack("<I", 7)
 write("cache", "bad_index", bytes(BAD_INDEX))
+
+
+# ---- mgmt: what auth0-sync reads from the Management API (tests/fuzz/fuzz_mgmt.c). The mode byte:
+# & 3 the answer (0 users page, 1 role-members page, 2 users-export file as received, 3 NDJSON
+# the fuzzer gzips), & 4 name_attribute = username, >> 3 & 7 the pieces the file arrives in
+# (1, 2, 3, 7, 64, 4096, 65536 bytes, whole), & 64 a members page after checkpoint "MDAwMQ", or
+# two gzip members.
+USERS_PAGE, MEMBERS, EXPORT, EXPORT_GZ, BY_USERNAME, AFTER = 0, 1, 2, 3, 4, 64
+
+
+def piece(k):
+    return k << 3
+
+
+def mgmt(name, mode, body):
+    write("mgmt", name, bytes([mode]) + (body if isinstance(body, bytes) else body.encode()))
+
+
+def user(n, name=None, uid=None, **over):
+    u = {"user_id": "auth0|6a00000000000000000000%02d" % n, "username": "a0user%d" % n,
+         "email": "a0user%d@example.com" % n, "blocked": False,
+         "updated_at": "2023-11-14T22:%02d:20.%03dZ" % (n % 60, n % 1000),
+         "app_metadata": {"posix": {"username": name or "a0user%d" % n, "gecos": "User %d,,," % n}}}
+    if uid is not None:
+        u["app_metadata"]["posix"]["uid"] = uid
+    u.update(over)
+    return u
+
+
+def page(users, total=None, start=0):
+    return j({"start": start, "limit": 100, "length": len(users), "users": users,
+              "total": len(users) if total is None else total})
+
+
+# users pages (GET /api/v2/users?...&include_totals=true, as search v3 answers)
+MGMT_USERS = [user(1, "a0alice", 70001), user(2, "a0bob"), user(3, "a0carol", 70003, blocked=True)]
+mgmt("users_page", USERS_PAGE, page(MGMT_USERS))
+mgmt("users_page_by_username", USERS_PAGE | BY_USERNAME, page(MGMT_USERS))
+mgmt("users_page_second", USERS_PAGE, page([user(n) for n in range(100, 110)], total=1000, start=100))
+mgmt("users_page_empty", USERS_PAGE, page([], total=0))
+mgmt("users_page_full", USERS_PAGE, page([user(n) for n in range(100)], total=2500))
+mgmt("users_page_too_many", USERS_PAGE, page([user(n % 60) for n in range(101)]))
+mgmt("users_page_pretty", USERS_PAGE, json.dumps({"users": MGMT_USERS[:1], "total": 1}, indent=2) + "\n")
+# what a name, a user_id or a text field may be made of
+HOSTILE_NAMES = ["root", "a0 alice", "A0ALICE", "a0alice\n", "a0alice\u0000x", "../../etc/passwd", "a" * 32,
+                 "a" * 33, "\u00e5lice", "-rf", "_svc", "a0:alice", "a0alice\u007f", "\u202ea0alice", "", "x" * 600]
+mgmt("users_page_hostile_names", USERS_PAGE,
+     page([user(n, nm) for n, nm in enumerate(HOSTILE_NAMES)]))
+mgmt("users_page_hostile_usernames", USERS_PAGE | BY_USERNAME,
+     page([user(n, username=nm) for n, nm in enumerate(HOSTILE_NAMES)]))
+mgmt("users_page_hostile_ids", USERS_PAGE, page([
+    user(1, user_id="-"), user(2, user_id="auth0|a b"), user(3, user_id="auth0|\t1"), user(4, user_id=""),
+    user(5, user_id="x" * 512), user(6, user_id="x" * 513), user(7, user_id=None), user(8, user_id=7),
+    user(9, user_id="auth0|\u00e9"), user(10, user_id="auth0|6a0000000000000000000001"),
+    user(11, user_id="auth0|6a0000000000000000000001", email="dup@example.com")]))
+mgmt("users_page_hostile_text", USERS_PAGE, page([
+    user(1, email="a@b\r\nX-Injected: 1"), user(2, username="a0user2\u001b[31m"),
+    dict(user(3), app_metadata={"posix": {"username": "a0carol", "gecos": "Carol:x:0:0:root:/root"}}),
+    dict(user(4), app_metadata={"posix": {"username": "a0dave", "gecos": "g" * 256}}),
+    dict(user(5), app_metadata={"posix": {"username": "a0eve", "gecos": "Eve\nroot::0:0::/:/bin/sh"}})]))
+mgmt("users_page_numbers", USERS_PAGE, page([
+    user(1, uid=1e308), user(2, uid=-1), user(3, uid=4294967296), user(4, uid=4294967295), user(5, uid=0),
+    user(6, uid=65534), user(7, uid=2147483647), user(8, uid=1.5), user(9, uid="70001"),
+    dict(user(10), app_metadata={"posix": {"username": "a0u10", "uid": 70010, "gid": 1e19}}),
+    dict(user(11), app_metadata={"posix": {"username": "a0u11", "uid": 70011, "gid": 70001}})], total=11))
+mgmt("users_page_huge_total", USERS_PAGE, '{"users":[],"total":1e308}')
+mgmt("users_page_negative_total", USERS_PAGE, '{"users":[],"total":-1}')
+mgmt("users_page_long_total", USERS_PAGE, '{"users":[],"total":99999999999999999999999}')
+mgmt("users_page_no_total", USERS_PAGE, j({"users": MGMT_USERS}))
+mgmt("users_page_bare_array", USERS_PAGE, j(MGMT_USERS))
+mgmt("users_page_wrong_types", USERS_PAGE, page([
+    user(1, blocked="true"), user(2, app_metadata=[1, 2]), user(3, app_metadata={"posix": "a0carol"}),
+    user(4, updated_at=1700000000), user(5, username=["a0user5"]), user(6, email={"a": 1}), 7, "auth0|x", None,
+    [user(8)], user(9, app_metadata=None), user(10, blocked=None, updated_at=None, email=None)]))
+mgmt("users_page_timestamps", USERS_PAGE, page([
+    user(1, updated_at="2023-13-01T00:00:00Z"), user(2, updated_at="2023-11-14T22:13:20Z"),
+    user(3, updated_at="2023-11-14T22:13:20.1234567890Z"), user(4, updated_at="2023-11-14 22:13:20Z"),
+    user(5, updated_at="2023-11-14T22:13:20.123456789Z"), user(6, updated_at="2023-02-31T24:00:00Z"),
+    user(7, updated_at="2023-11-14T22:13:60.5Z"), user(8, updated_at="+2023-11-14T22:13:20Z"),
+    user(9, updated_at="2023-11-14T22:13:20.Z"), user(10, updated_at="2023-11-14T22:13:20+00:00")]))
+NEST = "[" * 40 + "]" * 40
+mgmt("users_page_deep", USERS_PAGE,
+     '{"users":[{"user_id":"auth0|1","app_metadata":{"posix":{"username":"a0deep","x":%s}}}],"total":1}' % NEST)
+mgmt("users_page_deep_name_path", USERS_PAGE,
+     '{"users":[{"user_id":"auth0|1","app_metadata":{"posix":{"username":{"username":"a0x"}}}}],"total":1}')
+mgmt("users_page_escapes", USERS_PAGE,
+     '{"users":[{"user_id":"auth0|\\u0031","app_metadata":{"posix":{"username":"a0\\u0000x","gecos":"\\ud83d\\ude00"}},'
+     '"email":"\\u00e9@example.com"}],"total":1}')
+mgmt("users_page_duplicate_keys", USERS_PAGE,
+     '{"users":[{"user_id":"auth0|1","user_id":"auth0|2","app_metadata":{"posix":{"username":"a0one"}},'
+     '"app_metadata":{"posix":{"username":"root"}}}],"total":1,"total":2}')
+
+# role-member pages (GET /api/v2/roles/ID/users?take=100[&from=...])
+MEMBERS_ROWS = [{"user_id": u["user_id"], "email": u["email"], "picture": "https://s.gravatar.com/avatar/x.png",
+                 "name": u["email"]} for u in MGMT_USERS]
+mgmt("members_next", MEMBERS, j({"next": "MDAwMg", "users": MEMBERS_ROWS}))
+mgmt("members_last", MEMBERS, j({"users": MEMBERS_ROWS}))
+mgmt("members_after", MEMBERS | AFTER, j({"next": "MDAwMg", "users": MEMBERS_ROWS}))
+mgmt("members_stuck", MEMBERS | AFTER, j({"next": "MDAwMQ", "users": MEMBERS_ROWS}))
+mgmt("members_next_null", MEMBERS, j({"next": None, "users": MEMBERS_ROWS}))
+mgmt("members_next_empty_page", MEMBERS, j({"next": "MDAwMg", "users": []}))
+mgmt("members_next_number", MEMBERS, j({"next": 2, "users": MEMBERS_ROWS}))
+mgmt("members_next_long", MEMBERS, j({"next": "N" * 513, "users": MEMBERS_ROWS}))
+mgmt("members_next_control", MEMBERS, j({"next": "MDAw\nMg", "users": MEMBERS_ROWS}))
+mgmt("members_bare_array", MEMBERS, j(MEMBERS_ROWS))
+mgmt("members_offset_page", MEMBERS, j({"start": 0, "limit": 100, "total": 3, "users": MEMBERS_ROWS}))
+mgmt("members_hostile", MEMBERS, j({"users": [{"user_id": "-"}, {"user_id": "a b"}, {"user_id": ""},
+                                              {"user_id": "x" * 513}, {"user_id": None}, {"user_id": 1},
+                                              {"user_id": "auth0|\u00e9"}, {"email": "x@example.com"}, 3,
+                                              {"user_id": "auth0|6a0000000000000000000001"}] * 2}))
+mgmt("members_too_many", MEMBERS, j({"users": [{"user_id": "auth0|%d" % n} for n in range(101)]}))
+mgmt("members_wrong_types", MEMBERS, j({"users": {"user_id": "auth0|1"}, "next": "MDAwMg"}))
+
+# users-export files: NDJSON, one user a line with the fields asked for (format "json"), served gzipped
+NDJSON = "".join(j(u) + "\n" for u in MGMT_USERS)
+mgmt("export_plain", EXPORT | piece(7), NDJSON)
+mgmt("export_plain_bytewise", EXPORT | piece(0), NDJSON)
+mgmt("export_crlf_blank_lines", EXPORT | piece(4), NDJSON.replace("\n", "\r\n") + "\r\n \n\n")
+mgmt("export_no_final_newline", EXPORT | piece(2), NDJSON.rstrip("\n"))
+mgmt("export_not_json_lines", EXPORT | piece(7), "not json\n" + NDJSON + "{\"user_id\":\n[]\n\"auth0|1\"\n")
+mgmt("export_hostile", EXPORT | piece(5) | BY_USERNAME,
+     "".join(j(user(n, username=nm)) + "\n" for n, nm in enumerate(HOSTILE_NAMES)))
+mgmt("export_to_gzip", EXPORT_GZ | piece(5), NDJSON)
+mgmt("export_to_gzip_two_members", EXPORT_GZ | piece(1) | AFTER, NDJSON)
+GZ = gzip.compress(NDJSON.encode(), mtime=0)
+mgmt("export_gzip", EXPORT | piece(4), GZ)
+mgmt("export_gzip_bytewise", EXPORT | piece(0), GZ)
+mgmt("export_gzip_two_members", EXPORT | piece(7), GZ + gzip.compress(j(user(9)).encode() + b"\n", mtime=0))
+mgmt("export_gzip_truncated", EXPORT | piece(7), GZ[:-9])
+mgmt("export_gzip_trailing_garbage", EXPORT | piece(7), GZ + b"garbage")
+mgmt("export_gzip_bad_crc", EXPORT | piece(7), GZ[:-8] + bytes(8))
+# a line longer than A0_MGMT_MAX_EXPORT_LINE (64 KiB) between two good ones: skipped
+mgmt("export_gzip_long_line", EXPORT | piece(6),
+     gzip.compress((j(user(1)) + "\n" + j(user(2, gecos="g" * 70000)) + "\n" + j(user(3)) + "\n").encode(), mtime=0))
+mgmt("export_gzip_deep", EXPORT | piece(7), gzip.compress(("[" * 5000 + "\n" + j(user(4)) + "\n").encode(), mtime=0))
 
 print("wrote", sum(len(f) for _, _, f in os.walk(OUT)), "seeds under", os.path.relpath(OUT), file=sys.stderr)

@@ -3,9 +3,10 @@
  * The hardening of what the build links, read from the ELF files themselves: every object is
  * linked with full RELRO (a GNU_RELRO segment and BIND_NOW, so the GOT is read-only before
  * main), and an optimised build (this program is compiled with the module's flags) is
- * fortified: built with _FORTIFY_SOURCE, the module and the helper call glibc's checked
- * __*_chk functions. Not under clang's ASan, where configure leaves _FORTIFY_SOURCE out. The module, the helper, its library and tenant module, and this program itself
- * (linked with the global flags alone).
+ * fortified: built with _FORTIFY_SOURCE, the objects call glibc's checked __*_chk functions.
+ * Not under clang's ASan, where configure leaves _FORTIFY_SOURCE out. The objects: the module,
+ * the credentials library, command and tenant module, auth0-sync, the NSS module, and this
+ * program itself (linked with the global flags alone).
  */
 #include "config.h"
 
@@ -146,8 +147,9 @@ static int fortified_imports(const char *path)
 	return n;
 }
 
-/* The built objects: the module and the helper's library from the environment make check
- * gives; the command and the tenant module next to the library. */
+/* The built objects: the module and the credentials library from the environment make check
+ * gives; the command and the tenant module next to the library; auth0-sync and the NSS module
+ * where the build puts them (tests/unit.mk). */
 static void object(int i, char *path, size_t size)
 {
 	const char *module = getenv("A0_MODULE"), *lib = getenv("A0_HELPER_LIB");
@@ -160,11 +162,16 @@ static void object(int i, char *path, size_t size)
 		snprintf(path, size, "%s", module);
 	else if (i == 1)
 		snprintf(path, size, "%s", lib);
-	else
+	else if (i <= 3)
 		snprintf(path, size, "%.*s/%s", (int)(slash - lib), lib, beside[i - 2]);
+	else if (i == 4)
+		snprintf(path, size, "%s", A0_SYNC_BIN);
+	else
+		snprintf(path, size, "%s", A0_NSS_MODULE);
 }
 
-#define N_OBJECTS 4
+#define N_OBJECTS 6
+#define NSS_MODULE 5
 
 static void test_full_relro(void **state)
 {
@@ -192,10 +199,11 @@ static void test_fortified(void **state)
 #if !defined(_FORTIFY_SOURCE) || _FORTIFY_SOURCE < 1
 	fail_msg("an optimised build without _FORTIFY_SOURCE");
 #endif
-	/* Not the command (object 2): its own code calls nothing glibc can check once its reads
-	 * and writes are lib/util.h's loops, whose buffers have no size the compiler knows. */
+	/* Not the NSS module: libc alone, its copies of a known size are inlined and its one
+	 * other (nss_auth0.c) goes into the buffer glibc's caller hands over, whose size the
+	 * compiler cannot know. Fortified or not, it imports no __*_chk function to look for. */
 	for (int i = 0; i < N_OBJECTS; i++) {
-		if (i == 2)
+		if (i == NSS_MODULE)
 			continue;
 		object(i, path, sizeof(path));
 		if (fortified_imports(path) == 0)
