@@ -180,7 +180,7 @@ out:
 	return r;
 }
 
-void a0_outage_record(const struct a0_outage *o, enum a0_outage_kind kind, time_t now,
+void a0_outage_record(const struct a0_outage *o, enum a0_outage_kind kind, bool probe, time_t now,
 		      bool *ret_was_offline)
 {
 	struct state s;
@@ -202,6 +202,8 @@ void a0_outage_record(const struct a0_outage *o, enum a0_outage_kind kind, time_
 	} else {
 		unsigned max = o->backoff_max < o->backoff_min ? o->backoff_min : o->backoff_max;
 
+		if (had && !probe)
+			goto out; /* known already: the probe's outcome decides */
 		if (!had)
 			s.backoff = o->backoff_min;
 		else
@@ -211,5 +213,6 @@ void a0_outage_record(const struct a0_outage *o, enum a0_outage_kind kind, time_
 		s.next = (long long)now + s.backoff;
 		write_state(o, &s);
 	}
+out:
 	close_locked(dir, lock);
 }

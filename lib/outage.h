@@ -60,10 +60,13 @@ int a0_outage_check(const struct a0_outage *o, time_t now, bool *ret_probe, unsi
 		    bool *ret_unkept);
 
 /*
- * Remember the outcome of a login request of this class: OFFLINE sets or lengthens the outage,
- * ANSWERED clears it, the others leave it. *ret_was_offline (may be NULL): a state was there.
+ * Remember the outcome of a login request of this class: ANSWERED clears the outage, OFFLINE
+ * starts one at backoff_min or, from the probe (a0_outage_check's *ret_probe), doubles its
+ * backoff; another login's offline failure while the outage is known (it was under way when
+ * the outage began) leaves it, so that a burst of them does not jump to backoff_max. The other
+ * kinds leave it. *ret_was_offline (may be NULL): a state was there.
  */
-void a0_outage_record(const struct a0_outage *o, enum a0_outage_kind kind, time_t now,
+void a0_outage_record(const struct a0_outage *o, enum a0_outage_kind kind, bool probe, time_t now,
 		      bool *ret_was_offline);
 
 #endif

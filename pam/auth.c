@@ -335,13 +335,13 @@ static int offline_check(struct login *l, bool *ret_probe)
 }
 
 /* Where the child's result comes back: the outage is remembered, cleared or left. */
-static void offline_record(struct login *l, int r)
+static void offline_record(struct login *l, int r, bool probe)
 {
 	struct a0_outage o = outage_of(l);
 	enum a0_outage_kind kind = a0_outage_kind(r, &l->res);
 	bool was = false;
 
-	a0_outage_record(&o, kind, time(NULL), &was);
+	a0_outage_record(&o, kind, probe, time(NULL), &was);
 	if (kind == A0_OUTAGE_OFFLINE)
 		pam_syslog(l->pamh, LOG_WARNING,
 			   "user=%s step=offline result=%s error=- description=the sign-in service "
@@ -408,7 +408,7 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 			&tokens, &claims);
 	if (r == 0 && (!tokens || !claims))
 		r = A0_ERR_SYSTEM; /* sign_in_job returns both: never */
-	offline_record(&l, r);
+	offline_record(&l, r, probe);
 	guard_record(&l, r);
 	if (r == 0)
 		r = check_policy(&l, claims);

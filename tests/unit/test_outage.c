@@ -114,16 +114,21 @@ static void test_backoff_and_probe(void **state)
 	assert_int_equal(known(&o, t, &probe), 0);
 	assert_false(probe);
 	/* An answer (or a verdict) on a host not known offline changes nothing. */
-	a0_outage_record(&o, A0_OUTAGE_ANSWERED, t, &was);
+	a0_outage_record(&o, A0_OUTAGE_ANSWERED, false, t, &was);
 	assert_false(was);
 	/* An offline failure: 30 s without asking. */
-	a0_outage_record(&o, A0_OUTAGE_OFFLINE, t, &was);
+	a0_outage_record(&o, A0_OUTAGE_OFFLINE, false, t, &was);
 	assert_false(was);
 	assert_int_equal(known(&o, t, NULL), 30);
 	assert_int_equal(known(&o, t + 29, NULL), 1);
+	/* Another login's failure (under way when the outage began) neither doubles nor moves it:
+	 * a burst of them must not jump to the cap. */
+	a0_outage_record(&o, A0_OUTAGE_OFFLINE, false, t + 5, &was);
+	assert_true(was);
+	assert_int_equal(known(&o, t + 5, NULL), 25);
 	/* Intercepted and local failures leave it as it is. */
-	a0_outage_record(&o, A0_OUTAGE_INTERCEPTED, t + 1, NULL);
-	a0_outage_record(&o, A0_OUTAGE_LOCAL, t + 1, NULL);
+	a0_outage_record(&o, A0_OUTAGE_INTERCEPTED, false, t + 1, NULL);
+	a0_outage_record(&o, A0_OUTAGE_LOCAL, false, t + 1, NULL);
 	assert_int_equal(known(&o, t + 10, NULL), 20);
 	/* Due: the first caller probes, the others wait for its lease. */
 	assert_int_equal(known(&o, t + 30, &probe), 0);
@@ -131,15 +136,15 @@ static void test_backoff_and_probe(void **state)
 	assert_int_equal(known(&o, t + 30, &probe), 20);
 	assert_int_equal(known(&o, t + 45, &probe), 5);
 	/* The probe failed: twice the backoff (60), then the cap (100). */
-	a0_outage_record(&o, A0_OUTAGE_OFFLINE, t + 32, &was);
+	a0_outage_record(&o, A0_OUTAGE_OFFLINE, true, t + 32, &was);
 	assert_true(was);
 	assert_int_equal(known(&o, t + 32, NULL), 60);
 	assert_int_equal(known(&o, t + 92, &probe), 0);
 	assert_true(probe);
-	a0_outage_record(&o, A0_OUTAGE_OFFLINE, t + 92, NULL);
+	a0_outage_record(&o, A0_OUTAGE_OFFLINE, true, t + 92, NULL);
 	assert_int_equal(known(&o, t + 92, NULL), 100);
 	assert_int_equal(known(&o, t + 192, &probe), 0);
-	a0_outage_record(&o, A0_OUTAGE_OFFLINE, t + 192, NULL);
+	a0_outage_record(&o, A0_OUTAGE_OFFLINE, true, t + 192, NULL);
 	assert_int_equal(known(&o, t + 192, NULL), 100);
 	/* A probe that never reports: its lease ends and another login probes. */
 	assert_int_equal(known(&o, t + 292, &probe), 0);
@@ -147,18 +152,18 @@ static void test_backoff_and_probe(void **state)
 	assert_int_equal(known(&o, t + 312, &probe), 0);
 	assert_true(probe);
 	/* The tenant answered: cleared, and the next outage starts at the first backoff. */
-	a0_outage_record(&o, A0_OUTAGE_ANSWERED, t + 313, &was);
+	a0_outage_record(&o, A0_OUTAGE_ANSWERED, false, t + 313, &was);
 	assert_true(was);
 	assert_int_equal(known(&o, t + 313, &probe), 0);
 	assert_false(probe);
-	a0_outage_record(&o, A0_OUTAGE_OFFLINE, t + 400, NULL);
+	a0_outage_record(&o, A0_OUTAGE_OFFLINE, false, t + 400, NULL);
 	assert_int_equal(known(&o, t + 400, NULL), 30);
 	/* A next check beyond any backoff is from a clock that went back: asked now. */
 	assert_int_equal(known(&o, t + 400 - 1000, &probe), 0);
-	a0_outage_record(&o, A0_OUTAGE_ANSWERED, t, NULL);
+	a0_outage_record(&o, A0_OUTAGE_ANSWERED, false, t, NULL);
 	/* offline_backoff_min = 0: no state at all. */
 	o.backoff_min = 0;
-	a0_outage_record(&o, A0_OUTAGE_OFFLINE, t, NULL);
+	a0_outage_record(&o, A0_OUTAGE_OFFLINE, false, t, NULL);
 	o.backoff_min = 30;
 	assert_int_equal(known(&o, t, NULL), 0);
 }
@@ -208,14 +213,14 @@ static void test_untrusted_state_ignored(void **state)
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_equal(known(&o, t, NULL), 0);
 	/* A new outage replaces whatever was there, as root's 0644 file. */
-	a0_outage_record(&o, A0_OUTAGE_OFFLINE, t, NULL);
+	a0_outage_record(&o, A0_OUTAGE_OFFLINE, false, t, NULL);
 	assert_int_equal(known(&o, t, NULL), 30);
 	struct stat st;
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_uid, 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
-	a0_outage_record(&o, A0_OUTAGE_ANSWERED, t, NULL);
+	a0_outage_record(&o, A0_OUTAGE_ANSWERED, false, t, NULL);
 	assert_int_equal(lstat(path, &st), -1);
 }
 
@@ -233,7 +238,7 @@ static void test_unsafe_directory(void **state)
 	assert_true(unkept);
 	assert_int_equal(chmod(dir, 0755), 0);
 	assert_int_equal(known(&o, 1000000, NULL), 50);
-	a0_outage_record(&o, A0_OUTAGE_ANSWERED, 1000000, NULL);
+	a0_outage_record(&o, A0_OUTAGE_ANSWERED, false, 1000000, NULL);
 }
 
 static int setup(void **state)
