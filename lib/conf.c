@@ -15,6 +15,7 @@
 
 #include "lib/conf.h"
 #include "lib/error.h"
+#include "lib/outage.h"
 #include "lib/secret.h"
 #include "lib/util.h"
 
@@ -83,6 +84,8 @@ static const struct key keys[] = {
 	{ "state_dir", K_PATH, F(state_dir), 0, 0 },
 	{ "fail_delay_after", K_UINT, F(fail_delay_after), 1, 9 },
 	{ "fail_delay_max", K_UINT, F(fail_delay_max), 0, 3600 },
+	{ "offline_backoff_min", K_UINT, F(offline_backoff_min), 0, 3600 },
+	{ "offline_backoff_max", K_UINT, F(offline_backoff_max), 1, 86400 },
 	{ "keyring", K_KEYRING, F(keyring), 0, 0 },
 	{ "revoke_on_logout", K_BOOL, F(revoke_on_logout), 0, 0 },
 	/* Auth0 lets a tenant set up to a year; a minute is the least a key can usefully live. */
@@ -630,6 +633,8 @@ static int set_defaults(struct a0_config *cfg)
 	/* Auth0 blocks a user from an address after 10 failures: stay well below. */
 	cfg->fail_delay_after = 3;
 	cfg->fail_delay_max = 300;
+	cfg->offline_backoff_min = A0_OUTAGE_BACKOFF_MIN;
+	cfg->offline_backoff_max = A0_OUTAGE_BACKOFF_MAX;
 	cfg->account_without_auth0 = A0_ACCOUNT_IGNORE;
 	cfg->keyring = A0_KEYRING_SESSION;
 	cfg->revoke_on_logout = true;
@@ -733,6 +738,9 @@ static int finish_config(struct a0_config *cfg, const char *path, char *err, siz
 	if (cfg->allowed_groups.n && !cfg->groups_claim)
 		return fail(err, errlen, NULL,
 			    "%s: key 'allowed_groups' needs 'groups_claim', the claim listing them",
+			    path);
+	if (cfg->offline_backoff_min > cfg->offline_backoff_max)
+		return fail(err, errlen, NULL, "%s: offline_backoff_min above offline_backoff_max",
 			    path);
 	if (cfg->uid_min > cfg->uid_max || cfg->gid_min > cfg->gid_max)
 		return fail(err, errlen, NULL, "%s: uid_min/gid_min above uid_max/gid_max", path);

@@ -76,9 +76,11 @@ struct a0_config {
 	enum a0_account_mode account_without_auth0;
 
 	/* The local guard against password guessing (lib/guard.h) */
-	char *state_dir;           /* root's state under /run */
-	unsigned fail_delay_after; /* failed sign-ins per (user, address) before delays */
-	unsigned fail_delay_max;   /* seconds; 0: no guard */
+	char *state_dir;              /* root's state under /run */
+	unsigned fail_delay_after;    /* failed sign-ins per (user, address) before delays */
+	unsigned fail_delay_max;      /* seconds; 0: no guard */
+	unsigned offline_backoff_min; /* seconds known offline after a failure; 0: not kept */
+	unsigned offline_backoff_max; /* seconds, the longest (lib/outage.h) */
 
 	/* Credentials in the kernel keyring (keyring/login.h) */
 	enum a0_keyring_mode keyring;

@@ -15,28 +15,10 @@
 
 #include "lib/error.h"
 #include "lib/guard.h"
+#include "lib/util.h"
 
 #define SUBDIR "faildelay"
 #define STATE_MAX 64 /* "v1 <failures> <last failure>\n" */
-
-/* A directory of root's that nobody else may write, opened as an fd; -1 when unusable. */
-static int open_root_dir(int at, const char *path, mode_t mode)
-{
-	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-	struct stat st;
-	int fd;
-
-	fd = openat(at, path, flags);
-	if (fd < 0 && errno == ENOENT && (mkdirat(at, path, mode) == 0 || errno == EEXIST))
-		fd = openat(at, path, flags);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* The state file's name: hex SHA-256 of "user\nrhost". */
 static int state_name(const char *user, const char *rhost, char name[65])
@@ -76,10 +58,10 @@ static int open_state(const struct a0_guard *g, const char *user, const char *rh
 		return 0;
 	if ((r = state_name(user, rhost, name)) < 0)
 		return r;
-	top = open_root_dir(AT_FDCWD, g->dir, 0755);
+	top = a0_open_root_dir(AT_FDCWD, g->dir, 0755);
 	if (top < 0)
 		return 0;
-	dir = open_root_dir(top, SUBDIR, 0700);
+	dir = a0_open_root_dir(top, SUBDIR, 0700);
 	(void)close(top);
 	if (dir < 0)
 		return 0;

@@ -34,6 +34,7 @@ lib_libauth0core_la_SOURCES = \
 	lib/idtoken.c lib/idtoken.h \
 	lib/policy.c lib/policy.h \
 	lib/guard.c lib/guard.h \
+	lib/outage.c lib/outage.h \
 	lib/priv.c lib/priv.h
 lib_libauth0core_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) \
 	$(KEYUTILS_CFLAGS)

@@ -364,3 +364,21 @@ bool a0_domain_valid(const char *host_port)
 	}
 	return *rest == '\0' || (*rest == ':' && port_ok(rest + 1));
 }
+
+int a0_open_root_dir(int at, const char *path, mode_t mode)
+{
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	struct stat st;
+	int fd;
+
+	fd = openat(at, path, flags);
+	if (fd < 0 && errno == ENOENT && (mkdirat(at, path, mode) == 0 || errno == EEXIST))
+		fd = openat(at, path, flags);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}

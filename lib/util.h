@@ -33,6 +33,11 @@ ssize_t a0_read_full(int fd, void *buf, size_t n);
 /* write(2) all n bytes, retrying EINTR, EAGAIN and short writes: 0, or -1 with errno. */
 int a0_write_full(int fd, const void *buf, size_t n);
 /*
+ * A directory of root's that nobody else may write, opened (O_DIRECTORY, O_NOFOLLOW) at path
+ * relative to at, made with mode when missing: its descriptor, or -1 when unusable.
+ */
+int a0_open_root_dir(int at, const char *path, mode_t mode);
+/*
  * Replace the file at path with the n bytes of data, atomically: a new file in the same
  * directory (".NAME.XXXXXX", created exclusively, not following links), given mode whatever the
  * umask, written whole, fsync'd, renamed over path, then the directory fsync'd. A reader sees

@@ -29,6 +29,7 @@
 #include "lib/idtoken.h"
 #include "lib/json.h"
 #include "lib/mfa.h"
+#include "lib/outage.h"
 #include "lib/policy.h"
 #include "lib/secret.h"
 #include "lib/util.h"
@@ -287,6 +288,79 @@ static void guard_record(struct login *l, int r)
 		a0_guard_record(&g, l->user, rhost, r == 0, time(NULL));
 }
 
+/*
+ * Known offline (lib/outage.h). The check comes after the password prompt, on purpose: the
+ * dialog is the same online and offline (sshd's keyboard-interactive shows the same prompt, so
+ * an outage tells a stranger nothing), and a local fallback stacked after the module
+ * ("authinfo_unavail=ignore", then pam_unix try_first_pass) gets the password already typed.
+ * Only what follows it is fast: no fork, no network.
+ */
+#define OFFLINE_TELL "The sign-in service cannot be reached."
+#define PROBE_SLACK 5 /* seconds of a probe's lease over its network bound */
+
+static struct a0_outage outage_of(const struct login *l)
+{
+	return (struct a0_outage){ l->cfg->state_dir, l->cfg->offline_backoff_min,
+				   l->cfg->offline_backoff_max,
+				   sign_in_seconds(l->cfg) + PROBE_SLACK };
+}
+
+/* A0_ERR_NETWORK, said and logged, while the host is known offline (policy deny); else 0. */
+static int offline_check(struct login *l, bool *ret_probe)
+{
+	struct a0_outage o = outage_of(l);
+	bool unkept = false;
+	unsigned wait = 0;
+	int r;
+
+	r = a0_outage_check(&o, time(NULL), ret_probe, &wait, &unkept);
+	if (r == A0_ERR_NETWORK) {
+		pam_syslog(l->pamh, LOG_ERR,
+			   "user=%s step=offline result=OFFLINE error=- description=the sign-in "
+			   "service is known to be unreachable, Auth0 not asked; next check in %u s; "
+			   "policy deny msgid=A0_OFFLINE_DENY",
+			   l->user, wait);
+		mod_tell(l->pamh, true, OFFLINE_TELL);
+		return r;
+	}
+	if (*ret_probe)
+		pam_syslog(l->pamh, LOG_NOTICE,
+			   "user=%s step=offline result=PROBE error=- description=known offline: "
+			   "this login asks Auth0 again msgid=A0_OFFLINE_PROBE",
+			   l->user);
+	if (unkept && l->cfg->debug)
+		pam_syslog(l->pamh, LOG_DEBUG, "user=%s no offline state (not root, or %s unsafe)",
+			   l->user, o.dir);
+	return 0;
+}
+
+/* Where the child's result comes back: the outage is remembered, cleared or left. */
+static void offline_record(struct login *l, int r, bool probe)
+{
+	struct a0_outage o = outage_of(l);
+	enum a0_outage_kind kind = a0_outage_kind(r, &l->res);
+	bool was = false;
+
+	a0_outage_record(&o, kind, probe, time(NULL), &was);
+	if (kind == A0_OUTAGE_OFFLINE)
+		pam_syslog(l->pamh, LOG_WARNING,
+			   "user=%s step=offline result=%s error=- description=the sign-in service "
+			   "cannot be reached: logins are refused without asking until the next "
+			   "check msgid=A0_OFFLINE_MARKED",
+			   l->user, a0_err_name(r));
+	else if (kind == A0_OUTAGE_ANSWERED && was)
+		pam_syslog(l->pamh, LOG_NOTICE,
+			   "user=%s step=offline result=ONLINE error=- description=the sign-in "
+			   "service answers again msgid=A0_ONLINE",
+			   l->user);
+	else if (kind == A0_OUTAGE_INTERCEPTED)
+		pam_syslog(l->pamh, LOG_ERR,
+			   "user=%s step=tls result=TLS error=- description=possible interception: "
+			   "the certificate presented for %s was refused; login refused, not treated "
+			   "as offline msgid=A0_TLS_INTERCEPTED",
+			   l->user, l->cfg->domain);
+}
+
 A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct login l = { .pamh = pamh, .step = "start", .res = { .retry_after = -1 } };
@@ -294,6 +368,7 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 	const struct a0_tokens *kept;
 	const char *password = NULL;
 	cJSON *claims = NULL;
+	bool probe = false;
 	int pam, r;
 
 	if ((pam = mod_begin(&l, argc, argv)) != PAM_SUCCESS)
@@ -324,10 +399,16 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		pam = mod_finish(&l, r);
 		goto out;
 	}
+	/* Before the fork: known offline costs neither a process nor a network wait. */
+	if (offline_check(&l, &probe) < 0) {
+		pam = PAM_AUTHINFO_UNAVAIL;
+		goto out;
+	}
 	r = mod_net_run(&l, sign_in_job, (void *)(uintptr_t)password, sign_in_seconds(l.cfg),
 			&tokens, &claims);
 	if (r == 0 && (!tokens || !claims))
 		r = A0_ERR_SYSTEM; /* sign_in_job returns both: never */
+	offline_record(&l, r, probe);
 	guard_record(&l, r);
 	if (r == 0)
 		r = check_policy(&l, claims);

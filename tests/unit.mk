@@ -3,6 +3,7 @@ if ENABLE_TESTS
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_http \
 	tests/unit/test_exports tests/unit/test_jwt tests/unit/test_policy tests/unit/test_record \
 	tests/unit/test_store tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard \
+	tests/unit/test_outage \
 	tests/unit/test_util tests/unit/test_hardening tests/unit/test_snapshot \
 	tests/unit/test_identities tests/unit/test_sync_rules tests/unit/test_sync_state
 
@@ -35,6 +36,11 @@ tests_unit_test_policy_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS)
 tests_unit_test_guard_SOURCES = tests/unit/test_guard.c
 tests_unit_test_guard_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_guard_LDADD = $(TEST_LIBS)
+
+# When Auth0 cannot be reached: the classification table and the known-offline state (root).
+tests_unit_test_outage_SOURCES = tests/unit/test_outage.c
+tests_unit_test_outage_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_outage_LDADD = $(TEST_LIBS)
 
 # Records and their format: neither root nor a keyring, nor the network code.
 tests_unit_test_record_SOURCES = tests/unit/test_record.c tests/common/record.h

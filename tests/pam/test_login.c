@@ -637,6 +637,29 @@ static void test_proxy_environment_ignored(void **state)
 
 /* ---- faults: each ends in a defined result within the timeout ---- */
 
+/* The known-offline state (lib/outage.h) under the tests' state_dir. */
+static void offline_path(char *path, size_t size)
+{
+	snprintf(path, size, "%s/run/offline", run_dir);
+}
+
+static bool known_offline(void)
+{
+	char path[128];
+	struct stat st;
+
+	offline_path(path, sizeof(path));
+	return lstat(path, &st) == 0;
+}
+
+static void forget_offline(void)
+{
+	char path[128];
+
+	offline_path(path, sizeof(path));
+	(void)unlink(path);
+}
+
 /* The login ends PAM_AUTHINFO_UNAVAIL with message within timeout seconds per request. */
 static void expect_unavailable_within(int timeout, const char *fault_json, const char *message)
 {
@@ -653,6 +676,8 @@ static void expect_unavailable_within(int timeout, const char *fault_json, const
 		fail_msg("expected message '%s'", message);
 	messages_free(&m);
 	fake_control(&fake, "DELETE", "/__control/fault", NULL);
+	/* Each fault on its own: not the known-offline fast path of the one before. */
+	forget_offline();
 }
 
 static void expect_unavailable(const char *fault_json, const char *message)
@@ -728,6 +753,196 @@ static void test_fault_tls(void **state)
 		 fake.port, run_dir, run_dir);
 	write_text(path, text);
 	expect_unavailable_within(10, NULL, "cannot be reached");
+}
+
+/* ---- when Auth0 cannot be reached (lib/outage.h, pam_auth0(8)) ---- */
+
+/* One login as a0alice with the right password, its stderr (syslog lines) in log. */
+static int login_logged(const char *password, struct messages *m, char *log, size_t size)
+{
+	struct capture c;
+	int r;
+
+	setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1); /* every priority on stderr */
+	capture_start(&c, run_dir);
+	r = login("a0alice", password, NULL, m);
+	capture_stop(&c, log, size);
+	unsetenv("PAM_WRAPPER_DEBUGLEVEL");
+	return r;
+}
+
+/*
+ * The tenant does not answer: the first login waits for the timeout and marks the host
+ * offline; the next 20 go straight to the offline policy (deny): PAM_AUTHINFO_UNAVAIL at once,
+ * the plain message, a log line with its message id, and no request at the tenant.
+ */
+static void test_offline_fast_path(void **state)
+{
+	char log[8192];
+	struct messages m;
+	double start, first, twenty;
+	int seen;
+
+	fake_control(&fake, "POST", "/__control/fault",
+		     "{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":6,\"count\":-1}");
+	assert_false(known_offline());
+	messages_init(&m);
+	start = now_seconds();
+	assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)), PAM_AUTHINFO_UNAVAIL);
+	first = now_seconds() - start;
+	messages_free(&m);
+	assert_true(first >= TIMEOUT - 0.5 && first < TIMEOUT + 1.5);
+	if (!strstr(log, "msgid=A0_OFFLINE_MARKED"))
+		fail_msg("no line marking the host offline: %s", log);
+	assert_true(known_offline());
+	seen = fake_count(&fake, "/oauth/token", NULL);
+	assert_int_equal(seen, 1);
+
+	start = now_seconds();
+	for (int i = 0; i < 20; i++) {
+		messages_init(&m);
+		assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)),
+			   PAM_AUTHINFO_UNAVAIL);
+		if (!shown(m.err, "The sign-in service cannot be reached."))
+			fail_msg("login %d: no message for the user", i);
+		messages_free(&m);
+		if (!strstr(log, "user=a0alice step=offline result=OFFLINE error=- ") ||
+		    !strstr(log, "msgid=A0_OFFLINE_DENY"))
+			fail_msg("login %d: no offline line: %s", i, log);
+	}
+	twenty = now_seconds() - start;
+	print_message("offline: first login %.3f s, 20 known-offline logins %.3f s\n", first,
+		      twenty);
+	/* Together less than one network timeout, with room for a slow (sanitizer) build. */
+	assert_true(twenty < TIMEOUT + 2);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), seen);
+}
+
+/*
+ * Past the next-check time one login asks again (the probe): while the tenant still fails the
+ * backoff grows, and once it answers logins work and the state is gone.
+ */
+static void test_offline_probe_and_recovery(void **state)
+{
+	char log[8192];
+	struct messages m;
+
+	configure("offline_backoff_min = 1\noffline_backoff_max = 2");
+	fake_control(&fake, "POST", "/__control/fault",
+		     "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":503,\"count\":-1}");
+	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTHINFO_UNAVAIL);
+	assert_true(known_offline());
+	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 1);
+	/* Past the next check: one login probes, fails, and the backoff doubles (to 2 s). */
+	sleep(2);
+	messages_init(&m);
+	assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)), PAM_AUTHINFO_UNAVAIL);
+	messages_free(&m);
+	if (!strstr(log, "msgid=A0_OFFLINE_PROBE"))
+		fail_msg("no probe line: %s", log);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 2);
+	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 2);
+	/* The tenant is back: not before the next check, then the probe signs in. */
+	fake_control(&fake, "DELETE", "/__control/fault", NULL);
+	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 2);
+	sleep(3);
+	messages_init(&m);
+	assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)), PAM_SUCCESS);
+	messages_free(&m);
+	if (!strstr(log, "msgid=A0_ONLINE"))
+		fail_msg("no line saying the service is back: %s", log);
+	assert_false(known_offline());
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 3);
+	assert_pam(simple_login("a0bob", "Secret-a0bob-1"), PAM_SUCCESS);
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 4);
+}
+
+/* Verdicts on the user are the tenant's answer: never offline. */
+static void test_deny_is_not_offline(void **state)
+{
+	for (int i = 0; i < 3; i++)
+		assert_pam(simple_login("a0alice", "wrong"), PAM_AUTH_ERR);
+	assert_false(known_offline());
+	assert_pam(simple_login("a0blocked", "Secret-a0blocked-1"), PAM_PERM_DENIED);
+	assert_false(known_offline());
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0bob\",\"brute_force\":true}");
+	assert_pam(simple_login("a0bob", "Secret-a0bob-1"),
+		   PAM_MAXTRIES); /* 429 too_many_attempts */
+	assert_false(known_offline());
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 5);
+	/* And a verdict clears a known outage: the tenant answered. */
+	configure("offline_backoff_min = 1");
+	fake_control(&fake, "POST", "/__control/fault",
+		     "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":500}");
+	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTHINFO_UNAVAIL);
+	assert_true(known_offline());
+	sleep(2);
+	assert_pam(simple_login("a0alice", "wrong"), PAM_AUTH_ERR);
+	assert_false(known_offline());
+}
+
+/* A certificate the host does not trust is a possible interception, never an outage. */
+static void test_tls_failure_is_not_offline(void **state)
+{
+	char extra[64], log[8192];
+	struct messages m;
+
+	snprintf(extra, sizeof(extra), "domain = localhost:%d", fake.port_other_ca);
+	configure(extra);
+	for (int i = 0; i < 2; i++) {
+		messages_init(&m);
+		assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)),
+			   PAM_AUTHINFO_UNAVAIL);
+		messages_free(&m);
+		if (!strstr(log, "step=tls result=TLS error=- description=possible interception: "
+				 "the certificate presented for localhost:") ||
+		    !strstr(log, "msgid=A0_TLS_INTERCEPTED"))
+			fail_msg("login %d: no interception line: %s", i, log);
+		if (strstr(log, "msgid=A0_OFFLINE"))
+			fail_msg("login %d: a TLS failure counted as offline: %s", i, log);
+		assert_false(known_offline());
+	}
+}
+
+/* A state file not root's, or writable by others, is not believed: the network is tried. */
+static void test_untrusted_offline_state(void **state)
+{
+	char path[128], dir[128], text[64];
+	FILE *f;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(dir, sizeof(dir), "%s/run", run_dir);
+	assert_true(mkdir(dir, 0755) == 0 || access(dir, F_OK) == 0);
+	offline_path(path, sizeof(path));
+	snprintf(text, sizeof(text), "v1 %lld 30\n", (long long)time(NULL) + 30);
+	const struct {
+		uid_t uid;
+		mode_t mode;
+		bool trusted;
+	} cases[] = {
+		{ 0, 0644, true }, { 1000, 0644, false }, { 0, 0666, false }, { 0, 0620, false }
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int before = fake_count(&fake, "/oauth/token", NULL);
+
+		forget_offline();
+		assert_non_null(f = fopen(path, "w"));
+		fputs(text, f);
+		assert_int_equal(fclose(f), 0);
+		assert_int_equal(chown(path, cases[i].uid, 0), 0);
+		assert_int_equal(chmod(path, cases[i].mode), 0);
+		assert_pam(simple_login("a0alice", "Secret-a0alice-1"),
+			   cases[i].trusted ? PAM_AUTHINFO_UNAVAIL : PAM_SUCCESS);
+		assert_int_equal(fake_count(&fake, "/oauth/token", NULL),
+				 before + (cases[i].trusted ? 0 : 1));
+		/* The tenant answered: the untrusted file is gone. */
+		assert_true(known_offline() == cases[i].trusted);
+	}
 }
 
 /* ---- MFA ---- */
@@ -1296,6 +1511,11 @@ int main(int argc, char **argv)
 		T(test_fault_bad_bodies),
 		T(test_fault_rate_limit),
 		T(test_fault_tls),
+		T(test_offline_fast_path),
+		T(test_offline_probe_and_recovery),
+		T(test_deny_is_not_offline),
+		T(test_tls_failure_is_not_offline),
+		T(test_untrusted_offline_state),
 		T(test_otp),
 		T(test_otp_wrong_then_right),
 		T(test_otp_retries_exhausted),

@@ -115,7 +115,34 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(cfg->mfa_retries, 3);
 	assert_int_equal(cfg->mfa_timeout, 60);
 	assert_int_equal(cfg->mfa_poll_interval, 5);
+	assert_int_equal(cfg->offline_backoff_min, 30);
+	assert_int_equal(cfg->offline_backoff_max, 600);
 	a0_config_free(cfg);
+}
+
+/* When Auth0 cannot be reached (lib/outage.h): the backoff's bounds. */
+static void test_offline_backoff(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path,
+		   "domain = a.com\nclient_id = x\noffline_backoff_min = 0\n"
+		   "offline_backoff_max = 86400\n",
+		   0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_int_equal(cfg->offline_backoff_min, 0);
+	assert_int_equal(cfg->offline_backoff_max, 86400);
+	a0_config_free(cfg);
+	expect_error(fx, "domain = a.com\nclient_id = x\noffline_backoff_min = 3601\n",
+		     "offline_backoff_min");
+	expect_error(fx, "domain = a.com\nclient_id = x\noffline_backoff_max = 0\n",
+		     "offline_backoff_max");
+	expect_error(fx,
+		     "domain = a.com\nclient_id = x\noffline_backoff_min = 60\n"
+		     "offline_backoff_max = 30\n",
+		     "offline_backoff_min above offline_backoff_max");
 }
 
 static void test_all_keys_comments_and_whitespace(void **state)
@@ -629,6 +656,7 @@ static void test_keyring_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_offline_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_minimal_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_keys_comments_and_whitespace, setup,
 						teardown),
