@@ -917,12 +917,17 @@ static int export_text(struct a0_mgmt_export *x, const char *data, size_t len)
 		const char *nl = memchr(data, '\n', len);
 		size_t n = nl ? (size_t)(nl - data) : len;
 
-		if (!x->skipping && a0_buf_append(&x->line, data, n) == A0_ERR_TOO_LARGE) {
+		int a = x->skipping ? 0 : a0_buf_append(&x->line, data, n);
+
+		if (a == A0_ERR_TOO_LARGE) {
 			x->skipping = true;
 			x->m->stats.skipped++;
 			say(x->m, LOG_WARNING,
 			    "skipped line %lu of the users export: longer than %d bytes",
 			    x->line_no + 1, A0_MGMT_MAX_EXPORT_LINE);
+		} else if (a < 0) {
+			a0_format(x->err, x->errlen, "export: %s", a0_strerror(a));
+			return a; /* out of memory: the run fails, nothing is written */
 		}
 		if (!nl)
 			break;
