@@ -827,15 +827,17 @@ static void test_offline_probe_and_recovery(void **state)
 	char log[8192];
 	struct messages m;
 
-	configure("offline_backoff_min = 1\noffline_backoff_max = 2");
+	/* Seconds, not one: a login under valgrind takes more than a second, and the next check
+	 * must not pass between two logins that expect the fast path. */
+	configure("offline_backoff_min = 3\noffline_backoff_max = 6");
 	fake_control(&fake, "POST", "/__control/fault",
 		     "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":503,\"count\":-1}");
 	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTHINFO_UNAVAIL);
 	assert_true(known_offline());
 	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 1);
-	/* Past the next check: one login probes, fails, and the backoff doubles (to 2 s). */
-	sleep(2);
+	/* Past the next check: one login probes, fails, and the backoff doubles (to 6 s). */
+	sleep(4);
 	messages_init(&m);
 	assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)), PAM_AUTHINFO_UNAVAIL);
 	messages_free(&m);
@@ -848,7 +850,7 @@ static void test_offline_probe_and_recovery(void **state)
 	fake_control(&fake, "DELETE", "/__control/fault", NULL);
 	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 2);
-	sleep(3);
+	sleep(7);
 	messages_init(&m);
 	assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)), PAM_SUCCESS);
 	messages_free(&m);
