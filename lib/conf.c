@@ -38,6 +38,7 @@ enum kind {
 	K_ACCOUNT,
 	K_KEYRING,
 	K_NAME_ATTRIBUTE,
+	K_OFFLINE,
 };
 
 struct key {
@@ -86,6 +87,16 @@ static const struct key keys[] = {
 	{ "fail_delay_max", K_UINT, F(fail_delay_max), 0, 3600 },
 	{ "offline_backoff_min", K_UINT, F(offline_backoff_min), 0, 3600 },
 	{ "offline_backoff_max", K_UINT, F(offline_backoff_max), 1, 86400 },
+	{ "offline", K_OFFLINE, F(offline), 0, 0 },
+	{ "offline_dir", K_PATH, F(offline_dir), 0, 0 },
+	{ "host_key_file", K_PATH, F(host_key_file), 0, 0 },
+	{ "offline_max_age", K_UINT, F(offline_max_age), 0, 366 * 86400 },
+	{ "offline_max_failures", K_UINT, F(offline_max_failures), 1, 100 },
+	{ "offline_fail_delay", K_UINT, F(offline_fail_delay), 0, 60 },
+	{ "offline_rewrite_age", K_UINT, F(offline_rewrite_age), 60, 366 * 86400 },
+	/* Argon2id: 8 MiB to 4 GiB, as RFC 9106's second recommendation (64 MiB) sits inside. */
+	{ "offline_memory", K_UINT, F(offline_memory), 8192, 4194304 },
+	{ "offline_passes", K_UINT, F(offline_passes), 1, 32 },
 	{ "keyring", K_KEYRING, F(keyring), 0, 0 },
 	{ "revoke_on_logout", K_BOOL, F(revoke_on_logout), 0, 0 },
 	/* Auth0 lets a tenant set up to a year; a minute is the least a key can usefully live. */
@@ -253,6 +264,88 @@ bool a0_list_contains(const struct a0_list *l, const char *s)
 	return false;
 }
 
+static const char *const offline_names[] = {
+	[A0_OFFLINE_DENY] = "deny",
+	[A0_OFFLINE_PASSWORD] = "password",
+	[A0_OFFLINE_BREAKGLASS] = "breakglass",
+};
+
+const char *a0_offline_policy_name(enum a0_offline_policy p)
+{
+	return offline_names[p];
+}
+
+static int offline_parse(const char *s, enum a0_offline_policy *ret)
+{
+	for (size_t i = 0; i < A0_ARRAY_SIZE(offline_names); i++)
+		if (strcmp(s, offline_names[i]) == 0) {
+			*ret = (enum a0_offline_policy)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* The policy of an "offline" item and its service ("" for a bare policy). */
+static int offline_item(const char *item, char *service, size_t size,
+			enum a0_offline_policy *ret)
+{
+	const char *colon = strrchr(item, ':');
+
+	if (!colon) {
+		service[0] = '\0';
+		return offline_parse(item, ret);
+	}
+	if (colon == item || (size_t)(colon - item) >= size || memchr(item, ':', colon - item))
+		return -1;
+	memcpy(service, item, colon - item);
+	service[colon - item] = '\0';
+	return offline_parse(colon + 1, ret);
+}
+
+/* Every item a policy, and no service (or the default) named twice. */
+static bool offline_list_valid(const struct a0_list *l)
+{
+	char a[MAX_LINE], b[MAX_LINE];
+	enum a0_offline_policy p;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (offline_item(l->items[i], a, sizeof(a), &p) < 0)
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (offline_item(l->items[j], b, sizeof(b), &p) == 0 && strcmp(a, b) == 0)
+				return false;
+	}
+	return true;
+}
+
+enum a0_offline_policy a0_config_offline_policy(const struct a0_config *cfg, const char *service)
+{
+	enum a0_offline_policy p, bare = A0_OFFLINE_DENY;
+	char name[MAX_LINE];
+
+	for (size_t i = 0; i < cfg->offline.n; i++) {
+		if (offline_item(cfg->offline.items[i], name, sizeof(name), &p) < 0)
+			continue; /* never: checked when set */
+		if (!name[0])
+			bare = p;
+		else if (service && strcmp(name, service) == 0)
+			return p;
+	}
+	return bare;
+}
+
+bool a0_config_offline_used(const struct a0_config *cfg)
+{
+	char name[MAX_LINE];
+	enum a0_offline_policy p;
+
+	for (size_t i = 0; i < cfg->offline.n; i++)
+		if (offline_item(cfg->offline.items[i], name, sizeof(name), &p) == 0 &&
+		    p != A0_OFFLINE_DENY)
+			return true;
+	return false;
+}
+
 static int set_key(struct a0_config *cfg, const char *name, const char *v, const struct origin *o,
 		   char *err, size_t errlen)
 {
@@ -353,6 +446,18 @@ static int set_key(struct a0_config *cfg, const char *name, const char *v, const
 			return fail(err, errlen, o, "key '%s': '%s' is not session or user", name,
 				    v);
 		return 0;
+	case K_OFFLINE: {
+		int r = parse_list(field, v);
+
+		if (r == A0_ERR_NOMEM)
+			return r;
+		if (r < 0 || !offline_list_valid(field))
+			return fail(err, errlen, o,
+				    "key '%s': '%s' is not a list of deny, password or breakglass, each "
+				    "alone or as SERVICE:POLICY, with one policy per service",
+				    name, v);
+		return 0;
+	}
 	case K_NAME_ATTRIBUTE:
 		if (strcmp(v, "username") != 0 && strncmp(v, "app_metadata.", 13) != 0)
 			return fail(err, errlen, o,
@@ -613,6 +718,8 @@ static int set_defaults(struct a0_config *cfg)
 	    a0_strdup_into(&cfg->users_file, "/etc/pam_auth0/users") < 0 ||
 	    a0_strdup_into(&cfg->state_dir, "/run/pam_auth0") < 0 ||
 	    a0_strdup_into(&cfg->sync_dir, "/var/lib/pam_auth0") < 0 ||
+	    a0_strdup_into(&cfg->offline_dir, "/var/lib/pam_auth0/offline") < 0 ||
+	    a0_strdup_into(&cfg->host_key_file, "/etc/pam_auth0/host.key") < 0 ||
 	    a0_strdup_into(&cfg->name_attribute, "app_metadata.posix.username") < 0 ||
 	    a0_strdup_into(&cfg->role_prefix, "linux-") < 0 ||
 	    a0_strdup_into(&cfg->home_template, "/home/%u") < 0 ||
@@ -635,6 +742,12 @@ static int set_defaults(struct a0_config *cfg)
 	cfg->fail_delay_max = 300;
 	cfg->offline_backoff_min = A0_OUTAGE_BACKOFF_MIN;
 	cfg->offline_backoff_max = A0_OUTAGE_BACKOFF_MAX;
+	cfg->offline_max_age = 7 * 86400;
+	cfg->offline_max_failures = 5;
+	cfg->offline_fail_delay = 3;
+	cfg->offline_rewrite_age = 30 * 86400;
+	cfg->offline_memory = 65536;
+	cfg->offline_passes = 3;
 	cfg->account_without_auth0 = A0_ACCOUNT_IGNORE;
 	cfg->keyring = A0_KEYRING_SESSION;
 	cfg->revoke_on_logout = true;
@@ -847,6 +960,9 @@ void a0_config_free(struct a0_config *cfg)
 	list_free(&cfg->allowed_groups);
 	free(cfg->groups_claim);
 	free(cfg->sync_dir);
+	free(cfg->offline_dir);
+	free(cfg->host_key_file);
+	list_free(&cfg->offline);
 	list_free(&cfg->allowed_roles);
 	free(cfg->sync_client_id);
 	free(cfg->sync_client_secret_file);

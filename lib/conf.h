@@ -82,6 +82,17 @@ struct a0_config {
 	unsigned offline_backoff_min; /* seconds known offline after a failure; 0: not kept */
 	unsigned offline_backoff_max; /* seconds, the longest (lib/outage.h) */
 
+	/* Offline login (lib/offline.h): the policy per service and the verifier's bounds */
+	struct a0_list offline;        /* "deny|password|breakglass" or "service:policy" items */
+	char *offline_dir;             /* root's 0700: one verifier per user, the breakglass */
+	char *host_key_file;           /* the verifiers' pepper, created 0600 when missing */
+	unsigned offline_max_age;      /* seconds since the last online login; 0: none offline */
+	unsigned offline_max_failures; /* consecutive offline failures before the lock */
+	unsigned offline_fail_delay;   /* seconds a failed offline login waits */
+	unsigned offline_rewrite_age;  /* seconds after which an online login renews it */
+	unsigned offline_memory;       /* Argon2id memory, KiB */
+	unsigned offline_passes;       /* Argon2id passes */
+
 	/* Credentials in the kernel keyring (keyring/login.h) */
 	enum a0_keyring_mode keyring;
 	bool revoke_on_logout;           /* revoke the refresh token at close_session */
@@ -144,6 +155,19 @@ int a0_config_username(const struct a0_config *cfg, const char *user, char **ret
 int a0_template_expand(const char *tmpl, const char *user, char **ret);
 
 bool a0_list_contains(const struct a0_list *l, const char *s);
+
+/* What a login may do when Auth0 cannot be reached (pam_auth0(8), lib/offline.h). */
+enum a0_offline_policy { A0_OFFLINE_DENY, A0_OFFLINE_PASSWORD, A0_OFFLINE_BREAKGLASS };
+/*
+ * The policy for PAM service `service` (may be NULL): the item "service:policy" for it, else
+ * the bare item, else deny. The last item that applies wins, so a module argument
+ * offline=... overrides the file's bare item.
+ */
+enum a0_offline_policy a0_config_offline_policy(const struct a0_config *cfg, const char *service);
+/* Does any service have a policy other than deny? Then online logins keep verifiers. */
+bool a0_config_offline_used(const struct a0_config *cfg);
+/* "deny", "password", "breakglass". */
+const char *a0_offline_policy_name(enum a0_offline_policy p);
 
 /*
  * Can only the tenant's administrators set this claim? True for "sub" (Auth0 assigns the

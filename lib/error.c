@@ -40,6 +40,8 @@ static const struct {
 	[-A0_ERR_NOT_FOUND] = { "NOT_FOUND", "no such credentials" },
 	[-A0_ERR_VERSION] = { "VERSION", "stored credentials have an unknown format version" },
 	[-A0_ERR_DELAYED] = { "DELAYED", "too many failed sign-ins from there: try again later" },
+	[-A0_ERR_LOCKED] = { "LOCKED",
+			     "offline sign-in locked after too many failures: sign in online" },
 };
 
 static int index_of(int err)

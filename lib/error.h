@@ -39,6 +39,7 @@ enum a0_err {
 	A0_ERR_NOT_FOUND = -28,     /* no such record */
 	A0_ERR_VERSION = -29,       /* a stored record of another format version */
 	A0_ERR_DELAYED = -30,       /* too many failed sign-ins here: wait (lib/guard.h) */
+	A0_ERR_LOCKED = -31,        /* offline login locked: too many failures (lib/offline.h) */
 };
 
 /* Stable upper-case name, e.g. "NETWORK"; for logs and tests. */

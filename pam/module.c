@@ -49,6 +49,9 @@ static const struct {
 	  "your administrator." },
 	{ A0_ERR_DELAYED, PAM_MAXTRIES,
 	  "Too many failed sign-ins. Please wait a few minutes and try again." },
+	{ A0_ERR_LOCKED, PAM_MAXTRIES,
+	  "Signing in without the sign-in service is locked after too many failures. It opens "
+	  "again after a sign-in while the service can be reached." },
 	{ A0_ERR_RATE_LIMITED, PAM_AUTHINFO_UNAVAIL,
 	  "Too many sign-ins right now. Please wait a minute and try again." },
 	{ A0_ERR_NETWORK, PAM_AUTHINFO_UNAVAIL, "The sign-in service cannot be reached." },
