@@ -97,13 +97,12 @@ static bool parse_number(const char *f, size_t len, unsigned long long min, unsi
 	return true;
 }
 
-int a0_offline_parse_line(const char *data, size_t len, struct a0_offline_record *ret,
-			  char *reason, size_t reasonlen)
+int a0_offline_parse_line(const char *data, size_t len, struct a0_offline_record *ret, char *reason,
+			  size_t reasonlen)
 {
-	static const char *const names[FIELDS] = { "version",  "user",     "memory",
-						    "passes",   "salt",     "hash",
-						    "written",  "last login", "failures",
-						    "key id",   "tag" };
+	static const char *const names[FIELDS] = { "version",  "user",   "memory",  "passes",
+						   "salt",     "hash",   "written", "last login",
+						   "failures", "key id", "tag" };
 	const char *f[FIELDS], *p = data, *end = data + len;
 	size_t n[FIELDS];
 	struct a0_offline_record rec = { 0 };
@@ -120,8 +119,8 @@ int a0_offline_parse_line(const char *data, size_t len, struct a0_offline_record
 
 		if (!q || q == p || !a0_text_ok(p, (size_t)(q - p), A0_TEXT_NAME)) {
 			a0_format(reason, reasonlen,
-				  "a malformed verifier file: field %d (%s) missing or not text", i + 1,
-				  names[i]);
+				  "a malformed verifier file: field %d (%s) missing or not text",
+				  i + 1, names[i]);
 			return A0_ERR_CONFIG;
 		}
 		f[i] = p;
@@ -158,8 +157,9 @@ int a0_offline_parse_line(const char *data, size_t len, struct a0_offline_record
 		bad = 10;
 	if (bad >= 0) {
 		explicit_bzero(&rec, sizeof(rec));
-		a0_format(reason, reasonlen, "a malformed verifier file: field %d (%s) out of bounds",
-			  bad + 1, names[bad]);
+		a0_format(reason, reasonlen,
+			  "a malformed verifier file: field %d (%s) out of bounds", bad + 1,
+			  names[bad]);
 		return A0_ERR_CONFIG;
 	}
 	memcpy(rec.e.user, f[1], n[1]);
@@ -623,7 +623,8 @@ static int user_file_open(const struct a0_offline *o, const char *user, bool cre
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != 0) {
 		r = A0_ERR_CONFIG;
-		a0_format(reason, reasonlen, "offline_dir: the lock of a verifier is not root's file");
+		a0_format(reason, reasonlen,
+			  "offline_dir: the lock of a verifier is not root's file");
 		goto fail;
 	}
 	while ((r = flock(u->lock, LOCK_EX)) < 0 && errno == EINTR)
@@ -732,7 +733,8 @@ int a0_offline_online(const struct a0_offline *o, const char *user, const char *
 		return r;
 	if (o->memory_kib < MEMORY_MIN || o->memory_kib > MEMORY_MAX || o->passes < 1 ||
 	    o->passes > PASSES_MAX || now < 0 || now > TIME_MAX) {
-		a0_format(reason, reasonlen, "offline verifier: Argon2 settings or clock out of bounds");
+		a0_format(reason, reasonlen,
+			  "offline verifier: Argon2 settings or clock out of bounds");
 		return A0_ERR_CONFIG;
 	}
 	if ((r = user_file_open(o, user, true, &u, reason, reasonlen)) < 0)
@@ -842,8 +844,8 @@ static bool fresh(time_t last_online, time_t now, unsigned max_age)
 	return d <= (long long)max_age && -d <= (long long)max_age;
 }
 
-int a0_offline_check(const struct a0_offline *o, const char *user, const char *password,
-		     time_t now, unsigned *ret_failures, time_t *ret_last_online, char *reason,
+int a0_offline_check(const struct a0_offline *o, const char *user, const char *password, time_t now,
+		     unsigned *ret_failures, time_t *ret_last_online, char *reason,
 		     size_t reasonlen)
 {
 	struct user_file u = { -1, -1, "" };
@@ -895,8 +897,7 @@ out:
 	return r;
 }
 
-int a0_offline_forget(const struct a0_offline *o, const char *user, char *reason,
-		      size_t reasonlen)
+int a0_offline_forget(const struct a0_offline *o, const char *user, char *reason, size_t reasonlen)
 {
 	struct user_file u = { -1, -1, "" };
 	int r;
@@ -956,7 +957,8 @@ int a0_offline_list(const struct a0_offline *o,
 		if (r == A0_ERR_NOT_FOUND)
 			continue; /* forgotten meanwhile */
 		/* A file under another user's name is no verifier of that user. */
-		if (r == 0 && ((r = file_name(rec.e.user, name)) < 0 || strcmp(name, e->d_name) != 0))
+		if (r == 0 &&
+		    ((r = file_name(rec.e.user, name)) < 0 || strcmp(name, e->d_name) != 0))
 			r = r < 0 ? r : A0_ERR_CONFIG;
 		if (r == A0_ERR_NOMEM)
 			goto out;
