@@ -382,8 +382,8 @@ static void test_refusals(void **state)
 		read_file(other, buf, sizeof(buf));
 		write_mode(path, buf, 0600);
 		reason[0] = '\0';
-		expect_config(a0_offline_check(&o, "gina", "pw", T0, &(unsigned){ 0 }, NULL,
-					       reason, sizeof(reason)),
+		expect_config(a0_offline_check(&o, "gina", "pw", T0, &(unsigned){ 0 }, NULL, reason,
+					       sizeof(reason)),
 			      reason, "another user");
 	}
 	assert_int_equal(unlink(path), 0);
