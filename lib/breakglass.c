@@ -224,8 +224,7 @@ int a0_breakglass_state(const char *dir, time_t now, struct a0_breakglass *ret, 
 	}
 	r = A0_ERR_CONFIG;
 	if (fstat(fd, &st) < 0) {
-		a0_format(reason, reasonlen, "%s/%s: %s", dir, A0_BREAKGLASS_FILE,
-			  strerror(errno));
+		a0_format(reason, reasonlen, "%s/%s: %s", dir, A0_BREAKGLASS_FILE, strerror(errno));
 		r = A0_ERR_SYSTEM;
 		goto out;
 	}
@@ -234,20 +233,20 @@ int a0_breakglass_state(const char *dir, time_t now, struct a0_breakglass *ret, 
 		goto out;
 	}
 	if (st.st_uid != 0 || (st.st_mode & 07777) != BREAKGLASS_FILE_MODE) {
-		a0_format(reason, reasonlen, "%s/%s: not root's with mode 0600 (uid %lu, mode %04o)",
-			  dir, A0_BREAKGLASS_FILE, (unsigned long)st.st_uid,
+		a0_format(reason, reasonlen,
+			  "%s/%s: not root's with mode 0600 (uid %lu, mode %04o)", dir,
+			  A0_BREAKGLASS_FILE, (unsigned long)st.st_uid,
 			  (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_size > BREAKGLASS_FILE_MAX) {
-		a0_format(reason, reasonlen, "%s/%s: larger than %d bytes", dir,
-			  A0_BREAKGLASS_FILE, BREAKGLASS_FILE_MAX);
+		a0_format(reason, reasonlen, "%s/%s: larger than %d bytes", dir, A0_BREAKGLASS_FILE,
+			  BREAKGLASS_FILE_MAX);
 		goto out;
 	}
 	n = a0_read_full(fd, buf, sizeof(buf));
 	if (n < 0) {
-		a0_format(reason, reasonlen, "%s/%s: %s", dir, A0_BREAKGLASS_FILE,
-			  strerror(errno));
+		a0_format(reason, reasonlen, "%s/%s: %s", dir, A0_BREAKGLASS_FILE, strerror(errno));
 		r = A0_ERR_SYSTEM;
 		goto out;
 	}

@@ -186,8 +186,8 @@ static void test_replace(void **unused)
 static void test_invalid_durations_and_reasons(void **unused)
 {
 	static const char *const bad[] = {
-		"line\nbreak", "tab\there", "carriage\rreturn", "del\x7f", "\x1b[31mred",
-		"caf\xc3\xa9", /* UTF-8: printable ASCII only */
+		"line\nbreak", "tab\there",   "carriage\rreturn",
+		"del\x7f",     "\x1b[31mred", "caf\xc3\xa9", /* UTF-8: printable ASCII only */
 	};
 	char longest[A0_BREAKGLASS_REASON_MAX + 2];
 	char *before;
@@ -234,14 +234,14 @@ static void test_untrusted_files_keep_it_closed(void **unused)
 	static const char *const malformed[] = {
 		"v2 1800000000 1800003600 0 x\n",
 		"v1 1800000000 1800003600 0 no line end",
-		"v1 1800000000 1800003600 0\n",   /* no blank before the reason */
+		"v1 1800000000 1800003600 0\n",    /* no blank before the reason */
 		"v1  1800000000 1800003600 0 x\n", /* two blanks */
 		"v1 01800000000 1800003600 0 x\n", /* a leading zero */
 		"v1 +1800000000 1800003600 0 x\n",
 		"v1 -1 1800003600 0 x\n",
-		"v1 1800000000 1800000000 0 x\n",  /* empty */
-		"v1 1800003600 1800000000 0 x\n",  /* backwards */
-		"v1 1800000000 1800259201 0 x\n",  /* longer than A0_BREAKGLASS_MAX */
+		"v1 1800000000 1800000000 0 x\n",          /* empty */
+		"v1 1800003600 1800000000 0 x\n",          /* backwards */
+		"v1 1800000000 1800259201 0 x\n",          /* longer than A0_BREAKGLASS_MAX */
 		"v1 1800000000 1800003600 4294967295 x\n", /* (uid_t)-1 */
 		"v1 1800000000 1800003600 99999999999999999999999 x\n",
 		"v1 1800000000 1800003600 0 x\n\n", /* more after the line */
