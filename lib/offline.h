@@ -60,6 +60,10 @@ struct a0_offline {
 	unsigned rewrite_age;  /* cfg->offline_rewrite_age: seconds */
 };
 
+struct a0_config;
+/* The verifier's settings of a configuration. */
+void a0_offline_of(const struct a0_config *cfg, struct a0_offline *ret);
+
 /* What a user's verifier file says, without its secrets (auth0-pam(8) offline list). */
 struct a0_offline_entry {
 	char user[257];

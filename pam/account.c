@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 #include <security/pam_modules.h>
@@ -47,14 +48,17 @@ static int system_account_after_auth0(struct login *l)
 A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct login l = { .pamh = pamh, .step = "account", .res = { .retry_after = -1 } };
-	const void *claims = NULL;
+	const void *claims = NULL, *offline = NULL;
 	int pam, r;
 
 	pam = mod_begin(&l, argc, argv);
 	/* The handle's claims: whether Auth0 signed someone in on it, whoever PAM_USER is now. */
 	if (pam_get_data(pamh, DATA_CLAIMS, &claims) != PAM_SUCCESS)
 		claims = NULL;
-	if (pam == PAM_IGNORE && claims) {
+	/* Or whether the module signed someone in offline on it (pam/offline.c). */
+	if (pam_get_data(pamh, DATA_OFFLINE, &offline) != PAM_SUCCESS)
+		offline = NULL;
+	if (pam == PAM_IGNORE && (claims || offline)) {
 		pam = system_account_after_auth0(&l);
 		goto out;
 	}
@@ -64,6 +68,18 @@ A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const ch
 	r = a0_policy_account(l.cfg, l.user, &l.tell, l.res.description, sizeof(l.res.description));
 	if (r < 0 && r != A0_ERR_NOT_FOUND) {
 		pam = mod_finish(&l, r);
+		goto out;
+	}
+	if (!claims && offline) {
+		/* Signed in offline with the verifier an online sign-in left, which passed the
+		 * policy then: this account, and only this one. */
+		if (strcmp(offline, l.user) != 0) {
+			mod_log(&l, LOG_NOTICE, "account", "DENIED", NULL,
+				"signed in offline as another user on this handle");
+			pam = PAM_PERM_DENIED;
+		} else {
+			pam = PAM_SUCCESS;
+		}
 		goto out;
 	}
 	if (!claims) {

@@ -295,7 +295,6 @@ static void guard_record(struct login *l, int r)
  * ("authinfo_unavail=ignore", then pam_unix try_first_pass) gets the password already typed.
  * Only what follows it is fast: no fork, no network.
  */
-#define OFFLINE_TELL "The sign-in service cannot be reached."
 #define PROBE_SLACK 5 /* seconds of a probe's lease over its network bound */
 
 static struct a0_outage outage_of(const struct login *l)
@@ -305,24 +304,16 @@ static struct a0_outage outage_of(const struct login *l)
 				   sign_in_seconds(l->cfg) + PROBE_SLACK };
 }
 
-/* A0_ERR_NETWORK, said and logged, while the host is known offline (policy deny); else 0. */
-static int offline_check(struct login *l, bool *ret_probe)
+/* A0_ERR_NETWORK while the host is known offline, *ret_wait seconds to the next check; else 0. */
+static int offline_check(struct login *l, bool *ret_probe, unsigned *ret_wait)
 {
 	struct a0_outage o = outage_of(l);
 	bool unkept = false;
-	unsigned wait = 0;
 	int r;
 
-	r = a0_outage_check(&o, time(NULL), ret_probe, &wait, &unkept);
-	if (r == A0_ERR_NETWORK) {
-		pam_syslog(l->pamh, LOG_ERR,
-			   "user=%s step=offline result=OFFLINE error=- description=the sign-in "
-			   "service is known to be unreachable, Auth0 not asked; next check in %u s; "
-			   "policy deny msgid=A0_OFFLINE_DENY",
-			   l->user, wait);
-		mod_tell(l->pamh, true, OFFLINE_TELL);
+	r = a0_outage_check(&o, time(NULL), ret_probe, ret_wait, &unkept);
+	if (r == A0_ERR_NETWORK)
 		return r;
-	}
 	if (*ret_probe)
 		pam_syslog(l->pamh, LOG_NOTICE,
 			   "user=%s step=offline result=PROBE error=- description=known offline: "
@@ -369,6 +360,7 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 	const char *password = NULL;
 	cJSON *claims = NULL;
 	bool probe = false;
+	unsigned wait = 0;
 	int pam, r;
 
 	if ((pam = mod_begin(&l, argc, argv)) != PAM_SUCCESS)
@@ -399,9 +391,10 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		pam = mod_finish(&l, r);
 		goto out;
 	}
-	/* Before the fork: known offline costs neither a process nor a network wait. */
-	if (offline_check(&l, &probe) < 0) {
-		pam = PAM_AUTHINFO_UNAVAIL;
+	/* Before the fork: known offline costs neither a process nor a network wait; the
+	 * service's offline policy answers (pam/offline.c). */
+	if (offline_check(&l, &probe, &wait) < 0) {
+		pam = mod_offline_login(&l, password, wait);
 		goto out;
 	}
 	r = mod_net_run(&l, sign_in_job, (void *)(uintptr_t)password, sign_in_seconds(l.cfg),
@@ -410,8 +403,18 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		r = A0_ERR_SYSTEM; /* sign_in_job returns both: never */
 	offline_record(&l, r, probe);
 	guard_record(&l, r);
+	/* The tenant could not be asked: the offline policy, unless it is deny (then the
+	 * failure's own message below). */
+	if (r < 0 && a0_outage_kind(r, &l.res) == A0_OUTAGE_OFFLINE &&
+	    mod_offline_policy(&l) != A0_OFFLINE_DENY) {
+		mod_log(&l, LOG_ERR, l.step, a0_err_name(r), l.res.error, l.res.description);
+		pam = mod_offline_login(&l, password, 0);
+		goto out;
+	}
 	if (r == 0)
 		r = check_policy(&l, claims);
+	/* The offline verifier: kept after a complete sign-in, forgotten on Auth0's refusal. */
+	mod_offline_online(&l, r, password);
 	if (r < 0) {
 		pam = mod_finish(&l, r);
 		goto out;

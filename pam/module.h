@@ -19,6 +19,7 @@
 #include "lib/auth0.h"
 #include "lib/conf.h"
 #include "lib/http.h"
+#include "lib/offline.h"
 
 #define A0_PUBLIC __attribute__((visibility("default")))
 
@@ -26,6 +27,7 @@
 #define DATA_TOKENS "pam_auth0_tokens"      /* struct a0_tokens of this login */
 #define DATA_DONE "pam_auth0_authenticated" /* the user this handle already signed in */
 #define DATA_CLAIMS "pam_auth0_claims" /* cJSON: the verified ID token's claims, for acct_mgmt */
+#define DATA_OFFLINE "pam_auth0_offline" /* the user this handle signed in offline (offline.c) */
 /* session.c's own, of types private to it: */
 #define DATA_HANDOFF "pam_auth0_handoff" /* struct handoff: the hand-off this process made */
 #define DATA_RECORD "pam_auth0_record"   /* struct taken: this login's record for the session */
@@ -84,5 +86,22 @@ int mod_client_open(struct login *l);
  * process that opens the session. Takes l->cfg when it keeps the hand-off.
  */
 void mod_hand_off(struct login *l, const struct a0_tokens *tokens);
+
+/*
+ * offline.c: when Auth0 cannot be reached. The offline policy of this login's service.
+ */
+enum a0_offline_policy mod_offline_policy(const struct login *l);
+/*
+ * A login while Auth0 cannot be reached, by the service's policy: deny (PAM_AUTHINFO_UNAVAIL,
+ * said and logged with the seconds to the next check, wait), or the user's offline verifier
+ * (password; breakglass only while a window is open). The PAM code, said and logged.
+ */
+int mod_offline_login(struct login *l, const char *password, unsigned wait);
+/*
+ * After an online sign-in's outcome r: on success keep (or refresh) the user's verifier when
+ * any service uses offline login; when Auth0 refused the password, or says the user is blocked,
+ * forget it. Trouble is logged, never fails the login.
+ */
+void mod_offline_online(struct login *l, int r, const char *password);
 
 #endif
