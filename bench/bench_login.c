@@ -3,12 +3,18 @@
  * Benchmarks of a login through a real PAM stack (pam_wrapper) against the fake tenant:
  *   login  — one password + OTP login: TLS handshakes and HTTP requests the fake saw, the
  *            client's CPU time, and wall time next to the fake's own processing time;
- *   rss    — RSS growth over many pam_authenticate cycles in one process.
- * Usage (under tests/with-fake-tenant): bench_login login [N] | rss [CYCLES]
+ *   rss    — RSS growth over many pam_authenticate cycles in one process;
+ *   offline — when Auth0 cannot be reached (root: the verifiers are root's): the offline check
+ *            at the default Argon2id cost, next to a known-offline refusal (no Argon2); an
+ *            online login's CPU with offline login in use and a fresh verifier, next to the
+ *            same login with offline login off; a known-offline refusal's wall time next to a
+ *            password refused online.
+ * Usage (under tests/with-fake-tenant): bench_login login [N] | rss [CYCLES] | offline [N]
  * Prints "key value" lines for tools/bench. Numbers only; nothing here passes or fails.
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +151,103 @@ static int bench_rss(int cycles)
 	return 0;
 }
 
+static double median_of(double *v, int n)
+{
+	sort_doubles(v, n);
+	return v[n / 2];
+}
+
+/* The module's configuration with offline login for the bench service (or off), plus extra. */
+static void offline_conf(bool on, const char *extra)
+{
+	char lines[1024];
+
+	snprintf(lines, sizeof(lines),
+		 "offline = %s\noffline_dir = %s/offline\nhost_key_file = %s/host.key\n"
+		 "offline_backoff_min = 3600\noffline_backoff_max = 3600\nfail_delay_max = 0\n%s",
+		 on ? SERVICE ":password, deny" : "deny", run_dir, run_dir, extra ? extra : "");
+	write_module_conf(run_dir, &fake, 10, lines, NULL);
+}
+
+/* n logins of a0alice with password, each's wall and CPU time (ms); the result of the last. */
+static int timed(int n, const char *password, double *wall, double *cpu)
+{
+	int r = -1;
+
+	for (int i = 0; i < n; i++) {
+		double w0 = now_seconds(), c0 = cpu_seconds();
+
+		r = authenticate("a0alice", password, NULL);
+		wall[i] = (now_seconds() - w0) * 1000;
+		cpu[i] = (cpu_seconds() - c0) * 1000;
+	}
+	return r;
+}
+
+static int bench_offline(int n)
+{
+	double *wall = calloc((size_t)n, sizeof(double)), *cpu = calloc((size_t)n, sizeof(double));
+	double off_cpu, on_cpu, refused_wall, known_wall, check_wall, check_cpu;
+	char offline[128];
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench: offline needs root\n");
+		return 1;
+	}
+	/* Online CPU, offline login off, then on with a fresh verifier (written by a first
+	 * login, not counted): interleaved, so that drift hits both alike. */
+	double *a = calloc((size_t)n, sizeof(double)), *b = calloc((size_t)n, sizeof(double));
+	offline_conf(true, NULL);
+	if (authenticate("a0alice", "Secret-a0alice-1", NULL) != PAM_SUCCESS)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		offline_conf(false, NULL);
+		if (timed(1, "Secret-a0alice-1", wall, &a[i]) != PAM_SUCCESS)
+			return 1;
+		offline_conf(true, NULL);
+		if (timed(1, "Secret-a0alice-1", wall, &b[i]) != PAM_SUCCESS)
+			return 1;
+		if (i % 50 == 49)
+			fake_control(&fake, "POST", "/__control/reset", "{}");
+	}
+	off_cpu = median_of(a, n);
+	on_cpu = median_of(b, n);
+	/* A password refused online. */
+	if (timed(n, "wrong-password", wall, cpu) != PAM_AUTH_ERR)
+		return 1;
+	refused_wall = median_of(wall, n);
+	/* The tenant down: the first login marks the host offline (not counted). */
+	fake_control(&fake, "POST", "/__control/fault",
+		     "{\"path\":\"/oauth/token\",\"kind\":\"drop\",\"count\":-1}");
+	offline_conf(false, NULL);
+	(void)authenticate("a0alice", "Secret-a0alice-1", NULL);
+	if (timed(n, "Secret-a0alice-1", wall, cpu) != PAM_AUTHINFO_UNAVAIL)
+		return 1;
+	known_wall = median_of(wall, n);
+	/* The offline check at the default cost (64 MiB, 3 passes): granted offline. */
+	offline_conf(true, NULL);
+	if (timed(n, "Secret-a0alice-1", wall, cpu) != PAM_SUCCESS)
+		return 1;
+	check_wall = median_of(wall, n);
+	check_cpu = median_of(cpu, n);
+	fake_control(&fake, "DELETE", "/__control/fault", NULL);
+	snprintf(offline, sizeof(offline), "rm -rf '%s/offline' '%s/run'", run_dir, run_dir);
+	if (system(offline) != 0)
+		return 1;
+	printf("offline_runs %d\n", n);
+	printf("offline_online_cpu_ms_off %.2f\n", off_cpu);
+	printf("offline_online_cpu_ms_on %.2f\n", on_cpu);
+	printf("offline_refused_online_wall_ms %.2f\n", refused_wall);
+	printf("offline_known_deny_wall_ms %.2f\n", known_wall);
+	printf("offline_check_wall_ms %.2f\n", check_wall);
+	printf("offline_check_cpu_ms %.2f\n", check_cpu);
+	free(a);
+	free(b);
+	free(wall);
+	free(cpu);
+	return 0;
+}
+
 /* The service pam_wrapper reads, and an empty default one (else libpam logs "no default
  * config other" at every pam_start). */
 static void write_services(const char *dir, const char *services)
@@ -161,8 +264,9 @@ static void write_services(const char *dir, const char *services)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || (strcmp(argv[1], "login") != 0 && strcmp(argv[1], "rss") != 0)) {
-		fprintf(stderr, "usage: bench_login login [N] | rss [CYCLES]\n");
+	if (argc < 2 || (strcmp(argv[1], "login") != 0 && strcmp(argv[1], "rss") != 0 &&
+			 strcmp(argv[1], "offline") != 0)) {
+		fprintf(stderr, "usage: bench_login login [N] | rss [CYCLES] | offline [N]\n");
 		return 2;
 	}
 	/* pam_wrapper must be preloaded: this program again, under it (tests/common/pamwrap). */
@@ -175,5 +279,7 @@ int main(int argc, char **argv)
 
 	if (strcmp(argv[1], "login") == 0)
 		return bench_login(n > 0 && n < 100000 ? (int)n : 20);
+	if (strcmp(argv[1], "offline") == 0)
+		return bench_offline(n > 0 && n < 100000 ? (int)n : 20);
 	return bench_rss(n > 0 && n < 10000000 ? (int)n : 10000);
 }
