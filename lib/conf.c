@@ -286,8 +286,7 @@ static int offline_parse(const char *s, enum a0_offline_policy *ret)
 }
 
 /* The policy of an "offline" item and its service ("" for a bare policy). */
-static int offline_item(const char *item, char *service, size_t size,
-			enum a0_offline_policy *ret)
+static int offline_item(const char *item, char *service, size_t size, enum a0_offline_policy *ret)
 {
 	const char *colon = strrchr(item, ':');
 

@@ -41,8 +41,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define A0_OFFLINE_TAG_KEY "offline-tag.key" /* in run_dir */
 #define A0_BREAKGLASS_FILE "breakglass"      /* in dir */
@@ -99,13 +99,12 @@ int a0_offline_denied(const struct a0_offline *o, const char *user, const char *
  * A0_ERR_NOMEM, A0_ERR_SYSTEM (reason). *ret_last_online (may be NULL) is set when a verifier
  * was read.
  */
-int a0_offline_check(const struct a0_offline *o, const char *user, const char *password,
-		     time_t now, unsigned *ret_failures, time_t *ret_last_online, char *reason,
+int a0_offline_check(const struct a0_offline *o, const char *user, const char *password, time_t now,
+		     unsigned *ret_failures, time_t *ret_last_online, char *reason,
 		     size_t reasonlen);
 
 /* Forget user's verifier: 0, A0_ERR_NOT_FOUND, A0_ERR_CONFIG, A0_ERR_SYSTEM. */
-int a0_offline_forget(const struct a0_offline *o, const char *user, char *reason,
-		      size_t reasonlen);
+int a0_offline_forget(const struct a0_offline *o, const char *user, char *reason, size_t reasonlen);
 
 /*
  * Each verifier in dir, in no particular order: fn is called with each readable entry (a file

@@ -26,7 +26,7 @@
 /* pam_set_data names; all the module's are here, so that none is used twice. */
 #define DATA_TOKENS "pam_auth0_tokens"      /* struct a0_tokens of this login */
 #define DATA_DONE "pam_auth0_authenticated" /* the user this handle already signed in */
-#define DATA_CLAIMS "pam_auth0_claims" /* cJSON: the verified ID token's claims, for acct_mgmt */
+#define DATA_CLAIMS "pam_auth0_claims"   /* cJSON: the verified ID token's claims, for acct_mgmt */
 #define DATA_OFFLINE "pam_auth0_offline" /* the user this handle signed in offline (offline.c) */
 /* session.c's own, of types private to it: */
 #define DATA_HANDOFF "pam_auth0_handoff" /* struct handoff: the hand-off this process made */

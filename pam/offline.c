@@ -10,8 +10,8 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -30,8 +30,8 @@
 
 #define TELL_UNREACHABLE "The sign-in service cannot be reached."
 #define TELL_GRANTED                                                                            \
-	"The sign-in service cannot be reached: you are signed in with the password this host "  \
-	"kept from your last sign-in. Your second factor was not checked, and no Auth0 "          \
+	"The sign-in service cannot be reached: you are signed in with the password this host " \
+	"kept from your last sign-in. Your second factor was not checked, and no Auth0 "        \
 	"credentials are available in this session."
 
 static const char *service_of(pam_handle_t *pamh)
@@ -49,11 +49,11 @@ enum a0_offline_policy mod_offline_policy(const struct login *l)
 }
 
 /* One line per offline grant or refusal: "step=offline result=R ... msgid=ID". */
-static void offline_log(const struct login *l, int priority, const char *result,
-			const char *msgid, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void offline_log(const struct login *l, int priority, const char *result, const char *msgid,
+			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void offline_log(const struct login *l, int priority, const char *result,
-			const char *msgid, const char *fmt, ...)
+static void offline_log(const struct login *l, int priority, const char *result, const char *msgid,
+			const char *fmt, ...)
 {
 	char text[768], line[1024];
 	va_list ap;
@@ -82,9 +82,9 @@ static int synced_refusal(struct login *l, const struct a0_offline *o)
 		return 0;
 	if (r < 0)
 		return r;
-	state = id.state == A0_IDENTITY_ACTIVE ? NULL
+	state = id.state == A0_IDENTITY_ACTIVE    ? NULL
 		: id.state == A0_IDENTITY_BLOCKED ? "blocked"
-						   : "deleted";
+						  : "deleted";
 	a0_identity_clear(&id);
 	if (!state)
 		return 0;
@@ -112,8 +112,7 @@ static int offline_verify(struct login *l, const char *password)
 		mod_tell(l->pamh, true, "Your account is not allowed to sign in on this host.");
 		return PAM_PERM_DENIED;
 	}
-	r = a0_offline_check(&o, l->user, password, now, &failures, &last, reason,
-			     sizeof(reason));
+	r = a0_offline_check(&o, l->user, password, now, &failures, &last, reason, sizeof(reason));
 	switch (r) {
 	case 0:
 		offline_log(l, LOG_NOTICE, "GRANTED", "A0_OFFLINE_GRANT",

@@ -109,8 +109,8 @@ static void expect(const char *service, const char *password, int pam, const cha
 
 	run_login(service, "a0alice", password, &r);
 	if (r.auth != pam)
-		fail_msg("%s: got %s, wanted %s; log: %s", service, name_pam(r.auth),
-			 name_pam(pam), r.log);
+		fail_msg("%s: got %s, wanted %s; log: %s", service, name_pam(r.auth), name_pam(pam),
+			 r.log);
 	if (pam == PAM_SUCCESS && r.account != PAM_SUCCESS)
 		fail_msg("%s: account phase %s after the sign-in; log: %s", service,
 			 name_pam(r.account), r.log);
@@ -237,14 +237,14 @@ static void test_failure_classes(void **state)
 		  "did not answer in time" },
 		{ "reset", "{\"path\":\"/oauth/token\",\"kind\":\"drop\"}", NULL, true,
 		  "cannot be reached" },
-		{ "500", "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":500}", NULL, true,
-		  "unavailable" },
+		{ "500", "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":500}", NULL,
+		  true, "unavailable" },
 		{ "502",
 		  "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":502,"
 		  "\"body\":\"<html>Bad Gateway</html>\"}",
 		  NULL, true, "unavailable" },
-		{ "503", "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":503}", NULL, true,
-		  "unavailable" },
+		{ "503", "{\"path\":\"/oauth/token\",\"kind\":\"status\",\"status\":503}", NULL,
+		  true, "unavailable" },
 		{ "429 too_many_requests", "{\"path\":\"/oauth/token\",\"kind\":\"rate_limit\"}",
 		  NULL, true, "Too many sign-ins" },
 		{ "garbage", "{\"path\":\"/oauth/token\",\"kind\":\"garbage\"}", NULL, false,
@@ -281,7 +281,8 @@ static void test_failure_classes(void **state)
 					 name_pam(r.auth), r.log);
 			if (grant) {
 				assert_pam(r.account, PAM_SUCCESS);
-				if (!in(r.info, GRANTED) || !strstr(r.log, "msgid=A0_OFFLINE_GRANT"))
+				if (!in(r.info, GRANTED) ||
+				    !strstr(r.log, "msgid=A0_OFFLINE_GRANT"))
 					fail_msg("%s: no notice or log line; log: %s", c->name,
 						 r.log);
 			} else {
@@ -454,7 +455,8 @@ static void test_wrong_password_online_keeps(void **state)
 static void test_purge_on_blocked(void **state)
 {
 	online_login();
-	fake_control(&fake, "POST", "/__control/user", "{\"username\":\"a0alice\",\"blocked\":true}");
+	fake_control(&fake, "POST", "/__control/user",
+		     "{\"username\":\"a0alice\",\"blocked\":true}");
 	expect(SVC_PASSWORD, PASSWORD, PAM_PERM_DENIED, "blocked", "msgid=A0_OFFLINE_PURGE");
 	assert_false(has_verifier());
 }

@@ -145,6 +145,58 @@ static void test_offline_backoff(void **state)
 		     "offline_backoff_min above offline_backoff_max");
 }
 
+/* The offline policy per service (pam_auth0.conf(5) offline) and the verifier's defaults. */
+static void test_offline_policy(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_int_equal(a0_config_offline_policy(cfg, "sshd"), A0_OFFLINE_DENY);
+	assert_int_equal(a0_config_offline_policy(cfg, NULL), A0_OFFLINE_DENY);
+	assert_false(a0_config_offline_used(cfg));
+	assert_string_equal(cfg->offline_dir, "/var/lib/pam_auth0/offline");
+	assert_string_equal(cfg->host_key_file, "/etc/pam_auth0/host.key");
+	assert_int_equal(cfg->offline_max_age, 7 * 86400);
+	assert_int_equal(cfg->offline_max_failures, 5);
+	assert_int_equal(cfg->offline_memory, 65536);
+	assert_int_equal(cfg->offline_passes, 3);
+	a0_config_free(cfg);
+
+	write_file(fx->path,
+		   "domain = a.com\nclient_id = x\n"
+		   "offline = sshd:password, login:breakglass, deny\n",
+		   0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_int_equal(a0_config_offline_policy(cfg, "sshd"), A0_OFFLINE_PASSWORD);
+	assert_int_equal(a0_config_offline_policy(cfg, "login"), A0_OFFLINE_BREAKGLASS);
+	assert_int_equal(a0_config_offline_policy(cfg, "sudo"), A0_OFFLINE_DENY);
+	assert_int_equal(a0_config_offline_policy(cfg, NULL), A0_OFFLINE_DENY);
+	assert_true(a0_config_offline_used(cfg));
+	assert_string_equal(a0_offline_policy_name(A0_OFFLINE_BREAKGLASS), "breakglass");
+	a0_config_free(cfg);
+
+	/* The PAM line's offline=... is that service's whole policy. */
+	assert_a0(load(fx, &cfg, err, sizeof(err), "offline=password", NULL), 0);
+	assert_int_equal(a0_config_offline_policy(cfg, "sudo"), A0_OFFLINE_PASSWORD);
+	assert_int_equal(a0_config_offline_policy(cfg, "sshd"), A0_OFFLINE_PASSWORD);
+	a0_config_free(cfg);
+
+	expect_error(fx, "domain = a.com\nclient_id = x\noffline = maybe\n", "key 'offline'");
+	expect_error(fx, "domain = a.com\nclient_id = x\noffline = sshd:\n", "key 'offline'");
+	expect_error(fx, "domain = a.com\nclient_id = x\noffline = :password\n", "key 'offline'");
+	expect_error(fx, "domain = a.com\nclient_id = x\noffline = a:b:password\n",
+		     "key 'offline'");
+	expect_error(fx, "domain = a.com\nclient_id = x\noffline = sshd:password sshd:deny\n",
+		     "one policy per service");
+	expect_error(fx, "domain = a.com\nclient_id = x\noffline = password deny\n",
+		     "one policy per service");
+	expect_error(fx, "domain = a.com\nclient_id = x\noffline_memory = 1024\n",
+		     "offline_memory");
+}
+
 static void test_all_keys_comments_and_whitespace(void **state)
 {
 	struct fixture *fx = *state;
@@ -656,6 +708,7 @@ static void test_keyring_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_offline_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_minimal_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_keys_comments_and_whitespace, setup,
