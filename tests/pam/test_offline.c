@@ -461,6 +461,23 @@ static void test_purge_on_blocked(void **state)
 	assert_false(has_verifier());
 }
 
+/* The identity cache (auth0-sync(8)) says the account was blocked at the last sync. */
+static void test_purge_on_synced_blocked(void **state)
+{
+	char path[128];
+
+	online_login();
+	snprintf(path, sizeof(path), "%s/identities", run_dir);
+	write_text(path, "# pam_auth0 identities format=1 generated=1\n"
+			 "a0alice\tauth0|6a0000000000000000000001\tblocked\t-\t-\t1\n");
+	assert_int_equal(chmod(path, 0600), 0);
+	fault("{\"path\":\"/oauth/token\",\"kind\":\"drop\",\"count\":-1}");
+	expect(SVC_PASSWORD, PASSWORD, PAM_PERM_DENIED, "not allowed to sign in",
+	       "blocked in Auth0 (identity cache)");
+	assert_false(has_verifier());
+	assert_int_equal(unlink(path), 0);
+}
+
 static void test_forget_command(void **state)
 {
 	char out[1024];
@@ -581,6 +598,7 @@ int main(int argc, char **argv)
 		T(test_purge_on_changed_password),
 		T(test_wrong_password_online_keeps),
 		T(test_purge_on_blocked),
+		T(test_purge_on_synced_blocked),
 		T(test_forget_command),
 		T(test_breakglass_window),
 		T(test_concurrent_offline_failures),
