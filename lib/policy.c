@@ -148,6 +148,42 @@ int a0_policy_synced(const struct a0_config *cfg, const char *user, struct a0_id
 	return a0_identities_find(path, user, ret, NULL, reason, reasonlen);
 }
 
+/*
+ * The identity cache as one read found it for a login's checks: r is 0 (id is the identity),
+ * A0_ERR_NOT_FOUND (id is NULL) or the read's error, with why. An error is reported where a
+ * rule first needs the cache, as if the rule had read it.
+ */
+struct synced {
+	int r;
+	const struct a0_identity *id;
+	const char *why;
+};
+
+/* What a caller's read (a0_policy_synced) found: the identity, or NULL for none. */
+static struct synced synced_of(const struct a0_identity *id)
+{
+	return (struct synced){ id ? 0 : A0_ERR_NOT_FOUND, id, "" };
+}
+
+#define SYNCED_WHY_MAX 512 /* the reason a read of the cache failed */
+
+/* A read of the cache for user into *id (clear it with a0_identity_clear), why its error. */
+static struct synced read_synced(const struct a0_config *cfg, const char *user,
+				 struct a0_identity *id, char *why, size_t whylen)
+{
+	int r = a0_policy_synced(cfg, user, id, why, whylen);
+
+	return (struct synced){ r, r == 0 ? id : NULL, why };
+}
+
+/* The read's error, for a rule that needs the cache. */
+static int synced_error(const struct synced *s, const char **tell, char *reason, size_t reasonlen)
+{
+	*tell = NULL;
+	a0_format(reason, reasonlen, "%s", s->why);
+	return s->r;
+}
+
 /* Blocked or deleted in Auth0 at the last sync: refused whatever else holds. */
 static int check_state(const struct a0_identity *id, const char *user, const char **tell,
 		       char *reason, size_t reasonlen)
@@ -180,26 +216,54 @@ static int check_roles(const struct a0_config *cfg, const struct a0_identity *id
 		    a0_show(user, a));
 }
 
-int a0_policy_account(const struct a0_config *cfg, const char *user, const char **tell,
-		      char *reason, size_t reasonlen)
+/* The account phase's verdict (a0_policy_account) on the cache as s found it. */
+static int check_account(const struct a0_config *cfg, const char *user, const struct synced *s,
+			 const char **tell, char *reason, size_t reasonlen)
 {
-	struct a0_identity id = { 0 };
 	int r;
 
 	if (reason && reasonlen)
 		reason[0] = '\0';
 	*tell = NULL;
-	r = a0_policy_synced(cfg, user, &id, reason, reasonlen);
-	if (r == A0_ERR_NOT_FOUND)
+	if (s->r == A0_ERR_NOT_FOUND)
 		return cfg->allowed_roles.n ? check_roles(cfg, NULL, user, tell, reason, reasonlen)
-					    : r;
-	if (r < 0)
-		return r;
-	r = check_state(&id, user, tell, reason, reasonlen);
+					    : s->r;
+	if (s->r < 0)
+		return synced_error(s, tell, reason, reasonlen);
+	r = check_state(s->id, user, tell, reason, reasonlen);
 	if (r == 0)
-		r = check_roles(cfg, &id, user, tell, reason, reasonlen);
+		r = check_roles(cfg, s->id, user, tell, reason, reasonlen);
+	return r;
+}
+
+int a0_policy_account_identity(const struct a0_config *cfg, const char *user,
+			       const struct a0_identity *id, const char **tell, char *reason,
+			       size_t reasonlen)
+{
+	struct synced s = synced_of(id);
+
+	return check_account(cfg, user, &s, tell, reason, reasonlen);
+}
+
+int a0_policy_account(const struct a0_config *cfg, const char *user, const char **tell,
+		      char *reason, size_t reasonlen)
+{
+	struct a0_identity id = { 0 };
+	char why[SYNCED_WHY_MAX] = "";
+	struct synced s = read_synced(cfg, user, &id, why, sizeof(why));
+	int r;
+
+	r = check_account(cfg, user, &s, tell, reason, reasonlen);
 	a0_identity_clear(&id);
 	return r;
+}
+
+int a0_policy_login_name_identity(const struct a0_config *cfg, const char *user,
+				  const struct a0_identity *id, char **ret)
+{
+	if (id && !id->local && id->login)
+		return a0_strdup_into(ret, id->login);
+	return a0_config_username(cfg, user, ret);
 }
 
 int a0_policy_login_name(const struct a0_config *cfg, const char *user, char **ret)
@@ -208,42 +272,32 @@ int a0_policy_login_name(const struct a0_config *cfg, const char *user, char **r
 	char reason[256];
 	int r;
 
+	/* No readable cache: the template (the policy check reports the cache's trouble). */
 	r = a0_policy_synced(cfg, user, &id, reason, sizeof(reason));
-	if (r == 0 && !id.local && id.login) {
-		r = a0_strdup_into(ret, id.login);
-		a0_identity_clear(&id);
-		return r;
-	}
-	if (r == 0)
-		a0_identity_clear(&id);
-	/* No synced login (or no readable cache: the policy reports that): the template. */
-	return a0_config_username(cfg, user, ret);
+	r = a0_policy_login_name_identity(cfg, user, r == 0 ? &id : NULL, ret);
+	a0_identity_clear(&id);
+	return r;
 }
 
 /* The binding the identity cache holds for an account that exists only in Auth0. */
-static int check_synced(const struct a0_config *cfg, const char *user, const char *sub,
+static int check_synced(const char *user, const char *sub, const struct synced *s,
 			const char **tell, char *reason, size_t reasonlen)
 {
 	char a[A0_SHOW_MAX + 1], b[A0_SHOW_MAX + 1], c[A0_SHOW_MAX + 1];
-	struct a0_identity id = { 0 };
-	int r;
+	const struct a0_identity *id = s->id;
 
-	r = a0_policy_synced(cfg, user, &id, reason, reasonlen);
-	if (r == A0_ERR_CONFIG)
-		*tell = NULL;
-	if (r < 0)
-		return r;
-	if (id.local)
-		r = A0_ERR_NOT_FOUND; /* a local account: only users_file binds it */
-	else if (!sub || strcmp(sub, id.user_id) != 0)
-		r = deny(tell, tell_other_account, reason, reasonlen,
-			 "identity cache: sub is '%s', '%s' is Auth0 user '%s'",
-			 sub ? a0_show(sub, a) : "(none)", a0_show(user, b),
-			 a0_show(id.user_id, c));
-	else
-		r = check_state(&id, user, tell, reason, reasonlen);
-	a0_identity_clear(&id);
-	return r;
+	if (s->r == A0_ERR_NOT_FOUND)
+		return s->r;
+	if (s->r < 0)
+		return synced_error(s, tell, reason, reasonlen);
+	if (id->local)
+		return A0_ERR_NOT_FOUND; /* a local account: only users_file binds it */
+	if (!sub || strcmp(sub, id->user_id) != 0)
+		return deny(tell, tell_other_account, reason, reasonlen,
+			    "identity cache: sub is '%s', '%s' is Auth0 user '%s'",
+			    sub ? a0_show(sub, a) : "(none)", a0_show(user, b),
+			    a0_show(id->user_id, c));
+	return check_state(id, user, tell, reason, reasonlen);
 }
 
 /*
@@ -251,8 +305,8 @@ static int check_synced(const struct a0_config *cfg, const char *user, const cha
  * first; then the synced identity cache (auth0-sync), then user_claim when configured. With neither there is no binding, and whoever signed
  * up under this account's name is refused: the reason tells the administrator how to bind it.
  */
-static int check_identity(const struct a0_config *cfg, const char *user, const cJSON *claims,
-			  const char **tell, char *reason, size_t reasonlen)
+static int check_identity(const struct a0_config *cfg, const char *user, const struct synced *s,
+			  const cJSON *claims, const char **tell, char *reason, size_t reasonlen)
 {
 	const char *sub = a0_json_string(claims, "sub");
 	char a[A0_SHOW_MAX + 1], b[A0_SHOW_MAX + 1], c[A0_SHOW_MAX + 1];
@@ -275,7 +329,7 @@ static int check_identity(const struct a0_config *cfg, const char *user, const c
 	}
 	if (r != A0_ERR_NOT_FOUND)
 		return r;
-	r = check_synced(cfg, user, sub, tell, reason, reasonlen);
+	r = check_synced(user, sub, s, tell, reason, reasonlen);
 	if (r != A0_ERR_NOT_FOUND)
 		return r;
 	if (reason && reasonlen)
@@ -290,8 +344,8 @@ static int check_identity(const struct a0_config *cfg, const char *user, const c
 }
 
 /* May that identity use this account? */
-static int check_access(const struct a0_config *cfg, const char *user, const cJSON *claims,
-			const char **tell, char *reason, size_t reasonlen)
+static int check_access(const struct a0_config *cfg, const char *user, const struct synced *s,
+			const cJSON *claims, const char **tell, char *reason, size_t reasonlen)
 {
 	const cJSON *groups, *g;
 	char buf[A0_SHOW_MAX + 1], why[512];
@@ -302,7 +356,7 @@ static int check_access(const struct a0_config *cfg, const char *user, const cJS
 			    "allowed_users: '%s' is not listed", a0_show(user, buf));
 	/* The synced state and roles, as the account phase checks them for every login. The
 	 * reason so far (a binding by a trusted claim) stays unless this refuses. */
-	r = a0_policy_account(cfg, user, tell, why, sizeof(why));
+	r = check_account(cfg, user, s, tell, why, sizeof(why));
 	if (r != 0 && r != A0_ERR_NOT_FOUND) {
 		a0_format(reason, reasonlen, "%s", why);
 		return r;
@@ -322,13 +376,35 @@ static int check_access(const struct a0_config *cfg, const char *user, const cJS
 		    a0_show(cfg->groups_claim, buf));
 }
 
-int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *claims,
-		    const char **tell, char *reason, size_t reasonlen)
+static int check(const struct a0_config *cfg, const char *user, const struct synced *s,
+		 const cJSON *claims, const char **tell, char *reason, size_t reasonlen)
 {
 	int r;
 
 	if (reason && reasonlen)
 		reason[0] = '\0';
-	r = check_identity(cfg, user, claims, tell, reason, reasonlen);
-	return r < 0 ? r : check_access(cfg, user, claims, tell, reason, reasonlen);
+	r = check_identity(cfg, user, s, claims, tell, reason, reasonlen);
+	return r < 0 ? r : check_access(cfg, user, s, claims, tell, reason, reasonlen);
+}
+
+int a0_policy_check_identity(const struct a0_config *cfg, const char *user,
+			     const struct a0_identity *id, const cJSON *claims, const char **tell,
+			     char *reason, size_t reasonlen)
+{
+	struct synced s = synced_of(id);
+
+	return check(cfg, user, &s, claims, tell, reason, reasonlen);
+}
+
+int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *claims,
+		    const char **tell, char *reason, size_t reasonlen)
+{
+	struct a0_identity id = { 0 };
+	char why[SYNCED_WHY_MAX] = "";
+	struct synced s = read_synced(cfg, user, &id, why, sizeof(why)); /* for every rule */
+	int r;
+
+	r = check(cfg, user, &s, claims, tell, reason, reasonlen);
+	a0_identity_clear(&id);
+	return r;
 }

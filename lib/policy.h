@@ -13,6 +13,13 @@
 /*
  * Who may log in. Two questions, asked of the configuration and the verified ID token's
  * claims: does the module handle this account at all, and may this identity use it.
+ *
+ * The synced identity cache (a0_policy_synced) is a root-only file that names every synced
+ * user: a0_policy_check, a0_policy_account and a0_policy_login_name read it once per call. A
+ * phase that asks more than one of them reads it once with a0_policy_synced and passes what it
+ * found to the _identity variants: the identity, or NULL when the read said A0_ERR_NOT_FOUND.
+ * A read that failed otherwise is not passed: the caller reports it, or calls the variant that
+ * reads again, which reports it where a rule needs the cache.
  */
 
 /* What a0_policy_system_account found. */
@@ -50,6 +57,15 @@ int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *
 		    const char **tell, char *reason, size_t reasonlen);
 
 /*
+ * a0_policy_check on the cache as the caller's a0_policy_synced found it: id is the identity,
+ * NULL when the read said A0_ERR_NOT_FOUND (never pass a read that failed otherwise). It never
+ * reads the cache: an A0_ERR_CONFIG is users_file's.
+ */
+int a0_policy_check_identity(const struct a0_config *cfg, const char *user,
+			     const struct a0_identity *id, const cJSON *claims, const char **tell,
+			     char *reason, size_t reasonlen);
+
+/*
  * What the synced identity cache (sync_dir/identities, written by auth0-sync(8)) says of the
  * account user: 0 and *ret (clear it with a0_identity_clear); A0_ERR_NOT_FOUND when there is
  * no cache or it does not name user; A0_ERR_CONFIG (the file is not root's only, or malformed:
@@ -69,11 +85,22 @@ int a0_policy_synced(const struct a0_config *cfg, const char *user, struct a0_id
 int a0_policy_account(const struct a0_config *cfg, const char *user, const char **tell,
 		      char *reason, size_t reasonlen);
 
+/* a0_policy_account on the cache as the caller's a0_policy_synced found it (id as for
+ * a0_policy_check_identity): 0, A0_ERR_POLICY or A0_ERR_NOT_FOUND. */
+int a0_policy_account_identity(const struct a0_config *cfg, const char *user,
+			       const struct a0_identity *id, const char **tell, char *reason,
+			       size_t reasonlen);
+
 /*
  * The name the password grant sends for user: the login the identity cache holds for an
  * account that exists only in Auth0 (its Auth0 username, else its email), else the username
  * template. 0 and a new string, A0_ERR_INVALID, A0_ERR_NOMEM.
  */
 int a0_policy_login_name(const struct a0_config *cfg, const char *user, char **ret);
+
+/* The same from the caller's read (id as for a0_policy_check_identity; a failed read passes
+ * NULL: the template). */
+int a0_policy_login_name_identity(const struct a0_config *cfg, const char *user,
+				  const struct a0_identity *id, char **ret);
 
 #endif

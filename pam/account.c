@@ -15,6 +15,7 @@
 
 #include "lib/conf.h"
 #include "lib/error.h"
+#include "lib/identities.h"
 #include "lib/policy.h"
 #include "pam/module.h"
 
@@ -48,6 +49,8 @@ static int system_account_after_auth0(struct login *l)
 A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct login l = { .pamh = pamh, .step = "account", .res = { .retry_after = -1 } };
+	const struct a0_identity *synced = NULL;
+	struct a0_identity id = { 0 };
 	const void *claims = NULL, *offline = NULL;
 	int pam, r;
 
@@ -64,8 +67,16 @@ A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const ch
 	}
 	if (pam != PAM_SUCCESS)
 		goto out;
-	/* The synced identity cache, whoever authenticated: ssh keys do not bypass Auth0. */
-	r = a0_policy_account(l.cfg, l.user, &l.tell, l.res.description, sizeof(l.res.description));
+	/* The synced identity cache, whoever authenticated: ssh keys do not bypass Auth0. Read
+	 * once, for its verdict and for the policy on the claims. */
+	r = a0_policy_synced(l.cfg, l.user, &id, l.res.description, sizeof(l.res.description));
+	if (r == 0)
+		synced = &id;
+	else if (r == A0_ERR_NOT_FOUND)
+		r = 0;
+	if (r == 0)
+		r = a0_policy_account_identity(l.cfg, l.user, synced, &l.tell, l.res.description,
+					       sizeof(l.res.description));
 	if (r < 0 && r != A0_ERR_NOT_FOUND) {
 		pam = mod_finish(&l, r);
 		goto out;
@@ -93,10 +104,11 @@ A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const ch
 		pam = PAM_PERM_DENIED;
 		goto out;
 	}
-	if ((r = a0_policy_check(l.cfg, l.user, claims, &l.tell, l.res.description,
-				 sizeof(l.res.description))) < 0)
+	if ((r = a0_policy_check_identity(l.cfg, l.user, synced, claims, &l.tell, l.res.description,
+					  sizeof(l.res.description))) < 0)
 		pam = mod_finish(&l, r);
 out:
+	a0_identity_clear(&id);
 	a0_config_free(l.cfg);
 	return pam;
 }

@@ -11,7 +11,6 @@
 #include "config.h"
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,18 +94,25 @@ static bool is_sshd(pam_handle_t *pamh)
 	return (service && strcmp(service, "sshd") == 0) || (tty && strcmp(tty, "ssh") == 0);
 }
 
-static int sign_in(struct login *l, const struct a0_prompter *conv, const char *password,
+/*
+ * What sign_in_job gets from the host: the password (PAM_AUTHTOK, not copied: it came with the
+ * fork) and the name the password grant sends, resolved by the host from the identity cache,
+ * which is root's: the child never reads it.
+ */
+struct sign_in_arg {
+	const char *password;
+	const char *login;
+};
+
+static int sign_in(struct login *l, const struct a0_prompter *conv, const struct sign_in_arg *arg,
 		   struct a0_tokens **ret)
 {
 	struct a0_prompter prompter = *conv;
-	char *username = NULL, *mfa_token;
+	char *mfa_token;
 	int r;
 
-	if ((r = a0_policy_login_name(l->cfg, l->user, &username)) < 0)
-		return r;
 	l->step = "password-realm";
-	r = a0_grant_password_realm(&l->client, l->cfg, username, password, ret, &l->res);
-	free(username);
+	r = a0_grant_password_realm(&l->client, l->cfg, arg->login, arg->password, ret, &l->res);
 	if (r != A0_ERR_MFA_REQUIRED)
 		return r;
 
@@ -160,15 +166,15 @@ static int verify_id_token(struct login *l, const struct a0_tokens *tokens, cJSO
 
 /*
  * In the child process (netchild.h): the sign-in and the ID token's verification, over one
- * connection. The password came with the fork.
+ * connection. arg is the host's struct sign_in_arg; it came with the fork.
  */
-static int sign_in_job(struct login *l, const struct a0_prompter *conv, void *password,
+static int sign_in_job(struct login *l, const struct a0_prompter *conv, void *arg,
 		       struct a0_tokens **ret_tokens, cJSON **ret_claims)
 {
 	struct a0_tokens *tokens = NULL;
 	int r;
 
-	if ((r = mod_client_open(l)) < 0 || (r = sign_in(l, conv, password, &tokens)) < 0 ||
+	if ((r = mod_client_open(l)) < 0 || (r = sign_in(l, conv, arg, &tokens)) < 0 ||
 	    (r = verify_id_token(l, tokens, ret_claims)) < 0) {
 		a0_tokens_free(tokens);
 		return r;
@@ -187,14 +193,25 @@ static unsigned sign_in_seconds(const struct a0_config *cfg)
 	return cfg->mfa_timeout + (6 + cfg->mfa_retries) * cfg->timeout;
 }
 
-/* May whom Auth0 signed in use this account? */
-static int check_policy(struct login *l, const cJSON *claims)
+/*
+ * May whom Auth0 signed in use this account? On the identity cache as the host read it before
+ * the sign-in (synced: its a0_policy_synced result, id the identity when that is 0); a read
+ * that failed is made again by a0_policy_check, which reports it where a rule needs the cache.
+ */
+static int check_policy(struct login *l, int synced, const struct a0_identity *id,
+			const cJSON *claims)
 {
 	int r;
 
 	l->step = "policy";
-	if ((r = a0_policy_check(l->cfg, l->user, claims, &l->tell, l->res.description,
-				 sizeof(l->res.description))) < 0)
+	if (synced == 0 || synced == A0_ERR_NOT_FOUND)
+		r = a0_policy_check_identity(l->cfg, l->user, synced == 0 ? id : NULL, claims,
+					     &l->tell, l->res.description,
+					     sizeof(l->res.description));
+	else
+		r = a0_policy_check(l->cfg, l->user, claims, &l->tell, l->res.description,
+				    sizeof(l->res.description));
+	if (r < 0)
 		return r;
 	if (l->res.description[0]) {
 		mod_log(l, LOG_WARNING, l->step, "TRUSTED_USER_CLAIM", NULL, l->res.description);
@@ -356,12 +373,15 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 {
 	struct login l = { .pamh = pamh, .step = "start", .res = { .retry_after = -1 } };
 	struct a0_tokens *tokens = NULL;
+	struct sign_in_arg arg = { 0 };
+	struct a0_identity id = { 0 };
 	const struct a0_tokens *kept;
 	const char *password = NULL;
+	char *login = NULL, why[64];
 	cJSON *claims = NULL;
 	bool probe = false;
 	unsigned wait = 0;
-	int pam, r;
+	int pam, r, synced;
 
 	if ((pam = mod_begin(&l, argc, argv)) != PAM_SUCCESS)
 		goto out;
@@ -397,8 +417,14 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		pam = mod_offline_login(&l, password, wait);
 		goto out;
 	}
-	r = mod_net_run(&l, sign_in_job, (void *)(uintptr_t)password, sign_in_seconds(l.cfg),
-			&tokens, &claims);
+	/* The identity cache, read once for this phase: the login name for the child, and the
+	 * policy after it. No readable cache: the username template (the policy reports it). */
+	synced = a0_policy_synced(l.cfg, l.user, &id, why, sizeof(why));
+	r = a0_policy_login_name_identity(l.cfg, l.user, synced == 0 ? &id : NULL, &login);
+	if (r == 0) {
+		arg = (struct sign_in_arg){ .password = password, .login = login };
+		r = mod_net_run(&l, sign_in_job, &arg, sign_in_seconds(l.cfg), &tokens, &claims);
+	}
 	if (r == 0 && (!tokens || !claims))
 		r = A0_ERR_SYSTEM; /* sign_in_job returns both: never */
 	offline_record(&l, r, probe);
@@ -412,7 +438,7 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		goto out;
 	}
 	if (r == 0)
-		r = check_policy(&l, claims);
+		r = check_policy(&l, synced, &id, claims);
 	/* The offline verifier: kept after a complete sign-in, forgotten on Auth0's refusal. */
 	mod_offline_online(&l, r, password);
 	if (r < 0) {
@@ -431,6 +457,8 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 	pam_syslog(pamh, LOG_INFO, "user=%s signed in with Auth0", l.user);
 	mod_hand_off(&l, kept);
 out:
+	free(login);
+	a0_identity_clear(&id);
 	a0_tokens_free(tokens);
 	a0_json_free(claims);
 	a0_result_clear(&l.res);

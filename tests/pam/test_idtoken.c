@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -642,6 +644,71 @@ static void test_account_synced(void **state)
 }
 
 /*
+ * The opens of the identities file in run_dir since the last call, by any process (the module
+ * in this one, its network child): inotify on the directory. Closes are watched too, so that
+ * two opens are never merged into one event (inotify merges identical successive events).
+ */
+static int identity_opens(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *e;
+	ssize_t len;
+	int n = 0;
+
+	while ((len = read(fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + len; p += sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)p;
+			if (e->mask & IN_Q_OVERFLOW)
+				fail_msg("inotify: the event queue overflowed");
+			if ((e->mask & IN_OPEN) && e->len &&
+			    strcmp(e->name, A0_IDENTITIES_NAME) == 0)
+				n++;
+		}
+	if (len < 0 && errno != EAGAIN)
+		fail_msg("inotify read: %s", strerror(errno));
+	return n;
+}
+
+/*
+ * The identities file is root's and names every synced user: a login of a synced account reads
+ * it once in pam_authenticate (before the network child, which never reads it: the login name
+ * goes to the child with the password) and once in pam_acct_mgmt (the cache's verdict and the
+ * policy on the claims from that one read).
+ */
+static void test_synced_read_once(void **state)
+{
+	char *roles[] = { (char[]){ "linux-dev" } };
+	const struct a0_identity annie = { .name = (char[]){ "annie" },
+					   .user_id = (char[]){ "auth0|6a0000000000000000000001" },
+					   .login = (char[]){ "a0alice" },
+					   .state = A0_IDENTITY_ACTIVE,
+					   .roles = roles,
+					   .n_roles = 1 };
+	int fd, auth, account, ra, rb;
+	struct probe p;
+
+	synced(&annie, 1);
+	configure("allowed_roles = linux-dev"); /* the roles rule needs the cache too */
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0 || inotify_add_watch(fd, run_dir, IN_OPEN | IN_CLOSE_NOWRITE) < 0)
+		fail_msg("inotify on %s: %s", run_dir, strerror(errno));
+	probe_open(&p, "annie", ALICE);
+	ra = probe_run(&p, pam_authenticate);
+	auth = identity_opens(fd);
+	rb = probe_run(&p, pam_acct_mgmt);
+	account = identity_opens(fd);
+	probe_close(&p);
+	(void)close(fd);
+	synced(NULL, 0);
+	assert_pam(ra, PAM_SUCCESS);
+	assert_pam(rb, PAM_SUCCESS);
+	if (auth != 1 || account != 1)
+		fail_msg("the identities file was opened %d times in pam_authenticate and %d in "
+			 "pam_acct_mgmt: once in each phase",
+			 auth, account);
+}
+
+/*
  * After an Auth0 sign-in on the handle, PAM_USER changed to a system account: the account stage
  * must not ignore it (the rest of the stack would take the Auth0 sign-in for that account's),
  * but deny it, with a syslog line. Without the sign-in a system account is still ignored.
@@ -772,6 +839,7 @@ int main(int argc, char **argv)
 		T(test_account_after_auth),
 		T(test_account_without_auth0),
 		T(test_account_synced),
+		T(test_synced_read_once),
 		T(test_account_system_account_after_auth0),
 		T(test_system_accounts_ignored),
 		T(test_system_account_listed),

@@ -570,6 +570,65 @@ static void test_synced_identity_refused(void **state)
 	identities(NULL, 0);
 }
 
+/*
+ * The _identity variants answer from the identity their caller read (a0_policy_synced), never
+ * the file: here one the other functions refuse (others may write it), so any read of it
+ * would show as A0_ERR_CONFIG.
+ */
+static void test_synced_identity_given(void **state)
+{
+	char *roles[] = { (char[]){ "linux-dev" } };
+	struct a0_identity ann = { .name = (char[]){ "ann" },
+				   .user_id = (char[]){ "auth0|ann1" },
+				   .login = (char[]){ "ann@example.com" },
+				   .state = A0_IDENTITY_ACTIVE,
+				   .roles = roles,
+				   .n_roles = 1 };
+	cJSON *claims = cJSON_Parse("{\"sub\":\"auth0|ann1\"}");
+	struct a0_config *cfg = config("allowed_roles = linux-dev");
+	const char *tell = NULL;
+	char reason[256] = "", path[128];
+	char *login = NULL;
+
+	assert_non_null(claims);
+	identities(&ann, 1);
+	snprintf(path, sizeof(path), "%s/%s", dir, A0_IDENTITIES_NAME);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_a0(a0_policy_check(cfg, "ann", claims, &tell, reason, sizeof(reason)),
+		  A0_ERR_CONFIG);
+
+	assert_a0(a0_policy_check_identity(cfg, "ann", &ann, claims, &tell, reason, sizeof(reason)),
+		  0);
+	assert_a0(a0_policy_account_identity(cfg, "ann", &ann, &tell, reason, sizeof(reason)), 0);
+	assert_a0(a0_policy_login_name_identity(cfg, "ann", &ann, &login), 0);
+	assert_string_equal(login, "ann@example.com");
+	free(login);
+	login = NULL;
+	/* Blocked in the identity given: refused in both phases. */
+	ann.state = A0_IDENTITY_BLOCKED;
+	assert_a0(a0_policy_check_identity(cfg, "ann", &ann, claims, &tell, reason, sizeof(reason)),
+		  A0_ERR_POLICY);
+	assert_non_null(strstr(reason, "blocked in Auth0"));
+	assert_a0(a0_policy_account_identity(cfg, "ann", &ann, &tell, reason, sizeof(reason)),
+		  A0_ERR_POLICY);
+	assert_non_null(strstr(reason, "blocked in Auth0"));
+	/* NULL: not in the cache (allowed_roles then refuses), and the username template. */
+	assert_a0(a0_policy_check_identity(cfg, "ann", NULL, claims, &tell, reason, sizeof(reason)),
+		  A0_ERR_POLICY);
+	assert_non_null(strstr(reason, "no identity binding"));
+	assert_a0(a0_policy_account_identity(cfg, "ann", NULL, &tell, reason, sizeof(reason)),
+		  A0_ERR_POLICY);
+	assert_non_null(strstr(reason, "not in the synced identity cache"));
+	assert_a0(a0_policy_login_name_identity(cfg, "ann", NULL, &login), 0);
+	assert_string_equal(login, "ann");
+	free(login);
+
+	cJSON_Delete(claims);
+	a0_config_free(cfg);
+	assert_int_equal(chmod(path, 0600), 0);
+	identities(NULL, 0);
+}
+
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/a0-policy-XXXXXX");
@@ -606,6 +665,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_allowed_groups),
 		cmocka_unit_test(test_synced_identity),
 		cmocka_unit_test(test_synced_identity_refused),
+		cmocka_unit_test(test_synced_identity_given),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "nss") == 0)
