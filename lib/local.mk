@@ -22,8 +22,8 @@ lib_libauth0base_la_LIBADD = lib/libauth0util.la $(CJSON_LIBS) -lm
 
 # libauth0core.la, the protocol core linked into the module, the tenant plug-in, the fuzzers
 # and the tests: the base and the keyring store, plus configuration, the one HTTP client, the
-# grants, the MFA flow, JWS and ID tokens, the policy, the one privilege switch and what a
-# login does with the keyring.
+# grants, the MFA flow, JWS and ID tokens, the policy, the guard, the outage state, the offline
+# verifier (Argon2id: libargon2), the one privilege switch and what a login does with the keyring.
 noinst_LTLIBRARIES += lib/libauth0core.la
 lib_libauth0core_la_SOURCES = \
 	lib/conf.c lib/conf.h \
@@ -35,8 +35,10 @@ lib_libauth0core_la_SOURCES = \
 	lib/policy.c lib/policy.h \
 	lib/guard.c lib/guard.h \
 	lib/outage.c lib/outage.h \
+	lib/offline.c lib/offline.h \
 	lib/priv.c lib/priv.h
 lib_libauth0core_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) \
-	$(KEYUTILS_CFLAGS)
+	$(KEYUTILS_CFLAGS) $(ARGON2_CFLAGS)
 lib_libauth0core_la_LIBADD = lib/libauth0base.la keyring/libauth0store.la \
-	keyring/libauth0login.la $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(KEYUTILS_LIBS) -lm
+	keyring/libauth0login.la $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(KEYUTILS_LIBS) \
+	$(ARGON2_LIBS) -lm

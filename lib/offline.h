@@ -36,7 +36,19 @@
  * <reason>\n"), written by auth0-pam(8) "breakglass open", removed by "breakglass close";
  * open while now < until. A file that is not root's 0600 regular file is "closed" and said so.
  *
- * Only root keeps or reads any of this: a caller that is not root gets A0_ERR_CONFIG.
+ * Only root keeps or reads any of this: a caller that is not root gets A0_ERR_CONFIG. A user
+ * name that is empty, longer than A0_OFFLINE_MAX_USER bytes or holds a blank or a control
+ * character, or a password longer than A0_OFFLINE_MAX_PASSWORD bytes: A0_ERR_INVALID.
+ *
+ * The files (lib/offline.c). host_key and run_dir/offline-tag.key hold their 32 bytes raw, and
+ * are made by linking a complete new file into place, so that two first logins at once agree on
+ * one key. A verifier file is one line of eleven fields, single blanks between them:
+ *
+ *   v1 <user> <memory_kib> <passes> <salt> <hash> <written> <last_online> <failures> <key id> <tag>
+ *
+ * numbers in decimal without a sign or a leading zero, salt (16 bytes), hash (32), the tag's
+ * key id (the first 8 bytes of the SHA-256 of the boot key) and tag (32) in lower-case hex;
+ * the tag is HMAC-SHA256(boot key, "pam_auth0 offline tag v1" NUL user NUL salt password).
  */
 
 #include <stdbool.h>
@@ -114,6 +126,29 @@ int a0_offline_forget(const struct a0_offline *o, const char *user, char *reason
 int a0_offline_list(const struct a0_offline *o,
 		    int (*fn)(const struct a0_offline_entry *e, void *arg), void *arg,
 		    unsigned *ret_skipped, char *reason, size_t reasonlen);
+
+/* For the fuzzer and the tests: one verifier file's line, parsed and formatted. */
+#define A0_OFFLINE_MAX_USER 256      /* bytes of a user name */
+#define A0_OFFLINE_MAX_PASSWORD 1024 /* bytes of a password */
+#define A0_OFFLINE_SALT 16           /* bytes of the salt */
+#define A0_OFFLINE_HASH 32           /* bytes of the Argon2id hash */
+#define A0_OFFLINE_KEY_ID 8          /* bytes of the tag's key id */
+#define A0_OFFLINE_TAG 32            /* bytes of the change tag */
+#define A0_OFFLINE_LINE_MAX 1024     /* bytes of a verifier file: its one line and more */
+struct a0_offline_record {
+	struct a0_offline_entry e;
+	unsigned char salt[A0_OFFLINE_SALT], hash[A0_OFFLINE_HASH];
+	unsigned char key_id[A0_OFFLINE_KEY_ID], tag[A0_OFFLINE_TAG];
+};
+/*
+ * The len bytes of data (not NUL-terminated) as a verifier file's line, strictly: 0 and *ret,
+ * or A0_ERR_CONFIG with the reason (which never quotes the data).
+ */
+int a0_offline_parse_line(const char *data, size_t len, struct a0_offline_record *ret, char *reason,
+			  size_t reasonlen);
+/* rec as the file's line into buf: 0 and *ret_len (NUL-terminated), or A0_ERR_INVALID. */
+int a0_offline_format_line(const struct a0_offline_record *rec, char *buf, size_t size,
+			   size_t *ret_len);
 
 /* The breakglass window in dir (lib/breakglass.c). */
 struct a0_breakglass {

@@ -597,4 +597,32 @@ mgmt("export_gzip_long_line", EXPORT | piece(6),
      gzip.compress((j(user(1)) + "\n" + j(user(2, gecos="g" * 70000)) + "\n" + j(user(3)) + "\n").encode(), mtime=0))
 mgmt("export_gzip_deep", EXPORT | piece(7), gzip.compress(("[" * 5000 + "\n" + j(user(4)) + "\n").encode(), mtime=0))
 
+# ---- offline: a verifier file (lib/offline.c, format v1), one line of eleven fields
+OFF_SALT = bytes(range(16)).hex()
+OFF_HASH = bytes(range(32, 64)).hex()
+OFF_ID = bytes(range(8)).hex()
+OFF_TAG = bytes(range(100, 132)).hex()
+
+
+def offline(name, user="a0alice", memory="65536", passes="3", salt=OFF_SALT, hsh=OFF_HASH,
+            written=str(NOW), last=str(NOW + 60), failures="0", key_id=OFF_ID, tag=OFF_TAG, end="\n"):
+    write("offline", name, " ".join(["v1", user, memory, passes, salt, hsh, written, last, failures,
+                                     key_id, tag]) + end)
+
+
+offline("main")
+offline("small_cost_failures", memory="8192", passes="1", failures="19")
+offline("bounds", user="u" * 256, memory="4194304", passes="32", written="253402300799",
+        last="0", failures="1000000")
+offline("utf8_user", user="j\u00f6rg")
+offline("no_newline", end="")
+offline("two_lines", end="\n\n")
+offline("leading_zero", memory="065536")
+offline("upper_hex", salt=OFF_SALT.upper())
+offline("short_tag", tag=OFF_TAG[:-2])
+offline("memory_over", memory="4194305")
+offline("negative_time", written="-1")
+write("offline", "next_version", "v2 a0alice 65536 3\n")
+write("offline", "empty", "")
+
 print("wrote", sum(len(f) for _, _, f in os.walk(OUT)), "seeds under", os.path.relpath(OUT), file=sys.stderr)
