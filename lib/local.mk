@@ -23,7 +23,8 @@ lib_libauth0base_la_LIBADD = lib/libauth0util.la $(CJSON_LIBS) -lm
 # libauth0core.la, the protocol core linked into the module, the tenant plug-in, the fuzzers
 # and the tests: the base and the keyring store, plus configuration, the one HTTP client, the
 # grants, the MFA flow, JWS and ID tokens, the policy, the guard, the outage state, the offline
-# verifier (Argon2id: libargon2), the one privilege switch and what a login does with the keyring.
+# verifier (Argon2id: libargon2) and the breakglass window, the one privilege switch and what a
+# login does with the keyring.
 noinst_LTLIBRARIES += lib/libauth0core.la
 lib_libauth0core_la_SOURCES = \
 	lib/conf.c lib/conf.h \
@@ -35,7 +36,7 @@ lib_libauth0core_la_SOURCES = \
 	lib/policy.c lib/policy.h \
 	lib/guard.c lib/guard.h \
 	lib/outage.c lib/outage.h \
-	lib/offline.c lib/offline.h \
+	lib/offline.c lib/breakglass.c lib/offline_conf.c lib/offline.h \
 	lib/priv.c lib/priv.h
 lib_libauth0core_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) \
 	$(KEYUTILS_CFLAGS) $(ARGON2_CFLAGS)

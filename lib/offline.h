@@ -73,7 +73,7 @@ struct a0_offline {
 };
 
 struct a0_config;
-/* The verifier's settings of a configuration. */
+/* The verifier's settings of a configuration (lib/offline_conf.c): pointers into cfg. */
 void a0_offline_of(const struct a0_config *cfg, struct a0_offline *ret);
 
 /* What a user's verifier file says, without its secrets (auth0-pam(8) offline list). */

@@ -3,7 +3,7 @@ if ENABLE_TESTS
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_http \
 	tests/unit/test_exports tests/unit/test_jwt tests/unit/test_policy tests/unit/test_record \
 	tests/unit/test_store tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard \
-	tests/unit/test_outage tests/unit/test_offline \
+	tests/unit/test_outage tests/unit/test_offline tests/unit/test_breakglass \
 	tests/unit/test_util tests/unit/test_hardening tests/unit/test_snapshot \
 	tests/unit/test_identities tests/unit/test_sync_rules tests/unit/test_sync_state
 
@@ -46,6 +46,11 @@ tests_unit_test_outage_LDADD = $(TEST_LIBS)
 tests_unit_test_offline_SOURCES = tests/unit/test_offline.c
 tests_unit_test_offline_CFLAGS = $(TEST_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_offline_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CRYPTO_LIBS)
+
+# The breakglass window on a real directory: open, close, replace, bounds, untrusted files (root).
+tests_unit_test_breakglass_SOURCES = tests/unit/test_breakglass.c
+tests_unit_test_breakglass_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_breakglass_LDADD = tests/libtestcommon.la $(TEST_LIBS)
 
 # Records and their format: neither root nor a keyring, nor the network code.
 tests_unit_test_record_SOURCES = tests/unit/test_record.c tests/common/record.h
