@@ -163,7 +163,7 @@ static void offline_conf(bool on, const char *extra)
 	char lines[1024];
 
 	snprintf(lines, sizeof(lines),
-		 "offline = %s\noffline_dir = %s/offline\nhost_key_file = %s/host.key\n"
+		 "offline = %s\noffline_dir = %s/offline\nhost_key_file = %s/keys/host.key\n"
 		 "offline_backoff_min = 3600\noffline_backoff_max = 3600\nfail_delay_max = 0\n%s",
 		 on ? SERVICE ":password, deny" : "deny", run_dir, run_dir, extra ? extra : "");
 	write_module_conf(run_dir, &fake, 10, lines, NULL);

@@ -244,7 +244,7 @@ static int setup(void **unused)
 	snprintf(text, sizeof(text),
 		 "domain = example.eu.auth0.com\nclient_id = test-client\n"
 		 "offline = password\noffline_dir = %s/offline\nstate_dir = %s/run\n"
-		 "host_key_file = %s/host.key\noffline_memory = 8192\noffline_passes = 1\n"
+		 "host_key_file = %s/keys/host.key\noffline_memory = 8192\noffline_passes = 1\n"
 		 "offline_max_age = 86400\noffline_max_failures = 5\n",
 		 base, base, base);
 	write_text(conf, text);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -130,7 +131,7 @@ static void configure(const char *extra)
 	snprintf(lines, sizeof(lines),
 		 "offline = " SVC_CONF ":password, deny\n"
 		 "offline_dir = %s/offline\n"
-		 "host_key_file = %s/host.key\n"
+		 "host_key_file = %s/keys/host.key\n"
 		 /* The least Argon2id cost: the tests measure behaviour, bench/ the cost. */
 		 "offline_memory = 8192\n"
 		 "offline_passes = 1\n"
@@ -339,29 +340,41 @@ static void test_verdicts_are_not_offline(void **state)
 
 static void test_fast_path_and_recovery(void **state)
 {
-	double start, twenty;
+	double start, twenty, longest = 0;
+	char path[128], text[64];
 	int seen;
 
-	configure("offline_backoff_min = 2\noffline_backoff_max = 2");
+	configure("offline_backoff_min = 600\noffline_backoff_max = 600");
 	online_login();
 	fault("{\"path\":\"/oauth/token\",\"kind\":\"silence\",\"seconds\":6,\"count\":-1}");
 	seen = fake_count(&fake, "/oauth/token", NULL);
 	/* The first login waits for the timeout, marks the host offline, and signs in offline. */
 	expect(SVC_PASSWORD, PASSWORD, PAM_SUCCESS, GRANTED, "msgid=A0_OFFLINE_MARKED");
 	start = now_seconds();
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < 20; i++) {
+		double one = now_seconds();
+
 		expect(SVC_PASSWORD, PASSWORD, PAM_SUCCESS, GRANTED, "msgid=A0_OFFLINE_GRANT");
+		one = now_seconds() - one;
+		longest = one > longest ? one : longest;
+	}
 	twenty = now_seconds() - start;
-	print_message("20 offline logins during an outage: %.3f s\n", twenty);
-	/* No network wait among them: together far below one request timeout. */
-	assert_true(twenty < TIMEOUT);
+	print_message("20 offline logins during an outage: %.3f s, the longest %.3f s\n", twenty,
+		      longest);
+	/* No network wait among them: the tenant saw none of them, and none took as long as the
+	 * request timeout a black-holed request waits for (each is its own offline work only:
+	 * about 0.04 s in the sanitizer build, 0.4 s under valgrind). */
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), seen + 1);
+	assert_true(longest < TIMEOUT);
 	/* Under deny the same outage refuses at once. */
 	expect(SVC_DENY, PASSWORD, PAM_AUTHINFO_UNAVAIL, "cannot be reached",
 	       "msgid=A0_OFFLINE_DENY");
-	/* The tenant is back: past the next check, the first login asks it and goes online. */
+	/* The tenant is back: past the next check (moved to now here), the first login asks it
+	 * and goes online. */
 	no_fault();
-	sleep(3);
+	snprintf(path, sizeof(path), "%s/run/offline", run_dir);
+	snprintf(text, sizeof(text), "v1 %lld 600\n", (long long)time(NULL) - 1);
+	write_text(path, text);
 	expect(SVC_PASSWORD, PASSWORD, PAM_SUCCESS, NULL, "msgid=A0_ONLINE");
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), seen + 2);
 }
@@ -522,6 +535,7 @@ static void test_concurrent_offline_failures(void **state)
 {
 	pid_t pids[10];
 	char out[4096];
+	cJSON *list, *entry;
 
 	configure("offline_max_failures = 20");
 	online_login();
@@ -545,8 +559,11 @@ static void test_concurrent_offline_failures(void **state)
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	assert_int_equal(admin(out, sizeof(out), "--json offline list"), 0);
-	if (!strstr(out, "\"failures\":11") && !strstr(out, "\"failures\": 11"))
+	list = cJSON_Parse(out);
+	entry = cJSON_GetArrayItem(cJSON_GetObjectItem(list, "verifiers"), 0);
+	if (cJSON_GetNumberValue(cJSON_GetObjectItem(entry, "failures")) != 11)
 		fail_msg("expected 11 failures: %s", out);
+	cJSON_Delete(list);
 }
 
 /* ---- set-up ---- */
