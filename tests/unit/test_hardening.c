@@ -5,7 +5,7 @@
  * main), and an optimised build (this program is compiled with the module's flags) is
  * fortified: built with _FORTIFY_SOURCE, the objects call glibc's checked __*_chk functions.
  * Not under clang's ASan, where configure leaves _FORTIFY_SOURCE out. The objects: the module,
- * the credentials library, command and tenant module, auth0-sync, the NSS module, and this
+ * the credentials library, command and tenant module, auth0-sync, the NSS module, auth0-pam, and this
  * program itself (linked with the global flags alone).
  */
 #include "config.h"
@@ -149,7 +149,7 @@ static int fortified_imports(const char *path)
 
 /* The built objects: the module and the credentials library from the environment make check
  * gives; the command and the tenant module next to the library; auth0-sync and the NSS module
- * where the build puts them (tests/unit.mk). */
+ * where the build puts them (tests/unit.mk); auth0-pam from the environment too. */
 static void object(int i, char *path, size_t size)
 {
 	const char *module = getenv("A0_MODULE"), *lib = getenv("A0_HELPER_LIB");
@@ -166,11 +166,15 @@ static void object(int i, char *path, size_t size)
 		snprintf(path, size, "%.*s/%s", (int)(slash - lib), lib, beside[i - 2]);
 	else if (i == 4)
 		snprintf(path, size, "%s", A0_SYNC_BIN);
-	else
+	else if (i == 5)
 		snprintf(path, size, "%s", A0_NSS_MODULE);
+	else if (getenv("A0_ADMIN"))
+		snprintf(path, size, "%s", getenv("A0_ADMIN"));
+	else
+		fail_msg("run through make check: A0_ADMIN names auth0-pam");
 }
 
-#define N_OBJECTS 6
+#define N_OBJECTS 7
 #define NSS_MODULE 5
 
 static void test_full_relro(void **state)
