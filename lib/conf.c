@@ -97,6 +97,12 @@ static const struct key keys[] = {
 	/* Argon2id: 8 MiB to 4 GiB, as RFC 9106's second recommendation (64 MiB) sits inside. */
 	{ "offline_memory", K_UINT, F(offline_memory), 8192, 4194304 },
 	{ "offline_passes", K_UINT, F(offline_passes), 1, 32 },
+	{ "broker_socket", K_PATH, F(broker_socket), 0, 0 },
+	{ "client_private_key_file", K_PATH, F(client_private_key_file), 0, 0 },
+	{ "broker_audiences", K_LIST, F(broker_audiences), 0, 0 },
+	{ "broker_params", K_LIST, F(broker_params), 0, 0 },
+	{ "broker_rate", K_UINT, F(broker_rate), 1, 100000 },
+	{ "broker_max_clients", K_UINT, F(broker_max_clients), 1, 4096 },
 	{ "keyring", K_KEYRING, F(keyring), 0, 0 },
 	{ "revoke_on_logout", K_BOOL, F(revoke_on_logout), 0, 0 },
 	/* Auth0 lets a tenant set up to a year; a minute is the least a key can usefully live. */
@@ -719,6 +725,7 @@ static int set_defaults(struct a0_config *cfg)
 	    a0_strdup_into(&cfg->sync_dir, "/var/lib/pam_auth0") < 0 ||
 	    a0_strdup_into(&cfg->offline_dir, "/var/lib/pam_auth0/offline") < 0 ||
 	    a0_strdup_into(&cfg->host_key_file, "/etc/pam_auth0/host.key") < 0 ||
+	    a0_strdup_into(&cfg->broker_socket, "/run/pam_auth0/broker.sock") < 0 ||
 	    a0_strdup_into(&cfg->name_attribute, "app_metadata.posix.username") < 0 ||
 	    a0_strdup_into(&cfg->role_prefix, "linux-") < 0 ||
 	    a0_strdup_into(&cfg->home_template, "/home/%u") < 0 ||
@@ -741,6 +748,8 @@ static int set_defaults(struct a0_config *cfg)
 	cfg->fail_delay_max = 300;
 	cfg->offline_backoff_min = A0_OUTAGE_BACKOFF_MIN;
 	cfg->offline_backoff_max = A0_OUTAGE_BACKOFF_MAX;
+	cfg->broker_rate = 120;
+	cfg->broker_max_clients = 256;
 	cfg->offline_max_age = 7 * 86400;
 	cfg->offline_max_failures = 5;
 	cfg->offline_fail_delay = 3;
@@ -961,6 +970,10 @@ void a0_config_free(struct a0_config *cfg)
 	free(cfg->sync_dir);
 	free(cfg->offline_dir);
 	free(cfg->host_key_file);
+	free(cfg->broker_socket);
+	free(cfg->client_private_key_file);
+	list_free(&cfg->broker_audiences);
+	list_free(&cfg->broker_params);
 	list_free(&cfg->offline);
 	list_free(&cfg->allowed_roles);
 	free(cfg->sync_client_id);

@@ -93,6 +93,14 @@ struct a0_config {
 	unsigned offline_memory;       /* Argon2id memory, KiB */
 	unsigned offline_passes;       /* Argon2id passes */
 
+	/* auth0-broker(8): a confidential application's client authentication for the sessions */
+	char *broker_socket;             /* the broker's Unix socket */
+	char *client_private_key_file;   /* private_key_jwt key (preferred to client_secret_file) */
+	struct a0_list broker_audiences; /* audiences a refresh may ask for; none: only the default */
+	struct a0_list broker_params;    /* extra form parameters a refresh may carry */
+	unsigned broker_rate;            /* requests per minute per caller uid */
+	unsigned broker_max_clients;     /* connections served at once */
+
 	/* Credentials in the kernel keyring (keyring/login.h) */
 	enum a0_keyring_mode keyring;
 	bool revoke_on_logout;           /* revoke the refresh token at close_session */
