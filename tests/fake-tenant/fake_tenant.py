@@ -3627,7 +3627,8 @@ def control_federated(tenant: Tenant, payload: dict):
     "refresh_token"? (without one an expired access token cannot be renewed),
     "scope" (string or list), "login_hint"? (tells several accounts at one connection
     apart), "refresh_fails"? (renewal fails: federated_connection_refresh_token_flow_failed)}.
-    An account with the same login_hint is replaced."""
+    An account with the same login_hint is replaced.  An exchange without login_hint
+    gets the first account stored (UNVERIFIED which one a tenant picks)."""
     user = _federated_user(tenant, payload)
     connection = payload.get("connection")
     if connection not in tenant.settings["federated_connections"]:
@@ -3646,8 +3647,12 @@ def control_federated(tenant: Tenant, payload: dict):
                "refresh_token": payload.get("refresh_token"), "scopes": scopes,
                "refresh_fails": bool(payload.get("refresh_fails"))}
     key = (f"auth0|{user['user_id']}", connection)
-    accounts = [a for a in tenant.federated.get(key, []) if a["login_hint"] != account["login_hint"]]
-    tenant.federated[key] = accounts + [account]
+    accounts = tenant.federated.setdefault(key, [])
+    same = [i for i, a in enumerate(accounts) if a["login_hint"] == account["login_hint"]]
+    if same:
+        accounts[same[0]] = account  # in place: without login_hint the first account answers
+    else:
+        accounts.append(account)
     return {"ok": True, "user_id": key[0], "connection": connection, "accounts": len(tenant.federated[key])}
 
 
@@ -3694,6 +3699,16 @@ def control_stats(tenant: Tenant, payload: dict):
 
 
 def control_client(tenant: Tenant, payload: dict):
+    """Shallow-updates a client; a token_vault_privileged_access given replaces the
+    client's, its credentials written as in the data file (pem or pem_file)."""
+    privileged = payload.get("token_vault_privileged_access")
+    if isinstance(privileged, dict):
+        base_dir = os.path.dirname(os.path.abspath(tenant.data_path))
+        try:
+            privileged = {**privileged, "credentials": load_credentials(privileged.get("credentials", []), base_dir)}
+        except (OSError, KeyError, ValueError) as err:
+            raise ControlError(f"token_vault_privileged_access.credentials: {err}")
+        payload = {**payload, "token_vault_privileged_access": privileged}
     return _update_entity(tenant.clients, "client_id", payload)
 
 
