@@ -2,8 +2,9 @@
 """A fake Auth0 tenant for pam_auth0's tests and demo.
 
 It speaks the wire protocol of Auth0's Authentication API (token endpoint with the
-password-realm, refresh, MFA, client-credentials and Token Vault grants, the MFA API, database sign-up, revocation,
-userinfo and discovery, with brute-force protection) over TLS on 127.0.0.1, plus a
+password-realm, refresh, MFA, client-credentials and Token Vault grants, the MFA API,
+database sign-up, revocation, userinfo and discovery, with brute-force protection) and
+of the Management API's user reads over TLS on 127.0.0.1, plus a
 /__control/ API through which tests inject faults, change settings and read a request
 log.  README.md has the details.
 
