@@ -2,8 +2,9 @@
 """A fake Auth0 tenant for pam_auth0's tests and demo.
 
 It speaks the wire protocol of Auth0's Authentication API (token endpoint with the
-password-realm, refresh and MFA grants, the MFA API, database sign-up, revocation,
-userinfo and discovery, with brute-force protection) over TLS on 127.0.0.1, plus a
+password-realm, refresh, MFA, client-credentials and Token Vault grants, the MFA API,
+database sign-up, revocation, userinfo and discovery, with brute-force protection) and
+of the Management API's user reads over TLS on 127.0.0.1, plus a
 /__control/ API through which tests inject faults, change settings and read a request
 log.  README.md has the details.
 
@@ -53,7 +54,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -70,8 +71,10 @@ GRANT_OTP = "http://auth0.com/oauth/grant-type/mfa-otp"
 GRANT_OOB = "http://auth0.com/oauth/grant-type/mfa-oob"
 GRANT_RECOVERY = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
+# Token Vault's grant (docs-v2 api/authentication/token-vault-token-exchange/get-token.mdx).
+GRANT_TOKEN_VAULT = "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
 IMPLEMENTED_GRANTS = {GRANT_PASSWORD, GRANT_REALM, GRANT_REFRESH, GRANT_OTP, GRANT_OOB, GRANT_RECOVERY,
-                      GRANT_CLIENT_CREDENTIALS}
+                      GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_VAULT}
 # Grants a real tenant knows but this fake does not implement.  No fake client enables
 # them, so asking for one yields unauthorized_client, as on a tenant where the
 # application lacks the grant, rather than unsupported_grant_type.
@@ -82,7 +85,6 @@ OTHER_AUTH0_GRANTS = {
     "urn:ietf:params:oauth:grant-type:jwt-bearer",
     "urn:openid:params:grant-type:ciba",
     "http://auth0.com/oauth/grant-type/passwordless/otp",
-    "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token",
 }
 
 SESSION_TRANSFER_TOKEN_TYPE = "urn:auth0:params:oauth:token-type:session_transfer_token"
@@ -130,6 +132,9 @@ DEFAULT_SETTINGS = {
     # An export's download link (the job's location) is valid for 60 seconds
     # (docs-v2 manage-users/user-migration/bulk-user-exports).
     "export_link_lifetime": 60,
+    # The social and enterprise connections whose tokens Token Vault keeps (the fake has
+    # no login through them: POST /__control/federated stores a user's tokens directly).
+    "federated_connections": [],
 }
 BOOLEAN_SETTINGS = {"enable_public_signup_user_exists_error", "brute_force_protection"}
 SETTABLE = {"access_token_lifetime", "min_poll_interval", "id_token_mode", "mfa_token_lifetime",
@@ -601,6 +606,7 @@ def new_stats() -> dict:
     return {"connections": 0, "control_connections": 0, "handshake_failures": 0, "listeners": {},
             "requests": 0, "refresh_requests": 0, "reuse_detected": 0, "revoked_families": 0,
             "jwks_fetches": 0, "challenges": {}, "signups": 0, "client_credentials": 0, "client_assertions": 0,
+            "token_vault": {"requests": 0, "exchanges": 0, "federated_refreshes": 0, "by_user_connection": {}},
             "management": {"requests": 0, "by_route": {}, "rate_limited": 0},
             "exports": {"downloads": 0, "downloads_with_authorization": 0}}
 
@@ -629,6 +635,14 @@ class Tenant:
             data = load_tenant_data(self.data_path)
             self.settings = {**DEFAULT_SETTINGS, **data.get("tenant", {})}
             self.clients = {c["client_id"]: c for c in data["clients"]}
+            base_dir = os.path.dirname(os.path.abspath(self.data_path))
+            for client in self.clients.values():
+                pkjwt = (client.get("client_authentication_methods") or {}).get("private_key_jwt")
+                if pkjwt:
+                    pkjwt["credentials"] = load_credentials(pkjwt.get("credentials", []), base_dir)
+                privileged = client.get("token_vault_privileged_access")
+                if privileged:
+                    privileged["credentials"] = load_credentials(privileged.get("credentials", []), base_dir)
             self.connections = connection_table(self.settings["connections"])
             self.users = {}
             self.by_id = {}          # user_id (without auth0|) -> user
@@ -645,6 +659,11 @@ class Tenant:
             self.ghosts = []         # (visible until ms, snapshot) of deleted users search still shows
             self.cc_action = None    # the simulated credentials-exchange Action
             self.used_jtis = {}      # (client_id, jti) -> exp of client assertions already used
+            # Token Vault: (user_id with auth0|, connection) -> the user's connected
+            # accounts there, each {"login_hint", "access_token", "expires_at", "lifetime",
+            # "refresh_token", "scopes", "refresh_fails"}.
+            self.federated = {}
+            self.worker_jtis = {}    # (client_id, jti) -> until when a worker JWT's jti is kept
             self.bucket = TokenBucket()
             self.export_key = secrets.token_bytes(32)  # signs the export download links
             self.bulk_ids = itertools.count(1)
@@ -748,6 +767,8 @@ class Tenant:
             role["members"].pop(f"auth0|{user['user_id']}", None)
         for key in [k for k in self.failed_logins if k[0] == user["user_id"]]:
             del self.failed_logins[key]
+        for key in [k for k in self.federated if k[0] == f"auth0|{user['user_id']}"]:
+            del self.federated[key]
 
     # --- connections and stats
     def _listener_stats(self, listener: str) -> dict:
@@ -778,7 +799,7 @@ class Tenant:
             self.stats["requests"] += 1
             record = {"seq": len(self.log) + 1, **fields, "grant_type": None, "client_id": None,
                       "username": None, "user_id": None, "realm": None, "audience": None, "scope": None,
-                      "status": None, "error": None, "rt_family": None, "rt_sha": None,
+                      "status": None, "error": None, "rt_family": None, "rt_sha": None, "connection": None,
                       "reuse_detected": False, "fault": None, "mgmt_route": None}
             self.log.append(record)
             return record
@@ -903,36 +924,90 @@ def login_tokens(tenant: Tenant, user: dict, client: dict, scopes: list, audienc
 
 
 def basic_credentials(headers):
-    """client_secret_basic, which Auth0 accepts besides client_secret_post."""
+    """client_secret_basic: "Basic base64(id:secret)" where id and secret are each
+    application/x-www-form-urlencoded first (RFC 6749 2.3.1).  (None, None) when there
+    is no Basic header or it does not decode."""
     auth = headers.get("Authorization", "")
     if not auth.startswith("Basic "):
         return None, None
     try:
-        client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+        raw = base64.b64decode(auth[6:].strip(), validate=True).decode()
     except ValueError:
         return None, None
-    return client_id, secret
+    client_id, colon, secret = raw.partition(":")
+    if not colon:
+        return None, None
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+# How a request authenticates its client, by what it carries (RFC 6749 2.3.1, RFC 7523,
+# OIDC Core 9): an assertion, an HTTP Basic header, a client_secret in the body, or none.
+def presented_auth_method(params: dict, headers) -> str:
+    if params.get("client_assertion") or params.get("client_assertion_type"):
+        return "private_key_jwt"
+    if headers.get("Authorization", "").startswith("Basic "):
+        return "client_secret_basic"
+    if params.get("client_secret") is not None:
+        return "client_secret_post"
+    return "none"
+
+
+def client_auth_method(client: dict) -> str:
+    """The method a client must use.  Private-key credentials make it private_key_jwt
+    (Auth0 sets token_endpoint_auth_method to null once client_authentication_methods
+    holds them: docs-v2 get-started/applications/configure-private-key-jwt); otherwise
+    its token_endpoint_auth_method (none, client_secret_post, client_secret_basic: the
+    Management API's enum).  A client of the data file that names none takes either
+    secret method ("client_secret", the fake's older clients) or none without a secret."""
+    if private_key_credentials(client):
+        return "private_key_jwt"
+    method = client.get("token_endpoint_auth_method")
+    if method:
+        return method
+    return "client_secret" if client.get("client_secret") is not None else "none"
+
+
+def is_confidential(client: dict) -> bool:
+    return client_auth_method(client) != "none"
 
 
 def authenticate_client(tenant: Tenant, params: dict, headers, failure=UNAUTHORIZED_CLIENT_AUTH) -> dict:
-    """A missing or wrong secret gets 401 access_denied "Unauthorized" on the token
+    """Authenticates the client as its configured method requires (client_auth_method).
+    A missing or wrong secret gets 401 access_denied "Unauthorized" on the token
     endpoint (github.com/auth0/react-native-auth0 issue 68, auth0/node-auth0 issue
-    682).  An unknown client_id gets the same: UNVERIFIED.  A client_assertion is
-    private_key_jwt (verify_client_assertion).  A client with private-key credentials
-    no longer authenticates with its secret: Auth0 hides the secret once the
-    application's credential method is Private Key JWT (docs-v2 get-started/
-    applications/configure-private-key-jwt); that the secret is refused is UNVERIFIED."""
-    if params.get("client_assertion") or params.get("client_assertion_type"):
+    682); so do an unknown client_id, a method other than the client's, a Basic header
+    and a body naming different clients, and a secret sent both ways (RFC 6749 2.3: "MUST
+    NOT use more than one authentication method in each request"): UNVERIFIED.  A
+    client_assertion is private_key_jwt (verify_client_assertion): its failures are 401
+    invalid_client.  A public client (method none) is identified by client_id alone and
+    a secret it sends is ignored."""
+    presented = presented_auth_method(params, headers)
+    if presented == "private_key_jwt":
         return verify_client_assertion(tenant, params)
     basic_id, basic_secret = basic_credentials(headers)
+    if presented == "client_secret_basic" and basic_id is None:
+        raise ApiError(*failure)
+    if basic_id is not None and params.get("client_id") not in (None, "", basic_id):
+        raise ApiError(*failure)
     client_id = params.get("client_id") or basic_id
     if not client_id:
         raise missing("client_id")  # UNVERIFIED wording for this parameter
     client = tenant.clients.get(client_id)
-    if client is None or private_key_credentials(client):
+    if client is None:
         raise ApiError(*failure)
-    expected = client.get("client_secret")
-    if expected is not None and not same_secret(params.get("client_secret") or basic_secret, expected):
+    method = client_auth_method(client)
+    if method == "none":
+        return client
+    allowed = {"client_secret_post", "client_secret_basic"} if method == "client_secret" else {method}
+    if presented not in allowed:
+        raise ApiError(*failure)
+    if presented == "client_secret_basic":
+        if params.get("client_secret") is not None:
+            raise ApiError(*failure)
+        secret = basic_secret
+    else:
+        secret = params.get("client_secret")
+    if not same_secret(secret, client.get("client_secret")):
         raise ApiError(*failure)
     return client
 
@@ -952,6 +1027,43 @@ ASSERTION_ALGS = {
 ASSERTION_MAX_BYTES = 2048
 ASSERTION_MAX_LIFETIME = 300
 ASSERTION_SKEW = 10
+
+
+def make_credential(pem, alg="RS256", kid=None, expires_at=None) -> dict:
+    """A public-key credential as Auth0 takes one (docs-v2 get-started/applications/
+    configure-private-key-jwt, secure/application-credentials/generate-rsa-key-pair): a
+    PEM public key or X.509 certificate of an RSA key of 2048 to 4096 bits, alg RS256,
+    RS384 or PS256, optional kid (default: base64url SHA-256 of the key's DER) and
+    expires_at (ISO).  ValueError says what is wrong."""
+    if alg not in ASSERTION_ALGS:
+        raise ValueError(f"alg must be one of {sorted(ASSERTION_ALGS)}")
+    try:
+        data = pem.encode()
+        key = (x509.load_pem_x509_certificate(data).public_key() if b"CERTIFICATE" in data
+               else serialization.load_pem_public_key(data))
+    except (ValueError, TypeError, AttributeError):
+        raise ValueError("pem must be a PEM public key or certificate")
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("Auth0 takes RSA keys only (RS256, RS384, PS256)")
+    if not 2048 <= key.key_size <= 4096:
+        raise ValueError("the RSA key must have 2048 to 4096 bits")
+    expires = parse_iso_ms(expires_at) / 1000 if expires_at else None
+    kid = kid or b64url(hashlib.sha256(key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).digest())
+    return {"kid": kid, "alg": alg, "_key": key, "_expires": expires}
+
+
+def load_credentials(entries: list, base_dir: str) -> list:
+    """The data file's credentials: {"pem" or "pem_file" (relative to the data file),
+    "alg"?, "kid"?, "expires_at"?}."""
+    loaded = []
+    for entry in entries:
+        pem = entry.get("pem")
+        if pem is None:
+            with open(os.path.join(base_dir, entry["pem_file"]), encoding="ascii") as f:
+                pem = f.read()
+        loaded.append(make_credential(pem, entry.get("alg", "RS256"), entry.get("kid"), entry.get("expires_at")))
+    return loaded
 
 
 def private_key_credentials(client: dict) -> list:
@@ -1509,6 +1621,261 @@ def run_credentials_exchange_action(tenant: Tenant, client: dict) -> dict:
     return dict(action.get("claims", {}))
 
 
+# ----------------------------------------------------------------------- Token Vault
+#
+# Sources: docs-v2 api/authentication/token-vault-token-exchange/get-token.mdx (the
+# parameters, the 200 body, "Auth0 returns a 401 status code if it can't find a user
+# identity that matches the connection (and login_hint, when provided)", 401 for a bad
+# subject token or client credentials, 403 when "the client does not have permission to
+# perform the token exchange"); secure/call-apis-on-users-behalf/token-vault/
+# {refresh-token,access-token,privileged-worker-token}-exchange-with-token-vault.mdx and
+# configure-token-vault.mdx (who may use the grant, rotation off, the Custom API Client,
+# the worker JWT's header and claims, ip_allowlist and grants).  The error code
+# federated_connection_refresh_token_not_found, 401, "Federated connection Refresh Token
+# not found." is what tenants answer per public client code and READMEs quoting it
+# (several Token Vault sample apps); federated_connection_refresh_token_flow_failed is
+# named by client code too, its status and text are UNVERIFIED.
+
+TT_REFRESH = "urn:ietf:params:oauth:token-type:refresh_token"
+TT_ACCESS = "urn:ietf:params:oauth:token-type:access_token"
+TT_JWT = "urn:ietf:params:oauth:token-type:jwt"
+FEDERATED_ACCESS_TOKEN = "http://auth0.com/oauth/token-type/federated-connection-access-token"
+TOKEN_VAULT_ACCESS_TOKEN = "http://auth0.com/oauth/token-type/token-vault-access-token"
+# subject_token_type -> the only requested_token_type that goes with it.
+VAULT_REQUESTED = {TT_REFRESH: FEDERATED_ACCESS_TOKEN, TT_ACCESS: FEDERATED_ACCESS_TOKEN,
+                   TT_JWT: TOKEN_VAULT_ACCESS_TOKEN}
+FEDERATED_NOT_FOUND = (401, "federated_connection_refresh_token_not_found",
+                       "Federated connection Refresh Token not found.")
+FEDERATED_FLOW_FAILED = (401, "federated_connection_refresh_token_flow_failed",
+                         "Federated connection Refresh Token flow failed.")  # UNVERIFIED status and text
+# UNVERIFIED: the docs say only that Token Vault "does not support refresh token
+# rotation" and that it must be off; the answer to a client that has it on is chosen as
+# the documented 403 ("the client does not have permission").
+ROTATION_REFUSED = (403, "unauthorized_client",
+                    "Refresh token rotation is not supported by the federated connection access token "
+                    "exchange: disable Allow Refresh Token Rotation for the application.")
+WORKER_TYP = "token-vault-req+jwt"
+WORKER_MAX_AGE = 60          # "Tokens older than 60 seconds are rejected regardless"
+WORKER_AUDIT_MAX = 256       # audit_context: 1 to 256 characters
+
+
+def token_vault_client(client: dict) -> bool:
+    """Only a first-party, OIDC-conformant, confidential client may hold the grant
+    (configure-token-vault: is_first_party true, oidc_conformant true,
+    token_endpoint_auth_method not none)."""
+    return bool(client.get("is_first_party")) and bool(client.get("oidc_conformant")) and is_confidential(client)
+
+
+def tenant_signed_claims(tenant: Tenant, token):
+    """The claims of a JWT this tenant signed (RS256, a kid of the JWKS), or None."""
+    try:
+        header_b64, payload_b64, signature_b64 = token.split(".")
+        header = json.loads(b64url_decode(header_b64))
+        key = next(k for k in tenant.keys if k.kid == header.get("kid"))
+        if header.get("alg") != "RS256" or not key.verifies(f"{header_b64}.{payload_b64}".encode(),
+                                                            b64url_decode(signature_b64)):
+            return None
+        claims = json.loads(b64url_decode(payload_b64))
+    except (AttributeError, ValueError, StopIteration, UnicodeDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def token_vault_grant(tenant: Tenant, client: dict, params: dict, record: dict) -> dict:
+    """POST /oauth/token with Token Vault's grant: one of the three exchanges, chosen by
+    subject_token_type.  Checks in order: the client may use the grant; the parameters
+    are there and of a known type; the subject token names a user; that user has an
+    account at the connection (and login_hint); its token, refreshed if expired."""
+    if not token_vault_client(client):
+        # A tenant refuses to give the grant to such a client at all, so it answers as
+        # for any client without the grant.
+        raise ApiError(403, "unauthorized_client", f"Grant type `{GRANT_TOKEN_VAULT}` not allowed for the client.")
+    vault = tenant.stats["token_vault"]
+    vault["requests"] += 1
+    subject_type = require(params, "subject_token_type")
+    subject = require(params, "subject_token")
+    requested = require(params, "requested_token_type")
+    connection = require(params, "connection")
+    record["connection"] = connection
+    if subject_type not in VAULT_REQUESTED:
+        # UNVERIFIED wording; RFC 8693 2.2.2 names invalid_request for an unsupported type.
+        raise ApiError(400, "invalid_request", f"Unsupported subject_token_type: {subject_type}")
+    if requested != VAULT_REQUESTED[subject_type]:
+        raise ApiError(400, "invalid_request", f"Unsupported requested_token_type: {requested}")  # UNVERIFIED
+    allowed_scopes = None
+    if subject_type == TT_REFRESH:
+        user = refresh_token_subject(tenant, client, subject, record)
+    elif subject_type == TT_ACCESS:
+        user = access_token_subject(tenant, client, subject)
+    else:
+        user, allowed_scopes = worker_subject(tenant, client, subject, connection, record)
+    record.update(username=user_key(user), user_id=user["user_id"])
+    check_not_blocked(user)
+    body = federated_answer(tenant, user, connection, params.get("login_hint"), params.get("scope"),
+                            allowed_scopes, TOKEN_VAULT_ACCESS_TOKEN if subject_type == TT_JWT
+                            else FEDERATED_ACCESS_TOKEN)
+    vault["exchanges"] += 1
+    key = f"auth0|{user['user_id']} {connection}"
+    vault["by_user_connection"][key] = vault["by_user_connection"].get(key, 0) + 1
+    record["scope"] = body.get("scope")
+    return body
+
+
+def refresh_token_subject(tenant: Tenant, client: dict, token: str, record: dict) -> dict:
+    """The refresh-token exchange: an Auth0 refresh token of this client, rotation off."""
+    if client.get("rotation"):
+        raise ApiError(*ROTATION_REFUSED)
+    record["rt_sha"] = short_hash(token)
+    family, entry = tenant.refresh.find(token)
+    if family is not None:
+        record["rt_family"] = family.id
+    if entry is None or entry[1] or family.client_id != client["client_id"]:
+        # The refresh grant's text with the documented 401 of a bad subject token.
+        raise ApiError(401, "invalid_grant", "Unknown or invalid refresh token.")
+    user = tenant.users.get(family.username)
+    if user is None:
+        raise ApiError(401, "invalid_grant", "Unknown or invalid refresh token.")  # UNVERIFIED
+    return user
+
+
+def access_token_subject(tenant: Tenant, client: dict, token: str) -> dict:
+    """The access-token exchange: an Auth0 access token of a user whose audience is the
+    API this Custom API Client stands for ("Auth0 verifies that the client making the
+    access token exchange request is linked to the backend API identified by the
+    audience of the access token")."""
+    claims = tenant_signed_claims(tenant, token)
+    if (claims is None or claims.get("iss") != tenant.issuer or not isinstance(claims.get("exp"), (int, float))
+            or claims["exp"] <= time.time()):
+        raise ApiError(401, "invalid_grant", "Invalid subject_token")  # UNVERIFIED wording
+    aud = claims.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    api = client.get("resource_server_identifier")
+    if not api or api not in audiences:
+        # UNVERIFIED: the docs' 403 row, Auth0-style wording.
+        raise ApiError(403, "access_denied", "The client is not linked to the subject_token's audience")
+    user = tenant.user_by_sub(claims.get("sub"))
+    if user is None:  # a client-credentials token (sub ...@clients) or a deleted user
+        raise ApiError(401, "invalid_grant", "Invalid subject_token")  # UNVERIFIED wording
+    return user
+
+
+def ip_allowed(ip: str, allowlist) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+        return any(address in ipaddress.ip_network(entry, strict=False) for entry in allowlist or [])
+    except ValueError:
+        return False
+
+
+def worker_error(why: str) -> ApiError:
+    """A bad worker JWT: the documented 401 for a bad subject token; the code and the
+    reasons are UNVERIFIED."""
+    return ApiError(401, "invalid_grant", why)
+
+
+def worker_subject(tenant: Tenant, client: dict, token: str, connection: str, record: dict):
+    """The privileged worker exchange: a JWT the client signs with a key of its
+    token_vault_privileged_access, from an address of its ip_allowlist, for a connection
+    of its grants.  Returns (user, the grant's scopes)."""
+    privileged = client.get("token_vault_privileged_access") or {}
+    credentials = privileged.get("credentials") or []
+    if not credentials:
+        raise ApiError(403, "unauthorized_client",
+                       "Privileged Worker Token Exchange is not enabled for the client")  # UNVERIFIED
+    if not ip_allowed(record.get("client_ip") or "", privileged.get("ip_allowlist")):
+        raise ApiError(403, "access_denied", "The IP address is not allowed for Privileged Worker Token Exchange")  # U
+    grant = next((g for g in privileged.get("grants") or [] if g.get("connection") == connection), None)
+    if grant is None:
+        raise ApiError(403, "access_denied", f"The connection is not allowed for the client: {connection}")  # U
+    try:
+        header_b64, payload_b64, signature_b64 = token.split(".")
+        header = json.loads(b64url_decode(header_b64))
+        claims = json.loads(b64url_decode(payload_b64))
+        signature = b64url_decode(signature_b64)
+    except (ValueError, UnicodeDecodeError):
+        raise worker_error("subject_token is not a JWT")
+    if not (isinstance(header, dict) and isinstance(claims, dict)):
+        raise worker_error("subject_token is not a JWT")
+    if header.get("typ") != WORKER_TYP:
+        raise worker_error(f"subject_token typ must be {WORKER_TYP}")
+    alg = header.get("alg")
+    now = time.time()
+    usable = [c for c in credentials if c["alg"] == alg and header.get("kid") in (None, c["kid"])
+              and (c.get("_expires") is None or c["_expires"] > now)]
+    signed = f"{header_b64}.{payload_b64}".encode()
+    if alg not in ASSERTION_ALGS or not any(_assertion_signed_by(c["_key"], alg, signed, signature) for c in usable):
+        raise worker_error("subject_token signature does not verify with the client's credentials")
+    if claims.get("iss") != client["client_id"]:
+        raise worker_error("subject_token iss must be the client_id")
+    aud = claims.get("aud")
+    if tenant.issuer not in (aud if isinstance(aud, list) else [aud]):
+        raise worker_error(f"subject_token aud must be {tenant.issuer}")
+    iat = claims.get("iat")
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+        raise worker_error("subject_token has no iat")
+    if iat > now + ASSERTION_SKEW:
+        raise worker_error("subject_token iat is in the future")
+    if now - iat > WORKER_MAX_AGE:
+        raise worker_error("subject_token is older than 60 seconds")
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if exp is not None and (not isinstance(exp, (int, float)) or exp <= now):
+        raise worker_error("subject_token is expired")
+    if nbf is not None and (not isinstance(nbf, (int, float)) or nbf > now + ASSERTION_SKEW):
+        raise worker_error("subject_token nbf is in the future")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti or len(jti) > 64:  # 64: as for client assertions (UNVERIFIED)
+        raise worker_error("subject_token has no jti")
+    audit = claims.get("audit_context")
+    if not isinstance(audit, str) or not 1 <= len(audit) <= WORKER_AUDIT_MAX:
+        raise worker_error("subject_token audit_context must be 1 to 256 characters")
+    for key in [k for k, until in tenant.worker_jtis.items() if until < now]:
+        del tenant.worker_jtis[key]
+    if (client["client_id"], jti) in tenant.worker_jtis:
+        raise worker_error("subject_token jti has already been used")
+    tenant.worker_jtis[(client["client_id"], jti)] = iat + WORKER_MAX_AGE + ASSERTION_SKEW
+    user = tenant.user_by_sub(claims.get("sub"))
+    if user is None:
+        raise ApiError(*FEDERATED_NOT_FOUND)  # no such user: no identity at the connection
+    return user, list(grant.get("scopes") or [])
+
+
+def federated_answer(tenant: Tenant, user: dict, connection: str, login_hint, scope, allowed_scopes,
+                     issued_type: str) -> dict:
+    """The user's token at the connection from the vault; an expired one is refreshed
+    with the stored federated refresh token first ("If the Google access token has
+    expired, Auth0 uses the Google refresh token stored in the Token Vault")."""
+    accounts = tenant.federated.get((f"auth0|{user['user_id']}", connection), [])
+    if login_hint:
+        accounts = [a for a in accounts if a.get("login_hint") == login_hint]
+    if connection not in tenant.settings["federated_connections"] or not accounts:
+        raise ApiError(*FEDERATED_NOT_FOUND)
+    account = accounts[0]
+    now = time.time()
+    if account["expires_at"] <= now:
+        if account.get("refresh_fails"):
+            raise ApiError(*FEDERATED_FLOW_FAILED)
+        if not account.get("refresh_token"):
+            raise ApiError(*FEDERATED_NOT_FOUND)
+        account["access_token"] = new_secret("federated_access_token", 32)
+        account["expires_at"] = now + account["lifetime"]
+        tenant.stats["token_vault"]["federated_refreshes"] += 1
+    scopes = list(account["scopes"])
+    if allowed_scopes is not None:
+        scopes = [s for s in scopes if s in allowed_scopes]
+    if scope:
+        wanted = scope_list(scope)
+        extra = [s for s in wanted if s not in scopes]
+        if extra:
+            raise ApiError(400, "invalid_scope", f"Scope not granted: {' '.join(extra)}")  # UNVERIFIED
+        scopes = wanted
+    body = {"access_token": account["access_token"]}
+    if scopes:
+        body["scope"] = " ".join(scopes)
+    body.update(expires_in=max(1, int(account["expires_at"] - now)), issued_token_type=issued_type,
+                token_type="Bearer")
+    return body
+
+
 GRANT_HANDLERS = {
     GRANT_CLIENT_CREDENTIALS: client_credentials_grant,
     GRANT_PASSWORD: password_grant,
@@ -1517,6 +1884,7 @@ GRANT_HANDLERS = {
     GRANT_OTP: mfa_otp_grant,
     GRANT_OOB: mfa_oob_grant,
     GRANT_RECOVERY: mfa_recovery_grant,
+    GRANT_TOKEN_VAULT: token_vault_grant,
 }
 
 
@@ -1822,15 +2190,8 @@ def userinfo_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response
 def verified_access_token(tenant: Tenant, token):
     """Claims of an access token this tenant signed that is valid for /userinfo
     (openid granted, docs-v2 api/authentication/user-profile/get-user-info.mdx)."""
-    try:
-        header_b64, payload_b64, signature_b64 = token.split(".")
-        header = json.loads(b64url_decode(header_b64))
-        key = next(k for k in tenant.keys if k.kid == header.get("kid"))
-        if header.get("alg") != "RS256" or not key.verifies(f"{header_b64}.{payload_b64}".encode(),
-                                                            b64url_decode(signature_b64)):
-            return None
-        claims = json.loads(b64url_decode(payload_b64))
-    except (AttributeError, ValueError, StopIteration):
+    claims = tenant_signed_claims(tenant, token)
+    if claims is None:
         return None
     aud = claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
@@ -3172,38 +3533,19 @@ def control_role_members(tenant: Tenant, payload: dict):
 
 def control_client_key(tenant: Tenant, payload: dict):
     """Registers a public key (PEM: SubjectPublicKeyInfo or an X.509 certificate) as a
-    private_key_jwt credential of a client, as Auth0's client credentials do: RSA, 2048
-    to 4096 bits, alg RS256 (default), RS384 or PS256, optional kid and expires_at.
-    From then on the client's secret is refused."""
+    private_key_jwt credential of a client, as Auth0's client credentials do (see
+    make_credential).  From then on the client's secret is refused."""
     client = tenant.clients.get(payload.get("client_id"))
     if client is None:
         raise ControlError(f"no such client_id: {payload.get('client_id')!r}")
-    alg = payload.get("alg", "RS256")
-    if alg not in ASSERTION_ALGS:
-        raise ControlError(f"alg must be one of {sorted(ASSERTION_ALGS)}")
-    pem = payload.get("pem", "")
     try:
-        data = pem.encode()
-        key = (x509.load_pem_x509_certificate(data).public_key() if b"CERTIFICATE" in data
-               else serialization.load_pem_public_key(data))
-    except (ValueError, TypeError, AttributeError):
-        raise ControlError("pem must be a PEM public key or certificate")
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise ControlError("Auth0 takes RSA keys only (RS256, RS384, PS256)")
-    if not 2048 <= key.key_size <= 4096:
-        raise ControlError("the RSA key must have 2048 to 4096 bits")
-    expires = None
-    if payload.get("expires_at"):
-        try:
-            expires = parse_iso_ms(payload["expires_at"]) / 1000
-        except ValueError as err:
-            raise ControlError(str(err))
-    kid = payload.get("kid") or b64url(hashlib.sha256(key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).digest())
+        credential = make_credential(payload.get("pem", ""), payload.get("alg", "RS256"), payload.get("kid"),
+                                     payload.get("expires_at"))
+    except ValueError as err:
+        raise ControlError(str(err))
     methods = client.setdefault("client_authentication_methods", {})
-    credentials = methods.setdefault("private_key_jwt", {}).setdefault("credentials", [])
-    credentials.append({"kid": kid, "alg": alg, "_key": key, "_expires": expires})
-    return {"ok": True, "kid": kid}
+    methods.setdefault("private_key_jwt", {}).setdefault("credentials", []).append(credential)
+    return {"ok": True, "kid": credential["kid"]}
 
 
 def control_delete_client_key(tenant: Tenant, payload: dict):
@@ -3268,6 +3610,69 @@ def control_clear_action(tenant: Tenant, payload: dict):
     return {"ok": True}
 
 
+def _federated_user(tenant: Tenant, payload: dict) -> dict:
+    if "user_id" in payload:
+        uid = str(payload["user_id"])
+        user = tenant.by_id.get(uid[len("auth0|"):] if uid.startswith("auth0|") else uid)
+    else:
+        user = tenant.users.get(payload.get("username"))
+    if user is None:
+        raise ControlError("no such user; give \"user_id\" (with or without auth0|) or \"username\"")
+    return user
+
+
+def control_federated(tenant: Tenant, payload: dict):
+    """Stores a user's connected account in Token Vault, as the Connected Accounts flow
+    would: {"user_id" or "username", "connection" (one of federated_connections),
+    "access_token"? (else made up), "expires_in" (3600; 0: already expired),
+    "refresh_token"? (without one an expired access token cannot be renewed),
+    "scope" (string or list), "login_hint"? (tells several accounts at one connection
+    apart), "refresh_fails"? (renewal fails: federated_connection_refresh_token_flow_failed)}.
+    An account with the same login_hint is replaced.  An exchange without login_hint
+    gets the first account stored (UNVERIFIED which one a tenant picks)."""
+    user = _federated_user(tenant, payload)
+    connection = payload.get("connection")
+    if connection not in tenant.settings["federated_connections"]:
+        raise ControlError(f"connection must be one of {tenant.settings['federated_connections']}")
+    lifetime = _number(payload, "expires_in", 3600)
+    scope = payload.get("scope", "")
+    scopes = scope_list(scope) if isinstance(scope, str) else scope
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise ControlError("scope must be a string or a list of strings")
+    for name in ("access_token", "refresh_token", "login_hint"):
+        if payload.get(name) is not None and not isinstance(payload[name], str):
+            raise ControlError(f"{name} must be a string")
+    account = {"login_hint": payload.get("login_hint"),
+               "access_token": payload.get("access_token") or new_secret("federated_access_token", 32),
+               "lifetime": lifetime if lifetime > 0 else 3600, "expires_at": time.time() + lifetime,
+               "refresh_token": payload.get("refresh_token"), "scopes": scopes,
+               "refresh_fails": bool(payload.get("refresh_fails"))}
+    key = (f"auth0|{user['user_id']}", connection)
+    accounts = tenant.federated.setdefault(key, [])
+    same = [i for i, a in enumerate(accounts) if a["login_hint"] == account["login_hint"]]
+    if same:
+        accounts[same[0]] = account  # in place: without login_hint the first account answers
+    else:
+        accounts.append(account)
+    return {"ok": True, "user_id": key[0], "connection": connection, "accounts": len(tenant.federated[key])}
+
+
+def control_delete_federated(tenant: Tenant, payload: dict):
+    """{"user_id" or "username", "connection"?, "login_hint"?}: forgets the accounts."""
+    user = _federated_user(tenant, payload)
+    uid = f"auth0|{user['user_id']}"
+    removed = 0
+    for key in [k for k in tenant.federated if k[0] == uid and payload.get("connection") in (None, k[1])]:
+        kept = [a for a in tenant.federated[key]
+                if "login_hint" in payload and a["login_hint"] != payload["login_hint"]]
+        removed += len(tenant.federated[key]) - len(kept)
+        if kept:
+            tenant.federated[key] = kept
+        else:
+            del tenant.federated[key]
+    return {"ok": True, "removed": removed}
+
+
 def control_reset_stats(tenant: Tenant, payload: dict):
     """Clears the request log and the counters, keeping users, roles, tokens and
     settings: "this sync run took N Management API requests"."""
@@ -3295,6 +3700,16 @@ def control_stats(tenant: Tenant, payload: dict):
 
 
 def control_client(tenant: Tenant, payload: dict):
+    """Shallow-updates a client; a token_vault_privileged_access given replaces the
+    client's, its credentials written as in the data file (pem or pem_file)."""
+    privileged = payload.get("token_vault_privileged_access")
+    if isinstance(privileged, dict):
+        base_dir = os.path.dirname(os.path.abspath(tenant.data_path))
+        try:
+            privileged = {**privileged, "credentials": load_credentials(privileged.get("credentials", []), base_dir)}
+        except (OSError, KeyError, ValueError) as err:
+            raise ControlError(f"token_vault_privileged_access.credentials: {err}")
+        payload = {**payload, "token_vault_privileged_access": privileged}
     return _update_entity(tenant.clients, "client_id", payload)
 
 
@@ -3335,6 +3750,8 @@ CONTROL_ROUTES = {
     ("POST", "action"): control_action,
     ("DELETE", "action"): control_clear_action,
     ("POST", "reset-stats"): control_reset_stats,
+    ("POST", "federated"): control_federated,
+    ("DELETE", "federated"): control_delete_federated,
 }
 
 

@@ -44,7 +44,8 @@ CONFIDENTIAL_SECRET = "test-client-secret-123"
 FULL_SCOPE = "openid profile email offline_access"
 # Parameters and response fields whose values must never reach the fake's log.
 SECRET_FIELDS = {"password", "otp", "binding_code", "recovery_code", "client_secret", "refresh_token",
-                 "token", "mfa_token", "oob_code", "access_token", "id_token", "client_assertion"}
+                 "token", "mfa_token", "oob_code", "access_token", "id_token", "client_assertion",
+                 "subject_token"}
 
 # ------------------------------------------------------------------------- reporting
 
@@ -1222,7 +1223,8 @@ class Keys:
             openssl("genpkey", *args, "-out", self.path(name))
 
     def path(self, name):
-        return os.path.join(self.dir, f"{name}.pem")
+        """A key made here by name, or a key file given by its absolute path."""
+        return name if os.path.isabs(name) else os.path.join(self.dir, f"{name}.pem")
 
     def public(self, name):
         return openssl("pkey", "-in", self.path(name), "-pubout").decode()
@@ -1242,7 +1244,7 @@ def assertion(t, keys, key="a", alg="RS256", client_id="sync-jwt", aud=None, lif
     now = int(time.time())
     header = {"alg": alg, **({"kid": kid} if kid else {})}
     payload = {"iss": client_id, "sub": sub or client_id, "aud": aud or t.issuer, "iat": iat or now,
-               "exp": (iat or now) + lifetime, "jti": jti or b64url(os.urandom(12)), **claims}
+               "exp": (iat or now) + lifetime, "jti": b64url(os.urandom(12)) if jti is None else jti, **claims}
     signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}"
     return f"{signing_input}.{b64url(keys.sign(key, alg, signing_input.encode()))}"
 
@@ -1299,6 +1301,348 @@ def test_private_key_jwt(t):
     check("stats count assertions", t.control("GET", "stats")["client_assertions"] >= 10)
     t.request("DELETE", "/__control/client-key", json_body={"client_id": "sync-jwt"})
     check("without keys the secret works again", cc(t, "sync-jwt", "test-sync-jwt-secret-111").status == 200)
+    t.reset()
+
+
+# ------------------------------------------------- client authentication and Token Vault
+
+BROKER_KEY = os.path.join(HERE, "broker-client.key")
+BROKER_SECRET = "test-broker-secret:+/%7E-444"
+API_VAULT_SECRET = "test-api-vault-secret-555"
+VAULT_GRANT = "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
+TT_REFRESH = "urn:ietf:params:oauth:token-type:refresh_token"
+TT_ACCESS = "urn:ietf:params:oauth:token-type:access_token"
+TT_JWT = "urn:ietf:params:oauth:token-type:jwt"
+FEDERATED_AT = "http://auth0.com/oauth/token-type/federated-connection-access-token"
+TOKEN_VAULT_AT = "http://auth0.com/oauth/token-type/token-vault-access-token"
+GOOGLE = "google-oauth2"
+CALENDAR = "https://www.googleapis.com/auth/calendar"
+GMAIL = "https://mail.google.com/"
+NOT_FOUND_TEXT = "Federated connection Refresh Token not found."
+
+
+def basic_header(client_id, secret, encode=True):
+    """RFC 6749 2.3.1: id and secret form-urlencoded, then base64 of "id:secret"."""
+    from urllib.parse import quote_plus
+    if encode:
+        client_id, secret = quote_plus(client_id), quote_plus(secret)
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def broker_assertion(t, keys, **kwargs):
+    return assertion(t, keys, key=BROKER_KEY, client_id="broker-jwt", **kwargs)
+
+
+def broker_login(t, keys, username="a0alice", **extra):
+    return t.login(username, client_id="broker-jwt", client_assertion_type=JWT_BEARER,
+                   client_assertion=broker_assertion(t, keys), **extra)
+
+
+def test_client_auth_methods(t):
+    keys = Keys(t.workdir)
+    t.secrets_seen.update({BROKER_SECRET, API_VAULT_SECRET})
+    # client_secret_post, the configured method of broker-secret
+    reply = t.login("a0alice", client_id="broker-secret", client_secret=BROKER_SECRET)
+    check("client_secret_post: login", reply.status == 200 and "refresh_token" in reply.json, reply.body)
+    rt = reply.json["refresh_token"]
+    check_error("client_secret_post client refuses Basic",
+                t.request("POST", "/oauth/token", headers=basic_header("broker-secret", BROKER_SECRET),
+                          form={"grant_type": "refresh_token", "refresh_token": rt}), 401, "access_denied",
+                "Unauthorized")
+    check_error("confidential client without authentication", t.refresh(rt, client_id="broker-secret"), 401,
+                "access_denied", "Unauthorized")
+    check_error("wrong secret", t.refresh(rt, client_id="broker-secret", client_secret="nope-nope"), 401,
+                "access_denied", "Unauthorized")
+    check("client_secret_post: refresh", t.refresh(rt, client_id="broker-secret",
+                                                    client_secret=BROKER_SECRET).status == 200)
+    # client_secret_basic
+    t.control("POST", "client", {"client_id": "broker-secret", "token_endpoint_auth_method": "client_secret_basic"})
+    reply = t.request("POST", "/oauth/token", headers=basic_header("broker-secret", BROKER_SECRET),
+                      form={"grant_type": "refresh_token", "refresh_token": rt})
+    check("client_secret_basic: URL-encoded id and secret", reply.status == 200, reply.body)
+    check_error("client_secret_basic: secret not URL-encoded is wrong",
+                t.request("POST", "/oauth/token", headers=basic_header("broker-secret", BROKER_SECRET, False),
+                          form={"grant_type": "refresh_token", "refresh_token": rt}), 401, "access_denied")
+    check_error("client_secret_basic client refuses the secret in the body",
+                t.refresh(rt, client_id="broker-secret", client_secret=BROKER_SECRET), 401, "access_denied")
+    check_error("Basic and a body secret together",
+                t.request("POST", "/oauth/token", headers=basic_header("broker-secret", BROKER_SECRET),
+                          form={"grant_type": "refresh_token", "refresh_token": rt,
+                                "client_secret": BROKER_SECRET}), 401, "access_denied")
+    check_error("Basic for one client, client_id of another",
+                t.request("POST", "/oauth/token", headers=basic_header("broker-secret", BROKER_SECRET),
+                          form={"grant_type": "refresh_token", "refresh_token": rt,
+                                "client_id": "pam-confidential"}), 401, "access_denied")
+    check_error("revoke: wrong method", t.request("POST", "/oauth/revoke", form={
+        "client_id": "broker-secret", "client_secret": BROKER_SECRET, "token": rt}), 401, "invalid_client",
+        "Client authentication failed.")
+    reply = t.request("POST", "/oauth/revoke", headers=basic_header("broker-secret", BROKER_SECRET), form={"token": rt})
+    check("revoke with client_secret_basic", reply.status == 200, reply.body)
+    check("revoked", t.request("POST", "/oauth/token", headers=basic_header("broker-secret", BROKER_SECRET),
+                               form={"grant_type": "refresh_token", "refresh_token": rt}).status == 403)
+    t.control("POST", "client", {"client_id": "broker-secret", "token_endpoint_auth_method": "client_secret_post"})
+    # private_key_jwt with the broker's registered key (tenant.json)
+    reply = broker_login(t, keys)
+    check("private_key_jwt: login", reply.status == 200 and "refresh_token" in reply.json, reply.body)
+    rt = reply.json["refresh_token"]
+
+    def jwt_refresh(signed, **extra):
+        return t.token(grant_type="refresh_token", refresh_token=rt, client_assertion_type=JWT_BEARER,
+                       client_assertion=signed, **extra)
+    signed = broker_assertion(t, keys)
+    check("private_key_jwt: refresh", jwt_refresh(signed).status == 200)
+    check_error("private_key_jwt: replayed jti", jwt_refresh(signed), 401, "invalid_client",
+                "client_assertion jti has already been used")
+    check("private_key_jwt: aud the token endpoint",
+          jwt_refresh(broker_assertion(t, keys, aud=t.issuer + "oauth/token")).status == 200)
+    for name, kwargs in (("expired", {"iat": int(time.time()) - 120, "lifetime": 60}),
+                         ("wrong aud", {"aud": "https://localhost/"}),
+                         ("iat in the future", {"iat": int(time.time()) + 60}),
+                         ("no exp", {"exp": None}),
+                         ("no jti", {"jti": ""})):
+        check_error(f"private_key_jwt refused: {name}", jwt_refresh(broker_assertion(t, keys, **kwargs)), 401,
+                    "invalid_client")
+    check_error("private_key_jwt refused: wrong key",
+                jwt_refresh(assertion(t, keys, key="a", client_id="broker-jwt")), 401, "invalid_client")
+    check_error("private_key_jwt client without authentication", t.refresh(rt, client_id="broker-jwt"), 401,
+                "access_denied", "Unauthorized")
+    check_error("private_key_jwt client refuses a secret",
+                t.refresh(rt, client_id="broker-jwt", client_secret="anything-at-all"), 401, "access_denied")
+    reply = t.request("POST", "/oauth/revoke", form={"token": rt, "client_assertion_type": JWT_BEARER,
+                                                      "client_assertion": broker_assertion(t, keys)})
+    check("revoke with private_key_jwt", reply.status == 200, reply.body)
+    check_error("revoked family", jwt_refresh(broker_assertion(t, keys)), 403, "invalid_grant")
+    check_error("revoke with a replayed assertion", t.request("POST", "/oauth/revoke", form={
+        "token": rt, "client_assertion_type": JWT_BEARER, "client_assertion": signed}), 401, "invalid_client")
+    t.reset()
+
+
+def vault(t, subject_token, connection=GOOGLE, client_id="broker-secret", secret=BROKER_SECRET,
+          subject_type=TT_REFRESH, requested=FEDERATED_AT, **extra):
+    params = {"grant_type": VAULT_GRANT, "subject_token": subject_token, "subject_token_type": subject_type,
+              "requested_token_type": requested, "connection": connection, **extra}
+    if client_id:
+        params["client_id"] = client_id
+    if secret:
+        params["client_secret"] = secret
+    return t.token(**{k: v for k, v in params.items() if v is not None})
+
+
+def store(t, username="a0alice", connection=GOOGLE, **fields):
+    return t.control("POST", "federated", {"username": username, "connection": connection, **fields})
+
+
+def vault_stats(t):
+    return t.control("GET", "stats")["token_vault"]
+
+
+def test_token_vault_refresh_exchange(t):
+    t.secrets_seen.update({BROKER_SECRET, API_VAULT_SECRET})
+    reply = t.login("a0alice", client_id="broker-secret", client_secret=BROKER_SECRET)
+    rt = reply.json["refresh_token"]
+    alice = claims_of(reply.json["access_token"])["sub"]
+    check_error("nothing in the vault", vault(t, rt), 401, "federated_connection_refresh_token_not_found",
+                NOT_FOUND_TEXT)
+    store(t, access_token="ya29.alice-google-access-1", refresh_token="1//alice-google-refresh",
+          scope=f"openid {CALENDAR} {GMAIL}", expires_in=3600)
+    t.secrets_seen.update({"ya29.alice-google-access-1", "1//alice-google-refresh"})
+    reply = vault(t, rt)
+    body = reply.json or {}
+    check("refresh-token exchange", reply.status == 200 and body.get("access_token") == "ya29.alice-google-access-1",
+          reply.body)
+    check("answer's keys in the documented order", list(body) == ["access_token", "scope", "expires_in",
+                                                                   "issued_token_type", "token_type"], body)
+    check("answer's values", body.get("scope") == f"openid {CALENDAR} {GMAIL}" and 3590 <= body.get("expires_in", 0)
+          <= 3600 and body.get("issued_token_type") == FEDERATED_AT and body.get("token_type") == "Bearer", body)
+    check("no-store on the answer", reply.headers.get("cache-control") == "no-store", reply.headers)
+    reply = t.request("POST", "/oauth/token", json_body={
+        "grant_type": VAULT_GRANT, "subject_token": rt, "subject_token_type": TT_REFRESH,
+        "requested_token_type": FEDERATED_AT, "connection": GOOGLE, "client_id": "broker-secret",
+        "client_secret": BROKER_SECRET})
+    check("JSON body too", reply.status == 200, reply.body)
+    reply = vault(t, rt, scope=CALENDAR)
+    check("scope narrows", reply.status == 200 and reply.json["scope"] == CALENDAR, reply.body)
+    check_error("scope outside the account's", vault(t, rt, scope="https://www.googleapis.com/auth/drive"), 400,
+                "invalid_scope")
+    # login_hint picks one of several accounts
+    store(t, login_hint="alice@work.example.com", access_token="ya29.alice-work", scope="openid")
+    t.secrets_seen.add("ya29.alice-work")
+    reply = vault(t, rt, login_hint="alice@work.example.com")
+    check("login_hint picks the account", reply.status == 200 and reply.json["access_token"] == "ya29.alice-work",
+          reply.body)
+    check_error("login_hint of no account", vault(t, rt, login_hint="nobody@example.com"), 401,
+                "federated_connection_refresh_token_not_found", NOT_FOUND_TEXT)
+    check_error("another connection", vault(t, rt, connection="github"), 401,
+                "federated_connection_refresh_token_not_found")
+    check_error("unknown connection", vault(t, rt, connection="no-such-connection"), 401,
+                "federated_connection_refresh_token_not_found")
+    # expiry: renewed with the stored federated refresh token, or not
+    before = vault_stats(t)["federated_refreshes"]
+    store(t, access_token="ya29.alice-google-access-1", refresh_token="1//alice-google-refresh",
+          scope=f"openid {CALENDAR}", expires_in=0)
+    reply = vault(t, rt)
+    check("expired: renewed from the federated refresh token", reply.status == 200 and reply.json["access_token"]
+          != "ya29.alice-google-access-1" and reply.json["expires_in"] > 3500, reply.body)
+    check("renewal counted", vault_stats(t)["federated_refreshes"] == before + 1)
+    again = vault(t, rt)
+    check("renewed token is served until it expires", again.status == 200 and again.json["access_token"]
+          == reply.json["access_token"])
+    store(t, access_token="ya29.alice-google-access-1", scope="openid", expires_in=0)
+    check_error("expired without a federated refresh token", vault(t, rt), 401,
+                "federated_connection_refresh_token_not_found", NOT_FOUND_TEXT)
+    store(t, access_token="ya29.alice-google-access-1", refresh_token="1//alice-google-refresh", scope="openid",
+          expires_in=0, refresh_fails=True)
+    check_error("renewal fails at the provider", vault(t, rt), 401, "federated_connection_refresh_token_flow_failed")
+    store(t, access_token="ya29.alice-google-access-1", refresh_token="1//alice-google-refresh",
+          scope=f"openid {CALENDAR}", expires_in=3600)
+    # refusals
+    t.control("POST", "client", {"client_id": "broker-secret", "rotation": True})
+    check_error("rotation on", vault(t, rt), 403, "unauthorized_client")
+    t.control("POST", "client", {"client_id": "broker-secret", "rotation": False})
+    check_error("public client without the grant", vault(t, rt, client_id="pam-native", secret=None), 403,
+                "unauthorized_client", f"Grant type `{VAULT_GRANT}` not allowed for the client.")
+    t.control("POST", "client", {"client_id": "pam-native", "grant_types": [REALM_GRANT, "refresh_token", VAULT_GRANT]})
+    check_error("public client even with the grant", vault(t, rt, client_id="pam-native", secret=None), 403,
+                "unauthorized_client")
+    t.control("POST", "client", {"client_id": "broker-secret", "is_first_party": False})
+    check_error("third-party client", vault(t, rt), 403, "unauthorized_client")
+    t.control("POST", "client", {"client_id": "broker-secret", "is_first_party": True, "oidc_conformant": False})
+    check_error("client not OIDC conformant", vault(t, rt), 403, "unauthorized_client")
+    t.control("POST", "client", {"client_id": "broker-secret", "oidc_conformant": True})
+    check_error("confidential client without authentication", vault(t, rt, secret=None), 401, "access_denied",
+                "Unauthorized")
+    check_error("client without the grant", vault(t, rt, client_id="pam-confidential",
+                                                  secret=CONFIDENTIAL_SECRET), 403, "unauthorized_client")
+    native_rt = t.login("a0alice").json["refresh_token"]
+    check_error("another client's refresh token", vault(t, native_rt), 401, "invalid_grant",
+                "Unknown or invalid refresh token.")
+    check_error("unknown refresh token", vault(t, "not-a-refresh-token-at-all"), 401, "invalid_grant")
+    check_error("missing connection", vault(t, rt, connection=None), 400, "invalid_request",
+                "Missing required parameter: connection")
+    check_error("missing subject_token", vault(t, None), 400, "invalid_request",
+                "Missing required parameter: subject_token")
+    check_error("missing requested_token_type", vault(t, rt, requested=None), 400, "invalid_request",
+                "Missing required parameter: requested_token_type")
+    check_error("unknown subject_token_type", vault(t, rt, subject_type="urn:ietf:params:oauth:token-type:id_token"),
+                400, "invalid_request")
+    check_error("wrong requested_token_type", vault(t, rt, requested=TOKEN_VAULT_AT), 400, "invalid_request")
+    t.control("POST", "user", {"username": "a0alice", "blocked": True})
+    check_error("blocked user", vault(t, rt), 403, "invalid_grant", "user is blocked")
+    t.control("POST", "user", {"username": "a0alice", "blocked": False})
+    # private_key_jwt client
+    keys = Keys(t.workdir)
+    reply = broker_login(t, keys)
+    jwt_rt = reply.json["refresh_token"]
+    reply = t.token(grant_type=VAULT_GRANT, subject_token=jwt_rt, subject_token_type=TT_REFRESH,
+                    requested_token_type=FEDERATED_AT, connection=GOOGLE, client_assertion_type=JWT_BEARER,
+                    client_assertion=broker_assertion(t, keys))
+    check("refresh-token exchange with private_key_jwt", reply.status == 200, reply.body)
+    # stats and log
+    stats = vault_stats(t)
+    check("exchanges counted per (user, connection)", stats["by_user_connection"].get(f"{alice} {GOOGLE}") == 7
+          and stats["exchanges"] == 7, stats)
+    record = t.control("GET", "log")[-1]
+    check("log names the connection and the user", record["connection"] == GOOGLE
+          and record["user_id"] == alice[len("auth0|"):] and record["grant_type"] == VAULT_GRANT, record)
+    t.control("POST", "reset-stats")
+    check("reset-stats clears the vault counters", vault_stats(t) == {
+        "requests": 0, "exchanges": 0, "federated_refreshes": 0, "by_user_connection": {}})
+    t.request("DELETE", "/__control/federated", json_body={"username": "a0alice", "connection": GOOGLE})
+    check_error("DELETE federated forgets the accounts", vault(t, rt), 401,
+                "federated_connection_refresh_token_not_found")
+    t.reset()
+
+
+def test_token_vault_access_exchange(t):
+    t.secrets_seen.update({BROKER_SECRET, API_VAULT_SECRET})
+    store(t, access_token="ya29.alice-for-api", scope=f"openid {CALENDAR}")
+    t.secrets_seen.add("ya29.alice-for-api")
+    at = t.login("a0alice", audience=API).json["access_token"]
+
+    def exchange(token, client_id="api-vault-client", secret=API_VAULT_SECRET, **extra):
+        return vault(t, token, client_id=client_id, secret=secret, subject_type=TT_ACCESS, **extra)
+    reply = exchange(at)
+    check("access-token exchange", reply.status == 200 and reply.json["access_token"] == "ya29.alice-for-api"
+          and reply.json["issued_token_type"] == FEDERATED_AT, reply.body)
+    other = t.login("a0alice", audience=OTHER_API).json["access_token"]
+    check_error("token for another API", exchange(other), 403, "access_denied")
+    check_error("client that is not the API's", exchange(at, client_id="broker-secret", secret=BROKER_SECRET), 403,
+                "access_denied")
+    check_error("garbage subject", exchange("a.b.c"), 401, "invalid_grant")
+    check_error("a refresh token as access token", exchange("x" * 40), 401, "invalid_grant")
+    m2m = cc(t, audience=API).json["access_token"]
+    check_error("a client-credentials token names no user", exchange(m2m), 401, "invalid_grant")
+    check_error("bob has no account", exchange(t.login("a0bob", audience=API).json["access_token"]), 401,
+                "federated_connection_refresh_token_not_found")
+    check_error("Custom API Client without its secret", exchange(at, secret=None), 401, "access_denied")
+    t.control("POST", "settings", {"access_token_lifetime": 1})
+    short = t.login("a0alice", audience=API).json["access_token"]
+    time.sleep(1.1)
+    check_error("expired subject", exchange(short), 401, "invalid_grant")
+    t.reset()
+
+
+def worker_jwt(t, keys, key=BROKER_KEY, sub=None, typ="token-vault-req+jwt", aud=None, iss="broker-jwt",
+               iat=None, jti=None, audit="nightly calendar backup", alg="RS256", **claims):
+    now = int(time.time())
+    header = {"alg": alg, "typ": typ}
+    payload = {"sub": sub, "aud": aud or t.issuer, "iss": iss, "iat": iat or now,
+               "jti": jti or b64url(os.urandom(12)), "audit_context": audit, **claims}
+    payload = {k: v for k, v in payload.items() if v is not None}
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}"
+    return f"{signing_input}.{b64url(keys.sign(key, alg, signing_input.encode()))}"
+
+
+def test_token_vault_worker_exchange(t):
+    keys = Keys(t.workdir)
+    reply = t.login("a0alice")
+    alice = claims_of(reply.json["access_token"])["sub"]
+    store(t, access_token="ya29.alice-worker", refresh_token="1//alice-worker-refresh",
+          scope=f"openid {CALENDAR} {GMAIL}")
+    t.secrets_seen.update({"ya29.alice-worker", "1//alice-worker-refresh"})
+
+    def exchange(subject, connection=GOOGLE, **extra):
+        params = {"grant_type": VAULT_GRANT, "subject_token": subject, "subject_token_type": TT_JWT,
+                  "requested_token_type": TOKEN_VAULT_AT, "connection": connection,
+                  "client_assertion_type": JWT_BEARER, "client_assertion": broker_assertion(t, keys), **extra}
+        return t.token(**params)
+    subject = worker_jwt(t, keys, sub=alice)
+    t.secrets_seen.add(subject)
+    reply = exchange(subject)
+    check("privileged worker exchange", reply.status == 200 and reply.json["access_token"] == "ya29.alice-worker"
+          and reply.json["issued_token_type"] == TOKEN_VAULT_AT, reply.body)
+    check("scopes limited to the worker grant's", reply.json and reply.json.get("scope") == f"openid {CALENDAR}",
+          reply.body)
+    check_error("worker JWT replayed", exchange(subject), 401, "invalid_grant")
+    check("exp and org_id accepted", exchange(worker_jwt(t, keys, sub=alice, exp=int(time.time()) + 30,
+                                                         org_id="org_abc")).status == 200)
+    for name, kwargs in (("older than 60 s", {"iat": int(time.time()) - 61}),
+                         ("iat in the future", {"iat": int(time.time()) + 60}),
+                         ("expired", {"exp": int(time.time()) - 1}),
+                         ("typ JWT", {"typ": "JWT"}),
+                         ("wrong aud", {"aud": "https://elsewhere.example.com/"}),
+                         ("iss another client", {"iss": "broker-secret"}),
+                         ("signed by another key", {"key": "a"}),
+                         ("no audit_context", {"audit": None}),
+                         ("audit_context over 256 characters", {"audit": "x" * 257})):
+        check_error(f"worker JWT refused: {name}", exchange(worker_jwt(t, keys, **{"sub": alice, **kwargs})), 401,
+                    "invalid_grant")
+    check_error("worker JWT for an unknown user", exchange(worker_jwt(t, keys, sub="auth0|" + "f" * 24)), 401,
+                "federated_connection_refresh_token_not_found")
+    check_error("connection outside the worker grants", exchange(worker_jwt(t, keys, sub=alice), connection="github"),
+                403, "access_denied")
+    check_error("worker JWT with the federated requested_token_type",
+                exchange(worker_jwt(t, keys, sub=alice), requested_token_type=FEDERATED_AT), 400, "invalid_request")
+    check_error("client without privileged access",
+                vault(t, worker_jwt(t, keys, sub=alice, iss="broker-secret"), subject_type=TT_JWT,
+                      requested=TOKEN_VAULT_AT), 403, "unauthorized_client")
+    t.control("POST", "client", {"client_id": "broker-jwt", "token_vault_privileged_access": {
+        "credentials": [{"pem_file": "broker-client.pub"}], "ip_allowlist": ["10.0.0.0/8"],
+        "grants": [{"connection": GOOGLE, "scopes": ["openid"]}]}})
+    check_error("caller's IP outside the allowlist", exchange(worker_jwt(t, keys, sub=alice)), 403, "access_denied")
+    check_error("worker exchange without client authentication", t.token(
+        grant_type=VAULT_GRANT, subject_token=worker_jwt(t, keys, sub=alice), subject_token_type=TT_JWT,
+        requested_token_type=TOKEN_VAULT_AT, connection=GOOGLE, client_id="broker-jwt"), 401, "access_denied")
     t.reset()
 
 
@@ -1706,7 +2050,9 @@ def test_control_users(t):
 TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discovery, test_password_realm,
          test_mfa_otp, test_mfa_push, test_mfa_sms_and_multi, test_mfa_recovery, test_refresh,
          test_revoke_and_userinfo, test_id_token_modes, test_signup, test_brute_force, test_faults,
-         test_client_credentials, test_credentials_exchange_action, test_private_key_jwt, test_management_auth,
+         test_client_credentials, test_credentials_exchange_action, test_private_key_jwt,
+         test_client_auth_methods, test_token_vault_refresh_exchange, test_token_vault_access_exchange,
+         test_token_vault_worker_exchange, test_management_auth,
          test_management_users, test_users_paging_limit, test_roles, test_connections_and_exports,
          test_management_rate_limit, test_management_faults, test_control_users, test_reset]
 
