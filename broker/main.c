@@ -142,10 +142,10 @@ static void log_request(uid_t uid, pid_t pid, const char *op, int err, const cha
 /* Write one frame on a blocking socket (the child's). */
 static int write_frame(int fd, const char *json, size_t len)
 {
-	unsigned char head[A0_BROKER_FRAME_HEADER] = {
-		(unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-		(unsigned char)len
-	};
+	unsigned char head[A0_BROKER_FRAME_HEADER] = { (unsigned char)(len >> 24),
+						       (unsigned char)(len >> 16),
+						       (unsigned char)(len >> 8),
+						       (unsigned char)len };
 
 	if (send(fd, head, sizeof(head), MSG_NOSIGNAL) != (ssize_t)sizeof(head))
 		return A0_ERR_SYSTEM;
@@ -195,8 +195,7 @@ static void refuse(struct broker *b, struct conn *c, const char *op, int err, co
 /* ------------------------------------------------------------------ the tenant (children) */
 
 /* Does the verified identity in claims bind to the caller's account, as a login would? */
-static int check_subject(struct broker *b, uid_t uid, const cJSON *claims, char *why,
-			 size_t whylen)
+static int check_subject(struct broker *b, uid_t uid, const cJSON *claims, char *why, size_t whylen)
 {
 	struct passwd pw, *found = NULL;
 	const char *tell = NULL;
@@ -391,8 +390,7 @@ static void dispatch(struct broker *b, size_t i)
 		goto out;
 	}
 	if (b->children >= MAX_CHILDREN) {
-		refuse(b, c, op, A0_ERR_RATE_LIMITED, "too_many_requests", 1,
-		       "the broker is busy");
+		refuse(b, c, op, A0_ERR_RATE_LIMITED, "too_many_requests", 1, "the broker is busy");
 		goto out;
 	}
 	child = fork();
@@ -662,7 +660,8 @@ int main(int argc, char **argv)
 	};
 	struct broker *b = NULL;
 	struct sigaction sa = { .sa_handler = on_stop };
-	char err[MAX_MESSAGE] = "", config_arg[MAX_PATH + 8], secret_arg[MAX_PATH + 32], path[MAX_PATH];
+	char err[MAX_MESSAGE] = "", config_arg[MAX_PATH + 8], secret_arg[MAX_PATH + 32],
+	     path[MAX_PATH];
 	const char *config = A0_DEFAULT_CONFIG, *cargv[2];
 	bool foreground = false;
 	int c, code = EXIT_CONFIG, cargc = 1, r;

@@ -125,7 +125,8 @@ static int take_params(const cJSON *o, struct a0_broker_request *r, char *why, s
 	for (const cJSON *c = o->child; c; c = c->next) {
 		size_t klen = strlen(c->string);
 
-		if (klen == 0 || klen > A0_MAX_PARAM_KEY || !a0_text_ok(c->string, klen, A0_TEXT_TOKEN))
+		if (klen == 0 || klen > A0_MAX_PARAM_KEY ||
+		    !a0_text_ok(c->string, klen, A0_TEXT_TOKEN))
 			return malformed(why, whylen, "a parameter's name is %s", "not allowed");
 		for (const cJSON *p = o->child; p != c; p = p->next)
 			if (strcasecmp(p->string, c->string) == 0)
@@ -199,8 +200,8 @@ static int take_member(const cJSON *c, struct a0_broker_request *r, bool *have_o
 	return malformed(why, whylen, "unknown member '%.64s'", c->string);
 }
 
-int a0_broker_request_parse(const char *json, size_t len, struct a0_broker_request **ret,
-			    char *why, size_t whylen)
+int a0_broker_request_parse(const char *json, size_t len, struct a0_broker_request **ret, char *why,
+			    size_t whylen)
 {
 	struct a0_broker_request *r = NULL;
 	cJSON *root = NULL;
@@ -237,11 +238,11 @@ int a0_broker_request_parse(const char *json, size_t len, struct a0_broker_reque
 	}
 	if (!have_v || !have_op || !r->domain || !r->client_id || !r->refresh_token) {
 		rr = malformed(why, whylen, "the request lacks %s",
-			       !have_v		    ? "'v'"
-			       : !have_op	    ? "'op'"
-			       : !r->domain	    ? "'domain'"
-			       : !r->client_id	    ? "'client_id'"
-						    : "'refresh_token'");
+			       !have_v         ? "'v'"
+			       : !have_op      ? "'op'"
+			       : !r->domain    ? "'domain'"
+			       : !r->client_id ? "'client_id'"
+					       : "'refresh_token'");
 		goto out;
 	}
 	if (r->op == A0_BROKER_REVOKE && (r->audience || r->scope || r->n_params || r->params)) {
@@ -338,7 +339,8 @@ int a0_broker_response_format(int err, const struct a0_result *res, const struct
 	if (err == 0 && tokens) {
 		t = cJSON_AddObjectToObject(root, "tokens");
 		if (!t || !cJSON_AddStringToObject(t, "access_token", tokens->access_token) ||
-		    (tokens->id_token && !cJSON_AddStringToObject(t, "id_token", tokens->id_token)) ||
+		    (tokens->id_token &&
+		     !cJSON_AddStringToObject(t, "id_token", tokens->id_token)) ||
 		    (tokens->refresh_token &&
 		     !cJSON_AddStringToObject(t, "refresh_token", tokens->refresh_token)) ||
 		    !cJSON_AddStringToObject(t, "token_type",

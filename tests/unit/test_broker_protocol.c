@@ -31,9 +31,9 @@
 
 /* Writable copies of the texts the structs point at (-Wwrite-strings). */
 static char rt[] = RT, domain[] = "tenant.example.com", local_domain[] = "localhost:8443",
-	    client_id[] = "abc", audience[] = "https://api.example.com/", scope[] = "openid profile",
-	    openid[] = "openid", at[] = "at-secret", idt[] = "id.tok.en", rt_new[] = "rt-new",
-	    bearer[] = "Bearer";
+	    client_id[] = "abc", audience[] = "https://api.example.com/",
+	    scope[] = "openid profile", openid[] = "openid", at[] = "at-secret",
+	    idt[] = "id.tok.en", rt_new[] = "rt-new", bearer[] = "Bearer";
 
 static int parse(const char *json, struct a0_broker_request **ret, char *why, size_t whylen)
 {
@@ -100,9 +100,11 @@ static void test_request_malformed(void **state)
 		/* missing members */
 		"{\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\",\"refresh_token\":"
 		"\"" RT "\"}",
-		"{\"v\":1,\"domain\":\"t.example\",\"client_id\":\"c\",\"refresh_token\":\"" RT "\"}",
+		"{\"v\":1,\"domain\":\"t.example\",\"client_id\":\"c\",\"refresh_token\":\"" RT
+		"\"}",
 		"{\"v\":1,\"op\":\"refresh\",\"client_id\":\"c\",\"refresh_token\":\"" RT "\"}",
-		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"refresh_token\":\"" RT "\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"refresh_token\":\"" RT
+		"\"}",
 		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\"}",
 		/* wrong version, unknown operation */
 		"{\"v\":2,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
@@ -327,8 +329,7 @@ static void test_call_no_broker(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/broker.sock", dir);
 	/* No socket at all. */
-	assert_a0(a0_broker_call(path, &req, 2, &err, &res, &t, why, sizeof(why)),
-		  A0_ERR_NETWORK);
+	assert_a0(a0_broker_call(path, &req, 2, &err, &res, &t, why, sizeof(why)), A0_ERR_NETWORK);
 	assert_non_null(strstr(why, "no broker is running at"));
 	assert_non_null(strstr(why, path));
 	/* A socket file nobody listens on (the broker died). */
@@ -336,13 +337,11 @@ static void test_call_no_broker(void **state)
 	assert_true(strlen(path) < sizeof(sa.sun_path));
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_a0(a0_broker_call(path, &req, 2, &err, &res, &t, why, sizeof(why)),
-		  A0_ERR_NETWORK);
+	assert_a0(a0_broker_call(path, &req, 2, &err, &res, &t, why, sizeof(why)), A0_ERR_NETWORK);
 	assert_non_null(strstr(why, "no broker is running at"));
 	/* Listening but never answering: the timeout. */
 	assert_int_equal(listen(fd, 4), 0);
-	assert_a0(a0_broker_call(path, &req, 1, &err, &res, &t, why, sizeof(why)),
-		  A0_ERR_TIMEOUT);
+	assert_a0(a0_broker_call(path, &req, 1, &err, &res, &t, why, sizeof(why)), A0_ERR_TIMEOUT);
 	assert_null(strstr(why, "secret-refresh-token"));
 	close(fd);
 	unlink(path);
