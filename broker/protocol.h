@@ -46,9 +46,9 @@ struct a0_broker_request {
 	enum a0_broker_op op;
 	char *domain;
 	char *client_id;
-	char *refresh_token; /* secret */
-	char *audience;      /* may be NULL */
-	char *scope;         /* may be NULL */
+	char *refresh_token;     /* secret */
+	char *audience;          /* may be NULL */
+	char *scope;             /* may be NULL */
 	struct a0_param *params; /* keys and values owned by the request */
 	size_t n_params;
 };
@@ -60,8 +60,8 @@ void a0_broker_request_free(struct a0_broker_request *r);
  * Parse a request frame's JSON (len bytes, not NUL-terminated). 0 and *ret; A0_ERR_MALFORMED
  * with the reason (never a secret) in why; A0_ERR_NOMEM.
  */
-int a0_broker_request_parse(const char *json, size_t len, struct a0_broker_request **ret,
-			    char *why, size_t whylen);
+int a0_broker_request_parse(const char *json, size_t len, struct a0_broker_request **ret, char *why,
+			    size_t whylen);
 /* The request's JSON (a secret: free with a0_secret_free). 0, A0_ERR_INVALID, A0_ERR_NOMEM. */
 int a0_broker_request_format(const struct a0_broker_request *r, char **ret, size_t *ret_len);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/assertion.h"
 #include "lib/auth0.h"
 #include "lib/error.h"
 #include "lib/json.h"
@@ -28,15 +29,30 @@ static bool is_json(const struct a0_http_response *resp)
 static int call(struct a0_client *c, const char *path, const char *bearer, cJSON *body,
 		struct a0_http_response *resp, struct a0_result *res)
 {
-	char *json = NULL;
+	char *json = NULL, *assertion = NULL;
 	int r;
 
 	a0_result_clear(res);
 	if (body) {
+		if (c->client_key) {
+			if (!c->domain)
+				return A0_ERR_INVALID;
+			r = a0_client_assertion(c->client_key, c->client_id, c->domain, &assertion);
+			if (r < 0)
+				return r;
+		}
+		r = 0;
 		if (!cJSON_AddStringToObject(body, "client_id", c->client_id) ||
-		    (c->client_secret &&
+		    (assertion &&
+		     (!cJSON_AddStringToObject(body, "client_assertion_type",
+					       A0_CLIENT_ASSERTION_TYPE) ||
+		      !cJSON_AddStringToObject(body, "client_assertion", assertion))) ||
+		    (!assertion && c->client_secret &&
 		     !cJSON_AddStringToObject(body, "client_secret", c->client_secret)))
-			return A0_ERR_NOMEM;
+			r = A0_ERR_NOMEM;
+		a0_secret_free(assertion);
+		if (r < 0)
+			return r;
 		json = a0_json_print(body);
 		if (!json)
 			return A0_ERR_NOMEM;

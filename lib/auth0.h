@@ -47,10 +47,15 @@ struct a0_result {
 };
 
 /* The tenant and the application, with one HTTP client reused for every call of a login. */
+struct a0_client_key;
 struct a0_client {
 	struct a0_http *http;
 	const char *client_id;
 	const char *client_secret; /* NULL: a public (Native) application */
+	/* private_key_jwt (lib/assertion.h), preferred to client_secret: a client assertion for
+	 * the tenant at domain is signed with it for each call. NULL: none. */
+	const struct a0_client_key *client_key;
+	const char *domain;
 };
 
 struct a0_authenticator {

@@ -652,10 +652,13 @@ int a0_config_read_secret(const char *path, const char *key, size_t max, bool on
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return fail(err, errlen, &o, "%s: cannot open: %s", key, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
+	/* Root's, or the reading process's own (auth0-broker(8) runs as its own user). */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		r = fail(err, errlen, &o,
-			 "%s: must be a regular file owned by root with mode 0600 or 0400", key);
+			 "%s: must be a regular file owned by root (or this service's user) with "
+			 "mode 0600 or 0400",
+			 key);
 		goto out;
 	}
 	if ((r = read_small_file(fd, max, &s, &len)) < 0) {

@@ -94,12 +94,13 @@ struct a0_config {
 	unsigned offline_passes;       /* Argon2id passes */
 
 	/* auth0-broker(8): a confidential application's client authentication for the sessions */
-	char *broker_socket;             /* the broker's Unix socket */
-	char *client_private_key_file;   /* private_key_jwt key (preferred to client_secret_file) */
-	struct a0_list broker_audiences; /* audiences a refresh may ask for; none: only the default */
-	struct a0_list broker_params;    /* extra form parameters a refresh may carry */
-	unsigned broker_rate;            /* requests per minute per caller uid */
-	unsigned broker_max_clients;     /* connections served at once */
+	char *broker_socket;           /* the broker's Unix socket */
+	char *client_private_key_file; /* private_key_jwt key (preferred to client_secret_file) */
+	struct a0_list
+		broker_audiences;     /* audiences a refresh may ask for; none: only the default */
+	struct a0_list broker_params; /* extra form parameters a refresh may carry */
+	unsigned broker_rate;         /* requests per minute per caller uid */
+	unsigned broker_max_clients;  /* connections served at once */
 
 	/* Credentials in the kernel keyring (keyring/login.h) */
 	enum a0_keyring_mode keyring;
@@ -143,7 +144,8 @@ void a0_config_free(struct a0_config *cfg);
 
 /*
  * Read a secret from a file only root may read: a regular file (not a symbolic link) owned by
- * root with no permission for group or others, of at most max bytes, not empty, without NUL
+ * root (or by this process's effective uid: auth0-broker's own user) with no permission for
+ * group or others, of at most max bytes, not empty, without NUL
  * bytes; with one_line, one line of text whose line end (LF or CRLF) is dropped.
  * client_secret_file, sync_client_secret_file (one line) and sync_private_key_file (a PEM
  * key) are read so. 0 and the secret in *ret (free with a0_secret_free) and its length in

@@ -32,6 +32,7 @@ lib_libauth0core_la_SOURCES = \
 	lib/auth0.c lib/auth0.h \
 	lib/mfa.c lib/mfa.h \
 	lib/jwt.c lib/jwt.h \
+	lib/assertion.c lib/assertion.h \
 	lib/idtoken.c lib/idtoken.h \
 	lib/policy.c lib/policy.h \
 	lib/guard.c lib/guard.h \

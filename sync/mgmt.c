@@ -17,12 +17,9 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <zlib.h>
 
+#include "lib/assertion.h"
 #include "lib/auth0.h"
 #include "lib/error.h"
 #include "lib/http.h"
@@ -33,11 +30,8 @@
 #include "nss/cache.h"
 #include "sync/mgmt.h"
 
-/* Bounds of the application's credential files. */
+/* Bound of the application's client secret file. */
 #define MAX_CLIENT_SECRET 1024
-#define MAX_PRIVATE_KEY (16 * 1024)
-/* Seconds a client assertion is valid: it is used at once. */
-#define ASSERTION_LIFETIME 60
 /* The first pause before a retry (doubled each time), and the longest between export polls. */
 #define RETRY_PAUSE 0.5
 #define POLL_MAX_PAUSE 10.0
@@ -51,12 +45,11 @@
 struct a0_mgmt {
 	const struct a0_config *cfg;
 	struct a0_http *http;
-	char *client_secret; /* client_secret_post, or: */
-	EVP_PKEY *key;       /* private_key_jwt */
-	char *token;         /* the Management API access token; a secret */
-	char *audience;      /* https://DOMAIN/api/v2/ */
-	char *issuer;        /* https://DOMAIN/: a client assertion's aud */
-	double deadline;     /* CLOCK_MONOTONIC seconds */
+	char *client_secret;       /* client_secret_post, or: */
+	struct a0_client_key *key; /* private_key_jwt */
+	char *token;               /* the Management API access token; a secret */
+	char *audience;            /* https://DOMAIN/api/v2/ */
+	double deadline;           /* CLOCK_MONOTONIC seconds */
 	a0_sync_log_fn log;
 	void *log_ctx;
 	const char *step; /* what the run is reading, for messages */
@@ -185,129 +178,6 @@ bool a0_mgmt_timestamp_valid(const char *s)
 }
 
 /* ------------------------------------------------------------------ credentials */
-
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	return -1; /* an encrypted key cannot be read unattended */
-}
-
-static int load_key(struct a0_mgmt *m, char *err, size_t errlen)
-{
-	const char *path = m->cfg->sync_private_key_file;
-	char *pem = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
-	int bits, r;
-
-	r = a0_config_read_secret(path, "sync_private_key_file", MAX_PRIVATE_KEY, false, &pem, &len,
-				  err, errlen);
-	if (r < 0)
-		return r;
-	bio = BIO_new_mem_buf(pem, (int)len);
-	if (!bio) {
-		r = A0_ERR_NOMEM;
-		goto out;
-	}
-	m->key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	if (!m->key) {
-		a0_format(err, errlen,
-			  "%s: sync_private_key_file: not an unencrypted PEM private key", path);
-		r = A0_ERR_CONFIG;
-		goto out;
-	}
-	/* Auth0 takes RS256, RS384 and PS256 client assertions: an RSA key. */
-	bits = EVP_PKEY_get_bits(m->key);
-	if (EVP_PKEY_get_base_id(m->key) != EVP_PKEY_RSA || bits < A0_RSA_MIN_BITS ||
-	    bits > A0_RSA_MAX_BITS) {
-		a0_format(err, errlen,
-			  "%s: sync_private_key_file: Auth0 takes RSA keys of %d to %d bits for "
-			  "private_key_jwt (RS256)",
-			  path, A0_RSA_MIN_BITS, A0_RSA_MAX_BITS);
-		r = A0_ERR_CONFIG;
-	}
-out:
-	BIO_free(bio);
-	a0_wipe_free(pem, len);
-	return r;
-}
-
-/* base64url without padding of n bytes; NULL on no memory. */
-static char *b64url(const unsigned char *in, size_t n)
-{
-	size_t cap = 4 * ((n + 2) / 3) + 1;
-	char *out = malloc(cap);
-	int len;
-
-	if (!out || n > INT_MAX)
-		return free(out), NULL;
-	len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-	while (len > 0 && out[len - 1] == '=')
-		len--;
-	out[len] = '\0';
-	for (int i = 0; i < len; i++)
-		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-	return out;
-}
-
-/* A private_key_jwt client assertion (RFC 7523) for this run's token request. */
-static int make_assertion(struct a0_mgmt *m, char **ret)
-{
-	const char *cid = m->cfg->sync_client_id;
-	unsigned char rnd[16], *sig = NULL;
-	char jti[33], *head = NULL, *body = NULL, *input = NULL, *s = NULL, *claims = NULL;
-	EVP_MD_CTX *ctx = NULL;
-	cJSON *o = NULL;
-	size_t siglen = 0;
-	time_t now = time(NULL);
-	int r = A0_ERR_NOMEM;
-
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return A0_ERR_SYSTEM;
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
-	o = cJSON_CreateObject();
-	if (!o || !cJSON_AddStringToObject(o, "iss", cid) ||
-	    !cJSON_AddStringToObject(o, "sub", cid) ||
-	    !cJSON_AddStringToObject(o, "aud", m->issuer) ||
-	    !cJSON_AddNumberToObject(o, "iat", (double)now) ||
-	    !cJSON_AddNumberToObject(o, "exp", (double)(now + ASSERTION_LIFETIME)) ||
-	    !cJSON_AddStringToObject(o, "jti", jti))
-		goto out;
-	claims = cJSON_PrintUnformatted(o);
-	if (!claims)
-		goto out;
-	head = b64url((const unsigned char *)"{\"alg\":\"RS256\",\"typ\":\"JWT\"}", 27);
-	body = b64url((const unsigned char *)claims, strlen(claims));
-	if (!head || !body || asprintf(&input, "%s.%s", head, body) < 0) {
-		input = NULL;
-		goto out;
-	}
-	ctx = EVP_MD_CTX_new();
-	r = A0_ERR_SYSTEM;
-	if (!ctx || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, m->key) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *)input, strlen(input)) != 1)
-		goto out;
-	sig = malloc(siglen);
-	if (!sig ||
-	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input, strlen(input)) != 1)
-		goto out;
-	r = A0_ERR_NOMEM;
-	free(body);
-	body = b64url(sig, siglen);
-	if (!body || asprintf(&s, "%s.%s", input, body) < 0)
-		goto out;
-	*ret = s;
-	r = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	free(sig);
-	free(head);
-	free(body);
-	free(input);
-	free(claims);
-	cJSON_Delete(o);
-	return r;
-}
 
 /* ------------------------------------------------------------------ requests */
 
@@ -529,12 +399,12 @@ static int get_token(struct a0_mgmt *m, char *err, size_t errlen)
 		if (!cJSON_AddStringToObject(body, "client_secret", m->client_secret))
 			goto out;
 	} else {
-		if ((r = make_assertion(m, &assertion)) < 0)
+		if ((r = a0_client_assertion(m->key, m->cfg->sync_client_id, m->cfg->domain,
+					     &assertion)) < 0)
 			goto out;
 		r = A0_ERR_NOMEM;
-		if (!cJSON_AddStringToObject(
-			    body, "client_assertion_type",
-			    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") ||
+		if (!cJSON_AddStringToObject(body, "client_assertion_type",
+					     A0_CLIENT_ASSERTION_TYPE) ||
 		    !cJSON_AddStringToObject(body, "client_assertion", assertion))
 			goto out;
 	}
@@ -1671,17 +1541,13 @@ int a0_mgmt_new(const struct a0_config *cfg, unsigned budget, a0_sync_log_fn log
 		r = A0_ERR_NOMEM;
 		goto out;
 	}
-	if (asprintf(&m->issuer, "https://%s/", cfg->domain) < 0) {
-		m->issuer = NULL;
-		r = A0_ERR_NOMEM;
-		goto out;
-	}
 	if (cfg->sync_client_secret_file)
 		r = a0_config_read_secret(cfg->sync_client_secret_file, "sync_client_secret_file",
 					  MAX_CLIENT_SECRET, true, &m->client_secret, NULL, err,
 					  errlen);
 	else
-		r = load_key(m, err, errlen);
+		r = a0_client_key_load(cfg->sync_private_key_file, "sync_private_key_file", &m->key,
+				       err, errlen);
 	if (r < 0)
 		goto out;
 	if ((r = a0_http_new(&opt, &m->http)) < 0 ||
@@ -1702,10 +1568,9 @@ void a0_mgmt_free(struct a0_mgmt *m)
 		return;
 	a0_http_free(m->http);
 	a0_secret_free(m->client_secret);
-	EVP_PKEY_free(m->key);
+	a0_client_key_free(m->key);
 	a0_secret_free(m->token);
 	free(m->audience);
-	free(m->issuer);
 	free(m);
 }
 

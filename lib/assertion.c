@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* private_key_jwt client assertions (assertion.h): auth0-sync's and auth0-broker's. */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "lib/assertion.h"
+#include "lib/conf.h"
+#include "lib/error.h"
+#include "lib/jwt.h"
+#include "lib/secret.h"
+#include "lib/util.h"
+
+struct a0_client_key {
+	EVP_PKEY *pkey;
+};
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return -1; /* an encrypted key cannot be read unattended */
+}
+
+int a0_client_key_load(const char *path, const char *key, struct a0_client_key **ret, char *err,
+		       size_t errlen)
+{
+	struct a0_client_key *k = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	int bits, r;
+
+	r = a0_config_read_secret(path, key, A0_MAX_PRIVATE_KEY, false, &pem, &len, err, errlen);
+	if (r < 0)
+		return r;
+	r = A0_ERR_NOMEM;
+	k = calloc(1, sizeof(*k));
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!k || !bio)
+		goto out;
+	k->pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	if (!k->pkey) {
+		a0_format(err, errlen, "%s: %s: not an unencrypted PEM private key", path, key);
+		r = A0_ERR_CONFIG;
+		goto out;
+	}
+	/* Auth0 takes RS256, RS384 and PS256 client assertions: an RSA key. */
+	bits = EVP_PKEY_get_bits(k->pkey);
+	if (EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_RSA || bits < A0_RSA_MIN_BITS ||
+	    bits > A0_RSA_MAX_BITS) {
+		a0_format(err, errlen,
+			  "%s: %s: Auth0 takes RSA keys of %d to %d bits for private_key_jwt (RS256)",
+			  path, key, A0_RSA_MIN_BITS, A0_RSA_MAX_BITS);
+		r = A0_ERR_CONFIG;
+		goto out;
+	}
+	*ret = k;
+	k = NULL;
+	r = 0;
+out:
+	a0_client_key_free(k);
+	BIO_free(bio);
+	a0_wipe_free(pem, len);
+	return r;
+}
+
+void a0_client_key_free(struct a0_client_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+/* base64url without padding of n bytes; NULL on no memory. */
+static char *b64url(const unsigned char *in, size_t n)
+{
+	size_t cap = 4 * ((n + 2) / 3) + 1;
+	char *out = malloc(cap);
+	int len;
+
+	if (!out || n > INT_MAX)
+		return free(out), NULL;
+	len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+	while (len > 0 && out[len - 1] == '=')
+		len--;
+	out[len] = '\0';
+	for (int i = 0; i < len; i++)
+		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	return out;
+}
+
+int a0_client_assertion(const struct a0_client_key *k, const char *client_id, const char *domain,
+			char **ret)
+{
+	unsigned char rnd[16], *sig = NULL;
+	char jti[33], *aud = NULL, *head = NULL, *body = NULL, *input = NULL, *s = NULL,
+		      *claims = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	cJSON *o = NULL;
+	size_t siglen = 0;
+	time_t now = time(NULL);
+	int r = A0_ERR_NOMEM;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return A0_ERR_SYSTEM;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
+	if (asprintf(&aud, "https://%s/", domain) < 0) {
+		aud = NULL;
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "iss", client_id) ||
+	    !cJSON_AddStringToObject(o, "sub", client_id) ||
+	    !cJSON_AddStringToObject(o, "aud", aud) ||
+	    !cJSON_AddNumberToObject(o, "iat", (double)now) ||
+	    !cJSON_AddNumberToObject(o, "exp", (double)(now + A0_ASSERTION_LIFETIME)) ||
+	    !cJSON_AddStringToObject(o, "jti", jti))
+		goto out;
+	claims = cJSON_PrintUnformatted(o);
+	if (!claims)
+		goto out;
+	head = b64url((const unsigned char *)"{\"alg\":\"RS256\",\"typ\":\"JWT\"}", 27);
+	body = b64url((const unsigned char *)claims, strlen(claims));
+	if (!head || !body || asprintf(&input, "%s.%s", head, body) < 0) {
+		input = NULL;
+		goto out;
+	}
+	ctx = EVP_MD_CTX_new();
+	r = A0_ERR_SYSTEM;
+	if (!ctx || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *)input, strlen(input)) != 1)
+		goto out;
+	sig = malloc(siglen);
+	if (!sig ||
+	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input, strlen(input)) != 1)
+		goto out;
+	r = A0_ERR_NOMEM;
+	free(body);
+	body = b64url(sig, siglen);
+	if (!body || asprintf(&s, "%s.%s", input, body) < 0)
+		goto out;
+	*ret = s;
+	r = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(sig);
+	free(head);
+	free(body);
+	free(input);
+	free(claims);
+	free(aud);
+	cJSON_Delete(o);
+	return r;
+}

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * broker/protocol.h: requests and responses round trip; every class of malformed request
+ * (not JSON, not an object, unknown, repeated or missing members, wrong types, over the bounds,
+ * members another operation does not take) is refused without the secret in the reason; and
+ * a0_broker_call's errors when no broker listens or one stalls.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker/protocol.h"
+#include "lib/error.h"
+#include "lib/secret.h"
+#include "tests/common/assert.h"
+
+#define RT "v1.MRrt-secret-refresh-token"
+
+/* Writable copies of the texts the structs point at (-Wwrite-strings). */
+static char rt[] = RT, domain[] = "tenant.example.com", local_domain[] = "localhost:8443",
+	    client_id[] = "abc", audience[] = "https://api.example.com/",
+	    scope[] = "openid profile", openid[] = "openid", at[] = "at-secret",
+	    idt[] = "id.tok.en", rt_new[] = "rt-new", bearer[] = "Bearer";
+
+static int parse(const char *json, struct a0_broker_request **ret, char *why, size_t whylen)
+{
+	return a0_broker_request_parse(json, strlen(json), ret, why, whylen);
+}
+
+static void test_request_round_trip(void **state)
+{
+	struct a0_param params[] = { { "organization", "org_1" }, { "x-extra", "a b" } };
+	struct a0_broker_request in = { .op = A0_BROKER_REFRESH,
+					.domain = domain,
+					.client_id = client_id,
+					.refresh_token = rt,
+					.audience = audience,
+					.scope = scope,
+					.params = params,
+					.n_params = 2 },
+				 *out = NULL;
+	char *json = NULL, why[256];
+	size_t len = 0;
+
+	assert_a0(a0_broker_request_format(&in, &json, &len), 0);
+	assert_a0(a0_broker_request_parse(json, len, &out, why, sizeof(why)), 0);
+	assert_int_equal(out->op, A0_BROKER_REFRESH);
+	assert_string_equal(out->domain, in.domain);
+	assert_string_equal(out->client_id, in.client_id);
+	assert_string_equal(out->refresh_token, RT);
+	assert_string_equal(out->audience, in.audience);
+	assert_string_equal(out->scope, in.scope);
+	assert_int_equal(out->n_params, 2);
+	assert_string_equal(out->params[1].key, "x-extra");
+	assert_string_equal(out->params[1].value, "a b");
+	a0_broker_request_free(out);
+	a0_secret_free(json);
+
+	in = (struct a0_broker_request){ .op = A0_BROKER_REVOKE,
+					 .domain = local_domain,
+					 .client_id = client_id,
+					 .refresh_token = rt };
+	assert_a0(a0_broker_request_format(&in, &json, &len), 0);
+	assert_a0(a0_broker_request_parse(json, len, &out, why, sizeof(why)), 0);
+	assert_int_equal(out->op, A0_BROKER_REVOKE);
+	assert_null(out->audience);
+	assert_int_equal(out->n_params, 0);
+	a0_broker_request_free(out);
+	a0_secret_free(json);
+
+	/* Revoke takes the refresh token alone; a request without its members is not sent. */
+	in.scope = openid;
+	assert_a0(a0_broker_request_format(&in, &json, &len), A0_ERR_INVALID);
+	in.scope = NULL;
+	in.refresh_token = NULL;
+	assert_a0(a0_broker_request_format(&in, &json, &len), A0_ERR_INVALID);
+}
+
+static void test_request_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"not json",
+		"[]",
+		"\"refresh\"",
+		"{}",
+		/* missing members */
+		"{\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\",\"refresh_token\":"
+		"\"" RT "\"}",
+		"{\"v\":1,\"domain\":\"t.example\",\"client_id\":\"c\",\"refresh_token\":\"" RT
+		"\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"client_id\":\"c\",\"refresh_token\":\"" RT "\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"refresh_token\":\"" RT
+		"\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\"}",
+		/* wrong version, unknown operation */
+		"{\"v\":2,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\"}",
+		"{\"v\":\"1\",\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\"}",
+		"{\"v\":1,\"op\":\"password\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\"}",
+		/* unknown member, repeated member */
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\",\"grant_type\":\"password\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\",\"refresh_token\":\"" RT "\"}",
+		"{\"v\":1,\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\"}",
+		/* wrong types */
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":7,"
+		"\"refresh_token\":\"" RT "\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":[\"" RT "\"]}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\",\"params\":[]}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\",\"params\":{\"a\":1}}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\",\"audience\":null}",
+		/* bad texts: a domain with a path, a token with a blank, an empty client_id */
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example/x\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT " x\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"\","
+		"\"refresh_token\":\"" RT "\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\",\"scope\":\"a\\nb\"}",
+		/* repeated parameter (ignoring case) */
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\",\"params\":{\"a\":\"1\",\"A\":\"2\"}}",
+		/* revoke takes the refresh token alone */
+		"{\"v\":1,\"op\":\"revoke\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\",\"scope\":\"openid\"}",
+		/* trailing garbage */
+		"{\"v\":1,\"op\":\"revoke\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		"\"refresh_token\":\"" RT "\"} x",
+	};
+	struct a0_broker_request *r = NULL;
+	char why[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		if (parse(bad[i], &r, why, sizeof(why)) != A0_ERR_MALFORMED)
+			fail_msg("accepted #%zu: %s", i, bad[i]);
+		assert_null(r);
+		assert_true(why[0] != '\0');
+		/* The reason never holds the secret. */
+		if (strstr(why, "secret-refresh-token"))
+			fail_msg("#%zu: the reason holds the token: %s", i, why);
+	}
+}
+
+static void test_request_bounds(void **state)
+{
+	struct a0_broker_request *r = NULL;
+	char why[256], *json, *big;
+	size_t n = A0_MAX_TOKEN + 1;
+	int len;
+
+	/* A refresh token over A0_MAX_TOKEN. */
+	big = malloc(n + 1);
+	memset(big, 'a', n);
+	big[n] = '\0';
+	json = malloc(n + 256);
+	len = snprintf(json, n + 256,
+		       "{\"v\":1,\"op\":\"revoke\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		       "\"refresh_token\":\"%s\"}",
+		       big);
+	assert_a0(a0_broker_request_parse(json, (size_t)len, &r, why, sizeof(why)),
+		  A0_ERR_MALFORMED);
+	/* One that fits in a request frame is fine. */
+	big[A0_BROKER_MAX_REQUEST - 200] = '\0';
+	len = snprintf(json, n + 256,
+		       "{\"v\":1,\"op\":\"revoke\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		       "\"refresh_token\":\"%s\"}",
+		       big);
+	assert_a0(a0_broker_request_parse(json, (size_t)len, &r, why, sizeof(why)), 0);
+	a0_broker_request_free(r);
+	r = NULL;
+	free(json);
+	free(big);
+
+	/* A frame over A0_BROKER_MAX_REQUEST is refused before it is parsed. */
+	big = calloc(1, A0_BROKER_MAX_REQUEST + 2);
+	memset(big, ' ', A0_BROKER_MAX_REQUEST + 1);
+	big[0] = '{';
+	big[A0_BROKER_MAX_REQUEST] = '}';
+	assert_a0(a0_broker_request_parse(big, A0_BROKER_MAX_REQUEST + 1, &r, why, sizeof(why)),
+		  A0_ERR_MALFORMED);
+	free(big);
+
+	/* More than A0_BROKER_MAX_PARAMS parameters. */
+	json = calloc(1, 4096);
+	len = snprintf(json, 4096,
+		       "{\"v\":1,\"op\":\"refresh\",\"domain\":\"t.example\",\"client_id\":\"c\","
+		       "\"refresh_token\":\"x\",\"params\":{");
+	for (int i = 0; i <= A0_BROKER_MAX_PARAMS; i++)
+		len += snprintf(json + len, 4096 - (size_t)len, "%s\"p%d\":\"v\"", i ? "," : "", i);
+	len += snprintf(json + len, 4096 - (size_t)len, "}}");
+	assert_a0(a0_broker_request_parse(json, (size_t)len, &r, why, sizeof(why)),
+		  A0_ERR_MALFORMED);
+	/* Deeper than A0_JSON_MAX_DEPTH. */
+	memset(json, '[', 100);
+	assert_a0(a0_broker_request_parse(json, 100, &r, why, sizeof(why)), A0_ERR_MALFORMED);
+	free(json);
+}
+
+static void test_response_round_trip(void **state)
+{
+	struct a0_tokens t = { .access_token = at,
+			       .id_token = idt,
+			       .refresh_token = rt_new,
+			       .token_type = bearer,
+			       .scope = openid,
+			       .expires_in = 86400 },
+			 *out = NULL;
+	struct a0_result res = { .status = 429, .retry_after = 30 }, got = { 0 };
+	char *json = NULL, why[256];
+	size_t len = 0;
+	int err = 1;
+
+	assert_a0(a0_broker_response_format(0, NULL, &t, &json, &len), 0);
+	assert_a0(a0_broker_response_parse(json, len, &err, &got, &out, why, sizeof(why)), 0);
+	assert_a0(err, 0);
+	assert_non_null(out);
+	assert_string_equal(out->access_token, "at-secret");
+	assert_string_equal(out->id_token, "id.tok.en");
+	assert_string_equal(out->refresh_token, "rt-new");
+	assert_string_equal(out->token_type, "Bearer");
+	assert_string_equal(out->scope, "openid");
+	assert_int_equal(out->expires_in, 86400);
+	assert_true(out->expires_at > 0);
+	assert_int_equal(got.retry_after, -1);
+	a0_tokens_free(out);
+	out = NULL;
+	a0_secret_free(json);
+
+	snprintf(res.error, sizeof(res.error), "too_many_requests");
+	snprintf(res.description, sizeof(res.description), "slow down");
+	/* Tokens are never sent with a failure. */
+	assert_a0(a0_broker_response_format(A0_ERR_RATE_LIMITED, &res, &t, &json, &len), 0);
+	assert_null(strstr(json, "at-secret"));
+	assert_a0(a0_broker_response_parse(json, len, &err, &got, &out, why, sizeof(why)), 0);
+	assert_a0(err, A0_ERR_RATE_LIMITED);
+	assert_null(out);
+	assert_int_equal(got.status, 429);
+	assert_int_equal(got.retry_after, 30);
+	assert_string_equal(got.error, "too_many_requests");
+	assert_string_equal(got.description, "slow down");
+	a0_secret_free(json);
+
+	/* Every result name comes back as its code. */
+	for (int e = 0; e >= A0_ERR_LOCKED; e--) {
+		assert_a0(a0_broker_response_format(e, NULL, NULL, &json, &len), 0);
+		assert_a0(a0_broker_response_parse(json, len, &err, NULL, NULL, why, sizeof(why)),
+			  0);
+		assert_a0(err, e);
+		a0_secret_free(json);
+	}
+}
+
+static void test_response_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{\"result\":\"OK\"}",
+		"{\"v\":1}",
+		"{\"v\":1,\"result\":\"NO_SUCH_RESULT\"}",
+		"{\"v\":1,\"result\":\"OK\",\"result\":\"OK\"}",
+		"{\"v\":1,\"result\":\"OK\",\"extra\":1}",
+		"{\"v\":1,\"result\":\"OK\",\"status\":\"200\"}",
+		"{\"v\":1,\"result\":\"OK\",\"status\":1000}",
+		"{\"v\":1,\"result\":\"OK\",\"retry_after\":-2}",
+		"{\"v\":1,\"result\":\"OK\",\"retry_after\":1.5}",
+		"{\"v\":1,\"result\":\"OK\",\"tokens\":{\"token_type\":\"Bearer\","
+		"\"expires_in\":1}}",
+		"{\"v\":1,\"result\":\"OK\",\"tokens\":{\"access_token\":\"a\","
+		"\"token_type\":\"Bearer\"}}",
+		"{\"v\":1,\"result\":\"OK\",\"tokens\":{\"access_token\":\"a\",\"access_token\":"
+		"\"b\",\"token_type\":\"Bearer\",\"expires_in\":1}}",
+		"{\"v\":1,\"result\":\"OK\",\"tokens\":{\"access_token\":\"a b\","
+		"\"token_type\":\"Bearer\",\"expires_in\":1}}",
+		"{\"v\":1,\"result\":\"DENIED\",\"tokens\":{\"access_token\":\"a\","
+		"\"token_type\":\"Bearer\",\"expires_in\":1}}",
+	};
+	struct a0_tokens *t = NULL;
+	struct a0_result res = { 0 };
+	char why[256];
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		if (a0_broker_response_parse(bad[i], strlen(bad[i]), &err, &res, &t, why,
+					     sizeof(why)) != A0_ERR_MALFORMED)
+			fail_msg("accepted #%zu: %s", i, bad[i]);
+		assert_null(t);
+		assert_true(why[0] != '\0');
+	}
+}
+
+static void test_call_no_broker(void **state)
+{
+	struct a0_broker_request req = { .op = A0_BROKER_REVOKE,
+					 .domain = domain,
+					 .client_id = client_id,
+					 .refresh_token = rt };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct a0_tokens *t = NULL;
+	struct a0_result res = { 0 };
+	char dir[] = "/tmp/a0-broker-unit-XXXXXX", path[128], why[256];
+	int err = 0, fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/broker.sock", dir);
+	/* No socket at all. */
+	assert_a0(a0_broker_call(path, &req, 2, &err, &res, &t, why, sizeof(why)), A0_ERR_NETWORK);
+	assert_non_null(strstr(why, "no broker is running at"));
+	assert_non_null(strstr(why, path));
+	/* A socket file nobody listens on (the broker died). */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_a0(a0_broker_call(path, &req, 2, &err, &res, &t, why, sizeof(why)), A0_ERR_NETWORK);
+	assert_non_null(strstr(why, "no broker is running at"));
+	/* Listening but never answering: the timeout. */
+	assert_int_equal(listen(fd, 4), 0);
+	assert_a0(a0_broker_call(path, &req, 1, &err, &res, &t, why, sizeof(why)), A0_ERR_TIMEOUT);
+	assert_null(strstr(why, "secret-refresh-token"));
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_round_trip),
+		cmocka_unit_test(test_request_malformed),
+		cmocka_unit_test(test_request_bounds),
+		cmocka_unit_test(test_response_round_trip),
+		cmocka_unit_test(test_response_malformed),
+		cmocka_unit_test(test_call_no_broker),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
