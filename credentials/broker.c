@@ -47,7 +47,8 @@ static int call(const struct a0_broker_request *req, unsigned timeout,
 				  "%s (start auth0-broker.socket)", why);
 		else if (r == A0_ERR_TIMEOUT)
 			a0_format(res->description, sizeof(res->description),
-				  "no answer in time from auth0-broker at %s", a0_broker_socket_path);
+				  "no answer in time from auth0-broker at %s",
+				  a0_broker_socket_path);
 		else
 			a0_format(res->description, sizeof(res->description),
 				  "auth0-broker at %s: %s", a0_broker_socket_path,
@@ -99,8 +100,7 @@ static int request_of(enum a0_broker_op op, const struct a0_record *main, const 
 	if (a0_strdup_into(&req->domain, main->domain) < 0 ||
 	    a0_strdup_into(&req->client_id, main->client_id) < 0 ||
 	    !(req->refresh_token = a0_secret_dup(main->refresh_token)) ||
-	    a0_strdup_into(&req->audience, audience) < 0 ||
-	    a0_strdup_into(&req->scope, scope) < 0)
+	    a0_strdup_into(&req->audience, audience) < 0 || a0_strdup_into(&req->scope, scope) < 0)
 		goto out;
 	if (n_params > 0 && !(req->params = calloc(n_params, sizeof(*req->params))))
 		goto out;

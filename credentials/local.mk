@@ -43,8 +43,9 @@ if ENABLE_TESTS
 # or the record). Never installed.
 check_LTLIBRARIES += credentials/libauth0-credentials-test.la
 credentials_libauth0_credentials_test_la_SOURCES = $(CREDENTIALS_LIB_SOURCES)
+CREDENTIALS_TEST_BROKER_SOCKET = $(abs_builddir)/tests/credentials/broker.sock
 credentials_libauth0_credentials_test_la_CPPFLAGS = $(CREDENTIALS_CPPFLAGS) \
-	-DA0_BROKER_SOCKET_PATH='"$(abs_builddir)/tests/credentials/broker.sock"'
+	-DA0_BROKER_SOCKET_PATH='"$(CREDENTIALS_TEST_BROKER_SOCKET)"'
 credentials_libauth0_credentials_test_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) \
 	$(KEYUTILS_CFLAGS)
 credentials_libauth0_credentials_test_la_LIBADD = $(CREDENTIALS_LIB_LIBADD)
