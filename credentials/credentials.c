@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libauth0-credentials: the public API (auth0/credentials.h) over the credentials manager, with
- * the real store (the keyring), lock (flock), tenant (lib/auth0.c, in the module of tenant.h)
- * and worker (fork). Only the auth0_credentials_* functions are exported (credentials.sym).
+ * the real store (the keyring), lock (flock), tenant (lib/auth0.c, in the module of tenant.h;
+ * auth0-broker for a confidential application, broker.h) and worker (fork). Only the
+ * auth0_credentials_* functions are exported (credentials.sym).
  */
 #include "config.h"
 
@@ -19,6 +20,7 @@
 
 #include <auth0/credentials.h>
 
+#include "credentials/broker.h"
 #include "credentials/lock.h"
 #include "credentials/manager.h"
 #include "credentials/tenant.h"
@@ -103,6 +105,16 @@ static void op_unlock(void *ctx, int handle)
 	a0_lock_release(handle);
 }
 
+/*
+ * Who sends a record's requests: auth0-broker for a confidential application (client_auth), the
+ * tenant module (loaded by op_run) for a public one.
+ */
+static const struct a0_tenant *tenant_of(const struct auth0_credentials *c,
+					 const struct a0_record *main)
+{
+	return a0_record_uses_broker(main) ? &a0_broker_tenant : c->tenant;
+}
+
 static int op_refresh(void *ctx, const struct a0_record *main, const char *scope,
 		      const char *audience, const struct a0_param *params, size_t n_params,
 		      const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
@@ -110,15 +122,15 @@ static int op_refresh(void *ctx, const struct a0_record *main, const char *scope
 {
 	struct auth0_credentials *c = ctx;
 
-	return c->tenant->refresh(main, c->timeout, scope, audience, params, n_params, headers,
-				  n_headers, ret, res);
+	return tenant_of(c, main)->refresh(main, c->timeout, scope, audience, params, n_params,
+					   headers, n_headers, ret, res);
 }
 
 static int op_revoke(void *ctx, const struct a0_record *main, struct a0_result *res)
 {
 	struct auth0_credentials *c = ctx;
 
-	return c->tenant->revoke(main, c->timeout, res);
+	return tenant_of(c, main)->revoke(main, c->timeout, res);
 }
 
 /*
@@ -165,8 +177,11 @@ static void op_run(void *ctx, struct a0_cm *cm, struct a0_cm_job *job)
 {
 	struct auth0_credentials *c = ctx;
 
-	/* Every job talks to the tenant: load the module here, before a worker is forked. */
-	if (!c->tenant) {
+	/*
+	 * Every job talks to the tenant: load the module here, before a worker is forked; not
+	 * for a confidential application, whose requests the broker makes.
+	 */
+	if (!c->tenant && !a0_record_uses_broker(job->main)) {
 		memset(&job->out, 0, sizeof(job->out));
 		if (load_tenant(c, job->out.message, sizeof(job->out.message)) < 0) {
 			job->out.code = AUTH0_CREDENTIALS_UNKNOWN;

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,6 +99,7 @@ static void request_failed(struct a0_cm_job *job, int err, const struct a0_resul
 {
 	struct a0_cm_outcome *o = &job->out;
 	const char *domain = job->main->domain;
+	bool via_broker = a0_record_uses_broker(job->main);
 	char tries[48] = "";
 
 	o->status = res->status;
@@ -106,14 +108,33 @@ static void request_failed(struct a0_cm_job *job, int err, const struct a0_resul
 		a0_format(o->description, sizeof(o->description), "%s", res->description);
 	if (o->attempts > 1)
 		a0_format(tries, sizeof(tries), " (after %u attempts)", o->attempts);
-	if (res->status == 401 && (strcmp(res->error, "access_denied") == 0 ||
-				   strcmp(res->error, "invalid_client") == 0)) {
-		/* The record has no client secret, and the helper must never read one. */
+	if (res->status == 401 && via_broker &&
+	    (strcmp(res->error, "access_denied") == 0 ||
+	     strcmp(res->error, "invalid_client") == 0)) {
+		outcome(o, exchange_failed(job->kind),
+			"%s: the tenant refused auth0-broker's client authentication for "
+			"application %s (HTTP %ld %s: %s); check the broker's client_secret_file "
+			"or client_private_key_file",
+			what_of(job->kind), job->main->client_id, res->status, res->error,
+			res->description);
+	} else if (res->status == 401 && (strcmp(res->error, "access_denied") == 0 ||
+					  strcmp(res->error, "invalid_client") == 0)) {
+		/*
+		 * A public application's record (no client_auth): stored before the application
+		 * became confidential, or by a login configured without its authentication. The
+		 * helper never holds a client secret; auth0-broker does, for records that say so.
+		 */
 		outcome(o, exchange_failed(job->kind),
 			"%s: the tenant requires client authentication for application %s "
-			"(HTTP %ld %s: %s); a confidential client cannot refresh from "
-			"auth0-credentials yet, only a public (Native) application can",
+			"(HTTP %ld %s: %s), and these credentials were stored for a public "
+			"application (before auth0-broker, or by a login configured without "
+			"client_secret_file or client_private_key_file); sign in again",
 			what_of(job->kind), job->main->client_id, res->status, res->error,
+			res->description);
+	} else if (via_broker && res->status == 0 &&
+		   (err == A0_ERR_NETWORK || err == A0_ERR_TIMEOUT)) {
+		/* The broker could not be asked, or could not reach the tenant: broker.c said. */
+		outcome(o, AUTH0_CREDENTIALS_NO_NETWORK, "%s: %s", what_of(job->kind),
 			res->description);
 	} else if (err == A0_ERR_MFA_REQUIRED) {
 		outcome(o, AUTH0_CREDENTIALS_MFA_REQUIRED,

@@ -20,15 +20,38 @@ credentials_libcredentials_core_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYUT
 # (lib/libauth0base.la: the answers' parsers, not the requests) and the keyring store. Should
 # code of the library ever call into lib/auth0.c or lib/http.c, the link fails (--no-undefined)
 # instead of pulling libcurl back in.
+#
+# A confidential application's requests go to auth0-broker(8) (credentials/broker.h) over the
+# protocol of broker/libauth0broker.la, which needs libc and cJSON alone.
 lib_LTLIBRARIES = credentials/libauth0-credentials.la credentials/auth0-credentials-tenant.la
-credentials_libauth0_credentials_la_SOURCES = credentials/credentials.c \
-	include/auth0/credentials.h credentials/tenant.h
+CREDENTIALS_LIB_SOURCES = credentials/credentials.c include/auth0/credentials.h \
+	credentials/tenant.h credentials/broker.c credentials/broker.h
+CREDENTIALS_LIB_LIBADD = credentials/libcredentials-core.la broker/libauth0broker.la \
+	lib/libauth0base.la keyring/libauth0store.la $(CJSON_LIBS) $(KEYUTILS_LIBS) -lm
+CREDENTIALS_LIB_LDFLAGS = $(AM_LDFLAGS) \
+	-Wl,--version-script=$(srcdir)/credentials/libauth0-credentials.sym -Wl,--no-undefined
+credentials_libauth0_credentials_la_SOURCES = $(CREDENTIALS_LIB_SOURCES)
 credentials_libauth0_credentials_la_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)
 credentials_libauth0_credentials_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYUTILS_CFLAGS)
-credentials_libauth0_credentials_la_LIBADD = credentials/libcredentials-core.la \
-	lib/libauth0base.la keyring/libauth0store.la $(CJSON_LIBS) $(KEYUTILS_LIBS) -lm
-credentials_libauth0_credentials_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
-	-Wl,--version-script=$(srcdir)/credentials/libauth0-credentials.sym -Wl,--no-undefined
+credentials_libauth0_credentials_la_LIBADD = $(CREDENTIALS_LIB_LIBADD)
+credentials_libauth0_credentials_la_LDFLAGS = $(CREDENTIALS_LIB_LDFLAGS) -version-info 0:0:0
+
+if ENABLE_TESTS
+# The test build of the library (credentials/.libs/libauth0-credentials-test.so), for the tests
+# that run auth0-broker: the broker's socket fixed at build time in the build tree, as the
+# installed library's is at A0_BROKER_SOCKET (credentials/broker.h: never from the environment
+# or the record). Never installed.
+check_LTLIBRARIES += credentials/libauth0-credentials-test.la
+credentials_libauth0_credentials_test_la_SOURCES = $(CREDENTIALS_LIB_SOURCES)
+CREDENTIALS_TEST_BROKER_SOCKET = $(abs_builddir)/tests/credentials/broker.sock
+credentials_libauth0_credentials_test_la_CPPFLAGS = $(CREDENTIALS_CPPFLAGS) \
+	-DA0_BROKER_SOCKET_PATH='"$(CREDENTIALS_TEST_BROKER_SOCKET)"'
+credentials_libauth0_credentials_test_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) \
+	$(KEYUTILS_CFLAGS)
+credentials_libauth0_credentials_test_la_LIBADD = $(CREDENTIALS_LIB_LIBADD)
+credentials_libauth0_credentials_test_la_LDFLAGS = $(CREDENTIALS_LIB_LDFLAGS) \
+	-rpath $(abs_builddir)/credentials
+endif
 EXTRA_DIST += credentials/libauth0-credentials.sym credentials/auth0-credentials.pc.in
 
 # The tenant module, auth0-credentials-tenant.so: the refresh and revocation requests, which the

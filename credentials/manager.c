@@ -309,6 +309,9 @@ int a0_cm_exchange_record(const struct a0_record *main, const struct a0_tokens *
 		goto out;
 	if ((r = a0_strdup_into(&n->audience, audience)) < 0)
 		goto out;
+	/* ... and how its application authenticates: the same way for every record. */
+	if ((r = a0_strdup_into(&n->client_auth, main->client_auth)) < 0)
+		goto out;
 	if ((r = fill_tokens(n, t, scope, issued)) < 0)
 		goto out;
 	/* Records of a session end with its refresh token: API and SSO records too. */
@@ -528,6 +531,13 @@ out:
 	return code;
 }
 
+/* a names the tenant and application of b (NULL: no). */
+static bool same_tenant(const struct a0_record *a, const struct a0_record *b)
+{
+	return a && b && a->domain && b->domain && a->client_id && b->client_id &&
+	       strcmp(a->domain, b->domain) == 0 && strcmp(a->client_id, b->client_id) == 0;
+}
+
 /*
  * The record a save makes of the token response t: its tokens, and the tenant from the caller,
  * else from the credentials it replaces (old, may be NULL). A0_ERR_NOMEM.
@@ -552,6 +562,9 @@ static int saved_record(const struct a0_tokens *t, const struct a0_record *old, 
 	if ((r = a0_strdup_into(&n->audience, audience ? audience
 					      : old    ? old->audience
 						       : NULL)) < 0)
+		goto out;
+	/* A confidential application stays one (client_auth) while the tenant is old's. */
+	if (same_tenant(n, old) && (r = a0_strdup_into(&n->client_auth, old->client_auth)) < 0)
 		goto out;
 	if ((r = fill_tokens(n, t, NULL, issued)) < 0)
 		goto out;
@@ -980,7 +993,9 @@ int a0_cm_sso_exchange(struct a0_cm *cm, const char *refresh_token, const char *
 	    a0_strdup_into(&tmp->ca_file, ca_file  ? ca_file
 					  : stored ? stored->ca_file
 						   : NULL) < 0 ||
-	    a0_strdup_into(&tmp->refresh_token, refresh_token) < 0) {
+	    a0_strdup_into(&tmp->refresh_token, refresh_token) < 0 ||
+	    (same_tenant(tmp, stored) &&
+	     a0_strdup_into(&tmp->client_auth, stored->client_auth) < 0)) {
 		code = fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
 		goto out;
 	}

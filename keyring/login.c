@@ -40,6 +40,13 @@ int a0_record_from_tokens(const struct a0_tokens *t, const struct a0_config *cfg
 	    (rc = a0_strdup_into(&r->ca_file, cfg->ca_file)) < 0 ||
 	    (rc = a0_strdup_into(&r->audience, cfg->audience)) < 0)
 		goto out;
+	/*
+	 * A confidential application: the session's refreshes go through auth0-broker(8), which
+	 * alone holds the client's authentication (the record never does).
+	 */
+	if ((cfg->client_secret_file || cfg->client_private_key_file) &&
+	    (rc = a0_strdup_into(&r->client_auth, A0_RECORD_CLIENT_AUTH_BROKER)) < 0)
+		goto out;
 	r->expires_at = t->expires_at;
 	/* The client cannot ask Auth0 for the refresh token's lifetime; the configuration says
 	 * it (Auth0's default: 30 days absolute, not extended by rotation). */

@@ -2,9 +2,9 @@
 /*
  * Records (record.h): free, copy, serialise, parse, name.
  *
- * Serialisation, format version 1. A payload is text:
+ * Serialisation, format version 2. A payload is text:
  *
- *   pam_auth0-record 1\n
+ *   pam_auth0-record 2\n
  *   <field> <length>\n<value>\n        once for each field present
  *   end\n
  *
@@ -16,10 +16,15 @@
  * error, also one that falls between two fields; nothing may follow it. The whole payload is at
  * most A0_RECORD_MAX bytes.
  *
+ * Version 2 added client_auth, whose one value is "broker" (A0_RECORD_CLIENT_AUTH_BROKER: a
+ * confidential application, refreshed through auth0-broker(8)); absent, the application is
+ * public. Version 1 payloads, written before it, are still read: the same fields but
+ * client_auth, which in a version 1 payload is an unknown field. Only version 2 is written.
+ *
  * A payload whose first line names another version is A0_ERR_VERSION, whatever follows, so that a
  * reader never guesses at a newer writer's fields; every other deviation (unknown or repeated
- * field, bad length, truncation, a NUL or control byte) is A0_ERR_MALFORMED. A writer that adds,
- * removes or changes a field bumps the version.
+ * field, bad length, truncation, a NUL or control byte, a client_auth other than "broker") is
+ * A0_ERR_MALFORMED. A writer that adds, removes or changes a field bumps the version.
  */
 #include "config.h"
 
@@ -36,7 +41,9 @@
 
 #define MAGIC "pam_auth0-record "
 #define END "end\n"
-#define RECORD_VERSION 1
+#define RECORD_VERSION 2
+/* The oldest version still read. */
+#define RECORD_VERSION_MIN 1
 /* Longest value of one field: Auth0's tokens are a few kilobytes. */
 #define A0_FIELD_MAX (64 * 1024)
 
@@ -47,21 +54,23 @@ struct field {
 	enum fkind kind;
 	size_t offset;
 	bool required;
+	int since; /* the format version that added it */
 };
 
 #define S(f) offsetof(struct a0_record, f)
 static const struct field fields[] = {
-	{ "access_token", F_SECRET, S(access_token), true },
-	{ "id_token", F_SECRET, S(id_token), false },
-	{ "refresh_token", F_SECRET, S(refresh_token), false },
-	{ "token_type", F_TEXT, S(token_type), true },
-	{ "scope", F_TEXT, S(scope), false },
-	{ "expires_at", F_TIME, S(expires_at), true },
-	{ "refresh_expires_at", F_TIME, S(refresh_expires_at), false },
-	{ "domain", F_TEXT, S(domain), true },
-	{ "client_id", F_TEXT, S(client_id), true },
-	{ "ca_file", F_TEXT, S(ca_file), false },
-	{ "audience", F_TEXT, S(audience), false },
+	{ "access_token", F_SECRET, S(access_token), true, 1 },
+	{ "id_token", F_SECRET, S(id_token), false, 1 },
+	{ "refresh_token", F_SECRET, S(refresh_token), false, 1 },
+	{ "token_type", F_TEXT, S(token_type), true, 1 },
+	{ "scope", F_TEXT, S(scope), false, 1 },
+	{ "expires_at", F_TIME, S(expires_at), true, 1 },
+	{ "refresh_expires_at", F_TIME, S(refresh_expires_at), false, 1 },
+	{ "domain", F_TEXT, S(domain), true, 1 },
+	{ "client_id", F_TEXT, S(client_id), true, 1 },
+	{ "ca_file", F_TEXT, S(ca_file), false, 1 },
+	{ "audience", F_TEXT, S(audience), false, 1 },
+	{ "client_auth", F_TEXT, S(client_auth), false, 2 },
 };
 #undef S
 #define N_FIELDS A0_ARRAY_SIZE(fields)
@@ -75,6 +84,20 @@ static const struct field fields[] = {
 _Static_assert(sizeof(char *) != sizeof(time_t) ||
 		       sizeof(struct a0_record) == N_FIELDS * sizeof(time_t),
 	       "every member of struct a0_record needs a row in fields[]");
+
+/* A value field f may hold: client_auth has one value, the others any text. */
+static bool value_ok(const struct field *f, const char *s, size_t len)
+{
+	if (f->offset != offsetof(struct a0_record, client_auth))
+		return true;
+	return len == sizeof(A0_RECORD_CLIENT_AUTH_BROKER) - 1 &&
+	       memcmp(s, A0_RECORD_CLIENT_AUTH_BROKER, len) == 0;
+}
+
+bool a0_record_uses_broker(const struct a0_record *r)
+{
+	return r && r->client_auth && strcmp(r->client_auth, A0_RECORD_CLIENT_AUTH_BROKER) == 0;
+}
 
 static char **string_at(struct a0_record *r, const struct field *f)
 {
@@ -180,7 +203,8 @@ static int append_value(struct a0_buf *b, const struct a0_record *r, const struc
 	if (!(s = string_of(r, f)))
 		return f->required ? A0_ERR_INVALID : 0;
 	len = strlen(s);
-	if (len == 0 || len > A0_FIELD_MAX || !a0_text_ok(s, len, A0_TEXT_ASCII))
+	if (len == 0 || len > A0_FIELD_MAX || !a0_text_ok(s, len, A0_TEXT_ASCII) ||
+	    !value_ok(f, s, len))
 		return A0_ERR_INVALID;
 	return append_field(b, f->name, s, len);
 }
@@ -251,7 +275,7 @@ int a0_record_parse(const char *p, size_t len, struct a0_record **ret)
 	v = parse_decimal(p + pos, (size_t)(nl - (p + pos)), 9);
 	if (v < 0)
 		return A0_ERR_MALFORMED;
-	if (v != RECORD_VERSION)
+	if (v < RECORD_VERSION_MIN || v > RECORD_VERSION)
 		return A0_ERR_VERSION;
 	pos = (size_t)(nl - p) + 1;
 
@@ -277,7 +301,7 @@ int a0_record_parse(const char *p, size_t len, struct a0_record **ret)
 		if (!sp)
 			goto out;
 		f = field_named(p + pos, (size_t)(sp - (p + pos)));
-		if (!f)
+		if (!f || f->since > v)
 			goto out;
 		idx = (size_t)(f - fields);
 		if (seen[idx])
@@ -298,7 +322,11 @@ int a0_record_parse(const char *p, size_t len, struct a0_record **ret)
 				goto out;
 			*time_at(r, f) = (time_t)t;
 		} else {
-			char *s = malloc((size_t)vlen + 1);
+			char *s;
+
+			if (!value_ok(f, value, (size_t)vlen))
+				goto out;
+			s = malloc((size_t)vlen + 1);
 
 			if (!s) {
 				rc = A0_ERR_NOMEM;

@@ -43,7 +43,18 @@ struct a0_record {
 	char *audience; /* may be NULL */
 	/* When the refresh token's absolute lifetime ends (the key's timeout), 0 = unknown. */
 	time_t refresh_expires_at;
+	/*
+	 * How the application authenticates (format version 2): NULL for a public application,
+	 * A0_RECORD_CLIENT_AUTH_BROKER for a confidential one whose requests auth0-broker(8)
+	 * makes. No other value is written or read.
+	 */
+	char *client_auth;
 };
+
+#define A0_RECORD_CLIENT_AUTH_BROKER "broker"
+
+/* r's application is confidential: its requests go through auth0-broker (client_auth). */
+bool a0_record_uses_broker(const struct a0_record *r);
 
 /* Free a record, wiping its secrets; NULL is fine. */
 void a0_record_free(struct a0_record *r);

@@ -1,7 +1,8 @@
 if ENABLE_TESTS
 # tests/credentials: the auth0-credentials command and the C API against the fake tenant. Each
 # joins a fresh session keyring.
-check_PROGRAMS += tests/credentials/test_cli tests/credentials/test_capi
+check_PROGRAMS += tests/credentials/test_cli tests/credentials/test_capi \
+	tests/credentials/test_broker
 
 tests_credentials_test_cli_SOURCES = tests/credentials/test_cli.c tests/credentials/common.c \
 	tests/credentials/common.h
@@ -16,4 +17,16 @@ tests_credentials_test_capi_SOURCES = tests/credentials/test_capi.c tests/creden
 tests_credentials_test_capi_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS)
 tests_credentials_test_capi_CFLAGS = $(CREDENTIALS_TEST_CFLAGS)
 tests_credentials_test_capi_LDADD = credentials/libauth0-credentials.la $(CREDENTIALS_TEST_LIBS) -ldl
+
+# A confidential application's records (client_auth "broker"): the command with the installed
+# library's socket, and the C API of the library's test build (its socket in the build tree,
+# where the test starts auth0-broker, $A0_BROKER, when it is built). The store, to mark a saved
+# record as the module marks a confidential login's.
+tests_credentials_test_broker_SOURCES = tests/credentials/test_broker.c \
+	tests/credentials/common.c tests/credentials/common.h $(TEST_USER)
+tests_credentials_test_broker_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS) \
+	-DA0_TEST_BROKER_SOCKET='"$(CREDENTIALS_TEST_BROKER_SOCKET)"'
+tests_credentials_test_broker_CFLAGS = $(CREDENTIALS_TEST_CFLAGS)
+tests_credentials_test_broker_LDADD = credentials/libauth0-credentials-test.la \
+	keyring/libauth0store.la lib/libauth0base.la $(CREDENTIALS_TEST_LIBS)
 endif

@@ -33,9 +33,10 @@ AM_TESTS_ENVIRONMENT = \
 	A0_HELPER=$(abs_builddir)/credentials/auth0-credentials \
 	A0_HELPER_LIB=$(abs_builddir)/credentials/.libs/libauth0-credentials.so \
 	A0_ADMIN=$(abs_builddir)/admin/auth0-pam \
+	A0_BROKER=$(abs_builddir)/broker/auth0-broker \
 	ASAN_OPTIONS=detect_leaks=1 ; \
 	export A0_MODULE A0_PAM_WRAPPER A0_PAM_WRAPPER_MODULES A0_CERTS_DIR A0_HELPER \
-	A0_HELPER_LIB A0_ADMIN ASAN_OPTIONS ;
+	A0_HELPER_LIB A0_ADMIN A0_BROKER ASAN_OPTIONS ;
 CLEANFILES += tests/certs.lock
 endif
 EXTRA_DIST += tests/with-fake-tenant tests/fake-tenant tests/e2e tests/secrets tests/valgrind

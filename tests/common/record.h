@@ -39,6 +39,7 @@ static inline struct a0_record *sample(const char *rt)
 	r->client_id = strdup("pam-native");
 	r->ca_file = strdup("/etc/ssl/certs/ca.pem");
 	r->audience = strdup("https://api.example.com/");
+	r->client_auth = strdup(A0_RECORD_CLIENT_AUTH_BROKER);
 	return r;
 }
 
@@ -63,6 +64,7 @@ static inline void assert_records_equal(const struct a0_record *a, const struct 
 	assert_str_or_null(a->client_id, b->client_id);
 	assert_str_or_null(a->ca_file, b->ca_file);
 	assert_str_or_null(a->audience, b->audience);
+	assert_str_or_null(a->client_auth, b->client_auth);
 }
 
 #endif

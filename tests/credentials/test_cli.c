@@ -807,8 +807,13 @@ static void test_confidential_client_is_refused_clearly(void **state)
 	before = record_payload("main", &before_len);
 	HELPER(&p, NULL, "get", "--force-refresh");
 	o = expect_error(&p, RENEW_FAILED);
+	/* A record without client_auth: a public application's, stored before the broker. */
 	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")),
-			       "a confidential client cannot refresh from auth0-credentials yet"));
+			       "requires client authentication for application pam-confidential"));
+	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")),
+			       "stored for a public application"));
+	assert_non_null(
+		strstr(cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")), "sign in again"));
 	cJSON_Delete(o);
 	after = record_payload("main", &after_len);
 	assert_int_equal(after_len, before_len);

@@ -281,10 +281,10 @@ parts("unusable_key", "RS256", claims(), {"alg": "RS256", "kid": "fuzz-enc"})
 parts("unknown_kid", "ES256", claims(), {"alg": "ES256", "kid": "rotated-away"})
 parts("no_kid", "ES256", claims(), {"alg": "ES256"})
 
-# ---- record: a keyring record's payload (keyring/store.c, format version 1)
+# ---- record: a keyring record's payload (keyring/record.c, format version 2; 1 still read)
 
 
-def record(name, fields, version=1):
+def record(name, fields, version=2):
     out = "pam_auth0-record %d\n" % version
     for k, v in fields:
         out += "%s %d\n%s\n" % (k, len(v), v)
@@ -297,12 +297,13 @@ REC = [("access_token", ACCESS), ("id_token", ID_TOKEN), ("refresh_token", REFRE
        ("expires_at", str(NOW + 86400)), ("refresh_expires_at", str(NOW + 2592000)),
        ("domain", "tenant.example.com"), ("client_id", AUD),
        ("ca_file", "/etc/ssl/certs/ca-certificates.crt"), ("audience", "https://api.example.com/")]
-record("main", REC)
+record("main", REC, version=1)  # version 1 payloads are still read
 record("minimal", [REC[0], REC[3], REC[5], REC[7], REC[8]])
 record("reordered", list(reversed(REC)))
 record("api_scopes", [REC[0], REC[3], ("scope", "write:x read:x read:x openid"), REC[5], REC[7], REC[8],
                       ("audience", "https://other.example.com/")])
-record("next_version", REC, version=2)
+record("broker", REC + [("client_auth", "broker")], version=2)
+record("next_version", REC, version=3)
 record("duplicate", REC + [REC[3]])
 record("missing_domain", REC[:7] + REC[8:])
 write("record", "truncated", open(os.path.join(OUT, "record", "main")).read()[:300])

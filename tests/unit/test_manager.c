@@ -133,14 +133,15 @@ static char *snapshot(void)
 		if (!r)
 			continue;
 		n += (size_t)snprintf(text + n, sizeof(text) - n,
-				      "%s|%s|%s|%s|%s|%s|%lld|%s|%s|%s|%s|%lld\n",
+				      "%s|%s|%s|%s|%s|%s|%lld|%s|%s|%s|%s|%lld|%s\n",
 				      w.records[i].name, r->access_token,
 				      r->id_token ? r->id_token : "-",
 				      r->refresh_token ? r->refresh_token : "-", r->token_type,
 				      r->scope ? r->scope : "-", (long long)r->expires_at,
 				      r->domain, r->client_id, r->ca_file ? r->ca_file : "-",
 				      r->audience ? r->audience : "-",
-				      (long long)r->refresh_expires_at);
+				      (long long)r->refresh_expires_at,
+				      r->client_auth ? r->client_auth : "-");
 	}
 	return strdup(text);
 }
@@ -629,11 +630,84 @@ static void test_mfa_required(void **state)
 				 AUTH0_CREDENTIALS_MFA_REQUIRED);
 }
 
+/* A public application's record (no client_auth) for a tenant that wants authentication. */
 static void test_confidential_client_explained(void **state)
 {
 	expect_untouched_failure(A0_ERR_AUTH0, 401, "access_denied", -1,
 				 AUTH0_CREDENTIALS_RENEW_FAILED);
-	assert_non_null(strstr(cm.message, "confidential client cannot refresh"));
+	assert_non_null(strstr(cm.message, "requires client authentication for application "
+					   "client-1 (HTTP 401 access_denied: described)"));
+	assert_non_null(strstr(cm.message, "stored for a public application"));
+	assert_non_null(strstr(cm.message, "sign in again"));
+	assert_null(strstr(cm.message, "auth0-broker's"));
+}
+
+/* The main record of a confidential application (client_auth "broker"). */
+static void put_broker_main(time_t expires_at)
+{
+	struct a0_record *r = record("at-1", "rt-1", "openid", expires_at);
+
+	r->client_auth = strdup(A0_RECORD_CLIENT_AUTH_BROKER);
+	put(A0_RECORD_MAIN, r);
+}
+
+/*
+ * A confidential application's failures in the broker's words: the broker not reached (its
+ * reason, from credentials/broker.c, is the message), and the tenant refusing the broker's
+ * client authentication. Nothing stored changes.
+ */
+static void test_broker_record_failures(void **state)
+{
+	struct a0_record *r;
+	char *before;
+
+	put_broker_main(NOW + 10);
+	before = snapshot();
+	reply_error(A0_ERR_NETWORK, 0, NULL, -1);
+	w.replies[w.n_replies - 1].description =
+		"no broker is running at /run/pam_auth0/broker.sock (start auth0-broker.socket)";
+	assert_int_equal(get(NULL, 60, false, &r), AUTH0_CREDENTIALS_NO_NETWORK);
+	assert_null(r);
+	assert_string_equal(cm.message, "renewing the credentials failed: no broker is running at "
+					"/run/pam_auth0/broker.sock (start auth0-broker.socket)");
+	assert_int_equal(w.n_requests, 1);
+	assert_untouched(before);
+
+	reply_error(A0_ERR_CLIENT, 401, "invalid_client", -1);
+	assert_int_equal(get(NULL, 60, false, &r), AUTH0_CREDENTIALS_RENEW_FAILED);
+	assert_non_null(strstr(cm.message, "refused auth0-broker's client authentication for "
+					   "application client-1 (HTTP 401 invalid_client"));
+	assert_null(strstr(cm.message, "public application"));
+	assert_int_equal(w.n_requests, 2);
+	assert_untouched(before);
+	assert_int_equal(w.saves, 0);
+	free(before);
+}
+
+/* What a confidential application's refresh stores says so too: main and API records. */
+static void test_broker_record_kept(void **state)
+{
+	struct a0_record *r;
+	char *name;
+
+	put_broker_main(NOW + 10);
+	reply_tokens("at-2", "rt-2", 3600);
+	assert_int_equal(get(NULL, 60, false, &r), AUTH0_CREDENTIALS_OK);
+	assert_string_equal(r->access_token, "at-2");
+	assert_string_equal(r->client_auth, A0_RECORD_CLIENT_AUTH_BROKER);
+	a0_record_free(r);
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-2");
+	assert_true(a0_record_uses_broker(the_record(A0_RECORD_MAIN)));
+	reply_tokens("api-at", "rt-3", 3600);
+	assert_int_equal(a0_cm_api_get(&cm, "https://api/", NULL, 60, NULL, 0, &r),
+			 AUTH0_CREDENTIALS_OK);
+	assert_true(a0_record_uses_broker(r));
+	a0_record_free(r);
+	assert_int_equal(a0_record_api_name("https://api/", NULL, &name), 0);
+	assert_true(a0_record_uses_broker(the_record(name)));
+	assert_true(a0_record_uses_broker(the_record(A0_RECORD_MAIN)));
+	assert_string_equal(the_record(A0_RECORD_MAIN)->refresh_token, "rt-3");
+	free(name);
 }
 
 static void test_store_failure(void **state)
@@ -1067,6 +1141,8 @@ int main(void)
 		T(test_denied_reports_auth0_error),
 		T(test_mfa_required),
 		T(test_confidential_client_explained),
+		T(test_broker_record_failures),
+		T(test_broker_record_kept),
 		T(test_store_failure),
 		T(test_full_quota_evicts_caches_for_the_rotated_token),
 		T(test_unprintable_access_token_keeps_rotated_refresh_token),

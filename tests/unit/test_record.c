@@ -41,11 +41,13 @@ static void test_serialize_round_trip(void **state)
 	size_t len;
 	char *p = serialize(r, &len);
 
-	assert_int_equal(strncmp(p, "pam_auth0-record 1\n", 19), 0);
+	assert_int_equal(strncmp(p, "pam_auth0-record 2\n", 19), 0);
 	assert_int_equal(strlen(p), len);
 	assert_non_null(strstr(p, "\nrefresh_token 16\nv1.refresh-token\n"));
+	assert_non_null(strstr(p, "\nclient_auth 6\nbroker\n"));
 	assert_int_equal(a0_record_parse(p, len, &back), 0);
 	assert_records_equal(r, back);
+	assert_true(a0_record_uses_broker(back));
 	a0_record_free(back);
 	a0_secret_free(p);
 
@@ -55,11 +57,14 @@ static void test_serialize_round_trip(void **state)
 	free(r->scope), r->scope = NULL;
 	free(r->ca_file), r->ca_file = NULL;
 	free(r->audience), r->audience = NULL;
+	free(r->client_auth), r->client_auth = NULL;
 	r->refresh_expires_at = 0;
 	p = serialize(r, &len);
 	assert_null(strstr(p, "refresh"));
+	assert_null(strstr(p, "client_auth"));
 	assert_int_equal(a0_record_parse(p, len, &back), 0);
 	assert_records_equal(r, back);
+	assert_false(a0_record_uses_broker(back));
 	a0_record_free(back);
 	a0_secret_free(p);
 	a0_record_free(r);
@@ -89,6 +94,18 @@ static void test_serialize_refuses_bad_records(void **state)
 	r->domain = NULL;
 	assert_int_equal(a0_record_serialize(r, &p, &len), A0_ERR_INVALID);
 	assert_null(p);
+	r->domain = strdup("tenant.example.auth0.com");
+	/* client_auth has one value: anything else is refused, never written. */
+	free(r->client_auth);
+	r->client_auth = strdup("secret");
+	assert_int_equal(a0_record_serialize(r, &p, &len), A0_ERR_INVALID);
+	free(r->client_auth);
+	r->client_auth = strdup("brokers");
+	assert_int_equal(a0_record_serialize(r, &p, &len), A0_ERR_INVALID);
+	free(r->client_auth);
+	r->client_auth = strdup("");
+	assert_int_equal(a0_record_serialize(r, &p, &len), A0_ERR_INVALID);
+	assert_null(p);
 	a0_record_free(r);
 }
 
@@ -100,7 +117,8 @@ static void expect_parse(const char *text, int err)
 	assert_null(r);
 }
 
-#define HEAD "pam_auth0-record 1\n"
+#define HEAD "pam_auth0-record 2\n"
+#define HEAD_V1 "pam_auth0-record 1\n"
 #define REQUIRED                                                                     \
 	"access_token 2\nAT\ntoken_type 6\nBearer\nexpires_at 1\n5\ndomain 3\nd.x\n" \
 	"client_id 1\nc\n"
@@ -117,15 +135,16 @@ static void test_parse_version_and_garbage(void **state)
 	a0_record_free(r);
 
 	/* Another version is its own error, however the rest looks. */
-	expect_parse("pam_auth0-record 2\n" REQUIRED END, A0_ERR_VERSION);
-	expect_parse("pam_auth0-record 2\n{\"v\":2}", A0_ERR_VERSION);
+	expect_parse("pam_auth0-record 3\n" REQUIRED END, A0_ERR_VERSION);
+	expect_parse("pam_auth0-record 3\n{\"v\":3}", A0_ERR_VERSION);
+	expect_parse("pam_auth0-record 0\n" REQUIRED END, A0_ERR_VERSION);
 	expect_parse("pam_auth0-record 10\n", A0_ERR_VERSION);
 	/* Not a record at all. */
 	expect_parse("", A0_ERR_MALFORMED);
 	expect_parse("{\"access_token\":\"AT\"}", A0_ERR_MALFORMED);
 	expect_parse("pam_auth0-record 01\n" REQUIRED END, A0_ERR_MALFORMED);
 	expect_parse("pam_auth0-record x\n" REQUIRED END, A0_ERR_MALFORMED);
-	expect_parse("pam_auth0-record 1", A0_ERR_MALFORMED);
+	expect_parse("pam_auth0-record 2", A0_ERR_MALFORMED);
 	expect_parse("PAM_AUTH0-RECORD 1\n" REQUIRED END, A0_ERR_MALFORMED);
 	/* Fields. */
 	expect_parse(HEAD END, A0_ERR_MALFORMED);      /* none */
@@ -156,6 +175,67 @@ static void test_parse_version_and_garbage(void **state)
 		assert_int_equal(a0_record_parse(text, sizeof(text) - 1, &r), A0_ERR_MALFORMED);
 	}
 	assert_int_equal(a0_record_parse(NULL, 0, &r), A0_ERR_MALFORMED);
+}
+
+/*
+ * Version 2's client_auth: "broker" or absent; version 1 payloads, written before it, are still
+ * read, and have no client_auth (it is an unknown field there).
+ */
+static void test_parse_client_auth_and_version_1(void **state)
+{
+	struct a0_record *r = NULL;
+	const char *v2 = HEAD REQUIRED "client_auth 6\nbroker\n" END;
+	const char *v1 = HEAD_V1 "access_token 2\nAT\nrefresh_token 2\nRT\ntoken_type 6\nBearer\n"
+				 "expires_at 1\n5\nrefresh_expires_at 2\n17\ndomain 3\nd.x\n"
+				 "client_id 1\nc\nca_file 4\n/c.p\naudience 1\na\nscope 1\ns\n"
+				 "id_token 2\nIT\n" END;
+	char *p = NULL;
+	size_t len;
+
+	assert_int_equal(a0_record_parse(v2, strlen(v2), &r), 0);
+	assert_string_equal(r->client_auth, "broker");
+	assert_true(a0_record_uses_broker(r));
+	a0_record_free(r);
+	r = NULL;
+	assert_int_equal(a0_record_parse(HEAD REQUIRED END, strlen(HEAD REQUIRED END), &r), 0);
+	assert_null(r->client_auth);
+	assert_false(a0_record_uses_broker(r));
+	a0_record_free(r);
+	r = NULL;
+	assert_false(a0_record_uses_broker(NULL));
+
+	/* An unknown value, or a near one, is refused: the reader never guesses. */
+	expect_parse(HEAD REQUIRED "client_auth 6\nsecret\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "client_auth 6\nBROKER\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "client_auth 7\nbrokers\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "client_auth 5\nbroke\n" END, A0_ERR_MALFORMED);
+	expect_parse(HEAD REQUIRED "client_auth 6\nbroker\nclient_auth 6\nbroker\n" END,
+		     A0_ERR_MALFORMED);
+
+	/* Version 1: every field of its time, read as before; written back as version 2. */
+	assert_int_equal(a0_record_parse(v1, strlen(v1), &r), 0);
+	assert_string_equal(r->access_token, "AT");
+	assert_string_equal(r->refresh_token, "RT");
+	assert_string_equal(r->id_token, "IT");
+	assert_string_equal(r->token_type, "Bearer");
+	assert_int_equal(r->expires_at, 5);
+	assert_int_equal(r->refresh_expires_at, 17);
+	assert_string_equal(r->domain, "d.x");
+	assert_string_equal(r->client_id, "c");
+	assert_string_equal(r->ca_file, "/c.p");
+	assert_string_equal(r->audience, "a");
+	assert_string_equal(r->scope, "s");
+	assert_null(r->client_auth);
+	p = serialize(r, &len);
+	assert_int_equal(strncmp(p, HEAD, strlen(HEAD)), 0);
+	a0_secret_free(p);
+	a0_record_free(r);
+	r = NULL;
+	/* ... and version 1 had no client_auth. */
+	expect_parse(HEAD_V1 REQUIRED "client_auth 6\nbroker\n" END, A0_ERR_MALFORMED);
+	/* Version 1's own errors are still errors. */
+	expect_parse(HEAD_V1 REQUIRED, A0_ERR_MALFORMED);
+	expect_parse(HEAD_V1 REQUIRED "colour 4\nblue\n" END, A0_ERR_MALFORMED);
 }
 
 static void test_parse_every_truncation(void **state)
@@ -265,7 +345,7 @@ static struct a0_record *every_field(void)
 	 * fields table has a row for every member, or it does not compile).
 	 */
 	if (sizeof(char *) == sizeof(time_t))
-		assert_int_equal(sizeof(*r), 9 * sizeof(char *) + 2 * sizeof(time_t));
+		assert_int_equal(sizeof(*r), 10 * sizeof(char *) + 2 * sizeof(time_t));
 	assert_non_null(r);
 	r->access_token = strdup("access-token-1");
 	r->id_token = strdup("id-token-2");
@@ -278,6 +358,7 @@ static struct a0_record *every_field(void)
 	r->ca_file = strdup("/ca-file-9.pem");
 	r->audience = strdup("audience-10");
 	r->refresh_expires_at = 1900000011;
+	r->client_auth = strdup(A0_RECORD_CLIENT_AUTH_BROKER); /* its one value */
 	return r;
 }
 
@@ -356,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_serialize_round_trip),
 		cmocka_unit_test(test_serialize_refuses_bad_records),
 		cmocka_unit_test(test_parse_version_and_garbage),
+		cmocka_unit_test(test_parse_client_auth_and_version_1),
 		cmocka_unit_test(test_parse_every_truncation),
 		cmocka_unit_test(test_parse_every_byte_everywhere),
 		cmocka_unit_test(test_api_name),

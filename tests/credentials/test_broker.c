@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A confidential application's credentials (a record with client_auth "broker"): their
+ * refreshes go through auth0-broker, never to the tenant directly.
+ *
+ * - No broker running: the command (the installed library's socket, A0_BROKER_SOCKET) and the C
+ *   API (the test build, libauth0-credentials-test: its socket in the build tree) fail with
+ *   NO_NETWORK and the documented message, send nothing to the tenant and leave the record
+ *   byte for byte.
+ * - A real auth0-broker ($A0_BROKER, skipped when it is not built; needs root for a caller whose
+ *   uid the broker binds to the fake's user): a refresh through it succeeds and the rotated
+ *   refresh token is persisted, and works for the next refresh.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <keyutils.h>
+
+#include <auth0/credentials.h>
+
+#include "keyring/record.h"
+#include "keyring/store.h"
+#include "lib/secret.h"
+#include "tests/common/testuser.h"
+#include "tests/common/util.h"
+#include "tests/credentials/common.h"
+
+#define INSTALLED_SOCKET "/run/pam_auth0/broker.sock"
+#define CONFIDENTIAL "pam-confidential"
+#define SECRET "test-client-secret-123"
+#define ALICE_ID "auth0|6a0000000000000000000001"
+
+static struct fake f;
+
+static int setup(void **state)
+{
+	helper_test_reset(&f);
+	return 0;
+}
+
+/*
+ * a0alice's login at the confidential application, stored in the session keyring as the module
+ * stores it for a configuration with client_secret_file: client_auth "broker". With expires_in
+ * > 0, the access token expires that many seconds from now (so that a get refreshes).
+ */
+static void store_confidential_login(long expires_in)
+{
+	char *login =
+		fake_login(&f, CONFIDENTIAL, SECRET, "a0alice", "openid profile offline_access");
+	struct a0_record *r = NULL;
+
+	assert_non_null(login);
+	save_login(&f, login, CONFIDENTIAL, f.port);
+	a0_secret_free(login);
+	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r), 0);
+	assert_null(r->client_auth);
+	r->client_auth = strdup(A0_RECORD_CLIENT_AUTH_BROKER);
+	if (expires_in > 0)
+		r->expires_at = time(NULL) + expires_in;
+	assert_int_equal(a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0), 0);
+	a0_record_free(r);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* The command, with the installed library: no broker at /run/pam_auth0/broker.sock. */
+static void test_cli_without_broker(void **state)
+{
+	static const char message[] = "no broker is running at " INSTALLED_SOCKET
+				      " (start auth0-broker.socket)";
+	char *before, *after;
+	size_t before_len, after_len;
+	struct proc p;
+	int logged;
+
+	if (exists(INSTALLED_SOCKET)) {
+		fprintf(stderr, "# %s exists on this host: not a test without a broker\n",
+			INSTALLED_SOCKET);
+		skip();
+	}
+	store_confidential_login(0);
+	before = record_payload(A0_RECORD_MAIN, &before_len);
+	assert_non_null(before);
+	assert_non_null(strstr(before, "\nclient_auth 6\nbroker\n"));
+	logged = log_length(&f);
+
+	/* A refresh (the access token lives a day: --min-ttl asks more). */
+	assert_helper(&p, AUTH0_CREDENTIALS_NO_NETWORK, NULL, "get", "--min-ttl", "100000");
+	assert_non_null(strstr(p.stderr_text, "\"error\":\"NO_NETWORK\""));
+	assert_non_null(strstr(p.stderr_text, message));
+	assert_null(strstr(p.stderr_text, "public application"));
+	proc_free(&p);
+	/* Forced, and a revocation: the same. */
+	assert_helper(&p, AUTH0_CREDENTIALS_NO_NETWORK, NULL, "get", "--force-refresh");
+	assert_non_null(strstr(p.stderr_text, message));
+	proc_free(&p);
+	assert_helper(&p, AUTH0_CREDENTIALS_NO_NETWORK, NULL, "revoke");
+	assert_non_null(strstr(p.stderr_text, message));
+	proc_free(&p);
+
+	/* Nothing reached the tenant, nothing changed. */
+	assert_int_equal(log_length(&f), logged);
+	after = record_payload(A0_RECORD_MAIN, &after_len);
+	assert_non_null(after);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	/* The stored token itself still serves what it can. */
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--min-ttl", "60");
+	proc_free(&p);
+	a0_secret_free(before);
+	a0_secret_free(after);
+}
+
+/* The C API (the test build's socket, in the build tree): the same, and headers refused. */
+static void test_capi_without_broker(void **state)
+{
+	const struct auth0_credentials_header headers[] = { { "X-Trace", "1" } };
+	struct auth0_credentials_tokens *t = NULL;
+	struct auth0_credentials_sso *sso = NULL;
+	struct auth0_credentials *c = NULL;
+	char *before, *after, expected[256];
+	size_t before_len, after_len;
+	int logged;
+
+	if (exists(A0_TEST_BROKER_SOCKET)) {
+		fprintf(stderr, "# %s exists: a broker of another test run?\n",
+			A0_TEST_BROKER_SOCKET);
+		skip();
+	}
+	snprintf(expected, sizeof(expected),
+		 "renewing the credentials failed: no broker is running at %s (start "
+		 "auth0-broker.socket)",
+		 A0_TEST_BROKER_SOCKET);
+	store_confidential_login(0);
+	before = record_payload(A0_RECORD_MAIN, &before_len);
+	logged = log_length(&f);
+
+	assert_code(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_get(c, NULL, 100000, false, NULL, 0, &t),
+		    AUTH0_CREDENTIALS_NO_NETWORK);
+	assert_null(t);
+	assert_string_equal(auth0_credentials_message(c), expected);
+	/* In the caller's process too. */
+	assert_code(auth0_credentials_set_inline(c, true), AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_get(c, NULL, 0, true, NULL, 0, &t),
+		    AUTH0_CREDENTIALS_NO_NETWORK);
+	assert_string_equal(auth0_credentials_message(c), expected);
+	/* Extra headers cannot go through the broker: said before anything is sent. */
+	assert_code(auth0_credentials_sso_headers(c, NULL, 0, headers, 1, &sso),
+		    AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_null(sso);
+	assert_non_null(strstr(auth0_credentials_message(c), "extra request headers cannot be "
+							     "sent through auth0-broker"));
+	auth0_credentials_free(c);
+
+	assert_int_equal(log_length(&f), logged);
+	after = record_payload(A0_RECORD_MAIN, &after_len);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	a0_secret_free(before);
+	a0_secret_free(after);
+}
+
+/* ------------------------------------------------------------------ a real broker */
+
+struct broker_run {
+	char dir[128];
+	char runtime[192];
+	struct test_user user;
+	pid_t pid;
+	char *login; /* a0alice's token response, signed in by the parent */
+};
+
+/* Wait until something accepts connections at path: true, or false after about 10 s. */
+static bool wait_for_socket(const char *path, pid_t pid)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	for (int i = 0; i < 200; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (ok)
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
+/*
+ * As the test user, in a fresh session keyring: store a0alice's confidential login expiring in
+ * 30 s, get with min-ttl 60 (a refresh, through the broker), check the rotated refresh token is
+ * what the keyring holds, and refresh once more with it. 0 when all held.
+ */
+static int as_user(void *ctx)
+{
+	struct broker_run *b = ctx;
+	struct auth0_credentials_tokens *t = NULL;
+	struct auth0_credentials *c = NULL;
+	struct a0_record *r = NULL, *r2 = NULL;
+	int rc = 1;
+
+	setenv("XDG_RUNTIME_DIR", b->runtime, 1);
+	if (auth0_credentials_new(&c) != AUTH0_CREDENTIALS_OK)
+		goto out;
+	{
+		char domain[64];
+		struct auth0_credentials_tenant tenant = { .domain = domain,
+							   .client_id = CONFIDENTIAL,
+							   .ca_file = f.ca };
+
+		snprintf(domain, sizeof(domain), "localhost:%d", f.port);
+		if (auth0_credentials_save(c, b->login, strlen(b->login), &tenant) != 0) {
+			fprintf(stderr, "# save: %s\n", auth0_credentials_message(c));
+			goto out;
+		}
+	}
+	if (a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r) < 0 || !r->refresh_token)
+		goto out;
+	r->client_auth = strdup(A0_RECORD_CLIENT_AUTH_BROKER);
+	r->expires_at = time(NULL) + 30;
+	if (a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0) < 0)
+		goto out;
+
+	if (auth0_credentials_get(c, NULL, 60, false, NULL, 0, &t) != AUTH0_CREDENTIALS_OK) {
+		fprintf(stderr, "# get through the broker: %s\n", auth0_credentials_message(c));
+		goto out;
+	}
+	if (t->expires_at < time(NULL) + 3600) {
+		fprintf(stderr, "# the access token was not renewed\n");
+		goto out;
+	}
+	auth0_credentials_tokens_free(t);
+	t = NULL;
+	/* The rotated refresh token is in the keyring, and the record still says "broker". */
+	if (a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r2) < 0 ||
+	    !r2->refresh_token || strcmp(r2->refresh_token, r->refresh_token) == 0 ||
+	    !a0_record_uses_broker(r2)) {
+		fprintf(stderr, "# the rotated refresh token was not persisted\n");
+		goto out;
+	}
+	/* ... and it is the one the tenant takes now. */
+	if (auth0_credentials_get(c, NULL, 0, true, NULL, 0, &t) != AUTH0_CREDENTIALS_OK) {
+		fprintf(stderr, "# second refresh: %s\n", auth0_credentials_message(c));
+		goto out;
+	}
+	rc = 0;
+out:
+	auth0_credentials_tokens_free(t);
+	auth0_credentials_free(c);
+	a0_record_free(r);
+	a0_record_free(r2);
+	return rc;
+}
+
+static void test_refresh_through_broker(void **state)
+{
+	const char *broker = getenv("A0_BROKER");
+	struct broker_run b = { .pid = -1 };
+	char conf[256], secret[256], users[256], text[2048];
+	int refreshes, status;
+
+	if (!broker || access(broker, X_OK) != 0) {
+		fprintf(stderr, "# auth0-broker is not built (A0_BROKER): skipped\n");
+		skip();
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr,
+			"# needs root (a test user the broker binds to a0alice): skipped\n");
+		skip();
+	}
+	if (strlen(A0_TEST_BROKER_SOCKET) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		fprintf(stderr, "# the build tree's socket path is too long: skipped\n");
+		skip();
+	}
+	(void)unlink(A0_TEST_BROKER_SOCKET); /* a stale one of a run that died */
+	test_user_sweep();
+	assert_true(test_user_create("a0brk", 'a', &b.user));
+	temp_dir(b.dir, sizeof(b.dir), "a0-broker-test");
+	snprintf(b.runtime, sizeof(b.runtime), "%s/runtime", b.dir);
+	assert_int_equal(mkdir(b.runtime, 0700), 0);
+	assert_int_equal(chown(b.runtime, b.user.uid, b.user.gid), 0);
+	assert_int_equal(chmod(b.dir, 0755), 0);
+
+	/* The broker's configuration: the confidential application, its secret, and the test
+	 * user bound to a0alice. */
+	snprintf(secret, sizeof(secret), "%s/client_secret", b.dir);
+	write_text(secret, SECRET "\n");
+	assert_int_equal(chmod(secret, 0600), 0);
+	snprintf(users, sizeof(users), "%s/users", b.dir);
+	snprintf(text, sizeof(text), "%s " ALICE_ID "\n", b.user.name);
+	write_text(users, text);
+	assert_int_equal(chmod(users, 0644), 0);
+	snprintf(conf, sizeof(conf), "%s/pam_auth0.conf", b.dir);
+	snprintf(text, sizeof(text),
+		 "domain = localhost:%d\nclient_id = " CONFIDENTIAL "\nclient_secret_file = %s\n"
+		 "ca_file = %s\nusers_file = %s\nstate_dir = %s/run\ncache_dir = %s/cache\n"
+		 "broker_socket = %s\ntimeout = 5\n",
+		 f.port, secret, f.ca, users, b.dir, b.dir, A0_TEST_BROKER_SOCKET);
+	write_text(conf, text);
+	assert_int_equal(chmod(conf, 0644), 0);
+	/* Rotation on, so that a refresh answers a new refresh token. */
+	fake_control(&f, "POST", "/__control/client",
+		     "{\"client_id\":\"" CONFIDENTIAL "\",\"rotation\":true}");
+
+	b.pid = fork();
+	assert_true(b.pid >= 0);
+	if (b.pid == 0) {
+		execl(broker, broker, "--foreground", "--config", conf, (char *)NULL);
+		_exit(127);
+	}
+	if (!wait_for_socket(A0_TEST_BROKER_SOCKET, b.pid)) {
+		kill(b.pid, SIGKILL);
+		(void)waitpid(b.pid, NULL, 0);
+		fail_msg("auth0-broker did not listen at %s", A0_TEST_BROKER_SOCKET);
+	}
+	b.login = fake_login(&f, CONFIDENTIAL, SECRET, "a0alice", "openid profile offline_access");
+	assert_non_null(b.login);
+	refreshes = refresh_count(&f, 0);
+	status = test_as_user(&b.user, true, as_user, &b);
+	a0_secret_free(b.login);
+
+	kill(b.pid, SIGTERM);
+	(void)waitpid(b.pid, NULL, 0);
+	(void)unlink(A0_TEST_BROKER_SOCKET);
+	test_user_remove(&b.user);
+	(void)remove_tree(b.dir);
+	assert_int_equal(status, 0);
+	/* Two refreshes at the tenant (through the broker), no reuse of a rotated-out token. */
+	assert_int_equal(refresh_count(&f, 0) - refreshes, 2);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_cli_without_broker, setup),
+		cmocka_unit_test_setup(test_capi_without_broker, setup),
+		cmocka_unit_test_setup(test_refresh_through_broker, setup),
+	};
+
+	helper_test_init(&f);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
