@@ -7,7 +7,9 @@
 noinst_LTLIBRARIES += broker/libauth0broker.la
 broker_libauth0broker_la_SOURCES = broker/protocol.c broker/protocol.h
 broker_libauth0broker_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
-broker_libauth0broker_la_LIBADD = lib/libauth0base.la lib/libauth0util.la $(CJSON_LIBS)
+# The base comes with whoever links it (the credentials library, or the core for the service):
+# a convenience library that took it too would bring it twice.
+broker_libauth0broker_la_LIBADD = $(CJSON_LIBS)
 
 # The service: the protocol and the network core (grants, ID tokens, the policy).
 sbin_PROGRAMS += broker/auth0-broker

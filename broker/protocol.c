@@ -623,7 +623,7 @@ static int broker_connect(const char *path, double deadline, int *ret, char *why
 		}
 	}
 	if (e == ENOENT || e == ECONNREFUSED) {
-		a0_format(why, whylen, "no broker is running at %s (auth0-broker.socket)", path);
+		a0_format(why, whylen, "no broker is running at %s", path);
 		(void)close(fd);
 		return A0_ERR_NETWORK;
 	}
