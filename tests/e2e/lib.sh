@@ -380,6 +380,24 @@ _e2e_secret_stream() {
 # ---------------------------------------------------------------------------------------------
 # Users
 
+# e2e_user_runtime_dir USER: /run/user/UID (0700, USER's), as pam_systemd would make it, where
+# auth0-credentials keeps its lock files (there is no pam_systemd here). Made only when missing,
+# and then removed on cleanup if it still belongs to that uid. Call after e2e_add_user USER.
+e2e_user_runtime_dir() {
+	local u=${1:?usage: e2e_user_runtime_dir USER} uid
+	uid=$(id -u "$u")
+	[[ ! -e /run/user/$uid ]] || return 0
+	install -d -m 0700 -o "$uid" -g "$(id -g "$u")" "/run/user/$uid"
+	_e2e_defer _e2e_runtime_dir_cleanup "$uid"
+}
+
+_e2e_runtime_dir_cleanup() {
+	local d=/run/user/$1
+	if [ -d "$d" ] && [ ! -L "$d" ] && [ "$(stat -c %u "$d")" = "$1" ]; then
+		rm -rf --one-file-system -- "$d"
+	fi
+}
+
 # e2e_add_user NAME: create a Linux user (home, bash shell, uid >= 1000) with '*' as its shadow
 # password: crypt() never yields '*', so pam_unix refuses every password, but unlike '!' it is not
 # a "locked" marker (see README: sshd skips its own lock check with UsePAM=yes either way).
