@@ -24,3 +24,10 @@ broker/auth0-broker.service: broker/auth0-broker.service.in Makefile
 		$(srcdir)/broker/auth0-broker.service.in >$@.tmp && mv $@.tmp $@
 CLEANFILES += broker/auth0-broker.service
 EXTRA_DIST += broker/auth0-broker.service.in broker/auth0-broker.socket
+
+# Its system user, made by systemd-sysusers (sysusers.d(5) wants the name NAME.conf).
+sysusers_DATA = broker/auth0-broker.conf
+broker/auth0-broker.conf: broker/auth0-broker.sysusers
+	$(AM_V_GEN)$(MKDIR_P) broker && cp $(srcdir)/broker/auth0-broker.sysusers $@
+CLEANFILES += broker/auth0-broker.conf
+EXTRA_DIST += broker/auth0-broker.sysusers

@@ -42,5 +42,6 @@ sync/auth0-sync.service: sync/auth0-sync.service.in Makefile
 CLEANFILES += sync/auth0-sync.service
 EXTRA_DIST += sync/auth0-sync.service.in sync/auth0-sync.timer
 AM_DISTCHECK_CONFIGURE_FLAGS = \
-	--with-systemdsystemunitdir='$$(prefix)/lib/systemd/system'
+	--with-systemdsystemunitdir='$$(prefix)/lib/systemd/system' \
+	--with-sysusersdir='$$(prefix)/lib/sysusers.d'
 # --- end sync-net -------------------------------------------------------------------------
