@@ -261,10 +261,15 @@ static void test_malformed_flood(void **state)
 		if (i % 7 == 0)
 			head[0] = 0x7f;
 		assert_int_equal(write(fd, head, 4), 4);
-		if (n && write(fd, j, n) != (ssize_t)n)
-			fail_msg("write");
+		/*
+		 * The broker may drop a frame whose header is over the bound
+		 * before its body arrives: then the body's write meets a
+		 * closed socket (EPIPE, or ECONNRESET), which is its answer.
+		 */
+		if (n && write(fd, j, n) != (ssize_t)n && errno != EPIPE && errno != ECONNRESET)
+			fail_msg("write: %s", strerror(errno));
 		/* Every one is answered (INVALID) or dropped; read what comes. */
-		if (read(fd, buf, sizeof(buf)) < 0)
+		if (read(fd, buf, sizeof(buf)) < 0 && errno != ECONNRESET)
 			fail_msg("read: %s", strerror(errno));
 		close(fd);
 	}
