@@ -206,7 +206,8 @@ static int take_member(const cJSON *c, struct a0_broker_request *r, bool *have_o
 		if ((rr = text_of(c, A0_MAX_CONNECTION, A0_TEXT_TOKEN, &s, why, whylen)) < 0)
 			return rr;
 		if (!a0_vault_connection_ok(s))
-			return malformed(why, whylen, "'%s' is not a connection name", "connection");
+			return malformed(why, whylen, "'%s' is not a connection name",
+					 "connection");
 		return (r->connection = strdup(s)) ? 0 : A0_ERR_NOMEM;
 	}
 	if (strcmp(c->string, "login_hint") == 0) {

@@ -607,7 +607,8 @@ static int verb_vault(struct auth0_credentials *c, int argc, char **argv, struct
 	if (strcmp(a->positional[0], "clear") == 0) {
 		if (a->scope || a->min_ttl || a->format_set)
 			return invalid("vault clear takes --login-hint only");
-		code = auth0_credentials_vault_clear(c, a->n_positional == 2 ? a->positional[1] : NULL,
+		code = auth0_credentials_vault_clear(c,
+						     a->n_positional == 2 ? a->positional[1] : NULL,
 						     a->login_hint);
 		return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
 	}

@@ -120,8 +120,8 @@ static void request_failed(struct a0_cm_job *job, int err, const struct a0_resul
 			job->connection, a0_vault_explain(err, res), res->status, res->error,
 			res->description);
 	} else if (res->status == 401 && via_broker &&
-	    (strcmp(res->error, "access_denied") == 0 ||
-	     strcmp(res->error, "invalid_client") == 0)) {
+		   (strcmp(res->error, "access_denied") == 0 ||
+		    strcmp(res->error, "invalid_client") == 0)) {
 		outcome(o, exchange_failed(job->kind),
 			"%s: the tenant refused auth0-broker's client authentication for "
 			"application %s (HTTP %ld %s: %s); check the broker's client_secret_file "

@@ -927,8 +927,7 @@ int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, lon
 }
 
 /* The record name of a Token Vault token, the arguments checked. */
-static int vault_name(struct a0_cm *cm, const char *connection, const char *login_hint,
-		      char **ret)
+static int vault_name(struct a0_cm *cm, const char *connection, const char *login_hint, char **ret)
 {
 	int r;
 

@@ -16,10 +16,11 @@
 #define A0_GRANT_REFRESH "refresh_token"
 /* Token Vault (the refresh-token exchange): a federated connection's access token for the user
  * of a refresh token. */
-#define A0_GRANT_TOKEN_VAULT                                                                       \
+#define A0_GRANT_TOKEN_VAULT \
 	"urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
 #define A0_TOKEN_TYPE_REFRESH "urn:ietf:params:oauth:token-type:refresh_token"
-#define A0_TOKEN_TYPE_FEDERATED "http://auth0.com/oauth/token-type/federated-connection-access-token"
+#define A0_TOKEN_TYPE_FEDERATED \
+	"http://auth0.com/oauth/token-type/federated-connection-access-token"
 /* Auth0's error when Token Vault holds no token of the user at the connection (A0_ERR_NOT_FOUND). */
 #define A0_VAULT_NOT_FOUND "federated_connection_refresh_token_not_found"
 /* Longest connection name and login hint sent to Token Vault. */
@@ -42,8 +43,8 @@ struct a0_tokens {
 	char *id_token;      /* NULL when the tenant sent none */
 	char *refresh_token; /* NULL when the tenant sent none */
 	char *token_type;
-	char *scope;         /* NULL when the tenant sent none (= the requested scope) */
-	char *recovery_code; /* new recovery code after the mfa-recovery-code grant */
+	char *scope;             /* NULL when the tenant sent none (= the requested scope) */
+	char *recovery_code;     /* new recovery code after the mfa-recovery-code grant */
 	char *issued_token_type; /* Token Vault's answer; NULL when the tenant sent none */
 	long long expires_in;
 	time_t expires_at;

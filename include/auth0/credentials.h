@@ -50,7 +50,8 @@ enum auth0_credentials_code {
 	AUTH0_CREDENTIALS_MFA_REQUIRED = 12,
 	AUTH0_CREDENTIALS_UNKNOWN = 13, /* a local failure: out of memory, unsafe lock directory */
 	AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED = 14, /* Token Vault refused, or cannot be asked */
-	AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN = 15, /* Token Vault holds no token at the connection */
+	AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN =
+		15, /* Token Vault holds no token at the connection */
 };
 
 enum auth0_credentials_keyring {

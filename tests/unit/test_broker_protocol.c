@@ -358,7 +358,8 @@ static void test_vault_op(void **state)
 				    .token_type = bearer,
 				    .scope = scope,
 				    .expires_in = 3599,
-				    .issued_token_type = (char *)(uintptr_t)A0_TOKEN_TYPE_FEDERATED };
+				    .issued_token_type =
+					    (char *)(uintptr_t)A0_TOKEN_TYPE_FEDERATED };
 	struct a0_result res = { .retry_after = -1 };
 	struct a0_tokens *t = NULL;
 	char *json = NULL, why[256];
