@@ -115,12 +115,22 @@ static double monotonic(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static void log_request_at(uid_t uid, pid_t pid, const char *op, const char *connection, int err,
+			   const char *sub, const struct a0_result *res, const char *why);
+
 /*
  * The one log line of a request: who called, what, the result, the subject; never a token.
  * Text from outside is made safe for syslog.
  */
 static void log_request(uid_t uid, pid_t pid, const char *op, int err, const char *sub,
 			const struct a0_result *res, const char *why)
+{
+	log_request_at(uid, pid, op, NULL, err, sub, res, why);
+}
+
+/* The same with the Token Vault connection asked for (checked: a0_vault_connection_ok). */
+static void log_request_at(uid_t uid, pid_t pid, const char *op, const char *connection, int err,
+			   const char *sub, const struct a0_result *res, const char *why)
 {
 	char show[A0_SHOW_MAX + 1], e[64] = "-", d[MAX_MESSAGE] = "-";
 
@@ -132,9 +142,17 @@ static void log_request(uid_t uid, pid_t pid, const char *op, int err, const cha
 		a0_format(d, sizeof(d), "%s", res->description);
 	a0_text_scrub(e, strlen(e), A0_TEXT_NAME);
 	a0_text_scrub(d, strlen(d), A0_TEXT_LINE);
-	syslog(err == 0 ? LOG_INFO : LOG_NOTICE,
-	       "uid=%u pid=%d op=%s result=%s sub=%s error=%s description=%s", (unsigned)uid,
-	       (int)pid, op, a0_err_name(err), sub ? a0_show(sub, show) : "-", e, d);
+	if (connection)
+		syslog(err == 0 ? LOG_INFO : LOG_NOTICE,
+		       "uid=%u pid=%d op=%s connection=%s result=%s sub=%s error=%s "
+		       "description=%s",
+		       (unsigned)uid, (int)pid, op, connection, a0_err_name(err),
+		       sub ? a0_show(sub, show) : "-", e, d);
+	else
+		syslog(err == 0 ? LOG_INFO : LOG_NOTICE,
+		       "uid=%u pid=%d op=%s result=%s sub=%s error=%s description=%s",
+		       (unsigned)uid, (int)pid, op, a0_err_name(err),
+		       sub ? a0_show(sub, show) : "-", e, d);
 }
 
 /* ------------------------------------------------------------------ answers */
@@ -180,8 +198,8 @@ static void answer(int fd, int err, const struct a0_result *res, const struct a0
 }
 
 /* A refusal of the broker's own: the reason in the answer's error_description. */
-static void refuse(struct broker *b, struct conn *c, const char *op, int err, const char *error,
-		   long retry_after, const char *why)
+static void refuse_at(struct broker *b, struct conn *c, const char *op, const char *connection,
+		      int err, const char *error, long retry_after, const char *why)
 {
 	struct a0_result res = { .retry_after = retry_after };
 
@@ -189,7 +207,13 @@ static void refuse(struct broker *b, struct conn *c, const char *op, int err, co
 	a0_format(res.description, sizeof(res.description), "%s", why);
 	a0_text_scrub(res.description, strlen(res.description), A0_TEXT_LINE);
 	answer(c->fd, err, &res, NULL, 1);
-	log_request(c->uid, c->pid, op, err, NULL, &res, why);
+	log_request_at(c->uid, c->pid, op, connection, err, NULL, &res, why);
+}
+
+static void refuse(struct broker *b, struct conn *c, const char *op, int err, const char *error,
+		   long retry_after, const char *why)
+{
+	refuse_at(b, c, op, NULL, err, error, retry_after, why);
 }
 
 /* ------------------------------------------------------------------ the tenant (children) */
@@ -250,7 +274,7 @@ static int serve(struct broker *b, const struct conn *c, const struct a0_broker_
 	struct a0_tokens *t = NULL;
 	cJSON *claims = NULL;
 	char why[MAX_MESSAGE] = "";
-	const char *op = req->op == A0_BROKER_REFRESH ? "refresh" : "revoke", *sub = NULL;
+	const char *op = a0_broker_op_name(req->op), *sub = NULL;
 	int r;
 
 	if ((r = a0_http_new(&opt, &client.http)) < 0) {
@@ -259,6 +283,13 @@ static int serve(struct broker *b, const struct conn *c, const struct a0_broker_
 	}
 	if (req->op == A0_BROKER_REVOKE) {
 		r = a0_revoke(&client, req->refresh_token, &res);
+		goto out;
+	}
+	if (req->op == A0_BROKER_VAULT) {
+		/* No ID token comes back: the refresh token is the caller's own, and the answer
+		 * is for its user. */
+		r = a0_grant_vault_refresh(&client, req->refresh_token, req->connection,
+					   req->login_hint, req->scope, &t, &res);
 		goto out;
 	}
 	r = a0_grant_refresh(&client, req->refresh_token, req->scope, req->audience, req->params,
@@ -281,7 +312,7 @@ out:
 		}
 	}
 	answer(c->fd, r, &res, t, cfg->timeout);
-	log_request(c->uid, c->pid, op, r, sub, &res, why);
+	log_request_at(c->uid, c->pid, op, req->connection, r, sub, &res, why);
 	a0_tokens_free(t);
 	a0_json_free(claims);
 	a0_result_clear(&res);
@@ -350,6 +381,11 @@ static int allowed(const struct broker *b, const struct a0_broker_request *req, 
 		a0_format(why, whylen, "client_id: not this broker's application");
 		return A0_ERR_INVALID;
 	}
+	if (req->op == A0_BROKER_VAULT &&
+	    !a0_list_contains(&cfg->broker_connections, req->connection)) {
+		a0_format(why, whylen, "connection: not in broker_connections");
+		return A0_ERR_INVALID;
+	}
 	if (req->audience && !a0_list_contains(&cfg->broker_audiences, req->audience)) {
 		a0_format(why, whylen, "audience: not in broker_audiences");
 		return A0_ERR_INVALID;
@@ -379,9 +415,9 @@ static void dispatch(struct broker *b, size_t i)
 		refuse(b, c, op, A0_ERR_INVALID, "invalid_request", -1, why);
 		goto out;
 	}
-	op = req->op == A0_BROKER_REFRESH ? "refresh" : "revoke";
+	op = a0_broker_op_name(req->op);
 	if ((r = allowed(b, req, why, sizeof(why))) < 0) {
-		refuse(b, c, op, r, "invalid_request", -1, why);
+		refuse_at(b, c, op, req->connection, r, "invalid_request", -1, why);
 		goto out;
 	}
 	if (!rate_take(b, c->uid, &wait)) {

@@ -33,6 +33,7 @@
 #define MAX_SCOPE 4096
 /* Bounds of the response's texts (tokens: A0_MAX_TOKEN). */
 #define MAX_TOKEN_TYPE 64
+#define MAX_ISSUED_TOKEN_TYPE 256
 /* Most members of a response object. */
 #define MAX_MEMBERS 16
 /* The longest result name (a0_err_name) and the range of codes searched for it. */
@@ -96,6 +97,8 @@ void a0_broker_request_free(struct a0_broker_request *r)
 	a0_secret_free(r->refresh_token);
 	free(r->audience);
 	free(r->scope);
+	free(r->connection);
+	free(r->login_hint);
 	for (size_t i = 0; i < r->n_params; i++) {
 		/* The request owns them (protocol.h): const only in struct a0_param. */
 		free((char *)(uintptr_t)r->params[i].key);
@@ -162,6 +165,8 @@ static int take_member(const cJSON *c, struct a0_broker_request *r, bool *have_o
 			r->op = A0_BROKER_REFRESH;
 		else if (strcmp(c->valuestring, "revoke") == 0)
 			r->op = A0_BROKER_REVOKE;
+		else if (strcmp(c->valuestring, "vault") == 0)
+			r->op = A0_BROKER_VAULT;
 		else
 			return malformed(why, whylen, "'%s' is not an operation of the broker",
 					 "op");
@@ -197,6 +202,19 @@ static int take_member(const cJSON *c, struct a0_broker_request *r, bool *have_o
 	}
 	if (strcmp(c->string, "params") == 0)
 		return take_params(c, r, why, whylen);
+	if (strcmp(c->string, "connection") == 0) {
+		if ((rr = text_of(c, A0_MAX_CONNECTION, A0_TEXT_TOKEN, &s, why, whylen)) < 0)
+			return rr;
+		if (!a0_vault_connection_ok(s))
+			return malformed(why, whylen, "'%s' is not a connection name",
+					 "connection");
+		return (r->connection = strdup(s)) ? 0 : A0_ERR_NOMEM;
+	}
+	if (strcmp(c->string, "login_hint") == 0) {
+		if ((rr = text_of(c, A0_MAX_LOGIN_HINT, A0_TEXT_TOKEN, &s, why, whylen)) < 0)
+			return rr;
+		return (r->login_hint = strdup(s)) ? 0 : A0_ERR_NOMEM;
+	}
 	return malformed(why, whylen, "unknown member '%.64s'", c->string);
 }
 
@@ -245,8 +263,21 @@ int a0_broker_request_parse(const char *json, size_t len, struct a0_broker_reque
 					       : "'refresh_token'");
 		goto out;
 	}
-	if (r->op == A0_BROKER_REVOKE && (r->audience || r->scope || r->n_params || r->params)) {
+	if (r->op == A0_BROKER_REVOKE && (r->audience || r->scope || r->n_params || r->params ||
+					  r->connection || r->login_hint)) {
 		rr = malformed(why, whylen, "%s takes only the refresh token", "revoke");
+		goto out;
+	}
+	if (r->op == A0_BROKER_REFRESH && (r->connection || r->login_hint)) {
+		rr = malformed(why, whylen, "%s takes no connection or login_hint", "refresh");
+		goto out;
+	}
+	if (r->op == A0_BROKER_VAULT && (r->audience || r->n_params || r->params)) {
+		rr = malformed(why, whylen, "%s takes no audience or params", "vault");
+		goto out;
+	}
+	if (r->op == A0_BROKER_VAULT && !r->connection) {
+		rr = malformed(why, whylen, "the request lacks %s", "'connection'");
 		goto out;
 	}
 	*ret = r;
@@ -258,13 +289,15 @@ out:
 	return rr;
 }
 
-static const char *op_name(enum a0_broker_op op)
+const char *a0_broker_op_name(enum a0_broker_op op)
 {
 	switch (op) {
 	case A0_BROKER_REFRESH:
 		return "refresh";
 	case A0_BROKER_REVOKE:
 		return "revoke";
+	case A0_BROKER_VAULT:
+		return "vault";
 	}
 	return NULL;
 }
@@ -283,13 +316,16 @@ static int print_into(cJSON *root, char **ret, size_t *ret_len)
 
 int a0_broker_request_format(const struct a0_broker_request *r, char **ret, size_t *ret_len)
 {
-	const char *op = r ? op_name(r->op) : NULL;
+	const char *op = r ? a0_broker_op_name(r->op) : NULL;
 	cJSON *root = NULL, *params;
 	int rr = A0_ERR_NOMEM;
 
 	if (!op || !r->domain || !r->client_id || !r->refresh_token ||
 	    r->n_params > A0_BROKER_MAX_PARAMS ||
-	    (r->op == A0_BROKER_REVOKE && (r->audience || r->scope || r->n_params)))
+	    (r->op == A0_BROKER_REVOKE &&
+	     (r->audience || r->scope || r->n_params || r->connection || r->login_hint)) ||
+	    (r->op == A0_BROKER_REFRESH && (r->connection || r->login_hint)) ||
+	    (r->op == A0_BROKER_VAULT && (!r->connection || r->audience || r->n_params)))
 		return A0_ERR_INVALID;
 	root = cJSON_CreateObject();
 	if (!root || !cJSON_AddNumberToObject(root, "v", A0_BROKER_VERSION) ||
@@ -298,7 +334,9 @@ int a0_broker_request_format(const struct a0_broker_request *r, char **ret, size
 	    !cJSON_AddStringToObject(root, "client_id", r->client_id) ||
 	    !cJSON_AddStringToObject(root, "refresh_token", r->refresh_token) ||
 	    (r->audience && !cJSON_AddStringToObject(root, "audience", r->audience)) ||
-	    (r->scope && !cJSON_AddStringToObject(root, "scope", r->scope)))
+	    (r->scope && !cJSON_AddStringToObject(root, "scope", r->scope)) ||
+	    (r->connection && !cJSON_AddStringToObject(root, "connection", r->connection)) ||
+	    (r->login_hint && !cJSON_AddStringToObject(root, "login_hint", r->login_hint)))
 		goto out;
 	if (r->n_params > 0) {
 		params = cJSON_AddObjectToObject(root, "params");
@@ -346,7 +384,9 @@ int a0_broker_response_format(int err, const struct a0_result *res, const struct
 		    !cJSON_AddStringToObject(t, "token_type",
 					     tokens->token_type ? tokens->token_type : "Bearer") ||
 		    (tokens->scope && !cJSON_AddStringToObject(t, "scope", tokens->scope)) ||
-		    !cJSON_AddNumberToObject(t, "expires_in", (double)tokens->expires_in))
+		    !cJSON_AddNumberToObject(t, "expires_in", (double)tokens->expires_in) ||
+		    (tokens->issued_token_type &&
+		     !cJSON_AddStringToObject(t, "issued_token_type", tokens->issued_token_type)))
 			goto out;
 	}
 	rr = print_into(root, ret, ret_len);
@@ -419,6 +459,10 @@ static int parse_tokens(const cJSON *o, struct a0_tokens **ret, char *why, size_
 		} else if (strcmp(c->string, "scope") == 0) {
 			rr = text_of(c, MAX_SCOPE, A0_TEXT_ASCII, &s, why, whylen);
 			if (rr == 0 && !(t->scope = strdup(s)))
+				rr = A0_ERR_NOMEM;
+		} else if (strcmp(c->string, "issued_token_type") == 0) {
+			rr = text_of(c, MAX_ISSUED_TOKEN_TYPE, A0_TEXT_TOKEN, &s, why, whylen);
+			if (rr == 0 && !(t->issued_token_type = strdup(s)))
 				rr = A0_ERR_NOMEM;
 		} else if (strcmp(c->string, "expires_in") == 0) {
 			rr = whole(c, 0, &n, why, whylen);

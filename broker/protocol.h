@@ -18,13 +18,15 @@
  *   "refresh"  "refresh_token" (a secret), optional "audience", "scope", and "params" (an object
  *              of string values: extra form parameters, each name on the broker's allow-list);
  *   "revoke"   "refresh_token";
+ *   "vault"    "refresh_token", "connection" (on the broker's broker_connections), optional
+ *              "login_hint" and "scope": Token Vault's refresh-token exchange;
  * Any other member, a value of another type, a duplicate member, or a text over its bound is a
  * malformed request (the broker answers INVALID and logs it).
  *
  * Response: {"v":1, "result":NAME, ...}: NAME is "OK" or an A0_ERR_* name (a0_err_name); with
  * "status" (the tenant's HTTP status, 0 when none), "error" and "error_description" (Auth0's),
  * "retry_after" (seconds, -1 when none); on OK for refresh, "tokens": {"access_token",
- * "id_token"?, "refresh_token"?, "token_type", "scope"?, "expires_in"}. Tokens are secrets:
+ * "id_token"?, "refresh_token"?, "token_type", "scope"?, "expires_in", "issued_token_type"? (vault)}. Tokens are secrets:
  * wiped wherever they are held (lib/secret.h).
  */
 
@@ -40,7 +42,7 @@
 #define A0_BROKER_MAX_PARAMS 16
 #define A0_BROKER_FRAME_HEADER 4
 
-enum a0_broker_op { A0_BROKER_REFRESH, A0_BROKER_REVOKE };
+enum a0_broker_op { A0_BROKER_REFRESH, A0_BROKER_REVOKE, A0_BROKER_VAULT };
 
 struct a0_broker_request {
 	enum a0_broker_op op;
@@ -51,7 +53,12 @@ struct a0_broker_request {
 	char *scope;             /* may be NULL */
 	struct a0_param *params; /* keys and values owned by the request */
 	size_t n_params;
+	char *connection; /* vault: required; NULL otherwise */
+	char *login_hint; /* vault: may be NULL */
 };
+
+/* The operation's name in the protocol ("refresh", "revoke", "vault"); NULL for none. */
+const char *a0_broker_op_name(enum a0_broker_op op);
 
 /* Free a request, wiping its secret; NULL is fine. */
 void a0_broker_request_free(struct a0_broker_request *r);

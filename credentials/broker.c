@@ -170,8 +170,40 @@ static int revoke(const struct a0_record *main, unsigned timeout, struct a0_resu
 	return r;
 }
 
+static int vault(const struct a0_record *main, unsigned timeout, const char *connection,
+		 const char *login_hint, const char *scope, struct a0_tokens **ret,
+		 struct a0_result *res)
+{
+	struct a0_broker_request *req = NULL;
+	struct a0_tokens *t = NULL;
+	int r;
+
+	if (!main->refresh_token)
+		return refuse(res, "no refresh token");
+	if ((r = request_of(A0_BROKER_VAULT, main, scope, NULL, NULL, 0, &req)) < 0)
+		return r;
+	if (a0_strdup_into(&req->connection, connection) < 0 ||
+	    a0_strdup_into(&req->login_hint, login_hint) < 0) {
+		r = A0_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = call(req, timeout, &t, res)) < 0)
+		goto out;
+	if (!t) {
+		a0_format(res->description, sizeof(res->description),
+			  "auth0-broker answered a Token Vault exchange without a token");
+		r = A0_ERR_MALFORMED;
+		goto out;
+	}
+	*ret = t;
+out:
+	a0_broker_request_free(req);
+	return r;
+}
+
 const struct a0_tenant a0_broker_tenant = {
 	.version = PACKAGE_VERSION,
 	.refresh = refresh,
 	.revoke = revoke,
+	.vault = vault,
 };

@@ -35,6 +35,8 @@ static const char usage_main[] =
 	"  revoke     revoke the refresh token at Auth0, then clear\n"
 	"  api get    print credentials for another API (multi-resource refresh)\n"
 	"  api clear  remove the credentials of another API\n"
+	"  vault get  print the user's token at a federated connection (Token Vault)\n"
+	"  vault clear  forget the cached Token Vault tokens\n"
 	"  sso        print a session transfer token for native-to-web SSO\n"
 	"  sso-exchange  the same for a refresh token read from stdin; stores nothing\n"
 	"\n"
@@ -97,6 +99,17 @@ static const char usage_api[] =
 	"grant with audience and scope), cached under the audience and the sorted scopes. A\n"
 	"refresh token rotated by the exchange replaces the session's.\n";
 
+static const char usage_vault[] =
+	"Usage: auth0-credentials vault get CONNECTION [--login-hint H] [--scope S]\n"
+	"                                   [--min-ttl SECONDS] [--format json|token|header|env]\n"
+	"       auth0-credentials vault clear [CONNECTION [--login-hint H]]\n"
+	"\n"
+	"The user's access token at the federated connection CONNECTION (e.g. google-oauth2)\n"
+	"from Auth0's Token Vault, exchanged for the session's refresh token through auth0-broker\n"
+	"(a confidential application only), cached under the connection and login hint until it\n"
+	"is within --min-ttl seconds of expiring. clear forgets one connection's, or all.\n"
+	"Exit 14 VAULT_EXCHANGE_FAILED, 15 NO_FEDERATED_TOKEN (no account connected there).\n";
+
 static const char usage_sso[] =
 	"Usage: auth0-credentials sso [--param KEY=VALUE]... [--header 'NAME: VALUE']...\n"
 	"                             [--format json|token|env]\n"
@@ -132,11 +145,13 @@ enum {
 	OPT_AUDIENCE,
 	OPT_HEADER,
 	OPT_VERSION,
+	OPT_LOGIN_HINT,
 };
 
 /* Everything a verb was told. */
 struct args {
 	const char *scope;
+	const char *login_hint;
 	long long min_ttl;
 	bool force;
 	struct auth0_credentials_param *params;
@@ -298,6 +313,7 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "audience", required_argument, NULL, OPT_AUDIENCE },
 		{ "header", required_argument, NULL, OPT_HEADER },
+		{ "login-hint", required_argument, NULL, OPT_LOGIN_HINT },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t max_params = (size_t)argc;
@@ -365,6 +381,9 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 			break;
 		case OPT_HEADER:
 			code = add_header(a, optarg, max_params);
+			break;
+		case OPT_LOGIN_HINT:
+			a->login_hint = optarg;
 			break;
 		}
 	}
@@ -573,6 +592,33 @@ static int verb_api(struct auth0_credentials *c, int argc, char **argv, struct a
 	return print_tokens(c, code, t, a->format);
 }
 
+static int verb_vault(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	struct auth0_credentials_tokens *t = NULL;
+	int code;
+
+	code = parse(c, argc, argv, ALLOWED(OPT_LOGIN_HINT, OPT_SCOPE, OPT_MIN_TTL, OPT_FORMAT),
+		     usage_vault, 2, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	if (a->n_positional == 0 ||
+	    (strcmp(a->positional[0], "get") != 0 && strcmp(a->positional[0], "clear") != 0))
+		return invalid("use 'vault get CONNECTION' or 'vault clear [CONNECTION]'");
+	if (strcmp(a->positional[0], "clear") == 0) {
+		if (a->scope || a->min_ttl || a->format_set)
+			return invalid("vault clear takes --login-hint only");
+		code = auth0_credentials_vault_clear(c,
+						     a->n_positional == 2 ? a->positional[1] : NULL,
+						     a->login_hint);
+		return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+	}
+	if (a->n_positional != 2)
+		return invalid("use 'vault get CONNECTION'");
+	code = auth0_credentials_vault_get(c, a->positional[1], a->login_hint, a->scope, a->min_ttl,
+					   &t);
+	return print_tokens(c, code, t, a->format);
+}
+
 static int verb_sso(struct auth0_credentials *c, int argc, char **argv, struct args *a)
 {
 	struct auth0_credentials_sso *s = NULL;
@@ -606,6 +652,7 @@ static const struct verb {
 	{ "clear", verb_clear, usage_clear },
 	{ "revoke", verb_revoke, usage_revoke },
 	{ "api", verb_api, usage_api },
+	{ "vault", verb_vault, usage_vault },
 	{ "sso", verb_sso, usage_sso },
 	{ "sso-exchange", verb_sso_exchange, usage_sso_exchange },
 };

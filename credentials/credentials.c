@@ -77,6 +77,13 @@ static int op_remove(void *ctx, const char *name)
 	return a0_store_remove(c->keyring, name);
 }
 
+static int op_remove_prefix(void *ctx, const char *prefix)
+{
+	struct auth0_credentials *c = ctx;
+
+	return a0_store_remove_prefix(c->keyring, prefix);
+}
+
 static int op_clear(void *ctx, const char *keep)
 {
 	struct auth0_credentials *c = ctx;
@@ -131,6 +138,22 @@ static int op_revoke(void *ctx, const struct a0_record *main, struct a0_result *
 	struct auth0_credentials *c = ctx;
 
 	return tenant_of(c, main)->revoke(main, c->timeout, res);
+}
+
+static int op_vault(void *ctx, const struct a0_record *main, const char *connection,
+		    const char *login_hint, const char *scope, struct a0_tokens **ret,
+		    struct a0_result *res)
+{
+	struct auth0_credentials *c = ctx;
+	const struct a0_tenant *t = tenant_of(c, main);
+
+	if (!t || !t->vault) {
+		a0_result_clear(res);
+		a0_format(res->description, sizeof(res->description),
+			  "Token Vault needs a confidential application");
+		return A0_ERR_INVALID;
+	}
+	return t->vault(main, c->timeout, connection, login_hint, scope, ret, res);
 }
 
 /*
@@ -225,6 +248,8 @@ AUTH0_CREDENTIALS_API int auth0_credentials_new(struct auth0_credentials **ret)
 		.unlock = op_unlock,
 		.refresh = op_refresh,
 		.revoke = op_revoke,
+		.vault = op_vault,
+		.remove_prefix = op_remove_prefix,
 		.run = op_run,
 		.now = op_now,
 		.sleep = op_sleep,
@@ -451,6 +476,30 @@ AUTH0_CREDENTIALS_API int auth0_credentials_api_clear(struct auth0_credentials *
 						      const char *audience, const char *scope)
 {
 	return a0_cm_api_clear(&c->cm, audience, scope);
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_vault_get(struct auth0_credentials *c,
+						      const char *connection,
+						      const char *login_hint, const char *scope,
+						      long long min_ttl,
+						      struct auth0_credentials_tokens **ret)
+{
+	struct a0_record *rec = NULL;
+	int code;
+
+	if (!ret)
+		return invalid(c, "nowhere to return the credentials");
+	code = a0_cm_vault_get(&c->cm, connection, login_hint, scope, min_ttl, &rec);
+	if (code == 0)
+		code = tokens_of(c, rec, ret);
+	return code;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_vault_clear(struct auth0_credentials *c,
+							const char *connection,
+							const char *login_hint)
+{
+	return a0_cm_vault_clear(&c->cm, connection, login_hint);
 }
 
 /* The public headers as the core's name (key) and value pairs. */

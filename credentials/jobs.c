@@ -29,6 +29,8 @@ static int exchange_failed(enum a0_cm_job_kind kind)
 		return AUTH0_CREDENTIALS_SSO_EXCHANGE_FAILED;
 	case A0_CM_JOB_REVOKE:
 		return AUTH0_CREDENTIALS_REVOKE_FAILED;
+	case A0_CM_JOB_VAULT:
+		return AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED;
 	case A0_CM_JOB_REFRESH:
 	default:
 		return AUTH0_CREDENTIALS_RENEW_FAILED;
@@ -75,6 +77,8 @@ static const char *what_of(enum a0_cm_job_kind kind)
 		return "the session transfer exchange failed";
 	case A0_CM_JOB_REVOKE:
 		return "revoking the refresh token failed";
+	case A0_CM_JOB_VAULT:
+		return "the Token Vault exchange failed";
 	case A0_CM_JOB_REFRESH:
 	default:
 		return "renewing the credentials failed";
@@ -108,9 +112,16 @@ static void request_failed(struct a0_cm_job *job, int err, const struct a0_resul
 		a0_format(o->description, sizeof(o->description), "%s", res->description);
 	if (o->attempts > 1)
 		a0_format(tries, sizeof(tries), " (after %u attempts)", o->attempts);
-	if (res->status == 401 && via_broker &&
-	    (strcmp(res->error, "access_denied") == 0 ||
-	     strcmp(res->error, "invalid_client") == 0)) {
+	if (job->kind == A0_CM_JOB_VAULT && a0_vault_explain(err, res)) {
+		outcome(o,
+			err == A0_ERR_NOT_FOUND ? AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN
+						: exchange_failed(job->kind),
+			"%s for connection %s: %s (HTTP %ld %s: %s)", what_of(job->kind),
+			job->connection, a0_vault_explain(err, res), res->status, res->error,
+			res->description);
+	} else if (res->status == 401 && via_broker &&
+		   (strcmp(res->error, "access_denied") == 0 ||
+		    strcmp(res->error, "invalid_client") == 0)) {
 		outcome(o, exchange_failed(job->kind),
 			"%s: the tenant refused auth0-broker's client authentication for "
 			"application %s (HTTP %ld %s: %s); check the broker's client_secret_file "
@@ -180,8 +191,13 @@ static int refresh_with_retries(struct a0_cm *cm, struct a0_cm_job *job, const c
 		long wait;
 
 		*ret_issued = ops->now(ops->ctx);
-		r = ops->refresh(ops->ctx, job->main, job->scope, audience, job->params,
-				 job->n_params, job->headers, job->n_headers, ret, res);
+		if (job->kind == A0_CM_JOB_VAULT)
+			/* Not a use of the refresh token: Token Vault wants rotation off. */
+			r = ops->vault(ops->ctx, job->main, job->connection, job->login_hint,
+				       job->scope, ret, res);
+		else
+			r = ops->refresh(ops->ctx, job->main, job->scope, audience, job->params,
+					 job->n_params, job->headers, job->n_headers, ret, res);
 		job->out.attempts = attempt;
 		if ((r != A0_ERR_SERVER && r != A0_ERR_RATE_LIMITED) || attempt == A0_CM_ATTEMPTS)
 			return r;
@@ -303,6 +319,13 @@ void a0_cm_run_job(struct a0_cm *cm, struct a0_cm_job *job)
 		outcome(&job->out, exchange_failed(job->kind),
 			"%s: the tenant's token response holds a token that is not printable ASCII",
 			what_of(job->kind));
+		goto out;
+	}
+	if (job->kind == A0_CM_JOB_VAULT) {
+		/* The provider's token: nothing of the session's changes. */
+		if ((r = a0_cm_exchange_record(job->main, t, NULL, job->scope, issued, &n)) < 0 ||
+		    (r = cm->ops->save(cm->ops->ctx, job->record, n)) < 0)
+			store_failed(job, r, "the Token Vault token");
 		goto out;
 	}
 	if (job->kind == A0_CM_JOB_REFRESH) {

@@ -45,6 +45,8 @@ static const char *const code_names[] = {
 	[AUTH0_CREDENTIALS_REVOKE_FAILED] = "REVOKE_FAILED",
 	[AUTH0_CREDENTIALS_MFA_REQUIRED] = "MFA_REQUIRED",
 	[AUTH0_CREDENTIALS_UNKNOWN] = "UNKNOWN",
+	[AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED] = "VAULT_EXCHANGE_FAILED",
+	[AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN] = "NO_FEDERATED_TOKEN",
 };
 
 const char *a0_cm_code_name(int code)
@@ -826,23 +828,33 @@ static int exchange(struct a0_cm *cm, struct a0_cm_job *job, const char *what,
 	return AUTH0_CREDENTIALS_OK;
 }
 
-int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, long long min_ttl,
-		  const struct a0_param *params, size_t n_params, struct a0_record **ret)
+/*
+ * Credentials another record caches (job->record), obtained with the session's refresh token:
+ * the stored ones while valid for min_ttl, else job's exchange under the refresh lock, after
+ * which the record is read again (another process may have fetched it meanwhile). what: for
+ * messages. job: kind and request set; main and record filled here.
+ */
+/* A cached record serves job: valid for min_ttl and, for a Token Vault token asked with a scope,
+ * of that scope (one record per connection and login hint, as the SDKs' per-API one). */
+static bool serves(struct a0_cm *cm, const struct a0_cm_job *job, const struct a0_record *r,
+		   long long min_ttl)
+{
+	if (!a0_cm_valid_for(r, now(cm), min_ttl))
+		return false;
+	return job->kind != A0_CM_JOB_VAULT || !job->scope ||
+	       a0_cm_scope_equal(job->scope, r->scope);
+}
+
+static int cached_exchange(struct a0_cm *cm, struct a0_cm_job *job, const char *name,
+			   long long min_ttl, const char *what, struct a0_record **ret)
 {
 	struct a0_record *before = NULL, *rec = NULL, *main = NULL;
-	struct a0_cm_job job = { .kind = A0_CM_JOB_API };
 	int handle = -1, code;
-	char *name = NULL;
 
-	reset(cm);
-	if ((code = check_min_ttl(cm, min_ttl)) != 0 ||
-	    (code = check_params(cm, params, n_params)) != 0 ||
-	    (code = api_name(cm, audience, scope, &name)) != 0)
-		return code;
-	/* Keyed by audience and requested scopes: the time alone decides, as in the SDKs. */
+	/* Keyed by what was asked: the time alone decides, as in the SDKs. */
 	if ((code = load_optional(cm, name, &before)) != 0)
 		goto out;
-	if (a0_cm_valid_for(before, now(cm), min_ttl)) {
+	if (serves(cm, job, before, min_ttl)) {
 		rec = before;
 		before = NULL;
 		goto out;
@@ -850,6 +862,13 @@ int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, lon
 	/* Nothing to exchange: say so without waiting for the lock. */
 	if ((code = load_main_to_exchange(cm, &main)) != 0)
 		goto out;
+	if (job->kind == A0_CM_JOB_VAULT && !a0_record_uses_broker(main)) {
+		code = fail(cm, AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED,
+			    "Token Vault needs a confidential application (its client "
+			    "authentication, through auth0-broker): these credentials are a public "
+			    "application's");
+		goto out;
+	}
 	a0_record_free(main);
 	main = NULL;
 
@@ -857,9 +876,10 @@ int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, lon
 		goto out;
 	if ((code = load_optional(cm, name, &rec)) != 0)
 		goto out;
-	if (a0_cm_valid_for(rec, now(cm), min_ttl))
+	if (serves(cm, job, rec, min_ttl))
 		goto out;
-	if (rec && !same_tokens(before, rec) && rec->expires_at > now(cm)) {
+	if (rec && !same_tokens(before, rec) && rec->expires_at > now(cm) &&
+	    serves(cm, job, rec, 0)) {
 		code = large_min_ttl(cm, rec, min_ttl, "renewed by another process");
 		goto out;
 	}
@@ -867,13 +887,9 @@ int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, lon
 	rec = NULL;
 	if ((code = load_main_to_exchange(cm, &main)) != 0)
 		goto out;
-	job.main = main;
-	job.scope = scope;
-	job.audience = audience;
-	job.record = name;
-	job.params = params;
-	job.n_params = n_params;
-	if ((code = exchange(cm, &job, "the API's credentials", &rec)) != 0)
+	job->main = main;
+	job->record = name;
+	if ((code = exchange(cm, job, what, &rec)) != 0)
 		goto out;
 	if (!a0_cm_valid_for(rec, now(cm), min_ttl))
 		code = large_min_ttl(cm, rec, min_ttl, "just obtained");
@@ -881,11 +897,98 @@ out:
 	unlock(cm, &handle);
 	a0_record_free(before);
 	a0_record_free(main);
-	free(name);
+	job->main = NULL;
 	if (code == 0)
 		*ret = rec;
 	else
 		a0_record_free(rec);
+	return code;
+}
+
+int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, long long min_ttl,
+		  const struct a0_param *params, size_t n_params, struct a0_record **ret)
+{
+	struct a0_cm_job job = { .kind = A0_CM_JOB_API,
+				 .scope = scope,
+				 .audience = audience,
+				 .params = params,
+				 .n_params = n_params };
+	char *name = NULL;
+	int code;
+
+	reset(cm);
+	if ((code = check_min_ttl(cm, min_ttl)) != 0 ||
+	    (code = check_params(cm, params, n_params)) != 0 ||
+	    (code = api_name(cm, audience, scope, &name)) != 0)
+		return code;
+	code = cached_exchange(cm, &job, name, min_ttl, "the API's credentials", ret);
+	free(name);
+	return code;
+}
+
+/* The record name of a Token Vault token, the arguments checked. */
+static int vault_name(struct a0_cm *cm, const char *connection, const char *login_hint, char **ret)
+{
+	int r;
+
+	if (!a0_vault_connection_ok(connection))
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the connection must be a name of 1 to %d printable characters without "
+			    "blanks or ':'",
+			    A0_MAX_CONNECTION);
+	if (login_hint && !a0_vault_login_hint_ok(login_hint))
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "the login hint must be 1 to %d printable characters without blanks",
+			    A0_MAX_LOGIN_HINT);
+	r = a0_record_vault_name(connection, login_hint, ret);
+	if (r == A0_ERR_NOMEM)
+		return fail(cm, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	if (r < 0)
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "no record name for this connection: %s", a0_strerror(r));
+	return AUTH0_CREDENTIALS_OK;
+}
+
+int a0_cm_vault_get(struct a0_cm *cm, const char *connection, const char *login_hint,
+		    const char *scope, long long min_ttl, struct a0_record **ret)
+{
+	struct a0_cm_job job = { .kind = A0_CM_JOB_VAULT,
+				 .scope = scope,
+				 .connection = connection,
+				 .login_hint = login_hint };
+	char *name = NULL;
+	int code;
+
+	reset(cm);
+	if ((code = check_min_ttl(cm, min_ttl)) != 0 || (code = check_scope(cm, scope)) != 0 ||
+	    (code = vault_name(cm, connection, login_hint, &name)) != 0)
+		return code;
+	code = cached_exchange(cm, &job, name, min_ttl, "the Token Vault token", ret);
+	free(name);
+	return code;
+}
+
+int a0_cm_vault_clear(struct a0_cm *cm, const char *connection, const char *login_hint)
+{
+	int handle = -1, code, r;
+	char *name = NULL;
+
+	reset(cm);
+	if (connection && (code = vault_name(cm, connection, login_hint, &name)) != 0)
+		return code;
+	if (!connection && login_hint)
+		return fail(cm, AUTH0_CREDENTIALS_INVALID_ARGUMENT,
+			    "a login hint needs its connection");
+	if ((code = lock(cm, &handle)) != 0)
+		goto out;
+	r = name ? cm->ops->remove(cm->ops->ctx, name)
+		 : cm->ops->remove_prefix(cm->ops->ctx, A0_RECORD_VAULT_PREFIX);
+	if (r < 0)
+		code = fail(cm, AUTH0_CREDENTIALS_STORE_FAILED,
+			    "could not remove the Token Vault token: %s", a0_strerror(r));
+out:
+	unlock(cm, &handle);
+	free(name);
 	return code;
 }
 

@@ -42,6 +42,7 @@ enum a0_cm_job_kind {
 	A0_CM_JOB_API,     /* api record: refresh grant with audience, scope and params */
 	A0_CM_JOB_SSO,     /* sso record: refresh grant with the session transfer audience */
 	A0_CM_JOB_REVOKE,  /* revoke the refresh token, then clear the keyring */
+	A0_CM_JOB_VAULT,   /* vault record: Token Vault's exchange for connection, login hint */
 	/*
 	 * A caller's refresh token for a session transfer token: nothing stored, the answer left
 	 * in the job. Runs in the caller's process (the answer's secrets cannot cross the pipe).
@@ -70,6 +71,8 @@ struct a0_cm_job {
 	size_t n_params;
 	const struct a0_param *headers; /* extra request headers: name (key) and value */
 	size_t n_headers;
+	const char *connection; /* A0_CM_JOB_VAULT */
+	const char *login_hint; /* A0_CM_JOB_VAULT, may be NULL */
 	struct a0_cm_outcome out;
 	struct a0_tokens *answer; /* A0_CM_JOB_SSO_EXCHANGE: the tenant's answer, on OK */
 };
@@ -89,6 +92,12 @@ struct a0_cm_ops {
 		       const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
 		       struct a0_result *res);
 	int (*revoke)(void *ctx, const struct a0_record *main, struct a0_result *res);
+	/* Token Vault's exchange of main's refresh token (a confidential application's). */
+	int (*vault)(void *ctx, const struct a0_record *main, const char *connection,
+		     const char *login_hint, const char *scope, struct a0_tokens **ret,
+		     struct a0_result *res);
+	/* Remove every record whose name starts with prefix. */
+	int (*remove_prefix)(void *ctx, const char *prefix);
 	/* Run a0_cm_run_job(cm, job), in a worker that outlives the caller; NULL: inline. */
 	void (*run)(void *ctx, struct a0_cm *cm, struct a0_cm_job *job);
 	time_t (*now)(void *ctx);
@@ -170,6 +179,11 @@ int a0_cm_revoke(struct a0_cm *cm);
 int a0_cm_api_get(struct a0_cm *cm, const char *audience, const char *scope, long long min_ttl,
 		  const struct a0_param *params, size_t n_params, struct a0_record **ret);
 int a0_cm_api_clear(struct a0_cm *cm, const char *audience, const char *scope);
+/* Token Vault's token for connection (and login_hint), cached as "vault:..." (record.h). */
+int a0_cm_vault_get(struct a0_cm *cm, const char *connection, const char *login_hint,
+		    const char *scope, long long min_ttl, struct a0_record **ret);
+/* Forget it; connection NULL: every Token Vault record. */
+int a0_cm_vault_clear(struct a0_cm *cm, const char *connection, const char *login_hint);
 /* The session transfer record and Auth0's expires_in for it. */
 int a0_cm_sso(struct a0_cm *cm, const struct a0_param *params, size_t n_params,
 	      const struct a0_param *headers, size_t n_headers, struct a0_record **ret,

@@ -32,6 +32,11 @@ struct a0_tenant {
 		       struct a0_result *res);
 	/* Revoke the record's refresh token. */
 	int (*revoke)(const struct a0_record *main, unsigned timeout, struct a0_result *res);
+	/* Token Vault's refresh-token exchange; NULL when this tenant cannot (a public
+	 * application: Token Vault needs the client's authentication). */
+	int (*vault)(const struct a0_record *main, unsigned timeout, const char *connection,
+		     const char *login_hint, const char *scope, struct a0_tokens **ret,
+		     struct a0_result *res);
 };
 
 extern const struct a0_tenant a0_tenant;

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "keyring/record.h"
+#include "lib/auth0.h"
 #include "lib/error.h"
 #include "lib/secret.h"
 #include "lib/util.h"
@@ -418,4 +419,18 @@ out:
 	free(copy);
 	a0_buf_free(&b); /* nothing after a steal */
 	return r == A0_ERR_TOO_LARGE ? A0_ERR_INVALID : r;
+}
+
+int a0_record_vault_name(const char *connection, const char *login_hint, char **ret)
+{
+	char *name;
+
+	if (!a0_vault_connection_ok(connection) ||
+	    (login_hint && !a0_vault_login_hint_ok(login_hint)))
+		return A0_ERR_INVALID;
+	if (asprintf(&name, "%s%s%s%s", A0_RECORD_VAULT_PREFIX, connection, login_hint ? "::" : "",
+		     login_hint ? login_hint : "") < 0)
+		return A0_ERR_NOMEM;
+	*ret = name;
+	return 0;
 }

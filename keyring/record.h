@@ -11,6 +11,8 @@
  *   "api:<audience>"             per-API credentials, or
  *   "api:<audience>::<s1>::<s2>" with the requested scopes sorted (Auth0 SDKs' key)
  *   "sso"                        the last session-transfer credentials
+ *   "vault:<connection>"         a Token Vault federated access token, or
+ *   "vault:<connection>::<hint>" the one of the account named by a login hint
  */
 
 #include <stdbool.h>
@@ -74,5 +76,10 @@ unsigned a0_record_timeout(const struct a0_record *r, time_t now);
 
 /* The record name for per-API credentials: "api:<audience>[::<sorted scopes>]". */
 int a0_record_api_name(const char *audience, const char *scope, char **ret);
+
+#define A0_RECORD_VAULT_PREFIX "vault:"
+/* The record name of a Token Vault token: "vault:<connection>[::<login_hint>]"; the connection
+ * has no ':' (a0_vault_connection_ok), so the name is unambiguous. A0_ERR_INVALID. */
+int a0_record_vault_name(const char *connection, const char *login_hint, char **ret);
 
 #endif

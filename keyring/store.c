@@ -506,3 +506,18 @@ int a0_store_clear(key_serial_t keyring)
 {
 	return a0_store_clear_except(keyring, NULL);
 }
+
+int a0_store_remove_prefix(key_serial_t keyring, const char *prefix)
+{
+	char desc[A0_RECORD_NAME_MAX + sizeof(A0_RECORD_PREFIX)];
+	struct clear_ctx c = { .keep = NULL, .me = current_fsuid() };
+	int r;
+
+	if (!prefix || !*prefix)
+		return A0_ERR_INVALID;
+	r = description_of(prefix, desc, sizeof(desc));
+	if (r < 0)
+		return r;
+	r = each_key(keyring, desc, true, clear_one, &c);
+	return r == A0_ERR_NOT_FOUND ? 0 : r;
+}

@@ -50,5 +50,7 @@ int a0_store_remove(key_serial_t keyring, const char *name);
 /* Remove every pam_auth0 record of the caller's (fsuid) in the keyring; or all but one. */
 int a0_store_clear(key_serial_t keyring);
 int a0_store_clear_except(key_serial_t keyring, const char *keep);
+/* Remove the caller's records whose names start with prefix (e.g. A0_RECORD_VAULT_PREFIX). */
+int a0_store_remove_prefix(key_serial_t keyring, const char *prefix);
 
 #endif

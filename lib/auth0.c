@@ -238,6 +238,35 @@ int a0_grant_refresh(struct a0_client *c, const char *refresh_token, const char 
 	return token_call(c, body, ret, res);
 }
 
+int a0_grant_vault_refresh(struct a0_client *c, const char *refresh_token, const char *connection,
+			   const char *login_hint, const char *scope, struct a0_tokens **ret,
+			   struct a0_result *res)
+{
+	const char *kv[] = { "grant_type",
+			     A0_GRANT_TOKEN_VAULT,
+			     "subject_token",
+			     refresh_token,
+			     "subject_token_type",
+			     A0_TOKEN_TYPE_REFRESH,
+			     "requested_token_type",
+			     A0_TOKEN_TYPE_FEDERATED,
+			     "connection",
+			     connection,
+			     "login_hint",
+			     login_hint,
+			     "scope",
+			     scope,
+			     NULL };
+
+	a0_result_clear(res);
+	if (!refresh_token || !*refresh_token || !a0_vault_connection_ok(connection) ||
+	    (login_hint && !a0_vault_login_hint_ok(login_hint)) ||
+	    (scope && (!*scope || strlen(scope) > A0_MAX_PARAM_VALUE ||
+		       !a0_text_ok(scope, strlen(scope), A0_TEXT_ASCII))))
+		return A0_ERR_INVALID;
+	return grant(c, kv, ret, res);
+}
+
 int a0_revoke(struct a0_client *c, const char *token, struct a0_result *res)
 {
 	const char *kv[] = { "token", token, NULL };

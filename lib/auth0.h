@@ -14,6 +14,18 @@
 #define A0_GRANT_MFA_OOB "http://auth0.com/oauth/grant-type/mfa-oob"
 #define A0_GRANT_MFA_RECOVERY "http://auth0.com/oauth/grant-type/mfa-recovery-code"
 #define A0_GRANT_REFRESH "refresh_token"
+/* Token Vault (the refresh-token exchange): a federated connection's access token for the user
+ * of a refresh token. */
+#define A0_GRANT_TOKEN_VAULT \
+	"urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
+#define A0_TOKEN_TYPE_REFRESH "urn:ietf:params:oauth:token-type:refresh_token"
+#define A0_TOKEN_TYPE_FEDERATED \
+	"http://auth0.com/oauth/token-type/federated-connection-access-token"
+/* Auth0's error when Token Vault holds no token of the user at the connection (A0_ERR_NOT_FOUND). */
+#define A0_VAULT_NOT_FOUND "federated_connection_refresh_token_not_found"
+/* Longest connection name and login hint sent to Token Vault. */
+#define A0_MAX_CONNECTION 128
+#define A0_MAX_LOGIN_HINT 256
 
 /* Most extra parameters one request may carry, and their longest key and value. */
 #define A0_MAX_PARAMS 32
@@ -31,8 +43,9 @@ struct a0_tokens {
 	char *id_token;      /* NULL when the tenant sent none */
 	char *refresh_token; /* NULL when the tenant sent none */
 	char *token_type;
-	char *scope;         /* NULL when the tenant sent none (= the requested scope) */
-	char *recovery_code; /* new recovery code after the mfa-recovery-code grant */
+	char *scope;             /* NULL when the tenant sent none (= the requested scope) */
+	char *recovery_code;     /* new recovery code after the mfa-recovery-code grant */
+	char *issued_token_type; /* Token Vault's answer; NULL when the tenant sent none */
 	long long expires_in;
 	time_t expires_at;
 };
@@ -130,6 +143,29 @@ int a0_params_check(const struct a0_param *extra, size_t n_extra, char *err, siz
 int a0_grant_refresh(struct a0_client *c, const char *refresh_token, const char *scope,
 		     const char *audience, const struct a0_param *extra, size_t n_extra,
 		     struct a0_tokens **ret, struct a0_result *res);
+
+/*
+ * Token Vault's refresh-token exchange: the federated access token of refresh_token's user at
+ * connection (login_hint: one of several accounts there, NULL: the first; scope: NULL, the
+ * account's). Auth0 allows it only for a confidential, first-party application with refresh
+ * token rotation off: c must carry its authentication. Tokens as for a refresh (no refresh or
+ * ID token); A0_ERR_NOT_FOUND when Token Vault holds no token of the user there; A0_ERR_CLIENT
+ * when the application may not (a0_vault_explain says why). A bad connection or hint is
+ * A0_ERR_INVALID and nothing is sent.
+ */
+int a0_grant_vault_refresh(struct a0_client *c, const char *refresh_token, const char *connection,
+			   const char *login_hint, const char *scope, struct a0_tokens **ret,
+			   struct a0_result *res);
+/* A connection name (1..A0_MAX_CONNECTION token characters, no ':') and an optional login hint
+ * (1..A0_MAX_LOGIN_HINT printable characters, no blank) Token Vault may be asked for. */
+bool a0_vault_connection_ok(const char *connection);
+bool a0_vault_login_hint_ok(const char *login_hint);
+/*
+ * A Token Vault refusal (err and what the tenant said) explained for a person: no token at the
+ * connection, rotation on, the application not allowed the grant. NULL when there is nothing
+ * to add to Auth0's own words.
+ */
+const char *a0_vault_explain(int err, const struct a0_result *res);
 
 /* POST /oauth/revoke: revoke a refresh token (and with it its rotation family). */
 int a0_revoke(struct a0_client *c, const char *token, struct a0_result *res);

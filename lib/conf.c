@@ -101,6 +101,7 @@ static const struct key keys[] = {
 	{ "client_private_key_file", K_PATH, F(client_private_key_file), 0, 0 },
 	{ "broker_audiences", K_LIST, F(broker_audiences), 0, 0 },
 	{ "broker_params", K_LIST, F(broker_params), 0, 0 },
+	{ "broker_connections", K_LIST, F(broker_connections), 0, 0 },
 	{ "broker_rate", K_UINT, F(broker_rate), 1, 100000 },
 	{ "broker_max_clients", K_UINT, F(broker_max_clients), 1, 4096 },
 	{ "keyring", K_KEYRING, F(keyring), 0, 0 },
@@ -977,6 +978,7 @@ void a0_config_free(struct a0_config *cfg)
 	free(cfg->client_private_key_file);
 	list_free(&cfg->broker_audiences);
 	list_free(&cfg->broker_params);
+	list_free(&cfg->broker_connections);
 	list_free(&cfg->offline);
 	list_free(&cfg->allowed_roles);
 	free(cfg->sync_client_id);

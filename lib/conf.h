@@ -99,8 +99,9 @@ struct a0_config {
 	struct a0_list
 		broker_audiences;     /* audiences a refresh may ask for; none: only the default */
 	struct a0_list broker_params; /* extra form parameters a refresh may carry */
-	unsigned broker_rate;         /* requests per minute per caller uid */
-	unsigned broker_max_clients;  /* connections served at once */
+	struct a0_list broker_connections; /* Token Vault connections; none: no vault exchange */
+	unsigned broker_rate;              /* requests per minute per caller uid */
+	unsigned broker_max_clients;       /* connections served at once */
 
 	/* Credentials in the kernel keyring (keyring/login.h) */
 	enum a0_keyring_mode keyring;

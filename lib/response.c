@@ -27,6 +27,7 @@ void a0_tokens_free(struct a0_tokens *t)
 	free(t->token_type);
 	free(t->scope);
 	a0_secret_free(t->recovery_code);
+	free(t->issued_token_type);
 	free(t);
 }
 
@@ -85,6 +86,8 @@ int a0_parse_token_response(const char *body, size_t len, time_t now, struct a0_
 		r = take_string(root, "scope", false, &t->scope);
 	if (r == 0)
 		r = take_string(root, "recovery_code", false, &t->recovery_code);
+	if (r == 0)
+		r = take_string(root, "issued_token_type", false, &t->issued_token_type);
 	if (r == 0) {
 		/* Ten years bounds expires_at; Auth0 allows at most 30 days for access tokens. */
 		r = a0_json_uint(root, "expires_in", 10LL * 365 * 86400, &t->expires_in);
@@ -122,6 +125,7 @@ static int map_error_code(const char *error, const char *description)
 		{ "unsupported_grant_type", A0_ERR_CLIENT },
 		{ "unsupported_challenge_type", A0_ERR_CLIENT },
 		{ "invalid_request", A0_ERR_CLIENT },
+		{ A0_VAULT_NOT_FOUND, A0_ERR_NOT_FOUND },
 	};
 
 	/* Auth0 names a blocked user only in the description (invalid_grant, formerly
@@ -334,4 +338,36 @@ int a0_params_check(const struct a0_param *extra, size_t n_extra, char *err, siz
 		}
 	}
 	return 0;
+}
+
+bool a0_vault_connection_ok(const char *connection)
+{
+	size_t n = connection ? strlen(connection) : 0;
+
+	return n > 0 && n <= A0_MAX_CONNECTION && !strchr(connection, ':') &&
+	       a0_text_ok(connection, n, A0_TEXT_TOKEN);
+}
+
+bool a0_vault_login_hint_ok(const char *login_hint)
+{
+	size_t n = login_hint ? strlen(login_hint) : 0;
+
+	return n > 0 && n <= A0_MAX_LOGIN_HINT && !strchr(login_hint, ' ') &&
+	       a0_text_ok(login_hint, n, A0_TEXT_ASCII);
+}
+
+const char *a0_vault_explain(int err, const struct a0_result *res)
+{
+	if (err == A0_ERR_NOT_FOUND && strcmp(res->error, A0_VAULT_NOT_FOUND) == 0)
+		return "Token Vault holds no token of this user for the connection (the account "
+		       "was never connected, or its refresh token at the provider is gone): "
+		       "connect the account again";
+	if (err == A0_ERR_CLIENT && strcmp(res->error, "unauthorized_client") == 0 &&
+	    strcasestr(res->description, "rotation"))
+		return "Token Vault's refresh-token exchange needs refresh token rotation off: "
+		       "disable Allow Refresh Token Rotation in the application's settings";
+	if (err == A0_ERR_CLIENT && strcmp(res->error, "unauthorized_client") == 0)
+		return "the application may not use Token Vault: it must be confidential, "
+		       "first-party, OIDC-conformant and have the Token Vault grant type";
+	return NULL;
 }

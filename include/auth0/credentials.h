@@ -49,6 +49,9 @@ enum auth0_credentials_code {
 	AUTH0_CREDENTIALS_REVOKE_FAILED = 11,
 	AUTH0_CREDENTIALS_MFA_REQUIRED = 12,
 	AUTH0_CREDENTIALS_UNKNOWN = 13, /* a local failure: out of memory, unsafe lock directory */
+	AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED = 14, /* Token Vault refused, or cannot be asked */
+	AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN =
+		15, /* Token Vault holds no token at the connection */
 };
 
 enum auth0_credentials_keyring {
@@ -165,6 +168,24 @@ auth0_credentials_api_get(struct auth0_credentials *c, const char *audience, con
 			  size_t n_params, struct auth0_credentials_tokens **ret);
 AUTH0_CREDENTIALS_API int auth0_credentials_api_clear(struct auth0_credentials *c,
 						      const char *audience, const char *scope);
+/*
+ * Token Vault's refresh-token exchange: the user's access token at a federated connection
+ * (e.g. "google-oauth2"; login_hint NULL: the first account there, scope NULL: the account's),
+ * cached under the connection and login hint until it is within min_ttl seconds of expiring,
+ * and fetched under the session's refresh lock (concurrent callers cause one exchange). Only a
+ * confidential application's credentials (through auth0-broker) may: a public application's
+ * are VAULT_EXCHANGE_FAILED without a request. NO_FEDERATED_TOKEN: Token Vault holds no token
+ * of the user there. Free *ret with auth0_credentials_tokens_free().
+ */
+AUTH0_CREDENTIALS_API int auth0_credentials_vault_get(struct auth0_credentials *c,
+						      const char *connection,
+						      const char *login_hint, const char *scope,
+						      long long min_ttl,
+						      struct auth0_credentials_tokens **ret);
+/* Forget the cached Token Vault token of connection (and login_hint); connection NULL: all. */
+AUTH0_CREDENTIALS_API int auth0_credentials_vault_clear(struct auth0_credentials *c,
+							const char *connection,
+							const char *login_hint);
 /* A session transfer token for native-to-web SSO. Free with auth0_credentials_sso_free(). */
 AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 						const struct auth0_credentials_param *params,

@@ -360,12 +360,252 @@ static void test_refresh_through_broker(void **state)
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
 }
 
+/* ------------------------------------------------------------------ Token Vault */
+
+#define VAULT_CLIENT "broker-secret"
+#define VAULT_SECRET "test-broker-secret:+/%7E-444"
+#define FEDERATED "test-federated-google-token-777"
+#define VAULT_CONCURRENT 20
+
+/* Successful Token Vault exchanges at the fake (stats token_vault.exchanges). */
+static int vault_exchanges(void)
+{
+	cJSON *stats = fake_get(&f, "/__control/stats");
+	cJSON *tv = cJSON_GetObjectItem(stats, "token_vault");
+	int v = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(tv, "exchanges"));
+
+	cJSON_Delete(stats);
+	return v;
+}
+
+static int vault_fail(const char *what, struct auth0_credentials *c)
+{
+	fprintf(stderr, "# vault: %s%s%s\n", what, c ? ": " : "",
+		c ? auth0_credentials_message(c) : "");
+	return 1;
+}
+
+/* vault get of google-oauth2: OK and the stored federated token (compared, never printed). */
+static bool vault_get_ok(struct auth0_credentials *c)
+{
+	struct auth0_credentials_tokens *t = NULL;
+	bool ok;
+
+	ok = auth0_credentials_vault_get(c, "google-oauth2", NULL, NULL, 60, &t) ==
+		     AUTH0_CREDENTIALS_OK &&
+	     t->access_token && strcmp(t->access_token, FEDERATED) == 0;
+	auth0_credentials_tokens_free(t);
+	return ok;
+}
+
+static int as_user_vault(void *ctx)
+{
+	struct broker_run *b = ctx;
+	struct auth0_credentials_tokens *t = NULL;
+	struct auth0_credentials *c = NULL;
+	struct a0_record *r = NULL;
+	pid_t kids[VAULT_CONCURRENT];
+	int rc = 1, n, status, ok_kids = 0;
+
+	setenv("XDG_RUNTIME_DIR", b->runtime, 1);
+	/* The fake's control (its stats) from this user: the CA copied where it can read it. */
+	snprintf(f.ca, sizeof(f.ca), "%s/ca.pem", b->dir);
+	if (auth0_credentials_new(&c) != AUTH0_CREDENTIALS_OK)
+		goto out;
+	{
+		char domain[64];
+		struct auth0_credentials_tenant tenant = { .domain = domain,
+							   .client_id = VAULT_CLIENT,
+							   .ca_file = f.ca };
+
+		snprintf(domain, sizeof(domain), "localhost:%d", f.port);
+		if (auth0_credentials_save(c, b->login, strlen(b->login), &tenant) != 0) {
+			rc = vault_fail("save", c);
+			goto out;
+		}
+	}
+	/* A public application's record: refused without a request. */
+	n = vault_exchanges();
+	if (auth0_credentials_vault_get(c, "google-oauth2", NULL, NULL, 0, &t) !=
+		    AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED ||
+	    !strstr(auth0_credentials_message(c), "confidential application") ||
+	    vault_exchanges() != n) {
+		rc = vault_fail("a public application's record was not refused", c);
+		goto out;
+	}
+	if (a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r) < 0 || !r->refresh_token)
+		goto out;
+	r->client_auth = strdup(A0_RECORD_CLIENT_AUTH_BROKER);
+	if (a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0) < 0)
+		goto out;
+
+	/* The stored federated token, through the broker: one exchange; then from the cache. */
+	n = vault_exchanges();
+	if (!vault_get_ok(c)) {
+		rc = vault_fail("get", c);
+		goto out;
+	}
+	if (vault_exchanges() != n + 1) {
+		rc = vault_fail("the first get made no exchange at the tenant", NULL);
+		goto out;
+	}
+	if (!vault_get_ok(c) || vault_exchanges() != n + 1) {
+		rc = vault_fail("the second get was not served from the keyring", c);
+		goto out;
+	}
+	/* vault clear forgets it: the next get exchanges again. */
+	if (auth0_credentials_vault_clear(c, "google-oauth2", NULL) != AUTH0_CREDENTIALS_OK) {
+		rc = vault_fail("clear", c);
+		goto out;
+	}
+	a0_record_free(r);
+	r = NULL;
+	if (a0_store_load(KEY_SPEC_SESSION_KEYRING, "vault:google-oauth2", &r) !=
+	    A0_ERR_NOT_FOUND) {
+		rc = vault_fail("the record is still there after clear", NULL);
+		goto out;
+	}
+	/* Concurrent callers of an uncached token: one exchange. */
+	n = vault_exchanges();
+	for (int i = 0; i < VAULT_CONCURRENT; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			struct auth0_credentials *k = NULL;
+
+			if (auth0_credentials_new(&k) != AUTH0_CREDENTIALS_OK)
+				_exit(2);
+			_exit(vault_get_ok(k) ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < VAULT_CONCURRENT; i++)
+		if (kids[i] > 0 && waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			ok_kids++;
+	if (ok_kids != VAULT_CONCURRENT || vault_exchanges() != n + 1) {
+		fprintf(stderr, "# vault: %d of %d concurrent gets ok, %d exchanges\n", ok_kids,
+			VAULT_CONCURRENT, vault_exchanges() - n);
+		goto out;
+	}
+	/* A connection outside broker_connections: the broker refuses, nothing is sent. */
+	n = vault_exchanges();
+	if (auth0_credentials_vault_get(c, "github", NULL, NULL, 0, &t) == AUTH0_CREDENTIALS_OK ||
+	    !strstr(auth0_credentials_message(c), "broker_connections") || vault_exchanges() != n) {
+		rc = vault_fail("github was not refused by the broker", c);
+		goto out;
+	}
+	/* No federated token: NO_FEDERATED_TOKEN (the command's exit 15; the command itself
+	 * talks to the installed socket only, test_cli_without_broker). */
+	fake_control(&f, "DELETE", "/__control/federated",
+		     "{\"username\":\"a0alice\",\"connection\":\"google-oauth2\"}");
+	if (auth0_credentials_vault_clear(c, NULL, NULL) != AUTH0_CREDENTIALS_OK ||
+	    auth0_credentials_vault_get(c, "google-oauth2", NULL, NULL, 0, &t) !=
+		    AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN ||
+	    !strstr(auth0_credentials_message(c), "federated_connection_refresh_token_not_found")) {
+		rc = vault_fail("no federated token was not NO_FEDERATED_TOKEN", c);
+		goto out;
+	}
+	/* Rotation on for the application: the refusal explained. */
+	fake_control(&f, "POST", "/__control/client",
+		     "{\"client_id\":\"" VAULT_CLIENT "\",\"rotation\":true}");
+	if (auth0_credentials_vault_get(c, "google-oauth2", NULL, NULL, 0, &t) !=
+		    AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED ||
+	    !strstr(auth0_credentials_message(c), "disable Allow Refresh Token Rotation")) {
+		rc = vault_fail("rotation on was not explained", c);
+		goto out;
+	}
+	rc = 0;
+out:
+	auth0_credentials_tokens_free(t);
+	auth0_credentials_free(c);
+	a0_record_free(r);
+	return rc;
+}
+
+static void test_vault_through_broker(void **state)
+{
+	const char *broker = getenv("A0_BROKER");
+	struct broker_run b = { .pid = -1 };
+	char conf[256], secret[256], text[2048];
+	int status;
+
+	if (!broker || access(broker, X_OK) != 0) {
+		fprintf(stderr, "# auth0-broker is not built (A0_BROKER): skipped\n");
+		skip();
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "# needs root (a test user for the session): skipped\n");
+		skip();
+	}
+	(void)unlink(A0_TEST_BROKER_SOCKET);
+	test_user_sweep();
+	assert_true(test_user_create("a0vlt", 'a', &b.user));
+	temp_dir(b.dir, sizeof(b.dir), "a0-vault-test");
+	snprintf(b.runtime, sizeof(b.runtime), "%s/runtime", b.dir);
+	assert_int_equal(mkdir(b.runtime, 0700), 0);
+	assert_int_equal(chown(b.runtime, b.user.uid, b.user.gid), 0);
+	assert_int_equal(chmod(b.dir, 0755), 0);
+	snprintf(secret, sizeof(secret), "%s/client_secret", b.dir);
+	write_text(secret, VAULT_SECRET "\n");
+	assert_int_equal(chmod(secret, 0600), 0);
+	snprintf(conf, sizeof(conf), "%s/pam_auth0.conf", b.dir);
+	snprintf(text, sizeof(text),
+		 "domain = localhost:%d\nclient_id = " VAULT_CLIENT "\nclient_secret_file = %s\n"
+		 "ca_file = %s\nstate_dir = %s/run\ncache_dir = %s/cache\n"
+		 "broker_socket = %s\nbroker_connections = google-oauth2\ntimeout = 5\n",
+		 f.port, secret, f.ca, b.dir, b.dir, A0_TEST_BROKER_SOCKET);
+	write_text(conf, text);
+	assert_int_equal(chmod(conf, 0644), 0);
+	{
+		char ca[256], pem[64 * 1024];
+		FILE *in = fopen(f.ca, "r");
+		size_t len;
+
+		assert_non_null(in);
+		len = fread(pem, 1, sizeof(pem) - 1, in);
+		fclose(in);
+		pem[len] = '\0';
+		snprintf(ca, sizeof(ca), "%s/ca.pem", b.dir);
+		write_text(ca, pem);
+		assert_int_equal(chmod(ca, 0644), 0);
+	}
+	fake_control(&f, "POST", "/__control/federated",
+		     "{\"username\":\"a0alice\",\"connection\":\"google-oauth2\",\"access_token\":"
+		     "\"" FEDERATED "\",\"expires_in\":3600}");
+
+	b.pid = fork();
+	assert_true(b.pid >= 0);
+	if (b.pid == 0) {
+		execl(broker, broker, "--foreground", "--config", conf, (char *)NULL);
+		_exit(127);
+	}
+	if (!wait_for_socket(A0_TEST_BROKER_SOCKET, b.pid)) {
+		kill(b.pid, SIGKILL);
+		(void)waitpid(b.pid, NULL, 0);
+		fail_msg("auth0-broker did not listen at %s", A0_TEST_BROKER_SOCKET);
+	}
+	b.login = fake_login(&f, VAULT_CLIENT, VAULT_SECRET, "a0alice",
+			     "openid profile offline_access");
+	assert_non_null(b.login);
+	status = test_as_user(&b.user, true, as_user_vault, &b);
+	a0_secret_free(b.login);
+
+	kill(b.pid, SIGTERM);
+	(void)waitpid(b.pid, NULL, 0);
+	(void)unlink(A0_TEST_BROKER_SOCKET);
+	test_user_remove(&b.user);
+	(void)remove_tree(b.dir);
+	fake_control(&f, "POST", "/__control/client",
+		     "{\"client_id\":\"" VAULT_CLIENT "\",\"rotation\":false}");
+	assert_int_equal(status, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_cli_without_broker, setup),
 		cmocka_unit_test_setup(test_capi_without_broker, setup),
 		cmocka_unit_test_setup(test_refresh_through_broker, setup),
+		cmocka_unit_test_setup(test_vault_through_broker, setup),
 	};
 
 	helper_test_init(&f);

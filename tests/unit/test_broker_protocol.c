@@ -314,6 +314,119 @@ static void test_response_malformed(void **state)
 	}
 }
 
+/* The "vault" op: its members round-trip, and it takes nothing of refresh's (nor they of it). */
+static void test_vault_op(void **state)
+{
+	static const char *const bad[] = {
+		/* no connection */
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\"}",
+		/* audience and params are refresh's */
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":\"github\",\"audience\":\"x\"}",
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":\"github\",\"params\":{\"a\":\"b\"}}",
+		/* a connection with ':' (record names), a blank, or not a string */
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":\"a:b\"}",
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":\"a b\"}",
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":7}",
+		/* repeated */
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":\"github\",\"connection\":\"github\"}",
+		/* a login hint with a blank */
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":\"github\",\"login_hint\":\"a b\"}",
+		/* connection and login_hint are vault's only */
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":\"github\"}",
+		"{\"v\":1,\"op\":\"revoke\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"login_hint\":\"x\"}",
+	};
+	char conn[] = "google-oauth2", hint[] = "alice@example.com", long_conn[200];
+	struct a0_broker_request in = { .op = A0_BROKER_VAULT,
+					.domain = domain,
+					.client_id = client_id,
+					.refresh_token = rt,
+					.scope = scope,
+					.connection = conn,
+					.login_hint = hint },
+				 *out = NULL;
+	struct a0_tokens tokens = { .access_token = at,
+				    .token_type = bearer,
+				    .scope = scope,
+				    .expires_in = 3599,
+				    .issued_token_type =
+					    (char *)(uintptr_t)A0_TOKEN_TYPE_FEDERATED };
+	struct a0_result res = { .retry_after = -1 };
+	struct a0_tokens *t = NULL;
+	char *json = NULL, why[256];
+	size_t len = 0;
+	int err = 1;
+
+	assert_string_equal(a0_broker_op_name(A0_BROKER_VAULT), "vault");
+	assert_a0(a0_broker_request_format(&in, &json, &len), 0);
+	assert_non_null(strstr(json, "\"op\":\"vault\""));
+	assert_a0(a0_broker_request_parse(json, len, &out, why, sizeof(why)), 0);
+	assert_int_equal(out->op, A0_BROKER_VAULT);
+	assert_string_equal(out->refresh_token, RT);
+	assert_string_equal(out->connection, conn);
+	assert_string_equal(out->login_hint, hint);
+	assert_string_equal(out->scope, scope);
+	assert_null(out->audience);
+	a0_broker_request_free(out);
+	a0_secret_free(json);
+
+	/* The formatter refuses what the parser would. */
+	in.connection = NULL;
+	assert_a0(a0_broker_request_format(&in, &json, &len), A0_ERR_INVALID);
+	in.connection = conn;
+	in.audience = audience;
+	assert_a0(a0_broker_request_format(&in, &json, &len), A0_ERR_INVALID);
+	in = (struct a0_broker_request){ .op = A0_BROKER_REFRESH,
+					 .domain = domain,
+					 .client_id = client_id,
+					 .refresh_token = rt,
+					 .connection = conn };
+	assert_a0(a0_broker_request_format(&in, &json, &len), A0_ERR_INVALID);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		out = NULL;
+		why[0] = '\0';
+		assert_a0(parse(bad[i], &out, why, sizeof(why)), A0_ERR_MALFORMED);
+		assert_null(out);
+		assert_true(why[0] != '\0');
+		assert_null(strstr(why, "\"r\""));
+	}
+	/* A connection over its bound. */
+	memset(long_conn, 'c', sizeof(long_conn) - 1);
+	long_conn[sizeof(long_conn) - 1] = '\0';
+	{
+		char req[512];
+
+		snprintf(req, sizeof(req),
+			 "{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\","
+			 "\"client_id\":\"c\",\"refresh_token\":\"r\",\"connection\":\"%s\"}",
+			 long_conn);
+		assert_a0(parse(req, &out, why, sizeof(why)), A0_ERR_MALFORMED);
+	}
+
+	/* The answer: issued_token_type travels with the token. */
+	assert_a0(a0_broker_response_format(0, &res, &tokens, &json, &len), 0);
+	assert_a0(a0_broker_response_parse(json, len, &err, &res, &t, why, sizeof(why)), 0);
+	assert_int_equal(err, 0);
+	assert_non_null(t);
+	assert_string_equal(t->access_token, at);
+	assert_string_equal(t->issued_token_type, A0_TOKEN_TYPE_FEDERATED);
+	assert_int_equal(t->expires_in, 3599);
+	assert_null(t->refresh_token);
+	a0_tokens_free(t);
+	a0_secret_free(json);
+	a0_result_clear(&res);
+}
+
 static void test_call_no_broker(void **state)
 {
 	struct a0_broker_request req = { .op = A0_BROKER_REVOKE,
@@ -356,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_request_bounds),
 		cmocka_unit_test(test_response_round_trip),
 		cmocka_unit_test(test_response_malformed),
+		cmocka_unit_test(test_vault_op),
 		cmocka_unit_test(test_call_no_broker),
 	};
 
