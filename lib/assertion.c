@@ -99,39 +99,36 @@ static char *b64url(const unsigned char *in, size_t n)
 	return out;
 }
 
-int a0_client_assertion(const struct a0_client_key *k, const char *client_id, const char *domain,
-			char **ret)
+/* A random jti: 32 hex digits. */
+static int new_jti(char jti[33])
 {
-	unsigned char rnd[16], *sig = NULL;
-	char jti[33], *aud = NULL, *head = NULL, *body = NULL, *input = NULL, *s = NULL,
-		      *claims = NULL;
-	EVP_MD_CTX *ctx = NULL;
-	cJSON *o = NULL;
-	size_t siglen = 0;
-	time_t now = time(NULL);
-	int r = A0_ERR_NOMEM;
+	unsigned char rnd[16];
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return A0_ERR_SYSTEM;
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
-	if (asprintf(&aud, "https://%s/", domain) < 0) {
-		aud = NULL;
+	return 0;
+}
+
+/* The JWT of claims signed RS256 by k, with typ in its header: 0 and *ret, or an A0_ERR_*. */
+static int sign_jwt(const struct a0_client_key *k, const char *typ, const cJSON *claims, char **ret)
+{
+	unsigned char *sig = NULL;
+	char *head = NULL, *body = NULL, *input = NULL, *s = NULL, *json = NULL, *header = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	size_t siglen = 0;
+	int r = A0_ERR_NOMEM;
+
+	if (asprintf(&header, "{\"alg\":\"RS256\",\"typ\":\"%s\"}", typ) < 0) {
+		header = NULL;
 		goto out;
 	}
-	o = cJSON_CreateObject();
-	if (!o || !cJSON_AddStringToObject(o, "iss", client_id) ||
-	    !cJSON_AddStringToObject(o, "sub", client_id) ||
-	    !cJSON_AddStringToObject(o, "aud", aud) ||
-	    !cJSON_AddNumberToObject(o, "iat", (double)now) ||
-	    !cJSON_AddNumberToObject(o, "exp", (double)(now + A0_ASSERTION_LIFETIME)) ||
-	    !cJSON_AddStringToObject(o, "jti", jti))
+	json = cJSON_PrintUnformatted(claims);
+	if (!json)
 		goto out;
-	claims = cJSON_PrintUnformatted(o);
-	if (!claims)
-		goto out;
-	head = b64url((const unsigned char *)"{\"alg\":\"RS256\",\"typ\":\"JWT\"}", 27);
-	body = b64url((const unsigned char *)claims, strlen(claims));
+	head = b64url((const unsigned char *)header, strlen(header));
+	body = b64url((const unsigned char *)json, strlen(json));
 	if (!head || !body || asprintf(&input, "%s.%s", head, body) < 0) {
 		input = NULL;
 		goto out;
@@ -158,7 +155,70 @@ out:
 	free(head);
 	free(body);
 	free(input);
-	free(claims);
+	a0_secret_free(json);
+	free(header);
+	return r;
+}
+
+int a0_client_assertion(const struct a0_client_key *k, const char *client_id, const char *domain,
+			char **ret)
+{
+	char jti[33], *aud = NULL;
+	cJSON *o = NULL;
+	time_t now = time(NULL);
+	int r;
+
+	if ((r = new_jti(jti)) < 0)
+		return r;
+	r = A0_ERR_NOMEM;
+	if (asprintf(&aud, "https://%s/", domain) < 0) {
+		aud = NULL;
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "iss", client_id) ||
+	    !cJSON_AddStringToObject(o, "sub", client_id) ||
+	    !cJSON_AddStringToObject(o, "aud", aud) ||
+	    !cJSON_AddNumberToObject(o, "iat", (double)now) ||
+	    !cJSON_AddNumberToObject(o, "exp", (double)(now + A0_ASSERTION_LIFETIME)) ||
+	    !cJSON_AddStringToObject(o, "jti", jti))
+		goto out;
+	r = sign_jwt(k, "JWT", o, ret);
+out:
+	free(aud);
+	cJSON_Delete(o);
+	return r;
+}
+
+int a0_worker_token(const struct a0_client_key *k, const char *client_id, const char *domain,
+		    const char *subject, const char *audit_context, char **ret)
+{
+	char jti[33], *aud = NULL;
+	cJSON *o = NULL;
+	time_t now = time(NULL);
+	size_t n = audit_context ? strlen(audit_context) : 0;
+	int r;
+
+	if (!subject || !*subject || n == 0 || n > A0_WORKER_MAX_AUDIT)
+		return A0_ERR_INVALID;
+	if ((r = new_jti(jti)) < 0)
+		return r;
+	r = A0_ERR_NOMEM;
+	if (asprintf(&aud, "https://%s/", domain) < 0) {
+		aud = NULL;
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "iss", client_id) ||
+	    !cJSON_AddStringToObject(o, "sub", subject) ||
+	    !cJSON_AddStringToObject(o, "aud", aud) ||
+	    !cJSON_AddNumberToObject(o, "iat", (double)now) ||
+	    !cJSON_AddNumberToObject(o, "exp", (double)(now + A0_WORKER_LIFETIME)) ||
+	    !cJSON_AddStringToObject(o, "jti", jti) ||
+	    !cJSON_AddStringToObject(o, "audit_context", audit_context))
+		goto out;
+	r = sign_jwt(k, A0_WORKER_TYP, o, ret);
+out:
 	free(aud);
 	cJSON_Delete(o);
 	return r;

@@ -35,4 +35,18 @@ void a0_client_key_free(struct a0_client_key *k);
 int a0_client_assertion(const struct a0_client_key *k, const char *client_id, const char *domain,
 			char **ret);
 
+/*
+ * Token Vault's privileged worker exchange: the subject token a worker signs with its key, a
+ * JWT of typ A0_WORKER_TYP with iss = client_id, sub = the Auth0 user id subject, aud =
+ * https://DOMAIN/, iat now, exp A0_WORKER_LIFETIME later (Auth0 refuses one older than 60 s),
+ * a random jti and audit_context (1..A0_WORKER_MAX_AUDIT characters: what it is for, for the
+ * tenant's logs). 0 and the JWT in *ret (free with a0_secret_free); A0_ERR_INVALID,
+ * A0_ERR_SYSTEM, A0_ERR_NOMEM.
+ */
+#define A0_WORKER_TYP "token-vault-req+jwt"
+#define A0_WORKER_LIFETIME 60
+#define A0_WORKER_MAX_AUDIT 256
+int a0_worker_token(const struct a0_client_key *k, const char *client_id, const char *domain,
+		    const char *subject, const char *audit_context, char **ret);
+
 #endif

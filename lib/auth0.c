@@ -238,18 +238,23 @@ int a0_grant_refresh(struct a0_client *c, const char *refresh_token, const char 
 	return token_call(c, body, ret, res);
 }
 
-int a0_grant_vault_refresh(struct a0_client *c, const char *refresh_token, const char *connection,
-			   const char *login_hint, const char *scope, struct a0_tokens **ret,
-			   struct a0_result *res)
+int a0_grant_vault(struct a0_client *c, enum a0_vault_subject kind, const char *subject,
+		   const char *connection, const char *login_hint, const char *scope,
+		   struct a0_tokens **ret, struct a0_result *res)
 {
+	static const char *const types[][2] = {
+		[A0_VAULT_REFRESH_TOKEN] = { A0_TOKEN_TYPE_REFRESH, A0_TOKEN_TYPE_FEDERATED },
+		[A0_VAULT_ACCESS_TOKEN] = { A0_TOKEN_TYPE_ACCESS, A0_TOKEN_TYPE_FEDERATED },
+		[A0_VAULT_WORKER_JWT] = { A0_TOKEN_TYPE_JWT, A0_TOKEN_TYPE_TOKEN_VAULT },
+	};
 	const char *kv[] = { "grant_type",
 			     A0_GRANT_TOKEN_VAULT,
 			     "subject_token",
-			     refresh_token,
+			     subject,
 			     "subject_token_type",
-			     A0_TOKEN_TYPE_REFRESH,
+			     NULL,
 			     "requested_token_type",
-			     A0_TOKEN_TYPE_FEDERATED,
+			     NULL,
 			     "connection",
 			     connection,
 			     "login_hint",
@@ -259,12 +264,23 @@ int a0_grant_vault_refresh(struct a0_client *c, const char *refresh_token, const
 			     NULL };
 
 	a0_result_clear(res);
-	if (!refresh_token || !*refresh_token || !a0_vault_connection_ok(connection) ||
+	if ((unsigned)kind >= A0_ARRAY_SIZE(types) || !subject || !*subject ||
+	    !a0_vault_connection_ok(connection) ||
 	    (login_hint && !a0_vault_login_hint_ok(login_hint)) ||
 	    (scope && (!*scope || strlen(scope) > A0_MAX_PARAM_VALUE ||
 		       !a0_text_ok(scope, strlen(scope), A0_TEXT_ASCII))))
 		return A0_ERR_INVALID;
+	kv[5] = types[kind][0];
+	kv[7] = types[kind][1];
 	return grant(c, kv, ret, res);
+}
+
+int a0_grant_vault_refresh(struct a0_client *c, const char *refresh_token, const char *connection,
+			   const char *login_hint, const char *scope, struct a0_tokens **ret,
+			   struct a0_result *res)
+{
+	return a0_grant_vault(c, A0_VAULT_REFRESH_TOKEN, refresh_token, connection, login_hint,
+			      scope, ret, res);
 }
 
 int a0_revoke(struct a0_client *c, const char *token, struct a0_result *res)

@@ -19,8 +19,12 @@
 #define A0_GRANT_TOKEN_VAULT \
 	"urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
 #define A0_TOKEN_TYPE_REFRESH "urn:ietf:params:oauth:token-type:refresh_token"
+#define A0_TOKEN_TYPE_ACCESS "urn:ietf:params:oauth:token-type:access_token"
+#define A0_TOKEN_TYPE_JWT "urn:ietf:params:oauth:token-type:jwt"
 #define A0_TOKEN_TYPE_FEDERATED \
 	"http://auth0.com/oauth/token-type/federated-connection-access-token"
+/* What the privileged worker exchange asks for (its subject token is the worker's JWT). */
+#define A0_TOKEN_TYPE_TOKEN_VAULT "http://auth0.com/oauth/token-type/token-vault-access-token"
 /* Auth0's error when Token Vault holds no token of the user at the connection (A0_ERR_NOT_FOUND). */
 #define A0_VAULT_NOT_FOUND "federated_connection_refresh_token_not_found"
 /* Longest connection name and login hint sent to Token Vault. */
@@ -156,6 +160,16 @@ int a0_grant_refresh(struct a0_client *c, const char *refresh_token, const char 
 int a0_grant_vault_refresh(struct a0_client *c, const char *refresh_token, const char *connection,
 			   const char *login_hint, const char *scope, struct a0_tokens **ret,
 			   struct a0_result *res);
+/*
+ * Token Vault's other two exchanges, as a0_grant_vault_refresh. The access-token exchange: c is
+ * a Custom API Client (the client of the API the access token was issued for), subject an
+ * Auth0 access token of the user. The privileged worker exchange: subject a JWT the client
+ * signed (a0_worker_token, lib/assertion.h) naming the user.
+ */
+enum a0_vault_subject { A0_VAULT_REFRESH_TOKEN, A0_VAULT_ACCESS_TOKEN, A0_VAULT_WORKER_JWT };
+int a0_grant_vault(struct a0_client *c, enum a0_vault_subject kind, const char *subject,
+		   const char *connection, const char *login_hint, const char *scope,
+		   struct a0_tokens **ret, struct a0_result *res);
 /* A connection name (1..A0_MAX_CONNECTION token characters, no ':') and an optional login hint
  * (1..A0_MAX_LOGIN_HINT printable characters, no blank) Token Vault may be asked for. */
 bool a0_vault_connection_ok(const char *connection);
