@@ -102,6 +102,10 @@ static const struct key keys[] = {
 	{ "broker_audiences", K_LIST, F(broker_audiences), 0, 0 },
 	{ "broker_params", K_LIST, F(broker_params), 0, 0 },
 	{ "broker_connections", K_LIST, F(broker_connections), 0, 0 },
+	{ "broker_exchange", K_LIST, F(broker_exchange), 0, 0 },
+	{ "broker_workers", K_LIST, F(broker_workers), 0, 0 },
+	{ "broker_api_client_id", K_STRING, F(broker_api_client_id), 0, 0 },
+	{ "broker_api_client_secret_file", K_PATH, F(broker_api_client_secret_file), 0, 0 },
 	{ "broker_rate", K_UINT, F(broker_rate), 1, 100000 },
 	{ "broker_max_clients", K_UINT, F(broker_max_clients), 1, 4096 },
 	{ "keyring", K_KEYRING, F(keyring), 0, 0 },
@@ -835,8 +839,24 @@ static bool names_user(const char *tmpl)
 }
 
 /* Defaults that depend on other keys, and rules that span keys. */
+/* Every item of list is "a:b", both parts non-empty and one ':' only (shape says what a and b are). */
+static int pairs_check(const struct a0_list *list, const char *path, const char *key,
+		       const char *shape, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		const char *c = strchr(list->items[i], ':');
+
+		if (!c || c == list->items[i] || !c[1] || strchr(c + 1, ':'))
+			return fail(err, errlen, NULL, "%s: key '%s': '%s' is not %s", path, key,
+				    list->items[i], shape);
+	}
+	return 0;
+}
+
 static int finish_config(struct a0_config *cfg, const char *path, char *err, size_t errlen)
 {
+	int r;
+
 	if (!cfg->user_claim_template &&
 	    a0_strdup_into(&cfg->user_claim_template, cfg->username) < 0)
 		return A0_ERR_NOMEM;
@@ -878,14 +898,18 @@ static int finish_config(struct a0_config *cfg, const char *path, char *err, siz
 		return fail(err, errlen, NULL,
 			    "%s: give sync_client_secret_file or sync_private_key_file, not both",
 			    path);
-	for (size_t i = 0; i < cfg->group_map.n; i++) {
-		const char *c = strchr(cfg->group_map.items[i], ':');
-
-		if (!c || c == cfg->group_map.items[i] || !c[1] || strchr(c + 1, ':'))
-			return fail(err, errlen, NULL,
-				    "%s: key 'group_map': '%s' is not role:group", path,
-				    cfg->group_map.items[i]);
-	}
+	if ((r = pairs_check(&cfg->group_map, path, "group_map", "role:group", err, errlen)) < 0 ||
+	    (r = pairs_check(&cfg->broker_exchange, path, "broker_exchange", "user:connection", err,
+			     errlen)) < 0 ||
+	    (r = pairs_check(&cfg->broker_workers, path, "broker_workers", "user:connection", err,
+			     errlen)) < 0)
+		return r;
+	if (cfg->broker_exchange.n &&
+	    (!cfg->broker_api_client_id || !cfg->broker_api_client_secret_file))
+		return fail(err, errlen, NULL,
+			    "%s: key 'broker_exchange' needs broker_api_client_id and "
+			    "broker_api_client_secret_file (the API's Custom API Client)",
+			    path);
 	return 0;
 }
 
@@ -979,6 +1003,10 @@ void a0_config_free(struct a0_config *cfg)
 	list_free(&cfg->broker_audiences);
 	list_free(&cfg->broker_params);
 	list_free(&cfg->broker_connections);
+	list_free(&cfg->broker_exchange);
+	list_free(&cfg->broker_workers);
+	free(cfg->broker_api_client_id);
+	free(cfg->broker_api_client_secret_file);
 	list_free(&cfg->offline);
 	list_free(&cfg->allowed_roles);
 	free(cfg->sync_client_id);

@@ -100,8 +100,12 @@ struct a0_config {
 		broker_audiences;     /* audiences a refresh may ask for; none: only the default */
 	struct a0_list broker_params; /* extra form parameters a refresh may carry */
 	struct a0_list broker_connections; /* Token Vault connections; none: no vault exchange */
-	unsigned broker_rate;              /* requests per minute per caller uid */
-	unsigned broker_max_clients;       /* connections served at once */
+	struct a0_list broker_exchange; /* "user:connection": who may do access-token exchanges */
+	struct a0_list broker_workers;  /* "user:connection": who may do worker exchanges */
+	char *broker_api_client_id;     /* the Custom API Client of access-token exchanges */
+	char *broker_api_client_secret_file; /* its client secret */
+	unsigned broker_rate;                /* requests per minute per caller uid */
+	unsigned broker_max_clients;         /* connections served at once */
 
 	/* Credentials in the kernel keyring (keyring/login.h) */
 	enum a0_keyring_mode keyring;

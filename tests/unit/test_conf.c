@@ -705,6 +705,37 @@ static void test_keyring_keys(void **state)
 		     "refresh_token_lifetime");
 }
 
+/* The broker's exchange lists: user:connection items, and the Custom API Client they need. */
+static void test_broker_exchange_keys(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path,
+		   "domain = a.com\nclient_id = x\nbroker_workers = backup:google-oauth2, "
+		   "998:github\nbroker_exchange = api:google-oauth2\n"
+		   "broker_api_client_id = api-client\nbroker_api_client_secret_file = /etc/s\n",
+		   0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_int_equal(cfg->broker_workers.n, 2);
+	assert_string_equal(cfg->broker_workers.items[1], "998:github");
+	assert_int_equal(cfg->broker_exchange.n, 1);
+	assert_string_equal(cfg->broker_api_client_id, "api-client");
+	assert_string_equal(cfg->broker_api_client_secret_file, "/etc/s");
+	a0_config_free(cfg);
+	expect_error(fx, "domain = a.com\nclient_id = x\nbroker_workers = backup\n",
+		     "key 'broker_workers': 'backup' is not user:connection");
+	expect_error(fx, "domain = a.com\nclient_id = x\nbroker_workers = :github\n",
+		     "is not user:connection");
+	expect_error(fx, "domain = a.com\nclient_id = x\nbroker_exchange = a:b:c\n",
+		     "key 'broker_exchange': 'a:b:c' is not user:connection");
+	expect_error(fx, "domain = a.com\nclient_id = x\nbroker_exchange = svc:github\n",
+		     "needs broker_api_client_id and broker_api_client_secret_file");
+	expect_error(fx, "domain = a.com\nclient_id = x\ngroup_map = admins\n",
+		     "key 'group_map': 'admins' is not role:group");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -728,6 +759,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_login_policy_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyring_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_broker_exchange_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
