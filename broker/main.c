@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -92,6 +93,7 @@ struct broker {
 	struct a0_config *cfg;
 	struct a0_client_key *key; /* private_key_jwt, or: */
 	char *secret;              /* client_secret_post (a secret) */
+	char *api_secret;          /* the Custom API Client's (broker_exchange), a secret */
 	int lfd;
 	bool own_socket; /* --foreground: remove it at exit */
 	struct conn *conns;
@@ -253,6 +255,67 @@ static int check_subject(struct broker *b, uid_t uid, const cJSON *claims, char 
 	return r;
 }
 
+/* The account name of uid into buf (a0_format'd), or "-". */
+static void account_name(uid_t uid, char *buf, size_t size)
+{
+	struct passwd pw, *found = NULL;
+	char pwbuf[4096];
+
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found)
+		a0_format(buf, size, "%s", pw.pw_name);
+	else
+		a0_format(buf, size, "-");
+	a0_text_scrub(buf, strlen(buf), A0_TEXT_NAME);
+}
+
+/*
+ * The "sub" an access token claims (unverified: only for the log line, after the tenant
+ * accepted the token), or NULL.
+ */
+static char *claimed_subject(const char *token)
+{
+	const char *dot = strchr(token, '.'), *end = dot ? strchr(dot + 1, '.') : NULL;
+	unsigned char *payload = NULL;
+	size_t len = 0;
+	cJSON *claims = NULL;
+	char *sub = NULL;
+	const char *s;
+
+	if (!end || a0_b64url_decode(dot + 1, (size_t)(end - dot - 1), &payload, &len) < 0)
+		return NULL;
+	if (a0_json_parse((const char *)payload, len, &claims) == 0 &&
+	    (s = a0_json_string(claims, "sub")) && strlen(s) <= A0_BROKER_MAX_SUBJECT)
+		sub = strdup(s);
+	a0_json_free(claims);
+	a0_wipe_free(payload, len);
+	return sub;
+}
+
+/*
+ * The subject token of Token Vault's privileged worker exchange for the caller: a JWT naming
+ * req->subject, signed with the application's key, whose audit context says which host and
+ * uid asked (then the caller's words).
+ */
+static int worker_token(struct broker *b, const struct conn *c, const struct a0_broker_request *req,
+			char **ret, char *why, size_t whylen)
+{
+	char host[HOST_NAME_MAX + 1] = "-", name[64], audit[A0_WORKER_MAX_AUDIT + 1];
+	int r;
+
+	(void)gethostname(host, sizeof(host) - 1);
+	a0_text_scrub(host, strlen(host), A0_TEXT_NAME);
+	account_name(c->uid, name, sizeof(name));
+	/* Truncated to the bound (ASCII only: the caller's text is A0_TEXT_ASCII). */
+	a0_format(audit, sizeof(audit), "auth0-broker on %.64s for uid %u (%.32s)%s%s", host,
+		  (unsigned)c->uid, name, req->audit_context ? ": " : "",
+		  req->audit_context ? req->audit_context : "");
+	a0_text_scrub(audit, strlen(audit), A0_TEXT_ASCII);
+	r = a0_worker_token(b->key, b->cfg->client_id, b->cfg->domain, req->subject, audit, ret);
+	if (r < 0)
+		a0_format(why, whylen, "cannot sign the worker's token: %s", a0_strerror(r));
+	return r;
+}
+
 /* The child's work: the request at the tenant, the subject check, the answer. */
 static int serve(struct broker *b, const struct conn *c, const struct a0_broker_request *req)
 {
@@ -273,7 +336,7 @@ static int serve(struct broker *b, const struct conn *c, const struct a0_broker_
 				    .domain = cfg->domain };
 	struct a0_tokens *t = NULL;
 	cJSON *claims = NULL;
-	char why[MAX_MESSAGE] = "";
+	char why[MAX_MESSAGE] = "", *claimed = NULL, *jwt = NULL;
 	const char *op = a0_broker_op_name(req->op), *sub = NULL;
 	int r;
 
@@ -283,6 +346,25 @@ static int serve(struct broker *b, const struct conn *c, const struct a0_broker_
 	}
 	if (req->op == A0_BROKER_REVOKE) {
 		r = a0_revoke(&client, req->refresh_token, &res);
+		goto out;
+	}
+	if (req->op == A0_BROKER_EXCHANGE) {
+		/* As the API's Custom API Client: the access token was issued for its API. */
+		client.client_id = cfg->broker_api_client_id;
+		client.client_secret = b->api_secret;
+		client.client_key = NULL;
+		r = a0_grant_vault(&client, A0_VAULT_ACCESS_TOKEN, req->access_token,
+				   req->connection, req->login_hint, req->scope, &t, &res);
+		/* The tenant verified the token: its subject is the one the answer is for. */
+		if (r == 0)
+			sub = claimed = claimed_subject(req->access_token);
+		goto out;
+	}
+	if (req->op == A0_BROKER_WORKER) {
+		sub = req->subject;
+		if ((r = worker_token(b, c, req, &jwt, why, sizeof(why))) == 0)
+			r = a0_grant_vault(&client, A0_VAULT_WORKER_JWT, jwt, req->connection,
+					   req->login_hint, req->scope, &t, &res);
 		goto out;
 	}
 	if (req->op == A0_BROKER_VAULT) {
@@ -315,6 +397,8 @@ out:
 	log_request_at(c->uid, c->pid, op, req->connection, r, sub, &res, why);
 	a0_tokens_free(t);
 	a0_json_free(claims);
+	free(claimed);
+	a0_secret_free(jwt);
 	a0_result_clear(&res);
 	a0_http_free(client.http);
 	return r;
@@ -367,12 +451,55 @@ static void conn_close(struct broker *b, size_t i)
 	b->conns[i] = b->conns[--b->n_conns];
 }
 
+/*
+ * Does list ("user:connection" items; user a name or a uid) let uid ask for connection? Names
+ * are looked up now: an account renamed or removed loses what the list gave it.
+ */
+static bool caller_may(const struct a0_list *list, uid_t uid, const char *connection)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		const char *item = list->items[i], *colon = strchr(item, ':');
+		struct passwd pw, *found = NULL;
+		char user[256], pwbuf[4096], *end;
+		unsigned long v;
+
+		if (!colon || strcmp(colon + 1, connection) != 0 ||
+		    (size_t)(colon - item) >= sizeof(user))
+			continue;
+		memcpy(user, item, (size_t)(colon - item));
+		user[colon - item] = '\0';
+		errno = 0;
+		v = strtoul(user, &end, 10);
+		if (user[0] >= '0' && user[0] <= '9' && !*end && !errno) {
+			if (v == (unsigned long)uid)
+				return true;
+		} else if (getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found &&
+			   pw.pw_uid == uid) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The checks of a parsed request against the configuration: 0, or the refusal's reason. */
-static int allowed(const struct broker *b, const struct a0_broker_request *req, char *why,
-		   size_t whylen)
+static int allowed(const struct broker *b, uid_t uid, const struct a0_broker_request *req,
+		   char *why, size_t whylen)
 {
 	const struct a0_config *cfg = b->cfg;
 
+	if (req->op == A0_BROKER_EXCHANGE || req->op == A0_BROKER_WORKER) {
+		const struct a0_list *who = req->op == A0_BROKER_EXCHANGE ? &cfg->broker_exchange
+									  : &cfg->broker_workers;
+
+		if (!caller_may(who, uid, req->connection)) {
+			a0_format(why, whylen, "%s: uid %u may not ask for connection '%s'",
+				  req->op == A0_BROKER_EXCHANGE ? "broker_exchange"
+								: "broker_workers",
+				  (unsigned)uid, req->connection);
+			return A0_ERR_POLICY;
+		}
+		return 0;
+	}
 	if (strcmp(req->domain, cfg->domain) != 0) {
 		a0_format(why, whylen, "domain: not this broker's tenant");
 		return A0_ERR_INVALID;
@@ -416,8 +543,9 @@ static void dispatch(struct broker *b, size_t i)
 		goto out;
 	}
 	op = a0_broker_op_name(req->op);
-	if ((r = allowed(b, req, why, sizeof(why))) < 0) {
-		refuse_at(b, c, op, req->connection, r, "invalid_request", -1, why);
+	if ((r = allowed(b, c->uid, req, why, sizeof(why))) < 0) {
+		refuse_at(b, c, op, req->connection, r,
+			  r == A0_ERR_POLICY ? "access_denied" : "invalid_request", -1, why);
 		goto out;
 	}
 	if (!rate_take(b, c->uid, &wait)) {
@@ -677,6 +805,26 @@ static int load_client_auth(struct broker *b, char *err, size_t errlen)
 	return A0_ERR_CONFIG;
 }
 
+/* What the access-token and worker exchanges need besides: the Custom API Client's secret. */
+static int load_exchange_auth(struct broker *b, char *err, size_t errlen)
+{
+	char path[MAX_PATH];
+	const char *p = credential("api-client-secret", path, sizeof(path));
+
+	if (b->cfg->broker_workers.n && !b->key) {
+		a0_format(err, errlen,
+			  "broker_workers needs client_private_key_file: the worker's token is "
+			  "signed with the application's key");
+		return A0_ERR_CONFIG;
+	}
+	if (!b->cfg->broker_exchange.n)
+		return 0;
+	if (!p)
+		p = b->cfg->broker_api_client_secret_file;
+	return a0_config_read_secret(p, "broker_api_client_secret_file", MAX_CLIENT_SECRET, true,
+				     &b->api_secret, NULL, err, errlen);
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: auth0-broker [--config FILE] [--foreground]\n"
@@ -750,7 +898,8 @@ int main(int argc, char **argv)
 		syslog(LOG_ERR, "configuration: domain and client_id must be set");
 		goto out;
 	}
-	if ((r = load_client_auth(b, err, sizeof(err))) < 0) {
+	if ((r = load_client_auth(b, err, sizeof(err))) < 0 ||
+	    (r = load_exchange_auth(b, err, sizeof(err))) < 0) {
 		syslog(LOG_ERR, "%s", err);
 		goto out;
 	}
@@ -800,6 +949,7 @@ out:
 		free(b->conns);
 		a0_client_key_free(b->key);
 		a0_secret_free(b->secret);
+		a0_secret_free(b->api_secret);
 		a0_config_free(b->cfg);
 		free(b);
 	}

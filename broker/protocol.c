@@ -99,6 +99,9 @@ void a0_broker_request_free(struct a0_broker_request *r)
 	free(r->scope);
 	free(r->connection);
 	free(r->login_hint);
+	a0_secret_free(r->access_token);
+	free(r->subject);
+	free(r->audit_context);
 	for (size_t i = 0; i < r->n_params; i++) {
 		/* The request owns them (protocol.h): const only in struct a0_param. */
 		free((char *)(uintptr_t)r->params[i].key);
@@ -167,6 +170,10 @@ static int take_member(const cJSON *c, struct a0_broker_request *r, bool *have_o
 			r->op = A0_BROKER_REVOKE;
 		else if (strcmp(c->valuestring, "vault") == 0)
 			r->op = A0_BROKER_VAULT;
+		else if (strcmp(c->valuestring, "exchange") == 0)
+			r->op = A0_BROKER_EXCHANGE;
+		else if (strcmp(c->valuestring, "worker") == 0)
+			r->op = A0_BROKER_WORKER;
 		else
 			return malformed(why, whylen, "'%s' is not an operation of the broker",
 					 "op");
@@ -215,7 +222,84 @@ static int take_member(const cJSON *c, struct a0_broker_request *r, bool *have_o
 			return rr;
 		return (r->login_hint = strdup(s)) ? 0 : A0_ERR_NOMEM;
 	}
+	if (strcmp(c->string, "access_token") == 0) {
+		if ((rr = text_of(c, A0_MAX_TOKEN, A0_TEXT_TOKEN, &s, why, whylen)) < 0)
+			return rr;
+		return (r->access_token = a0_secret_dup(s)) ? 0 : A0_ERR_NOMEM;
+	}
+	if (strcmp(c->string, "subject") == 0) {
+		if ((rr = text_of(c, A0_BROKER_MAX_SUBJECT, A0_TEXT_TOKEN, &s, why, whylen)) < 0)
+			return rr;
+		return (r->subject = strdup(s)) ? 0 : A0_ERR_NOMEM;
+	}
+	if (strcmp(c->string, "audit_context") == 0) {
+		if ((rr = text_of(c, A0_BROKER_MAX_AUDIT, A0_TEXT_ASCII, &s, why, whylen)) < 0)
+			return rr;
+		return (r->audit_context = strdup(s)) ? 0 : A0_ERR_NOMEM;
+	}
 	return malformed(why, whylen, "unknown member '%.64s'", c->string);
+}
+
+/* The members a request may hold, as bits. */
+enum {
+	M_DOMAIN = 1 << 0,
+	M_CLIENT_ID = 1 << 1,
+	M_REFRESH_TOKEN = 1 << 2,
+	M_AUDIENCE = 1 << 3,
+	M_SCOPE = 1 << 4,
+	M_PARAMS = 1 << 5,
+	M_CONNECTION = 1 << 6,
+	M_LOGIN_HINT = 1 << 7,
+	M_ACCESS_TOKEN = 1 << 8,
+	M_SUBJECT = 1 << 9,
+	M_AUDIT_CONTEXT = 1 << 10,
+};
+
+static const char *const member_names[] = {
+	"domain",     "client_id",  "refresh_token", "audience", "scope",         "params",
+	"connection", "login_hint", "access_token",  "subject",  "audit_context",
+};
+
+/* Per operation: the members it needs, and those it may have besides. */
+static const struct {
+	unsigned need, may;
+} shapes[] = {
+	[A0_BROKER_REFRESH] = { M_DOMAIN | M_CLIENT_ID | M_REFRESH_TOKEN,
+				M_AUDIENCE | M_SCOPE | M_PARAMS },
+	[A0_BROKER_REVOKE] = { M_DOMAIN | M_CLIENT_ID | M_REFRESH_TOKEN, 0 },
+	[A0_BROKER_VAULT] = { M_DOMAIN | M_CLIENT_ID | M_REFRESH_TOKEN | M_CONNECTION,
+			      M_SCOPE | M_LOGIN_HINT },
+	[A0_BROKER_EXCHANGE] = { M_ACCESS_TOKEN | M_CONNECTION, M_SCOPE | M_LOGIN_HINT },
+	[A0_BROKER_WORKER] = { M_SUBJECT | M_CONNECTION, M_SCOPE | M_LOGIN_HINT | M_AUDIT_CONTEXT },
+};
+
+static unsigned members_of(const struct a0_broker_request *r)
+{
+	return (r->domain ? M_DOMAIN : 0) | (r->client_id ? M_CLIENT_ID : 0) |
+	       (r->refresh_token ? M_REFRESH_TOKEN : 0) | (r->audience ? M_AUDIENCE : 0) |
+	       (r->scope ? M_SCOPE : 0) | (r->params || r->n_params ? M_PARAMS : 0) |
+	       (r->connection ? M_CONNECTION : 0) | (r->login_hint ? M_LOGIN_HINT : 0) |
+	       (r->access_token ? M_ACCESS_TOKEN : 0) | (r->subject ? M_SUBJECT : 0) |
+	       (r->audit_context ? M_AUDIT_CONTEXT : 0);
+}
+
+/* Has r exactly the members its operation needs and may have? 0, or A0_ERR_MALFORMED (why). */
+static int shape_check(const struct a0_broker_request *r, char *why, size_t whylen)
+{
+	unsigned have = members_of(r), need, may;
+
+	if ((unsigned)r->op >= A0_ARRAY_SIZE(shapes))
+		return malformed(why, whylen, "'%s' is not an operation of the broker", "op");
+	need = shapes[r->op].need;
+	may = need | shapes[r->op].may;
+	for (size_t i = 0; i < A0_ARRAY_SIZE(member_names); i++) {
+		if ((need & 1u << i) && !(have & 1u << i))
+			return malformed(why, whylen, "the request lacks '%s'", member_names[i]);
+		if ((have & 1u << i) && !(may & 1u << i))
+			return malformed(why, whylen, "%s takes no '%s'", a0_broker_op_name(r->op),
+					 member_names[i]);
+	}
+	return 0;
 }
 
 int a0_broker_request_parse(const char *json, size_t len, struct a0_broker_request **ret, char *why,
@@ -254,32 +338,12 @@ int a0_broker_request_parse(const char *json, size_t len, struct a0_broker_reque
 		if ((rr = take_member(c, r, &have_op, why, whylen)) < 0)
 			goto out;
 	}
-	if (!have_v || !have_op || !r->domain || !r->client_id || !r->refresh_token) {
-		rr = malformed(why, whylen, "the request lacks %s",
-			       !have_v         ? "'v'"
-			       : !have_op      ? "'op'"
-			       : !r->domain    ? "'domain'"
-			       : !r->client_id ? "'client_id'"
-					       : "'refresh_token'");
+	if (!have_v || !have_op) {
+		rr = malformed(why, whylen, "the request lacks %s", !have_v ? "'v'" : "'op'");
 		goto out;
 	}
-	if (r->op == A0_BROKER_REVOKE && (r->audience || r->scope || r->n_params || r->params ||
-					  r->connection || r->login_hint)) {
-		rr = malformed(why, whylen, "%s takes only the refresh token", "revoke");
+	if ((rr = shape_check(r, why, whylen)) < 0)
 		goto out;
-	}
-	if (r->op == A0_BROKER_REFRESH && (r->connection || r->login_hint)) {
-		rr = malformed(why, whylen, "%s takes no connection or login_hint", "refresh");
-		goto out;
-	}
-	if (r->op == A0_BROKER_VAULT && (r->audience || r->n_params || r->params)) {
-		rr = malformed(why, whylen, "%s takes no audience or params", "vault");
-		goto out;
-	}
-	if (r->op == A0_BROKER_VAULT && !r->connection) {
-		rr = malformed(why, whylen, "the request lacks %s", "'connection'");
-		goto out;
-	}
 	*ret = r;
 	r = NULL;
 	rr = 0;
@@ -298,6 +362,10 @@ const char *a0_broker_op_name(enum a0_broker_op op)
 		return "revoke";
 	case A0_BROKER_VAULT:
 		return "vault";
+	case A0_BROKER_EXCHANGE:
+		return "exchange";
+	case A0_BROKER_WORKER:
+		return "worker";
 	}
 	return NULL;
 }
@@ -318,21 +386,22 @@ int a0_broker_request_format(const struct a0_broker_request *r, char **ret, size
 {
 	const char *op = r ? a0_broker_op_name(r->op) : NULL;
 	cJSON *root = NULL, *params;
+	char why[128];
 	int rr = A0_ERR_NOMEM;
 
-	if (!op || !r->domain || !r->client_id || !r->refresh_token ||
-	    r->n_params > A0_BROKER_MAX_PARAMS ||
-	    (r->op == A0_BROKER_REVOKE &&
-	     (r->audience || r->scope || r->n_params || r->connection || r->login_hint)) ||
-	    (r->op == A0_BROKER_REFRESH && (r->connection || r->login_hint)) ||
-	    (r->op == A0_BROKER_VAULT && (!r->connection || r->audience || r->n_params)))
+	if (!op || r->n_params > A0_BROKER_MAX_PARAMS || shape_check(r, why, sizeof(why)) < 0)
 		return A0_ERR_INVALID;
 	root = cJSON_CreateObject();
 	if (!root || !cJSON_AddNumberToObject(root, "v", A0_BROKER_VERSION) ||
 	    !cJSON_AddStringToObject(root, "op", op) ||
-	    !cJSON_AddStringToObject(root, "domain", r->domain) ||
-	    !cJSON_AddStringToObject(root, "client_id", r->client_id) ||
-	    !cJSON_AddStringToObject(root, "refresh_token", r->refresh_token) ||
+	    (r->domain && !cJSON_AddStringToObject(root, "domain", r->domain)) ||
+	    (r->client_id && !cJSON_AddStringToObject(root, "client_id", r->client_id)) ||
+	    (r->refresh_token &&
+	     !cJSON_AddStringToObject(root, "refresh_token", r->refresh_token)) ||
+	    (r->access_token && !cJSON_AddStringToObject(root, "access_token", r->access_token)) ||
+	    (r->subject && !cJSON_AddStringToObject(root, "subject", r->subject)) ||
+	    (r->audit_context &&
+	     !cJSON_AddStringToObject(root, "audit_context", r->audit_context)) ||
 	    (r->audience && !cJSON_AddStringToObject(root, "audience", r->audience)) ||
 	    (r->scope && !cJSON_AddStringToObject(root, "scope", r->scope)) ||
 	    (r->connection && !cJSON_AddStringToObject(root, "connection", r->connection)) ||

@@ -13,13 +13,21 @@
  * big-endian length N followed by N bytes of JSON (an object); a request frame is at most
  * A0_BROKER_MAX_REQUEST bytes, a response frame at most A0_BROKER_MAX_RESPONSE.
  *
- * Request: {"v":1, "op":OP, "domain":D, "client_id":C, ...} where D and C must be the broker's
- * own (the record's tenant and application), and per OP:
- *   "refresh"  "refresh_token" (a secret), optional "audience", "scope", and "params" (an object
- *              of string values: extra form parameters, each name on the broker's allow-list);
- *   "revoke"   "refresh_token";
- *   "vault"    "refresh_token", "connection" (on the broker's broker_connections), optional
- *              "login_hint" and "scope": Token Vault's refresh-token exchange;
+ * Request: {"v":1, "op":OP, ...}, per OP (D and C, "domain" and "client_id", must be the
+ * broker's own: the record's tenant and application):
+ *   "refresh"  D, C, "refresh_token" (a secret), optional "audience", "scope", and "params" (an
+ *              object of string values: extra form parameters, each name on the broker's
+ *              allow-list);
+ *   "revoke"   D, C, "refresh_token";
+ *   "vault"    D, C, "refresh_token", "connection" (on the broker's broker_connections),
+ *              optional "login_hint" and "scope": Token Vault's refresh-token exchange;
+ *   "exchange" "access_token" (a secret: an Auth0 access token a service of this host was
+ *              given), "connection", optional "login_hint" and "scope": Token Vault's
+ *              access-token exchange, as the broker's Custom API Client, for a caller uid and
+ *              connection on broker_exchange;
+ *   "worker"   "subject" (an Auth0 user id), "connection", optional "login_hint", "scope" and
+ *              "audit_context": Token Vault's privileged worker exchange, with a JWT the broker
+ *              signs, for a caller uid and connection on broker_workers;
  * Any other member, a value of another type, a duplicate member, or a text over its bound is a
  * malformed request (the broker answers INVALID and logs it).
  *
@@ -41,8 +49,17 @@
 #define A0_BROKER_MAX_RESPONSE (256 * 1024)
 #define A0_BROKER_MAX_PARAMS 16
 #define A0_BROKER_FRAME_HEADER 4
+/* Longest Auth0 user id ("subject") and audit context of a worker request. */
+#define A0_BROKER_MAX_SUBJECT 256
+#define A0_BROKER_MAX_AUDIT 200
 
-enum a0_broker_op { A0_BROKER_REFRESH, A0_BROKER_REVOKE, A0_BROKER_VAULT };
+enum a0_broker_op {
+	A0_BROKER_REFRESH,
+	A0_BROKER_REVOKE,
+	A0_BROKER_VAULT,
+	A0_BROKER_EXCHANGE,
+	A0_BROKER_WORKER,
+};
 
 struct a0_broker_request {
 	enum a0_broker_op op;
@@ -53,11 +70,14 @@ struct a0_broker_request {
 	char *scope;             /* may be NULL */
 	struct a0_param *params; /* keys and values owned by the request */
 	size_t n_params;
-	char *connection; /* vault: required; NULL otherwise */
-	char *login_hint; /* vault: may be NULL */
+	char *connection;    /* vault, exchange, worker: required; NULL otherwise */
+	char *login_hint;    /* vault, exchange, worker: may be NULL */
+	char *access_token;  /* exchange: the subject token (a secret) */
+	char *subject;       /* worker: the Auth0 user id */
+	char *audit_context; /* worker: may be NULL */
 };
 
-/* The operation's name in the protocol ("refresh", "revoke", "vault"); NULL for none. */
+/* The operation's name in the protocol ("refresh", "revoke", ...); NULL for none. */
 const char *a0_broker_op_name(enum a0_broker_op op);
 
 /* Free a request, wiping its secret; NULL is fine. */

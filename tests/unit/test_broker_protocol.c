@@ -427,6 +427,110 @@ static void test_vault_op(void **state)
 	a0_result_clear(&res);
 }
 
+/* exchange and worker: their shapes round trip; every member another operation holds, or one
+ * they need missing, is malformed; the subject token never appears in a reason. */
+static void test_exchange_and_worker_ops(void **state)
+{
+	static const char *const bad[] = {
+		/* exchange: no access token, no connection, a record's members */
+		"{\"v\":1,\"op\":\"exchange\",\"connection\":\"github\"}",
+		"{\"v\":1,\"op\":\"exchange\",\"access_token\":\"SUBJ\"}",
+		"{\"v\":1,\"op\":\"exchange\",\"access_token\":\"SUBJ\",\"connection\":\"github\","
+		"\"domain\":\"a.example.com\"}",
+		"{\"v\":1,\"op\":\"exchange\",\"access_token\":\"SUBJ\",\"connection\":\"github\","
+		"\"refresh_token\":\"r\"}",
+		"{\"v\":1,\"op\":\"exchange\",\"access_token\":\"SUBJ\",\"connection\":\"github\","
+		"\"subject\":\"auth0|1\"}",
+		"{\"v\":1,\"op\":\"exchange\",\"access_token\":\"SUBJ\",\"connection\":\"github\","
+		"\"audit_context\":\"x\"}",
+		/* worker: no subject, a blank in it, an access token, audience */
+		"{\"v\":1,\"op\":\"worker\",\"connection\":\"github\"}",
+		"{\"v\":1,\"op\":\"worker\",\"subject\":\"auth0 1\",\"connection\":\"github\"}",
+		"{\"v\":1,\"op\":\"worker\",\"subject\":\"auth0|1\",\"connection\":\"github\","
+		"\"access_token\":\"SUBJ\"}",
+		"{\"v\":1,\"op\":\"worker\",\"subject\":\"auth0|1\",\"connection\":\"github\","
+		"\"audience\":\"x\"}",
+		/* an audit context with a control character or not ASCII */
+		"{\"v\":1,\"op\":\"worker\",\"subject\":\"auth0|1\",\"connection\":\"github\","
+		"\"audit_context\":\"a\\nb\"}",
+		"{\"v\":1,\"op\":\"worker\",\"subject\":\"auth0|1\",\"connection\":\"github\","
+		"\"audit_context\":\"caf\\u00e9\"}",
+		/* the new members on the old operations */
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":\"github\",\"subject\":\"auth0|1\"}",
+		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"access_token\":\"SUBJ\"}",
+	};
+	char conn[] = "google-oauth2", sub[] = "auth0|123", audit[] = "nightly backup",
+	     subj[] = "SUBJ.access.token";
+	struct a0_broker_request ex = { .op = A0_BROKER_EXCHANGE,
+					.access_token = subj,
+					.connection = conn,
+					.scope = openid },
+				 wk = { .op = A0_BROKER_WORKER,
+					.subject = sub,
+					.connection = conn,
+					.audit_context = audit },
+				 *out = NULL;
+	char *json = NULL, why[256], big[A0_BROKER_MAX_AUDIT + 2], req[1024];
+	size_t len = 0;
+
+	assert_string_equal(a0_broker_op_name(A0_BROKER_EXCHANGE), "exchange");
+	assert_string_equal(a0_broker_op_name(A0_BROKER_WORKER), "worker");
+	assert_a0(a0_broker_request_format(&ex, &json, &len), 0);
+	assert_null(strstr(json, "domain"));
+	assert_a0(a0_broker_request_parse(json, len, &out, why, sizeof(why)), 0);
+	assert_int_equal(out->op, A0_BROKER_EXCHANGE);
+	assert_string_equal(out->access_token, subj);
+	assert_string_equal(out->connection, conn);
+	assert_string_equal(out->scope, openid);
+	assert_null(out->refresh_token);
+	assert_null(out->domain);
+	a0_broker_request_free(out);
+	a0_secret_free(json);
+	assert_a0(a0_broker_request_format(&wk, &json, &len), 0);
+	assert_a0(a0_broker_request_parse(json, len, &out, why, sizeof(why)), 0);
+	assert_int_equal(out->op, A0_BROKER_WORKER);
+	assert_string_equal(out->subject, sub);
+	assert_string_equal(out->audit_context, audit);
+	assert_null(out->access_token);
+	a0_broker_request_free(out);
+	a0_secret_free(json);
+
+	/* The formatter refuses what the parser would. */
+	ex.domain = domain;
+	assert_a0(a0_broker_request_format(&ex, &json, &len), A0_ERR_INVALID);
+	ex.domain = NULL;
+	ex.access_token = NULL;
+	assert_a0(a0_broker_request_format(&ex, &json, &len), A0_ERR_INVALID);
+	wk.refresh_token = rt;
+	assert_a0(a0_broker_request_format(&wk, &json, &len), A0_ERR_INVALID);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		out = NULL;
+		why[0] = '\0';
+		assert_a0(parse(bad[i], &out, why, sizeof(why)), A0_ERR_MALFORMED);
+		assert_null(out);
+		assert_true(why[0] != '\0');
+		assert_null(strstr(why, "SUBJ"));
+	}
+	/* The audit context's bound. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(req, sizeof(req),
+		 "{\"v\":1,\"op\":\"worker\",\"subject\":\"auth0|1\",\"connection\":\"github\","
+		 "\"audit_context\":\"%s\"}",
+		 big);
+	assert_a0(parse(req, &out, why, sizeof(why)), A0_ERR_MALFORMED);
+	big[sizeof(big) - 2] = '\0';
+	snprintf(req, sizeof(req),
+		 "{\"v\":1,\"op\":\"worker\",\"subject\":\"auth0|1\",\"connection\":\"github\","
+		 "\"audit_context\":\"%s\"}",
+		 big);
+	assert_a0(parse(req, &out, why, sizeof(why)), 0);
+	a0_broker_request_free(out);
+}
+
 static void test_call_no_broker(void **state)
 {
 	struct a0_broker_request req = { .op = A0_BROKER_REVOKE,
@@ -470,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_response_round_trip),
 		cmocka_unit_test(test_response_malformed),
 		cmocka_unit_test(test_vault_op),
+		cmocka_unit_test(test_exchange_and_worker_ops),
 		cmocka_unit_test(test_call_no_broker),
 	};
 
