@@ -25,13 +25,8 @@
 
 const char a0_broker_socket_path[] = A0_BROKER_SOCKET_PATH;
 
-/*
- * Send req to the broker: 0 and *ret_tokens (may be NULL) when the tenant accepted it; the
- * broker's result (an A0_ERR_*, with the tenant's answer in res) when not; or why the broker
- * could not be asked.
- */
-static int call(const struct a0_broker_request *req, unsigned timeout,
-		struct a0_tokens **ret_tokens, struct a0_result *res)
+int a0_broker_send(const struct a0_broker_request *req, unsigned timeout,
+		   struct a0_tokens **ret_tokens, struct a0_result *res)
 {
 	struct a0_tokens *t = NULL;
 	char why[sizeof(res->description)] = "";
@@ -66,7 +61,7 @@ static int call(const struct a0_broker_request *req, unsigned timeout,
 				  "auth0-broker %s %s: %s",
 				  err == A0_ERR_TIMEOUT ? "had no answer in time from"
 							: "could not connect to",
-				  req->domain, said);
+				  req->domain ? req->domain : "the tenant", said);
 		}
 		a0_tokens_free(t);
 		return err;
@@ -142,7 +137,7 @@ static int refresh(const struct a0_record *main, unsigned timeout, const char *s
 		return refuse(res, "no refresh token");
 	if ((r = request_of(A0_BROKER_REFRESH, main, scope, audience, params, n_params, &req)) < 0)
 		return r;
-	if ((r = call(req, timeout, &t, res)) < 0)
+	if ((r = a0_broker_send(req, timeout, &t, res)) < 0)
 		goto out;
 	if (!t) {
 		a0_format(res->description, sizeof(res->description),
@@ -165,7 +160,7 @@ static int revoke(const struct a0_record *main, unsigned timeout, struct a0_resu
 		return refuse(res, "no refresh token");
 	if ((r = request_of(A0_BROKER_REVOKE, main, NULL, NULL, NULL, 0, &req)) < 0)
 		return r;
-	r = call(req, timeout, NULL, res);
+	r = a0_broker_send(req, timeout, NULL, res);
 	a0_broker_request_free(req);
 	return r;
 }
@@ -187,7 +182,7 @@ static int vault(const struct a0_record *main, unsigned timeout, const char *con
 		r = A0_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = call(req, timeout, &t, res)) < 0)
+	if ((r = a0_broker_send(req, timeout, &t, res)) < 0)
 		goto out;
 	if (!t) {
 		a0_format(res->description, sizeof(res->description),

@@ -27,4 +27,14 @@ extern const char a0_broker_socket_path[];
 
 extern const struct a0_tenant a0_broker_tenant;
 
+/*
+ * Send req to the broker (any operation, also those without a record: exchange, worker): 0 and
+ * *ret_tokens (may be NULL) when the tenant accepted it; the broker's result (an A0_ERR_*, with
+ * the tenant's answer in res) when not; or why the broker could not be asked (A0_ERR_NETWORK,
+ * A0_ERR_TIMEOUT, ..., with res->status 0 and the reason, naming the socket, in
+ * res->description).
+ */
+int a0_broker_send(const struct a0_broker_request *req, unsigned timeout,
+		   struct a0_tokens **ret_tokens, struct a0_result *res);
+
 #endif

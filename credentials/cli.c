@@ -37,6 +37,8 @@ static const char usage_main[] =
 	"  api clear  remove the credentials of another API\n"
 	"  vault get  print the user's token at a federated connection (Token Vault)\n"
 	"  vault clear  forget the cached Token Vault tokens\n"
+	"  vault exchange  the same for an access token read from stdin (a service)\n"
+	"  vault worker  the same for an Auth0 user id (a system account)\n"
 	"  sso        print a session transfer token for native-to-web SSO\n"
 	"  sso-exchange  the same for a refresh token read from stdin; stores nothing\n"
 	"\n"
@@ -103,11 +105,19 @@ static const char usage_vault[] =
 	"Usage: auth0-credentials vault get CONNECTION [--login-hint H] [--scope S]\n"
 	"                                   [--min-ttl SECONDS] [--format json|token|header|env]\n"
 	"       auth0-credentials vault clear [CONNECTION [--login-hint H]]\n"
+	"       auth0-credentials vault exchange --connection C [--login-hint H] [--scope S]\n"
+	"                                        [--format ...] < access-token\n"
+	"       auth0-credentials vault worker --connection C --user-id ID [--login-hint H]\n"
+	"                                      [--scope S] [--audit-context TEXT] [--format ...]\n"
 	"\n"
 	"The user's access token at the federated connection CONNECTION (e.g. google-oauth2)\n"
 	"from Auth0's Token Vault, exchanged for the session's refresh token through auth0-broker\n"
 	"(a confidential application only), cached under the connection and login hint until it\n"
 	"is within --min-ttl seconds of expiring. clear forgets one connection's, or all.\n"
+	"exchange: Token Vault's access-token exchange of the user's Auth0 access token read\n"
+	"from stdin (for a service holding one), as the API's Custom API Client; worker: the\n"
+	"privileged worker exchange for the Auth0 user ID. Both through auth0-broker, for the\n"
+	"uids and connections its broker_exchange and broker_workers name; nothing is stored.\n"
 	"Exit 14 VAULT_EXCHANGE_FAILED, 15 NO_FEDERATED_TOKEN (no account connected there).\n";
 
 static const char usage_sso[] =
@@ -146,12 +156,18 @@ enum {
 	OPT_HEADER,
 	OPT_VERSION,
 	OPT_LOGIN_HINT,
+	OPT_CONNECTION,
+	OPT_USER_ID,
+	OPT_AUDIT_CONTEXT,
 };
 
 /* Everything a verb was told. */
 struct args {
 	const char *scope;
 	const char *login_hint;
+	const char *connection;
+	const char *user_id;
+	const char *audit_context;
 	long long min_ttl;
 	bool force;
 	struct auth0_credentials_param *params;
@@ -314,6 +330,9 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 		{ "audience", required_argument, NULL, OPT_AUDIENCE },
 		{ "header", required_argument, NULL, OPT_HEADER },
 		{ "login-hint", required_argument, NULL, OPT_LOGIN_HINT },
+		{ "connection", required_argument, NULL, OPT_CONNECTION },
+		{ "user-id", required_argument, NULL, OPT_USER_ID },
+		{ "audit-context", required_argument, NULL, OPT_AUDIT_CONTEXT },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t max_params = (size_t)argc;
@@ -384,6 +403,15 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 			break;
 		case OPT_LOGIN_HINT:
 			a->login_hint = optarg;
+			break;
+		case OPT_CONNECTION:
+			a->connection = optarg;
+			break;
+		case OPT_USER_ID:
+			a->user_id = optarg;
+			break;
+		case OPT_AUDIT_CONTEXT:
+			a->audit_context = optarg;
 			break;
 		}
 	}
@@ -592,19 +620,60 @@ static int verb_api(struct auth0_credentials *c, int argc, char **argv, struct a
 	return print_tokens(c, code, t, a->format);
 }
 
+/* vault exchange and vault worker: an exchange for a subject the caller gives. */
+static int vault_for_subject(struct auth0_credentials *c, struct args *a, bool exchange)
+{
+	struct auth0_credentials_tokens *t = NULL;
+	size_t len, cap;
+	char *buf;
+	int code;
+
+	if (a->n_positional != 1 || a->min_ttl || !a->connection)
+		return invalid("use 'vault %s --connection C' (no --min-ttl: nothing is cached)",
+			       exchange ? "exchange" : "worker --user-id ID");
+	if (!exchange) {
+		if (!a->user_id)
+			return invalid("vault worker needs --user-id ID (the Auth0 user id)");
+		code = auth0_credentials_vault_worker(c, a->user_id, a->connection, a->login_hint,
+						      a->scope, a->audit_context, &t);
+		return print_tokens(c, code, t, a->format);
+	}
+	if (a->user_id || a->audit_context)
+		return invalid("vault exchange takes the access token on stdin, not --user-id");
+	if ((code = read_stdin(&buf, &len, &cap)) != AUTH0_CREDENTIALS_OK)
+		return code;
+	/* One line: the end of line (and blanks around) is not part of the token. */
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
+		buf[--len] = '\0';
+	code = auth0_credentials_vault_exchange(c, buf + strspn(buf, " \t"), a->connection,
+						a->login_hint, a->scope, &t);
+	explicit_bzero(buf, cap);
+	free(buf);
+	return print_tokens(c, code, t, a->format);
+}
+
 static int verb_vault(struct auth0_credentials *c, int argc, char **argv, struct args *a)
 {
 	struct auth0_credentials_tokens *t = NULL;
+	const char *sub;
 	int code;
 
-	code = parse(c, argc, argv, ALLOWED(OPT_LOGIN_HINT, OPT_SCOPE, OPT_MIN_TTL, OPT_FORMAT),
+	code = parse(c, argc, argv,
+		     ALLOWED(OPT_LOGIN_HINT, OPT_SCOPE, OPT_MIN_TTL, OPT_FORMAT, OPT_CONNECTION,
+			     OPT_USER_ID, OPT_AUDIT_CONTEXT),
 		     usage_vault, 2, a);
 	if (code != AUTH0_CREDENTIALS_OK)
 		return code;
-	if (a->n_positional == 0 ||
-	    (strcmp(a->positional[0], "get") != 0 && strcmp(a->positional[0], "clear") != 0))
-		return invalid("use 'vault get CONNECTION' or 'vault clear [CONNECTION]'");
-	if (strcmp(a->positional[0], "clear") == 0) {
+	sub = a->n_positional ? a->positional[0] : "";
+	if (strcmp(sub, "exchange") == 0 || strcmp(sub, "worker") == 0)
+		return vault_for_subject(c, a, strcmp(sub, "exchange") == 0);
+	if (a->connection || a->user_id || a->audit_context)
+		return invalid("--connection, --user-id and --audit-context are for vault exchange "
+			       "and vault worker");
+	if (strcmp(sub, "get") != 0 && strcmp(sub, "clear") != 0)
+		return invalid("use 'vault get CONNECTION', 'vault clear [CONNECTION]', 'vault "
+			       "exchange' or 'vault worker'");
+	if (strcmp(sub, "clear") == 0) {
 		if (a->scope || a->min_ttl || a->format_set)
 			return invalid("vault clear takes --login-hint only");
 		code = auth0_credentials_vault_clear(c,

@@ -10,7 +10,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 #include <auth0/credentials.h>
 
+#include "broker/protocol.h"
 #include "credentials/broker.h"
 #include "credentials/lock.h"
 #include "credentials/manager.h"
@@ -500,6 +503,133 @@ AUTH0_CREDENTIALS_API int auth0_credentials_vault_clear(struct auth0_credentials
 							const char *login_hint)
 {
 	return a0_cm_vault_clear(&c->cm, connection, login_hint);
+}
+
+/* ------------------------------------------------------------------ exchanges without a record */
+
+static int failed(struct auth0_credentials *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int failed(struct auth0_credentials *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	a0_vformat(c->cm.message, sizeof(c->cm.message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/*
+ * An exchange the caller asks auth0-broker for with a subject of its own (not the session's
+ * record): send req, and turn the answer into the caller's tokens or a code and message.
+ */
+static int broker_exchange(struct auth0_credentials *c, const struct a0_broker_request *req,
+			   const char *what, struct auth0_credentials_tokens **ret)
+{
+	struct a0_result *res = &c->cm.result;
+	struct auth0_credentials_tokens *out;
+	struct a0_tokens *t = NULL;
+	int r, code;
+
+	r = a0_broker_send(req, c->timeout, &t, res);
+	if (r < 0) {
+		code = a0_cm_code_of(r, A0_CM_JOB_VAULT);
+		if (r == A0_ERR_NOT_FOUND)
+			code = AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN;
+		if (a0_vault_explain(r, res))
+			return failed(c, code, "%s for connection %s: %s (HTTP %ld %s: %s)", what,
+				      req->connection, a0_vault_explain(r, res), res->status,
+				      res->error, res->description);
+		if (res->status)
+			return failed(c, code, "%s: HTTP %ld %s: %s", what, res->status, res->error,
+				      res->description);
+		return failed(c, code, "%s: %s", what,
+			      res->description[0] ? res->description : a0_strerror(r));
+	}
+	out = calloc(1, sizeof(*out));
+	if (!out || !t || !t->access_token ||
+	    !(out->token_type = strdup(t->token_type ? t->token_type : "Bearer")) ||
+	    (t->scope && !(out->scope = strdup(t->scope)))) {
+		code = failed(c, AUTH0_CREDENTIALS_UNKNOWN, "%s: %s", what,
+			      t ? "out of memory" : "auth0-broker answered without a token");
+		auth0_credentials_tokens_free(out);
+		a0_tokens_free(t);
+		return code;
+	}
+	out->access_token = t->access_token;
+	t->access_token = NULL;
+	out->expires_at = (long long)time(NULL) + t->expires_in;
+	a0_tokens_free(t);
+	*ret = out;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+/* Checks shared by the two exchanges: 0, or INVALID_ARGUMENT with the reason. */
+static int exchange_args(struct auth0_credentials *c, const char *connection,
+			 const char *login_hint, const char *scope, void *ret)
+{
+	if (!ret)
+		return invalid(c, "nowhere to return the credentials");
+	if (!a0_vault_connection_ok(connection))
+		return invalid(c, "the connection must be a name of 1 to 128 printable characters "
+				  "without blanks or ':'");
+	if (login_hint && !a0_vault_login_hint_ok(login_hint))
+		return invalid(c, "the login hint must be 1 to 256 printable characters without "
+				  "blanks");
+	if (scope && (!*scope || !a0_text_ok(scope, strlen(scope), A0_TEXT_ASCII)))
+		return invalid(c, "the scope must be printable ASCII");
+	return AUTH0_CREDENTIALS_OK;
+}
+
+AUTH0_CREDENTIALS_API int
+auth0_credentials_vault_exchange(struct auth0_credentials *c, const char *access_token,
+				 const char *connection, const char *login_hint, const char *scope,
+				 struct auth0_credentials_tokens **ret)
+{
+	struct a0_broker_request req = { .op = A0_BROKER_EXCHANGE,
+					 .connection = (char *)(uintptr_t)connection,
+					 .login_hint = (char *)(uintptr_t)login_hint,
+					 .scope = (char *)(uintptr_t)scope,
+					 .access_token = (char *)(uintptr_t)access_token };
+	int code;
+
+	c->cm.message[0] = '\0';
+	a0_result_clear(&c->cm.result);
+	if ((code = exchange_args(c, connection, login_hint, scope, ret)) != 0)
+		return code;
+	if (!access_token || !*access_token ||
+	    !a0_text_ok(access_token, strlen(access_token), A0_TEXT_TOKEN) ||
+	    strlen(access_token) > A0_MAX_TOKEN)
+		return invalid(c, "the access token must be one token of printable characters");
+	return broker_exchange(c, &req, "the Token Vault access-token exchange failed", ret);
+}
+
+AUTH0_CREDENTIALS_API int
+auth0_credentials_vault_worker(struct auth0_credentials *c, const char *user_id,
+			       const char *connection, const char *login_hint, const char *scope,
+			       const char *audit_context, struct auth0_credentials_tokens **ret)
+{
+	struct a0_broker_request req = { .op = A0_BROKER_WORKER,
+					 .connection = (char *)(uintptr_t)connection,
+					 .login_hint = (char *)(uintptr_t)login_hint,
+					 .scope = (char *)(uintptr_t)scope,
+					 .subject = (char *)(uintptr_t)user_id,
+					 .audit_context = (char *)(uintptr_t)audit_context };
+	int code;
+
+	c->cm.message[0] = '\0';
+	a0_result_clear(&c->cm.result);
+	if ((code = exchange_args(c, connection, login_hint, scope, ret)) != 0)
+		return code;
+	if (!user_id || !*user_id || strlen(user_id) > A0_BROKER_MAX_SUBJECT ||
+	    !a0_text_ok(user_id, strlen(user_id), A0_TEXT_TOKEN))
+		return invalid(c, "the user ID must be an Auth0 user id such as auth0|123 (1 to "
+				  "256 printable characters without blanks)");
+	if (audit_context && (!*audit_context || strlen(audit_context) > A0_BROKER_MAX_AUDIT ||
+			      !a0_text_ok(audit_context, strlen(audit_context), A0_TEXT_ASCII)))
+		return invalid(c, "the audit context must be 1 to 200 printable ASCII characters");
+	return broker_exchange(c, &req, "the Token Vault worker exchange failed", ret);
 }
 
 /* The public headers as the core's name (key) and value pairs. */

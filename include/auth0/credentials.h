@@ -186,6 +186,28 @@ AUTH0_CREDENTIALS_API int auth0_credentials_vault_get(struct auth0_credentials *
 AUTH0_CREDENTIALS_API int auth0_credentials_vault_clear(struct auth0_credentials *c,
 							const char *connection,
 							const char *login_hint);
+/*
+ * Token Vault's access-token exchange, for a service of this host that was given a user's Auth0
+ * access token (for the API whose Custom API Client auth0-broker holds): the user's access
+ * token at connection. Done by auth0-broker for the caller's uid when broker_exchange lets it
+ * ask for connection; nothing is stored. Codes as auth0_credentials_vault_get(); the access
+ * token is a secret (the caller wipes its copy).
+ */
+AUTH0_CREDENTIALS_API int
+auth0_credentials_vault_exchange(struct auth0_credentials *c, const char *access_token,
+				 const char *connection, const char *login_hint, const char *scope,
+				 struct auth0_credentials_tokens **ret);
+/*
+ * Token Vault's privileged worker exchange, for a system account (a backup or sync daemon) named
+ * in auth0-broker's broker_workers: the access token at connection of the Auth0 user user_id
+ * (e.g. "auth0|123"), by a JWT auth0-broker signs with the application's key; audit_context
+ * (NULL, or up to 200 printable ASCII characters) is added to what the broker writes into the
+ * JWT's audit_context (host and caller). Nothing is stored.
+ */
+AUTH0_CREDENTIALS_API int
+auth0_credentials_vault_worker(struct auth0_credentials *c, const char *user_id,
+			       const char *connection, const char *login_hint, const char *scope,
+			       const char *audit_context, struct auth0_credentials_tokens **ret);
 /* A session transfer token for native-to-web SSO. Free with auth0_credentials_sso_free(). */
 AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 						const struct auth0_credentials_param *params,

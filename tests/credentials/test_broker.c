@@ -135,6 +135,50 @@ static void test_cli_without_broker(void **state)
 	a0_secret_free(after);
 }
 
+/* vault exchange and vault worker from the command: arguments checked first; with no broker,
+ * NO_NETWORK naming the socket; the access token (stdin) never in what it prints. */
+static void test_cli_exchange_without_broker(void **state)
+{
+	static const char token[] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln-SUBJECT\n";
+	struct proc p;
+
+	if (exists(INSTALLED_SOCKET)) {
+		fprintf(stderr, "# %s exists on this host: not a test without a broker\n",
+			INSTALLED_SOCKET);
+		skip();
+	}
+	assert_helper(&p, AUTH0_CREDENTIALS_INVALID_ARGUMENT, token, "vault", "exchange");
+	assert_non_null(strstr(p.stderr_text, "use 'vault exchange --connection C'"));
+	proc_free(&p);
+	assert_helper(&p, AUTH0_CREDENTIALS_INVALID_ARGUMENT, NULL, "vault", "worker",
+		      "--connection", "google-oauth2");
+	assert_non_null(strstr(p.stderr_text, "vault worker needs --user-id"));
+	proc_free(&p);
+	assert_helper(&p, AUTH0_CREDENTIALS_INVALID_ARGUMENT, NULL, "vault", "get", "github",
+		      "--user-id", "auth0|1");
+	assert_non_null(strstr(p.stderr_text, "are for vault exchange and vault worker"));
+	proc_free(&p);
+	assert_helper(&p, AUTH0_CREDENTIALS_INVALID_ARGUMENT, NULL, "vault", "worker",
+		      "--connection", "google-oauth2", "--user-id", "auth0 1");
+	assert_non_null(strstr(p.stderr_text, "the user ID must be"));
+	proc_free(&p);
+	assert_helper(&p, AUTH0_CREDENTIALS_INVALID_ARGUMENT, "\n", "vault", "exchange",
+		      "--connection", "google-oauth2");
+	proc_free(&p);
+
+	assert_helper(&p, AUTH0_CREDENTIALS_NO_NETWORK, token, "vault", "exchange", "--connection",
+		      "google-oauth2");
+	assert_non_null(strstr(p.stderr_text, "no broker is running at " INSTALLED_SOCKET));
+	assert_non_null(strstr(p.stderr_text, "access-token exchange failed"));
+	assert_null(strstr(p.stderr_text, "SUBJECT"));
+	assert_string_equal(p.stdout_text, "");
+	proc_free(&p);
+	assert_helper(&p, AUTH0_CREDENTIALS_NO_NETWORK, NULL, "vault", "worker", "--connection",
+		      "google-oauth2", "--user-id", ALICE_ID, "--audit-context", "backup");
+	assert_non_null(strstr(p.stderr_text, "worker exchange failed: no broker is running"));
+	proc_free(&p);
+}
+
 /* The C API (the test build's socket, in the build tree): the same, and headers refused. */
 static void test_capi_without_broker(void **state)
 {
@@ -599,13 +643,249 @@ static void test_vault_through_broker(void **state)
 	assert_int_equal(status, 0);
 }
 
+/* ------------------------------------------------------------------ exchanges for a subject */
+
+#define WORKER_CLIENT "broker-jwt"
+#define API_CLIENT "api-vault-client"
+#define API_SECRET "test-api-vault-secret-555"
+#define API "https://api.example.com/"
+
+struct exchange_run {
+	struct broker_run b;
+	char *api_token;      /* a0alice's access token for API (a secret) */
+	char *userinfo_token; /* one for /userinfo only */
+};
+
+/* code, and the message holding want (NULL: anything); else a line saying what came. */
+static bool expect(struct auth0_credentials *c, int got, int code, const char *want,
+		   const char *what)
+{
+	if (got == code && (!want || strstr(auth0_credentials_message(c), want)))
+		return true;
+	fprintf(stderr, "# %s: code %d (wanted %d): %s\n", what, got, code,
+		auth0_credentials_message(c));
+	return false;
+}
+
+static int as_service(void *ctx)
+{
+	struct exchange_run *x = ctx;
+	struct auth0_credentials_tokens *t = NULL;
+	struct auth0_credentials *c = NULL;
+	int rc = 1, n, got;
+
+	/* The fake's control (its stats) from this user: the CA copied where it can read it. */
+	snprintf(f.ca, sizeof(f.ca), "%s/ca.pem", x->b.dir);
+	if (auth0_credentials_new(&c) != AUTH0_CREDENTIALS_OK)
+		return 1;
+	/* The access-token exchange of the API's token: a0alice's federated token. */
+	n = vault_exchanges();
+	got = auth0_credentials_vault_exchange(c, x->api_token, "google-oauth2", NULL, NULL, &t);
+	if (!expect(c, got, AUTH0_CREDENTIALS_OK, NULL, "exchange"))
+		goto out;
+	if (strcmp(t->access_token, FEDERATED) != 0 || t->expires_at < time(NULL) + 3000 ||
+	    vault_exchanges() != n + 1) {
+		fprintf(stderr, "# exchange: not the federated token, or not one exchange\n");
+		goto out;
+	}
+	auth0_credentials_tokens_free(t);
+	t = NULL;
+	/* A token not issued for the API: the tenant's 403, in words. */
+	got = auth0_credentials_vault_exchange(c, x->userinfo_token, "google-oauth2", NULL, NULL,
+					       &t);
+	if (!expect(c, got, AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED, "HTTP 403 access_denied",
+		    "exchange of a /userinfo token"))
+		goto out;
+	/* A connection broker_exchange does not give this uid: refused by the broker. */
+	n = vault_exchanges();
+	got = auth0_credentials_vault_exchange(c, x->api_token, "github", NULL, NULL, &t);
+	if (!expect(c, got, AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED, "broker_exchange: uid",
+		    "exchange for github") ||
+	    vault_exchanges() != n)
+		goto out;
+
+	/* The privileged worker exchange, twice: each JWT new (the tenant refuses a replayed
+	 * jti), each answered with a0alice's token. */
+	for (int i = 0; i < 2; i++) {
+		n = vault_exchanges();
+		got = auth0_credentials_vault_worker(c, ALICE_ID, "google-oauth2", NULL, NULL,
+						     "nightly backup", &t);
+		if (!expect(c, got, AUTH0_CREDENTIALS_OK, NULL, "worker"))
+			goto out;
+		if (strcmp(t->access_token, FEDERATED) != 0 || vault_exchanges() != n + 1) {
+			fprintf(stderr, "# worker: not the federated token\n");
+			goto out;
+		}
+		auth0_credentials_tokens_free(t);
+		t = NULL;
+	}
+	/* A user without an account there: NO_FEDERATED_TOKEN. */
+	got = auth0_credentials_vault_worker(c, "auth0|6a00000000000000000000ff", "google-oauth2",
+					     NULL, NULL, NULL, &t);
+	if (!expect(c, got, AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN,
+		    "federated_connection_refresh_token_not_found", "worker for nobody"))
+		goto out;
+	/* A connection outside broker_workers. */
+	n = vault_exchanges();
+	got = auth0_credentials_vault_worker(c, ALICE_ID, "github", NULL, NULL, NULL, &t);
+	if (!expect(c, got, AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED, "broker_workers: uid",
+		    "worker for github") ||
+	    vault_exchanges() != n)
+		goto out;
+	rc = 0;
+out:
+	auth0_credentials_tokens_free(t);
+	auth0_credentials_free(c);
+	return rc;
+}
+
+/* a0alice's access token for API: a refresh of her public login with that audience. */
+static char *api_token(const char *audience)
+{
+	char *login = fake_login(&f, "pam-native", NULL, "a0alice", "openid offline_access");
+	cJSON *l = cJSON_Parse(login), *answer;
+	char body[4096], *token;
+
+	assert_non_null(l);
+	snprintf(body, sizeof(body),
+		 "{\"grant_type\":\"refresh_token\",\"client_id\":\"pam-native\","
+		 "\"refresh_token\":\"%s\"%s%s%s}",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(l, "refresh_token")),
+		 audience ? ",\"audience\":\"" : "", audience ? audience : "",
+		 audience ? "\"" : "");
+	answer = fake_post(&f, "/oauth/token", body);
+	assert_non_null(answer);
+	token = a0_secret_dup(cJSON_GetStringValue(cJSON_GetObjectItem(answer, "access_token")));
+	assert_non_null(token);
+	explicit_bzero(body, sizeof(body));
+	cJSON_Delete(answer);
+	cJSON_Delete(l);
+	a0_secret_free(login);
+	return token;
+}
+
+/*
+ * vault exchange (a service given a user's access token for the API) and vault worker (a
+ * system account naming the user) through a real broker holding the application's key and
+ * the Custom API Client's secret: for the uid and connections its configuration names only.
+ */
+static void test_exchange_and_worker(void **state)
+{
+	const char *broker = getenv("A0_BROKER"), *srcdir = getenv("srcdir");
+	struct exchange_run x = { .b = { .pid = -1 } };
+	struct broker_run *b = &x.b;
+	struct auth0_credentials_tokens *t = NULL;
+	struct auth0_credentials *c = NULL;
+	char conf[256], key[256], secret[256], text[4096], pem[16 * 1024];
+	FILE *in;
+	size_t len;
+	int status, n;
+
+	if (!broker || access(broker, X_OK) != 0) {
+		fprintf(stderr, "# auth0-broker is not built (A0_BROKER): skipped\n");
+		skip();
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "# needs root (a test user as the service): skipped\n");
+		skip();
+	}
+	(void)unlink(A0_TEST_BROKER_SOCKET);
+	test_user_sweep();
+	assert_true(test_user_create("a0svc", 'a', &b->user));
+	temp_dir(b->dir, sizeof(b->dir), "a0-exchange-test");
+	assert_int_equal(chmod(b->dir, 0755), 0);
+	snprintf(key, sizeof(key), "%s/tests/fake-tenant/broker-client.key", srcdir ? srcdir : ".");
+	in = fopen(key, "r");
+	assert_non_null(in);
+	len = fread(pem, 1, sizeof(pem) - 1, in);
+	fclose(in);
+	pem[len] = '\0';
+	snprintf(key, sizeof(key), "%s/client-key.pem", b->dir);
+	write_text(key, pem);
+	explicit_bzero(pem, sizeof(pem));
+	assert_int_equal(chmod(key, 0600), 0);
+	in = fopen(f.ca, "r");
+	assert_non_null(in);
+	len = fread(pem, 1, sizeof(pem) - 1, in);
+	fclose(in);
+	pem[len] = '\0';
+	snprintf(secret, sizeof(secret), "%s/ca.pem", b->dir);
+	write_text(secret, pem);
+	assert_int_equal(chmod(secret, 0644), 0);
+	snprintf(secret, sizeof(secret), "%s/api-secret", b->dir);
+	write_text(secret, API_SECRET "\n");
+	assert_int_equal(chmod(secret, 0600), 0);
+	snprintf(conf, sizeof(conf), "%s/pam_auth0.conf", b->dir);
+	snprintf(text, sizeof(text),
+		 "domain = localhost:%d\nclient_id = " WORKER_CLIENT
+		 "\nclient_private_key_file = %s\n"
+		 "ca_file = %s\nstate_dir = %s/run\ncache_dir = %s/cache\n"
+		 "broker_socket = %s\nbroker_connections = google-oauth2\ntimeout = 5\n"
+		 "broker_api_client_id = " API_CLIENT "\nbroker_api_client_secret_file = %s\n"
+		 "broker_exchange = %s:google-oauth2\nbroker_workers = %u:google-oauth2\n",
+		 f.port, key, f.ca, b->dir, b->dir, A0_TEST_BROKER_SOCKET, secret, b->user.name,
+		 (unsigned)b->user.uid);
+	write_text(conf, text);
+	assert_int_equal(chmod(conf, 0644), 0);
+	fake_control(&f, "POST", "/__control/federated",
+		     "{\"username\":\"a0alice\",\"connection\":\"google-oauth2\",\"access_token\":"
+		     "\"" FEDERATED "\",\"expires_in\":3600}");
+	x.api_token = api_token(API);
+	x.userinfo_token = api_token(NULL);
+
+	b->pid = fork();
+	assert_true(b->pid >= 0);
+	if (b->pid == 0) {
+		execl(broker, broker, "--foreground", "--config", conf, (char *)NULL);
+		_exit(127);
+	}
+	if (!wait_for_socket(A0_TEST_BROKER_SOCKET, b->pid)) {
+		kill(b->pid, SIGKILL);
+		(void)waitpid(b->pid, NULL, 0);
+		fail_msg("auth0-broker did not listen at %s", A0_TEST_BROKER_SOCKET);
+	}
+	status = test_as_user(&b->user, false, as_service, &x);
+
+	/* root is not on either list: refused, whoever it is. */
+	n = vault_exchanges();
+	assert_code(auth0_credentials_new(&c), AUTH0_CREDENTIALS_OK);
+	assert_code(auth0_credentials_vault_exchange(c, x.api_token, "google-oauth2", NULL, NULL,
+						     &t),
+		    AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED);
+	assert_non_null(strstr(auth0_credentials_message(c), "broker_exchange: uid 0 may not"));
+	assert_code(auth0_credentials_vault_worker(c, ALICE_ID, "google-oauth2", NULL, NULL, NULL,
+						   &t),
+		    AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED);
+	assert_non_null(strstr(auth0_credentials_message(c), "broker_workers: uid 0 may not"));
+	assert_null(t);
+	assert_int_equal(vault_exchanges(), n);
+	/* Bad arguments are refused before anything is sent. */
+	assert_code(auth0_credentials_vault_worker(c, "has blank", "google-oauth2", NULL, NULL,
+						   NULL, &t),
+		    AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	assert_code(auth0_credentials_vault_exchange(c, "", "google-oauth2", NULL, NULL, &t),
+		    AUTH0_CREDENTIALS_INVALID_ARGUMENT);
+	auth0_credentials_free(c);
+
+	kill(b->pid, SIGTERM);
+	(void)waitpid(b->pid, NULL, 0);
+	(void)unlink(A0_TEST_BROKER_SOCKET);
+	test_user_remove(&b->user);
+	(void)remove_tree(b->dir);
+	a0_secret_free(x.api_token);
+	a0_secret_free(x.userinfo_token);
+	assert_int_equal(status, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_cli_without_broker, setup),
+		cmocka_unit_test_setup(test_cli_exchange_without_broker, setup),
 		cmocka_unit_test_setup(test_capi_without_broker, setup),
 		cmocka_unit_test_setup(test_refresh_through_broker, setup),
 		cmocka_unit_test_setup(test_vault_through_broker, setup),
+		cmocka_unit_test_setup(test_exchange_and_worker, setup),
 	};
 
 	helper_test_init(&f);
