@@ -133,7 +133,7 @@ static void print_identity(FILE *f, const struct a0_identity *id)
 }
 
 int a0_identities_write(const char *path, const struct a0_identity *ids, size_t n, time_t generated,
-			char *err, size_t errlen)
+			gid_t reader, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -166,7 +166,7 @@ int a0_identities_write(const char *path, const struct a0_identity *ids, size_t 
 		r = A0_ERR_INVALID;
 		goto out;
 	}
-	if (a0_replace_file(path, text, len, 0600) < 0) {
+	if (a0_replace_file_group(path, text, len, reader == (gid_t)-1 ? 0600 : 0640, reader) < 0) {
 		a0_format(err, errlen, "%s: cannot write: %s", path, strerror(errno));
 		r = A0_ERR_SYSTEM;
 	}

@@ -6,8 +6,10 @@
  * The identities file: which Auth0 user each synced Linux name belongs to and what Auth0 says of
  * it, written by auth0-sync from its state and read by the PAM module (as root) to bind a login
  * to the cached identity and to deny blocked, deleted or role-less users in the account phase.
- * Root's alone (sync_dir/identities, mode 0600): it names every user of the tenant's
- * connections. Text, one line per identity:
+ * Root's (sync_dir/identities, mode 0600): it names every user of the tenant's connections.
+ * When the group A0_IDENTITIES_READER_GROUP exists, the file is that group's too (mode 0640):
+ * auth0-broker(8), which runs as its own user, binds refreshed ID tokens to callers with it.
+ * Text, one line per identity:
  *
  *   # pam_auth0 identities format=1 generated=<seconds since the epoch>
  *   name<TAB>user_id<TAB>active|blocked|deleted<TAB>login or -<TAB>role,role,... or -<TAB>0|1
@@ -19,9 +21,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define A0_IDENTITIES_NAME "identities" /* the file's name in sync_dir */
+#define A0_IDENTITIES_READER_GROUP "auth0-broker"
 #define A0_IDENTITIES_MAX_BYTES (512L * 1024 * 1024)
 #define A0_IDENTITY_MAX_NAME 32
 #define A0_IDENTITY_MAX_FIELD 512  /* user_id, login */
@@ -48,12 +52,13 @@ bool a0_identity_field_valid(const char *s);
 bool a0_identity_role_valid(const char *role);
 
 /*
- * Write the n identities to path, replacing the file atomically (mode 0600, lib/util.h
- * a0_replace_file). 0, A0_ERR_INVALID (an identity breaks the format or a name is there twice:
- * err says which), A0_ERR_SYSTEM (err: errno text), A0_ERR_NOMEM.
+ * Write the n identities to path, replacing the file atomically (lib/util.h a0_replace_file):
+ * mode 0600, or 0640 with group reader ((gid_t)-1: none). 0, A0_ERR_INVALID (an identity breaks
+ * the format or a name is there twice: err says which), A0_ERR_SYSTEM (err: errno text),
+ * A0_ERR_NOMEM.
  */
 int a0_identities_write(const char *path, const struct a0_identity *ids, size_t n, time_t generated,
-			char *err, size_t errlen);
+			gid_t reader, char *err, size_t errlen);
 
 /*
  * The identity named name in the file at path. The file must be a regular file owned by root

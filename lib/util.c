@@ -85,6 +85,11 @@ int a0_write_full(int fd, const void *buf, size_t n)
 
 int a0_replace_file(const char *path, const void *data, size_t n, mode_t mode)
 {
+	return a0_replace_file_group(path, data, n, mode, (gid_t)-1);
+}
+
+int a0_replace_file_group(const char *path, const void *data, size_t n, mode_t mode, gid_t group)
+{
 	char tmp[REPLACE_MAX_PATH], dir[REPLACE_MAX_PATH];
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
@@ -106,7 +111,8 @@ int a0_replace_file(const char *path, const void *data, size_t n, mode_t mode)
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fchmod(fd, mode) < 0 || a0_write_full(fd, data, n) < 0 || fsync(fd) < 0) {
+	if ((group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) < 0) || fchmod(fd, mode) < 0 ||
+	    a0_write_full(fd, data, n) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		(void)close(fd);
 		goto out;

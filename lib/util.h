@@ -45,6 +45,8 @@ int a0_open_root_dir(int at, const char *path, mode_t mode);
  * (the temporary file is removed and path is untouched).
  */
 int a0_replace_file(const char *path, const void *data, size_t n, mode_t mode);
+/* The same with the file's group set to group ((gid_t)-1: the writer's) before it has data. */
+int a0_replace_file_group(const char *path, const void *data, size_t n, mode_t mode, gid_t group);
 
 /* qsort(3) that takes an empty array too (base may then be NULL, which qsort may not be given). */
 void a0_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));

@@ -2,6 +2,7 @@
 /* What auth0-sync writes from its state (sync/rules.h): the identities file and the NSS cache. */
 #include "config.h"
 
+#include <grp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,17 @@ static int cmp_listed(const void *a, const void *b)
 	return strcmp(x->user_id, y->user_id);
 }
 
+/* auth0-broker's group when it exists: it may read the identities (identities.h). */
+static gid_t reader_group(void)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+
+	if (getgrnam_r(A0_IDENTITIES_READER_GROUP, &gr, buf, sizeof(buf), &found) != 0 || !found)
+		return (gid_t)-1;
+	return gr.gr_gid;
+}
+
 static int write_identities(const struct a0_sync_state *s, const char *path, char *err,
 			    size_t errlen)
 {
@@ -68,7 +80,7 @@ static int write_identities(const struct a0_sync_state *s, const char *path, cha
 			.local = v[i]->local,
 		};
 	}
-	r = a0_identities_write(path, ids, k, s->generated, err, errlen);
+	r = a0_identities_write(path, ids, k, s->generated, reader_group(), err, errlen);
 out:
 	free(v);
 	free(ids); /* the strings are the state's */

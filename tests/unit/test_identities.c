@@ -67,7 +67,7 @@ static void test_round_trip(void **state)
 	struct stat st;
 	char err[256] = "";
 
-	assert_a0(a0_identities_write(path, ids, 3, 1700000000, err, sizeof(err)), 0);
+	assert_a0(a0_identities_write(path, ids, 3, 1700000000, (gid_t)-1, err, sizeof(err)), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 
@@ -105,7 +105,7 @@ static void test_not_found(void **state)
 	char err[256];
 
 	assert_a0(find("alice", &got, err, sizeof(err)), A0_ERR_NOT_FOUND); /* no file */
-	assert_a0(a0_identities_write(path, &one, 1, 1, err, sizeof(err)), 0);
+	assert_a0(a0_identities_write(path, &one, 1, 1, (gid_t)-1, err, sizeof(err)), 0);
 	assert_a0(find("bob", &got, err, sizeof(err)), A0_ERR_NOT_FOUND);
 	/* Names that cannot be valid are not looked for, whatever the file holds. */
 	assert_a0(find("Alice", &got, err, sizeof(err)), A0_ERR_NOT_FOUND);
@@ -125,7 +125,7 @@ static void test_prefixes(void **state)
 	struct a0_identity got = { 0 };
 	char err[256];
 
-	assert_a0(a0_identities_write(path, ids, 3, 1, err, sizeof(err)), 0);
+	assert_a0(a0_identities_write(path, ids, 3, 1, (gid_t)-1, err, sizeof(err)), 0);
 	for (size_t i = 0; i < 3; i++) {
 		assert_a0(find(ids[i].name, &got, err, sizeof(err)), 0);
 		assert_string_equal(got.user_id, ids[i].user_id);
@@ -163,19 +163,21 @@ static void test_writer_refuses(void **state)
 	struct a0_identity twice[] = { good, good }, got = { 0 };
 	char err[256];
 
-	assert_a0(a0_identities_write(path, &good, 1, 1, err, sizeof(err)), 0);
+	assert_a0(a0_identities_write(path, &good, 1, 1, (gid_t)-1, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_a0(a0_identities_write(path, &bad[i], 1, 2, err, sizeof(err)),
+		assert_a0(a0_identities_write(path, &bad[i], 1, 2, (gid_t)-1, err, sizeof(err)),
 			  A0_ERR_INVALID);
 		assert_non_null(strstr(err, "invalid"));
 	}
-	assert_a0(a0_identities_write(path, twice, 2, 2, err, sizeof(err)), A0_ERR_INVALID);
+	assert_a0(a0_identities_write(path, twice, 2, 2, (gid_t)-1, err, sizeof(err)),
+		  A0_ERR_INVALID);
 	assert_string_equal(err, "identity alice: named twice");
 	assert_a0(find("alice", &got, err, sizeof(err)), 0);
 	a0_identity_clear(&got);
 	/* A directory that does not exist: a system error, with the path. */
-	assert_a0(a0_identities_write("/nonexistent-a0/identities", &good, 1, 1, err, sizeof(err)),
+	assert_a0(a0_identities_write("/nonexistent-a0/identities", &good, 1, 1, (gid_t)-1, err,
+				      sizeof(err)),
 		  A0_ERR_SYSTEM);
 	assert_non_null(strstr(err, "/nonexistent-a0/identities"));
 }
@@ -234,11 +236,19 @@ static void test_owner_and_mode(void **state)
 	const struct a0_identity one = { .name = S("alice"), .user_id = S("auth0|a1") };
 	struct a0_identity got = { 0 };
 	char err[256], link[160];
+	struct stat st;
 
 	if (geteuid() != 0)
 		skip();
-	assert_a0(a0_identities_write(path, &one, 1, 1, err, sizeof(err)), 0);
-	assert_int_equal(chmod(path, 0640), 0); /* its group may read it */
+	assert_a0(a0_identities_write(path, &one, 1, 1, (gid_t)-1, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* Written for a reader group (auth0-broker's): 0640 and that group, and still read. */
+	assert_a0(a0_identities_write(path, &one, 1, 1, 4, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_gid, 4);
+	assert_int_equal(st.st_uid, 0);
 	assert_a0(find("alice", &got, err, sizeof(err)), 0);
 	a0_identity_clear(&got);
 	for (size_t i = 0; i < 4; i++) {
@@ -291,7 +301,7 @@ static void test_lookup_speed(void **state)
 					       .roles = roles,
 					       .n_roles = 2 };
 	}
-	assert_a0(a0_identities_write(path, ids, N, 1, err, sizeof(err)), 0);
+	assert_a0(a0_identities_write(path, ids, N, 1, (gid_t)-1, err, sizeof(err)), 0);
 	for (int k = 0; k < RUNS; k++) {
 		double t0 = now_ms();
 

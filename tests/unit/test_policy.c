@@ -452,7 +452,7 @@ static void identities(const struct a0_identity *ids, size_t n)
 	char path[128], err[256] = "";
 
 	snprintf(path, sizeof(path), "%s/%s", dir, A0_IDENTITIES_NAME);
-	if (a0_identities_write(path, ids, n, time(NULL), err, sizeof(err)) != 0)
+	if (a0_identities_write(path, ids, n, time(NULL), (gid_t)-1, err, sizeof(err)) != 0)
 		fail_msg("a0_identities_write: %s", err);
 }
 
