@@ -825,6 +825,22 @@ static int load_exchange_auth(struct broker *b, char *err, size_t errlen)
 				     &b->api_secret, NULL, err, errlen);
 }
 
+/* cache_dir from $CACHE_DIRECTORY when systemd set one (its first, absolute path). */
+static int use_cache_directory(struct a0_config *cfg)
+{
+	const char *dir = secure_getenv("CACHE_DIRECTORY");
+	char *copy;
+
+	if (!dir || dir[0] != '/' || strchr(dir, ':'))
+		return 0;
+	copy = strdup(dir);
+	if (!copy)
+		return A0_ERR_NOMEM;
+	free(cfg->cache_dir);
+	cfg->cache_dir = copy;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: auth0-broker [--config FILE] [--foreground]\n"
@@ -892,6 +908,12 @@ int main(int argc, char **argv)
 		cargv[cargc++] = secret_arg;
 	if ((r = a0_config_load(cargc, cargv, &b->cfg, err, sizeof(err))) < 0) {
 		syslog(LOG_ERR, "configuration: %s", err);
+		goto out;
+	}
+	/* systemd's CacheDirectory= (the unit's, the broker user's own): the JWKS cache, which
+	 * the root-only default cache_dir cannot be for this user. */
+	if (use_cache_directory(b->cfg) < 0) {
+		code = EXIT_SYSTEM;
 		goto out;
 	}
 	if (!b->cfg->domain || !b->cfg->client_id) {

@@ -39,6 +39,7 @@
 
 #include "keyring/record.h"
 #include "keyring/store.h"
+#include "lib/idtoken.h"
 #include "lib/secret.h"
 #include "tests/common/testuser.h"
 #include "tests/common/util.h"
@@ -330,8 +331,9 @@ static void test_refresh_through_broker(void **state)
 {
 	const char *broker = getenv("A0_BROKER");
 	struct broker_run b = { .pid = -1 };
-	char conf[256], secret[256], users[256], text[2048];
+	char conf[256], secret[256], users[256], text[2048], syscache[192], jwks[512];
 	int refreshes, status;
+	bool jwks_cached, cache_dir_used;
 
 	if (!broker || access(broker, X_OK) != 0) {
 		fprintf(stderr, "# auth0-broker is not built (A0_BROKER): skipped\n");
@@ -376,9 +378,14 @@ static void test_refresh_through_broker(void **state)
 	fake_control(&f, "POST", "/__control/client",
 		     "{\"client_id\":\"" CONFIDENTIAL "\",\"rotation\":true}");
 
+	/* As systemd's CacheDirectory= sets it: the JWKS cache goes there, not to cache_dir. */
+	snprintf(syscache, sizeof(syscache), "%s/syscache", b.dir);
+	assert_int_equal(mkdir(syscache, 0700), 0);
+
 	b.pid = fork();
 	assert_true(b.pid >= 0);
 	if (b.pid == 0) {
+		setenv("CACHE_DIRECTORY", syscache, 1);
 		execl(broker, broker, "--foreground", "--config", conf, (char *)NULL);
 		_exit(127);
 	}
@@ -396,9 +403,16 @@ static void test_refresh_through_broker(void **state)
 	kill(b.pid, SIGTERM);
 	(void)waitpid(b.pid, NULL, 0);
 	(void)unlink(A0_TEST_BROKER_SOCKET);
+	snprintf(jwks, sizeof(jwks), "%s/" A0_JWKS_CACHE_PREFIX "localhost:%d" A0_JWKS_CACHE_SUFFIX,
+		 syscache, f.port);
+	jwks_cached = exists(jwks);
+	snprintf(jwks, sizeof(jwks), "%s/cache", b.dir);
+	cache_dir_used = exists(jwks);
 	test_user_remove(&b.user);
 	(void)remove_tree(b.dir);
 	assert_int_equal(status, 0);
+	assert_true(jwks_cached);
+	assert_false(cache_dir_used);
 	/* Two refreshes at the tenant (through the broker), no reuse of a rotated-out token. */
 	assert_int_equal(refresh_count(&f, 0) - refreshes, 2);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
