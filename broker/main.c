@@ -9,6 +9,12 @@
  * the rate limit per uid and answers what it refuses itself. An allowed request is handed to a
  * child forked for it, which talks to the tenant, checks the subject, answers and exits: a slow
  * tenant answer stalls nobody else.
+ *
+ * Stopping loses no answer (auth0-broker(8), STOPPING): the parent keeps SIGTERM, SIGINT and
+ * SIGHUP blocked but in ppoll(2), so a child is born with them blocked and finishes its one
+ * request whoever signals it (systemctl stop signals the unit's whole cgroup); the parent, once
+ * stopped, takes no more requests and waits for its children (drain). Its children do not die
+ * with it either: a rotated refresh token still reaches its caller when the parent is killed.
  */
 #include "config.h"
 
@@ -61,6 +67,9 @@ enum {
 #define MAX_UIDS 1024
 /* Longest poll wait: children are reaped at least this often (ms). */
 #define POLL_TICK 200
+/* Seconds a stopped broker waits for its requests in flight beyond timeout: as long as their
+ * callers wait (A0_BROKER_CALL_MARGIN, credentials/broker.h). */
+#define DRAIN_MARGIN 5
 /* Bound of a client secret file, as for client_secret_file. */
 #define MAX_CLIENT_SECRET 1024
 /* The first file descriptor systemd passes (sd_listen_fds(3)). */
@@ -653,7 +662,42 @@ static void reap(struct broker *b)
 			b->children--;
 }
 
-static int loop(struct broker *b)
+/*
+ * Stopped: no more requests (the socket closed, and removed when ours; the callers still sending
+ * theirs dropped), then wait for the children serving requests, at most timeout + DRAIN_MARGIN
+ * seconds. What is still running then is left to finish on its own.
+ */
+static void drain(struct broker *b, const sigset_t *unblocked)
+{
+	unsigned bound = b->cfg->timeout + DRAIN_MARGIN, running;
+	double deadline = monotonic() + bound;
+	size_t dropped = b->n_conns;
+
+	(void)close(b->lfd);
+	b->lfd = -1;
+	if (b->own_socket)
+		(void)unlink(b->cfg->broker_socket);
+	b->own_socket = false;
+	while (b->n_conns > 0)
+		conn_close(b, b->n_conns - 1);
+	reap(b);
+	running = b->children;
+	syslog(LOG_INFO,
+	       "stopping: waiting at most %u s for %u request(s) in flight; %zu caller(s) still "
+	       "sending dropped",
+	       bound, running, dropped);
+	while (b->children > 0 && monotonic() < deadline) {
+		struct timespec tick = { .tv_nsec = POLL_TICK * 1000000L };
+
+		(void)ppoll(NULL, 0, &tick, unblocked);
+		reap(b);
+	}
+	syslog(b->children ? LOG_WARNING : LOG_INFO,
+	       "stopped: waited for %u request(s) in flight, %u still running", running,
+	       b->children);
+}
+
+static int loop(struct broker *b, const sigset_t *unblocked)
 {
 	struct pollfd *p = calloc(b->max_conns + 1, sizeof(*p));
 
@@ -662,6 +706,8 @@ static int loop(struct broker *b)
 	while (!stopping) {
 		double now = monotonic(), next = now + POLL_TICK / 1000.0;
 		size_t n = 0, first;
+		long ms;
+		struct timespec until_next;
 		int k;
 
 		reap(b);
@@ -682,7 +728,11 @@ static int loop(struct broker *b)
 		first = n;
 		for (size_t i = 0; i < b->n_conns; i++)
 			p[n++] = (struct pollfd){ .fd = b->conns[i].fd, .events = POLLIN };
-		k = poll(p, n, (int)((next - now) * 1000) + 1);
+		ms = (long)((next - now) * 1000) + 1;
+		until_next =
+			(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
+		/* The stop signals arrive here only (EINTR), never in a child. */
+		k = ppoll(p, n, &until_next, unblocked);
 		if (k < 0 && errno != EINTR) {
 			syslog(LOG_ERR, "poll: %s", strerror(errno));
 			free(p);
@@ -701,6 +751,7 @@ static int loop(struct broker *b)
 			accept_all(b);
 	}
 	free(p);
+	drain(b, unblocked);
 	return EXIT_OK;
 }
 
@@ -860,6 +911,7 @@ int main(int argc, char **argv)
 	};
 	struct broker *b = NULL;
 	struct sigaction sa = { .sa_handler = on_stop };
+	sigset_t stops, unblocked;
 	char err[MAX_MESSAGE] = "", config_arg[MAX_PATH + 8], secret_arg[MAX_PATH + 32],
 	     path[MAX_PATH];
 	const char *config = A0_DEFAULT_CONFIG, *cargv[2];
@@ -954,12 +1006,22 @@ int main(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
+	/* Blocked, and inherited blocked by every child; unblocked in ppoll only. SIGHUP keeps its
+	 * default: it ends the parent, never a request. */
+	(void)sigemptyset(&stops);
+	(void)sigaddset(&stops, SIGTERM);
+	(void)sigaddset(&stops, SIGINT);
+	(void)sigaddset(&stops, SIGHUP);
+	(void)sigprocmask(SIG_BLOCK, &stops, &unblocked);
+	(void)sigdelset(&unblocked, SIGTERM);
+	(void)sigdelset(&unblocked, SIGINT);
+	(void)sigdelset(&unblocked, SIGHUP);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
 	syslog(LOG_INFO, "serving %s for %s (%s)", b->cfg->broker_socket, b->cfg->client_id,
 	       b->key ? "private_key_jwt" : "client_secret_post");
-	code = loop(b);
+	code = loop(b, &unblocked);
 out:
 	if (b) {
 		for (size_t i = b->n_conns; i-- > 0;)

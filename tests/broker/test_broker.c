@@ -4,8 +4,10 @@
  * confidential application pam-confidential (client_secret_post): a refresh works; requests
  * outside the allow-list, for another tenant or application, are refused; 1,000 malformed
  * requests and a slow-loris caller stop nobody; the rate limit per uid; the subject binding (a
- * caller whose account is bound to someone else gets nothing); the secret file's mode and owner.
- * Root only (it switches uids and owns the files); skipped (77) otherwise.
+ * caller whose account is bound to someone else gets nothing); the secret file's mode and owner;
+ * a request in flight when the broker is stopped (SIGTERM to its process group, as systemd does)
+ * or its parent killed still gets its answer with the rotated refresh token, and one whose child
+ * is killed fails clearly. Root only (it switches uids and owns the files); skipped (77) otherwise.
  */
 #include "config.h"
 
@@ -16,6 +18,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@
 
 #include "broker/protocol.h"
 #include "lib/error.h"
+#include "lib/util.h"
 #include "tests/common/assert.h"
 #include "tests/common/fake.h"
 #include "tests/common/util.h"
@@ -81,6 +85,8 @@ static int start(const char *name)
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		dup2(fd, 2);
+		/* A process group of its own, as systemd's cgroup: the tests signal all of it. */
+		setpgid(0, 0);
 		execl(A0_BROKER_BIN, "auth0-broker", "--config", conf, "--foreground", NULL);
 		_exit(127);
 	}
@@ -144,6 +150,135 @@ static int refresh(struct a0_tokens **ret)
 	char why[256] = "";
 
 	return call(A0_BROKER_REFRESH, domain, CLIENT_ID, NULL, NULL, ret, why, sizeof(why));
+}
+
+/* A refresh of token through the broker: the broker's result, or a0_broker_call's failure. */
+static int refresh_with(const char *token, struct a0_tokens **ret, char *why, size_t whylen)
+{
+	char d[64], c[64], rt[4096];
+	struct a0_broker_request req = {
+		.op = A0_BROKER_REFRESH, .domain = d, .client_id = c, .refresh_token = rt
+	};
+	struct a0_result res = { 0 };
+	int err = 0, r;
+
+	snprintf(d, sizeof(d), "%s", domain);
+	snprintf(c, sizeof(c), "%s", CLIENT_ID);
+	snprintf(rt, sizeof(rt), "%s", token);
+	r = a0_broker_call(sock, &req, 15, &err, &res, ret, why, whylen);
+	if (r == 0 && !why[0])
+		snprintf(why, whylen, "%s", res.description);
+	a0_result_clear(&res);
+	return r < 0 ? r : err;
+}
+
+/* What a refresh made in another process (begin_refresh) came back with. */
+struct outcome {
+	int r;
+	double arrived; /* now_seconds() when the answer, or the failure, came */
+	bool access_token;
+	char refresh_token[4096]; /* the one the answer carries; "" when none */
+	char why[256];
+};
+
+/* Refresh token through the broker in a child process, which writes its outcome on *ret_fd. */
+static pid_t begin_refresh(const char *token, int *ret_fd)
+{
+	int p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static struct outcome o;
+		struct a0_tokens *t = NULL;
+
+		close(p[0]);
+		o.r = refresh_with(token, &t, o.why, sizeof(o.why));
+		o.arrived = now_seconds();
+		if (t) {
+			o.access_token = t->access_token != NULL;
+			snprintf(o.refresh_token, sizeof(o.refresh_token), "%s",
+				 t->refresh_token ? t->refresh_token : "");
+		}
+		a0_tokens_free(t);
+		_exit(a0_write_full(p[1], &o, sizeof(o)) == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	*ret_fd = p[0];
+	return pid;
+}
+
+static void end_refresh(pid_t pid, int fd, struct outcome *o)
+{
+	int status;
+
+	assert_int_equal(a0_read_full(fd, o, sizeof(*o)), sizeof(*o));
+	close(fd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* a0alice signed in at the application with refresh token rotation on: her refresh token. */
+static void rotating_login(char *rt, size_t size)
+{
+	char *answer;
+	cJSON *o;
+
+	fake_control(&f, "POST", "/__control/client",
+		     "{\"client_id\":\"" CLIENT_ID "\",\"rotation\":true}");
+	answer = fake_login(&f, CLIENT_ID, CLIENT_SECRET, "a0alice",
+			    "openid profile offline_access");
+	/* The family keeps rotating; the tests before keep their client as it was. */
+	fake_control(&f, "POST", "/__control/client",
+		     "{\"client_id\":\"" CLIENT_ID "\",\"rotation\":false}");
+	assert_non_null(answer);
+	o = cJSON_Parse(answer);
+	assert_non_null(cJSON_GetStringValue(cJSON_GetObjectItem(o, "refresh_token")));
+	snprintf(rt, size, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(o, "refresh_token")));
+	cJSON_Delete(o);
+	free(answer);
+}
+
+/* A fresh broker with the good configuration (over the socket of one that was killed). */
+static void restart(void)
+{
+	stop();
+	(void)unlink(sock);
+	assert_int_equal(start("good"), -1);
+}
+
+/*
+ * Refresh rt with the tenant's answer delayed 2 s: the refresh's process and fd, and the
+ * broker's child serving it, once the tenant has the request.
+ */
+static pid_t refresh_in_flight(const char *rt, pid_t *ret_pid, int *ret_fd)
+{
+	int before = fake_count(&f, "/oauth/token", NULL);
+	pid_t child;
+
+	fake_control(&f, "POST", "/__control/fault",
+		     "{\"kind\":\"delay\",\"path\":\"/oauth/token\",\"seconds\":2,\"count\":1}");
+	*ret_pid = begin_refresh(rt, ret_fd);
+	assert_true(fake_wait_count(&f, "/oauth/token", before, 10));
+	child = child_of(broker, 5);
+	assert_true(child > 0);
+	return child;
+}
+
+/* The next refresh with the token o brought works (through a fresh broker). */
+static void next_refresh_works(const struct outcome *o)
+{
+	struct a0_tokens *t = NULL;
+	char why[256] = "";
+
+	restart();
+	assert_a0(refresh_with(o->refresh_token, &t, why, sizeof(why)), 0);
+	assert_non_null(t);
+	assert_non_null(t->refresh_token);
+	assert_string_not_equal(t->refresh_token, o->refresh_token);
+	a0_tokens_free(t);
 }
 
 static int group_setup(void **state)
@@ -387,13 +522,136 @@ static void test_key_file_checks(void **state)
 	assert_null(strstr(text, CLIENT_SECRET));
 }
 
+/* The broker's parent SIGKILLed mid-request: its child still answers, rotated token and all. */
+static void test_kill_parent_mid_request(void **state)
+{
+	char rt[4096];
+	struct outcome o;
+	int fd, reuse = fake_stat(&f, "reuse_detected");
+	pid_t caller;
+
+	restart();
+	rotating_login(rt, sizeof(rt));
+	(void)refresh_in_flight(rt, &caller, &fd);
+	assert_int_equal(kill(broker, SIGKILL), 0);
+	assert_int_equal(waitpid(broker, NULL, 0), broker);
+	broker = -1;
+	end_refresh(caller, fd, &o);
+	assert_a0(o.r, 0);
+	assert_true(o.access_token);
+	assert_true(o.refresh_token[0]);
+	assert_string_not_equal(o.refresh_token, rt);
+	next_refresh_works(&o);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), reuse);
+}
+
+/*
+ * SIGTERM to the broker's process group mid-request, as systemctl stop sends it to the unit's
+ * cgroup: the child finishes and answers, and the parent exits 0 only after that.
+ */
+static void test_stop_mid_request(void **state)
+{
+	char rt[4096], path[512], log[8192];
+	struct outcome o;
+	double signalled, exited;
+	int fd, status;
+	pid_t caller, child;
+	FILE *fp;
+	size_t n;
+
+	restart();
+	rotating_login(rt, sizeof(rt));
+	child = refresh_in_flight(rt, &caller, &fd);
+	signalled = now_seconds();
+	assert_int_equal(kill(-broker, SIGTERM), 0);
+	assert_int_equal(waitpid(broker, &status, 0), broker);
+	exited = now_seconds();
+	broker = -1;
+	end_refresh(caller, fd, &o);
+	assert_a0(o.r, 0);
+	assert_true(o.access_token);
+	assert_true(o.refresh_token[0]);
+	assert_string_not_equal(o.refresh_token, rt);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* Its child was done: reaped by the parent, nothing left running. */
+	assert_true(kill(child, 0) < 0 && errno == ESRCH);
+	/* The parent exited after the answer came, and within its bound: timeout + 5 s. */
+	print_message("answer %.2f s, exit %.2f s after SIGTERM\n", o.arrived - signalled,
+		      exited - signalled);
+	assert_true(o.arrived <= exited);
+	assert_true(exited - signalled < 10 + 5);
+	snprintf(path, sizeof(path), "%s/good.log", dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	n = fread(log, 1, sizeof(log) - 1, fp);
+	fclose(fp);
+	log[n] = '\0';
+	assert_non_null(strstr(log, "stopping: waiting at most 15 s for 1 request(s) in flight"));
+	assert_non_null(strstr(log, "stopped: waited for 1 request(s) in flight, 0 still running"));
+	next_refresh_works(&o);
+}
+
+/*
+ * The child serving a request SIGKILLed after the tenant got it: the caller's answer is lost, a
+ * NETWORK failure naming the broker; the tenant rotated the token all the same, so the one the
+ * caller still holds is a reuse (the family revoked), unless the application has a reuse
+ * interval and the next refresh comes within it.
+ */
+static void test_kill_child_mid_request(void **state)
+{
+	char rt[4096], why[256] = "";
+	struct a0_tokens *t = NULL;
+	struct outcome o;
+	int fd, reuse = fake_stat(&f, "reuse_detected");
+	pid_t caller;
+
+	restart();
+	for (int interval = 0; interval <= 60; interval += 60) {
+		char json[128];
+
+		snprintf(json, sizeof(json),
+			 "{\"client_id\":\"" CLIENT_ID "\",\"reuse_interval\":%d}", interval);
+		fake_control(&f, "POST", "/__control/client", json);
+		rotating_login(rt, sizeof(rt));
+		assert_int_equal(kill(refresh_in_flight(rt, &caller, &fd), SIGKILL), 0);
+		end_refresh(caller, fd, &o);
+		assert_a0(o.r, A0_ERR_NETWORK);
+		assert_non_null(strstr(o.why, "the broker closed the connection"));
+		assert_false(o.refresh_token[0]);
+		/* The tenant answered the lost request: rt is rotated out. */
+		assert_true(fake_settled(&f, 10));
+		why[0] = '\0';
+		if (interval == 0) {
+			assert_a0(refresh_with(rt, &t, why, sizeof(why)), A0_ERR_DENIED);
+			assert_null(t);
+			assert_int_equal(fake_stat(&f, "reuse_detected"), reuse + 1);
+		} else {
+			assert_a0(refresh_with(rt, &t, why, sizeof(why)), 0);
+			assert_non_null(t);
+			assert_non_null(t->refresh_token);
+			a0_tokens_free(t);
+			t = NULL;
+			assert_int_equal(fake_stat(&f, "reuse_detected"), reuse + 1);
+		}
+	}
+	fake_control(&f, "POST", "/__control/client",
+		     "{\"client_id\":\"" CLIENT_ID "\",\"reuse_interval\":0}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refresh),         cmocka_unit_test(test_allow_list),
-		cmocka_unit_test(test_malformed_flood), cmocka_unit_test(test_slow_loris),
-		cmocka_unit_test(test_subject_binding), cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_refresh),
+		cmocka_unit_test(test_allow_list),
+		cmocka_unit_test(test_malformed_flood),
+		cmocka_unit_test(test_slow_loris),
+		cmocka_unit_test(test_subject_binding),
+		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_key_file_checks),
+		cmocka_unit_test(test_kill_parent_mid_request),
+		cmocka_unit_test(test_stop_mid_request),
+		cmocka_unit_test(test_kill_child_mid_request),
 	};
 
 	if (geteuid() != 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -135,6 +136,36 @@ int fake_count(const struct fake *f, const char *path, const char *grant_type)
 	}
 	cJSON_Delete(log);
 	return n;
+}
+
+bool fake_wait_count(const struct fake *f, const char *path, int n, double wait)
+{
+	double end = now_seconds() + wait;
+
+	while (fake_count(f, path, NULL) <= n) {
+		if (now_seconds() > end)
+			return false;
+		usleep(10 * 1000);
+	}
+	return true;
+}
+
+bool fake_settled(const struct fake *f, double wait)
+{
+	for (double end = now_seconds() + wait; now_seconds() <= end;) {
+		cJSON *log = fake_get(f, "/__control/log"), *rec;
+		bool open = false;
+
+		cJSON_ArrayForEach(rec, log) {
+			if (cJSON_IsNull(cJSON_GetObjectItem(rec, "status")))
+				open = true;
+		}
+		cJSON_Delete(log);
+		if (!open)
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
 }
 
 int fake_stat(const struct fake *f, const char *name)

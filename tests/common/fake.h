@@ -26,6 +26,13 @@ cJSON *fake_post(const struct fake *f, const char *path, const char *json);
 cJSON *fake_get(const struct fake *f, const char *path);
 /* Number of log records for path (and grant_type when not NULL). */
 int fake_count(const struct fake *f, const char *path, const char *grant_type);
+/*
+ * Wait at most wait seconds until the log holds more than n records of path (a request is
+ * logged as it arrives, before a delay fault): whether it did.
+ */
+bool fake_wait_count(const struct fake *f, const char *path, int n, double wait);
+/* Wait at most wait seconds until every request in the log has its answer: whether it had. */
+bool fake_settled(const struct fake *f, double wait);
 /* A number from /__control/stats. */
 int fake_stat(const struct fake *f, const char *name);
 /* The fake's own processing time (ms) summed over its log: what a wall time is next to. */

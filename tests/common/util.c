@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -133,6 +134,51 @@ void private_session(const char *prefix)
 		die("cannot make the lock directory", lock_dir);
 	owner = getpid();
 	atexit(remove_lock_dir);
+}
+
+/* The parent of live process pid, from /proc/PID/stat (its name may hold blanks and ')'); -1
+ * when there is none or pid is a zombie. */
+static pid_t parent_of(const char *pid)
+{
+	char path[64], text[1024], *end;
+	FILE *fp;
+	size_t n;
+	int ppid;
+	char state;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if (!(fp = fopen(path, "r")))
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	end = strrchr(text, ')');
+	if (!end || sscanf(end + 1, " %c %d", &state, &ppid) != 2 || state == 'Z')
+		return -1;
+	return ppid;
+}
+
+pid_t child_of(pid_t parent, double wait)
+{
+	for (double until = now_seconds() + wait; now_seconds() <= until;) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		pid_t found = -1;
+
+		while (d && found < 0 && (e = readdir(d))) {
+			char *end;
+			long pid = strtol(e->d_name, &end, 10);
+
+			if (*end == '\0' && pid > 0 && parent_of(e->d_name) == parent)
+				found = (pid_t)pid;
+		}
+		if (d)
+			closedir(d);
+		if (found > 0)
+			return found;
+		usleep(10 * 1000);
+	}
+	return -1;
 }
 
 static int compare(const void *a, const void *b)

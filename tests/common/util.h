@@ -8,6 +8,7 @@
 #define A0_TEST_UTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct fake;
 
@@ -57,6 +58,11 @@ void private_session(const char *prefix);
  */
 int nsswrap_rerun(const char *dir, const char *passwd_text, size_t huge_gecos);
 
+/*
+ * A live child (not a zombie) of process parent, from /proc (e.g. auth0-broker's child serving
+ * a request), waiting at most wait seconds for one: its pid, or -1.
+ */
+pid_t child_of(pid_t parent, double wait);
 /* Sort n numbers, ascending; their median (sorts them). */
 void sort_doubles(double *v, int n);
 double median(double *v, int n);

@@ -9,7 +9,9 @@
  *   byte for byte.
  * - A real auth0-broker ($A0_BROKER, skipped when it is not built; needs root for a caller whose
  *   uid the broker binds to the fake's user): a refresh through it succeeds and the rotated
- *   refresh token is persisted, and works for the next refresh.
+ *   refresh token is persisted, and works for the next refresh. When the broker's child
+ *   performing the refresh is killed mid-request, the get fails with NO_NETWORK naming the
+ *   broker and the record stays byte for byte, its refresh token the old one.
  */
 #include "config.h"
 
@@ -262,9 +264,44 @@ static bool wait_for_socket(const char *path, pid_t pid)
 }
 
 /*
- * As the test user, in a fresh session keyring: store a0alice's confidential login expiring in
- * 30 s, get with min-ttl 60 (a refresh, through the broker), check the rotated refresh token is
- * what the keyring holds, and refresh once more with it. 0 when all held.
+ * As the test user, in a fresh session keyring: a new handle *ret_c, and a0alice's confidential
+ * login stored (*ret_r) for the broker, expiring in 30 s. 0, or -1 (with a message).
+ */
+static int store_broker_login(struct broker_run *b, struct auth0_credentials **ret_c,
+			      struct a0_record **ret_r)
+{
+	char domain[64];
+	struct auth0_credentials_tenant tenant = { .domain = domain,
+						   .client_id = CONFIDENTIAL,
+						   .ca_file = f.ca };
+	struct a0_record *r = NULL;
+
+	setenv("XDG_RUNTIME_DIR", b->runtime, 1);
+	if (auth0_credentials_new(ret_c) != AUTH0_CREDENTIALS_OK)
+		return -1;
+	snprintf(domain, sizeof(domain), "localhost:%d", f.port);
+	if (auth0_credentials_save(*ret_c, b->login, strlen(b->login), &tenant) != 0) {
+		fprintf(stderr, "# save: %s\n", auth0_credentials_message(*ret_c));
+		return -1;
+	}
+	if (a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r) < 0 || !r->refresh_token ||
+	    !(r->client_auth = strdup(A0_RECORD_CLIENT_AUTH_BROKER))) {
+		a0_record_free(r);
+		return -1;
+	}
+	r->expires_at = time(NULL) + 30;
+	if (a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0) < 0) {
+		a0_record_free(r);
+		return -1;
+	}
+	*ret_r = r;
+	return 0;
+}
+
+/*
+ * As the test user: store the login (store_broker_login), get with min-ttl 60 (a refresh,
+ * through the broker), check the rotated refresh token is what the keyring holds, and refresh
+ * once more with it. 0 when all held.
  */
 static int as_user(void *ctx)
 {
@@ -274,28 +311,8 @@ static int as_user(void *ctx)
 	struct a0_record *r = NULL, *r2 = NULL;
 	int rc = 1;
 
-	setenv("XDG_RUNTIME_DIR", b->runtime, 1);
-	if (auth0_credentials_new(&c) != AUTH0_CREDENTIALS_OK)
+	if (store_broker_login(b, &c, &r) < 0)
 		goto out;
-	{
-		char domain[64];
-		struct auth0_credentials_tenant tenant = { .domain = domain,
-							   .client_id = CONFIDENTIAL,
-							   .ca_file = f.ca };
-
-		snprintf(domain, sizeof(domain), "localhost:%d", f.port);
-		if (auth0_credentials_save(c, b->login, strlen(b->login), &tenant) != 0) {
-			fprintf(stderr, "# save: %s\n", auth0_credentials_message(c));
-			goto out;
-		}
-	}
-	if (a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r) < 0 || !r->refresh_token)
-		goto out;
-	r->client_auth = strdup(A0_RECORD_CLIENT_AUTH_BROKER);
-	r->expires_at = time(NULL) + 30;
-	if (a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0) < 0)
-		goto out;
-
 	if (auth0_credentials_get(c, NULL, 60, false, NULL, 0, &t) != AUTH0_CREDENTIALS_OK) {
 		fprintf(stderr, "# get through the broker: %s\n", auth0_credentials_message(c));
 		goto out;
@@ -327,13 +344,15 @@ out:
 	return rc;
 }
 
-static void test_refresh_through_broker(void **state)
+/*
+ * A real auth0-broker for the confidential application at the test build's socket, its test
+ * user (named from prefix and tag) bound to a0alice, and a0alice signed in (b->login) with
+ * rotation on; skipped when it cannot be.
+ */
+static void confidential_broker_start(struct broker_run *b, const char *prefix, char tag)
 {
 	const char *broker = getenv("A0_BROKER");
-	struct broker_run b = { .pid = -1 };
-	char conf[256], secret[256], users[256], text[2048], syscache[192], jwks[512];
-	int refreshes, status;
-	bool jwks_cached, cache_dir_used;
+	char conf[256], secret[256], users[256], text[2048], syscache[192];
 
 	if (!broker || access(broker, X_OK) != 0) {
 		fprintf(stderr, "# auth0-broker is not built (A0_BROKER): skipped\n");
@@ -350,28 +369,28 @@ static void test_refresh_through_broker(void **state)
 	}
 	(void)unlink(A0_TEST_BROKER_SOCKET); /* a stale one of a run that died */
 	test_user_sweep();
-	assert_true(test_user_create("a0brk", 'a', &b.user));
-	temp_dir(b.dir, sizeof(b.dir), "a0-broker-test");
-	snprintf(b.runtime, sizeof(b.runtime), "%s/runtime", b.dir);
-	assert_int_equal(mkdir(b.runtime, 0700), 0);
-	assert_int_equal(chown(b.runtime, b.user.uid, b.user.gid), 0);
-	assert_int_equal(chmod(b.dir, 0755), 0);
+	assert_true(test_user_create(prefix, tag, &b->user));
+	temp_dir(b->dir, sizeof(b->dir), "a0-broker-test");
+	snprintf(b->runtime, sizeof(b->runtime), "%s/runtime", b->dir);
+	assert_int_equal(mkdir(b->runtime, 0700), 0);
+	assert_int_equal(chown(b->runtime, b->user.uid, b->user.gid), 0);
+	assert_int_equal(chmod(b->dir, 0755), 0);
 
 	/* The broker's configuration: the confidential application, its secret, and the test
 	 * user bound to a0alice. */
-	snprintf(secret, sizeof(secret), "%s/client_secret", b.dir);
+	snprintf(secret, sizeof(secret), "%s/client_secret", b->dir);
 	write_text(secret, SECRET "\n");
 	assert_int_equal(chmod(secret, 0600), 0);
-	snprintf(users, sizeof(users), "%s/users", b.dir);
-	snprintf(text, sizeof(text), "%s " ALICE_ID "\n", b.user.name);
+	snprintf(users, sizeof(users), "%s/users", b->dir);
+	snprintf(text, sizeof(text), "%s " ALICE_ID "\n", b->user.name);
 	write_text(users, text);
 	assert_int_equal(chmod(users, 0644), 0);
-	snprintf(conf, sizeof(conf), "%s/pam_auth0.conf", b.dir);
+	snprintf(conf, sizeof(conf), "%s/pam_auth0.conf", b->dir);
 	snprintf(text, sizeof(text),
 		 "domain = localhost:%d\nclient_id = " CONFIDENTIAL "\nclient_secret_file = %s\n"
 		 "ca_file = %s\nusers_file = %s\nstate_dir = %s/run\ncache_dir = %s/cache\n"
 		 "broker_socket = %s\ntimeout = 5\n",
-		 f.port, secret, f.ca, users, b.dir, b.dir, A0_TEST_BROKER_SOCKET);
+		 f.port, secret, f.ca, users, b->dir, b->dir, A0_TEST_BROKER_SOCKET);
 	write_text(conf, text);
 	assert_int_equal(chmod(conf, 0644), 0);
 	/* Rotation on, so that a refresh answers a new refresh token. */
@@ -379,43 +398,131 @@ static void test_refresh_through_broker(void **state)
 		     "{\"client_id\":\"" CONFIDENTIAL "\",\"rotation\":true}");
 
 	/* As systemd's CacheDirectory= sets it: the JWKS cache goes there, not to cache_dir. */
-	snprintf(syscache, sizeof(syscache), "%s/syscache", b.dir);
+	snprintf(syscache, sizeof(syscache), "%s/syscache", b->dir);
 	assert_int_equal(mkdir(syscache, 0700), 0);
 
-	b.pid = fork();
-	assert_true(b.pid >= 0);
-	if (b.pid == 0) {
+	b->pid = fork();
+	assert_true(b->pid >= 0);
+	if (b->pid == 0) {
 		setenv("CACHE_DIRECTORY", syscache, 1);
 		execl(broker, broker, "--foreground", "--config", conf, (char *)NULL);
 		_exit(127);
 	}
-	if (!wait_for_socket(A0_TEST_BROKER_SOCKET, b.pid)) {
-		kill(b.pid, SIGKILL);
-		(void)waitpid(b.pid, NULL, 0);
+	if (!wait_for_socket(A0_TEST_BROKER_SOCKET, b->pid)) {
+		kill(b->pid, SIGKILL);
+		(void)waitpid(b->pid, NULL, 0);
 		fail_msg("auth0-broker did not listen at %s", A0_TEST_BROKER_SOCKET);
 	}
-	b.login = fake_login(&f, CONFIDENTIAL, SECRET, "a0alice", "openid profile offline_access");
-	assert_non_null(b.login);
+	b->login = fake_login(&f, CONFIDENTIAL, SECRET, "a0alice", "openid profile offline_access");
+	assert_non_null(b->login);
+}
+
+static void confidential_broker_stop(struct broker_run *b)
+{
+	a0_secret_free(b->login);
+	kill(b->pid, SIGTERM);
+	(void)waitpid(b->pid, NULL, 0);
+	(void)unlink(A0_TEST_BROKER_SOCKET);
+	test_user_remove(&b->user);
+	(void)remove_tree(b->dir);
+}
+
+static void test_refresh_through_broker(void **state)
+{
+	struct broker_run b = { .pid = -1 };
+	char jwks[512];
+	int refreshes, status;
+	bool jwks_cached, cache_dir_used;
+
+	confidential_broker_start(&b, "a0brk", 'a');
 	refreshes = refresh_count(&f, 0);
 	status = test_as_user(&b.user, true, as_user, &b);
-	a0_secret_free(b.login);
-
-	kill(b.pid, SIGTERM);
-	(void)waitpid(b.pid, NULL, 0);
-	(void)unlink(A0_TEST_BROKER_SOCKET);
-	snprintf(jwks, sizeof(jwks), "%s/" A0_JWKS_CACHE_PREFIX "localhost:%d" A0_JWKS_CACHE_SUFFIX,
-		 syscache, f.port);
+	/* The JWKS cache in $CACHE_DIRECTORY (the unit's), not in cache_dir. */
+	snprintf(jwks, sizeof(jwks),
+		 "%s/syscache/" A0_JWKS_CACHE_PREFIX "localhost:%d" A0_JWKS_CACHE_SUFFIX, b.dir,
+		 f.port);
 	jwks_cached = exists(jwks);
 	snprintf(jwks, sizeof(jwks), "%s/cache", b.dir);
 	cache_dir_used = exists(jwks);
-	test_user_remove(&b.user);
-	(void)remove_tree(b.dir);
+	confidential_broker_stop(&b);
 	assert_int_equal(status, 0);
 	assert_true(jwks_cached);
 	assert_false(cache_dir_used);
 	/* Two refreshes at the tenant (through the broker), no reuse of a rotated-out token. */
 	assert_int_equal(refresh_count(&f, 0) - refreshes, 2);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+}
+
+/*
+ * As the test user: store the login, then a get whose refresh the test loses by killing the
+ * broker's child that performs it: NO_NETWORK naming the broker, and the record byte for byte
+ * as it was (the old refresh token: nothing arrived to replace it). 0 when all held.
+ */
+static int as_user_child_killed(void *ctx)
+{
+	struct broker_run *b = ctx;
+	struct auth0_credentials_tokens *t = NULL;
+	struct auth0_credentials *c = NULL;
+	struct a0_record *r = NULL, *r2 = NULL;
+	char *before = NULL, *after = NULL, expected[256];
+	size_t before_len = 0, after_len = 0;
+	int rc = 1, code;
+
+	if (store_broker_login(b, &c, &r) < 0 ||
+	    !(before = record_payload(A0_RECORD_MAIN, &before_len)))
+		goto out;
+	code = auth0_credentials_get(c, NULL, 60, false, NULL, 0, &t);
+	snprintf(expected, sizeof(expected), "auth0-broker at %s: the broker closed the connection",
+		 A0_TEST_BROKER_SOCKET);
+	if (code != AUTH0_CREDENTIALS_NO_NETWORK || t ||
+	    !strstr(auth0_credentials_message(c), expected)) {
+		fprintf(stderr, "# get with the broker's child killed: %d %s\n", code,
+			auth0_credentials_message(c));
+		goto out;
+	}
+	after = record_payload(A0_RECORD_MAIN, &after_len);
+	if (!after || after_len != before_len || memcmp(after, before, before_len) != 0 ||
+	    a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r2) < 0 ||
+	    !r2->refresh_token || strcmp(r2->refresh_token, r->refresh_token) != 0) {
+		fprintf(stderr, "# the record changed\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	auth0_credentials_tokens_free(t);
+	auth0_credentials_free(c);
+	a0_record_free(r);
+	a0_record_free(r2);
+	a0_secret_free(before);
+	a0_secret_free(after);
+	return rc;
+}
+
+static void test_broker_child_killed(void **state)
+{
+	struct broker_run b = { .pid = -1 };
+	int before, status, killed;
+	pid_t killer;
+
+	confidential_broker_start(&b, "a0brk", 'k');
+	/* The tenant holds the refresh 2 s: the test kills the broker's child meanwhile. */
+	before = fake_count(&f, "/oauth/token", NULL);
+	fake_control(&f, "POST", "/__control/fault",
+		     "{\"kind\":\"delay\",\"path\":\"/oauth/token\",\"seconds\":2,\"count\":1}");
+	killer = fork();
+	assert_true(killer >= 0);
+	if (killer == 0) {
+		pid_t child = -1;
+
+		if (fake_wait_count(&f, "/oauth/token", before, 20))
+			child = child_of(b.pid, 5);
+		_exit(child > 0 && kill(child, SIGKILL) == 0 ? 0 : 1);
+	}
+	status = test_as_user(&b.user, true, as_user_child_killed, &b);
+	assert_int_equal(waitpid(killer, &killed, 0), killer);
+	confidential_broker_stop(&b);
+	assert_true(WIFEXITED(killed) && WEXITSTATUS(killed) == 0);
+	assert_int_equal(status, 0);
 }
 
 /* ------------------------------------------------------------------ Token Vault */
@@ -898,6 +1005,7 @@ int main(void)
 		cmocka_unit_test_setup(test_cli_exchange_without_broker, setup),
 		cmocka_unit_test_setup(test_capi_without_broker, setup),
 		cmocka_unit_test_setup(test_refresh_through_broker, setup),
+		cmocka_unit_test_setup(test_broker_child_killed, setup),
 		cmocka_unit_test_setup(test_vault_through_broker, setup),
 		cmocka_unit_test_setup(test_exchange_and_worker, setup),
 	};
