@@ -28,8 +28,24 @@ bench_bench_sync_CPPFLAGS = $(AM_CPPFLAGS) -DA0_SYNC_BIN='"$(abs_builddir)/sync/
 bench_bench_sync_CFLAGS = $(TEST_CFLAGS)
 bench_bench_sync_LDADD = tests/libtestcommon.la $(CJSON_LIBS)
 EXTRA_bench_bench_sync_DEPENDENCIES = sync/auth0-sync
+
+# auth0-broker: a refresh through it next to the library's own, Token Vault from many processes
+# at once, the broker's RSS. The test build of the library and of the command (the same
+# credentials/cli.c) talk to the broker socket of the build tree (credentials/local.mk).
+EXTRA_PROGRAMS += bench/bench_broker bench/auth0-credentials-testsock
+bench_bench_broker_SOURCES = bench/bench_broker.c
+bench_bench_broker_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/include \
+	-DA0_TEST_BROKER_SOCKET='"$(CREDENTIALS_TEST_BROKER_SOCKET)"'
+bench_bench_broker_CFLAGS = $(TEST_CFLAGS) $(KEYUTILS_CFLAGS)
+bench_bench_broker_LDADD = credentials/libauth0-credentials-test.la keyring/libauth0store.la \
+	lib/libauth0base.la tests/libtestcommon.la $(CJSON_LIBS) $(KEYUTILS_LIBS)
+EXTRA_bench_bench_broker_DEPENDENCIES = broker/auth0-broker
+bench_auth0_credentials_testsock_SOURCES = credentials/cli.c
+bench_auth0_credentials_testsock_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)
+bench_auth0_credentials_testsock_LDADD = credentials/libauth0-credentials-test.la \
+	lib/libauth0util.la
 BENCH_BINS = bench/bench_login bench/bench_credentials bench/bench_grants bench/bench_nss \
-	bench/bench_sync
+	bench/bench_sync bench/bench_broker bench/auth0-credentials-testsock
 bench-programs: $(BENCH_BINS) nss/libnss_auth0_test.la
 CLEANFILES += $(BENCH_BINS)
 endif
