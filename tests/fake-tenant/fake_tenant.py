@@ -3,10 +3,10 @@
 
 It speaks the wire protocol of Auth0's Authentication API (token endpoint with the
 password-realm, refresh, MFA, client-credentials and Token Vault grants, the MFA API,
-database sign-up, revocation, userinfo and discovery, with brute-force protection) and
-of the Management API's user reads over TLS on 127.0.0.1, plus a
-/__control/ API through which tests inject faults, change settings and read a request
-log.  README.md has the details.
+database sign-up, revocation, userinfo and discovery, with brute-force protection and
+DPoP sender-constraining) and of the Management API's user reads over TLS on 127.0.0.1,
+plus a /__control/ API through which tests inject faults, change settings and read a
+request log, and /__resource/, an API that enforces DPoP.  README.md has the details.
 
 The fake must answer exactly as Auth0 does: a fake that flatters the client hides
 its bugs.  Each non-obvious wire choice names its source; abbreviations used:
@@ -23,6 +23,12 @@ its bugs.  Each non-obvious wire choice names its source; abbreviations used:
            holds Auth0's sign-up error bodies as tenants send them
   sheriff  github.com/auth0/password-sheriff, the library behind Auth0's password
            policies (rule codes and messages)
+  dpop-docs  docs-v2 secure/sender-constraining/demonstrating-proof-of-possession-dpop.mdx
+           and configure-sender-constraining.mdx (Auth0's DPoP and its issuance table)
+  rfc9449  RFC 9449, OAuth 2.0 Demonstrating Proof of Possession (DPoP)
+  jwt-bearer  github.com/auth0/node-oauth2-jwt-bearer, Auth0's own resource-server
+           library (packages/access-token-jwt/src/dpop-verifier.ts, token-verifier.ts:
+           its DPoP checks, messages and WWW-Authenticate challenges)
   UNVERIFIED  no public source found; the choice is the most plausible one and is
            listed in README.md so it can be corrected when checked against a tenant.
 
@@ -60,6 +66,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 # --------------------------------------------------------------------------- constants
@@ -135,11 +142,24 @@ DEFAULT_SETTINGS = {
     # The social and enterprise connections whose tokens Token Vault keeps (the fake has
     # no login through them: POST /__control/federated stores a user's tokens directly).
     "federated_connections": [],
+    # Which clients must put the token endpoint's nonce in their DPoP proofs: Auth0 demands
+    # one from public clients ("If a public client makes a /token request and doesn't
+    # include a nonce value in the DPoP HTTP header, Auth0 responds with an HTTP 400",
+    # dpop-docs), so "public_clients" is the default; "all_clients" and "never" are test
+    # knobs.
+    "dpop_nonce": "public_clients",
+    # Whether /__resource/ (an API enforcing DPoP) refuses Bearer tokens altogether, as
+    # jwt-bearer's DPoP-only mode does; false: its "allowed" mode (unbound Bearer tokens
+    # accepted, DPoP-bound tokens only with the DPoP scheme).
+    "resource_dpop_required": True,
 }
-BOOLEAN_SETTINGS = {"enable_public_signup_user_exists_error", "brute_force_protection"}
+BOOLEAN_SETTINGS = {"enable_public_signup_user_exists_error", "brute_force_protection", "resource_dpop_required"}
+DPOP_NONCE_MODES = ("public_clients", "all_clients", "never")
+STRING_SETTINGS = {"id_token_mode", "dpop_nonce"}
 SETTABLE = {"access_token_lifetime", "min_poll_interval", "id_token_mode", "mfa_token_lifetime",
             "brute_force_max_attempts", "mgmt_rate_limit_burst", "mgmt_rate_limit_per_second",
-            "search_lag_seconds", "export_pending_polls", "export_link_lifetime"} | BOOLEAN_SETTINGS
+            "search_lag_seconds", "export_pending_polls", "export_link_lifetime",
+            "dpop_nonce"} | BOOLEAN_SETTINGS
 
 # A database connection's settings, named as in Auth0's Management API (connection
 # options).  Sign-up is on unless disable_signup; a password policy of "none" is the
@@ -207,7 +227,9 @@ def json_response(status: int, obj, headers=()) -> Response:
 
 
 class ApiError(Exception):
-    """An error answer in Auth0's {"error", "error_description", ...} shape."""
+    """An error answer in Auth0's {"error", "error_description", ...} shape; `headers`
+    are sent with it (a DPoP-Nonce)."""
+    headers = ()
 
     def __init__(self, status: int, error: str, description: str, **extra):
         super().__init__(f"{status} {error}: {description}")
@@ -215,7 +237,7 @@ class ApiError(Exception):
         self.body = {"error": error, "error_description": description, **extra}
 
     def response(self, headers=()) -> Response:
-        return json_response(self.status, self.body, headers)
+        return json_response(self.status, self.body, list(headers) + list(self.headers))
 
 
 def missing(name: str) -> ApiError:
@@ -562,6 +584,7 @@ class Family:
     rotating: bool
     revoked: bool = False
     last_rotated: tuple = None  # (token, when) of the token most recently rotated out
+    jkt: str = None  # the DPoP key the family is bound to (thumbprint), or None
 
 
 class RefreshStore:
@@ -570,9 +593,9 @@ class RefreshStore:
         self.tokens = {}  # token -> [family id, already used]
         self._ids = itertools.count(1)
 
-    def new_family(self, client: dict, username: str, scopes: list, audience: str):
+    def new_family(self, client: dict, username: str, scopes: list, audience: str, jkt: str = None):
         family = Family(f"fam-{next(self._ids)}", client["client_id"], username, scopes, audience,
-                        bool(client.get("rotation")))
+                        bool(client.get("rotation")), jkt=jkt)
         self.families[family.id] = family
         return family, self.issue(family)
 
@@ -608,7 +631,11 @@ def new_stats() -> dict:
             "jwks_fetches": 0, "challenges": {}, "signups": 0, "client_credentials": 0, "client_assertions": 0,
             "token_vault": {"requests": 0, "exchanges": 0, "federated_refreshes": 0, "by_user_connection": {}},
             "management": {"requests": 0, "by_route": {}, "rate_limited": 0},
-            "exports": {"downloads": 0, "downloads_with_authorization": 0}}
+            "exports": {"downloads": 0, "downloads_with_authorization": 0},
+            "dpop": {"proofs": {"accepted": 0, "refused": {}}, "nonce_challenges": 0,
+                     "bound_access_tokens": 0, "bound_refresh_families": 0, "binding_refused": {},
+                     "not_issued": {}, "revoke_proofs": {"valid": 0, "invalid": 0},
+                     "userinfo": {"accepted": 0, "refused": {}}, "resource": {"accepted": 0, "refused": {}}}}
 
 
 class Tenant:
@@ -644,6 +671,20 @@ class Tenant:
                 if privileged:
                     privileged["credentials"] = load_credentials(privileged.get("credentials", []), base_dir)
             self.connections = connection_table(self.settings["connections"])
+            # The APIs (resource servers): the data file's "apis" are identifiers or
+            # {"identifier", "proof_of_possession"} objects; settings["apis"] keeps the
+            # identifiers, resource_servers their sender-constraining policy.
+            self.resource_servers = {self.mgmt_audience: {"proof_of_possession": None}}
+            identifiers = []
+            for entry in self.settings["apis"]:
+                entry = {"identifier": entry} if isinstance(entry, str) else entry
+                identifiers.append(entry["identifier"])
+                self.resource_servers[entry["identifier"]] = {
+                    "proof_of_possession": check_proof_of_possession(entry.get("proof_of_possession"))}
+            self.settings["apis"] = identifiers
+            self.dpop_nonce = new_dpop_nonce()
+            self.dpop_jtis = {}      # (jkt, jti) -> until when: proofs the token endpoint took
+            self.resource_jtis = {}  # the same for /__resource/ (another server, its own store)
             self.users = {}
             self.by_id = {}          # user_id (without auth0|) -> user
             self.login_index = {}    # (connection, lower-cased username or email) -> user
@@ -800,7 +841,8 @@ class Tenant:
             record = {"seq": len(self.log) + 1, **fields, "grant_type": None, "client_id": None,
                       "username": None, "user_id": None, "realm": None, "audience": None, "scope": None,
                       "status": None, "error": None, "rt_family": None, "rt_sha": None, "connection": None,
-                      "reuse_detected": False, "fault": None, "mgmt_route": None}
+                      "reuse_detected": False, "fault": None, "mgmt_route": None, "dpop": None,
+                      "token_type": None}
             self.log.append(record)
             return record
 
@@ -825,7 +867,11 @@ class Tenant:
 # ----------------------------------------------------------------------- token issuing
 
 
-def access_token(tenant: Tenant, user: dict, client_id: str, scopes: list, audience) -> str:
+def access_token(tenant: Tenant, user: dict, client_id: str, scopes: list, audience, jkt: str = None) -> str:
+    """A user's access token; with `jkt` it is DPoP-bound: "The Auth0 Authorization Server
+    includes a confirmation claim, cnf, in the access token. The cnf claim contains the
+    thumbprint (hash) of the public key" (dpop-docs), as {"jkt": ...} (rfc9449 6.1).  Its
+    place after the other claims is UNVERIFIED."""
     now = int(time.time())
     if not audience or audience == tenant.userinfo_url:
         aud = tenant.userinfo_url
@@ -838,6 +884,8 @@ def access_token(tenant: Tenant, user: dict, client_id: str, scopes: list, audie
     claims = {"iss": tenant.issuer, "sub": f"auth0|{user['user_id']}", "aud": aud, "iat": now,
               "exp": now + tenant.settings["access_token_lifetime"], "scope": " ".join(scopes),
               "azp": client_id}
+    if jkt:
+        claims["cnf"] = {"jkt": jkt}
     return tenant.sign_jwt(claims)
 
 
@@ -895,10 +943,13 @@ def granted_scopes(requested: str, client: dict) -> list:
     return scopes
 
 
-def token_body(tenant: Tenant, user: dict, client: dict, scopes: list, audience, refresh_token=None) -> dict:
+def token_body(tenant: Tenant, user: dict, client: dict, scopes: list, audience, record: dict,
+               refresh_token=None) -> dict:
     """The success body of the token endpoint (docs-v2 api/authentication/
-    resource-owner-password-flow/get-token.mdx, refresh-token/refresh-token.mdx)."""
-    body = {"access_token": access_token(tenant, user, client["client_id"], scopes, audience)}
+    resource-owner-password-flow/get-token.mdx, refresh-token/refresh-token.mdx); a
+    DPoP-bound access token has token_type DPoP (rfc9449 5, dpop-docs)."""
+    jkt = dpop_access_jkt(record)
+    body = {"access_token": access_token(tenant, user, client["client_id"], scopes, audience, jkt)}
     if "openid" in scopes:
         token = id_token(tenant, user, client["client_id"], scopes)
         if token is not None:
@@ -907,18 +958,20 @@ def token_body(tenant: Tenant, user: dict, client: dict, scopes: list, audience,
         body["refresh_token"] = refresh_token
     if scopes:
         body["scope"] = " ".join(scopes)
-    body.update(expires_in=tenant.settings["access_token_lifetime"], token_type="Bearer")
+    body.update(expires_in=tenant.settings["access_token_lifetime"], token_type=dpop_token_type(tenant, jkt))
     return body
 
 
 def login_tokens(tenant: Tenant, user: dict, client: dict, scopes: list, audience, record: dict) -> dict:
     """Tokens for a finished login (password or MFA): a new refresh family when
-    offline_access was granted."""
+    offline_access was granted, bound to the key of the login's DPoP proof if it had one
+    (dpop_family_jkt)."""
     refresh_token = None
     if "offline_access" in scopes:
-        family, refresh_token = tenant.refresh.new_family(client, user_key(user), scopes, audience)
+        jkt = dpop_family_jkt(tenant, record)
+        family, refresh_token = tenant.refresh.new_family(client, user_key(user), scopes, audience, jkt)
         record["rt_family"] = family.id
-    return token_body(tenant, user, client, scopes, audience, refresh_token)
+    return token_body(tenant, user, client, scopes, audience, record, refresh_token)
 
 # ------------------------------------------------------------------ client credentials
 
@@ -1140,6 +1193,427 @@ def _assertion_signed_by(public_key, alg: str, signed: bytes, signature: bytes) 
     except (InvalidSignature, ValueError):
         return False
 
+# ----------------------------------------------------------------------------- DPoP
+#
+# DPoP (RFC 9449) as Auth0 does it.  Sources: dpop-docs (the proof's header and claims,
+# "Auth0 supports the use of Elliptic Curve, such as in ES256 keys", alg "such as RS256 or
+# ES256", the nonce for public clients with its use_dpop_nonce answer and description,
+# token_type DPoP and cnf, refresh "using the same key pair used in the original token
+# request", no jti check at /userinfo, the grants that take a proof, the issuance table of
+# configure-sender-constraining.mdx); the Authentication API's OpenAPI description
+# (docs-v2 oas/authentication: DPoP-Nonce on 200 and 400 answers of /oauth/token); rfc9449
+# (the checks of 4.3, invalid_dpop_proof, use_dpop_nonce, 7.1's challenges, 7.2's refusal
+# of a bound token sent as Bearer); jwt-bearer (Auth0's resource-server checks and texts).
+
+DPOP_TYP = "dpop+jwt"
+DPOP_ALGS = ("ES256", "RS256")  # ES256 and the docs' other example; others are refused (UNVERIFIED)
+DPOP_MAX_BYTES = 8192           # the fake's bound on a proof; Auth0's is UNVERIFIED
+DPOP_JTI_MAX = 256              # the fake's bound on a jti (UNVERIFIED)
+# The iat window: jwt-bearer's defaults (iatOffset 300 s in the past, iatLeeway 30 s in the
+# future).  That the token endpoint uses the same window is UNVERIFIED.
+DPOP_IAT_PAST = 300
+DPOP_IAT_FUTURE = 30
+DPOP_RSA_MIN_BITS = 2048        # as for client assertions (UNVERIFIED for DPoP)
+# Members of a private JWK (RFC 7518 6.2.2, 6.3.2, 6.4): "MUST NOT contain a private key".
+DPOP_PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+DPOP_NONCE_MISSING = "Authorization server requires nonce in DPoP proof"  # dpop-docs, verbatim
+B64URL_TEXT = re.compile(r"^[A-Za-z0-9_-]*$")
+PERCENT_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+URL_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+POP_MECHANISMS = ("none", "dpop")  # Auth0's also has mtls, which the fake does not do
+POP_REQUIRED_FOR = ("all_clients", "public_clients")
+
+
+class DpopError(Exception):
+    """A refused proof: `reason` is the short code counted in the stats, `error` the
+    OAuth error code (invalid_dpop_proof, or use_dpop_nonce for a nonce)."""
+
+    def __init__(self, reason: str, description: str, error: str = "invalid_dpop_proof"):
+        super().__init__(description)
+        self.reason = reason
+        self.description = description
+        self.error = error
+
+
+@dataclass
+class DpopProof:
+    """A proof that passed every check: its key's thumbprint and its claims."""
+    jkt: str
+    claims: dict
+
+
+def new_dpop_nonce() -> str:
+    return secrets.token_urlsafe(24)  # NQCHAR only (rfc9449 8.1), unpredictable
+
+
+def check_proof_of_possession(value):
+    """A resource server's proof_of_possession as the Management API names it
+    (configure-sender-constraining.mdx): null, or {"mechanism": "none" | "dpop",
+    "required": bool, "required_for": "all_clients" (default) | "public_clients"}.
+    ValueError says what is wrong."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("proof_of_possession must be an object or null")
+    unknown = set(value) - {"mechanism", "required", "required_for"}
+    if unknown:
+        raise ValueError(f"proof_of_possession: unknown members {sorted(unknown)}")
+    mechanism = value.get("mechanism")
+    if mechanism not in POP_MECHANISMS:
+        raise ValueError('proof_of_possession.mechanism must be "none" or "dpop" (the fake has no mTLS)')
+    required = value.get("required")
+    if not isinstance(required, bool):
+        raise ValueError("proof_of_possession.required must be true or false")
+    required_for = value.get("required_for", "all_clients")
+    if required_for not in POP_REQUIRED_FOR:
+        raise ValueError(f"proof_of_possession.required_for must be one of {list(POP_REQUIRED_FOR)}")
+    if required and mechanism != "dpop":
+        raise ValueError("proof_of_possession.required needs a sender-constraining mechanism")
+    return {"mechanism": mechanism, "required": required, "required_for": required_for}
+
+
+def b64url_strict(text) -> bytes:
+    """base64url without padding (RFC 7515 2), or ValueError."""
+    if not isinstance(text, str) or not B64URL_TEXT.match(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    return b64url_decode(text)
+
+
+def jwk_thumbprint(jwk: dict) -> str:
+    """RFC 7638: base64url SHA-256 of the key's required members, in lexical order, as
+    JSON without whitespace (EC: crv, kty, x, y; RSA: e, kty, n)."""
+    members = ("crv", "kty", "x", "y") if jwk.get("kty") == "EC" else ("e", "kty", "n")
+    canonical = json.dumps({k: jwk[k] for k in members}, separators=(",", ":"), sort_keys=True)
+    return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+def dpop_public_key(alg: str, jwk):
+    """The public key of a proof's jwk, which must suit its alg and hold no private part."""
+    if not isinstance(jwk, dict):
+        raise DpopError("jwk", "DPoP proof has no jwk header parameter")
+    if any(member in jwk for member in DPOP_PRIVATE_MEMBERS):
+        raise DpopError("jwk_private", "DPoP proof jwk must not contain a private key")
+    try:
+        if alg == "ES256":
+            if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+                raise DpopError("jwk", "DPoP proof jwk must be an EC P-256 key for ES256")
+            x, y = b64url_strict(jwk.get("x")), b64url_strict(jwk.get("y"))
+            if len(x) != 32 or len(y) != 32:  # "the full size of a coordinate" (RFC 7518 6.2.1.2)
+                raise DpopError("jwk", "DPoP proof jwk x and y must be 32 bytes each")
+            # ValueError when the point is not on the curve.
+            return ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"),
+                                                 ec.SECP256R1()).public_key()
+        if jwk.get("kty") != "RSA":
+            raise DpopError("jwk", "DPoP proof jwk must be an RSA key for RS256")
+        n, e = b64url_strict(jwk.get("n")), b64url_strict(jwk.get("e"))
+        key = rsa.RSAPublicNumbers(int.from_bytes(e, "big"), int.from_bytes(n, "big")).public_key()
+    except ValueError:
+        raise DpopError("jwk", "DPoP proof jwk is not a valid public key")
+    if key.key_size < DPOP_RSA_MIN_BITS:
+        raise DpopError("jwk", f"DPoP proof RSA key must have at least {DPOP_RSA_MIN_BITS} bits")
+    return key
+
+
+def dpop_signature_verifies(alg: str, key, signed: bytes, signature: bytes) -> bool:
+    """ES256 signatures are the raw r || s, 32 bytes each (RFC 7518 3.4), not DER."""
+    if alg == "RS256":
+        return _assertion_signed_by(key, "RS256", signed, signature)
+    if len(signature) != 64:
+        return False
+    der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+    try:
+        key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
+        return True
+    except InvalidSignature:
+        return False
+
+
+def normalized_url(url: str) -> str:
+    """An https URL after syntax- and scheme-based normalisation (RFC 3986 6.2.2, 6.2.3:
+    lower-case scheme and host, no default port, percent-escapes of unreserved characters
+    decoded and the others upper-cased, empty path "/"), as rfc9449 4.3 recommends before
+    comparing htu.  ValueError for anything but https with a host, and for userinfo, a
+    query or a fragment: an htu is "without query and fragment parts" (rfc9449 4.2);
+    refusing one that has them (rather than ignoring them) is the fake's strictness."""
+    if not isinstance(url, str) or "?" in url or "#" in url:
+        raise ValueError("not an htu")
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname or "@" in parts.netloc:
+        raise ValueError("not an https URL")
+    port = parts.port  # ValueError when not a number
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # hostname is lower-cased
+    netloc = host if port in (None, 443) else f"{host}:{port}"
+
+    def escape(match):
+        char = chr(int(match.group(1), 16))
+        return char if char in URL_UNRESERVED else "%" + match.group(1).upper()
+    return f"https://{netloc}{PERCENT_ESCAPE.sub(escape, parts.path) or '/'}"
+
+
+def request_url(tenant: "Tenant", req: "AppRequest") -> str:
+    """The request's target URI without query (what its htu must match): https, the Host
+    header (the issuer's host without one), the path."""
+    host = (req.headers.get("Host") or "").strip() or urlsplit(tenant.issuer).netloc
+    try:
+        return normalized_url(f"https://{host}{req.path}")
+    except ValueError:
+        return normalized_url(f"{tenant.issuer.rstrip('/')}{req.path}")
+
+
+def dpop_header_value(req: "AppRequest"):
+    """The request's one DPoP header, None without one; two or more are refused
+    (rfc9449 4.3: "not more than one DPoP HTTP request header field")."""
+    values = req.headers.get_all("DPoP") or []
+    if len(values) > 1:
+        raise DpopError("multiple", "Multiple DPoP headers")
+    return values[0] if values else None
+
+
+def verify_dpop_proof(tenant: "Tenant", req: "AppRequest", text: str, jti_store, nonce=None,
+                      access_token=None) -> DpopProof:
+    """The checks of rfc9449 4.3 for a proof sent with `req`: a compact JWS; typ
+    dpop+jwt; an accepted alg; a public jwk that suits it; the signature; jti, htm, htu
+    and iat present; htm the request's method (exactly: methods are case-sensitive); htu
+    the request's URI; iat in the window; with `access_token`, ath its hash (rfc9449 7);
+    with `nonce` (required), that nonce; then jti single-use in `jti_store` (None: not
+    checked, as at Auth0's /userinfo).  Texts partly jwt-bearer's, the others UNVERIFIED."""
+    if len(text) > DPOP_MAX_BYTES:
+        raise DpopError("malformed", "DPoP proof is too long")
+    parts = text.split(".")
+    try:
+        if len(parts) != 3 or not all(parts):
+            raise ValueError("not three parts")
+        header = json.loads(b64url_strict(parts[0]))
+        claims = json.loads(b64url_strict(parts[1]))
+        signature = b64url_strict(parts[2])
+    except (ValueError, UnicodeDecodeError):
+        raise DpopError("malformed", "DPoP proof is not a well-formed JWT")
+    if not (isinstance(header, dict) and isinstance(claims, dict)):
+        raise DpopError("malformed", "DPoP proof is not a well-formed JWT")
+    if header.get("typ") != DPOP_TYP:
+        raise DpopError("typ", f'DPoP proof typ must be "{DPOP_TYP}"')
+    alg = header.get("alg")
+    if alg not in DPOP_ALGS:
+        raise DpopError("alg", f"DPoP proof alg must be one of {', '.join(DPOP_ALGS)}")
+    key = dpop_public_key(alg, header.get("jwk"))
+    if not dpop_signature_verifies(alg, key, f"{parts[0]}.{parts[1]}".encode("ascii"), signature):
+        raise DpopError("signature", "DPoP proof signature does not verify with its jwk")
+    for name in ("jti", "htm", "htu", "iat"):
+        if name not in claims:
+            raise DpopError("missing_claim", f'Missing "{name}" claim in DPoP proof')
+    jti, htm, htu, iat = claims["jti"], claims["htm"], claims["htu"], claims["iat"]
+    if not isinstance(jti, str) or not 1 <= len(jti) <= DPOP_JTI_MAX:
+        raise DpopError("jti", f"DPoP proof jti must be a string of 1 to {DPOP_JTI_MAX} characters")
+    if htm != req.method:
+        raise DpopError("htm", "DPoP Proof htm mismatch")
+    try:
+        htu_ok = normalized_url(htu) == request_url(tenant, req)
+    except ValueError:
+        htu_ok = False
+    if not htu_ok:
+        raise DpopError("htu", "DPoP Proof htu mismatch")
+    if isinstance(iat, bool) or not isinstance(iat, (int, float)):
+        raise DpopError("iat", '"iat" claim must be a number')
+    now = time.time()
+    if not now - DPOP_IAT_PAST <= iat <= now + DPOP_IAT_FUTURE:
+        raise DpopError("iat", 'DPoP proof "iat" is outside the acceptable range')
+    if access_token is not None:
+        if "ath" not in claims:
+            raise DpopError("ath", 'Missing "ath" claim in DPoP proof')
+        if claims["ath"] != b64url(hashlib.sha256(access_token.encode("ascii", "replace")).digest()):
+            raise DpopError("ath", 'DPoP Proof "ath" mismatch')
+    if nonce is not None:
+        if "nonce" not in claims:
+            raise DpopError("nonce_missing", DPOP_NONCE_MISSING, "use_dpop_nonce")
+        if claims["nonce"] != nonce:
+            # rfc9449 8: "This same error code is used when supplying a new nonce value when
+            # there was a nonce mismatch"; the description is UNVERIFIED.
+            raise DpopError("nonce_stale", "DPoP proof nonce is invalid or expired", "use_dpop_nonce")
+    jkt = jwk_thumbprint(header["jwk"])
+    if jti_store is not None:
+        for seen in [k for k, until in jti_store.items() if until < now]:
+            del jti_store[seen]
+        if (jkt, jti) in jti_store:
+            raise DpopError("jti_replay", "DPoP proof jti has already been used")
+        jti_store[(jkt, jti)] = iat + DPOP_IAT_PAST + 1  # until the proof is too old anyway
+    return DpopProof(jkt, claims)
+
+
+def dpop_summary(text: str, result: str, proof: DpopProof = None) -> dict:
+    """What the log shows of a proof: its claims (no secret among them) and the result."""
+    claims = proof.claims if proof else {}
+    if proof is None:
+        try:
+            peeked = json.loads(b64url_strict(text.split(".")[1]))
+            claims = peeked if isinstance(peeked, dict) else {}
+        except (ValueError, IndexError, UnicodeDecodeError):
+            pass
+    return {"result": result, "jkt": proof.jkt if proof else None,
+            **{k: claims.get(k) for k in ("htm", "htu", "iat", "jti")},
+            "nonce": "nonce" in claims, "ath": "ath" in claims}
+
+
+def _bump(counts: dict, key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+def dpop_nonce_applies(tenant: "Tenant", client: dict) -> bool:
+    mode = tenant.settings["dpop_nonce"]
+    return mode == "all_clients" or (mode == "public_clients" and not is_confidential(client))
+
+
+def dpop_token_request(tenant: "Tenant", req: "AppRequest", client: dict, grant: str, params: dict,
+                       record: dict) -> None:
+    """The token endpoint's part of DPoP, before the grant runs (so that a refused proof
+    or a token Auth0 would not issue costs nothing: no code spent, no token rotated): the
+    proof checked (nonce when it applies to the client), then the issuance table applied
+    to the audience the grant will issue for.  Leaves record["_dpop"] for the grant:
+    the proof and the key the access token is to be bound to."""
+    stats = tenant.stats["dpop"]
+    text = proof = None
+    try:
+        text = dpop_header_value(req)
+        if text is not None:
+            nonce = tenant.dpop_nonce if dpop_nonce_applies(tenant, client) else None
+            proof = verify_dpop_proof(tenant, req, text, tenant.dpop_jtis, nonce=nonce)
+    except DpopError as err:
+        _bump(stats["proofs"]["refused"], err.reason)
+        if err.error == "use_dpop_nonce":
+            stats["nonce_challenges"] += 1
+        record["dpop"] = dpop_summary(text or "", err.reason)
+        raise ApiError(400, err.error, err.description)
+    if proof is not None:
+        stats["proofs"]["accepted"] += 1
+        record["dpop"] = dpop_summary(text, "accepted", proof)
+    known, audience = planned_audience(tenant, grant, params)
+    access_jkt = dpop_access_binding(tenant, client, audience, proof) if known else None
+    record["_dpop"] = {"proof": proof, "access_jkt": access_jkt}
+
+
+def planned_audience(tenant: "Tenant", grant: str, params: dict):
+    """(known, audience) of the access token a grant is about to issue, found as the grant
+    will find it; not known when the grant will refuse anyway, or issues no Auth0 token
+    (Token Vault answers with the provider's)."""
+    if grant == GRANT_CLIENT_CREDENTIALS:
+        return bool(params.get("audience")), params.get("audience")
+    if grant in (GRANT_PASSWORD, GRANT_REALM):
+        return True, params.get("audience")
+    if grant in (GRANT_OTP, GRANT_OOB, GRANT_RECOVERY):
+        tx = tenant.mfa_tokens.get(params.get("mfa_token"))
+        return tx is not None, tx.audience if tx else None
+    if grant == GRANT_REFRESH:
+        family, entry = tenant.refresh.find(params.get("refresh_token") or "")
+        return entry is not None, (params.get("audience") or family.audience) if entry else None
+    return False, None
+
+
+def resource_policy(tenant: "Tenant", client: dict, audience: str):
+    """The API's sender-constraining policy for this client: "none" (no mechanism),
+    "allowed" (DPoP, not required, or required for public clients only and this one is
+    confidential), "required"; None for an unknown audience."""
+    server = tenant.resource_servers.get(audience)
+    if server is None:
+        return None
+    pop = server.get("proof_of_possession") or {}
+    if pop.get("mechanism") != "dpop":
+        return "none"
+    if pop.get("required") and (pop.get("required_for") != "public_clients" or not is_confidential(client)):
+        return "required"
+    return "allowed"
+
+
+# The answers for a token Auth0 does not issue.  That it refuses is documented (the
+# table's "Not Issued"); the status, codes and texts are UNVERIFIED.
+NOT_ISSUED = {
+    "client_requires_proof": (400, "invalid_request", "A DPoP proof is required by the application"),
+    "api_requires_proof": (400, "invalid_request", "A DPoP proof is required for the audience: {audience}"),
+    "api_without_sender_constraining": (400, "invalid_request",
+                                        "Sender constraining is not enabled for the audience: {audience}"),
+}
+
+
+def dpop_access_binding(tenant: "Tenant", client: dict, audience, proof):
+    """The key an access token for `audience` is bound to (None: a Bearer token), by
+    Auth0's table (configure-sender-constraining.mdx, "How it works"): for /userinfo
+    alone, bound whenever a proof came, refused when the application requires one
+    (require_proof_of_possession) and none came; for an API, by its policy: none ->
+    never bound ("Issued, Not Sender-Constrained" even with a proof; refused when the
+    application requires a proof), allowed -> bound with a proof, required -> bound, and
+    refused without a proof.  A session transfer token is opaque: never bound."""
+    if audience == tenant.session_transfer_audience:
+        return None
+    requires = bool(client.get("require_proof_of_possession"))
+    reason = None
+    if not audience or audience == tenant.userinfo_url:
+        if proof is None and requires:
+            reason = "client_requires_proof"
+    else:
+        policy = resource_policy(tenant, client, audience)
+        if policy is None:
+            return None  # not an API of this tenant: the grant refuses it
+        if proof is None and requires:
+            reason = "client_requires_proof"
+        elif proof is None and policy == "required":
+            reason = "api_requires_proof"
+        elif proof is not None and policy == "none":
+            if requires:
+                reason = "api_without_sender_constraining"
+            else:
+                return None
+    if reason:
+        _bump(tenant.stats["dpop"]["not_issued"], reason)
+        status, error, text = NOT_ISSUED[reason]
+        raise ApiError(status, error, text.format(audience=audience))
+    return proof.jkt if proof else None
+
+
+def dpop_proof_jkt(record: dict):
+    proof = (record.get("_dpop") or {}).get("proof")
+    return proof.jkt if proof else None
+
+
+def dpop_access_jkt(record: dict):
+    return (record.get("_dpop") or {}).get("access_jkt")
+
+
+def dpop_family_jkt(tenant: "Tenant", record: dict):
+    """The key a new refresh-token family is bound to: the login's proof's, whether or
+    not the access token is bound (rfc9449 5: issuing a Bearer access token "has the
+    effect of DPoP-binding the refresh token alone").  rfc9449 5 binds only public
+    clients' refresh tokens; Auth0's docs say without exception that a refresh "requires
+    a DPoP Proof JWT generated using the same key pair used in the original token
+    request", so every client's are bound here (UNVERIFIED for confidential clients)."""
+    jkt = dpop_proof_jkt(record)
+    if jkt:
+        tenant.stats["dpop"]["bound_refresh_families"] += 1
+    return jkt
+
+
+def dpop_token_type(tenant: "Tenant", jkt) -> str:
+    """DPoP for a bound access token (rfc9449 5: "A token_type of DPoP MUST be included"),
+    else Bearer; counts the bound ones."""
+    if jkt:
+        tenant.stats["dpop"]["bound_access_tokens"] += 1
+        return "DPoP"
+    return "Bearer"
+
+
+def check_refresh_binding(tenant: "Tenant", family: Family, record: dict) -> None:
+    """A DPoP-bound refresh token needs a proof by the same key (rfc9449 5; dpop-docs
+    step 6).  A family issued without a proof stays unbound when later refreshed with one
+    (UNVERIFIED); that refresh's access token is bound as the table says.  The answers'
+    code and texts are UNVERIFIED (other servers answer invalid_dpop_proof too)."""
+    if family.jkt is None:
+        return
+    jkt = dpop_proof_jkt(record)
+    if jkt == family.jkt:
+        return
+    reason = "refresh_proof_missing" if jkt is None else "refresh_key_mismatch"
+    _bump(tenant.stats["dpop"]["binding_refused"], reason)
+    if jkt is None:
+        raise ApiError(400, "invalid_dpop_proof", "A DPoP proof is required for a DPoP-bound refresh token")
+    raise ApiError(400, "invalid_dpop_proof", "The DPoP proof key does not match the refresh token's binding")
+
 # ------------------------------------------------------------------ request parsing
 
 
@@ -1208,7 +1682,21 @@ def token_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response:
         # notes; seen verbatim (quotes instead of backticks in older tenants) in
         # github.com/devdennysegura/flutter-auth0 issue 36.
         raise ApiError(403, "unauthorized_client", f"Grant type `{grant}` not allowed for the client.")
-    return json_response(200, GRANT_HANDLERS[grant](tenant, client, params, record))
+    # With a DPoP proof from a client that must send the nonce, every answer carries the
+    # current one: the OpenAPI description's DPoP-Nonce on 200 and 400 answers, rfc9449 8.2
+    # ("including a DPoP-Nonce HTTP header in the HTTP 200 (OK) response").  Its presence on
+    # the other error answers is UNVERIFIED.
+    nonce_headers = []
+    if req.headers.get("DPoP") is not None and dpop_nonce_applies(tenant, client):
+        nonce_headers = [("DPoP-Nonce", tenant.dpop_nonce)]
+    try:
+        dpop_token_request(tenant, req, client, grant, params, record)
+        body = GRANT_HANDLERS[grant](tenant, client, params, record)
+    except ApiError as err:
+        err.headers = list(err.headers) + nonce_headers
+        raise
+    record["token_type"] = body.get("token_type")
+    return json_response(200, body, nonce_headers)
 
 
 def effective_ip(client: dict, req: "AppRequest") -> str:
@@ -1330,6 +1818,7 @@ def refresh_grant(tenant: Tenant, client: dict, params: dict, record: dict) -> d
         record["rt_family"] = family.id
     if entry is None or family.client_id != client["client_id"]:
         raise ApiError(*INVALID_REFRESH_TOKEN)
+    check_refresh_binding(tenant, family, record)
     user = tenant.users.get(family.username)
     if user is None:
         # A user deleted since (notes: invalid_grant "...user who doesn't exist
@@ -1352,7 +1841,7 @@ def refresh_grant(tenant: Tenant, client: dict, params: dict, record: dict) -> d
     scopes = narrowed_scopes(family, params.get("scope"))
     check_refresh_audience(tenant, client, family, audience)
     new_token = rotate(tenant, client, family, token, entry, record)
-    return token_body(tenant, user, client, scopes, audience, new_token)
+    return token_body(tenant, user, client, scopes, audience, record, new_token)
 
 
 def narrowed_scopes(family: Family, requested) -> list:
@@ -1596,11 +2085,14 @@ def client_credentials_grant(tenant: Tenant, client: dict, params: dict, record:
         claims["scope"] = " ".join(granted)
     claims.update(gty="client-credentials", azp=client["client_id"])
     claims.update({k: v for k, v in custom.items() if k not in claims})
+    jkt = dpop_access_jkt(record)  # client_credentials is one of DPoP's grants (dpop-docs)
+    if jkt:
+        claims["cnf"] = {"jkt": jkt}
     record["scope"] = claims.get("scope")
     body = {"access_token": tenant.sign_jwt(claims)}
     if granted:
         body["scope"] = " ".join(granted)
-    body.update(expires_in=tenant.settings["access_token_lifetime"], token_type="Bearer")
+    body.update(expires_in=tenant.settings["access_token_lifetime"], token_type=dpop_token_type(tenant, jkt))
     return body
 
 
@@ -1732,6 +2224,9 @@ def refresh_token_subject(tenant: Tenant, client: dict, token: str, record: dict
     if entry is None or entry[1] or family.client_id != client["client_id"]:
         # The refresh grant's text with the documented 401 of a bad subject token.
         raise ApiError(401, "invalid_grant", "Unknown or invalid refresh token.")
+    # A DPoP-bound refresh token is one too when it is the subject token (UNVERIFIED: the
+    # docs only say "you can use DPoP to bind Auth0-issued tokens to your client").
+    check_refresh_binding(tenant, family, record)
     user = tenant.users.get(family.username)
     if user is None:
         raise ApiError(401, "invalid_grant", "Unknown or invalid refresh token.")  # UNVERIFIED
@@ -2163,6 +2658,7 @@ def revoke_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response:
                                  failure=(401, "invalid_client", "Client authentication failed."))
     token = require(params, "token")
     record["rt_sha"] = short_hash(token)
+    note_revoke_proof(tenant, req, record)
     family, _ = tenant.refresh.find(token)
     if family is not None and family.client_id == client["client_id"]:
         record.update(rt_family=family.id, username=family.username)
@@ -2172,19 +2668,84 @@ def revoke_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response:
     return Response(200)
 
 
+def note_revoke_proof(tenant: Tenant, req: AppRequest, record: dict) -> None:
+    """A DPoP proof sent to /oauth/revoke is checked and counted, never enforced: RFC 9449
+    defines none for revocation, Auth0's docs name none for it, and Auth0.swift revokes a
+    DPoP-bound refresh token without one, so a tenant takes revocations without a proof;
+    whether it refuses a bad one is UNVERIFIED (the fake ignores it)."""
+    text = None
+    try:
+        text = dpop_header_value(req)
+        if text is None:
+            return
+        proof = verify_dpop_proof(tenant, req, text, None)
+        result = "valid"
+        record["dpop"] = dpop_summary(text, "accepted", proof)
+    except DpopError as err:
+        result = "invalid"
+        record["dpop"] = dpop_summary(text or "", err.reason)
+    tenant.stats["dpop"]["revoke_proofs"][result] += 1
+
+
+def unauthorized_userinfo(challenge: str = 'Bearer error="invalid_token"') -> Response:
+    # A bad token gets a bare "Unauthorized" text body, not JSON
+    # (github.com/auth0/Auth0.Android issue 629, auth0/react-native-auth0 issue 1375).
+    return Response(401, b"Unauthorized", "text/plain; charset=utf-8", [("WWW-Authenticate", challenge)])
+
+
 def userinfo_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response:
-    claims = verified_access_token(tenant, req.bearer())
+    """Bearer, or DPoP: dpop-docs calls /userinfo with "Authorization: DPoP" and a proof
+    with ath, and "The Auth0 Authorization Server currently does not check jti reuse on
+    the /userinfo endpoint".  A DPoP-bound token sent as Bearer is refused (rfc9449 7.2;
+    UNVERIFIED for Auth0's /userinfo), as are the DPoP failures, with the bare 401 and a
+    DPoP challenge (UNVERIFIED)."""
+    auth = req.headers.get("Authorization", "")
+    scheme, _, credentials = auth.partition(" ")
+    dpop = scheme.lower() == "dpop"
+    claims = verified_access_token(tenant, credentials.strip() if dpop else req.bearer())
     if claims is None:
-        # A bad token gets a bare "Unauthorized" text body, not JSON
-        # (github.com/auth0/Auth0.Android issue 629, auth0/react-native-auth0 issue 1375).
-        return Response(401, b"Unauthorized", "text/plain; charset=utf-8",
-                        [("WWW-Authenticate", 'Bearer error="invalid_token"')])
+        return unauthorized_userinfo()
+    bound = token_jkt(claims)
+    if dpop or bound:
+        refusal = userinfo_dpop_refusal(tenant, req, dpop, credentials.strip(), bound)
+        stats = tenant.stats["dpop"]["userinfo"]
+        if refusal:
+            _bump(stats["refused"], refusal[0])
+            return unauthorized_userinfo(dpop_challenge(refusal[1], refusal[2]))
+        stats["accepted"] += 1
+        record["token_type"] = "DPoP"
     user = tenant.user_by_sub(claims["sub"])
     if user is None:  # deleted since the token was issued (UNVERIFIED answer)
         return Response(401, b"Unauthorized", "text/plain; charset=utf-8",
                         [("WWW-Authenticate", 'Bearer error="invalid_token"')])
     record.update(username=user_key(user), user_id=user["user_id"], client_id=claims.get("azp"))
     return json_response(200, {"sub": claims["sub"], **profile_claims(user, scope_list(claims.get("scope")))})
+
+
+def userinfo_dpop_refusal(tenant: Tenant, req: AppRequest, dpop: bool, token: str, bound):
+    """(reason, error, description) when /userinfo must refuse a DPoP request or a bound
+    token, else None."""
+    if not dpop:
+        return "bound_token_as_bearer", "invalid_token", BOUND_AS_BEARER
+    if not bound:
+        return "unbound_token", "invalid_token", "JWT Access Token has no jkt confirmation claim"
+    try:
+        text = dpop_header_value(req)
+        if text is None:
+            raise DpopError("no_proof", "DPoP proof is missing")
+        proof = verify_dpop_proof(tenant, req, text, None, access_token=token)
+    except DpopError as err:
+        return err.reason, "invalid_dpop_proof", err.description
+    if proof.jkt != bound:
+        return "jkt_mismatch", "invalid_token", "JWT Access Token confirmation mismatch"
+    return None
+
+
+def token_jkt(claims: dict):
+    """The DPoP key an access token is bound to (cnf.jkt), or None."""
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    return jkt if isinstance(jkt, str) and jkt else None
 
 
 def verified_access_token(tenant: Tenant, token):
@@ -2236,6 +2797,137 @@ def openid_configuration(tenant: Tenant, req: AppRequest, record: dict) -> Respo
         "request_uri_parameter_supported": False,
         "request_parameter_supported": False,
     })
+
+
+# ------------------------------------------------------------- a DPoP-enforcing API
+#
+# /__resource/... (any method, any path below it, on every listener) stands for an API of
+# this tenant that enforces DPoP the way Auth0's own resource-server library does
+# (jwt-bearer: its checks, texts and WWW-Authenticate challenges) and RFC 9449 7 says: the
+# access token in "Authorization: DPoP <token>" (or Bearer, when allowed), a tenant-signed,
+# unexpired token whose aud holds one of the tenant's APIs; for DPoP a proof for this very
+# request (htm, htu without the query), with ath, by the key of the token's cnf.jkt, its
+# jti single-use.  Refusals are 401 with the challenge (rfc9449 7.1: "using the 401
+# (Unauthorized) response status code"; jwt-bearer answers a bad proof with 400), 400 for
+# a malformed or doubled Authorization.  No resource-server nonce (rfc9449 9).
+
+RESOURCE_PREFIX = "/__resource"
+BOUND_AS_BEARER = "DPoP-bound token requires the DPoP authentication scheme, not Bearer."  # jwt-bearer
+
+
+class ResourceRefusal(Exception):
+    def __init__(self, reason: str, error: str = None, description: str = None, status: int = 401):
+        super().__init__(reason)
+        self.reason, self.error, self.description, self.status = reason, error, description, status
+
+
+def _quoted(text: str) -> str:
+    return text.replace('"', "'")  # as jwt-bearer does in its challenges
+
+
+def dpop_challenge(error: str = None, description: str = None) -> str:
+    algs = " ".join(DPOP_ALGS)
+    if error:
+        return f'DPoP error="{error}", error_description="{_quoted(description)}", algs="{algs}"'
+    return f'DPoP algs="{algs}"'
+
+
+def bearer_challenge(error: str = None, description: str = None) -> str:
+    if error:
+        return f'Bearer realm="api", error="{error}", error_description="{_quoted(description)}"'
+    return 'Bearer realm="api"'
+
+
+def resource_challenge(tenant: Tenant, scheme, error, description) -> str:
+    """jwt-bearer's applyAuthChallenges: DPoP required, one DPoP challenge; otherwise a
+    Bearer and a DPoP challenge, the error in the one of the scheme the request used (no
+    error without credentials: RFC 6750 3.1)."""
+    if tenant.settings["resource_dpop_required"]:
+        return dpop_challenge(error, description)
+    if scheme == "bearer":
+        return f"{bearer_challenge(error, description)}, {dpop_challenge()}"
+    if scheme == "dpop":
+        return f"{bearer_challenge()}, {dpop_challenge(error, description)}"
+    return f"{bearer_challenge()}, {dpop_challenge()}"
+
+
+def resource_token_claims(tenant: Tenant, token: str):
+    """The claims of an access token the API takes: signed by the tenant, its issuer,
+    unexpired, its aud holding one of the tenant's APIs."""
+    claims = tenant_signed_claims(tenant, token)
+    if claims is None or claims.get("iss") != tenant.issuer:
+        return None
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or exp <= time.time():
+        return None
+    aud = claims.get("aud")
+    audiences = {a for a in (aud if isinstance(aud, list) else [aud]) if isinstance(a, str)}
+    return claims if audiences & set(tenant.settings["apis"]) else None
+
+
+def resource_access(tenant: Tenant, req: AppRequest, record: dict, auths: list, scheme, token: str):
+    """The checks, in jwt-bearer's order; returns (claims, jkt or None) or raises
+    ResourceRefusal."""
+    if len(auths) > 1:
+        raise ResourceRefusal("multiple_authorization", "invalid_request",
+                              "More than one method used for authentication", 400)
+    if not auths:
+        raise ResourceRefusal("no_credentials")
+    if scheme not in ("bearer", "dpop") or not token or " " in token:
+        raise ResourceRefusal("malformed_authorization", "invalid_request", "Malformed Authorization header", 400)
+    claims = resource_token_claims(tenant, token)
+    if claims is None:
+        raise ResourceRefusal("invalid_token", "invalid_token", "Invalid token")
+    record.update(client_id=claims.get("azp"), scope=claims.get("scope"))
+    user = tenant.user_by_sub(claims.get("sub"))
+    if user is not None:
+        record.update(username=user_key(user), user_id=user["user_id"])
+    bound = token_jkt(claims)
+    if scheme == "bearer":
+        if tenant.settings["resource_dpop_required"]:
+            raise ResourceRefusal("bearer_scheme", "invalid_token", "This API requires the DPoP authentication scheme")
+        if bound:
+            raise ResourceRefusal("bound_token_as_bearer", "invalid_token", BOUND_AS_BEARER)
+        record["token_type"] = "Bearer"
+        return claims, None
+    if not bound:
+        raise ResourceRefusal("unbound_token", "invalid_token", "JWT Access Token has no jkt confirmation claim")
+    text = None
+    try:
+        text = dpop_header_value(req)
+        if text is None:
+            raise DpopError("no_proof", "DPoP proof is missing")
+        proof = verify_dpop_proof(tenant, req, text, tenant.resource_jtis, access_token=token)
+    except DpopError as err:
+        record["dpop"] = dpop_summary(text or "", err.reason)
+        raise ResourceRefusal(err.reason, "invalid_dpop_proof", err.description)
+    record["dpop"] = dpop_summary(text, "accepted", proof)
+    if proof.jkt != bound:
+        raise ResourceRefusal("jkt_mismatch", "invalid_token", "JWT Access Token confirmation mismatch")
+    record["token_type"] = "DPoP"
+    return claims, proof.jkt
+
+
+def resource_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response:
+    """200 {"sub", "azp", "scope", "token_type", "jkt", "method", "path"}, or a refusal
+    with its WWW-Authenticate challenge and {"error", "error_description"} (no error
+    without credentials: {"message": "Unauthorized"})."""
+    auths = req.headers.get_all("Authorization") or []
+    scheme, _, token = (auths[0] if auths else "").partition(" ")
+    scheme = scheme.lower() if auths else None
+    stats = tenant.stats["dpop"]["resource"]
+    try:
+        claims, jkt = resource_access(tenant, req, record, auths, scheme, token.strip())
+    except ResourceRefusal as refusal:
+        _bump(stats["refused"], refusal.reason)
+        body = ({"error": refusal.error, "error_description": refusal.description} if refusal.error
+                else {"message": "Unauthorized"})
+        challenge = resource_challenge(tenant, scheme, refusal.error, refusal.description)
+        return json_response(refusal.status, body, [("WWW-Authenticate", challenge)])
+    stats["accepted"] += 1
+    return json_response(200, {"sub": claims.get("sub"), "azp": claims.get("azp"), "scope": claims.get("scope"),
+                               "token_type": "DPoP" if jkt else "Bearer", "jkt": jkt, "method": req.method,
+                               "path": req.path})
 
 
 # ------------------------------------------------------------------- Management API
@@ -3192,6 +3884,8 @@ def run_app(tenant: Tenant, req: AppRequest, record: dict) -> Response:
         route = management_api
     elif route is None and req.method == "GET" and req.path.startswith("/user-exports/"):
         route = export_download
+    elif route is None and (req.path == RESOURCE_PREFIX or req.path.startswith(RESOURCE_PREFIX + "/")):
+        route = resource_endpoint
     if route is None:
         return not_found()
     try:
@@ -3253,7 +3947,9 @@ def control_settings(tenant: Tenant, payload: dict):
     for key in BOOLEAN_SETTINGS & set(payload):
         if not isinstance(payload[key], bool):
             raise ControlError(f"{key} must be true or false")
-    for key in SETTABLE - {"id_token_mode"} - BOOLEAN_SETTINGS:
+    if "dpop_nonce" in payload and payload["dpop_nonce"] not in DPOP_NONCE_MODES:
+        raise ControlError(f"dpop_nonce must be one of {list(DPOP_NONCE_MODES)}")
+    for key in SETTABLE - STRING_SETTINGS - BOOLEAN_SETTINGS:
         if key in payload:
             _number(payload, key, None)
     if "brute_force_max_attempts" in payload and not (
@@ -3277,6 +3973,32 @@ def control_get_settings(tenant: Tenant, payload: dict):
 def control_rotate_key(tenant: Tenant, payload: dict):
     tenant.keys.append(SigningKey())
     return {"kid": tenant.key.kid, "kids": [k.kid for k in reversed(tenant.keys)]}
+
+
+def control_rotate_dpop_nonce(tenant: Tenant, payload: dict):
+    """A new token-endpoint DPoP nonce; proofs with the old one get use_dpop_nonce (the
+    server keeps no window of recent nonces: UNVERIFIED how long Auth0 takes old ones)."""
+    tenant.dpop_nonce = new_dpop_nonce()
+    return {"ok": True, "nonce": tenant.dpop_nonce}
+
+
+def control_resource_server(tenant: Tenant, payload: dict):
+    """{"identifier": an API or the Management API's audience, "proof_of_possession":
+    {...} or null}: that API's sender-constraining policy, as the Management API's
+    PATCH /api/v2/resource-servers/{id} sets it."""
+    identifier = payload.get("identifier")
+    if identifier == "management":
+        identifier = tenant.mgmt_audience
+    server = tenant.resource_servers.get(identifier)
+    if server is None:
+        raise ControlError(f"no such API: {identifier!r}; APIs: {sorted(tenant.resource_servers)}")
+    if set(payload) - {"identifier", "proof_of_possession"}:
+        raise ControlError("only identifier and proof_of_possession may be given")
+    try:
+        server["proof_of_possession"] = check_proof_of_possession(payload.get("proof_of_possession"))
+    except ValueError as err:
+        raise ControlError(str(err))
+    return {"ok": True, "identifier": identifier, "proof_of_possession": server["proof_of_possession"]}
 
 
 def _update_entity(table: dict, key_field: str, payload: dict):
@@ -3702,6 +4424,8 @@ def control_stats(tenant: Tenant, payload: dict):
 def control_client(tenant: Tenant, payload: dict):
     """Shallow-updates a client; a token_vault_privileged_access given replaces the
     client's, its credentials written as in the data file (pem or pem_file)."""
+    if "require_proof_of_possession" in payload and not isinstance(payload["require_proof_of_possession"], bool):
+        raise ControlError("require_proof_of_possession must be true or false")
     privileged = payload.get("token_vault_privileged_access")
     if isinstance(privileged, dict):
         base_dir = os.path.dirname(os.path.abspath(tenant.data_path))
@@ -3726,13 +4450,15 @@ def control_reset(tenant: Tenant, payload: dict):
 
 CONTROL_ROUTES = {
     ("POST", "reset"): control_reset,
-    ("GET", "log"): lambda t, p: [dict(r) for r in t.log],
+    ("GET", "log"): lambda t, p: [{k: v for k, v in r.items() if not k.startswith("_")} for r in t.log],
     ("GET", "stats"): control_stats,
     ("POST", "fault"): control_fault,
     ("DELETE", "fault"): control_clear_faults,
     ("GET", "settings"): control_get_settings,
     ("POST", "settings"): control_settings,
     ("POST", "rotate-key"): control_rotate_key,
+    ("POST", "rotate-dpop-nonce"): control_rotate_dpop_nonce,
+    ("POST", "resource-server"): control_resource_server,
     ("POST", "user"): control_user,
     ("POST", "client"): control_client,
     ("POST", "connection"): control_connection,

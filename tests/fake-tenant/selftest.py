@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Self-test of the fake Auth0 tenant, using only the standard library (and the openssl
-command, which makes and signs with the private_key_jwt test keys).
+command, which makes and signs with the private_key_jwt test keys; DPoP proofs are signed
+here, with P-256 in plain integers).
 
 Starts fake_tenant.py on ephemeral ports, drives every endpoint, fault and control
 call over TLS verified against the generated CA, and prints "N passed, N failed" as
@@ -2047,6 +2048,654 @@ def test_control_users(t):
     t.reset()
 
 
+# ------------------------------------------------------------------------------ DPoP
+#
+# The client side of DPoP, written independently of the fake: P-256 ECDSA in plain integers
+# (ES256, raw r || s), RFC 7638 thumbprints as literal strings, proofs built by hand.
+
+P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff
+P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551
+P256_G = (0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
+          0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5)
+DPOP_ALGS_HEADER = 'algs="ES256 RS256"'
+NONCE_REQUIRED = "Authorization server requires nonce in DPoP proof"
+
+
+def ec_add(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    (x1, y1), (x2, y2) = a, b
+    if x1 == x2:
+        if (y1 + y2) % P256_P == 0:
+            return None
+        slope = (3 * x1 * x1 - 3) * pow(2 * y1, -1, P256_P) % P256_P  # a = -3
+    else:
+        slope = (y2 - y1) * pow(x2 - x1, -1, P256_P) % P256_P
+    x3 = (slope * slope - x1 - x2) % P256_P
+    return x3, (slope * (x1 - x3) - y1) % P256_P
+
+
+def ec_mul(k, point):
+    result = None
+    while k:
+        if k & 1:
+            result = ec_add(result, point)
+        point = ec_add(point, point)
+        k >>= 1
+    return result
+
+
+class EcKey:
+    """A P-256 key pair that signs ES256."""
+
+    def __init__(self):
+        self.d = int.from_bytes(os.urandom(32), "big") % (P256_N - 1) + 1
+        self.x, self.y = ec_mul(self.d, P256_G)
+
+    def jwk(self):
+        return {"kty": "EC", "crv": "P-256", "x": b64url(self.x.to_bytes(32, "big")),
+                "y": b64url(self.y.to_bytes(32, "big"))}
+
+    def thumbprint(self):
+        jwk = self.jwk()
+        canonical = f'{{"crv":"P-256","kty":"EC","x":"{jwk["x"]}","y":"{jwk["y"]}"}}'
+        return b64url(hashlib.sha256(canonical.encode()).digest())
+
+    def sign_rs(self, data):
+        z = int.from_bytes(hashlib.sha256(data).digest(), "big")
+        while True:
+            k = int.from_bytes(os.urandom(32), "big") % (P256_N - 1) + 1
+            r = ec_mul(k, P256_G)[0] % P256_N
+            s = pow(k, -1, P256_N) * (z + r * self.d) % P256_N
+            if r and s:
+                return r, s
+
+    def sign(self, data):
+        r, s = self.sign_rs(data)
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    def sign_der(self, data):
+        """The same signature DER-encoded, as OpenSSL makes it: not what JWS wants."""
+        r, s = self.sign_rs(data)
+        return der(0x30, der_int(r) + der_int(s))
+
+
+def ath_of(token):
+    return b64url(hashlib.sha256(token.encode()).digest())
+
+
+def dpop_proof(t, key, htm="POST", path="/oauth/token", htu=None, nonce=None, access_token=None, iat=None,
+               jti=None, header=None, claims=None, drop=(), signer=None):
+    head = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.jwk(), **(header or {})}
+    body = {"jti": jti or b64url(os.urandom(16)), "htm": htm, "htu": htu or t.issuer.rstrip("/") + path,
+            "iat": int(time.time()) if iat is None else iat}
+    if nonce:
+        body["nonce"] = nonce
+    if access_token:
+        body["ath"] = ath_of(access_token)
+    body.update(claims or {})
+    for name in drop:
+        head.pop(name, None)
+        body.pop(name, None)
+    signing_input = f"{b64url(json.dumps(head).encode())}.{b64url(json.dumps(body).encode())}"
+    return f"{signing_input}.{b64url((signer or key.sign)(signing_input.encode()))}"
+
+
+def login_params(username="a0alice", client_id="pam-native", scope=FULL_SCOPE, audience=API, **extra):
+    params = {"grant_type": REALM_GRANT, "client_id": client_id, "username": username,
+              "password": f"Secret-{username}-1", "realm": DB, "scope": scope, **extra}
+    if audience:
+        params["audience"] = audience
+    return params
+
+
+def post_token(t, params, proof=None):
+    return t.request("POST", "/oauth/token", form=params, headers={"DPoP": proof} if proof else None)
+
+
+class DpopClient:
+    """What a DPoP client does: one key, the latest nonce the server sent remembered, one
+    retry on use_dpop_nonce with a fresh proof."""
+
+    def __init__(self, t, key=None):
+        self.t, self.key, self.nonce = t, key or EcKey(), None
+
+    def token(self, **params):
+        for _ in range(2):
+            reply = post_token(self.t, params, dpop_proof(self.t, self.key, nonce=self.nonce))
+            self.nonce = reply.headers.get("dpop-nonce") or self.nonce
+            if not (reply.status == 400 and (reply.json or {}).get("error") == "use_dpop_nonce"):
+                break
+        return reply
+
+    def login(self, username="a0alice", **kwargs):
+        return self.token(**login_params(username, **kwargs))
+
+    def refresh(self, refresh_token, client_id="pam-native", **extra):
+        return self.token(grant_type="refresh_token", client_id=client_id, refresh_token=refresh_token, **extra)
+
+
+def dpop_stats(t):
+    return t.control("GET", "stats")["dpop"]
+
+
+def test_dpop_token_endpoint(t):
+    alice = EcKey()
+    jwks = t.jwks()
+    first = post_token(t, login_params(), dpop_proof(t, alice))
+    check_error("public client's proof without a nonce: use_dpop_nonce", first, 400, "use_dpop_nonce",
+                NONCE_REQUIRED)
+    nonce = first.headers.get("dpop-nonce")
+    check("use_dpop_nonce carries a DPoP-Nonce header", bool(nonce), first.headers)
+    reply = post_token(t, login_params(), dpop_proof(t, alice, nonce=nonce))
+    body = reply.json or {}
+    check("proof with the nonce: 200, token_type DPoP", reply.status == 200 and body.get("token_type") == "DPoP",
+          reply.body)
+    check("the 200 carries the nonce too, no-store", reply.headers.get("dpop-nonce") == nonce
+          and reply.headers.get("cache-control") == "no-store", reply.headers)
+    at = claims_of(body.get("access_token", "e.e.e") if reply.status == 200 else "e30.e30.e30")
+    check("access token bound: cnf.jkt is the RFC 7638 thumbprint", at.get("cnf") == {"jkt": alice.thumbprint()}, at)
+    check("bound access token still verifies, other claims as before", verifies(body.get("access_token", ""), jwks)
+          and at.get("aud") == [API, t.issuer + "userinfo"] and at.get("azp") == "pam-native", at)
+    check("the ID token carries no cnf", "cnf" not in claims_of(body["id_token"]))
+    stats = dpop_stats(t)
+    check("stats: one proof accepted, one refused for its missing nonce, one challenge",
+          stats["proofs"]["accepted"] == 1 and stats["proofs"]["refused"] == {"nonce_missing": 1}
+          and stats["nonce_challenges"] == 1 and stats["bound_access_tokens"] == 1
+          and stats["bound_refresh_families"] == 1, stats)
+    log = t.control("GET", "log")
+    check("log: the proof's claims and key, the token type", log[-1]["dpop"]["result"] == "accepted"
+          and log[-1]["dpop"]["jkt"] == alice.thumbprint() and log[-1]["dpop"]["nonce"] is True
+          and log[-1]["dpop"]["htu"] == t.issuer + "oauth/token" and log[-1]["token_type"] == "DPoP"
+          and log[-2]["dpop"]["result"] == "nonce_missing" and log[-2]["status"] == 400
+          and "_dpop" not in log[-1], log[-2:])
+    check("the DPoP header is in the log's headers", any(k.lower() == "dpop" for k, _ in log[-1]["headers"]))
+
+    other = EcKey()
+    keys = Keys(t.workdir)
+    now = int(time.time())
+    port = t.port
+    flipped = dict(alice.jwk(), y=b64url(((alice.y + 1) % P256_P).to_bytes(32, "big")))
+
+    def tampered():
+        head, payload, sig = dpop_proof(t, alice, nonce=nonce).split(".")
+        forged = json.loads(b64url_decode(payload))
+        forged["htu"] = t.issuer + "oauth/token"  # same claims, re-encoded with spaces removed
+        return ".".join([head, b64url(json.dumps(forged, separators=(",", ":")).encode()), sig])
+    defects = [
+        ("not a JWT", "abc.def", "malformed"),
+        ("padded base64url", dpop_proof(t, alice, nonce=nonce).replace(".", "=.", 1), "malformed"),
+        ("typ JWT", dpop_proof(t, alice, nonce=nonce, header={"typ": "JWT"}), "typ"),
+        ("no typ", dpop_proof(t, alice, nonce=nonce, drop=["typ"]), "typ"),
+        ("alg none", dpop_proof(t, alice, nonce=nonce, header={"alg": "none"}, signer=lambda d: b""), "malformed"),
+        ("alg none, some signature", dpop_proof(t, alice, nonce=nonce, header={"alg": "none"}), "alg"),
+        ("alg HS256", dpop_proof(t, alice, nonce=nonce, header={"alg": "HS256"}), "alg"),
+        ("alg ES384", dpop_proof(t, alice, nonce=nonce, header={"alg": "ES384"}), "alg"),
+        ("no jwk", dpop_proof(t, alice, nonce=nonce, drop=["jwk"]), "jwk"),
+        ("jwk with the private key", dpop_proof(t, alice, nonce=nonce, header={
+            "jwk": dict(alice.jwk(), d=b64url(alice.d.to_bytes(32, "big")))}), "jwk_private"),
+        ("jwk of curve P-384", dpop_proof(t, alice, nonce=nonce, header={"jwk": dict(alice.jwk(), crv="P-384")}),
+         "jwk"),
+        ("jwk point not on the curve", dpop_proof(t, alice, nonce=nonce, header={"jwk": flipped}), "jwk"),
+        ("jwk coordinate not 32 bytes", dpop_proof(t, alice, nonce=nonce, header={
+            "jwk": dict(alice.jwk(), x=b64url(b"\x00" + alice.x.to_bytes(32, "big")))}), "jwk"),
+        ("DER-encoded ES256 signature", dpop_proof(t, alice, nonce=nonce, signer=alice.sign_der), "signature"),
+        ("signed by another key", dpop_proof(t, alice, nonce=nonce, signer=other.sign), "signature"),
+        ("payload changed after signing", tampered(), "signature"),
+        ("no jti", dpop_proof(t, alice, nonce=nonce, drop=["jti"]), "missing_claim"),
+        ("no htm", dpop_proof(t, alice, nonce=nonce, drop=["htm"]), "missing_claim"),
+        ("no htu", dpop_proof(t, alice, nonce=nonce, drop=["htu"]), "missing_claim"),
+        ("no iat", dpop_proof(t, alice, nonce=nonce, drop=["iat"]), "missing_claim"),
+        ("empty jti", dpop_proof(t, alice, nonce=nonce, jti="", claims={"jti": ""}), "jti"),
+        ("htm GET", dpop_proof(t, alice, nonce=nonce, htm="GET"), "htm"),
+        ("htm post (methods are case-sensitive)", dpop_proof(t, alice, nonce=nonce, htm="post"), "htm"),
+        ("htu of /oauth/revoke", dpop_proof(t, alice, nonce=nonce, path="/oauth/revoke"), "htu"),
+        ("htu with a query", dpop_proof(t, alice, nonce=nonce, path="/oauth/token?a=1"), "htu"),
+        ("htu with a fragment", dpop_proof(t, alice, nonce=nonce, path="/oauth/token#x"), "htu"),
+        ("htu over http", dpop_proof(t, alice, nonce=nonce, htu=f"http://localhost:{port}/oauth/token"), "htu"),
+        ("htu of another port", dpop_proof(t, alice, nonce=nonce, htu=f"https://localhost:{port + 1}/oauth/token"),
+         "htu"),
+        ("htu of another host name", dpop_proof(t, alice, nonce=nonce, htu=f"https://127.0.0.1:{port}/oauth/token"),
+         "htu"),
+        ("iat 301 s old", dpop_proof(t, alice, nonce=nonce, iat=now - 301), "iat"),
+        ("iat 60 s ahead", dpop_proof(t, alice, nonce=nonce, iat=now + 60), "iat"),
+        ("iat a string", dpop_proof(t, alice, nonce=nonce, iat=str(now)), "iat"),
+    ]
+    for name, proof, reason in defects:
+        reply = post_token(t, login_params(), proof)
+        check_error(f"proof refused: {name}", reply, 400, "invalid_dpop_proof")
+        logged = t.control("GET", "log")[-1]["dpop"]
+        check(f"  counted as {reason}", logged["result"] == reason, logged)
+    refused = dpop_stats(t)["proofs"]["refused"]
+    check("stats: refusals by reason", refused.get("signature") == 3 and refused.get("htu") == 6
+          and refused.get("missing_claim") == 4 and refused.get("jwk") == 4, refused)
+
+    proof = dpop_proof(t, alice, nonce=nonce)
+    check("a fresh proof is taken", post_token(t, login_params(), proof).status == 200)
+    reply = post_token(t, login_params(), proof)
+    check_error("the same proof again: jti replay", reply, 400, "invalid_dpop_proof",
+                "DPoP proof jti has already been used")
+    check("the replay refusal carries the nonce", reply.headers.get("dpop-nonce") == nonce)
+    conn = t.conn()
+    body = urlencode(login_params()).encode()
+    conn.putrequest("POST", "/oauth/token")
+    for name, value in (("Content-Type", "application/x-www-form-urlencoded"), ("Content-Length", str(len(body))),
+                        ("DPoP", dpop_proof(t, alice, nonce=nonce)), ("DPoP", dpop_proof(t, alice, nonce=nonce))):
+        conn.putheader(name, value)
+    conn.endheaders(body)
+    response = conn.getresponse()
+    reply = Reply(response.status, response.getheaders(), response.read())
+    conn.close()
+    check_error("two DPoP headers", reply, 400, "invalid_dpop_proof", "Multiple DPoP headers")
+
+    accepted = [
+        ("iat as a fraction (the docs' Date.now() / 1000)", dpop_proof(t, alice, nonce=nonce, iat=time.time())),
+        ("iat 290 s old", dpop_proof(t, alice, nonce=nonce, iat=now - 290)),
+        ("iat 20 s ahead", dpop_proof(t, alice, nonce=nonce, iat=now + 20)),
+        ("htu normalised: host case, escaped unreserved characters",
+         dpop_proof(t, alice, nonce=nonce, htu=f"HTTPS://LocalHost:{port}/oauth/%74oken")),
+        ("extra jwk members (kid, use) and claims", dpop_proof(t, alice, nonce=nonce, header={
+            "jwk": dict(alice.jwk(), kid="k1", use="sig")}, claims={"foo": "bar"})),
+    ]
+    for name, proof in accepted:
+        reply = post_token(t, login_params(), proof)
+        check(f"proof taken: {name}", reply.status == 200 and reply.json["token_type"] == "DPoP", reply.body)
+    reply = post_token(t, login_params(), dpop_proof(t, alice, nonce=nonce, header={
+        "jwk": dict(alice.jwk(), kid="k1")}))
+    check("extra jwk members do not change the thumbprint",
+          claims_of(reply.json["access_token"])["cnf"]["jkt"] == alice.thumbprint())
+
+    # RS256, the docs' other example
+    modulus = openssl("rsa", "-pubin", "-noout", "-modulus", data=keys.public("a").encode()).decode()
+    n = int(modulus.strip().split("=", 1)[1], 16)
+    rsa_jwk = {"kty": "RSA", "n": b64url(n.to_bytes((n.bit_length() + 7) // 8, "big")), "e": "AQAB"}
+    reply = post_token(t, login_params(), dpop_proof(t, alice, nonce=nonce, header={"alg": "RS256", "jwk": rsa_jwk},
+                                                     signer=lambda d: keys.sign("a", "RS256", d)))
+    rsa_jkt = b64url(hashlib.sha256(('{"e":"AQAB","kty":"RSA","n":"%s"}' % rsa_jwk["n"]).encode()).digest())
+    check("RS256 proof taken, bound to the RSA key's thumbprint", reply.status == 200
+          and claims_of(reply.json["access_token"])["cnf"]["jkt"] == rsa_jkt, reply.body)
+    modulus = openssl("rsa", "-pubin", "-noout", "-modulus", data=keys.public("small").encode()).decode()
+    n = int(modulus.strip().split("=", 1)[1], 16)
+    small_jwk = {"kty": "RSA", "n": b64url(n.to_bytes((n.bit_length() + 7) // 8, "big")), "e": "AQAB"}
+    reply = post_token(t, login_params(), dpop_proof(t, alice, nonce=nonce, header={"alg": "RS256",
+                                                                                    "jwk": small_jwk},
+                                                     signer=lambda d: keys.sign("small", "RS256", d)))
+    check_error("RS256 with a 1024-bit key refused", reply, 400, "invalid_dpop_proof")
+    reply = post_token(t, login_params(password="nope"), dpop_proof(t, alice, nonce=nonce))
+    check_error("a grant's own refusal still comes", reply, 403, "invalid_grant", "Wrong email or password.")
+    check("and carries the nonce", reply.headers.get("dpop-nonce") == nonce, reply.headers)
+    reply = t.login("a0alice")
+    check("no DPoP header: Bearer as before, no nonce header", reply.status == 200
+          and reply.json["token_type"] == "Bearer" and "cnf" not in claims_of(reply.json["access_token"])
+          and "dpop-nonce" not in reply.headers)
+    t.reset()
+
+
+def test_dpop_nonce(t):
+    key = EcKey()
+    params = login_params(client_id="pam-confidential", client_secret=CONFIDENTIAL_SECRET)
+    reply = post_token(t, params, dpop_proof(t, key))
+    check("confidential client: no nonce needed, none sent", reply.status == 200
+          and reply.json["token_type"] == "DPoP" and "dpop-nonce" not in reply.headers, reply.body)
+    client = DpopClient(t, key)
+    check("public client: nonce learnt, retried once", client.login().status == 200 and client.nonce)
+    old = client.nonce
+    new = t.control("POST", "rotate-dpop-nonce")["nonce"]
+    check("rotate-dpop-nonce gives a new nonce", new and new != old)
+    reply = post_token(t, login_params(), dpop_proof(t, key, nonce=old))
+    check_error("a stale nonce: use_dpop_nonce", reply, 400, "use_dpop_nonce")
+    check("with the new nonce in DPoP-Nonce", reply.headers.get("dpop-nonce") == new, reply.headers)
+    check("counted as nonce_stale", dpop_stats(t)["proofs"]["refused"].get("nonce_stale") == 1)
+    reply = client.login()
+    check("the client retries with the new nonce", reply.status == 200 and client.nonce == new)
+    t.control("POST", "settings", {"dpop_nonce": "never"})
+    reply = post_token(t, login_params(), dpop_proof(t, key))
+    check("dpop_nonce never: public client without nonce", reply.status == 200 and "dpop-nonce" not in reply.headers,
+          reply.body)
+    t.control("POST", "settings", {"dpop_nonce": "all_clients"})
+    check_error("dpop_nonce all_clients: confidential client needs it too", post_token(t, params, dpop_proof(t, key)),
+                400, "use_dpop_nonce", NONCE_REQUIRED)
+    reply = t.request("POST", "/__control/settings", json_body={"dpop_nonce": "sometimes"})
+    check("dpop_nonce takes only its modes", reply.status == 400, reply.body)
+    t.reset()
+    check("reset: public_clients again", t.control("GET", "settings")["dpop_nonce"] == "public_clients")
+    check_error("and nonces are demanded again", post_token(t, login_params(), dpop_proof(t, key)), 400,
+                "use_dpop_nonce")
+    t.reset()
+
+
+def test_dpop_refresh(t):
+    alice = DpopClient(t)
+    other = DpopClient(t)
+    reply = alice.login()
+    rt = reply.json["refresh_token"]
+    reply = other.refresh(rt)
+    check_error("refresh with another key refused", reply, 400, "invalid_dpop_proof",
+                "The DPoP proof key does not match the refresh token's binding")
+    check_error("refresh without a proof refused", t.refresh(rt), 400, "invalid_dpop_proof",
+                "A DPoP proof is required for a DPoP-bound refresh token")
+    stats = dpop_stats(t)
+    check("stats: binding refusals by reason", stats["binding_refused"] == {"refresh_key_mismatch": 1,
+                                                                            "refresh_proof_missing": 1}, stats)
+    reply = alice.refresh(rt)
+    body = reply.json or {}
+    check("refresh with the same key: DPoP, bound to it (refusals spent nothing)", reply.status == 200
+          and body.get("token_type") == "DPoP" and claims_of(body["access_token"])["cnf"]["jkt"]
+          == alice.key.thumbprint() and body.get("refresh_token") not in (None, rt), reply.body)
+    rt = body["refresh_token"]
+    check_error("the rotated token is bound too", other.refresh(rt), 400, "invalid_dpop_proof")
+    reply = alice.refresh(rt, audience=OTHER_API, scope="openid offline_access")
+    check("refresh to an API without sender constraining: Bearer, no cnf", reply.status == 200
+          and reply.json["token_type"] == "Bearer" and "cnf" not in claims_of(reply.json["access_token"]), reply.body)
+    rt = reply.json["refresh_token"]
+    reply = alice.refresh(rt, audience=f"urn:localhost:{t.port}:session_transfer")
+    check("session transfer with the key: N_A", reply.status == 200 and reply.json["token_type"] == "N_A", reply.body)
+    rt = reply.json["refresh_token"]
+    check_error("session transfer with another key refused", other.refresh(rt, audience=f"urn:localhost:{t.port}:"
+                                                                                       "session_transfer"),
+                400, "invalid_dpop_proof")
+
+    reply = t.login("a0bob")
+    plain = reply.json["refresh_token"]
+    reply = alice.refresh(plain)
+    check("an unbound refresh token refreshed with a proof: a bound access token", reply.status == 200
+          and reply.json["token_type"] == "DPoP"
+          and claims_of(reply.json["access_token"])["cnf"]["jkt"] == alice.key.thumbprint(), reply.body)
+    reply = t.refresh(reply.json["refresh_token"])
+    check("the family stays unbound: a refresh without proof works", reply.status == 200
+          and reply.json["token_type"] == "Bearer", reply.body)
+
+    key = EcKey()
+    conf = login_params(client_id="pam-confidential", client_secret=CONFIDENTIAL_SECRET)
+    reply = post_token(t, conf, dpop_proof(t, key))
+    rt = reply.json["refresh_token"]
+    refresh = {"grant_type": "refresh_token", "client_id": "pam-confidential", "client_secret": CONFIDENTIAL_SECRET,
+               "refresh_token": rt}
+    check_error("a confidential client's refresh token is bound too", post_token(t, refresh, dpop_proof(t, EcKey())),
+                400, "invalid_dpop_proof")
+    reply = post_token(t, refresh, dpop_proof(t, key))
+    check("and refreshes with its key", reply.status == 200 and reply.json["token_type"] == "DPoP"
+          and "refresh_token" not in reply.json, reply.body)
+    check("stats: bound families", dpop_stats(t)["bound_refresh_families"] == 2)
+    t.reset()
+
+
+def test_dpop_mfa(t):
+    alice = DpopClient(t)
+    reply = alice.login("a0otp", scope="openid offline_access")
+    check_error("MFA still required with a proof", reply, 403, "mfa_required")
+    check("the mfa_required answer carries the nonce", reply.headers.get("dpop-nonce") == alice.nonce)
+    mfa_token = reply.json["mfa_token"]
+    otp = {"grant_type": OTP_GRANT, "client_id": "pam-native", "mfa_token": mfa_token,
+           "otp": totp("JBSWY3DPEHPK3PXP", time.time())}
+    proof = dpop_proof(t, alice.key, nonce=alice.nonce, htm="GET")
+    check_error("a bad proof on the OTP grant", post_token(t, otp, proof), 400, "invalid_dpop_proof")
+    proof = dpop_proof(t, alice.key, nonce=alice.nonce)
+    reply = post_token(t, otp, proof)
+    check("OTP grant with a proof: DPoP", reply.status == 200 and reply.json["token_type"] == "DPoP"
+          and claims_of(reply.json["access_token"])["cnf"]["jkt"] == alice.key.thumbprint(), reply.body)
+    check_error("its refresh token is bound", DpopClient(t).refresh(reply.json["refresh_token"]), 400,
+                "invalid_dpop_proof")
+    reply = alice.login("a0otp", scope="openid")
+    otp["mfa_token"] = reply.json["mfa_token"]
+    check_error("a replayed proof on the OTP grant", post_token(t, otp, proof), 400, "invalid_dpop_proof",
+                "DPoP proof jti has already been used")
+    log = t.control("GET", "log")
+    check("log: one key through the logins", {r["dpop"]["jkt"] for r in log if r["dpop"] and r["grant_type"]
+                                              in (REALM_GRANT, OTP_GRANT) and r["dpop"]["result"] == "accepted"}
+          == {alice.key.thumbprint()}, log)
+
+    reply = alice.login("a0recovery", scope="openid")
+    recovery = {"grant_type": RECOVERY_GRANT, "client_id": "pam-native", "mfa_token": reply.json["mfa_token"],
+                "recovery_code": "ABCDEFGHJKLMNPQRSTUVWXYZ"}
+    t.secrets_seen.add("ABCDEFGHJKLMNPQRSTUVWXYZ")
+    reply = post_token(t, recovery, dpop_proof(t, alice.key, nonce=alice.nonce, path="/mfa/challenge"))
+    check_error("a bad proof spends no recovery code", reply, 400, "invalid_dpop_proof")
+    reply = alice.token(**recovery)
+    check("recovery-code grant with a proof: DPoP and a new code", reply.status == 200
+          and reply.json["token_type"] == "DPoP" and reply.json.get("recovery_code"), reply.body)
+
+    t.control("POST", "client", {"client_id": "pam-native", "require_proof_of_possession": True})
+    reply = t.login("a0otp", scope="openid")
+    check_error("an application requiring proofs: refused before MFA starts", reply, 400, "invalid_request")
+    t.reset()
+
+
+def test_dpop_policies(t):
+    dpop = DpopClient(t)
+    reply = t.login("a0alice", client_id="pam-dpop")
+    check_error("Require Sender Constraining, no proof: not issued", reply, 400, "invalid_request",
+                "A DPoP proof is required by the application")
+    reply = dpop.login(client_id="pam-dpop")
+    check("with a proof: DPoP", reply.status == 200 and reply.json["token_type"] == "DPoP", reply.body)
+    reply = dpop.login(client_id="pam-dpop", audience=OTHER_API)
+    check_error("requiring application, API without sender constraining: not issued", reply, 400,
+                "invalid_request", f"Sender constraining is not enabled for the audience: {OTHER_API}")
+    reply = dpop.login(audience=OTHER_API)
+    check("API without sender constraining, proof sent: Bearer (issued, not sender-constrained)",
+          reply.status == 200 and reply.json["token_type"] == "Bearer"
+          and "cnf" not in claims_of(reply.json["access_token"]), reply.body)
+    check_error("  but its refresh token is bound", t.refresh(reply.json["refresh_token"]), 400,
+                "invalid_dpop_proof")
+    reply = dpop.login(audience=None, scope="openid")
+    at = claims_of(reply.json["access_token"])
+    check("/userinfo only, proof sent: bound", reply.json["token_type"] == "DPoP" and at["aud"] == t.issuer +
+          "userinfo" and at["cnf"]["jkt"] == dpop.key.thumbprint(), reply.body)
+    check_error("/userinfo only, requiring application, no proof: not issued",
+                t.login("a0alice", client_id="pam-dpop", audience=None), 400, "invalid_request")
+
+    t.control("POST", "resource-server", {"identifier": API, "proof_of_possession": {"mechanism": "dpop",
+                                                                                     "required": True}})
+    check_error("API requiring sender constraining, no proof: not issued", t.login("a0alice"), 400,
+                "invalid_request", f"A DPoP proof is required for the audience: {API}")
+    check("with a proof: DPoP", dpop.login().json.get("token_type") == "DPoP")
+    t.control("POST", "resource-server", {"identifier": API, "proof_of_possession": {
+        "mechanism": "dpop", "required": True, "required_for": "public_clients"}})
+    check_error("required for public applications: a public one without proof refused", t.login("a0alice"), 400,
+                "invalid_request")
+    reply = t.login("a0alice", client_id="pam-confidential", client_secret=CONFIDENTIAL_SECRET)
+    check("  a confidential one without proof gets Bearer", reply.status == 200
+          and reply.json["token_type"] == "Bearer", reply.body)
+    stats = dpop_stats(t)["not_issued"]
+    check("stats: tokens not issued, by reason", stats == {"client_requires_proof": 2,
+                                                          "api_without_sender_constraining": 1,
+                                                          "api_requires_proof": 2}, stats)
+
+    key = EcKey()
+    cc_params = {"grant_type": "client_credentials", "client_id": "sync-client", "client_secret": SYNC_SECRET,
+                 "audience": API}
+    reply = post_token(t, cc_params, dpop_proof(t, key))
+    check("client credentials with a proof: DPoP", reply.status == 200 and reply.json["token_type"] == "DPoP"
+          and claims_of(reply.json["access_token"])["cnf"]["jkt"] == key.thumbprint(), reply.body)
+    reply = post_token(t, dict(cc_params, audience=t.issuer + "api/v2/"), dpop_proof(t, key))
+    check("  for the Management API (no sender constraining): Bearer", reply.status == 200
+          and reply.json["token_type"] == "Bearer", reply.body)
+
+    for name, payload in (("mtls (the fake has none)", {"identifier": API, "proof_of_possession": {
+                              "mechanism": "mtls", "required": True}}),
+                          ("required not a boolean", {"identifier": API, "proof_of_possession": {
+                              "mechanism": "dpop", "required": "yes"}}),
+                          ("required without a mechanism", {"identifier": API, "proof_of_possession": {
+                              "mechanism": "none", "required": True}}),
+                          ("an unknown API", {"identifier": "https://nope.example.com/", "proof_of_possession": None})):
+        check(f"resource-server refuses {name}", t.request("POST", "/__control/resource-server",
+                                                           json_body=payload).status == 400)
+    reply = t.request("POST", "/__control/client", json_body={"client_id": "pam-native",
+                                                             "require_proof_of_possession": "yes"})
+    check("client: require_proof_of_possession must be a boolean", reply.status == 400)
+    t.control("POST", "resource-server", {"identifier": API, "proof_of_possession": None})
+    check("proof_of_possession null: proofs give Bearer tokens", dpop.login().json.get("token_type") == "Bearer")
+    t.reset()
+    check("reset restores the data file's policies", dpop.login().json.get("token_type") == "DPoP"
+          and t.login("a0alice").status == 200)
+    t.reset()
+
+
+def test_dpop_token_vault(t):
+    t.secrets_seen.add(BROKER_SECRET)
+    key = EcKey()
+    reply = post_token(t, login_params(client_id="broker-secret", client_secret=BROKER_SECRET), dpop_proof(t, key))
+    rt = reply.json["refresh_token"]
+    store(t, access_token="ya29.alice-dpop", scope="openid", expires_in=3600)
+    t.secrets_seen.add("ya29.alice-dpop")
+    params = {"grant_type": VAULT_GRANT, "subject_token": rt, "subject_token_type": TT_REFRESH,
+              "requested_token_type": FEDERATED_AT, "connection": GOOGLE, "client_id": "broker-secret",
+              "client_secret": BROKER_SECRET}
+    check_error("a bound refresh token as subject, no proof", vault(t, rt), 400, "invalid_dpop_proof")
+    check_error("  with another key's proof", post_token(t, params, dpop_proof(t, EcKey())), 400,
+                "invalid_dpop_proof")
+    reply = post_token(t, params, dpop_proof(t, key))
+    check("  with its key: the provider's token, Bearer", reply.status == 200
+          and reply.json["access_token"] == "ya29.alice-dpop" and reply.json["token_type"] == "Bearer", reply.body)
+    check_error("  a bad proof is refused first", post_token(t, params, dpop_proof(t, key, htm="PUT")), 400,
+                "invalid_dpop_proof", "DPoP Proof htm mismatch")
+    t.reset()
+
+
+def resource(t, token, key=None, method="GET", path="/__resource/things", query="", scheme="DPoP", proof=None,
+             **proof_args):
+    headers = {"Authorization": f"{scheme} {token}"} if token else {}
+    if proof or key:
+        headers["DPoP"] = proof or dpop_proof(t, key, htm=method, path=path, access_token=token, **proof_args)
+    return t.request(method, path + query, headers=headers)
+
+
+def check_resource_refusal(name, reply, error, description=None, status=401):
+    body = reply.json or {}
+    challenge = reply.headers.get("www-authenticate", "")
+    ok = (reply.status == status and body.get("error") == error
+          and (description is None or body.get("error_description") == description)
+          and challenge.startswith(f'DPoP error="{error}"') and challenge.endswith(DPOP_ALGS_HEADER))
+    check(name, ok, f"got {reply.status} {challenge!r} {reply.body[:300]!r}")
+
+
+def test_dpop_resource(t):
+    alice = DpopClient(t)
+    token = alice.login().json["access_token"]
+    key = alice.key
+    reply = resource(t, token, key)
+    body = reply.json or {}
+    check("resource: DPoP token and proof", reply.status == 200 and body.get("sub") == ALICE
+          and body.get("token_type") == "DPoP" and body.get("jkt") == key.thumbprint()
+          and body.get("azp") == "pam-native" and body.get("path") == "/__resource/things", reply.body)
+    check("resource: the query is not part of htu", resource(t, token, key, query="?page=2&q=x").status == 200)
+    check("resource: POST with htm POST", resource(t, token, key, method="POST", path="/__resource/a/b").status == 200)
+    check("resource: htu normalised (host case)", resource(t, token, key, htu=f"https://LOCALHOST:{t.port}"
+                                                                             "/__resource/things").status == 200)
+    proof = dpop_proof(t, key, htm="GET", path="/__resource/things", access_token=token)
+    check("resource: a fresh proof", resource(t, token, proof=proof).status == 200)
+    check_resource_refusal("resource: the same proof again", resource(t, token, proof=proof), "invalid_dpop_proof",
+                           "DPoP proof jti has already been used")
+    get_proof = dpop_proof(t, key, htm="GET", path="/__resource/things", access_token=token)
+    check_resource_refusal("resource: a proof for another method", resource(t, token, method="POST", proof=get_proof),
+                           "invalid_dpop_proof", "DPoP Proof htm mismatch")
+    check_resource_refusal("resource: a proof for another URL",
+                           resource(t, token, key, htu=t.issuer + "__resource/other"),
+                           "invalid_dpop_proof", "DPoP Proof htu mismatch")
+    check_resource_refusal("resource: a proof for the token endpoint",
+                           resource(t, token, proof=dpop_proof(t, key, access_token=token)), "invalid_dpop_proof")
+    check_resource_refusal("resource: a proof without ath",
+                           resource(t, token, proof=dpop_proof(t, key, htm="GET", path="/__resource/things")),
+                           "invalid_dpop_proof", "Missing \"ath\" claim in DPoP proof")
+    check_resource_refusal("resource: ath of another token",
+                           resource(t, token, proof=dpop_proof(t, key, htm="GET", path="/__resource/things",
+                                                               access_token=token + "x")),
+                           "invalid_dpop_proof", "DPoP Proof \"ath\" mismatch")
+    check_resource_refusal("resource: an old proof", resource(t, token, key, iat=int(time.time()) - 400),
+                           "invalid_dpop_proof")
+    check_resource_refusal("resource: a bad signature", resource(t, token, key, signer=EcKey().sign),
+                           "invalid_dpop_proof")
+    reply = resource(t, token, EcKey())
+    check_resource_refusal("resource: the token presented with another key", reply, "invalid_token",
+                           "JWT Access Token confirmation mismatch")
+    check_resource_refusal("resource: DPoP scheme without a proof", resource(t, token), "invalid_dpop_proof",
+                           "DPoP proof is missing")
+    reply = resource(t, None)
+    check("resource: no credentials: 401, a challenge without error", reply.status == 401
+          and reply.headers.get("www-authenticate") == 'DPoP ' + DPOP_ALGS_HEADER, reply.headers)
+    check_resource_refusal("resource: the DPoP-bound token as Bearer", resource(t, token, scheme="Bearer"),
+                           "invalid_token")
+    check_resource_refusal("resource: a garbage token", resource(t, "abc.def.ghi", key), "invalid_token",
+                           "Invalid token")
+    bearer = t.login("a0bob").json["access_token"]
+    check_resource_refusal("resource: a Bearer token (DPoP required)", resource(t, bearer, scheme="Bearer"),
+                           "invalid_token")
+    check_resource_refusal("resource: an unbound token with the DPoP scheme", resource(t, bearer, key),
+                           "invalid_token", "JWT Access Token has no jkt confirmation claim")
+    userinfo_only = alice.login(audience=None, scope="openid").json["access_token"]
+    check_resource_refusal("resource: a token for /userinfo only", resource(t, userinfo_only, key), "invalid_token")
+    reply = resource(t, token, key, scheme="dpop")
+    check("resource: the scheme's case does not matter", reply.status == 200, reply.body)
+    stats = dpop_stats(t)["resource"]
+    check("stats: resource requests accepted and refused by reason", stats["accepted"] == 6
+          and stats["refused"].get("jti_replay") == 1 and stats["refused"].get("jkt_mismatch") == 1
+          and stats["refused"].get("bearer_scheme") == 2 and stats["refused"].get("no_credentials") == 1
+          and stats["refused"].get("htm") == 2 and stats["refused"].get("ath") == 2, stats)
+    record = [r for r in t.control("GET", "log") if r["path"].startswith("/__resource")][0]
+    check("log: a resource request", record["user_id"] == ALICE[len("auth0|"):] and record["token_type"] == "DPoP"
+          and record["dpop"]["htu"] == t.issuer + "__resource/things" and record["dpop"]["ath"] is True
+          and record["status"] == 200 and record["client_id"] == "pam-native", record)
+
+    t.control("POST", "settings", {"resource_dpop_required": False})
+    reply = resource(t, bearer, scheme="Bearer")
+    check("resource, DPoP allowed: a Bearer token", reply.status == 200 and reply.json["token_type"] == "Bearer",
+          reply.body)
+    reply = resource(t, token, scheme="Bearer")
+    check("resource, DPoP allowed: the DPoP-bound token as Bearer refused", reply.status == 401
+          and reply.headers.get("www-authenticate") == 'Bearer realm="api", error="invalid_token", '
+          'error_description="DPoP-bound token requires the DPoP authentication scheme, not Bearer.", DPoP '
+          + DPOP_ALGS_HEADER, reply.headers)
+    reply = resource(t, token, EcKey())
+    check("resource, DPoP allowed: the error goes in the DPoP challenge", reply.status == 401
+          and reply.headers.get("www-authenticate", "").startswith('Bearer realm="api", DPoP error="invalid_token"'),
+          reply.headers)
+    check("resource, DPoP allowed: DPoP still works", resource(t, token, key).status == 200)
+    t.reset()
+
+
+def test_dpop_userinfo_and_revoke(t):
+    alice = DpopClient(t)
+    reply = alice.login(audience=None, scope="openid profile offline_access")
+    token, rt = reply.json["access_token"], reply.json["refresh_token"]
+    proof = dpop_proof(t, alice.key, htm="GET", path="/userinfo", access_token=token)
+    headers = {"Authorization": f"DPoP {token}", "DPoP": proof}
+    reply = t.request("GET", "/userinfo", headers=headers)
+    check("/userinfo with DPoP", reply.status == 200 and reply.json["sub"] == ALICE, reply.body)
+    reply = t.request("GET", "/userinfo", headers=headers)
+    check("/userinfo takes the same proof again (Auth0 does not check jti there)", reply.status == 200, reply.body)
+    reply = t.request("GET", "/userinfo", headers={"Authorization": f"Bearer {token}"})
+    check("/userinfo refuses the bound token as Bearer", reply.status == 401 and reply.body == b"Unauthorized"
+          and reply.headers.get("www-authenticate", "").startswith('DPoP error="invalid_token"'), reply.headers)
+    reply = t.request("GET", "/userinfo", headers={"Authorization": f"DPoP {token}", "DPoP": dpop_proof(
+        t, alice.key, htm="GET", path="/oauth/token", access_token=token)})
+    check("/userinfo refuses a proof for another URL", reply.status == 401
+          and reply.headers.get("www-authenticate", "").startswith('DPoP error="invalid_dpop_proof"'), reply.headers)
+    reply = t.request("GET", "/userinfo", headers={"Authorization": f"DPoP {token}", "DPoP": dpop_proof(
+        t, EcKey(), htm="GET", path="/userinfo", access_token=token)})
+    check("/userinfo refuses another key", reply.status == 401, reply.headers)
+    stats = dpop_stats(t)["userinfo"]
+    check("stats: userinfo", stats["accepted"] == 2 and stats["refused"] == {
+        "bound_token_as_bearer": 1, "htu": 1, "jkt_mismatch": 1}, stats)
+
+    revoke = {"client_id": "pam-native", "token": rt}
+    reply = t.request("POST", "/oauth/revoke", form=revoke, headers={"DPoP": dpop_proof(t, alice.key, htm="GET",
+                                                                                          path="/oauth/revoke")})
+    check("revoke with a bad proof: 200 all the same", reply.status == 200, reply.body)
+    check_error("  and the token is revoked", alice.refresh(rt), 403, "invalid_grant")
+    reply = alice.login()
+    rt = reply.json["refresh_token"]
+    reply = t.request("POST", "/oauth/revoke", form={"client_id": "pam-native", "token": rt},
+                      headers={"DPoP": dpop_proof(t, alice.key, path="/oauth/revoke")})
+    check("revoke with a good proof", reply.status == 200)
+    reply = t.request("POST", "/oauth/revoke", form={"client_id": "pam-native", "token": alice.login().json[
+        "refresh_token"]})
+    check("revoke of a bound token without proof (as Auth0.swift does)", reply.status == 200)
+    check("stats: revoke proofs checked, not enforced", dpop_stats(t)["revoke_proofs"] == {"valid": 1, "invalid": 1})
+    t.reset()
+
+
 TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discovery, test_password_realm,
          test_mfa_otp, test_mfa_push, test_mfa_sms_and_multi, test_mfa_recovery, test_refresh,
          test_revoke_and_userinfo, test_id_token_modes, test_signup, test_brute_force, test_faults,
@@ -2054,7 +2703,9 @@ TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discover
          test_client_auth_methods, test_token_vault_refresh_exchange, test_token_vault_access_exchange,
          test_token_vault_worker_exchange, test_management_auth,
          test_management_users, test_users_paging_limit, test_roles, test_connections_and_exports,
-         test_management_rate_limit, test_management_faults, test_control_users, test_reset]
+         test_management_rate_limit, test_management_faults, test_control_users, test_dpop_token_endpoint,
+         test_dpop_nonce, test_dpop_refresh, test_dpop_mfa, test_dpop_policies, test_dpop_token_vault,
+         test_dpop_resource, test_dpop_userinfo_and_revoke, test_reset]
 
 
 def run_all(t):
