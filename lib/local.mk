@@ -6,15 +6,16 @@
 noinst_LTLIBRARIES += lib/libauth0util.la
 lib_libauth0util_la_SOURCES = lib/util.c lib/util.h
 
-# libauth0base.la, the network-free base: errors, secret buffers, bounded JSON, the parsers of
-# Auth0's answers, the identities file (auth0-sync writes it, the module reads it). It links
-# neither libcurl nor OpenSSL, so the public credentials library can take it
+# libauth0base.la, the network-free base: errors, secret buffers, bounded JSON, base64url, the
+# parsers of Auth0's answers, the identities file (auth0-sync writes it, the module reads it).
+# It links neither libcurl nor OpenSSL, so the public credentials library can take it
 # (credentials/local.mk) together with the keyring store (keyring/local.mk).
 noinst_LTLIBRARIES += lib/libauth0base.la
 lib_libauth0base_la_SOURCES = \
 	lib/error.c lib/error.h \
 	lib/secret.c lib/secret.h \
 	lib/json.c lib/json.h \
+	lib/base64url.c lib/base64url.h \
 	lib/response.c lib/auth0.h \
 	lib/identities.c lib/identities.h
 lib_libauth0base_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
