@@ -42,6 +42,7 @@
 #include "broker/protocol.h"
 #include "lib/assertion.h"
 #include "lib/auth0.h"
+#include "lib/base64url.h"
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/idtoken.h"

@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "lib/assertion.h"
+#include "lib/base64url.h"
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/jwt.h"
@@ -81,24 +82,6 @@ void a0_client_key_free(struct a0_client_key *k)
 	free(k);
 }
 
-/* base64url without padding of n bytes; NULL on no memory. */
-static char *b64url(const unsigned char *in, size_t n)
-{
-	size_t cap = 4 * ((n + 2) / 3) + 1;
-	char *out = malloc(cap);
-	int len;
-
-	if (!out || n > INT_MAX)
-		return free(out), NULL;
-	len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-	while (len > 0 && out[len - 1] == '=')
-		len--;
-	out[len] = '\0';
-	for (int i = 0; i < len; i++)
-		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-	return out;
-}
-
 /* A random jti: 32 hex digits. */
 static int new_jti(char jti[33])
 {
@@ -127,9 +110,10 @@ static int sign_jwt(const struct a0_client_key *k, const char *typ, const cJSON 
 	json = cJSON_PrintUnformatted(claims);
 	if (!json)
 		goto out;
-	head = b64url((const unsigned char *)header, strlen(header));
-	body = b64url((const unsigned char *)json, strlen(json));
-	if (!head || !body || asprintf(&input, "%s.%s", head, body) < 0) {
+	if (a0_b64url_encode(header, strlen(header), &head) < 0 ||
+	    a0_b64url_encode(json, strlen(json), &body) < 0)
+		goto out;
+	if (asprintf(&input, "%s.%s", head, body) < 0) {
 		input = NULL;
 		goto out;
 	}
@@ -144,8 +128,8 @@ static int sign_jwt(const struct a0_client_key *k, const char *typ, const cJSON 
 		goto out;
 	r = A0_ERR_NOMEM;
 	free(body);
-	body = b64url(sig, siglen);
-	if (!body || asprintf(&s, "%s.%s", input, body) < 0)
+	body = NULL;
+	if (a0_b64url_encode(sig, siglen, &body) < 0 || asprintf(&s, "%s.%s", input, body) < 0)
 		goto out;
 	*ret = s;
 	r = 0;

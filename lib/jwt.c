@@ -17,6 +17,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
+#include "lib/base64url.h"
 #include "lib/error.h"
 #include "lib/json.h"
 #include "lib/jwt.h"
@@ -25,7 +26,6 @@
 
 #define MAX_AUD 16    /* audiences in one token */
 #define MAX_DATE 1e11 /* a NumericDate past the year 5000 is not a date */
-#define B64_LEN(bytes) (((bytes)*4 + 2) / 3)
 
 enum kty { KTY_RSA, KTY_EC, KTY_OTHER };
 
@@ -79,61 +79,6 @@ const char *a0_show(const char *s, char buf[A0_SHOW_MAX + 1])
 	return buf;
 }
 
-/* ---- base64url ---- */
-
-static int b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-int a0_b64url_decode(const char *in, size_t len, unsigned char **ret, size_t *ret_len)
-{
-	size_t size, n = 0;
-	unsigned acc = 0, bits = 0;
-	unsigned char *out;
-
-	if (len % 4 == 1 || len > SIZE_MAX / 3)
-		return A0_ERR_MALFORMED;
-	size = len / 4 * 3 + 3;
-	out = malloc(size);
-	if (!out)
-		return A0_ERR_NOMEM;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64url_value((unsigned char)in[i]);
-
-		if (v < 0) {
-			a0_wipe_free(out, size);
-			return A0_ERR_MALFORMED;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* Nonzero leftover bits would give one byte string several encodings. */
-	if (acc != 0) {
-		a0_wipe_free(out, size);
-		return A0_ERR_MALFORMED;
-	}
-	out[n] = '\0';
-	*ret = out;
-	*ret_len = n;
-	return 0;
-}
-
 /* ---- JWKS ---- */
 
 static int decode_member(const cJSON *obj, const char *name, size_t max_bytes, unsigned char **ret,
@@ -141,7 +86,7 @@ static int decode_member(const cJSON *obj, const char *name, size_t max_bytes, u
 {
 	const char *s = a0_json_string(obj, name);
 
-	if (!s || strlen(s) > B64_LEN(max_bytes))
+	if (!s || strlen(s) > A0_B64URL_LEN(max_bytes))
 		return A0_ERR_MALFORMED;
 	return a0_b64url_decode(s, strlen(s), ret, ret_len);
 }

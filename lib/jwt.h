@@ -7,6 +7,9 @@
 
 #include <cjson/cJSON.h>
 
+/* a0_b64url_decode, which JWS parts are read with, was declared here first. */
+#include "lib/base64url.h"
+
 /*
  * ID-token verification with OpenSSL alone: JWS compact serialization, a JWKS of RSA and
  * EC P-256 keys, RS256/PS256/ES256, and the OpenID Connect claim checks.
@@ -20,13 +23,6 @@
 #define A0_JWK_MAX_KID 128
 #define A0_RSA_MIN_BITS 2048
 #define A0_RSA_MAX_BITS 8192
-
-/*
- * Decode strict base64url (RFC 7515: no padding, no other characters, unused bits zero):
- * 0 and a NUL-terminated buffer (free with a0_wipe_free(buf, len + 1)), A0_ERR_MALFORMED or
- * A0_ERR_NOMEM.
- */
-int a0_b64url_decode(const char *in, size_t len, unsigned char **ret, size_t *ret_len);
 
 /* Text from a token made fit for syslog: printable ASCII, at most A0_SHOW_MAX bytes. */
 #define A0_SHOW_MAX 64

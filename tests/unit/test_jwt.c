@@ -33,6 +33,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "lib/base64url.h"
 #include "lib/error.h"
 #include "lib/http.h"
 #include "lib/idtoken.h"
@@ -341,6 +342,47 @@ static void decodes(const char *in, const char *want)
 	assert_memory_equal(out, want, n);
 	assert_int_equal(out[n], '\0');
 	free(out);
+}
+
+/* in encodes to want, both ways of encoding, and decodes back. */
+static void encodes(const char *in, size_t n, const char *want)
+{
+	char buf[64], *out = NULL;
+
+	assert_int_equal(A0_B64URL_LEN(n), strlen(want));
+	assert_int_equal(a0_b64url_encode_to(in, n, buf), strlen(want));
+	assert_string_equal(buf, want);
+	assert_a0(a0_b64url_encode(in, n, &out), 0);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_b64url_encode(void **state)
+{
+	unsigned char raw[48], *back = NULL;
+	char out[A0_B64URL_LEN(sizeof(raw)) + 1];
+	size_t n = 0;
+
+	/* RFC 4648 §10, unpadded, and the two characters base64url changes. */
+	encodes("", 0, "");
+	encodes("f", 1, "Zg");
+	encodes("fo", 2, "Zm8");
+	encodes("foo", 3, "Zm9v");
+	encodes("foob", 4, "Zm9vYg");
+	encodes("fooba", 5, "Zm9vYmE");
+	encodes("foobar", 6, "Zm9vYmFy");
+	encodes("\xff\xef", 2, "_-8");
+	encodes("\0\0\0", 3, "AAAA");
+	/* Every length and every byte value round-trips through the strict decoder. */
+	for (size_t i = 0; i < sizeof(raw); i++)
+		raw[i] = (unsigned char)(i * 37 + 11);
+	for (size_t len = 0; len <= sizeof(raw); len++) {
+		assert_int_equal(a0_b64url_encode_to(raw, len, out), A0_B64URL_LEN(len));
+		assert_a0(a0_b64url_decode(out, strlen(out), &back, &n), 0);
+		assert_int_equal(n, len);
+		assert_memory_equal(back, raw, len);
+		free(back);
+	}
 }
 
 static void test_b64url(void **state)
@@ -1003,6 +1045,7 @@ int main(void)
 #define C(name) cmocka_unit_test_setup_teardown(name, cache_setup, cache_teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_b64url),
+		cmocka_unit_test(test_b64url_encode),
 		cmocka_unit_test(test_good_tokens),
 		cmocka_unit_test(test_alg_none),
 		cmocka_unit_test(test_hs256_with_public_key),
