@@ -38,26 +38,41 @@ int a0_dpop_key_new(struct a0_dpop_key **ret);
 /* Free, wiping the private part; NULL is fine. */
 void a0_dpop_key_free(struct a0_dpop_key *k);
 
-/* The private JWK text above (a secret: free with a0_secret_free). 0, A0_ERR_NOMEM. */
+/*
+ * The private JWK text above (a secret: free with a0_secret_free). 0, A0_ERR_INVALID (k NULL),
+ * A0_ERR_NOMEM, A0_ERR_SYSTEM (OpenSSL would not give the private scalar).
+ */
 int a0_dpop_key_export(const struct a0_dpop_key *k, char **ret);
 /*
- * Read a private JWK of exactly the shape above (len bytes, not NUL-terminated): the point must
- * be on the curve and be d's public point. 0 and *ret; A0_ERR_MALFORMED; A0_ERR_NOMEM.
+ * Read a private JWK of exactly the shape above (len bytes, at most A0_DPOP_MAX_KEY_TEXT, not
+ * NUL-terminated; no backslash escapes, which the shape never needs): the point must be on the
+ * curve and be d's public point. 0 and *ret; A0_ERR_MALFORMED; A0_ERR_NOMEM.
  */
 int a0_dpop_key_import(const char *text, size_t len, struct a0_dpop_key **ret);
 
-/* The key's RFC 7638 thumbprint into out (NUL-terminated). 0, A0_ERR_NOMEM, A0_ERR_SYSTEM. */
+/*
+ * The key's RFC 7638 thumbprint into out (NUL-terminated). 0, A0_ERR_INVALID (k NULL),
+ * A0_ERR_NOMEM, A0_ERR_SYSTEM.
+ */
 int a0_dpop_thumbprint(const struct a0_dpop_key *k, char out[A0_DPOP_JKT_LEN + 1]);
+/*
+ * The same of a P-256 public JWK given by its members x and y (base64url of 32 bytes each, 43
+ * characters): SHA-256 of {"crv":"P-256","kty":"EC","x":X,"y":Y}, base64url. 0, A0_ERR_INVALID
+ * for other x or y, A0_ERR_NOMEM, A0_ERR_SYSTEM.
+ */
+int a0_dpop_jwk_thumbprint(const char *x, const char *y, char out[A0_DPOP_JKT_LEN + 1]);
 
 /*
  * A proof for one request: header {"typ":"dpop+jwt","alg":"ES256","jwk":{public JWK}}, claims
  * {"jti": random, "htm": htm, "htu": htu without its query and fragment, "iat": now, "nonce":
  * nonce when not NULL, "ath": base64url(SHA-256(access_token)) when access_token is not NULL},
  * signed ES256 with the raw r||s signature (64 bytes). htm: an HTTP method (upper-case letters,
- * 1..A0_DPOP_MAX_HTM); htu: an absolute http(s) URL up to A0_DPOP_MAX_HTU; nonce: printable
- * ASCII without blanks, 1..A0_DPOP_MAX_NONCE. 0 and the JWT in *ret (free with a0_secret_free
- * when it has ath, free otherwise: a0_secret_free is fine for both); A0_ERR_INVALID for an
- * argument outside those bounds; A0_ERR_SYSTEM; A0_ERR_NOMEM.
+ * 1..A0_DPOP_MAX_HTM); htu: an absolute http(s) URL with a host, printable ASCII without blanks
+ * up to its query or fragment, that part up to A0_DPOP_MAX_HTU; nonce: printable ASCII without
+ * blanks, 1..A0_DPOP_MAX_NONCE; access_token: not empty; now: not negative; k: not NULL. 0 and
+ * the JWT in *ret (free with a0_secret_free when it has ath, free otherwise: a0_secret_free is
+ * fine for both); A0_ERR_INVALID for an argument outside those bounds; A0_ERR_SYSTEM;
+ * A0_ERR_NOMEM.
  */
 int a0_dpop_proof(const struct a0_dpop_key *k, const char *htm, const char *htu, const char *nonce,
 		  const char *access_token, time_t now, char **ret);

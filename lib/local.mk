@@ -21,11 +21,21 @@ lib_libauth0base_la_SOURCES = \
 lib_libauth0base_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 lib_libauth0base_la_LIBADD = lib/libauth0util.la $(CJSON_LIBS) -lm
 
+# libauth0dpop.la, DPoP (RFC 9449, dpop.h): a login session's P-256 key and the proofs signed
+# with it. libcrypto and cJSON over the base, never libcurl, so that the credentials library can
+# make proofs for a session's API calls. Part of the core. Like broker/libauth0broker.la it does
+# not take the base itself: whoever links it brings the base, which a convenience library that
+# took it too would bring twice.
+noinst_LTLIBRARIES += lib/libauth0dpop.la
+lib_libauth0dpop_la_SOURCES = lib/dpop.c lib/dpop.h
+lib_libauth0dpop_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS)
+lib_libauth0dpop_la_LIBADD = $(CRYPTO_LIBS) $(CJSON_LIBS)
+
 # libauth0core.la, the protocol core linked into the module, the tenant plug-in, the fuzzers
-# and the tests: the base and the keyring store, plus configuration, the one HTTP client, the
-# grants, the MFA flow, JWS and ID tokens, the policy, the guard, the outage state, the offline
-# verifier (Argon2id: libargon2) and the breakglass window, the one privilege switch and what a
-# login does with the keyring.
+# and the tests: the base, DPoP (libauth0dpop.la) and the keyring store, plus configuration, the
+# one HTTP client, the grants, the MFA flow, JWS and ID tokens, the policy, the guard, the outage
+# state, the offline verifier (Argon2id: libargon2) and the breakglass window, the one privilege
+# switch and what a login does with the keyring.
 noinst_LTLIBRARIES += lib/libauth0core.la
 lib_libauth0core_la_SOURCES = \
 	lib/conf.c lib/conf.h \
@@ -42,6 +52,6 @@ lib_libauth0core_la_SOURCES = \
 	lib/priv.c lib/priv.h
 lib_libauth0core_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) \
 	$(KEYUTILS_CFLAGS) $(ARGON2_CFLAGS)
-lib_libauth0core_la_LIBADD = lib/libauth0base.la keyring/libauth0store.la \
+lib_libauth0core_la_LIBADD = lib/libauth0base.la lib/libauth0dpop.la keyring/libauth0store.la \
 	keyring/libauth0login.la $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(KEYUTILS_LIBS) \
 	$(ARGON2_LIBS) -lm

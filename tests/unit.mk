@@ -5,7 +5,8 @@ check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_htt
 	tests/unit/test_store tests/unit/test_manager tests/unit/test_lock tests/unit/test_guard \
 	tests/unit/test_outage tests/unit/test_offline tests/unit/test_breakglass \
 	tests/unit/test_util tests/unit/test_hardening tests/unit/test_snapshot \
-	tests/unit/test_identities tests/unit/test_sync_rules tests/unit/test_sync_state
+	tests/unit/test_identities tests/unit/test_sync_rules tests/unit/test_sync_state \
+	tests/unit/test_dpop
 
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
@@ -31,6 +32,13 @@ tests_unit_test_jwt_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS) $(
 tests_unit_test_policy_SOURCES = tests/unit/test_policy.c
 tests_unit_test_policy_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_policy_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS)
+
+# DPoP keys and proofs (lib/dpop.h), verified with OpenSSL: libauth0dpop.la and the base alone,
+# no libcurl.
+tests_unit_test_dpop_SOURCES = tests/unit/test_dpop.c
+tests_unit_test_dpop_CFLAGS = $(TEST_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_dpop_LDADD = lib/libauth0dpop.la lib/libauth0base.la $(CMOCKA_LIBS) \
+	$(CJSON_LIBS) $(CRYPTO_LIBS)
 
 # The local guard against password guessing, on a real directory (root).
 tests_unit_test_guard_SOURCES = tests/unit/test_guard.c
