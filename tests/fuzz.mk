@@ -3,7 +3,8 @@
 # tests/fuzz/corpus/<target>/ (tests/fuzz/make-seeds.py writes them).
 FUZZ_TARGETS = tests/fuzz/fuzz_token tests/fuzz/fuzz_error tests/fuzz/fuzz_authenticators \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_jwks tests/fuzz/fuzz_jwt tests/fuzz/fuzz_record \
-	tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_cache tests/fuzz/fuzz_mgmt tests/fuzz/fuzz_offline tests/fuzz/fuzz_broker
+	tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_cache tests/fuzz/fuzz_mgmt tests/fuzz/fuzz_offline tests/fuzz/fuzz_broker \
+	tests/fuzz/fuzz_dpop
 if ENABLE_FUZZERS
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
@@ -78,6 +79,12 @@ tests_fuzz_fuzz_broker_SOURCES = tests/fuzz/fuzz_broker.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_broker_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_broker_LDADD = broker/libauth0broker.la lib/libauth0base.la $(CJSON_LIBS)
 tests_fuzz_fuzz_broker_LDFLAGS = $(FUZZ_LINK)
+
+# DPoP (lib/dpop.h): the private JWK a keyring record holds, and proofs of outside nonces and URLs.
+tests_fuzz_fuzz_dpop_SOURCES = tests/fuzz/fuzz_dpop.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_dpop_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_dpop_LDADD = $(FUZZ_LDADD)
+tests_fuzz_fuzz_dpop_LDFLAGS = $(FUZZ_LINK)
 
 # The fuzz targets alone (a fuzzing build need not build the module or the helper).
 fuzzers: $(FUZZ_TARGETS)

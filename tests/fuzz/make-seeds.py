@@ -626,4 +626,37 @@ offline("negative_time", written="-1")
 write("offline", "next_version", "v2 a0alice 65536 3\n")
 write("offline", "empty", "")
 
+# ---- dpop: first byte 0 and a private JWK (lib/dpop.h) as a keyring record holds it; or 1 (+2
+# with the nonce, +4 with the access token) and htm NUL htu NUL nonce NUL token for a proof
+EC_NUM = EC.private_numbers()
+DPOP_KEY = {"kty": "EC", "crv": "P-256", "x": b64(EC_NUM.public_numbers.x.to_bytes(32, "big")),
+            "y": b64(EC_NUM.public_numbers.y.to_bytes(32, "big")),
+            "d": b64(EC_NUM.private_value.to_bytes(32, "big"))}
+
+
+def dpop_key(name, text):
+    write("dpop", name, b"\0" + (text if isinstance(text, bytes) else text.encode()))
+
+
+def dpop_proof(name, htm, htu, nonce=None, token=None):
+    flags = 1 | (2 if nonce is not None else 0) | (4 if token is not None else 0)
+    write("dpop", name, bytes([flags]) + "\0".join([htm, htu, nonce or "", token or ""]).encode())
+
+
+dpop_key("key", j(DPOP_KEY))
+dpop_key("key_reordered", j({k: DPOP_KEY[k] for k in ("d", "y", "x", "crv", "kty")}))
+dpop_key("key_spaced", json.dumps(DPOP_KEY, indent=1))
+dpop_key("key_extra_member", j(dict(DPOP_KEY, kid="k1")))
+dpop_key("key_public_only", j({k: DPOP_KEY[k] for k in ("kty", "crv", "x", "y")}))
+dpop_key("key_other_point", j(dict(DPOP_KEY, y=DPOP_KEY["x"])))
+dpop_key("key_padded", j(dict(DPOP_KEY, d=DPOP_KEY["d"] + "=")))
+dpop_key("key_escaped", j(DPOP_KEY).replace('"kty"', '"k\\u0074y"'))
+dpop_proof("proof_token", "POST", "https://tenant.example.com/oauth/token")
+dpop_proof("proof_query", "GET", "https://api.example.com/items?page=2&q=a%20b#top")
+dpop_proof("proof_nonce", "POST", "https://tenant.example.com/oauth/token",
+           nonce="eyJ7S_zG.eyJH0-Z.HX4w-7v")
+dpop_proof("proof_ath", "GET", "http://localhost:8080/api/v1/me", nonce="n-0S6_WzA2Mj",
+           token=ACCESS)
+dpop_proof("proof_bad", "get", "ftp://h/ x", nonce="two words", token="")
+
 print("wrote", sum(len(f) for _, _, f in os.walk(OUT)), "seeds under", os.path.relpath(OUT), file=sys.stderr)

@@ -187,6 +187,15 @@ static char *proof(const struct a0_dpop_key *k, const char *htm, const char *htu
 	return jwt;
 }
 
+/* The 43-character coordinate name of the JWK j into out. */
+static void coordinate(const cJSON *j, const char *name, char out[44])
+{
+	const char *v = str(j, name);
+
+	snprintf(out, 44, "%s", v ? v : "");
+	assert_int_equal(strlen(out), 43);
+}
+
 /* x and y of an exported private JWK, as a public key's members. */
 static void public_members(const struct a0_dpop_key *k, char x[44], char y[44])
 {
@@ -196,10 +205,8 @@ static void public_members(const struct a0_dpop_key *k, char x[44], char y[44])
 	assert_a0(a0_dpop_key_export(k, &text), 0);
 	j = cJSON_Parse(text);
 	assert_non_null(j);
-	assert_int_equal(strlen(str(j, "x")), 43);
-	assert_int_equal(strlen(str(j, "y")), 43);
-	memcpy(x, str(j, "x"), 44);
-	memcpy(y, str(j, "y"), 44);
+	coordinate(j, "x", x);
+	coordinate(j, "y", y);
 	cJSON_Delete(j);
 	a0_secret_free(text);
 }
@@ -654,16 +661,16 @@ static void test_import_refuses(void **state)
 	assert_a0(a0_dpop_key_new(&other), 0);
 	assert_a0(a0_dpop_key_export(k, &s), 0);
 	j = cJSON_Parse(s);
-	memcpy(x, str(j, "x"), 44);
-	memcpy(y, str(j, "y"), 44);
-	memcpy(d, str(j, "d"), 44);
+	coordinate(j, "x", x);
+	coordinate(j, "y", y);
+	coordinate(j, "d", d);
 	cJSON_Delete(j);
 	a0_secret_free(s);
 	assert_a0(a0_dpop_key_export(other, &s), 0);
 	j = cJSON_Parse(s);
-	memcpy(ox, str(j, "x"), 44);
-	memcpy(oy, str(j, "y"), 44);
-	memcpy(od, str(j, "d"), 44);
+	coordinate(j, "x", ox);
+	coordinate(j, "y", oy);
+	coordinate(j, "d", od);
 	cJSON_Delete(j);
 	a0_secret_free(s);
 
