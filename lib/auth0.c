@@ -12,6 +12,7 @@
 
 #include "lib/assertion.h"
 #include "lib/auth0.h"
+#include "lib/dpop.h"
 #include "lib/error.h"
 #include "lib/json.h"
 #include "lib/secret.h"
@@ -22,60 +23,108 @@ static bool is_json(const struct a0_http_response *resp)
 	return strncasecmp(resp->content_type, "application/json", 16) == 0;
 }
 
+/* The request's JSON: body and the client's identification and authentication (a secret). */
+static int body_json(struct a0_client *c, const cJSON *body, char **ret)
+{
+	cJSON *b = cJSON_Duplicate(body, true);
+	char *assertion = NULL;
+	int r = A0_ERR_NOMEM;
+
+	if (!b)
+		return A0_ERR_NOMEM;
+	if (c->client_key) {
+		r = c->domain ? a0_client_assertion(c->client_key, c->client_id, c->domain,
+						    &assertion)
+			      : A0_ERR_INVALID;
+		if (r < 0)
+			goto out;
+		r = A0_ERR_NOMEM;
+	}
+	if (!cJSON_AddStringToObject(b, "client_id", c->client_id) ||
+	    (assertion &&
+	     (!cJSON_AddStringToObject(b, "client_assertion_type", A0_CLIENT_ASSERTION_TYPE) ||
+	      !cJSON_AddStringToObject(b, "client_assertion", assertion))) ||
+	    (!assertion && c->client_secret &&
+	     !cJSON_AddStringToObject(b, "client_secret", c->client_secret)))
+		goto out;
+	*ret = a0_json_print(b);
+	r = *ret ? 0 : A0_ERR_NOMEM;
+out:
+	a0_secret_free(assertion);
+	a0_json_free(b);
+	return r;
+}
+
+/* A DPoP proof for a request of c to path (POST with a body, GET without), or NULL for none. */
+static int proof_for(struct a0_client *c, const char *path, bool post, char **ret)
+{
+	char htu[A0_DPOP_MAX_HTU + 1];
+
+	*ret = NULL;
+	if (!c->dpop)
+		return 0;
+	if (snprintf(htu, sizeof(htu), "%s%s", a0_http_base(c->http), path) >= (int)sizeof(htu))
+		return A0_ERR_INVALID;
+	return a0_dpop_proof(c->dpop->key, post ? "POST" : "GET", htu,
+			     c->dpop->nonce[0] ? c->dpop->nonce : NULL, NULL, time(NULL), ret);
+}
+
 /*
  * Send one call and sort its answer: 0 with the 2xx response in *resp, or an A0_ERR_* with res
- * filled. Transport failures leave their reason in res->description.
+ * filled. Transport failures leave their reason in res->description. With dpop (and c->dpop)
+ * the request carries a proof; a use_dpop_nonce answer is sent again, once, with the nonce it
+ * gave (and a fresh proof and client assertion: both are single-use).
  */
+static int call_with(struct a0_client *c, const char *path, const char *bearer, const cJSON *body,
+		     bool dpop, struct a0_http_response *resp, struct a0_result *res)
+{
+	char *json = NULL, *proof = NULL;
+	int r;
+
+	for (int attempt = 0;; attempt++) {
+		a0_result_clear(res);
+		if (body && (r = body_json(c, body, &json)) < 0)
+			return r;
+		if (dpop && (r = proof_for(c, path, body != NULL, &proof)) < 0) {
+			a0_secret_free(json);
+			return r;
+		}
+		r = a0_http_request_dpop(c->http, path, bearer, json, proof, resp, res->description,
+					 sizeof(res->description));
+		a0_secret_free(json);
+		a0_secret_free(proof);
+		json = proof = NULL;
+		if (r < 0)
+			return r;
+		if (dpop && c->dpop && resp->dpop_nonce[0])
+			memcpy(c->dpop->nonce, resp->dpop_nonce, sizeof(c->dpop->nonce));
+		if (resp->status >= 200 && resp->status < 300) {
+			if (resp->len > 0 && !is_json(resp)) {
+				a0_format(res->description, sizeof(res->description),
+					  "HTTP %ld with content type '%s'", resp->status,
+					  resp->content_type);
+				res->status = resp->status;
+				a0_http_response_clear(resp);
+				return A0_ERR_MALFORMED;
+			}
+			return 0;
+		}
+		r = a0_parse_error_response(resp, res);
+		/* RFC 9449 §8: the server wants a nonce, and gave one. */
+		if (dpop && c->dpop && attempt == 0 && resp->status == 400 &&
+		    strcmp(res->error, "use_dpop_nonce") == 0 && resp->dpop_nonce[0]) {
+			a0_http_response_clear(resp);
+			continue;
+		}
+		a0_http_response_clear(resp);
+		return r;
+	}
+}
+
 static int call(struct a0_client *c, const char *path, const char *bearer, cJSON *body,
 		struct a0_http_response *resp, struct a0_result *res)
 {
-	char *json = NULL, *assertion = NULL;
-	int r;
-
-	a0_result_clear(res);
-	if (body) {
-		if (c->client_key) {
-			if (!c->domain)
-				return A0_ERR_INVALID;
-			r = a0_client_assertion(c->client_key, c->client_id, c->domain, &assertion);
-			if (r < 0)
-				return r;
-		}
-		r = 0;
-		if (!cJSON_AddStringToObject(body, "client_id", c->client_id) ||
-		    (assertion &&
-		     (!cJSON_AddStringToObject(body, "client_assertion_type",
-					       A0_CLIENT_ASSERTION_TYPE) ||
-		      !cJSON_AddStringToObject(body, "client_assertion", assertion))) ||
-		    (!assertion && c->client_secret &&
-		     !cJSON_AddStringToObject(body, "client_secret", c->client_secret)))
-			r = A0_ERR_NOMEM;
-		a0_secret_free(assertion);
-		if (r < 0)
-			return r;
-		json = a0_json_print(body);
-		if (!json)
-			return A0_ERR_NOMEM;
-	}
-	r = a0_http_request(c->http, path, bearer, json, resp, res->description,
-			    sizeof(res->description));
-	a0_secret_free(json);
-	if (r < 0)
-		return r;
-	if (resp->status >= 200 && resp->status < 300) {
-		if (resp->len > 0 && !is_json(resp)) {
-			a0_format(res->description, sizeof(res->description),
-				  "HTTP %ld with content type '%s'", resp->status,
-				  resp->content_type);
-			res->status = resp->status;
-			a0_http_response_clear(resp);
-			return A0_ERR_MALFORMED;
-		}
-		return 0;
-	}
-	r = a0_parse_error_response(resp, res);
-	a0_http_response_clear(resp);
-	return r;
+	return call_with(c, path, bearer, body, false, resp, res);
 }
 
 /* POST /oauth/token with body (consumed) and parse the token response. */
@@ -85,7 +134,7 @@ static int token_call(struct a0_client *c, cJSON *body, struct a0_tokens **ret,
 	struct a0_http_response resp;
 	int r;
 
-	r = call(c, "/oauth/token", NULL, body, &resp, res);
+	r = call_with(c, "/oauth/token", NULL, body, true, &resp, res);
 	a0_json_free(body);
 	if (r < 0)
 		return r;

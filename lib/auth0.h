@@ -50,6 +50,7 @@ struct a0_tokens {
 	char *scope;             /* NULL when the tenant sent none (= the requested scope) */
 	char *recovery_code;     /* new recovery code after the mfa-recovery-code grant */
 	char *issued_token_type; /* Token Vault's answer; NULL when the tenant sent none */
+	char *dpop_key; /* a DPoP login's private JWK (lib/dpop.h), a secret; NULL: bearer */
 	long long expires_in;
 	time_t expires_at;
 };
@@ -65,6 +66,15 @@ struct a0_result {
 
 /* The tenant and the application, with one HTTP client reused for every call of a login. */
 struct a0_client_key;
+/*
+ * A DPoP-bound session's state for its requests (lib/dpop.h): the key every /oauth/token request
+ * proves possession of, and the latest nonce the tenant handed out (RFC 9449 §8).
+ */
+struct a0_dpop_session {
+	const struct a0_dpop_key *key;
+	char nonce[A0_DPOP_MAX_NONCE + 1]; /* "" for none yet */
+};
+
 struct a0_client {
 	struct a0_http *http;
 	const char *client_id;
@@ -73,6 +83,9 @@ struct a0_client {
 	 * the tenant at domain is signed with it for each call. NULL: none. */
 	const struct a0_client_key *client_key;
 	const char *domain;
+	/* DPoP: a proof with each /oauth/token request; a use_dpop_nonce answer is retried once
+	 * with the nonce it gave. NULL: bearer tokens. */
+	struct a0_dpop_session *dpop;
 };
 
 struct a0_authenticator {

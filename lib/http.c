@@ -36,6 +36,7 @@ struct transfer {
 	struct a0_buf body;
 	long retry_after;
 	long long ratelimit_reset;
+	char dpop_nonce[A0_DPOP_MAX_NONCE + 1];
 	/* a0_http_download: the body goes to sink instead of body */
 	CURL *curl;
 	a0_http_sink_fn sink;
@@ -96,6 +97,27 @@ static bool header_number(const char *data, size_t len, const char *name, long l
 	return true;
 }
 
+/* A "DPoP-Nonce: value" line's value into out when a0_dpop_proof would take it. */
+static void header_nonce(const char *data, size_t len, char *out, size_t outlen)
+{
+	static const char name[] = "dpop-nonce:";
+	char value[A0_DPOP_MAX_NONCE + 1];
+	size_t start = sizeof(name) - 1, end = len;
+
+	if (len <= start || strncasecmp(data, name, start) != 0)
+		return;
+	while (start < end && (data[start] == ' ' || data[start] == '\t'))
+		start++;
+	while (end > start && strchr(" \t\r\n", data[end - 1]))
+		end--;
+	if (end - start >= sizeof(value) || end - start >= outlen)
+		return;
+	memcpy(value, data + start, end - start);
+	value[end - start] = '\0';
+	if (a0_dpop_nonce_ok(value))
+		memcpy(out, value, end - start + 1);
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
 	struct transfer *t = userdata;
@@ -107,6 +129,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 		t->retry_after = (long)v;
 	else if (header_number(data, len, "x-ratelimit-reset", &v))
 		t->ratelimit_reset = v;
+	else
+		header_nonce(data, len, t->dpop_nonce, sizeof(t->dpop_nonce));
 	return len;
 }
 
@@ -282,11 +306,23 @@ static int perform(struct a0_http *h, struct curl_slist *headers, size_t max, st
 int a0_http_request(struct a0_http *h, const char *path, const char *bearer, const char *json_body,
 		    struct a0_http_response *resp, char *err, size_t errlen)
 {
+	return a0_http_request_dpop(h, path, bearer, json_body, NULL, resp, err, errlen);
+}
+
+const char *a0_http_base(const struct a0_http *h)
+{
+	return h->base;
+}
+
+int a0_http_request_dpop(struct a0_http *h, const char *path, const char *bearer,
+			 const char *json_body, const char *dpop, struct a0_http_response *resp,
+			 char *err, size_t errlen)
+{
 	struct transfer t = { .body = { .max = h->max_body },
 			      .retry_after = -1,
 			      .ratelimit_reset = -1 };
 	struct curl_slist *headers = NULL;
-	char *url = NULL, *auth = NULL;
+	char *url = NULL, *auth = NULL, *proof = NULL;
 	const char *ctype = NULL;
 	CURL *c = h->curl;
 	int r;
@@ -316,6 +352,14 @@ int a0_http_request(struct a0_http *h, const char *path, const char *bearer, con
 			r = add_header(&headers, auth);
 		}
 	}
+	if (r == 0 && dpop) {
+		if (asprintf(&proof, "DPoP: %s", dpop) < 0) {
+			proof = NULL;
+			r = A0_ERR_NOMEM;
+		} else {
+			r = add_header(&headers, proof);
+		}
+	}
 	if (r < 0)
 		goto out;
 
@@ -333,6 +377,7 @@ int a0_http_request(struct a0_http *h, const char *path, const char *bearer, con
 		a0_format(resp->content_type, sizeof(resp->content_type), "%s", ctype);
 	resp->retry_after = t.retry_after;
 	resp->ratelimit_reset = t.ratelimit_reset;
+	memcpy(resp->dpop_nonce, t.dpop_nonce, sizeof(resp->dpop_nonce));
 	r = t.body.data ? 0 : a0_buf_append(&t.body, "", 0);
 	if (r < 0)
 		goto out;
@@ -342,6 +387,7 @@ out:
 	a0_buf_free(&t.body);
 	curl_slist_free_all(headers);
 	a0_secret_free(auth);
+	a0_secret_free(proof);
 	free(url);
 	return r;
 }

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "lib/dpop.h"
+
 /* Largest response body accepted from the tenant. */
 #define A0_HTTP_MAX_BODY (256 * 1024)
 
@@ -27,6 +29,8 @@ struct a0_http_response {
 	char content_type[64];
 	long retry_after;          /* seconds from Retry-After, -1 when absent */
 	long long ratelimit_reset; /* X-RateLimit-Reset: epoch seconds, -1 when absent */
+	/* DPoP-Nonce (RFC 9449 §8): "" when absent or not a nonce a0_dpop_proof takes */
+	char dpop_nonce[A0_DPOP_MAX_NONCE + 1];
 };
 
 int a0_http_new(const struct a0_http_options *opt, struct a0_http **ret);
@@ -39,6 +43,12 @@ void a0_http_free(struct a0_http *h);
  */
 int a0_http_request(struct a0_http *h, const char *path, const char *bearer, const char *json_body,
 		    struct a0_http_response *resp, char *err, size_t errlen);
+/* The same with a DPoP proof (lib/dpop.h) in a DPoP header when dpop is not NULL. */
+int a0_http_request_dpop(struct a0_http *h, const char *path, const char *bearer,
+			 const char *json_body, const char *dpop, struct a0_http_response *resp,
+			 char *err, size_t errlen);
+/* "https://domain" of this client: a request's URL is it followed by the path (DPoP's htu). */
+const char *a0_http_base(const struct a0_http *h);
 void a0_http_response_clear(struct a0_http_response *resp);
 
 /*

@@ -28,6 +28,7 @@ void a0_tokens_free(struct a0_tokens *t)
 	free(t->scope);
 	a0_secret_free(t->recovery_code);
 	free(t->issued_token_type);
+	a0_secret_free(t->dpop_key);
 	free(t);
 }
 
