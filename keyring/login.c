@@ -47,6 +47,8 @@ int a0_record_from_tokens(const struct a0_tokens *t, const struct a0_config *cfg
 	if ((cfg->client_secret_file || cfg->client_private_key_file) &&
 	    (rc = a0_strdup_into(&r->client_auth, A0_RECORD_CLIENT_AUTH_BROKER)) < 0)
 		goto out;
+	if ((rc = a0_strdup_into(&r->dpop_key, t->dpop_key)) < 0)
+		goto out;
 	r->expires_at = t->expires_at;
 	/* The client cannot ask Auth0 for the refresh token's lifetime; the configuration says
 	 * it (Auth0's default: 30 days absolute, not extended by rotation). */

@@ -18,8 +18,9 @@
  *
  * Version 2 added client_auth, whose one value is "broker" (A0_RECORD_CLIENT_AUTH_BROKER: a
  * confidential application, refreshed through auth0-broker(8)); absent, the application is
- * public. Version 1 payloads, written before it, are still read: the same fields but
- * client_auth, which in a version 1 payload is an unknown field. Only version 2 is written.
+ * public. Version 3 added dpop_key (the session's DPoP key, at most A0_DPOP_MAX_KEY_TEXT).
+ * Older payloads are still read: the same fields but those added later, which in them are
+ * unknown fields. Only version 3 is written.
  *
  * A payload whose first line names another version is A0_ERR_VERSION, whatever follows, so that a
  * reader never guesses at a newer writer's fields; every other deviation (unknown or repeated
@@ -36,13 +37,14 @@
 
 #include "keyring/record.h"
 #include "lib/auth0.h"
+#include "lib/dpop.h"
 #include "lib/error.h"
 #include "lib/secret.h"
 #include "lib/util.h"
 
 #define MAGIC "pam_auth0-record "
 #define END "end\n"
-#define RECORD_VERSION 2
+#define RECORD_VERSION 3
 /* The oldest version still read. */
 #define RECORD_VERSION_MIN 1
 /* Longest value of one field: Auth0's tokens are a few kilobytes. */
@@ -72,6 +74,7 @@ static const struct field fields[] = {
 	{ "ca_file", F_TEXT, S(ca_file), false, 1 },
 	{ "audience", F_TEXT, S(audience), false, 1 },
 	{ "client_auth", F_TEXT, S(client_auth), false, 2 },
+	{ "dpop_key", F_SECRET, S(dpop_key), false, 3 },
 };
 #undef S
 #define N_FIELDS A0_ARRAY_SIZE(fields)
@@ -86,9 +89,12 @@ _Static_assert(sizeof(char *) != sizeof(time_t) ||
 		       sizeof(struct a0_record) == N_FIELDS * sizeof(time_t),
 	       "every member of struct a0_record needs a row in fields[]");
 
-/* A value field f may hold: client_auth has one value, the others any text. */
+/* A value field f may hold: client_auth has one value, dpop_key its bound, the others any
+ * text. */
 static bool value_ok(const struct field *f, const char *s, size_t len)
 {
+	if (f->offset == offsetof(struct a0_record, dpop_key))
+		return len <= A0_DPOP_MAX_KEY_TEXT;
 	if (f->offset != offsetof(struct a0_record, client_auth))
 		return true;
 	return len == sizeof(A0_RECORD_CLIENT_AUTH_BROKER) - 1 &&

@@ -51,6 +51,11 @@ struct a0_record {
 	 * makes. No other value is written or read.
 	 */
 	char *client_auth;
+	/*
+	 * DPoP (format version 3): the session's private key as a JWK (lib/dpop.h), a secret;
+	 * NULL for bearer tokens. Every request with these tokens carries a proof signed by it.
+	 */
+	char *dpop_key;
 };
 
 #define A0_RECORD_CLIENT_AUTH_BROKER "broker"

@@ -65,6 +65,7 @@ static inline void assert_records_equal(const struct a0_record *a, const struct 
 	assert_str_or_null(a->ca_file, b->ca_file);
 	assert_str_or_null(a->audience, b->audience);
 	assert_str_or_null(a->client_auth, b->client_auth);
+	assert_str_or_null(a->dpop_key, b->dpop_key);
 }
 
 #endif

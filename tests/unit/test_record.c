@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "keyring/record.h"
+#include "lib/dpop.h"
 #include "lib/error.h"
 #include "lib/secret.h"
 #include "tests/common/record.h"
@@ -41,7 +42,7 @@ static void test_serialize_round_trip(void **state)
 	size_t len;
 	char *p = serialize(r, &len);
 
-	assert_int_equal(strncmp(p, "pam_auth0-record 2\n", 19), 0);
+	assert_int_equal(strncmp(p, "pam_auth0-record 3\n", 19), 0);
 	assert_int_equal(strlen(p), len);
 	assert_non_null(strstr(p, "\nrefresh_token 16\nv1.refresh-token\n"));
 	assert_non_null(strstr(p, "\nclient_auth 6\nbroker\n"));
@@ -117,7 +118,8 @@ static void expect_parse(const char *text, int err)
 	assert_null(r);
 }
 
-#define HEAD "pam_auth0-record 2\n"
+#define HEAD "pam_auth0-record 3\n"
+#define HEAD_V2 "pam_auth0-record 2\n"
 #define HEAD_V1 "pam_auth0-record 1\n"
 #define REQUIRED                                                                     \
 	"access_token 2\nAT\ntoken_type 6\nBearer\nexpires_at 1\n5\ndomain 3\nd.x\n" \
@@ -135,8 +137,8 @@ static void test_parse_version_and_garbage(void **state)
 	a0_record_free(r);
 
 	/* Another version is its own error, however the rest looks. */
-	expect_parse("pam_auth0-record 3\n" REQUIRED END, A0_ERR_VERSION);
-	expect_parse("pam_auth0-record 3\n{\"v\":3}", A0_ERR_VERSION);
+	expect_parse("pam_auth0-record 4\n" REQUIRED END, A0_ERR_VERSION);
+	expect_parse("pam_auth0-record 4\n{\"v\":4}", A0_ERR_VERSION);
 	expect_parse("pam_auth0-record 0\n" REQUIRED END, A0_ERR_VERSION);
 	expect_parse("pam_auth0-record 10\n", A0_ERR_VERSION);
 	/* Not a record at all. */
@@ -144,7 +146,7 @@ static void test_parse_version_and_garbage(void **state)
 	expect_parse("{\"access_token\":\"AT\"}", A0_ERR_MALFORMED);
 	expect_parse("pam_auth0-record 01\n" REQUIRED END, A0_ERR_MALFORMED);
 	expect_parse("pam_auth0-record x\n" REQUIRED END, A0_ERR_MALFORMED);
-	expect_parse("pam_auth0-record 2", A0_ERR_MALFORMED);
+	expect_parse("pam_auth0-record 3", A0_ERR_MALFORMED);
 	expect_parse("PAM_AUTH0-RECORD 1\n" REQUIRED END, A0_ERR_MALFORMED);
 	/* Fields. */
 	expect_parse(HEAD END, A0_ERR_MALFORMED);      /* none */
@@ -212,7 +214,35 @@ static void test_parse_client_auth_and_version_1(void **state)
 	expect_parse(HEAD REQUIRED "client_auth 6\nbroker\nclient_auth 6\nbroker\n" END,
 		     A0_ERR_MALFORMED);
 
-	/* Version 1: every field of its time, read as before; written back as version 2. */
+	/* Version 2 (client_auth, no DPoP key) is read, and had no dpop_key. */
+	assert_int_equal(a0_record_parse(HEAD_V2 REQUIRED "client_auth 6\nbroker\n" END,
+					 strlen(HEAD_V2 REQUIRED "client_auth 6\nbroker\n" END),
+					 &r),
+			 0);
+	assert_true(a0_record_uses_broker(r));
+	assert_null(r->dpop_key);
+	a0_record_free(r);
+	r = NULL;
+	expect_parse(HEAD_V2 REQUIRED "dpop_key 2\n{}\n" END, A0_ERR_MALFORMED);
+	/* Version 3's dpop_key: kept as it is (lib/dpop.c reads it), within its bound. */
+	assert_int_equal(a0_record_parse(HEAD REQUIRED "dpop_key 2\n{}\n" END,
+					 strlen(HEAD REQUIRED "dpop_key 2\n{}\n" END), &r),
+			 0);
+	assert_string_equal(r->dpop_key, "{}");
+	a0_record_free(r);
+	r = NULL;
+	{
+		char big[A0_DPOP_MAX_KEY_TEXT + 128];
+		int n = snprintf(big, sizeof(big), HEAD REQUIRED "dpop_key %d\n",
+				 A0_DPOP_MAX_KEY_TEXT + 1);
+
+		memset(big + n, 'k', A0_DPOP_MAX_KEY_TEXT + 1);
+		snprintf(big + n + A0_DPOP_MAX_KEY_TEXT + 1,
+			 sizeof(big) - n - A0_DPOP_MAX_KEY_TEXT - 1, "\n" END);
+		expect_parse(big, A0_ERR_MALFORMED);
+	}
+
+	/* Version 1: every field of its time, read as before; written back as version 3. */
 	assert_int_equal(a0_record_parse(v1, strlen(v1), &r), 0);
 	assert_string_equal(r->access_token, "AT");
 	assert_string_equal(r->refresh_token, "RT");
@@ -345,7 +375,7 @@ static struct a0_record *every_field(void)
 	 * fields table has a row for every member, or it does not compile).
 	 */
 	if (sizeof(char *) == sizeof(time_t))
-		assert_int_equal(sizeof(*r), 10 * sizeof(char *) + 2 * sizeof(time_t));
+		assert_int_equal(sizeof(*r), 11 * sizeof(char *) + 2 * sizeof(time_t));
 	assert_non_null(r);
 	r->access_token = strdup("access-token-1");
 	r->id_token = strdup("id-token-2");
@@ -359,6 +389,7 @@ static struct a0_record *every_field(void)
 	r->audience = strdup("audience-10");
 	r->refresh_expires_at = 1900000011;
 	r->client_auth = strdup(A0_RECORD_CLIENT_AUTH_BROKER); /* its one value */
+	r->dpop_key = strdup("dpop-key-12");
 	return r;
 }
 
