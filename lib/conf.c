@@ -110,6 +110,7 @@ static const struct key keys[] = {
 	{ "broker_max_clients", K_UINT, F(broker_max_clients), 1, 4096 },
 	{ "keyring", K_KEYRING, F(keyring), 0, 0 },
 	{ "revoke_on_logout", K_BOOL, F(revoke_on_logout), 0, 0 },
+	{ "dpop", K_BOOL, F(dpop), 0, 0 },
 	/* Auth0 lets a tenant set up to a year; a minute is the least a key can usefully live. */
 	{ "refresh_token_lifetime", K_UINT, F(refresh_token_lifetime), 60, 366 * 86400 },
 	{ "sync_dir", K_PATH, F(sync_dir), 0, 0 },

@@ -109,7 +109,8 @@ struct a0_config {
 
 	/* Credentials in the kernel keyring (keyring/login.h) */
 	enum a0_keyring_mode keyring;
-	bool revoke_on_logout;           /* revoke the refresh token at close_session */
+	bool revoke_on_logout; /* revoke the refresh token at close_session */
+	bool dpop; /* DPoP-bound tokens (lib/dpop.h): a key per login, a proof per request */
 	unsigned refresh_token_lifetime; /* seconds: the timeout of keys with a refresh token */
 
 	/* Users who exist only in Auth0: the synced identity cache (auth0-sync(8), nss/) */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -22,6 +23,7 @@
 
 #include "lib/auth0.h"
 #include "lib/conf.h"
+#include "lib/dpop.h"
 #include "lib/error.h"
 #include "lib/guard.h"
 #include "lib/http.h"
@@ -171,16 +173,36 @@ static int verify_id_token(struct login *l, const struct a0_tokens *tokens, cJSO
 static int sign_in_job(struct login *l, const struct a0_prompter *conv, void *arg,
 		       struct a0_tokens **ret_tokens, cJSON **ret_claims)
 {
+	struct a0_dpop_session dpop = { 0 };
+	struct a0_dpop_key *key = NULL;
 	struct a0_tokens *tokens = NULL;
 	int r;
 
-	if ((r = mod_client_open(l)) < 0 || (r = sign_in(l, conv, arg, &tokens)) < 0 ||
-	    (r = verify_id_token(l, tokens, ret_claims)) < 0) {
-		a0_tokens_free(tokens);
-		return r;
+	if ((r = mod_client_open(l)) < 0)
+		goto out;
+	/* DPoP: a key of this login's own, made here (never in the host process), proved with
+	 * every /oauth/token request of the sign-in; kept with the tokens only when the tenant
+	 * bound them to it. */
+	if (l->cfg->dpop) {
+		l->step = "dpop-key";
+		if ((r = a0_dpop_key_new(&key)) < 0)
+			goto out;
+		dpop.key = key;
+		l->client.dpop = &dpop;
 	}
+	if ((r = sign_in(l, conv, arg, &tokens)) < 0 ||
+	    (r = verify_id_token(l, tokens, ret_claims)) < 0)
+		goto out;
+	if (key && tokens->token_type && strcasecmp(tokens->token_type, "DPoP") == 0 &&
+	    (r = a0_dpop_key_export(key, &tokens->dpop_key)) < 0)
+		goto out;
 	*ret_tokens = tokens;
-	return 0;
+	tokens = NULL;
+out:
+	l->client.dpop = NULL;
+	a0_dpop_key_free(key);
+	a0_tokens_free(tokens);
+	return r;
 }
 
 /*

@@ -191,7 +191,8 @@ static int put_result(struct a0_buf *b, const struct login *l, int err, const st
 	if (t && ((r = put_str(b, t->access_token)) < 0 || (r = put_str(b, t->id_token)) < 0 ||
 		  (r = put_str(b, t->refresh_token)) < 0 || (r = put_str(b, t->token_type)) < 0 ||
 		  (r = put_str(b, t->scope)) < 0 || (r = put_str(b, t->recovery_code)) < 0 ||
-		  (r = put_i64(b, t->expires_in)) < 0 || (r = put_i64(b, t->expires_at)) < 0))
+		  (r = put_str(b, t->dpop_key)) < 0 || (r = put_i64(b, t->expires_in)) < 0 ||
+		  (r = put_i64(b, t->expires_at)) < 0))
 		return r;
 	if (claims && !(json = a0_json_print((cJSON *)(uintptr_t)claims)))
 		return A0_ERR_NOMEM;
@@ -476,6 +477,7 @@ static int take_result(struct login *l, const char *body, size_t len, int *ret_e
 			t->token_type = get_secret(&rd);
 			t->scope = get_secret(&rd);
 			t->recovery_code = get_secret(&rd);
+			t->dpop_key = get_secret(&rd);
 			t->expires_in = get_i64(&rd);
 			t->expires_at = (time_t)get_i64(&rd);
 		}

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 #include <keyutils.h>
 #include <openssl/evp.h>
 #include <security/pam_appl.h>
@@ -34,7 +35,9 @@
 #include "keyring/store.h"
 #include "lib/auth0.h"
 #include "lib/conf.h"
+#include "lib/dpop.h"
 #include "lib/error.h"
+#include "lib/jwt.h"
 #include "lib/priv.h"
 #include "tests/common/assert.h"
 #include "tests/common/fake.h"
@@ -453,6 +456,78 @@ static void test_sshd_open_session_stores_the_record(void **state)
 	assert_null(pam_getenv(h, A0_HANDOFF_ENV));
 	sshd_logout(h);
 	a0_record_free(r);
+}
+
+/* The cnf.jkt claim of a JWT access token into out ("" when it has none). */
+static void access_token_jkt(const char *token, char *out, size_t size)
+{
+	const char *dot = strchr(token, '.'), *end = dot ? strchr(dot + 1, '.') : NULL;
+	unsigned char *payload = NULL;
+	size_t len = 0;
+	cJSON *claims;
+	const char *jkt;
+
+	out[0] = '\0';
+	assert_non_null(end);
+	assert_a0(a0_b64url_decode(dot + 1, (size_t)(end - dot - 1), &payload, &len), 0);
+	claims = cJSON_ParseWithLength((const char *)payload, len);
+	assert_non_null(claims);
+	jkt = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(claims, "cnf"), "jkt"));
+	if (jkt)
+		snprintf(out, size, "%s", jkt);
+	cJSON_Delete(claims);
+	free(payload);
+}
+
+/* dpop = yes, one sign-in: the record's DPoP key and the thumbprint its token is bound to. */
+static void dpop_sign_in(char jkt[A0_DPOP_JKT_LEN + 1])
+{
+	pam_handle_t *h = sign_in(SERVICE);
+	struct a0_dpop_key *k = NULL;
+	struct a0_record *r;
+	char bound[128];
+
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(NULL);
+	assert_non_null(r);
+	assert_string_equal(r->token_type, "DPoP");
+	assert_non_null(r->dpop_key);
+	assert_a0(a0_dpop_key_import(r->dpop_key, strlen(r->dpop_key), &k), 0);
+	assert_a0(a0_dpop_thumbprint(k, jkt), 0);
+	access_token_jkt(r->access_token, bound, sizeof(bound));
+	assert_string_equal(bound, jkt);
+	a0_dpop_key_free(k);
+	a0_record_free(r);
+	sshd_logout(h);
+}
+
+/*
+ * dpop = yes: the sign-in proves a key of its own to the tenant, whose tokens are bound to it
+ * (cnf.jkt), and the record keeps that key; the next sign-in has another key. Without the
+ * setting the record is a bearer one with no key.
+ */
+static void test_dpop_sign_in_keeps_its_key(void **state)
+{
+	char first[A0_DPOP_JKT_LEN + 1], second[A0_DPOP_JKT_LEN + 1];
+	pam_handle_t *h;
+	struct a0_record *r;
+
+	configure("dpop = yes\n");
+	dpop_sign_in(first);
+	dpop_sign_in(second);
+	assert_string_not_equal(first, second);
+
+	configure(NULL);
+	h = sign_in(SERVICE);
+	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
+	r = session_record(NULL);
+	assert_non_null(r);
+	assert_string_equal(r->token_type, "Bearer");
+	assert_null(r->dpop_key);
+	a0_record_free(r);
+	sshd_logout(h);
 }
 
 /* setcred again, here and in sshd's session child: the same single record. */
@@ -1155,6 +1230,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_sshd_handoff_made_then_taken_by_setcred),
 		T(test_sshd_open_session_stores_the_record),
+		T(test_dpop_sign_in_keeps_its_key),
 		T(test_sshd_setcred_again_keeps_one_record),
 		T(test_sshd_logout_revokes),
 		T(test_login_order),
