@@ -53,6 +53,7 @@ static const char usage_main[] =
 static const char usage_get[] =
 	"Usage: auth0-credentials get [--scope S] [--min-ttl SECONDS] [--force-refresh]\n"
 	"                             [--param KEY=VALUE]... [--format json|token|header|env]\n"
+	"                             [--dpop-method METHOD --dpop-url URL]\n"
 	"\n"
 	"Print the stored credentials when the access token is valid for at least --min-ttl\n"
 	"seconds (default 0; up to 100 years, LARGE_MIN_TTL when even a renewed token is too\n"
@@ -61,7 +62,9 @@ static const char usage_get[] =
 	"member to the refresh request (not grant_type, client_id, refresh_token, scope, ...).\n"
 	"\n"
 	"Formats: json (default): {\"access_token\",\"id_token\",\"token_type\",\"expires_at\",\n"
-	"\"scope\"}; token: the access token; header: Authorization: Bearer TOKEN;\n"
+	"\"scope\"}; token: the access token; header: Authorization: Bearer TOKEN, or for a\n"
+	"DPoP-bound token (with --dpop-method and --dpop-url, the request's) Authorization:\n"
+	"DPoP TOKEN and DPoP: PROOF;\n"
 	"env: AUTH0_ACCESS_TOKEN=... and the others as shell assignments.\n"
 	"The refresh token is never printed.\n";
 
@@ -159,6 +162,8 @@ enum {
 	OPT_CONNECTION,
 	OPT_USER_ID,
 	OPT_AUDIT_CONTEXT,
+	OPT_DPOP_METHOD,
+	OPT_DPOP_URL,
 };
 
 /* Everything a verb was told. */
@@ -168,6 +173,8 @@ struct args {
 	const char *connection;
 	const char *user_id;
 	const char *audit_context;
+	const char *dpop_method;
+	const char *dpop_url;
 	long long min_ttl;
 	bool force;
 	struct auth0_credentials_param *params;
@@ -333,6 +340,8 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 		{ "connection", required_argument, NULL, OPT_CONNECTION },
 		{ "user-id", required_argument, NULL, OPT_USER_ID },
 		{ "audit-context", required_argument, NULL, OPT_AUDIT_CONTEXT },
+		{ "dpop-method", required_argument, NULL, OPT_DPOP_METHOD },
+		{ "dpop-url", required_argument, NULL, OPT_DPOP_URL },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t max_params = (size_t)argc;
@@ -413,6 +422,12 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 		case OPT_AUDIT_CONTEXT:
 			a->audit_context = optarg;
 			break;
+		case OPT_DPOP_METHOD:
+			a->dpop_method = optarg;
+			break;
+		case OPT_DPOP_URL:
+			a->dpop_url = optarg;
+			break;
 		}
 	}
 	if (code != AUTH0_CREDENTIALS_OK)
@@ -428,6 +443,42 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 /* The options a verb takes besides the global ones: an array and its length. */
 #define ALLOWED(...) \
 	(const unsigned[]){ __VA_ARGS__ }, A0_ARRAY_SIZE(((const unsigned[]){ __VA_ARGS__ }))
+
+static int print_tokens(struct auth0_credentials *c, int code, struct auth0_credentials_tokens *t,
+			enum auth0_credentials_format format);
+
+/*
+ * The header format with --dpop-method and --dpop-url: the request's headers, a DPoP proof
+ * included when the token is DPoP-bound (auth0_credentials_dpop_headers).
+ */
+static int print_headers(struct auth0_credentials *c, struct auth0_credentials_tokens *t,
+			 const struct args *a)
+{
+	char *text = NULL;
+	int code;
+
+	if (!a->dpop_method != !a->dpop_url) {
+		auth0_credentials_tokens_free(t);
+		return invalid("--dpop-method and --dpop-url go together");
+	}
+	code = auth0_credentials_dpop_headers(c, t, a->dpop_method, a->dpop_url, &text);
+	auth0_credentials_tokens_free(t);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(c, code, NULL);
+	return emit(text);
+}
+
+static int print_tokens_for(struct auth0_credentials *c, int code,
+			    struct auth0_credentials_tokens *t, const struct args *a)
+{
+	if (code == AUTH0_CREDENTIALS_OK && a->format == AUTH0_CREDENTIALS_FORMAT_HEADER)
+		return print_headers(c, t, a);
+	if (code == AUTH0_CREDENTIALS_OK && (a->dpop_method || a->dpop_url)) {
+		auth0_credentials_tokens_free(t);
+		return invalid("--dpop-method and --dpop-url are for --format header");
+	}
+	return print_tokens(c, code, t, a->format);
+}
 
 static int print_tokens(struct auth0_credentials *c, int code, struct auth0_credentials_tokens *t,
 			enum auth0_credentials_format format)
@@ -449,12 +500,13 @@ static int verb_get(struct auth0_credentials *c, int argc, char **argv, struct a
 	int code;
 
 	code = parse(c, argc, argv,
-		     ALLOWED(OPT_SCOPE, OPT_MIN_TTL, OPT_FORCE, OPT_PARAM, OPT_FORMAT), usage_get,
-		     0, a);
+		     ALLOWED(OPT_SCOPE, OPT_MIN_TTL, OPT_FORCE, OPT_PARAM, OPT_FORMAT,
+			     OPT_DPOP_METHOD, OPT_DPOP_URL),
+		     usage_get, 0, a);
 	if (code != AUTH0_CREDENTIALS_OK)
 		return code;
 	code = auth0_credentials_get(c, a->scope, a->min_ttl, a->force, a->params, a->n_params, &t);
-	return print_tokens(c, code, t, a->format);
+	return print_tokens_for(c, code, t, a);
 }
 
 static int verb_has_valid(struct auth0_credentials *c, int argc, char **argv, struct args *a)
@@ -601,7 +653,9 @@ static int verb_api(struct auth0_credentials *c, int argc, char **argv, struct a
 	bool get;
 	int code;
 
-	code = parse(c, argc, argv, ALLOWED(OPT_SCOPE, OPT_MIN_TTL, OPT_PARAM, OPT_FORMAT),
+	code = parse(c, argc, argv,
+		     ALLOWED(OPT_SCOPE, OPT_MIN_TTL, OPT_PARAM, OPT_FORMAT, OPT_DPOP_METHOD,
+			     OPT_DPOP_URL),
 		     usage_api, 2, a);
 	if (code != AUTH0_CREDENTIALS_OK)
 		return code;
@@ -617,7 +671,7 @@ static int verb_api(struct auth0_credentials *c, int argc, char **argv, struct a
 	}
 	code = auth0_credentials_api_get(c, a->positional[1], a->scope, a->min_ttl, a->params,
 					 a->n_params, &t);
-	return print_tokens(c, code, t, a->format);
+	return print_tokens_for(c, code, t, a);
 }
 
 /* vault exchange and vault worker: an exchange for a subject the caller gives. */

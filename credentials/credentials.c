@@ -24,6 +24,7 @@
 
 #include "broker/protocol.h"
 #include "credentials/broker.h"
+#include "credentials/dpop.h"
 #include "credentials/lock.h"
 #include "credentials/manager.h"
 #include "credentials/tenant.h"
@@ -31,6 +32,7 @@
 #include "keyring/store.h"
 #include "lib/error.h"
 #include "lib/json.h"
+#include "lib/jwt.h"
 #include "lib/secret.h"
 #include "lib/util.h"
 
@@ -43,7 +45,8 @@ struct auth0_credentials {
 	key_serial_t keyring; /* KEY_SPEC_SESSION_KEYRING or KEY_SPEC_USER_KEYRING */
 	unsigned timeout;
 	bool inline_;
-	const struct a0_tenant *tenant; /* loaded by the first job (tenant.h) */
+	const struct a0_tenant *tenant;    /* loaded by the first job (tenant.h) */
+	const struct a0_dpop_module *dpop; /* loaded by the first DPoP headers (dpop.h) */
 };
 
 /* ------------------------------------------------------------------ the real world */
@@ -160,43 +163,55 @@ static int op_vault(void *ctx, const struct a0_record *main, const char *connect
 }
 
 /*
- * The tenant module, from the directory this library was loaded from; never unloaded. (Not
- * "$ORIGIN/..." in dlopen(): that is the directory of dlopen's caller, which is another library
- * when one intercepts dlopen, as AddressSanitizer does.)
+ * A module of this library (the tenant's, the DPoP one), from the directory this library was
+ * loaded from; never unloaded. *ret: its symbol, whose first member is its version, which must
+ * be this build's. (Not "$ORIGIN/..." in dlopen(): that is the directory of dlopen's caller,
+ * which is another library when one intercepts dlopen, as AddressSanitizer does.)
  */
-static int load_tenant(struct auth0_credentials *c, char *err, size_t errlen)
+static int load_module(const char *file, const char *symbol, const void **ret, char *err,
+		       size_t errlen)
 {
-	char dir[PATH_MAX], path[PATH_MAX + sizeof(A0_TENANT_MODULE)];
-	const struct a0_tenant *t;
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	const char *const *version;
 	Dl_info self;
 	void *h;
 
-	h = dladdr((void *)load_tenant, &self) ? dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD)
+	h = dladdr((void *)load_module, &self) ? dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD)
 					       : NULL;
 	if (!h || dlinfo(h, RTLD_DI_ORIGIN, dir) != 0) {
 		const char *why = dlerror();
 
-		a0_format(err, errlen, "cannot find the tenant module: %s",
+		a0_format(err, errlen, "cannot find %s: %s", file,
 			  why ? why : "no directory for this library");
 		if (h)
 			dlclose(h);
 		return A0_ERR_SYSTEM;
 	}
 	dlclose(h);
-	snprintf(path, sizeof(path), "%s/%s", dir, A0_TENANT_MODULE);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!h) {
-		a0_format(err, errlen, "cannot load the tenant module: %s", dlerror());
+		a0_format(err, errlen, "cannot load %s: %s", file, dlerror());
 		return A0_ERR_SYSTEM;
 	}
-	t = dlsym(h, A0_TENANT_SYMBOL);
-	if (!t || !t->version || strcmp(t->version, PACKAGE_VERSION) != 0) {
-		a0_format(err, errlen,
-			  "%s is not the tenant module of " PACKAGE_NAME " " PACKAGE_VERSION, path);
+	version = dlsym(h, symbol);
+	if (!version || !*version || strcmp(*version, PACKAGE_VERSION) != 0) {
+		a0_format(err, errlen, "%s is not a module of " PACKAGE_NAME " " PACKAGE_VERSION,
+			  path);
 		return A0_ERR_SYSTEM;
 	}
-	c->tenant = t;
+	*ret = version;
 	return 0;
+}
+
+static int load_tenant(struct auth0_credentials *c, char *err, size_t errlen)
+{
+	const void *t;
+	int r = load_module(A0_TENANT_MODULE, A0_TENANT_SYMBOL, &t, err, errlen);
+
+	if (r == 0)
+		c->tenant = t;
+	return r;
 }
 
 static void op_run(void *ctx, struct a0_cm *cm, struct a0_cm_job *job)
@@ -505,10 +520,112 @@ AUTH0_CREDENTIALS_API int auth0_credentials_vault_clear(struct auth0_credentials
 	return a0_cm_vault_clear(&c->cm, connection, login_hint);
 }
 
-/* ------------------------------------------------------------------ exchanges without a record */
-
 static int failed(struct auth0_credentials *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------ DPoP */
+
+/* The "sub"-less claim cnf.jkt of a JWT access token into out, or "" (not a JWT, no cnf). */
+static void token_jkt(const char *token, char out[A0_DPOP_JKT_LEN + 1])
+{
+	const char *dot = strchr(token, '.'), *end = dot ? strchr(dot + 1, '.') : NULL;
+	unsigned char *payload = NULL;
+	size_t len = 0;
+	cJSON *claims = NULL;
+	const char *jkt;
+
+	out[0] = '\0';
+	if (!end || a0_b64url_decode(dot + 1, (size_t)(end - dot - 1), &payload, &len) < 0)
+		return;
+	if (a0_json_parse((const char *)payload, len, &claims) == 0 &&
+	    (jkt = cJSON_GetStringValue(
+		     cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims,
+										       "cnf"),
+						      "jkt"))) &&
+	    strlen(jkt) == A0_DPOP_JKT_LEN)
+		memcpy(out, jkt, A0_DPOP_JKT_LEN + 1);
+	a0_json_free(claims);
+	explicit_bzero(payload, len);
+	free(payload);
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_dpop_headers(struct auth0_credentials *c,
+							 const struct auth0_credentials_tokens *t,
+							 const char *method, const char *url,
+							 char **ret)
+{
+	struct a0_record *main = NULL;
+	char *proof = NULL, *text = NULL, jkt[A0_DPOP_JKT_LEN + 1], bound[A0_DPOP_JKT_LEN + 1];
+	const void *m;
+	int code, r;
+
+	c->cm.message[0] = '\0';
+	a0_result_clear(&c->cm.result);
+	if (!t || !t->access_token || !t->token_type || !ret)
+		return invalid(c, "no credentials to make headers of");
+	if (strcasecmp(t->token_type, "DPoP") != 0) {
+		/* A bearer token needs no proof: the one header, as the SDKs' getDPoPHeaders. */
+		code = auth0_credentials_format(t, AUTH0_CREDENTIALS_FORMAT_HEADER, ret);
+		return code == AUTH0_CREDENTIALS_OK
+			       ? code
+			       : failed(c, code, "the credentials cannot be printed as a header");
+	}
+	if (!method || !url)
+		return failed(c, AUTH0_CREDENTIALS_DPOP_MISSING_PARAMETER,
+			      "the token is DPoP-bound: its headers need the request's method and "
+			      "URL (--dpop-method, --dpop-url), for the DPoP proof");
+	r = op_load(c, A0_RECORD_MAIN, &main);
+	if (r < 0 || !main->dpop_key) {
+		code = failed(c, AUTH0_CREDENTIALS_DPOP_KEY_RETRIEVAL_FAILED,
+			      "the token is DPoP-bound, and the %s holds no DPoP key for it",
+			      c->cm.keyring_name);
+		goto out;
+	}
+	if (!c->dpop) {
+		if ((r = load_module(A0_DPOP_MODULE, A0_DPOP_SYMBOL, &m, c->cm.message,
+				     sizeof(c->cm.message))) < 0) {
+			code = AUTH0_CREDENTIALS_UNKNOWN;
+			goto out;
+		}
+		c->dpop = m;
+	}
+	/* The key must be the one the token is bound to (cnf.jkt), when the token says. */
+	token_jkt(t->access_token, bound);
+	if ((r = c->dpop->thumbprint(main->dpop_key, jkt)) < 0 ||
+	    (bound[0] && strcmp(bound, jkt) != 0)) {
+		code = failed(c, AUTH0_CREDENTIALS_DPOP_KEY_RETRIEVAL_FAILED,
+			      r < 0 ? "the session's DPoP key cannot be read: %s"
+				    : "the session's DPoP key is not the one the token is bound "
+				      "to (cnf.jkt)%s",
+			      r < 0 ? a0_strerror(r) : "");
+		goto out;
+	}
+	r = c->dpop->proof(main->dpop_key, method, url, t->access_token, &proof);
+	if (r < 0) {
+		code = failed(c,
+			      r == A0_ERR_INVALID ? AUTH0_CREDENTIALS_INVALID_ARGUMENT
+						  : AUTH0_CREDENTIALS_DPOP_GENERATION_FAILED,
+			      r == A0_ERR_INVALID
+				      ? "the method must be an HTTP method in capitals and the URL "
+					"an absolute http(s) URL"
+				      : "no DPoP proof: %s",
+			      a0_strerror(r));
+		goto out;
+	}
+	if (asprintf(&text, "Authorization: DPoP %s\nDPoP: %s\n", t->access_token, proof) < 0) {
+		text = NULL;
+		code = failed(c, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+		goto out;
+	}
+	*ret = text;
+	code = AUTH0_CREDENTIALS_OK;
+out:
+	a0_secret_free(proof);
+	a0_record_free(main);
+	return code;
+}
+
+/* ------------------------------------------------------------------ exchanges without a record */
 
 static int failed(struct auth0_credentials *c, int code, const char *fmt, ...)
 {
@@ -880,6 +997,9 @@ AUTH0_CREDENTIALS_API int auth0_credentials_format(const struct auth0_credential
 {
 	if (!t || !ret || !t->access_token || !t->token_type)
 		return AUTH0_CREDENTIALS_INVALID_ARGUMENT;
+	/* A DPoP token's header alone looks usable and is not: auth0_credentials_dpop_headers. */
+	if (format == AUTH0_CREDENTIALS_FORMAT_HEADER && strcasecmp(t->token_type, "DPoP") == 0)
+		return AUTH0_CREDENTIALS_DPOP_MISSING_PARAMETER;
 	const struct out_field fields[] = {
 		{ .json = "access_token", .env = "AUTH0_ACCESS_TOKEN", .text = t->access_token },
 		{ .json = "id_token", .env = "AUTH0_ID_TOKEN", .text = t->id_token },

@@ -23,9 +23,10 @@ credentials_libcredentials_core_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYUT
 #
 # A confidential application's requests go to auth0-broker(8) (credentials/broker.h) over the
 # protocol of broker/libauth0broker.la, which needs libc and cJSON alone.
-lib_LTLIBRARIES = credentials/libauth0-credentials.la credentials/auth0-credentials-tenant.la
+lib_LTLIBRARIES = credentials/libauth0-credentials.la credentials/auth0-credentials-tenant.la \
+	credentials/auth0-credentials-dpop.la
 CREDENTIALS_LIB_SOURCES = credentials/credentials.c include/auth0/credentials.h \
-	credentials/tenant.h credentials/broker.c credentials/broker.h
+	credentials/tenant.h credentials/broker.c credentials/broker.h credentials/dpop.h
 CREDENTIALS_LIB_LIBADD = credentials/libcredentials-core.la broker/libauth0broker.la \
 	lib/libauth0base.la keyring/libauth0store.la $(CJSON_LIBS) $(KEYUTILS_LIBS) -lm
 CREDENTIALS_LIB_LDFLAGS = $(AM_LDFLAGS) \
@@ -61,6 +62,16 @@ credentials_auth0_credentials_tenant_la_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)
 credentials_auth0_credentials_tenant_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYUTILS_CFLAGS)
 credentials_auth0_credentials_tenant_la_LIBADD = lib/libauth0core.la
 credentials_auth0_credentials_tenant_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
+	-Wl,--no-undefined
+
+# The DPoP module, auth0-credentials-dpop.so (credentials/dpop.h): the proofs of a DPoP session's
+# API calls, with libcrypto and not libcurl. Exports a0_dpop_module alone.
+credentials_auth0_credentials_dpop_la_SOURCES = credentials/dpop.c credentials/dpop.h
+credentials_auth0_credentials_dpop_la_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)
+credentials_auth0_credentials_dpop_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+credentials_auth0_credentials_dpop_la_LIBADD = lib/libauth0dpop.la lib/libauth0base.la $(CRYPTO_LIBS) \
+	$(CJSON_LIBS)
+credentials_auth0_credentials_dpop_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
 	-Wl,--no-undefined
 
 auth0includedir = $(includedir)/auth0

@@ -47,6 +47,9 @@ static const char *const code_names[] = {
 	[AUTH0_CREDENTIALS_UNKNOWN] = "UNKNOWN",
 	[AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED] = "VAULT_EXCHANGE_FAILED",
 	[AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN] = "NO_FEDERATED_TOKEN",
+	[AUTH0_CREDENTIALS_DPOP_MISSING_PARAMETER] = "DPOP_MISSING_PARAMETER",
+	[AUTH0_CREDENTIALS_DPOP_KEY_RETRIEVAL_FAILED] = "DPOP_KEY_RETRIEVAL_FAILED",
+	[AUTH0_CREDENTIALS_DPOP_GENERATION_FAILED] = "DPOP_GENERATION_FAILED",
 };
 
 const char *a0_cm_code_name(int code)
@@ -315,6 +318,10 @@ int a0_cm_exchange_record(const struct a0_record *main, const struct a0_tokens *
 	if ((r = a0_strdup_into(&n->client_auth, main->client_auth)) < 0)
 		goto out;
 	if ((r = fill_tokens(n, t, scope, issued)) < 0)
+		goto out;
+	/* A DPoP-bound answer is bound to the session's key: its record needs it for proofs. */
+	if (t->token_type && strcasecmp(t->token_type, "DPoP") == 0 &&
+	    (r = a0_strdup_into(&n->dpop_key, main->dpop_key)) < 0)
 		goto out;
 	/* Records of a session end with its refresh token: API and SSO records too. */
 	n->refresh_expires_at = main->refresh_expires_at;

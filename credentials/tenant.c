@@ -7,8 +7,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "credentials/tenant.h"
+#include "lib/dpop.h"
 #include "lib/error.h"
 #include "lib/util.h"
 
@@ -53,19 +55,47 @@ static int add_headers(struct a0_client *client, const struct a0_param *headers,
 	return r;
 }
 
+/*
+ * The record's DPoP key for client's requests (none for bearer tokens): every request of a
+ * DPoP-bound session proves possession of the key its tokens are bound to.
+ */
+static int use_dpop(const struct a0_record *main, struct a0_client *client,
+		    struct a0_dpop_session *session, struct a0_dpop_key **ret_key,
+		    struct a0_result *res)
+{
+	int r;
+
+	*ret_key = NULL;
+	if (!main->dpop_key)
+		return 0;
+	r = a0_dpop_key_import(main->dpop_key, strlen(main->dpop_key), ret_key);
+	if (r < 0) {
+		a0_format(res->description, sizeof(res->description),
+			  "the session's DPoP key is not a P-256 private key");
+		return r;
+	}
+	*session = (struct a0_dpop_session){ .key = *ret_key };
+	client->dpop = session;
+	return 0;
+}
+
 static int refresh(const struct a0_record *main, unsigned timeout, const char *scope,
 		   const char *audience, const struct a0_param *params, size_t n_params,
 		   const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
 		   struct a0_result *res)
 {
+	struct a0_dpop_session session;
+	struct a0_dpop_key *key = NULL;
 	struct a0_client client;
 	int r;
 
 	if ((r = connect_tenant(main, timeout, &client, res)) < 0)
 		return r;
-	if ((r = add_headers(&client, headers, n_headers, res)) == 0)
+	if ((r = add_headers(&client, headers, n_headers, res)) == 0 &&
+	    (r = use_dpop(main, &client, &session, &key, res)) == 0)
 		r = a0_grant_refresh(&client, main->refresh_token, scope, audience, params,
 				     n_params, ret, res);
+	a0_dpop_key_free(key);
 	a0_http_free(client.http);
 	return r;
 }
@@ -77,6 +107,7 @@ static int revoke(const struct a0_record *main, unsigned timeout, struct a0_resu
 
 	if ((r = connect_tenant(main, timeout, &client, res)) < 0)
 		return r;
+	/* RFC 7009's revocation takes no proof: the refresh token and the client suffice. */
 	r = a0_revoke(&client, main->refresh_token, res);
 	a0_http_free(client.http);
 	return r;

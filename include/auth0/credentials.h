@@ -52,6 +52,10 @@ enum auth0_credentials_code {
 	AUTH0_CREDENTIALS_VAULT_EXCHANGE_FAILED = 14, /* Token Vault refused, or cannot be asked */
 	AUTH0_CREDENTIALS_NO_FEDERATED_TOKEN =
 		15, /* Token Vault holds no token at the connection */
+	/* DPoP (names as react-native-auth0's DPoPErrorCodes) */
+	AUTH0_CREDENTIALS_DPOP_MISSING_PARAMETER = 16, /* a DPoP token's headers: no method, URL */
+	AUTH0_CREDENTIALS_DPOP_KEY_RETRIEVAL_FAILED = 17, /* no key, or not the token's */
+	AUTH0_CREDENTIALS_DPOP_GENERATION_FAILED = 18,    /* the proof could not be made */
 };
 
 enum auth0_credentials_keyring {
@@ -208,6 +212,19 @@ AUTH0_CREDENTIALS_API int
 auth0_credentials_vault_worker(struct auth0_credentials *c, const char *user_id,
 			       const char *connection, const char *login_hint, const char *scope,
 			       const char *audit_context, struct auth0_credentials_tokens **ret);
+/*
+ * The headers a session process sends with its request (method, url) to an API with the
+ * credentials t: "Authorization: Bearer <token>\n" for a bearer token (method and url may be
+ * NULL); for a DPoP-bound token (token_type "DPoP") "Authorization: DPoP <token>\n" and
+ * "DPoP: <proof>\n", the proof signed by the session's key for method (e.g. "GET") and url
+ * (its query and fragment left out) with ath, the token's hash. DPOP_MISSING_PARAMETER
+ * without method and url, DPOP_KEY_RETRIEVAL_FAILED when the keyring holds no key or not the
+ * one the token is bound to. Free *ret with auth0_credentials_secret_free().
+ */
+AUTH0_CREDENTIALS_API int auth0_credentials_dpop_headers(struct auth0_credentials *c,
+							 const struct auth0_credentials_tokens *t,
+							 const char *method, const char *url,
+							 char **ret);
 /* A session transfer token for native-to-web SSO. Free with auth0_credentials_sso_free(). */
 AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 						const struct auth0_credentials_param *params,
