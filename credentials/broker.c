@@ -22,6 +22,10 @@
 #endif
 
 #define NOT_RUNNING "no broker is running at "
+/* auth0-broker makes no DPoP proofs yet: a DPoP-bound refresh token would be refused. */
+#define NO_DPOP                                                                           \
+	"a DPoP-bound session of a confidential application cannot be refreshed through " \
+	"auth0-broker yet (it sends no DPoP proof); sign in with dpop = no for this application"
 
 const char a0_broker_socket_path[] = A0_BROKER_SOCKET_PATH;
 
@@ -131,6 +135,8 @@ static int refresh(const struct a0_record *main, unsigned timeout, const char *s
 	if (n_headers > 0)
 		return refuse(res, "extra request headers cannot be sent through auth0-broker "
 				   "(the application is confidential)");
+	if (main->dpop_key)
+		return refuse(res, NO_DPOP);
 	if (n_params > A0_BROKER_MAX_PARAMS)
 		return refuse(res, "too many extra parameters for auth0-broker");
 	if (!main->refresh_token)
@@ -175,6 +181,8 @@ static int vault(const struct a0_record *main, unsigned timeout, const char *con
 
 	if (!main->refresh_token)
 		return refuse(res, "no refresh token");
+	if (main->dpop_key)
+		return refuse(res, NO_DPOP);
 	if ((r = request_of(A0_BROKER_VAULT, main, scope, NULL, NULL, 0, &req)) < 0)
 		return r;
 	if (a0_strdup_into(&req->connection, connection) < 0 ||

@@ -736,6 +736,24 @@ static void test_broker_exchange_keys(void **state)
 		     "key 'group_map': 'admins' is not role:group");
 }
 
+/* dpop: a public application's setting (the broker sends no proofs). */
+static void test_dpop_key(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512], secret[128], text[512];
+
+	write_file(fx->path, "domain = a.com\nclient_id = x\ndpop = yes\n", 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_true(cfg->dpop);
+	a0_config_free(cfg);
+	snprintf(secret, sizeof(secret), "%s/secret", fx->dir);
+	write_file(secret, "s3cret\n", 0600);
+	snprintf(text, sizeof(text),
+		 "domain = a.com\nclient_id = x\ndpop = yes\nclient_secret_file = %s\n", secret);
+	expect_error(fx, text, "key 'dpop' is for a public application");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -760,6 +778,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_login_policy_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyring_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_exchange_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpop_key, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
