@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
@@ -76,8 +78,8 @@ static void dpop_login(const struct a0_dpop_key *key)
 {
 	struct a0_dpop_session session = { .key = key };
 	struct a0_client client = { .client_id = CLIENT, .dpop = &session };
-	struct a0_config cfg = { .realm = (char *)(uintptr_t)"Username-Password-Authentication",
-				 .scope = (char *)(uintptr_t)"openid profile offline_access" };
+	struct a0_config cfg = { .realm = (char *)(uintptr_t) "Username-Password-Authentication",
+				 .scope = (char *)(uintptr_t) "openid profile offline_access" };
 	struct a0_result res = { 0 };
 	struct a0_tokens *t = NULL;
 	struct a0_record *r = NULL;
@@ -252,6 +254,64 @@ static void test_another_key_is_refused(void **state)
 	a0_dpop_key_free(other);
 }
 
+/*
+ * kill -9 of the command during a DPoP refresh (the tenant holds its answer, then rotates
+ * whether or not the command is there to hear it): the next refresh still works, with the
+ * session's key, which the record never loses; no refresh was refused for its key or a reuse.
+ */
+static void test_kill_9_mid_refresh_keeps_key_and_token(void **state)
+{
+	unsigned seed = getenv("A0_SEED") ? (unsigned)strtoul(getenv("A0_SEED"), NULL, 10)
+					  : (unsigned)time(NULL);
+	struct a0_dpop_key *key = NULL;
+	struct a0_record *r = NULL;
+	char *exported = NULL, spec[160];
+	int killed = 0;
+	struct proc p, next;
+
+	print_message("DPoP kill -9 test: A0_SEED=%u\n", seed);
+	srand(seed);
+	assert_int_equal(a0_dpop_key_new(&key), 0);
+	assert_int_equal(a0_dpop_key_export(key, &exported), 0);
+	dpop_login(key);
+	for (int i = 0; i < 20; i++) {
+		int delay_ms = 100 + rand() % 200, kill_us = rand() % 400000;
+
+		fake_control(&f, "DELETE", "/__control/fault", NULL);
+		snprintf(spec, sizeof(spec),
+			 "{\"path\":\"/oauth/token\",\"kind\":\"delay\",\"seconds\":%.3f,"
+			 "\"count\":2}",
+			 delay_ms / 1000.0);
+		fake_control(&f, "POST", "/__control/fault", spec);
+		proc_start(&p, NULL, NULL,
+			   (const char *const[]){ "get", "--force-refresh", "--format", "token",
+						  NULL });
+		usleep((useconds_t)kill_us);
+		kill(p.pid, SIGKILL);
+		proc_finish(&p);
+		killed += p.status == 128 + SIGKILL;
+		proc_free(&p);
+		fake_control(&f, "DELETE", "/__control/fault", NULL);
+		if (HELPER(&next, NULL, "get", "--force-refresh", "--format", "token") != 0)
+			print_error("iteration %d (seed %u, delay %d ms, kill after %d us):\n", i,
+				    seed, delay_ms, kill_us);
+		assert_exit(&next, AUTH0_CREDENTIALS_OK);
+		proc_free(&next);
+		assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r), 0);
+		assert_non_null(r->dpop_key);
+		assert_true(strcmp(r->dpop_key, exported) == 0);
+		a0_record_free(r);
+		r = NULL;
+	}
+	print_message("DPoP kill -9 test: %d of 20 killed\n", killed);
+	assert_true(killed >= 5);
+	assert_int_equal(dpop_stat("binding_refused", "refresh_key_mismatch"), 0);
+	assert_int_equal(dpop_stat("binding_refused", "refresh_proof_missing"), 0);
+	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
+	a0_secret_free(exported);
+	a0_dpop_key_free(key);
+}
+
 /* A bearer session's headers with --dpop-*: its one Authorization header, unchanged. */
 static void test_bearer_session_unchanged(void **state)
 {
@@ -260,8 +320,8 @@ static void test_bearer_session_unchanged(void **state)
 
 	save_login(&f, login, CLIENT, f.port);
 	a0_secret_free(login);
-	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "header",
-		      "--dpop-method", "GET", "--dpop-url", "https://api.example.com/x");
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "header", "--dpop-method",
+		      "GET", "--dpop-url", "https://api.example.com/x");
 	assert_true(strncmp(p.stdout_text, "Authorization: Bearer ", 22) == 0);
 	assert_null(strstr(p.stdout_text, "DPoP"));
 	proc_free(&p);
@@ -276,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup(test_refresh_proves_the_same_key, setup),
 		cmocka_unit_test_setup(test_headers_for_one_request, setup),
 		cmocka_unit_test_setup(test_another_key_is_refused, setup),
+		cmocka_unit_test_setup(test_kill_9_mid_refresh_keeps_key_and_token, setup),
 		cmocka_unit_test_setup(test_bearer_session_unchanged, setup),
 	};
 

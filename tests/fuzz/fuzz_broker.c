@@ -24,13 +24,25 @@ static void request(const char *data, size_t size)
 		FUZZ_CHECK(r == NULL);
 		return;
 	}
-	FUZZ_CHECK(r->domain && r->client_id && r->refresh_token);
+	/* The operation's own members (protocol.h): a session's record, or a subject of the
+	 * caller's with a connection. */
+	if (r->op == A0_BROKER_EXCHANGE || r->op == A0_BROKER_WORKER)
+		FUZZ_CHECK(!r->domain && !r->client_id && !r->refresh_token && r->connection &&
+			   (r->op == A0_BROKER_EXCHANGE ? r->access_token && !r->subject
+							: r->subject && !r->access_token));
+	else
+		FUZZ_CHECK(r->domain && r->client_id && r->refresh_token && !r->access_token &&
+			   !r->subject && !r->audit_context);
 	FUZZ_CHECK(r->n_params <= A0_BROKER_MAX_PARAMS);
-	FUZZ_CHECK(r->op == A0_BROKER_REFRESH || (!r->audience && !r->scope && !r->n_params));
+	FUZZ_CHECK(r->op == A0_BROKER_REFRESH || (!r->audience && !r->n_params));
+	FUZZ_CHECK(r->op != A0_BROKER_REVOKE || !r->scope);
 	if (a0_broker_request_format(r, &json, &len) == 0) {
 		FUZZ_CHECK(a0_broker_request_parse(json, len, &again, why, sizeof(why)) == 0);
 		FUZZ_CHECK(again->op == r->op && again->n_params == r->n_params);
-		FUZZ_CHECK(strcmp(again->refresh_token, r->refresh_token) == 0);
+		FUZZ_CHECK(!r->refresh_token ||
+			   strcmp(again->refresh_token, r->refresh_token) == 0);
+		FUZZ_CHECK(!r->access_token || strcmp(again->access_token, r->access_token) == 0);
+		FUZZ_CHECK(!r->subject || strcmp(again->subject, r->subject) == 0);
 		a0_broker_request_free(again);
 		a0_secret_free(json);
 	}

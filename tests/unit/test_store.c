@@ -339,7 +339,7 @@ static void test_timeout_after_every_save(void **state)
 
 static void test_load_bad_payloads(void **state)
 {
-	static const char v3[] = "pam_auth0-record 3\naccess_token 2\nAT\n";
+	static const char v4[] = "pam_auth0-record 4\naccess_token 2\nAT\n";
 	struct a0_record *r = sample("rt"), *back = NULL;
 	size_t len;
 	char *p = serialize(r, &len);
@@ -348,7 +348,7 @@ static void test_load_bad_payloads(void **state)
 	assert_true(add_key("user", "pam_auth0:main", "garbage", 7, KEY_SPEC_SESSION_KEYRING) > 0);
 	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back),
 			 A0_ERR_MALFORMED);
-	assert_true(add_key("user", "pam_auth0:main", v3, sizeof(v3) - 1,
+	assert_true(add_key("user", "pam_auth0:main", v4, sizeof(v4) - 1,
 			    KEY_SPEC_SESSION_KEYRING) > 0);
 	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &back),
 			 A0_ERR_VERSION);
