@@ -144,8 +144,13 @@ out:
 	return r;
 }
 
-int a0_client_assertion(const struct a0_client_key *k, const char *client_id, const char *domain,
-			char **ret)
+/*
+ * Sign a JWT of typ for the tenant at domain: iss client_id, sub, aud https://DOMAIN/, iat now,
+ * exp lifetime later, a random jti, and audit_context when not NULL.
+ */
+static int sign_claims(const struct a0_client_key *k, const char *typ, const char *client_id,
+		       const char *domain, const char *sub, long lifetime,
+		       const char *audit_context, char **ret)
 {
 	char jti[33], *aud = NULL;
 	cJSON *o = NULL;
@@ -161,49 +166,33 @@ int a0_client_assertion(const struct a0_client_key *k, const char *client_id, co
 	}
 	o = cJSON_CreateObject();
 	if (!o || !cJSON_AddStringToObject(o, "iss", client_id) ||
-	    !cJSON_AddStringToObject(o, "sub", client_id) ||
-	    !cJSON_AddStringToObject(o, "aud", aud) ||
+	    !cJSON_AddStringToObject(o, "sub", sub) || !cJSON_AddStringToObject(o, "aud", aud) ||
 	    !cJSON_AddNumberToObject(o, "iat", (double)now) ||
-	    !cJSON_AddNumberToObject(o, "exp", (double)(now + A0_ASSERTION_LIFETIME)) ||
-	    !cJSON_AddStringToObject(o, "jti", jti))
+	    !cJSON_AddNumberToObject(o, "exp", (double)(now + lifetime)) ||
+	    !cJSON_AddStringToObject(o, "jti", jti) ||
+	    (audit_context && !cJSON_AddStringToObject(o, "audit_context", audit_context)))
 		goto out;
-	r = sign_jwt(k, "JWT", o, ret);
+	r = sign_jwt(k, typ, o, ret);
 out:
 	free(aud);
 	cJSON_Delete(o);
 	return r;
 }
 
+int a0_client_assertion(const struct a0_client_key *k, const char *client_id, const char *domain,
+			char **ret)
+{
+	return sign_claims(k, "JWT", client_id, domain, client_id, A0_ASSERTION_LIFETIME, NULL,
+			   ret);
+}
+
 int a0_worker_token(const struct a0_client_key *k, const char *client_id, const char *domain,
 		    const char *subject, const char *audit_context, char **ret)
 {
-	char jti[33], *aud = NULL;
-	cJSON *o = NULL;
-	time_t now = time(NULL);
 	size_t n = audit_context ? strlen(audit_context) : 0;
-	int r;
 
 	if (!subject || !*subject || n == 0 || n > A0_WORKER_MAX_AUDIT)
 		return A0_ERR_INVALID;
-	if ((r = new_jti(jti)) < 0)
-		return r;
-	r = A0_ERR_NOMEM;
-	if (asprintf(&aud, "https://%s/", domain) < 0) {
-		aud = NULL;
-		goto out;
-	}
-	o = cJSON_CreateObject();
-	if (!o || !cJSON_AddStringToObject(o, "iss", client_id) ||
-	    !cJSON_AddStringToObject(o, "sub", subject) ||
-	    !cJSON_AddStringToObject(o, "aud", aud) ||
-	    !cJSON_AddNumberToObject(o, "iat", (double)now) ||
-	    !cJSON_AddNumberToObject(o, "exp", (double)(now + A0_WORKER_LIFETIME)) ||
-	    !cJSON_AddStringToObject(o, "jti", jti) ||
-	    !cJSON_AddStringToObject(o, "audit_context", audit_context))
-		goto out;
-	r = sign_jwt(k, A0_WORKER_TYP, o, ret);
-out:
-	free(aud);
-	cJSON_Delete(o);
-	return r;
+	return sign_claims(k, A0_WORKER_TYP, client_id, domain, subject, A0_WORKER_LIFETIME,
+			   audit_context, ret);
 }
