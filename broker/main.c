@@ -42,7 +42,6 @@
 #include "broker/protocol.h"
 #include "lib/assertion.h"
 #include "lib/auth0.h"
-#include "lib/base64url.h"
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/idtoken.h"
@@ -284,20 +283,14 @@ static void account_name(uid_t uid, char *buf, size_t size)
  */
 static char *claimed_subject(const char *token)
 {
-	const char *dot = strchr(token, '.'), *end = dot ? strchr(dot + 1, '.') : NULL;
-	unsigned char *payload = NULL;
-	size_t len = 0;
 	cJSON *claims = NULL;
 	char *sub = NULL;
 	const char *s;
 
-	if (!end || a0_b64url_decode(dot + 1, (size_t)(end - dot - 1), &payload, &len) < 0)
-		return NULL;
-	if (a0_json_parse((const char *)payload, len, &claims) == 0 &&
-	    (s = a0_json_string(claims, "sub")) && strlen(s) <= A0_BROKER_MAX_SUBJECT)
+	if (a0_json_jwt_claims(token, &claims) == 0 && (s = a0_json_string(claims, "sub")) &&
+	    strlen(s) <= A0_BROKER_MAX_SUBJECT)
 		sub = strdup(s);
 	a0_json_free(claims);
-	a0_wipe_free(payload, len);
 	return sub;
 }
 
@@ -573,8 +566,8 @@ static void dispatch(struct broker *b, size_t i)
 		goto out;
 	}
 	if (child == 0) {
-		(void)signal(SIGTERM, SIG_DFL);
-		(void)signal(SIGINT, SIG_DFL);
+		/* SIGTERM, SIGINT and SIGHUP stay blocked (forked outside ppoll): a stop lets
+		 * this one request finish and answer (auth0-broker(8) STOPPING). */
 		(void)close(b->lfd);
 		for (size_t j = 0; j < b->n_conns; j++)
 			if (j != i)

@@ -32,7 +32,6 @@
 #include "keyring/store.h"
 #include "lib/error.h"
 #include "lib/json.h"
-#include "lib/jwt.h"
 #include "lib/secret.h"
 #include "lib/util.h"
 
@@ -528,16 +527,11 @@ static int failed(struct auth0_credentials *c, int code, const char *fmt, ...)
 /* The "sub"-less claim cnf.jkt of a JWT access token into out, or "" (not a JWT, no cnf). */
 static void token_jkt(const char *token, char out[A0_DPOP_JKT_LEN + 1])
 {
-	const char *dot = strchr(token, '.'), *end = dot ? strchr(dot + 1, '.') : NULL;
-	unsigned char *payload = NULL;
-	size_t len = 0;
 	cJSON *claims = NULL;
 	const char *jkt;
 
 	out[0] = '\0';
-	if (!end || a0_b64url_decode(dot + 1, (size_t)(end - dot - 1), &payload, &len) < 0)
-		return;
-	if (a0_json_parse((const char *)payload, len, &claims) == 0 &&
+	if (a0_json_jwt_claims(token, &claims) == 0 &&
 	    (jkt = cJSON_GetStringValue(
 		     cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims,
 										       "cnf"),
@@ -545,8 +539,6 @@ static void token_jkt(const char *token, char out[A0_DPOP_JKT_LEN + 1])
 	    strlen(jkt) == A0_DPOP_JKT_LEN)
 		memcpy(out, jkt, A0_DPOP_JKT_LEN + 1);
 	a0_json_free(claims);
-	explicit_bzero(payload, len);
-	free(payload);
 }
 
 AUTH0_CREDENTIALS_API int auth0_credentials_dpop_headers(struct auth0_credentials *c,

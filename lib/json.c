@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base64url.h"
 #include "lib/error.h"
 #include "lib/json.h"
 #include "lib/secret.h"
@@ -129,4 +130,28 @@ char *a0_json_print(cJSON *root)
 		a0_wipe_free(buf, size);
 	}
 	return NULL;
+}
+
+int a0_json_jwt_claims(const char *token, cJSON **ret)
+{
+	const char *dot = token ? strchr(token, '.') : NULL,
+		   *end = dot ? strchr(dot + 1, '.') : NULL;
+	unsigned char *payload = NULL;
+	size_t len = 0;
+	cJSON *claims = NULL;
+	int r;
+
+	if (!end || strchr(end + 1, '.'))
+		return A0_ERR_MALFORMED;
+	if ((r = a0_b64url_decode(dot + 1, (size_t)(end - dot - 1), &payload, &len)) < 0)
+		return r == A0_ERR_NOMEM ? r : A0_ERR_MALFORMED;
+	r = a0_json_parse((const char *)payload, len, &claims);
+	a0_wipe_free(payload, len);
+	if (r == 0 && !cJSON_IsObject(claims)) {
+		a0_json_free(claims);
+		r = A0_ERR_MALFORMED;
+	}
+	if (r == 0)
+		*ret = claims;
+	return r;
 }

@@ -18,6 +18,14 @@
 int a0_json_parse(const char *text, size_t len, cJSON **ret);
 
 /*
+ * The claims of a compact JWS (header.payload.signature), NOT verified: only for a token some
+ * party that checks signatures has already accepted (a log line after the tenant took it, the
+ * cnf.jkt of a token compared with a key this process holds). 0 and *ret (free with
+ * a0_json_free); A0_ERR_MALFORMED; A0_ERR_NOMEM. The decoded payload is wiped.
+ */
+int a0_json_jwt_claims(const char *token, cJSON **ret);
+
+/*
  * cJSON's allocator hooks are global to the process and would outlive this module after
  * pam_end() unloads it, so secrets in JSON are wiped by walking the tree instead.
  */

@@ -1040,10 +1040,38 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* a0_json_jwt_claims: the payload of a compact JWS as it says, unverified; anything else
+ * malformed. */
+static void test_unverified_claims(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"abc",
+		"a.b",
+		"a.b.c.d",
+		"x.!!!.y",
+		"x.bm90IGpzb24.y" /* "not json" */,
+		"x.WzFd.y" /* "[1]" */,
+	};
+	cJSON *claims = NULL;
+
+	assert_int_equal(a0_json_jwt_claims(NULL, &claims), A0_ERR_MALFORMED);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(a0_json_jwt_claims(bad[i], &claims), A0_ERR_MALFORMED);
+	/* {"sub":"auth0|1","cnf":{"jkt":"K"}} */
+	assert_int_equal(a0_json_jwt_claims("h.eyJzdWIiOiJhdXRoMHwxIiwiY25mIjp7ImprdCI6IksifX0.s",
+					    &claims),
+			 0);
+	assert_string_equal(a0_json_string(claims, "sub"), "auth0|1");
+	assert_string_equal(a0_json_string(cJSON_GetObjectItem(claims, "cnf"), "jkt"), "K");
+	a0_json_free(claims);
+}
+
 int main(void)
 {
 #define C(name) cmocka_unit_test_setup_teardown(name, cache_setup, cache_teardown)
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unverified_claims),
 		cmocka_unit_test(test_b64url),
 		cmocka_unit_test(test_b64url_encode),
 		cmocka_unit_test(test_good_tokens),
