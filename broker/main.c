@@ -295,6 +295,30 @@ static char *claimed_subject(const char *token)
 }
 
 /*
+ * The caller's DPoP proof, if any, is for the request the broker is about to make: POST to the
+ * tenant's token endpoint. The tenant checks its signature, key and time; this keeps a proof
+ * made for something else (or not a JWT at all) from being sent in the caller's name.
+ */
+static int dpop_proof_check(const struct a0_client *client, const char *proof, char *why,
+			    size_t whylen)
+{
+	char htu[A0_DPOP_MAX_HTU + 1];
+	cJSON *claims = NULL;
+	const char *htm, *u;
+	int r = 0;
+
+	a0_format(htu, sizeof(htu), "%s/oauth/token", a0_http_base(client->http));
+	if (a0_json_jwt_claims(proof, &claims) < 0 || !(htm = a0_json_string(claims, "htm")) ||
+	    !(u = a0_json_string(claims, "htu")) || strcmp(htm, "POST") != 0 ||
+	    strcmp(u, htu) != 0) {
+		a0_format(why, whylen, "the DPoP proof is not one for POST %s", htu);
+		r = A0_ERR_INVALID;
+	}
+	a0_json_free(claims);
+	return r;
+}
+
+/*
  * The subject token of Token Vault's privileged worker exchange for the caller: a JWT naming
  * req->subject, signed with the application's key, whose audit context says which host and
  * uid asked (then the caller's words).
@@ -351,6 +375,9 @@ static int serve(struct broker *b, const struct conn *c, const struct a0_broker_
 		r = a0_revoke(&client, req->refresh_token, &res);
 		goto out;
 	}
+	if (req->dpop && (r = dpop_proof_check(&client, req->dpop, why, sizeof(why))) < 0)
+		goto out;
+	client.dpop_proof = req->dpop;
 	if (req->op == A0_BROKER_EXCHANGE) {
 		/* As the API's Custom API Client: the access token was issued for its API. */
 		client.client_id = cfg->broker_api_client_id;

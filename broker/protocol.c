@@ -31,6 +31,8 @@
 #define MAX_CLIENT_ID 128
 #define MAX_AUDIENCE 1024
 #define MAX_SCOPE 4096
+/* A DPoP proof: a compact JWS of a header with a P-256 JWK and a few claims. */
+#define MAX_DPOP_PROOF 2048
 /* Bounds of the response's texts (tokens: A0_MAX_TOKEN). */
 #define MAX_TOKEN_TYPE 64
 #define MAX_ISSUED_TOKEN_TYPE 256
@@ -102,6 +104,7 @@ void a0_broker_request_free(struct a0_broker_request *r)
 	a0_secret_free(r->access_token);
 	free(r->subject);
 	free(r->audit_context);
+	a0_secret_free(r->dpop);
 	for (size_t i = 0; i < r->n_params; i++) {
 		/* The request owns them (protocol.h): const only in struct a0_param. */
 		free((char *)(uintptr_t)r->params[i].key);
@@ -237,6 +240,11 @@ static int take_member(const cJSON *c, struct a0_broker_request *r, bool *have_o
 			return rr;
 		return (r->audit_context = strdup(s)) ? 0 : A0_ERR_NOMEM;
 	}
+	if (strcmp(c->string, "dpop") == 0) {
+		if ((rr = text_of(c, MAX_DPOP_PROOF, A0_TEXT_TOKEN, &s, why, whylen)) < 0)
+			return rr;
+		return (r->dpop = a0_secret_dup(s)) ? 0 : A0_ERR_NOMEM;
+	}
 	return malformed(why, whylen, "unknown member '%.64s'", c->string);
 }
 
@@ -253,11 +261,12 @@ enum {
 	M_ACCESS_TOKEN = 1 << 8,
 	M_SUBJECT = 1 << 9,
 	M_AUDIT_CONTEXT = 1 << 10,
+	M_DPOP = 1 << 11,
 };
 
 static const char *const member_names[] = {
 	"domain",     "client_id",  "refresh_token", "audience", "scope",         "params",
-	"connection", "login_hint", "access_token",  "subject",  "audit_context",
+	"connection", "login_hint", "access_token",  "subject",  "audit_context", "dpop",
 };
 
 /* Per operation: the members it needs, and those it may have besides. */
@@ -265,10 +274,10 @@ static const struct {
 	unsigned need, may;
 } shapes[] = {
 	[A0_BROKER_REFRESH] = { M_DOMAIN | M_CLIENT_ID | M_REFRESH_TOKEN,
-				M_AUDIENCE | M_SCOPE | M_PARAMS },
+				M_AUDIENCE | M_SCOPE | M_PARAMS | M_DPOP },
 	[A0_BROKER_REVOKE] = { M_DOMAIN | M_CLIENT_ID | M_REFRESH_TOKEN, 0 },
 	[A0_BROKER_VAULT] = { M_DOMAIN | M_CLIENT_ID | M_REFRESH_TOKEN | M_CONNECTION,
-			      M_SCOPE | M_LOGIN_HINT },
+			      M_SCOPE | M_LOGIN_HINT | M_DPOP },
 	[A0_BROKER_EXCHANGE] = { M_ACCESS_TOKEN | M_CONNECTION, M_SCOPE | M_LOGIN_HINT },
 	[A0_BROKER_WORKER] = { M_SUBJECT | M_CONNECTION, M_SCOPE | M_LOGIN_HINT | M_AUDIT_CONTEXT },
 };
@@ -280,7 +289,7 @@ static unsigned members_of(const struct a0_broker_request *r)
 	       (r->scope ? M_SCOPE : 0) | (r->params || r->n_params ? M_PARAMS : 0) |
 	       (r->connection ? M_CONNECTION : 0) | (r->login_hint ? M_LOGIN_HINT : 0) |
 	       (r->access_token ? M_ACCESS_TOKEN : 0) | (r->subject ? M_SUBJECT : 0) |
-	       (r->audit_context ? M_AUDIT_CONTEXT : 0);
+	       (r->audit_context ? M_AUDIT_CONTEXT : 0) | (r->dpop ? M_DPOP : 0);
 }
 
 /* Has r exactly the members its operation needs and may have? 0, or A0_ERR_MALFORMED (why). */
@@ -405,7 +414,8 @@ int a0_broker_request_format(const struct a0_broker_request *r, char **ret, size
 	    (r->audience && !cJSON_AddStringToObject(root, "audience", r->audience)) ||
 	    (r->scope && !cJSON_AddStringToObject(root, "scope", r->scope)) ||
 	    (r->connection && !cJSON_AddStringToObject(root, "connection", r->connection)) ||
-	    (r->login_hint && !cJSON_AddStringToObject(root, "login_hint", r->login_hint)))
+	    (r->login_hint && !cJSON_AddStringToObject(root, "login_hint", r->login_hint)) ||
+	    (r->dpop && !cJSON_AddStringToObject(root, "dpop", r->dpop)))
 		goto out;
 	if (r->n_params > 0) {
 		params = cJSON_AddObjectToObject(root, "params");

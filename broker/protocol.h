@@ -15,12 +15,14 @@
  *
  * Request: {"v":1, "op":OP, ...}, per OP (D and C, "domain" and "client_id", must be the
  * broker's own: the record's tenant and application):
- *   "refresh"  D, C, "refresh_token" (a secret), optional "audience", "scope", and "params" (an
+ *   "refresh"  D, C, "refresh_token" (a secret), optional "audience", "scope", "params" (an
  *              object of string values: extra form parameters, each name on the broker's
- *              allow-list);
+ *              allow-list) and "dpop" (a DPoP proof the caller made with its session's key for
+ *              POST https://D/oauth/token: the refresh token is DPoP-bound);
  *   "revoke"   D, C, "refresh_token";
  *   "vault"    D, C, "refresh_token", "connection" (on the broker's broker_connections),
- *              optional "login_hint" and "scope": Token Vault's refresh-token exchange;
+ *              optional "login_hint", "scope" and "dpop" (as for refresh): Token Vault's
+ *              refresh-token exchange;
  *   "exchange" "access_token" (a secret: an Auth0 access token a service of this host was
  *              given), "connection", optional "login_hint" and "scope": Token Vault's
  *              access-token exchange, as the broker's Custom API Client, for a caller uid and
@@ -75,6 +77,7 @@ struct a0_broker_request {
 	char *access_token;  /* exchange: the subject token (a secret) */
 	char *subject;       /* worker: the Auth0 user id */
 	char *audit_context; /* worker: may be NULL */
+	char *dpop;          /* refresh, vault: the caller's DPoP proof; may be NULL */
 };
 
 /* The operation's name in the protocol ("refresh", "revoke", ...); NULL for none. */

@@ -13,6 +13,7 @@
 
 #include "broker/protocol.h"
 #include "credentials/broker.h"
+#include "credentials/dpop.h"
 #include "lib/error.h"
 #include "lib/secret.h"
 #include "lib/util.h"
@@ -22,10 +23,6 @@
 #endif
 
 #define NOT_RUNNING "no broker is running at "
-/* auth0-broker makes no DPoP proofs yet: a DPoP-bound refresh token would be refused. */
-#define NO_DPOP                                                                           \
-	"a DPoP-bound session of a confidential application cannot be refreshed through " \
-	"auth0-broker yet (it sends no DPoP proof); sign in with dpop = no for this application"
 
 const char a0_broker_socket_path[] = A0_BROKER_SOCKET_PATH;
 
@@ -123,6 +120,29 @@ out:
 	return r;
 }
 
+/*
+ * A DPoP-bound session's proof for the broker's request, POST to the tenant's token endpoint,
+ * made here with the session's key: the broker never holds the key (broker/protocol.h).
+ */
+static int add_proof(const struct a0_record *main, struct a0_broker_request *req,
+		     struct a0_result *res)
+{
+	const struct a0_dpop_module *m;
+	char htu[A0_DPOP_MAX_HTU + 1];
+	int r;
+
+	if (!main->dpop_key)
+		return 0;
+	if ((r = a0_dpop_module_load(&m, res->description, sizeof(res->description))) < 0)
+		return r;
+	if (snprintf(htu, sizeof(htu), "https://%s/oauth/token", main->domain) >= (int)sizeof(htu))
+		return refuse(res, "the record's domain is too long for a DPoP proof");
+	if ((r = m->proof(main->dpop_key, "POST", htu, NULL, &req->dpop)) < 0)
+		a0_format(res->description, sizeof(res->description),
+			  "no DPoP proof with the session's key: %s", a0_strerror(r));
+	return r;
+}
+
 static int refresh(const struct a0_record *main, unsigned timeout, const char *scope,
 		   const char *audience, const struct a0_param *params, size_t n_params,
 		   const struct a0_param *headers, size_t n_headers, struct a0_tokens **ret,
@@ -135,15 +155,13 @@ static int refresh(const struct a0_record *main, unsigned timeout, const char *s
 	if (n_headers > 0)
 		return refuse(res, "extra request headers cannot be sent through auth0-broker "
 				   "(the application is confidential)");
-	if (main->dpop_key)
-		return refuse(res, NO_DPOP);
 	if (n_params > A0_BROKER_MAX_PARAMS)
 		return refuse(res, "too many extra parameters for auth0-broker");
 	if (!main->refresh_token)
 		return refuse(res, "no refresh token");
 	if ((r = request_of(A0_BROKER_REFRESH, main, scope, audience, params, n_params, &req)) < 0)
 		return r;
-	if ((r = a0_broker_send(req, timeout, &t, res)) < 0)
+	if ((r = add_proof(main, req, res)) < 0 || (r = a0_broker_send(req, timeout, &t, res)) < 0)
 		goto out;
 	if (!t) {
 		a0_format(res->description, sizeof(res->description),
@@ -181,8 +199,6 @@ static int vault(const struct a0_record *main, unsigned timeout, const char *con
 
 	if (!main->refresh_token)
 		return refuse(res, "no refresh token");
-	if (main->dpop_key)
-		return refuse(res, NO_DPOP);
 	if ((r = request_of(A0_BROKER_VAULT, main, scope, NULL, NULL, 0, &req)) < 0)
 		return r;
 	if (a0_strdup_into(&req->connection, connection) < 0 ||
@@ -190,6 +206,8 @@ static int vault(const struct a0_record *main, unsigned timeout, const char *con
 		r = A0_ERR_NOMEM;
 		goto out;
 	}
+	if ((r = add_proof(main, req, res)) < 0)
+		goto out;
 	if ((r = a0_broker_send(req, timeout, &t, res)) < 0)
 		goto out;
 	if (!t) {

@@ -203,6 +203,16 @@ static int load_module(const char *file, const char *symbol, const void **ret, c
 	return 0;
 }
 
+int a0_dpop_module_load(const struct a0_dpop_module **ret, char *err, size_t errlen)
+{
+	const void *m;
+	int r = load_module(A0_DPOP_MODULE, A0_DPOP_SYMBOL, &m, err, errlen);
+
+	if (r == 0)
+		*ret = m;
+	return r;
+}
+
 static int load_tenant(struct auth0_credentials *c, char *err, size_t errlen)
 {
 	const void *t;
@@ -548,7 +558,6 @@ AUTH0_CREDENTIALS_API int auth0_credentials_dpop_headers(struct auth0_credential
 {
 	struct a0_record *main = NULL;
 	char *proof = NULL, *text = NULL, jkt[A0_DPOP_JKT_LEN + 1], bound[A0_DPOP_JKT_LEN + 1];
-	const void *m;
 	int code, r;
 
 	c->cm.message[0] = '\0';
@@ -574,12 +583,10 @@ AUTH0_CREDENTIALS_API int auth0_credentials_dpop_headers(struct auth0_credential
 		goto out;
 	}
 	if (!c->dpop) {
-		if ((r = load_module(A0_DPOP_MODULE, A0_DPOP_SYMBOL, &m, c->cm.message,
-				     sizeof(c->cm.message))) < 0) {
+		if ((r = a0_dpop_module_load(&c->dpop, c->cm.message, sizeof(c->cm.message))) < 0) {
 			code = AUTH0_CREDENTIALS_UNKNOWN;
 			goto out;
 		}
-		c->dpop = m;
 	}
 	/* The key must be the one the token is bound to (cnf.jkt), when the token says. */
 	token_jkt(t->access_token, bound);

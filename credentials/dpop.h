@@ -31,4 +31,8 @@ struct a0_dpop_module {
 	int (*thumbprint)(const char *key_text, char out[A0_DPOP_JKT_LEN + 1]);
 };
 
+/* The module, loaded once from the library's directory (credentials.c): 0 and *ret, or
+ * A0_ERR_SYSTEM with the reason in err. */
+int a0_dpop_module_load(const struct a0_dpop_module **ret, char *err, size_t errlen);
+
 #endif

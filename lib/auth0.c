@@ -61,6 +61,8 @@ static int proof_for(struct a0_client *c, const char *path, bool post, char **re
 	char htu[A0_DPOP_MAX_HTU + 1];
 
 	*ret = NULL;
+	if (!c->dpop && c->dpop_proof)
+		return post && (*ret = strdup(c->dpop_proof)) == NULL ? A0_ERR_NOMEM : 0;
 	if (!c->dpop)
 		return 0;
 	if (snprintf(htu, sizeof(htu), "%s%s", a0_http_base(c->http), path) >= (int)sizeof(htu))

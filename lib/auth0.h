@@ -86,6 +86,10 @@ struct a0_client {
 	/* DPoP: a proof with each /oauth/token request; a use_dpop_nonce answer is retried once
 	 * with the nonce it gave. NULL: bearer tokens. */
 	struct a0_dpop_session *dpop;
+	/* Or a proof its key's holder made for POST <domain>/oauth/token (auth0-broker's caller
+	 * keeps the key): sent once with the token request, never again (a use_dpop_nonce answer
+	 * goes back to its maker). NULL: none. */
+	const char *dpop_proof;
 };
 
 struct a0_authenticator {

@@ -905,11 +905,6 @@ static int finish_config(struct a0_config *cfg, const char *path, char *err, siz
 	    (r = pairs_check(&cfg->broker_workers, path, "broker_workers", "user:connection", err,
 			     errlen)) < 0)
 		return r;
-	if (cfg->dpop && (cfg->client_secret_file || cfg->client_private_key_file))
-		return fail(err, errlen, NULL,
-			    "%s: key 'dpop' is for a public application for now: auth0-broker, "
-			    "which refreshes a confidential one's sessions, sends no DPoP proofs",
-			    path);
 	if (cfg->broker_exchange.n &&
 	    (!cfg->broker_api_client_id || !cfg->broker_api_client_secret_file))
 		return fail(err, errlen, NULL,

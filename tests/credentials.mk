@@ -21,14 +21,14 @@ tests_credentials_test_capi_LDADD = credentials/libauth0-credentials.la $(CREDEN
 # A confidential application's records (client_auth "broker"): the command with the installed
 # library's socket, and the C API of the library's test build (its socket in the build tree,
 # where the test starts auth0-broker, $A0_BROKER, when it is built). The store, to mark a saved
-# record as the module marks a confidential login's.
+# record as the module marks a confidential login's; the core, for a DPoP sign-in.
 tests_credentials_test_broker_SOURCES = tests/credentials/test_broker.c \
 	tests/credentials/common.c tests/credentials/common.h $(TEST_USER)
 tests_credentials_test_broker_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS) \
 	-DA0_TEST_BROKER_SOCKET='"$(CREDENTIALS_TEST_BROKER_SOCKET)"'
-tests_credentials_test_broker_CFLAGS = $(CREDENTIALS_TEST_CFLAGS)
+tests_credentials_test_broker_CFLAGS = $(CREDENTIALS_TEST_CFLAGS) $(CURL_CFLAGS)
 tests_credentials_test_broker_LDADD = credentials/libauth0-credentials-test.la \
-	keyring/libauth0store.la lib/libauth0base.la $(CREDENTIALS_TEST_LIBS)
+	keyring/libauth0store.la lib/libauth0core.la $(CREDENTIALS_TEST_LIBS)
 
 # A DPoP-bound session: the sign-in by lib/auth0.c (the core), the rest by the command.
 tests_credentials_test_dpop_SOURCES = tests/credentials/test_dpop.c \

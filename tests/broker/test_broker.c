@@ -28,11 +28,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "broker/protocol.h"
+#include "lib/base64url.h"
 #include "lib/error.h"
 #include "lib/util.h"
 #include "tests/common/assert.h"
@@ -369,6 +371,56 @@ static void test_allow_list(void **state)
 	assert_null(strstr(why, alice_rt));
 }
 
+/* An unsigned JWT of claims (the broker reads a proof's claims; the tenant checks the rest). */
+static char *jwt_of(const char *claims)
+{
+	const char header[] = "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\"}";
+	char *h = NULL, *c = NULL, *out = NULL;
+
+	assert_int_equal(a0_b64url_encode(header, strlen(header), &h), 0);
+	assert_int_equal(a0_b64url_encode(claims, strlen(claims), &c), 0);
+	assert_true(asprintf(&out, "%s.%s.c2ln", h, c) > 0);
+	free(h);
+	free(c);
+	return out;
+}
+
+/* A refresh with a DPoP proof made for another request than the broker's is refused unsent. */
+static void test_dpop_proof_for_another_request(void **state)
+{
+	char d[64], c[64], rt[4096], claims[512], why[256] = "";
+	const struct {
+		const char *htm, *host, *path;
+	} wrong[] = { { "GET", domain, "/oauth/token" },
+		      { "POST", domain, "/userinfo" },
+		      { "POST", "evil.example", "/oauth/token" } };
+	int before = fake_count(&f, "/oauth/token", NULL), err = 0;
+
+	snprintf(d, sizeof(d), "%s", domain);
+	snprintf(c, sizeof(c), "%s", CLIENT_ID);
+	snprintf(rt, sizeof(rt), "%s", alice_rt);
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		struct a0_broker_request req = {
+			.op = A0_BROKER_REFRESH, .domain = d, .client_id = c, .refresh_token = rt
+		};
+		struct a0_tokens *t = NULL;
+		struct a0_result res = { 0 };
+
+		snprintf(claims, sizeof(claims),
+			 "{\"jti\":\"j%zu\",\"htm\":\"%s\",\"htu\":\"https://%s%s\",\"iat\":%lld}",
+			 i, wrong[i].htm, wrong[i].host, wrong[i].path, (long long)time(NULL));
+		req.dpop = jwt_of(claims);
+		assert_int_equal(a0_broker_call(sock, &req, 15, &err, &res, &t, why, sizeof(why)),
+				 0);
+		assert_a0(err, A0_ERR_INVALID);
+		assert_non_null(strstr(res.description, "is not one for POST"));
+		assert_null(t);
+		a0_result_clear(&res);
+		free(req.dpop);
+	}
+	assert_int_equal(fake_count(&f, "/oauth/token", NULL), before);
+}
+
 static int raw_connect(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -644,6 +696,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refresh),
 		cmocka_unit_test(test_allow_list),
+		cmocka_unit_test(test_dpop_proof_for_another_request),
 		cmocka_unit_test(test_malformed_flood),
 		cmocka_unit_test(test_slow_loris),
 		cmocka_unit_test(test_subject_binding),

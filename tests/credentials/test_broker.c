@@ -12,6 +12,9 @@
  *   refresh token is persisted, and works for the next refresh. When the broker's child
  *   performing the refresh is killed mid-request, the get fails with NO_NETWORK naming the
  *   broker and the record stays byte for byte, its refresh token the old one.
+ * - A DPoP-bound session of the confidential application: its refresh through the broker
+ *   carries the session's own proof (the tenant binds the new tokens to the same key), and a
+ *   record whose key is not the tokens' is refused by the tenant and left as it was.
  */
 #include "config.h"
 
@@ -41,6 +44,9 @@
 
 #include "keyring/record.h"
 #include "keyring/store.h"
+#include "lib/auth0.h"
+#include "lib/dpop.h"
+#include "lib/http.h"
 #include "lib/idtoken.h"
 #include "lib/secret.h"
 #include "tests/common/testuser.h"
@@ -239,7 +245,9 @@ struct broker_run {
 	char runtime[192];
 	struct test_user user;
 	pid_t pid;
-	char *login; /* a0alice's token response, signed in by the parent */
+	char *login;     /* a0alice's token response, signed in by the parent */
+	char *dpop_key;  /* the key her login's tokens are bound to (a DPoP login), or NULL */
+	char *other_key; /* another key, for a record that is not the tokens' */
 };
 
 /* Wait until something accepts connections at path: true, or false after about 10 s. */
@@ -496,6 +504,155 @@ out:
 	a0_secret_free(before);
 	a0_secret_free(after);
 	return rc;
+}
+
+/* A DPoP stat of the fake (a group's member, or a number of the group itself when name is NULL). */
+static int dpop_stat(const char *group, const char *name)
+{
+	cJSON *stats = fake_get(&f, "/__control/stats");
+	cJSON *g = cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"), group);
+	cJSON *n = name ? cJSON_GetObjectItem(g, name) : g;
+	int v = cJSON_IsNumber(n) ? (int)cJSON_GetNumberValue(n) : 0; /* absent: none yet */
+
+	cJSON_Delete(stats);
+	return v;
+}
+
+/*
+ * a0alice's sign-in at the confidential application with a DPoP key (lib/auth0.c, as the module
+ * signs in with dpop = yes and client_secret_file): her token response in b->login, the key's
+ * text in b->dpop_key, and another key's in b->other_key.
+ */
+static void dpop_confidential_login(struct broker_run *b)
+{
+	struct a0_dpop_key *key = NULL, *other = NULL;
+	struct a0_dpop_session session;
+	char domain[64], json[16 * 1024];
+	struct a0_http_options opt = { .domain = domain, .ca_file = f.ca, .timeout = 10 };
+	struct a0_client client = { .client_id = CONFIDENTIAL, .client_secret = SECRET };
+	struct a0_config cfg = { .realm = (char *)(uintptr_t) "Username-Password-Authentication",
+				 .scope = (char *)(uintptr_t) "openid profile offline_access" };
+	struct a0_result res = { 0 };
+	struct a0_tokens *t = NULL;
+
+	assert_int_equal(a0_dpop_key_new(&key), 0);
+	assert_int_equal(a0_dpop_key_new(&other), 0);
+	session = (struct a0_dpop_session){ .key = key };
+	client.dpop = &session;
+	snprintf(domain, sizeof(domain), "localhost:%d", f.port);
+	assert_int_equal(a0_http_new(&opt, &client.http), 0);
+	assert_int_equal(a0_grant_password_realm(&client, &cfg, "a0alice", "Secret-a0alice-1", &t,
+						 &res),
+			 0);
+	assert_string_equal(t->token_type, "DPoP");
+	assert_non_null(t->refresh_token);
+	snprintf(json, sizeof(json),
+		 "{\"access_token\":\"%s\",\"id_token\":\"%s\",\"refresh_token\":\"%s\","
+		 "\"token_type\":\"DPoP\",\"expires_in\":%lld}",
+		 t->access_token, t->id_token, t->refresh_token, t->expires_in);
+	a0_secret_free(b->login);
+	assert_non_null(b->login = a0_secret_dup(json));
+	explicit_bzero(json, sizeof(json));
+	assert_int_equal(a0_dpop_key_export(key, &b->dpop_key), 0);
+	assert_int_equal(a0_dpop_key_export(other, &b->other_key), 0);
+	a0_tokens_free(t);
+	a0_dpop_key_free(key);
+	a0_dpop_key_free(other);
+	a0_http_free(client.http);
+}
+
+/*
+ * As the test user: a0alice's DPoP login stored for the broker with key_text as its key; then a
+ * get that refreshes through the broker. Returns the get's code; *ret_r the record after it.
+ */
+static int dpop_get(struct broker_run *b, const char *key_text, struct a0_record **ret_r)
+{
+	struct auth0_credentials_tokens *t = NULL;
+	struct auth0_credentials *c = NULL;
+	struct a0_record *r = NULL;
+	int code = -1;
+
+	if (store_broker_login(b, &c, &r) < 0)
+		goto out;
+	free(r->dpop_key);
+	if (!(r->dpop_key = strdup(key_text)) ||
+	    a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0) < 0)
+		goto out;
+	code = auth0_credentials_get(c, NULL, 60, false, NULL, 0, &t);
+	if (code != AUTH0_CREDENTIALS_OK)
+		fprintf(stderr, "# get through the broker: %s\n", auth0_credentials_message(c));
+	else if (strcmp(t->token_type, "DPoP") != 0)
+		code = -2;
+	(void)a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, ret_r);
+out:
+	auth0_credentials_tokens_free(t);
+	auth0_credentials_free(c);
+	a0_record_free(r);
+	return code;
+}
+
+/*
+ * As the test user: the DPoP session refreshes through the broker with a proof of its own key
+ * (the broker never holds it), and keeps the key; then a record whose key is not the tokens' is
+ * refused by the tenant, and its refresh token is the one it had.
+ */
+static int as_user_dpop(void *ctx)
+{
+	struct broker_run *b = ctx;
+	struct a0_record *r = NULL;
+	int rc = 1, code;
+
+	if ((code = dpop_get(b, b->dpop_key, &r)) != AUTH0_CREDENTIALS_OK) {
+		fprintf(stderr, "# the DPoP session's refresh: %d\n", code);
+		goto out;
+	}
+	if (!r || !r->dpop_key || strcmp(r->dpop_key, b->dpop_key) != 0 ||
+	    strcmp(r->token_type, "DPoP") != 0) {
+		fprintf(stderr, "# the record lost its key or its token type\n");
+		goto out;
+	}
+	a0_record_free(r);
+	r = NULL;
+	/* The same login, stored again with another key: the tenant refuses the proof. */
+	if ((code = dpop_get(b, b->other_key, &r)) == AUTH0_CREDENTIALS_OK) {
+		fprintf(stderr, "# a refresh with another key was not refused\n");
+		goto out;
+	}
+	if (!r || !r->dpop_key || strcmp(r->dpop_key, b->other_key) != 0) {
+		fprintf(stderr, "# the refused record was changed\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	a0_record_free(r);
+	return rc;
+}
+
+/*
+ * A confidential application's DPoP session (issue 16): the broker sends the caller's proof, so
+ * the tenant binds the renewed tokens to the session's key; a proof by another key is refused.
+ */
+static void test_dpop_through_broker(void **state)
+{
+	struct broker_run b = { .pid = -1 };
+	int accepted, refused, status;
+
+	confidential_broker_start(&b, "a0brk", 'p');
+	/* Rotation off: the second login's refresh token stays usable after the first refresh. */
+	fake_control(&f, "POST", "/__control/client",
+		     "{\"client_id\":\"" CONFIDENTIAL "\",\"rotation\":false}");
+	dpop_confidential_login(&b);
+	accepted = dpop_stat("proofs", "accepted");
+	refused = dpop_stat("binding_refused", "refresh_key_mismatch");
+	status = test_as_user(&b.user, true, as_user_dpop, &b);
+	a0_secret_free(b.dpop_key);
+	a0_secret_free(b.other_key);
+	confidential_broker_stop(&b);
+	assert_int_equal(status, 0);
+	/* The refresh with the session's key, and the one with the other key, reached the tenant
+	 * with their proofs; the second was refused for its key. */
+	assert_int_equal(dpop_stat("proofs", "accepted") - accepted, 2);
+	assert_int_equal(dpop_stat("binding_refused", "refresh_key_mismatch") - refused, 1);
 }
 
 static void test_broker_child_killed(void **state)
@@ -1006,6 +1163,7 @@ int main(void)
 		cmocka_unit_test_setup(test_capi_without_broker, setup),
 		cmocka_unit_test_setup(test_refresh_through_broker, setup),
 		cmocka_unit_test_setup(test_broker_child_killed, setup),
+		cmocka_unit_test_setup(test_dpop_through_broker, setup),
 		cmocka_unit_test_setup(test_vault_through_broker, setup),
 		cmocka_unit_test_setup(test_exchange_and_worker, setup),
 	};

@@ -343,9 +343,14 @@ static void test_vault_op(void **state)
 		"{\"v\":1,\"op\":\"refresh\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
 		"\"refresh_token\":\"r\",\"connection\":\"github\"}",
 		"{\"v\":1,\"op\":\"revoke\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
-		"\"refresh_token\":\"r\",\"login_hint\":\"x\"}",
+		"\"refresh_token\":\"r\",\"login_hint\":\"x\"}", /* a DPoP proof is refresh's and vault's: not revoke's, nor with a blank */
+		"{\"v\":1,\"op\":\"revoke\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"dpop\":\"a.b.c\"}",
+		"{\"v\":1,\"op\":\"vault\",\"domain\":\"a.example.com\",\"client_id\":\"c\","
+		"\"refresh_token\":\"r\",\"connection\":\"github\",\"dpop\":\"a b\"}",
 	};
-	char conn[] = "google-oauth2", hint[] = "alice@example.com", long_conn[200];
+	char conn[] = "google-oauth2", hint[] = "alice@example.com", long_conn[200],
+	     proof[] = "eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJodG0iOiJQT1NUIn0.c2ln";
 	struct a0_broker_request in = { .op = A0_BROKER_VAULT,
 					.domain = domain,
 					.client_id = client_id,
@@ -376,6 +381,15 @@ static void test_vault_op(void **state)
 	assert_string_equal(out->login_hint, hint);
 	assert_string_equal(out->scope, scope);
 	assert_null(out->audience);
+	assert_null(out->dpop);
+	a0_broker_request_free(out);
+	a0_secret_free(json);
+	/* With the caller's DPoP proof: it round-trips. */
+	in.dpop = proof;
+	assert_a0(a0_broker_request_format(&in, &json, &len), 0);
+	assert_a0(a0_broker_request_parse(json, len, &out, why, sizeof(why)), 0);
+	assert_string_equal(out->dpop, proof);
+	in.dpop = NULL;
 	a0_broker_request_free(out);
 	a0_secret_free(json);
 

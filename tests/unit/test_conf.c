@@ -736,7 +736,7 @@ static void test_broker_exchange_keys(void **state)
 		     "key 'group_map': 'admins' is not role:group");
 }
 
-/* dpop: a public application's setting (the broker sends no proofs). */
+/* dpop: for a public application and a confidential one (whose caller proves through the broker). */
 static void test_dpop_key(void **state)
 {
 	struct fixture *fx = *state;
@@ -751,7 +751,10 @@ static void test_dpop_key(void **state)
 	write_file(secret, "s3cret\n", 0600);
 	snprintf(text, sizeof(text),
 		 "domain = a.com\nclient_id = x\ndpop = yes\nclient_secret_file = %s\n", secret);
-	expect_error(fx, text, "key 'dpop' is for a public application");
+	write_file(fx->path, text, 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_true(cfg->dpop);
+	a0_config_free(cfg);
 }
 
 int main(void)
