@@ -6,7 +6,7 @@
  * then the command: a refresh proves the same key and keeps it; the header format needs the
  * request's method and URL and then prints both headers, which the fake's DPoP-enforcing API
  * (/__resource) accepts once, for that method and URL only; a record whose key is not the
- * token's is refused before anything is sent, and its refresh is refused by the tenant with the
+ * token's is refused before anything is sent, sso proves the key as a refresh does, and its refresh is refused by the tenant with the
  * record left as it was; a bearer session's headers are its one header.
  */
 #include "config.h"
@@ -153,6 +153,24 @@ static void test_refresh_proves_the_same_key(void **state)
 	assert_true(strcmp(after->dpop_key, before->dpop_key) == 0);
 	a0_record_free(before);
 	a0_record_free(after);
+	a0_dpop_key_free(key);
+}
+
+/* sso (a session transfer token: a refresh for another audience) proves the key too. */
+static void test_sso_proves_the_key(void **state)
+{
+	struct a0_dpop_key *key = NULL;
+	int accepted, refused = dpop_stat("binding_refused", "refresh_proof_missing");
+	struct proc p;
+
+	assert_int_equal(a0_dpop_key_new(&key), 0);
+	dpop_login(key);
+	accepted = dpop_stat("proofs", "accepted");
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "sso");
+	assert_non_null(strstr(p.stdout_text, "session_transfer_token"));
+	proc_free(&p);
+	assert_int_equal(dpop_stat("proofs", "accepted"), accepted + 1);
+	assert_int_equal(dpop_stat("binding_refused", "refresh_proof_missing"), refused);
 	a0_dpop_key_free(key);
 }
 
@@ -334,6 +352,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_refresh_proves_the_same_key, setup),
+		cmocka_unit_test_setup(test_sso_proves_the_key, setup),
 		cmocka_unit_test_setup(test_headers_for_one_request, setup),
 		cmocka_unit_test_setup(test_another_key_is_refused, setup),
 		cmocka_unit_test_setup(test_kill_9_mid_refresh_keeps_key_and_token, setup),
