@@ -8,11 +8,16 @@
  *                   key, whole processes (fork, exec, wait), N runs of each: min and median;
  *   concurrent [N]  N processes `get --min-ttl 60` at once on an access token that expires in
  *                   30 s: refresh requests the fake saw, and wall time next to one such process
- *                   and next to N processes at once that find a valid token (no refresh).
+ *                   and next to N processes at once that find a valid token (no refresh);
+ *   dpop [N]        a DPoP session (a0alice signed in with a key of her own, kept in the record
+ *                   as the module keeps it): cached `get --format header --dpop-method GET
+ *                   --dpop-url URL` vs `keyctl pipe`, whole processes, N runs each; and through
+ *                   the C API, auth0_credentials_dpop_headers() (a fresh proof) vs a cached
+ *                   auth0_credentials_get(), 10 N calls each: medians.
  * Every mode signs a0alice in at the fake (client pam-native, rotation on) and stores her real
  * token response, in a new session keyring and lock directory of its own.
  * Usage (under tests/with-fake-tenant, A0_HELPER = the helper's ELF file):
- *   bench_credentials capi|cli|concurrent [N]
+ *   bench_credentials capi|cli|concurrent|dpop [N]
  * Prints "key value" lines for tools/bench. Numbers only; nothing here passes or fails.
  */
 #include "config.h"
@@ -21,6 +26,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +38,12 @@
 
 #include <auth0/credentials.h>
 
+#include "keyring/record.h"
+#include "keyring/store.h"
+#include "lib/auth0.h"
+#include "lib/dpop.h"
+#include "lib/http.h"
+#include "lib/secret.h"
 #include "lib/util.h"
 #include "tests/common/fake.h"
 #include "tests/common/util.h"
@@ -380,12 +392,134 @@ static int bench_concurrent(int n)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ dpop */
+
+#define DPOP_URL_PATH "/__resource/reports"
+
+/* a0alice signed in with a DPoP key of her own (lib/auth0.c), stored with the key as the module
+ * stores a DPoP login. */
+static void store_dpop_login(void)
+{
+	struct a0_dpop_key *key = NULL;
+	struct a0_dpop_session session;
+	char domain[64], json[16 * 1024];
+	struct a0_http_options opt = { .domain = domain, .ca_file = fake.ca, .timeout = 10 };
+	struct a0_client client = { .client_id = "pam-native" };
+	struct a0_config cfg = { .realm = (char *)(uintptr_t) "Username-Password-Authentication",
+				 .scope = (char *)(uintptr_t)SCOPE };
+	struct auth0_credentials_tenant tenant = { .domain = domain,
+						   .client_id = "pam-native",
+						   .ca_file = fake.ca };
+	struct auth0_credentials *c = NULL;
+	struct a0_result res = { 0 };
+	struct a0_tokens *t = NULL;
+	struct a0_record *r = NULL;
+
+	if (a0_dpop_key_new(&key) < 0)
+		die("no DPoP key");
+	session = (struct a0_dpop_session){ .key = key };
+	client.dpop = &session;
+	snprintf(domain, sizeof(domain), "localhost:%d", fake.port);
+	if (a0_http_new(&opt, &client.http) < 0 ||
+	    a0_grant_password_realm(&client, &cfg, "a0alice", "Secret-a0alice-1", &t, &res) < 0 ||
+	    strcmp(t->token_type, "DPoP") != 0)
+		die("the DPoP sign-in failed");
+	snprintf(json, sizeof(json),
+		 "{\"access_token\":\"%s\",\"id_token\":\"%s\",\"refresh_token\":\"%s\","
+		 "\"token_type\":\"DPoP\",\"expires_in\":%lld}",
+		 t->access_token, t->id_token, t->refresh_token, t->expires_in);
+	if (auth0_credentials_new(&c) != AUTH0_CREDENTIALS_OK ||
+	    auth0_credentials_save(c, json, strlen(json), &tenant) != AUTH0_CREDENTIALS_OK ||
+	    a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &r) < 0 ||
+	    a0_dpop_key_export(key, &r->dpop_key) < 0 ||
+	    a0_store_save(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, r, 0) < 0)
+		die("could not store the DPoP login");
+	explicit_bzero(json, sizeof(json));
+	auth0_credentials_free(c);
+	a0_record_free(r);
+	a0_tokens_free(t);
+	a0_dpop_key_free(key);
+	a0_http_free(client.http);
+}
+
+static int bench_dpop(int n)
+{
+	const char *helper = getenv("A0_HELPER");
+	int calls = 10 * n;
+	double *ours = calloc((size_t)calls, sizeof(double)),
+	       *raw = calloc((size_t)calls, sizeof(double));
+	struct auth0_credentials_tokens *t = NULL;
+	struct auth0_credentials *c = NULL;
+	char serial[16], url[128], *line;
+	char **get, **pipe_;
+
+	if (!helper || !ours || !raw)
+		die("A0_HELPER is not set or out of memory");
+	store_dpop_login();
+	snprintf(url, sizeof(url), "https://localhost:%d" DPOP_URL_PATH, fake.port);
+	snprintf(serial, sizeof(serial), "%d", (int)main_key());
+	get = argv_of(helper, "get", "--format", "header", "--dpop-method", "GET", "--dpop-url", url,
+		      NULL);
+	pipe_ = argv_of("/usr/bin/keyctl", "pipe", serial, NULL);
+	line = first_line(get);
+	if (strncmp(line, "Authorization: DPoP ", 20) != 0)
+		die("the helper did not print the DPoP headers");
+	free(line);
+	for (int i = -n / 10; i < n; i++) {
+		double a = run_quiet(get), b = run_quiet(pipe_);
+
+		if (i >= 0) {
+			ours[i] = a;
+			raw[i] = b;
+		}
+	}
+	printf("dpop_cli_runs %d\n", n);
+	printf("dpop_cli_header_ms_median %.3f\n", median(ours, n) / 1000);
+	printf("dpop_cli_keyctl_ms_median %.3f\n", median(raw, n) / 1000);
+	printf("dpop_cli_header_ms_min %.3f\n", minimum(ours, n) / 1000);
+	printf("dpop_cli_keyctl_ms_min %.3f\n", minimum(raw, n) / 1000);
+	/* The C API: a fresh proof per call next to the cached get it starts from. */
+	if (auth0_credentials_new(&c) != AUTH0_CREDENTIALS_OK ||
+	    auth0_credentials_get(c, NULL, 0, false, NULL, 0, &t) != AUTH0_CREDENTIALS_OK)
+		die("no cached DPoP credentials");
+	for (int i = -calls / 10; i < calls; i++) {
+		struct auth0_credentials_tokens *g = NULL;
+		char *headers = NULL;
+		double t0, t1, t2;
+
+		t0 = now_us();
+		if (auth0_credentials_dpop_headers(c, t, "GET", url, &headers) !=
+		    AUTH0_CREDENTIALS_OK)
+			die("auth0_credentials_dpop_headers failed");
+		auth0_credentials_secret_free(headers);
+		t1 = now_us();
+		if (auth0_credentials_get(c, NULL, 0, false, NULL, 0, &g) != AUTH0_CREDENTIALS_OK)
+			die("auth0_credentials_get failed");
+		auth0_credentials_tokens_free(g);
+		t2 = now_us();
+		if (i >= 0) {
+			ours[i] = t1 - t0;
+			raw[i] = t2 - t1;
+		}
+	}
+	if (fake_count(&fake, "/oauth/token", "refresh_token") != 0)
+		die("a cached get sent a refresh");
+	printf("dpop_capi_calls %d\n", calls);
+	printf("dpop_capi_headers_us_median %.2f\n", median(ours, calls));
+	printf("dpop_capi_get_us_median %.2f\n", median(raw, calls));
+	auth0_credentials_tokens_free(t);
+	auth0_credentials_free(c);
+	free(ours);
+	free(raw);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_credentials capi|cli|concurrent [N]\n");
+		fprintf(stderr, "usage: bench_credentials capi|cli|concurrent|dpop [N]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -397,6 +531,8 @@ int main(int argc, char **argv)
 		return bench_cli(n > 0 && n <= 100000 ? (int)n : 200);
 	if (strcmp(argv[1], "concurrent") == 0)
 		return bench_concurrent(n > 0 && n <= 1000 ? (int)n : 100);
-	fprintf(stderr, "usage: bench_credentials capi|cli|concurrent [N]\n");
+	if (strcmp(argv[1], "dpop") == 0)
+		return bench_dpop(n > 0 && n <= 100000 ? (int)n : 200);
+	fprintf(stderr, "usage: bench_credentials capi|cli|concurrent|dpop [N]\n");
 	return 2;
 }

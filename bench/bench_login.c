@@ -8,8 +8,11 @@
  *            at the default Argon2id cost, next to a known-offline refusal (no Argon2); an
  *            online login's CPU with offline login in use and a fresh verifier, next to the
  *            same login with offline login off; a known-offline refusal's wall time next to a
- *            password refused online.
- * Usage (under tests/with-fake-tenant): bench_login login [N] | rss [CYCLES] | offline [N]
+ *            password refused online;
+ *   dpop   — a DPoP login's client CPU (dpop = yes: a key, a proof per request) next to a bearer
+ *            login's, interleaved.
+ * Usage (under tests/with-fake-tenant): bench_login login [N] | rss [CYCLES] | offline [N] |
+ * dpop [N]
  * Prints "key value" lines for tools/bench. Numbers only; nothing here passes or fails.
  */
 #include "config.h"
@@ -22,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <libpamtest.h>
 #include <security/pam_appl.h>
 
@@ -252,6 +256,57 @@ static int bench_offline(int n)
 	return 0;
 }
 
+/*
+ * A DPoP login's client CPU next to a bearer login's (issue 16): a0alice's password login with
+ * dpop = yes and without, interleaved; medians, and the requests each made (a public client's
+ * DPoP login gets a nonce challenge first).
+ */
+static int bench_dpop(int n)
+{
+	double *wall = calloc((size_t)n, sizeof(double)), *a = calloc((size_t)n, sizeof(double)),
+	       *b = calloc((size_t)n, sizeof(double));
+	int bearer_requests = 0, dpop_requests = 0, accepted = 0;
+
+	if (!wall || !a || !b)
+		return 1;
+	for (int i = -n / 10 - 1; i < n; i++) {
+		int r0;
+
+		fake_control(&fake, "POST", "/__control/reset", "{}");
+		write_module_conf(run_dir, &fake, 10, "dpop = no\n", NULL);
+		r0 = fake_stat(&fake, "requests");
+		if (timed(1, "Secret-a0alice-1", wall, i >= 0 ? &a[i] : wall) != PAM_SUCCESS)
+			return 1;
+		bearer_requests = fake_stat(&fake, "requests") - r0;
+		write_module_conf(run_dir, &fake, 10, "dpop = yes\n", NULL);
+		r0 = fake_stat(&fake, "requests");
+		if (timed(1, "Secret-a0alice-1", wall, i >= 0 ? &b[i] : wall) != PAM_SUCCESS)
+			return 1;
+		dpop_requests = fake_stat(&fake, "requests") - r0;
+	}
+	{
+		cJSON *stats = fake_get(&fake, "/__control/stats");
+
+		accepted = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"), "proofs"),
+			"accepted"));
+		cJSON_Delete(stats);
+	}
+	if (accepted < 1) {
+		fprintf(stderr, "bench: the DPoP login sent no proof the tenant took\n");
+		return 1;
+	}
+	printf("dpop_login_runs %d\n", n);
+	printf("dpop_login_bearer_cpu_ms %.2f\n", median_of(a, n));
+	printf("dpop_login_dpop_cpu_ms %.2f\n", median_of(b, n));
+	printf("dpop_login_bearer_requests %d\n", bearer_requests);
+	printf("dpop_login_dpop_requests %d\n", dpop_requests);
+	free(wall);
+	free(a);
+	free(b);
+	return 0;
+}
+
 /* The service pam_wrapper reads, and an empty default one (else libpam logs "no default
  * config other" at every pam_start). */
 static void write_services(const char *dir, const char *services)
@@ -269,8 +324,9 @@ static void write_services(const char *dir, const char *services)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || (strcmp(argv[1], "login") != 0 && strcmp(argv[1], "rss") != 0 &&
-			 strcmp(argv[1], "offline") != 0)) {
-		fprintf(stderr, "usage: bench_login login [N] | rss [CYCLES] | offline [N]\n");
+			 strcmp(argv[1], "offline") != 0 && strcmp(argv[1], "dpop") != 0)) {
+		fprintf(stderr,
+			"usage: bench_login login [N] | rss [CYCLES] | offline [N] | dpop [N]\n");
 		return 2;
 	}
 	/* pam_wrapper must be preloaded: this program again, under it (tests/common/pamwrap). */
@@ -283,6 +339,8 @@ int main(int argc, char **argv)
 
 	if (strcmp(argv[1], "login") == 0)
 		return bench_login(n > 0 && n < 100000 ? (int)n : 20);
+	if (strcmp(argv[1], "dpop") == 0)
+		return bench_dpop(n > 0 && n < 100000 ? (int)n : 20);
 	if (strcmp(argv[1], "offline") == 0)
 		return bench_offline(n > 0 && n < 100000 ? (int)n : 20);
 	return bench_rss(n > 0 && n < 10000000 ? (int)n : 10000);

@@ -4,12 +4,13 @@ EXTRA_PROGRAMS += bench/bench_login bench/bench_credentials bench/bench_grants
 bench_bench_login_SOURCES = bench/bench_login.c
 bench_bench_login_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
 bench_bench_login_LDADD = tests/libtestcommon.la $(CJSON_LIBS) $(PAMTEST_LIBS) $(PAM_LIBS)
-# auth0-credentials and libauth0-credentials: the public header and library only.
+# auth0-credentials and libauth0-credentials: the public header and library; the core and the
+# store to sign in with a DPoP key and keep it in the record as the module does (dpop mode).
 bench_bench_credentials_SOURCES = bench/bench_credentials.c
 bench_bench_credentials_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/include
-bench_bench_credentials_CFLAGS = $(TEST_CFLAGS) $(KEYUTILS_CFLAGS)
+bench_bench_credentials_CFLAGS = $(TEST_CFLAGS) $(KEYUTILS_CFLAGS) $(CURL_CFLAGS)
 bench_bench_credentials_LDADD = credentials/libauth0-credentials.la tests/libtestcommon.la \
-	$(CJSON_LIBS) $(KEYUTILS_LIBS)
+	keyring/libauth0store.la lib/libauth0core.la $(CJSON_LIBS) $(KEYUTILS_LIBS)
 # lib/'s grants next to Auth0's Node SDK (bench/bench_sdk.mjs).
 bench_bench_grants_SOURCES = bench/bench_grants.c
 bench_bench_grants_CFLAGS = $(TEST_CFLAGS)

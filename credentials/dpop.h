@@ -5,9 +5,9 @@
 /*
  * auth0-credentials-dpop.so: the DPoP proofs a session process sends with its API calls
  * (lib/dpop.h), in a module of their own that the library loads from its directory when a
- * DPoP-bound token needs headers. It links libcrypto and not libcurl: a cached
- * `auth0-credentials get --format header` of a DPoP session loads no network library, and a
- * bearer session's loads neither.
+ * DPoP-bound token needs headers. It links Nettle, not libcurl nor OpenSSL: a cached
+ * `auth0-credentials get --format header` of a DPoP session loads no network or TLS library,
+ * and a bearer session's not even Nettle.
  */
 
 #include <stddef.h>

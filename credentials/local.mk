@@ -65,12 +65,12 @@ credentials_auth0_credentials_tenant_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-v
 	-Wl,--no-undefined
 
 # The DPoP module, auth0-credentials-dpop.so (credentials/dpop.h): the proofs of a DPoP session's
-# API calls, with libcrypto and not libcurl. Exports a0_dpop_module alone.
+# API calls, with Nettle and neither libcurl nor OpenSSL. Exports a0_dpop_module alone.
 credentials_auth0_credentials_dpop_la_SOURCES = credentials/dpop.c credentials/dpop.h
 credentials_auth0_credentials_dpop_la_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)
-credentials_auth0_credentials_dpop_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
-credentials_auth0_credentials_dpop_la_LIBADD = lib/libauth0dpop.la lib/libauth0base.la $(CRYPTO_LIBS) \
-	$(CJSON_LIBS)
+credentials_auth0_credentials_dpop_la_CFLAGS = $(AM_CFLAGS)
+credentials_auth0_credentials_dpop_la_LIBADD = lib/libauth0dpop.la lib/libauth0base.la \
+	$(HOGWEED_LIBS) $(GMP_LIBS) $(CJSON_LIBS)
 credentials_auth0_credentials_dpop_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
 	-Wl,--no-undefined
 

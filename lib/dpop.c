@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* DPoP keys and proofs (dpop.h, RFC 9449) with OpenSSL 3's EVP interfaces. */
+/*
+ * DPoP keys and proofs (dpop.h, RFC 9449) with Nettle's ECDSA (hogweed) over GMP. Not OpenSSL:
+ * its per-process start (providers, algorithm fetches) costs several milliseconds of CPU, which
+ * a session process that signs one proof and exits would pay each time (bench/results.md).
+ */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/obj_mac.h>
-#include <openssl/param_build.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
+#include <gmp.h>
+#include <nettle/dsa.h>
+#include <nettle/ecc-curve.h>
+#include <nettle/ecc.h>
+#include <nettle/ecdsa.h>
+#include <nettle/sha2.h>
 
 #include "lib/base64url.h"
 #include "lib/dpop.h"
@@ -25,13 +28,11 @@
 #include "lib/secret.h"
 #include "lib/util.h"
 
-#define CURVE_GROUP SN_X9_62_prime256v1 /* OpenSSL's name of P-256 */
-#define COORD 32                        /* bytes of a P-256 coordinate, or of the scalar d */
-#define COORD_B64 A0_B64URL_LEN(COORD)  /* 43 */
-#define SIG_BYTES (2 * COORD)           /* ES256's r||s */
-#define SIG_DER_MAX 80                  /* an ECDSA-Sig-Value of P-256: 72 bytes at most */
-#define JTI_BYTES 16                    /* 128 random bits */
-#define HASH_B64 A0_B64URL_LEN(SHA256_DIGEST_LENGTH)
+#define COORD 32                       /* bytes of a P-256 coordinate, or of the scalar d */
+#define COORD_B64 A0_B64URL_LEN(COORD) /* 43 */
+#define SIG_BYTES (2 * COORD)          /* ES256's r||s */
+#define JTI_BYTES 16                   /* 128 random bits */
+#define HASH_B64 A0_B64URL_LEN(SHA256_DIGEST_SIZE)
 
 _Static_assert(HASH_B64 == A0_DPOP_JKT_LEN, "a thumbprint is a base64url SHA-256");
 
@@ -41,33 +42,96 @@ _Static_assert(HASH_B64 == A0_DPOP_JKT_LEN, "a thumbprint is a base64url SHA-256
 #define KEY_FORMAT "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"d\":\"%s\"}"
 
 struct a0_dpop_key {
-	EVP_PKEY *pkey;
+	struct ecc_scalar d; /* the private scalar (a secret: wiped before it is freed) */
+	struct ecc_point q;  /* the public point d·G */
+	bool has_d, has_q;
 	char x[COORD_B64 + 1], y[COORD_B64 + 1]; /* the public point, base64url */
 	char *header; /* every proof's header, base64url (the same for each: made once) */
 };
+
+/* Nettle's randomness callback over getrandom(2); a failure is remembered, never ignored. */
+struct randomness {
+	bool failed;
+};
+
+static void random_bytes(void *ctx, size_t n, uint8_t *out)
+{
+	struct randomness *rng = ctx;
+
+	while (n > 0) {
+		ssize_t got = getrandom(out, n, 0);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			rng->failed = true;
+			memset(out, 0, n);
+			return;
+		}
+		out += got;
+		n -= (size_t)got;
+	}
+}
+
+static void sha256(const void *in, size_t len, uint8_t out[SHA256_DIGEST_SIZE])
+{
+	struct sha256_ctx ctx;
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, in);
+	sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
+	explicit_bzero(&ctx, sizeof(ctx));
+}
+
+/* A number below 2^256 as exactly COORD big-endian bytes. */
+static int to_coord(const mpz_t v, unsigned char out[COORD])
+{
+	size_t n = mpz_sgn(v) == 0 ? 0 : (mpz_sizeinbase(v, 2) + 7) / 8;
+
+	if (mpz_sgn(v) < 0 || n > COORD)
+		return A0_ERR_SYSTEM;
+	memset(out, 0, COORD);
+	if (n > 0)
+		mpz_export(out + COORD - n, NULL, 1, 1, 1, 0, v);
+	return 0;
+}
+
+/* Wipe a number that held a secret, then free it. */
+static void clear_secret(mpz_t v)
+{
+	size_t n = mpz_size(v);
+
+	if (n > 0)
+		explicit_bzero(mpz_limbs_modify(v, (mp_size_t)n), n * sizeof(mp_limb_t));
+	mpz_clear(v);
+}
 
 void a0_dpop_key_free(struct a0_dpop_key *k)
 {
 	if (!k)
 		return;
-	EVP_PKEY_free(k->pkey); /* clears the private scalar */
+	if (k->has_d) {
+		explicit_bzero(k->d.p, (size_t)ecc_size(k->d.ecc) * sizeof(mp_limb_t));
+		ecc_scalar_clear(&k->d);
+	}
+	if (k->has_q)
+		ecc_point_clear(&k->q);
 	free(k->header);
 	free(k);
 }
 
-/* One coordinate of the public point (OSSL_PKEY_PARAM_EC_PUB_X or _Y), base64url. */
-static int coordinate(const EVP_PKEY *pkey, const char *name, char out[COORD_B64 + 1])
+/* A key with room for its scalar and point on P-256, both unset. */
+static struct a0_dpop_key *key_alloc(void)
 {
-	unsigned char raw[COORD];
-	BIGNUM *bn = NULL;
-	int r = A0_ERR_SYSTEM;
+	struct a0_dpop_key *k = calloc(1, sizeof(*k));
 
-	if (EVP_PKEY_get_bn_param(pkey, name, &bn) == 1 && BN_bn2binpad(bn, raw, COORD) == COORD) {
-		a0_b64url_encode_to(raw, COORD, out);
-		r = 0;
-	}
-	BN_free(bn);
-	return r;
+	if (!k)
+		return NULL;
+	ecc_scalar_init(&k->d, nettle_get_secp_256r1());
+	k->has_d = true;
+	ecc_point_init(&k->q, nettle_get_secp_256r1());
+	k->has_q = true;
+	return k;
 }
 
 /* k->header from the public point: {"typ":..,"alg":..,"jwk":{"kty","crv","x","y"}}. */
@@ -94,27 +158,36 @@ out:
 	return r;
 }
 
-/* What a key needs besides its EVP_PKEY: the public point's text and the proofs' header. */
+/* What a key needs besides its scalar and point: the point's text and the proofs' header. */
 static int finish(struct a0_dpop_key *k)
 {
-	int r = coordinate(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, k->x);
+	unsigned char raw[COORD];
+	mpz_t x, y;
+	int r;
 
-	if (r == 0)
-		r = coordinate(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, k->y);
-	if (r == 0)
-		r = make_header(k);
-	return r;
+	mpz_init(x);
+	mpz_init(y);
+	ecc_point_get(&k->q, x, y);
+	if ((r = to_coord(x, raw)) == 0) {
+		a0_b64url_encode_to(raw, COORD, k->x);
+		if ((r = to_coord(y, raw)) == 0)
+			a0_b64url_encode_to(raw, COORD, k->y);
+	}
+	mpz_clear(x);
+	mpz_clear(y);
+	return r < 0 ? r : make_header(k);
 }
 
 int a0_dpop_key_new(struct a0_dpop_key **ret)
 {
-	struct a0_dpop_key *k = calloc(1, sizeof(*k));
+	struct a0_dpop_key *k = key_alloc();
+	struct randomness rng = { false };
 	int r = A0_ERR_NOMEM;
 
 	if (!k)
 		goto out;
-	k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", CURVE_GROUP);
-	if (!k->pkey) {
+	ecdsa_generate_keypair(&k->q, &k->d, &rng, random_bytes);
+	if (rng.failed) {
 		r = A0_ERR_SYSTEM;
 		goto out;
 	}
@@ -124,7 +197,6 @@ int a0_dpop_key_new(struct a0_dpop_key **ret)
 	k = NULL;
 out:
 	a0_dpop_key_free(k);
-	ERR_clear_error();
 	return r;
 }
 
@@ -132,13 +204,16 @@ int a0_dpop_key_export(const struct a0_dpop_key *k, char **ret)
 {
 	unsigned char raw[COORD];
 	char d[COORD_B64 + 1], *text = NULL;
-	BIGNUM *bn = NULL;
-	int n, r = A0_ERR_SYSTEM;
+	mpz_t v;
+	int n, r;
 
 	if (!k)
 		return A0_ERR_INVALID;
-	if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_PRIV_KEY, &bn) != 1 ||
-	    BN_bn2binpad(bn, raw, COORD) != COORD)
+	mpz_init(v);
+	ecc_scalar_get(&k->d, v);
+	r = to_coord(v, raw);
+	clear_secret(v);
+	if (r < 0)
 		goto out;
 	a0_b64url_encode_to(raw, COORD, d);
 	r = A0_ERR_NOMEM;
@@ -157,8 +232,6 @@ out:
 	a0_wipe_free(text, A0_DPOP_MAX_KEY_TEXT + 1);
 	explicit_bzero(d, sizeof(d));
 	explicit_bzero(raw, sizeof(raw));
-	BN_clear_free(bn);
-	ERR_clear_error();
 	return r;
 }
 
@@ -182,55 +255,31 @@ static int decode_coord(const char *s, unsigned char out[COORD])
 }
 
 /*
- * The key pair of d with the public point (x, y), once OpenSSL agrees that the point is on the
- * curve, d is in range and the point is d's: 0 and *ret, A0_ERR_MALFORMED, A0_ERR_NOMEM.
+ * k's scalar d and point (x, y), once Nettle agrees that the point is on the curve and d is in
+ * range (0 < d < n), and d·G is the point: 0, or A0_ERR_MALFORMED.
  */
-static int keypair(const unsigned char x[COORD], const unsigned char y[COORD],
-		   const unsigned char d[COORD], EVP_PKEY **ret)
+static int keypair(struct a0_dpop_key *k, const unsigned char x[COORD],
+		   const unsigned char y[COORD], const unsigned char d[COORD])
 {
-	unsigned char pub[1 + 2 * COORD];
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	BIGNUM *priv = BN_secure_new(); /* OSSL_PARAM_BLD keeps a secure BN in secure memory */
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL, *check = NULL;
-	EVP_PKEY *pkey = NULL;
-	int r = A0_ERR_NOMEM;
+	struct ecc_point check;
+	mpz_t mx, my, md, cx, cy;
+	int r = A0_ERR_MALFORMED;
 
-	pub[0] = POINT_CONVERSION_UNCOMPRESSED;
-	memcpy(pub + 1, x, COORD);
-	memcpy(pub + 1 + COORD, y, COORD);
-	if (!bld || !priv || !BN_bin2bn(d, COORD, priv) ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, CURVE_GROUP, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv) ||
-	    !(params = OSSL_PARAM_BLD_to_param(bld)) ||
-	    !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ||
-	    EVP_PKEY_fromdata_init(ctx) != 1)
+	mpz_inits(mx, my, md, cx, cy, NULL);
+	mpz_import(mx, COORD, 1, 1, 1, 0, x);
+	mpz_import(my, COORD, 1, 1, 1, 0, y);
+	mpz_import(md, COORD, 1, 1, 1, 0, d);
+	ecc_point_init(&check, nettle_get_secp_256r1());
+	if (ecc_point_set(&k->q, mx, my) != 1 || ecc_scalar_set(&k->d, md) != 1)
 		goto out;
-	r = A0_ERR_MALFORMED;
-	/* Fails for a point off the curve. */
-	if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1 || !pkey)
-		goto out;
-	check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (!check) {
-		r = A0_ERR_NOMEM;
-		goto out;
-	}
-	/* The point is a valid public key, 0 < d < n, and d·G is the point. */
-	if (EVP_PKEY_public_check(check) != 1 || EVP_PKEY_private_check(check) != 1 ||
-	    EVP_PKEY_pairwise_check(check) != 1)
-		goto out;
-	*ret = pkey;
-	pkey = NULL;
-	r = 0;
+	ecc_point_mul_g(&check, &k->d);
+	ecc_point_get(&check, cx, cy);
+	if (mpz_cmp(cx, mx) == 0 && mpz_cmp(cy, my) == 0)
+		r = 0;
 out:
-	EVP_PKEY_CTX_free(check);
-	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_clear_free(priv);
-	ERR_clear_error();
+	ecc_point_clear(&check);
+	clear_secret(md);
+	mpz_clears(mx, my, cx, cy, NULL);
 	return r;
 }
 
@@ -274,10 +323,10 @@ int a0_dpop_key_import(const char *text, size_t len, struct a0_dpop_key **ret)
 	    (r = decode_coord(value[D], d)) < 0)
 		goto out;
 	r = A0_ERR_NOMEM;
-	k = calloc(1, sizeof(*k));
+	k = key_alloc();
 	if (!k)
 		goto out;
-	if ((r = keypair(x, y, d, &k->pkey)) < 0 || (r = finish(k)) < 0)
+	if ((r = keypair(k, x, y, d)) < 0 || (r = finish(k)) < 0)
 		goto out;
 	*ret = k;
 	k = NULL;
@@ -299,7 +348,7 @@ static bool coord_ok(const char *s)
 int a0_dpop_jwk_thumbprint(const char *x, const char *y, char out[A0_DPOP_JKT_LEN + 1])
 {
 	char canon[sizeof(JKT_FORMAT) + 2 * COORD_B64];
-	unsigned char digest[SHA256_DIGEST_LENGTH];
+	unsigned char digest[SHA256_DIGEST_SIZE];
 	int n;
 
 	if (!coord_ok(x) || !coord_ok(y))
@@ -307,10 +356,7 @@ int a0_dpop_jwk_thumbprint(const char *x, const char *y, char out[A0_DPOP_JKT_LE
 	n = snprintf(canon, sizeof(canon), JKT_FORMAT, x, y);
 	if (n < 0 || (size_t)n >= sizeof(canon))
 		return A0_ERR_INVALID;
-	if (EVP_Digest(canon, (size_t)n, digest, NULL, EVP_sha256(), NULL) != 1) {
-		ERR_clear_error();
-		return A0_ERR_SYSTEM;
-	}
+	sha256(canon, (size_t)n, digest);
 	a0_b64url_encode_to(digest, sizeof(digest), out);
 	return 0;
 }
@@ -364,35 +410,21 @@ static int htu_of(const char *url, char out[A0_DPOP_MAX_HTU + 1])
 	return 0;
 }
 
-/* ES256 of len bytes at in by pkey, as JWS wants it: r||s, each left-padded to COORD bytes. */
-static int sign_es256(EVP_PKEY *pkey, const char *in, size_t len, unsigned char out[SIG_BYTES])
+/* ES256 of len bytes at in by k, as JWS wants it: r||s, each left-padded to COORD bytes. */
+static int sign_es256(const struct a0_dpop_key *k, const char *in, size_t len,
+		      unsigned char out[SIG_BYTES])
 {
-	unsigned char der[SIG_DER_MAX];
-	const unsigned char *p = der;
-	size_t derlen = sizeof(der);
-	const BIGNUM *sr = NULL, *ss = NULL;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	ECDSA_SIG *sig = NULL;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	struct randomness rng = { false };
+	struct dsa_signature sig;
 	int r = A0_ERR_SYSTEM;
 
-	if (!ctx) {
-		r = A0_ERR_NOMEM;
-		goto out;
-	}
-	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey) != 1 ||
-	    EVP_DigestSign(ctx, der, &derlen, (const unsigned char *)in, len) != 1)
-		goto out;
-	sig = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-	if (!sig || p != der + derlen)
-		goto out;
-	ECDSA_SIG_get0(sig, &sr, &ss);
-	if (BN_bn2binpad(sr, out, COORD) != COORD || BN_bn2binpad(ss, out + COORD, COORD) != COORD)
-		goto out;
-	r = 0;
-out:
-	ECDSA_SIG_free(sig);
-	EVP_MD_CTX_free(ctx);
-	ERR_clear_error();
+	dsa_signature_init(&sig);
+	sha256(in, len, digest);
+	ecdsa_sign(&k->d, &rng, random_bytes, sizeof(digest), digest, &sig);
+	if (!rng.failed && to_coord(sig.r, out) == 0 && to_coord(sig.s, out + COORD) == 0)
+		r = 0;
+	dsa_signature_clear(&sig);
 	return r;
 }
 
@@ -421,7 +453,8 @@ int a0_dpop_proof(const struct a0_dpop_key *k, const char *htm, const char *htu,
 		  const char *access_token, time_t now, char **ret)
 {
 	char url[A0_DPOP_MAX_HTU + 1], jti[A0_B64URL_LEN(JTI_BYTES) + 1], ath[HASH_B64 + 1];
-	unsigned char rnd[JTI_BYTES], digest[SHA256_DIGEST_LENGTH], sig[SIG_BYTES];
+	unsigned char rnd[JTI_BYTES], digest[SHA256_DIGEST_SIZE], sig[SIG_BYTES];
+	struct randomness rng = { false };
 	char *claims = NULL, *jwt = NULL;
 	size_t head, body, size = 0, n;
 	int r;
@@ -430,13 +463,12 @@ int a0_dpop_proof(const struct a0_dpop_key *k, const char *htm, const char *htu,
 	    (access_token && !*access_token) || now < 0)
 		return A0_ERR_INVALID;
 	r = A0_ERR_SYSTEM;
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+	random_bytes(&rng, sizeof(rnd), rnd);
+	if (rng.failed)
 		goto out;
 	a0_b64url_encode_to(rnd, sizeof(rnd), jti);
 	if (access_token) {
-		if (EVP_Digest(access_token, strlen(access_token), digest, NULL, EVP_sha256(),
-			       NULL) != 1)
-			goto out;
+		sha256(access_token, strlen(access_token), digest);
 		a0_b64url_encode_to(digest, sizeof(digest), ath);
 	}
 	if ((r = claims_of(jti, htm, url, now, nonce, access_token ? ath : NULL, &claims)) < 0)
@@ -452,7 +484,7 @@ int a0_dpop_proof(const struct a0_dpop_key *k, const char *htm, const char *htu,
 	memcpy(jwt, k->header, head);
 	jwt[head] = '.';
 	n = head + 1 + a0_b64url_encode_to(claims, strlen(claims), jwt + head + 1);
-	if ((r = sign_es256(k->pkey, jwt, n, sig)) < 0)
+	if ((r = sign_es256(k, jwt, n, sig)) < 0)
 		goto out;
 	jwt[n] = '.';
 	a0_b64url_encode_to(sig, sizeof(sig), jwt + n + 1);
@@ -463,6 +495,5 @@ out:
 	a0_wipe_free(jwt, size);
 	a0_secret_free(claims);
 	explicit_bzero(digest, sizeof(digest));
-	ERR_clear_error();
 	return r;
 }

@@ -7,8 +7,8 @@
  * Auth0 issues to a DPoP request are bound to the key (cnf.jkt, the key's thumbprint); every
  * later request with them carries a fresh proof signed by the same key.
  *
- * In libauth0dpop.la: libcrypto and the base alone (no libcurl), so that the credentials
- * library can make proofs for a session process's API calls.
+ * In libauth0dpop.la: Nettle's ECDSA and the base alone (no libcurl, no OpenSSL), so that the
+ * credentials library can make proofs for a session process's API calls at little cost.
  *
  * The key travels in the keyring record as its private JWK (a secret):
  *   {"kty":"EC","crv":"P-256","x":X,"y":Y,"d":D}
@@ -40,7 +40,7 @@ void a0_dpop_key_free(struct a0_dpop_key *k);
 
 /*
  * The private JWK text above (a secret: free with a0_secret_free). 0, A0_ERR_INVALID (k NULL),
- * A0_ERR_NOMEM, A0_ERR_SYSTEM (OpenSSL would not give the private scalar).
+ * A0_ERR_NOMEM, A0_ERR_SYSTEM (the private scalar would not fit).
  */
 int a0_dpop_key_export(const struct a0_dpop_key *k, char **ret);
 /*

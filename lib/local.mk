@@ -22,14 +22,14 @@ lib_libauth0base_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 lib_libauth0base_la_LIBADD = lib/libauth0util.la $(CJSON_LIBS) -lm
 
 # libauth0dpop.la, DPoP (RFC 9449, dpop.h): a login session's P-256 key and the proofs signed
-# with it. libcrypto and cJSON over the base, never libcurl, so that the credentials library can
-# make proofs for a session's API calls. Part of the core. Like broker/libauth0broker.la it does
+# with it. Nettle (hogweed, GMP) and cJSON over the base, never libcurl nor OpenSSL, so that the
+# credentials library can make proofs for a session's API calls at little cost. Part of the core. Like broker/libauth0broker.la it does
 # not take the base itself: whoever links it brings the base, which a convenience library that
 # took it too would bring twice.
 noinst_LTLIBRARIES += lib/libauth0dpop.la
 lib_libauth0dpop_la_SOURCES = lib/dpop.c lib/dpop.h
-lib_libauth0dpop_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS)
-lib_libauth0dpop_la_LIBADD = $(CRYPTO_LIBS) $(CJSON_LIBS)
+lib_libauth0dpop_la_CFLAGS = $(AM_CFLAGS) $(HOGWEED_CFLAGS) $(GMP_CFLAGS) $(CJSON_CFLAGS)
+lib_libauth0dpop_la_LIBADD = $(HOGWEED_LIBS) $(GMP_LIBS) $(CJSON_LIBS)
 
 # libauth0core.la, the protocol core linked into the module, the tenant plug-in, the fuzzers
 # and the tests: the base, DPoP (libauth0dpop.la) and the keyring store, plus configuration, the
