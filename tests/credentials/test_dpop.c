@@ -217,6 +217,17 @@ static void test_headers_for_one_request(void **state)
 		      "--dpop-method", "GET", "--dpop-url", url);
 	assert_int_equal(call_resource(q.stdout_text, "/__resource/reports?year=2026"), 200);
 	proc_free(&q);
+	/* A cached session's headers load the DPoP module and no network or TLS library (the
+	 * dynamic loader says what it loads). */
+	setenv("LD_DEBUG", "libs", 1);
+	assert_helper(&q, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "header", "--dpop-method",
+		      "GET", "--dpop-url", url);
+	unsetenv("LD_DEBUG");
+	assert_non_null(strstr(q.stderr_text, "auth0-credentials-dpop.so"));
+	assert_null(strstr(q.stderr_text, "libcurl"));
+	assert_null(strstr(q.stderr_text, "libssl"));
+	assert_null(strstr(q.stderr_text, "libcrypto"));
+	proc_free(&q);
 	a0_dpop_key_free(key);
 }
 
