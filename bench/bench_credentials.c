@@ -458,8 +458,8 @@ static int bench_dpop(int n)
 	store_dpop_login();
 	snprintf(url, sizeof(url), "https://localhost:%d" DPOP_URL_PATH, fake.port);
 	snprintf(serial, sizeof(serial), "%d", (int)main_key());
-	get = argv_of(helper, "get", "--format", "header", "--dpop-method", "GET", "--dpop-url", url,
-		      NULL);
+	get = argv_of(helper, "get", "--format", "header", "--dpop-method", "GET", "--dpop-url",
+		      url, NULL);
 	pipe_ = argv_of("/usr/bin/keyctl", "pipe", serial, NULL);
 	line = first_line(get);
 	if (strncmp(line, "Authorization: DPoP ", 20) != 0)

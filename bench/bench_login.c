@@ -287,9 +287,10 @@ static int bench_dpop(int n)
 	{
 		cJSON *stats = fake_get(&fake, "/__control/stats");
 
-		accepted = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(
-			cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"), "proofs"),
-			"accepted"));
+		accepted = (int)cJSON_GetNumberValue(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"),
+								"proofs"),
+					    "accepted"));
 		cJSON_Delete(stats);
 	}
 	if (accepted < 1) {
