@@ -259,3 +259,14 @@ int refresh_count(const struct fake *f, int from)
 	cJSON_Delete(log);
 	return n;
 }
+
+int dpop_stat(const struct fake *f, const char *group, const char *name)
+{
+	cJSON *stats = fake_get(f, "/__control/stats");
+	cJSON *g = cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"), group);
+	cJSON *n = name ? cJSON_GetObjectItem(g, name) : g;
+	int v = cJSON_IsNumber(n) ? (int)cJSON_GetNumberValue(n) : 0;
+
+	cJSON_Delete(stats);
+	return v;
+}

@@ -75,5 +75,8 @@ char *record_payload(const char *name, size_t *ret_len);
  */
 int log_length(const struct fake *f);
 int refresh_count(const struct fake *f, int from);
+/* A DPoP counter of the fake's stats: dpop.GROUP.NAME, or dpop.GROUP when name is NULL; 0 when
+ * absent (nothing counted yet). */
+int dpop_stat(const struct fake *f, const char *group, const char *name);
 
 #endif

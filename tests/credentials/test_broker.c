@@ -506,18 +506,6 @@ out:
 	return rc;
 }
 
-/* A DPoP stat of the fake (a group's member, or a number of the group itself when name is NULL). */
-static int dpop_stat(const char *group, const char *name)
-{
-	cJSON *stats = fake_get(&f, "/__control/stats");
-	cJSON *g = cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"), group);
-	cJSON *n = name ? cJSON_GetObjectItem(g, name) : g;
-	int v = cJSON_IsNumber(n) ? (int)cJSON_GetNumberValue(n) : 0; /* absent: none yet */
-
-	cJSON_Delete(stats);
-	return v;
-}
-
 /*
  * a0alice's sign-in at the confidential application with a DPoP key (lib/auth0.c, as the module
  * signs in with dpop = yes and client_secret_file): her token response in b->login, the key's
@@ -642,8 +630,8 @@ static void test_dpop_through_broker(void **state)
 	fake_control(&f, "POST", "/__control/client",
 		     "{\"client_id\":\"" CONFIDENTIAL "\",\"rotation\":false}");
 	dpop_confidential_login(&b);
-	accepted = dpop_stat("proofs", "accepted");
-	refused = dpop_stat("binding_refused", "refresh_key_mismatch");
+	accepted = dpop_stat(&f, "proofs", "accepted");
+	refused = dpop_stat(&f, "binding_refused", "refresh_key_mismatch");
 	status = test_as_user(&b.user, true, as_user_dpop, &b);
 	a0_secret_free(b.dpop_key);
 	a0_secret_free(b.other_key);
@@ -651,8 +639,8 @@ static void test_dpop_through_broker(void **state)
 	assert_int_equal(status, 0);
 	/* The refresh with the session's key, and the one with the other key, reached the tenant
 	 * with their proofs; the second was refused for its key. */
-	assert_int_equal(dpop_stat("proofs", "accepted") - accepted, 2);
-	assert_int_equal(dpop_stat("binding_refused", "refresh_key_mismatch") - refused, 1);
+	assert_int_equal(dpop_stat(&f, "proofs", "accepted") - accepted, 2);
+	assert_int_equal(dpop_stat(&f, "binding_refused", "refresh_key_mismatch") - refused, 1);
 }
 
 static void test_broker_child_killed(void **state)

@@ -59,17 +59,6 @@ static struct a0_http *http_client(void)
 	return h;
 }
 
-static int dpop_stat(const char *group, const char *name)
-{
-	cJSON *stats = fake_get(&f, "/__control/stats");
-	cJSON *g = cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"), group);
-	cJSON *n = name ? cJSON_GetObjectItem(g, name) : g;
-	int v = cJSON_IsNumber(n) ? (int)cJSON_GetNumberValue(n) : 0; /* absent: none yet */
-
-	cJSON_Delete(stats);
-	return v;
-}
-
 /*
  * a0alice signs in with key (lib/auth0.c, DPoP), and the session keyring holds her record as
  * the module stores it: token_type DPoP, the key in dpop_key.
@@ -84,14 +73,14 @@ static void dpop_login(const struct a0_dpop_key *key)
 	struct a0_tokens *t = NULL;
 	struct a0_record *r = NULL;
 	char json[16 * 1024];
-	int nonces = dpop_stat("nonce_challenges", NULL);
+	int nonces = dpop_stat(&f, "nonce_challenges", NULL);
 
 	client.http = http_client();
 	assert_int_equal(a0_grant_password_realm(&client, &cfg, "a0alice", "Secret-a0alice-1", &t,
 						 &res),
 			 0);
 	/* The tenant demands a nonce of a public client: one use_dpop_nonce, one retry. */
-	assert_int_equal(dpop_stat("nonce_challenges", NULL), nonces + 1);
+	assert_int_equal(dpop_stat(&f, "nonce_challenges", NULL), nonces + 1);
 	assert_non_null(session.nonce[0] ? session.nonce : NULL);
 	assert_string_equal(t->token_type, "DPoP");
 	snprintf(json, sizeof(json),
@@ -139,12 +128,12 @@ static void test_refresh_proves_the_same_key(void **state)
 	assert_int_equal(a0_dpop_key_new(&key), 0);
 	dpop_login(key);
 	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &before), 0);
-	accepted = dpop_stat("proofs", "accepted");
+	accepted = dpop_stat(&f, "proofs", "accepted");
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--force-refresh", "--format",
 		      "token");
 	proc_free(&p);
 	/* The tenant took a proof of the bound key (else it refuses a bound refresh token). */
-	assert_true(dpop_stat("proofs", "accepted") > accepted);
+	assert_true(dpop_stat(&f, "proofs", "accepted") > accepted);
 	assert_int_equal(a0_store_load(KEY_SPEC_SESSION_KEYRING, A0_RECORD_MAIN, &after), 0);
 	assert_string_equal(after->token_type, "DPoP");
 	/* Rotated (compared, never printed: an assertion message would show them). */
@@ -160,17 +149,17 @@ static void test_refresh_proves_the_same_key(void **state)
 static void test_sso_proves_the_key(void **state)
 {
 	struct a0_dpop_key *key = NULL;
-	int accepted, refused = dpop_stat("binding_refused", "refresh_proof_missing");
+	int accepted, refused = dpop_stat(&f, "binding_refused", "refresh_proof_missing");
 	struct proc p;
 
 	assert_int_equal(a0_dpop_key_new(&key), 0);
 	dpop_login(key);
-	accepted = dpop_stat("proofs", "accepted");
+	accepted = dpop_stat(&f, "proofs", "accepted");
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "sso");
 	assert_non_null(strstr(p.stdout_text, "session_transfer_token"));
 	proc_free(&p);
-	assert_int_equal(dpop_stat("proofs", "accepted"), accepted + 1);
-	assert_int_equal(dpop_stat("binding_refused", "refresh_proof_missing"), refused);
+	assert_int_equal(dpop_stat(&f, "proofs", "accepted"), accepted + 1);
+	assert_int_equal(dpop_stat(&f, "binding_refused", "refresh_proof_missing"), refused);
 	a0_dpop_key_free(key);
 }
 
@@ -259,11 +248,11 @@ static void test_another_key_is_refused(void **state)
 	assert_non_null(strstr(p.stderr_text, "cnf.jkt"));
 	proc_free(&p);
 	/* A refresh with it: the tenant refuses it, the record stays. */
-	mismatch = dpop_stat("binding_refused", "refresh_key_mismatch");
+	mismatch = dpop_stat(&f, "binding_refused", "refresh_key_mismatch");
 	assert_helper(&p, AUTH0_CREDENTIALS_RENEW_FAILED, NULL, "get", "--force-refresh");
 	assert_non_null(strstr(p.stderr_text, "invalid_dpop_proof"));
 	proc_free(&p);
-	assert_int_equal(dpop_stat("binding_refused", "refresh_key_mismatch"), mismatch + 1);
+	assert_int_equal(dpop_stat(&f, "binding_refused", "refresh_key_mismatch"), mismatch + 1);
 	after = record_payload(A0_RECORD_MAIN, &after_len);
 	assert_int_equal(after_len, before_len);
 	assert_memory_equal(after, before, before_len);
@@ -334,8 +323,8 @@ static void test_kill_9_mid_refresh_keeps_key_and_token(void **state)
 	}
 	print_message("DPoP kill -9 test: %d of 20 killed\n", killed);
 	assert_true(killed >= 5);
-	assert_int_equal(dpop_stat("binding_refused", "refresh_key_mismatch"), 0);
-	assert_int_equal(dpop_stat("binding_refused", "refresh_proof_missing"), 0);
+	assert_int_equal(dpop_stat(&f, "binding_refused", "refresh_key_mismatch"), 0);
+	assert_int_equal(dpop_stat(&f, "binding_refused", "refresh_proof_missing"), 0);
 	assert_int_equal(fake_stat(&f, "reuse_detected"), 0);
 	a0_secret_free(exported);
 	a0_dpop_key_free(key);
