@@ -3,7 +3,7 @@
 # key of the sign-in's own, the nonce the tenant demands of a public client), and inside the
 # session auth0-credentials renews the tokens with the same key and prints the headers of one
 # API request, which the fake's DPoP-enforcing API (/__resource) accepts once; the header format
-# without the request's method and URL is refused.
+# without the request's method and URL is refused; sso proves the key too.
 # Needs: A0_BUILD (a non-sanitized build tree), A0_FAKE_STATE and A0_FAKE_CA.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +37,8 @@ h=\$($helper api get $api --format header --dpop-method GET --dpop-url $url 2>\$
 send() { printf '%s\n' \"\$h\" | curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --cacert $E2E_WORK/ca.pem -H @- $url; }
 echo FIRST=\$(send)
 echo REPLAY=\$(send)
-$helper get --format header >/dev/null 2>&1; echo BARE=\$?"
+$helper get --format header >/dev/null 2>&1; echo BARE=\$?
+$helper sso >/dev/null 2>\$HOME/.err; echo SSO=\$? \$(head -c 300 \$HOME/.err)"
 accepted=$(dpop_stat 'd["proofs"]["accepted"]')
 if e2e_ssh -m password a0alice "$remote" <<'EXP'
 answer "password: " alice
@@ -49,11 +50,13 @@ then
 	e2e_assert_eq "the same proof again is refused" "REPLAY=401" "$(grep ^REPLAY= <<<"$E2E_OUT")"
 	e2e_assert_eq "no header without the request's method and URL (DPOP_MISSING_PARAMETER)" \
 		"BARE=16" "$(grep ^BARE= <<<"$E2E_OUT")"
+	e2e_assert_eq "sso (a session transfer token) proves the key" "SSO=0" \
+		"$(grep ^SSO= <<<"$E2E_OUT")"
 else
 	e2e_fail "a DPoP session" "$E2E_ERR"
 fi
-# The sign-in (password-realm, and its nonce retry), the refresh and the API's refresh.
-e2e_check "the tenant took at least three proofs" test "$(($(dpop_stat 'd["proofs"]["accepted"]') - accepted))" -ge 3
+# The sign-in (password-realm, and its nonce retry), the refresh, the API's refresh and sso.
+e2e_check "the tenant took at least four proofs" test "$(($(dpop_stat 'd["proofs"]["accepted"]') - accepted))" -ge 4
 e2e_assert_eq "no refresh with another key or none" 0 \
 	"$(dpop_stat 'sum(d["binding_refused"].values())')"
 e2e_summary
