@@ -91,12 +91,18 @@ static void acknowledge(const struct flow *f)
  * recovery-code login (the new code, as the used one is spent) and after a first enrolment.
  * The code came from the tenant: printable ASCII without blanks, bounded, or it is not shown.
  */
+static bool recovery_code_ok(const char *code)
+{
+	size_t n = strnlen(code, A0_MAX_RECOVERY_CODE + 1);
+
+	return n > 0 && n <= A0_MAX_RECOVERY_CODE && a0_text_ok(code, n, A0_TEXT_TOKEN);
+}
+
 static void show_recovery_code(const struct flow *f, const char *code, bool enrolled)
 {
 	char msg[256];
 
-	if (!a0_text_ok(code, strnlen(code, A0_MAX_RECOVERY_CODE + 1), A0_TEXT_TOKEN) ||
-	    strlen(code) > A0_MAX_RECOVERY_CODE)
+	if (!recovery_code_ok(code))
 		return;
 	snprintf(msg, sizeof(msg), "%s%s\nWrite it down and keep it safe: %s",
 		 enrolled ? "Your recovery code is: " : "Your new recovery code is: ", code,
@@ -388,6 +394,9 @@ static int enrol_otp(struct flow *f, struct a0_tokens **ret)
 		r = refuse_association(f, "a barcode_uri that is not a plain otpauth:// URI");
 	if (r == 0 && !otp_secret_ok(a.secret))
 		r = refuse_association(f, "a secret that is not base32");
+	/* Enrolled, the user must see the recovery code: one unfit to show is refused before. */
+	if (r == 0 && a.recovery_code && !recovery_code_ok(a.recovery_code))
+		r = refuse_association(f, "a recovery code unfit for the terminal");
 	if (r < 0)
 		goto out;
 	tell(f, false,
@@ -471,6 +480,8 @@ static int enrol_sms(struct flow *f, struct a0_tokens **ret)
 	r = a0_mfa_associate(f->c, f->mfa_token, A0_MFA_SMS, phone, &a, f->res);
 	if (r == 0 && !a.binding_prompt)
 		r = refuse_association(f, "no binding_method prompt for an SMS code");
+	if (r == 0 && a.recovery_code && !recovery_code_ok(a.recovery_code))
+		r = refuse_association(f, "a recovery code unfit for the terminal");
 	if (r == 0) {
 		tell(f, false, "A code was sent by SMS to the number you entered.");
 		r = ask_code(f, A0_MFA_SMS, "Code sent by SMS: ", a.oob_code, ret);
