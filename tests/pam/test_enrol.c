@@ -103,7 +103,8 @@ static void texted_code(char out[16])
 		const char *tmpl = cJSON_GetStringValue(cJSON_GetObjectItem(m, "template"));
 
 		if (tmpl && strcmp(tmpl, "mfa_enrollment") == 0)
-			snprintf(out, 16, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(m, "code")));
+			snprintf(out, 16, "%s",
+				 cJSON_GetStringValue(cJSON_GetObjectItem(m, "code")));
 	}
 	cJSON_Delete(box);
 }
@@ -209,7 +210,8 @@ static void test_enrol_otp_then_normal_login(void **state)
 	assert_int_equal((int)strlen(p.recovery), 24);
 	assert_false(p.control_seen);
 	assert_int_equal(fake_count(&fake, "/mfa/associate", NULL), 1);
-	assert_int_equal(fake_count(&fake, "/oauth/token", "http://auth0.com/oauth/grant-type/mfa-otp"),
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-otp"),
 			 1);
 	assert_int_equal(enrolments(), 1);
 
@@ -217,7 +219,8 @@ static void test_enrol_otp_then_normal_login(void **state)
 	snprintf(again.secret, sizeof(again.secret), "%s", p.secret);
 	assert_pam(run(USER, PAMTEST_AUTHENTICATE, &again), PAM_SUCCESS);
 	assert_int_equal(fake_count(&fake, "/mfa/associate", NULL), 1);
-	assert_int_equal(fake_count(&fake, "/oauth/token", "http://auth0.com/oauth/grant-type/mfa-otp"),
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-otp"),
 			 2);
 	assert_false(shown(again.info, again.n_info, "Secret key"));
 	assert_int_equal(again.code_prompts, 1);
@@ -270,10 +273,12 @@ static void test_enrol_sms(void **state)
 	assert_int_equal(enrolments(), 1);
 	box = fake_get(&fake, "/__control/outbox");
 	assert_int_equal(cJSON_GetArraySize(box), 1);
-	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(box, 0), "to")),
+	assert_string_equal(cJSON_GetStringValue(
+				    cJSON_GetObjectItem(cJSON_GetArrayItem(box, 0), "to")),
 			    PHONE);
 	cJSON_Delete(box);
-	assert_int_equal(fake_count(&fake, "/oauth/token", "http://auth0.com/oauth/grant-type/mfa-oob"),
+	assert_int_equal(fake_count(&fake, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-oob"),
 			 1);
 }
 
