@@ -23,8 +23,9 @@ static bool is_json(const struct a0_http_response *resp)
 	return strncasecmp(resp->content_type, "application/json", 16) == 0;
 }
 
-/* The request's JSON: body and the client's identification and authentication (a secret). */
-static int body_json(struct a0_client *c, const cJSON *body, char **ret)
+/* The request's JSON: body and the client's identification and, unless id_only, authentication
+ * (a secret). */
+static int body_json(struct a0_client *c, const cJSON *body, bool id_only, char **ret)
 {
 	cJSON *b = cJSON_Duplicate(body, true);
 	char *assertion = NULL;
@@ -32,7 +33,7 @@ static int body_json(struct a0_client *c, const cJSON *body, char **ret)
 
 	if (!b)
 		return A0_ERR_NOMEM;
-	if (c->client_key) {
+	if (c->client_key && !id_only) {
 		r = c->domain ? a0_client_assertion(c->client_key, c->client_id, c->domain,
 						    &assertion)
 			      : A0_ERR_INVALID;
@@ -44,7 +45,7 @@ static int body_json(struct a0_client *c, const cJSON *body, char **ret)
 	    (assertion &&
 	     (!cJSON_AddStringToObject(b, "client_assertion_type", A0_CLIENT_ASSERTION_TYPE) ||
 	      !cJSON_AddStringToObject(b, "client_assertion", assertion))) ||
-	    (!assertion && c->client_secret &&
+	    (!assertion && !id_only && c->client_secret &&
 	     !cJSON_AddStringToObject(b, "client_secret", c->client_secret)))
 		goto out;
 	*ret = a0_json_print(b);
@@ -73,19 +74,25 @@ static int proof_for(struct a0_client *c, const char *path, bool post, char **re
 
 /*
  * Send one call and sort its answer: 0 with the 2xx response in *resp, or an A0_ERR_* with res
- * filled. Transport failures leave their reason in res->description. With dpop (and c->dpop)
- * the request carries a proof; a use_dpop_nonce answer is sent again, once, with the nonce it
- * gave (and a fresh proof and client assertion: both are single-use).
+ * filled. Transport failures leave their reason in res->description. With CALL_DPOP (and
+ * c->dpop) the request carries a proof; a use_dpop_nonce answer is sent again, once, with the
+ * nonce it gave (and a fresh proof and client assertion: both are single-use). A 2xx answer must
+ * be JSON, or with CALL_TEXT anything (/dbconnections/change_password answers with text). With
+ * CALL_ID_ONLY the body names the client but carries no client authentication (an endpoint that
+ * takes none gets no secret).
  */
+enum { CALL_DPOP = 1, CALL_TEXT = 2, CALL_ID_ONLY = 4 };
+
 static int call_with(struct a0_client *c, const char *path, const char *bearer, const cJSON *body,
-		     bool dpop, struct a0_http_response *resp, struct a0_result *res)
+		     unsigned flags, struct a0_http_response *resp, struct a0_result *res)
 {
+	bool dpop = flags & CALL_DPOP;
 	char *json = NULL, *proof = NULL;
 	int r;
 
 	for (int attempt = 0;; attempt++) {
 		a0_result_clear(res);
-		if (body && (r = body_json(c, body, &json)) < 0)
+		if (body && (r = body_json(c, body, flags & CALL_ID_ONLY, &json)) < 0)
 			return r;
 		if (dpop && (r = proof_for(c, path, body != NULL, &proof)) < 0) {
 			a0_secret_free(json);
@@ -101,7 +108,7 @@ static int call_with(struct a0_client *c, const char *path, const char *bearer, 
 		if (dpop && c->dpop && resp->dpop_nonce[0])
 			memcpy(c->dpop->nonce, resp->dpop_nonce, sizeof(c->dpop->nonce));
 		if (resp->status >= 200 && resp->status < 300) {
-			if (resp->len > 0 && !is_json(resp)) {
+			if (resp->len > 0 && !(flags & CALL_TEXT) && !is_json(resp)) {
 				a0_format(res->description, sizeof(res->description),
 					  "HTTP %ld with content type '%s'", resp->status,
 					  resp->content_type);
@@ -126,7 +133,7 @@ static int call_with(struct a0_client *c, const char *path, const char *bearer, 
 static int call(struct a0_client *c, const char *path, const char *bearer, cJSON *body,
 		struct a0_http_response *resp, struct a0_result *res)
 {
-	return call_with(c, path, bearer, body, false, resp, res);
+	return call_with(c, path, bearer, body, 0, resp, res);
 }
 
 /* POST /oauth/token with body (consumed) and parse the token response. */
@@ -136,7 +143,7 @@ static int token_call(struct a0_client *c, cJSON *body, struct a0_tokens **ret,
 	struct a0_http_response resp;
 	int r;
 
-	r = call_with(c, "/oauth/token", NULL, body, true, &resp, res);
+	r = call_with(c, "/oauth/token", NULL, body, CALL_DPOP, &resp, res);
 	a0_json_free(body);
 	if (r < 0)
 		return r;
@@ -259,6 +266,68 @@ int a0_mfa_challenge(struct a0_client *c, const char *mfa_token, const struct a0
 		a0_format(res->description, sizeof(res->description),
 			  "challenge response is not what Auth0 sends");
 	return r;
+}
+
+int a0_mfa_associate(struct a0_client *c, const char *mfa_token, enum a0_mfa_method method,
+		     const char *phone_number, struct a0_association *ret, struct a0_result *res)
+{
+	bool oob = method == A0_MFA_SMS;
+	struct a0_http_response resp;
+	cJSON *body, *types, *channels = NULL;
+	int r = A0_ERR_NOMEM;
+
+	a0_result_clear(res);
+	if ((method != A0_MFA_OTP && !oob) ||
+	    (oob && (!phone_number || !*phone_number || strlen(phone_number) > A0_MAX_PHONE)))
+		return A0_ERR_INVALID;
+	body = cJSON_CreateObject();
+	types = cJSON_AddArrayToObject(body, "authenticator_types");
+	if (!types || !cJSON_AddItemToArray(types, cJSON_CreateString(oob ? "oob" : "otp")))
+		goto out;
+	if (oob) {
+		channels = cJSON_AddArrayToObject(body, "oob_channels");
+		if (!channels || !cJSON_AddItemToArray(channels, cJSON_CreateString("sms")) ||
+		    !cJSON_AddStringToObject(body, "phone_number", phone_number))
+			goto out;
+	}
+	r = call(c, "/mfa/associate", mfa_token, body, &resp, res);
+	if (r < 0)
+		goto out;
+	r = a0_parse_association(resp.body, resp.len, oob, ret);
+	if (r == A0_ERR_MALFORMED)
+		a0_format(res->description, sizeof(res->description),
+			  "association response is not what Auth0 sends");
+	res->status = resp.status;
+	a0_http_response_clear(&resp);
+out:
+	a0_json_free(body);
+	return r;
+}
+
+int a0_change_password(struct a0_client *c, const char *email, const char *connection,
+		       struct a0_result *res)
+{
+	const char *kv[] = { "email", email, "connection", connection, NULL };
+	struct a0_http_response resp;
+	cJSON *body;
+	int r;
+
+	a0_result_clear(res);
+	if (!email || !*email || strlen(email) > A0_MAX_EMAIL ||
+	    !a0_text_ok(email, strlen(email), A0_TEXT_TOKEN) || !strchr(email, '@') ||
+	    !a0_vault_connection_ok(connection))
+		return A0_ERR_INVALID;
+	body = object_of(kv);
+	if (!body)
+		return A0_ERR_NOMEM;
+	r = call_with(c, "/dbconnections/change_password", NULL, body, CALL_TEXT | CALL_ID_ONLY,
+		      &resp, res);
+	a0_json_free(body);
+	if (r < 0)
+		return r;
+	res->status = resp.status;
+	a0_http_response_clear(&resp);
+	return 0;
 }
 
 int a0_grant_refresh(struct a0_client *c, const char *refresh_token, const char *scope,

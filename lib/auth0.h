@@ -105,6 +105,23 @@ struct a0_challenge {
 	bool binding_prompt; /* the user must type the code they received */
 };
 
+/*
+ * What POST /mfa/associate answered (a0_mfa_associate): the new authenticator, inactive until
+ * its first code is confirmed through the mfa-otp or mfa-oob grant. Every string is a secret.
+ * Nothing here has been checked for the terminal: lib/mfa.c does that before showing it.
+ */
+#define A0_MAX_OTP_SECRET 128   /* base32 characters of a TOTP secret */
+#define A0_MAX_BARCODE_URI 1024 /* an otpauth:// URI (it holds the secret and the labels) */
+#define A0_MAX_RECOVERY_CODE 64
+#define A0_MAX_PHONE 16 /* "+" and at most 15 digits (ITU-T E.164) */
+struct a0_association {
+	char *secret;        /* otp: the TOTP secret, base32 */
+	char *barcode_uri;   /* otp: otpauth://totp/... */
+	char *oob_code;      /* oob: what the mfa-oob grant confirms */
+	bool binding_prompt; /* oob: the user types the code sent to them */
+	char *recovery_code; /* the first of recovery_codes on a first enrolment; NULL else */
+};
+
 /* An extra member of a grant's body (the CredentialsManager's "parameters"). */
 struct a0_param {
 	const char *key;
@@ -142,6 +159,28 @@ int a0_mfa_list_authenticators(struct a0_client *c, const char *mfa_token,
 int a0_mfa_challenge(struct a0_client *c, const char *mfa_token, const struct a0_authenticator *a,
 		     struct a0_challenge *ret, struct a0_result *res);
 void a0_challenge_clear(struct a0_challenge *ch);
+/*
+ * POST /mfa/associate with the mfa_token as bearer: enrol an authenticator of method A0_MFA_OTP
+ * or A0_MFA_SMS (phone_number, E.164, required for SMS) for a user who has no active one. 0 and
+ * *ret (clear it with a0_association_clear); A0_ERR_MALFORMED when the answer is not one Auth0
+ * sends; another A0_ERR_* with res for a refusal (a user already enrolled is A0_ERR_AUTH0).
+ */
+int a0_mfa_associate(struct a0_client *c, const char *mfa_token, enum a0_mfa_method method,
+		     const char *phone_number, struct a0_association *ret, struct a0_result *res);
+void a0_association_clear(struct a0_association *a);
+/* A /mfa/associate answer for an otp (secret and barcode_uri required) or oob (oob_code
+ * required) authenticator, bounded: 0, or A0_ERR_MALFORMED. */
+int a0_parse_association(const char *body, size_t len, bool oob, struct a0_association *ret);
+
+/*
+ * POST /dbconnections/change_password: Auth0 mails email a link to set a new password for the
+ * database connection's user. Auth0 answers 200 with text (the same whether the address has a
+ * user or not). 0, A0_ERR_INVALID (email or connection unfit to send: nothing sent), or an
+ * A0_ERR_* with res (an unknown connection is A0_ERR_AUTH0 with its text in res->error).
+ */
+int a0_change_password(struct a0_client *c, const char *email, const char *connection,
+		       struct a0_result *res);
+
 /* A /mfa/challenge answer (an oob_code required when oob): 0, or A0_ERR_MALFORMED. */
 int a0_parse_challenge(const char *body, size_t len, bool oob, struct a0_challenge *ret);
 

@@ -33,6 +33,7 @@ enum kind {
 	K_UINT,
 	K_METHODS,
 	K_PUSH_PROMPT,
+	K_MFA_ENROLL,
 	K_TEMPLATE,
 	K_LIST,
 	K_ACCOUNT,
@@ -68,6 +69,7 @@ static const struct key keys[] = {
 	{ "mfa_timeout", K_UINT, F(mfa_timeout), 1, 600 },
 	{ "mfa_poll_interval", K_UINT, F(mfa_poll_interval), 1, 60 },
 	{ "push_prompt", K_PUSH_PROMPT, F(push_prompt), 0, 0 },
+	{ "mfa_enroll", K_MFA_ENROLL, F(mfa_enroll), 0, 0 },
 	{ "cache_dir", K_PATH, F(cache_dir), 0, 0 },
 	{ "jwks_ttl", K_UINT, F(jwks_ttl), 60, 86400 },
 	{ "clock_skew", K_UINT, F(clock_skew), 0, 600 },
@@ -429,6 +431,17 @@ static int set_key(struct a0_config *cfg, const char *name, const char *v, const
 			return fail(err, errlen, o, "key '%s': '%s' is not auto, enter or none",
 				    name, v);
 		return 0;
+	case K_MFA_ENROLL:
+		if (strcmp(v, "no") == 0)
+			cfg->mfa_enroll = A0_MFA_ENROLL_NO;
+		else if (strcmp(v, "otp") == 0)
+			cfg->mfa_enroll = A0_MFA_ENROLL_OTP;
+		else if (strcmp(v, "sms") == 0)
+			cfg->mfa_enroll = A0_MFA_ENROLL_SMS;
+		else
+			return fail(err, errlen, o, "key '%s': '%s' is not otp, sms or no", name,
+				    v);
+		return 0;
 	case K_LIST: {
 		int r = parse_list(field, v);
 
@@ -776,6 +789,7 @@ static int set_defaults(struct a0_config *cfg)
 	cfg->mfa_timeout = 60;
 	cfg->mfa_poll_interval = 5;
 	cfg->push_prompt = A0_PUSH_PROMPT_AUTO;
+	cfg->mfa_enroll = A0_MFA_ENROLL_NO;
 	return 0;
 }
 

@@ -19,6 +19,9 @@ enum a0_mfa_method {
 
 enum a0_push_prompt { A0_PUSH_PROMPT_AUTO, A0_PUSH_PROMPT_ENTER, A0_PUSH_PROMPT_NONE };
 
+/* Enrolment at login (lib/mfa.h): what a user without an authenticator may enrol, if anything. */
+enum a0_mfa_enroll { A0_MFA_ENROLL_NO, A0_MFA_ENROLL_OTP, A0_MFA_ENROLL_SMS };
+
 /* What pam_sm_acct_mgmt answers for a handle that Auth0 did not sign in (e.g. ssh keys). */
 enum a0_account_mode { A0_ACCOUNT_IGNORE, A0_ACCOUNT_DENY };
 
@@ -58,6 +61,7 @@ struct a0_config {
 	unsigned mfa_timeout;       /* seconds for a push to be approved */
 	unsigned mfa_poll_interval; /* seconds between push polls */
 	enum a0_push_prompt push_prompt;
+	enum a0_mfa_enroll mfa_enroll; /* a user with no authenticator: enrol one, or refuse */
 
 	/* Who may log in: ID-token verification, mapping and policy */
 	char *cache_dir;             /* JWKS cache */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,21 +86,40 @@ static void acknowledge(const struct flow *f)
 		a0_secret_free(reply);
 }
 
-static int recovery_grant(struct flow *f, const char *code, struct a0_tokens **ret)
+/*
+ * Show a recovery code once, then wait for the acknowledgement where messages need one: after a
+ * recovery-code login (the new code, as the used one is spent) and after a first enrolment.
+ * The code came from the tenant: printable ASCII without blanks, bounded, or it is not shown.
+ */
+static bool recovery_code_ok(const char *code)
+{
+	size_t n = strnlen(code, A0_MAX_RECOVERY_CODE + 1);
+
+	return n > 0 && n <= A0_MAX_RECOVERY_CODE && a0_text_ok(code, n, A0_TEXT_TOKEN);
+}
+
+static void show_recovery_code(const struct flow *f, const char *code, bool enrolled)
 {
 	char msg[256];
+
+	if (!recovery_code_ok(code))
+		return;
+	snprintf(msg, sizeof(msg), "%s%s\nWrite it down and keep it safe: %s",
+		 enrolled ? "Your recovery code is: " : "Your new recovery code is: ", code,
+		 enrolled ? "it signs you in if you lose your authenticator."
+			  : "the code you used no longer works.");
+	tell(f, false, msg);
+	explicit_bzero(msg, sizeof(msg));
+	acknowledge(f);
+}
+
+static int recovery_grant(struct flow *f, const char *code, struct a0_tokens **ret)
+{
 	int r;
 
 	r = a0_grant_mfa_recovery(f->c, f->mfa_token, code, ret, f->res);
-	if (r == 0 && (*ret)->recovery_code) {
-		snprintf(msg, sizeof(msg),
-			 "Your new recovery code is: %s\n"
-			 "Write it down and keep it safe: the code you used no longer works.",
-			 (*ret)->recovery_code);
-		tell(f, false, msg);
-		explicit_bzero(msg, sizeof(msg));
-		acknowledge(f);
-	}
+	if (r == 0 && (*ret)->recovery_code)
+		show_recovery_code(f, (*ret)->recovery_code, false);
 	return r;
 }
 
@@ -314,13 +334,187 @@ static bool allowed(const struct a0_config *cfg, int m)
 	return false;
 }
 
+/* ---- Enrolment at login (mfa_enroll): /mfa/associate, then the first code confirms it ---- */
+
+#define MAX_PHONE_REPLY 64 /* bytes of a typed phone number, blanks and dashes included */
+#define OTPAUTH_SCHEME "otpauth://"
+
+/*
+ * The one place the authenticator app's QR code is drawn. Until the terminal renderer is in
+ * (lib/qr.h, issue 17's device flow), the URI the app takes by hand, as text.
+ */
+static void show_barcode(const struct flow *f, const char *uri)
+{
+	char msg[A0_MAX_BARCODE_URI + 64];
+
+	snprintf(msg, sizeof(msg), "Setup address (otpauth URI): %s", uri);
+	tell(f, false, msg);
+	explicit_bzero(msg, sizeof(msg));
+}
+
+/* A TOTP secret as Auth0 hands it out: base32 (RFC 4648 letters and digits 2-7, '=' padding). */
+static bool otp_secret_ok(const char *s)
+{
+	size_t n = strlen(s), letters = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+
+	return n >= 16 && n <= A0_MAX_OTP_SECRET && letters >= 16 &&
+	       strspn(s + letters, "=") == n - letters;
+}
+
+/*
+ * A barcode_uri fit for the terminal and the app: otpauth:// (nothing an app or terminal would
+ * open elsewhere), printable ASCII without a blank or control character, bounded by the parser.
+ */
+static bool barcode_uri_ok(const char *uri)
+{
+	size_t n = strlen(uri);
+
+	return n > strlen(OTPAUTH_SCHEME) && n <= A0_MAX_BARCODE_URI &&
+	       strncasecmp(uri, OTPAUTH_SCHEME, strlen(OTPAUTH_SCHEME)) == 0 &&
+	       a0_text_ok(uri, n, A0_TEXT_TOKEN);
+}
+
+static int refuse_association(struct flow *f, const char *what)
+{
+	a0_result_clear(f->res);
+	a0_format(f->res->description, sizeof(f->res->description),
+		  "the tenant's enrolment answer has %s", what);
+	return A0_ERR_MALFORMED;
+}
+
+static int enrol_otp(struct flow *f, struct a0_tokens **ret)
+{
+	struct a0_association a = { 0 };
+	char msg[A0_MAX_OTP_SECRET * 2 + 64];
+	size_t len;
+	int r;
+
+	r = a0_mfa_associate(f->c, f->mfa_token, A0_MFA_OTP, NULL, &a, f->res);
+	if (r == 0 && !barcode_uri_ok(a.barcode_uri))
+		r = refuse_association(f, "a barcode_uri that is not a plain otpauth:// URI");
+	if (r == 0 && !otp_secret_ok(a.secret))
+		r = refuse_association(f, "a secret that is not base32");
+	/* Enrolled, the user must see the recovery code: one unfit to show is refused before. */
+	if (r == 0 && a.recovery_code && !recovery_code_ok(a.recovery_code))
+		r = refuse_association(f, "a recovery code unfit for the terminal");
+	if (r < 0)
+		goto out;
+	tell(f, false,
+	     "Your account needs a second factor. Add it to an authenticator app (Google "
+	     "Authenticator, Authy, FreeOTP, ...) with the QR code or the secret key below, then "
+	     "type the code the app shows.");
+	show_barcode(f, a.barcode_uri);
+	/* The key in groups of four, as the apps show it and take it typed. */
+	len = (size_t)snprintf(msg, sizeof(msg), "Secret key: ");
+	for (const char *p = a.secret; *p && *p != '=' && len + 2 < sizeof(msg); p++) {
+		if (p != a.secret && (p - a.secret) % 4 == 0)
+			msg[len++] = ' ';
+		msg[len++] = *p;
+	}
+	msg[len] = '\0';
+	tell(f, false, msg);
+	explicit_bzero(msg, sizeof(msg));
+	r = ask_code(f, A0_MFA_OTP, "One-time code from the app: ", NULL, ret);
+	if (r == 0 && a.recovery_code)
+		show_recovery_code(f, a.recovery_code, true);
+out:
+	a0_association_clear(&a);
+	return r;
+}
+
+/* An E.164 number: '+', a first digit 1-9, 8 to 15 digits in all; blanks and dashes dropped. */
+static bool phone_from_reply(const char *reply, char out[A0_MAX_PHONE + 1])
+{
+	size_t n = 0;
+
+	if (strlen(reply) > MAX_PHONE_REPLY || *reply != '+')
+		return false;
+	out[n++] = '+';
+	for (const char *p = reply + 1; *p; p++) {
+		if (*p == ' ' || *p == '-')
+			continue;
+		if (!isdigit((unsigned char)*p) || n == A0_MAX_PHONE)
+			return false;
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	return n >= 9 && out[1] != '0';
+}
+
+static int ask_phone(struct flow *f, char phone[A0_MAX_PHONE + 1])
+{
+	for (unsigned attempt = 1; attempt <= f->cfg->mfa_retries; attempt++) {
+		char *reply = NULL;
+		bool ok;
+		int r;
+
+		r = ask(f, true,
+			"Mobile number for sign-in codes, in international format (+4915112345678): ",
+			&reply);
+		if (r < 0)
+			return r;
+		ok = phone_from_reply(reply, phone);
+		a0_secret_free(reply);
+		if (ok)
+			return 0;
+		tell(f, true,
+		     "That is not a phone number in international format: a + and the "
+		     "country code, then the number.");
+	}
+	a0_result_clear(f->res);
+	a0_format(f->res->description, sizeof(f->res->description),
+		  "no phone number in E.164 format given");
+	return A0_ERR_DENIED;
+}
+
+static int enrol_sms(struct flow *f, struct a0_tokens **ret)
+{
+	struct a0_association a = { 0 };
+	char phone[A0_MAX_PHONE + 1];
+	int r;
+
+	tell(f, false,
+	     "Your account needs a second factor: sign-in codes sent by SMS to your mobile phone.");
+	if ((r = ask_phone(f, phone)) < 0)
+		return r;
+	r = a0_mfa_associate(f->c, f->mfa_token, A0_MFA_SMS, phone, &a, f->res);
+	if (r == 0 && !a.binding_prompt)
+		r = refuse_association(f, "no binding_method prompt for an SMS code");
+	if (r == 0 && a.recovery_code && !recovery_code_ok(a.recovery_code))
+		r = refuse_association(f, "a recovery code unfit for the terminal");
+	if (r == 0) {
+		tell(f, false, "A code was sent by SMS to the number you entered.");
+		r = ask_code(f, A0_MFA_SMS, "Code sent by SMS: ", a.oob_code, ret);
+	}
+	if (r == 0 && a.recovery_code)
+		show_recovery_code(f, a.recovery_code, true);
+	explicit_bzero(phone, sizeof(phone));
+	a0_association_clear(&a);
+	return r;
+}
+
+/* A user without an active authenticator, where mfa_enroll allows one: enrol it, and sign in. */
+static int enrol(struct flow *f, struct a0_tokens **ret)
+{
+	enum a0_mfa_method m = f->cfg->mfa_enroll == A0_MFA_ENROLL_SMS ? A0_MFA_SMS : A0_MFA_OTP;
+
+	if (!allowed(f->cfg, m)) {
+		a0_result_clear(f->res);
+		a0_format(f->res->description, sizeof(f->res->description),
+			  "mfa_enroll = %s, but mfa_methods does not allow it",
+			  a0_mfa_method_name(m));
+		return A0_ERR_NOT_ENROLLED;
+	}
+	return m == A0_MFA_SMS ? enrol_sms(f, ret) : enrol_otp(f, ret);
+}
+
 int a0_mfa_complete(struct a0_client *c, const struct a0_config *cfg, const char *mfa_token,
 		    const struct a0_prompter *p, struct a0_tokens **ret, struct a0_result *res)
 {
 	struct a0_authenticator list[A0_MAX_AUTHENTICATORS];
 	struct flow f = { .c = c, .cfg = cfg, .mfa_token = mfa_token, .p = p, .res = res };
 	enum a0_mfa_method chosen = A0_MFA_N;
-	size_t n = 0, kinds = 0;
+	size_t n = 0, kinds = 0, active = 0;
 	int r;
 
 	r = a0_mfa_list_authenticators(c, mfa_token, list, A0_MAX_AUTHENTICATORS, &n, res);
@@ -329,6 +523,7 @@ int a0_mfa_complete(struct a0_client *c, const struct a0_config *cfg, const char
 	for (size_t i = 0; i < n; i++) {
 		int m = a0_authenticator_method(&list[i]);
 
+		active += list[i].active;
 		if (list[i].active && m >= 0 && allowed(cfg, m) && !f.by_method[m]) {
 			f.by_method[m] = &list[i];
 			kinds += m != A0_MFA_RECOVERY;
@@ -338,6 +533,9 @@ int a0_mfa_complete(struct a0_client *c, const struct a0_config *cfg, const char
 	for (size_t i = 0; i < cfg->n_mfa_methods && chosen == A0_MFA_N; i++)
 		if (f.by_method[cfg->mfa_methods[i]])
 			chosen = cfg->mfa_methods[i];
+	/* Nothing active at all: Auth0 takes this mfa_token to enrol one (/mfa/associate). */
+	if (chosen == A0_MFA_N && active == 0 && cfg->mfa_enroll != A0_MFA_ENROLL_NO)
+		return enrol(&f, ret);
 	if (chosen == A0_MFA_N) {
 		a0_result_clear(res);
 		a0_format(res->description, sizeof(res->description),

@@ -408,3 +408,57 @@ int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *
 	a0_identity_clear(&id);
 	return r;
 }
+
+static bool is_address(const char *s)
+{
+	char shown[A0_MAX_EMAIL + 8];
+
+	return s && a0_mask_email(s, shown, sizeof(shown)) == 0;
+}
+
+/* A template's expansion for user when it is an address: 0 (*ret set or left NULL), or an error. */
+static int address_of_template(const char *tmpl, const char *user, char **ret)
+{
+	char *s = NULL;
+	int r;
+
+	if (!tmpl)
+		return 0;
+	r = a0_template_expand(tmpl, user, &s);
+	if (r == A0_ERR_INVALID)
+		return 0;
+	if (r < 0)
+		return r;
+	if (is_address(s))
+		*ret = s;
+	else
+		free(s);
+	return 0;
+}
+
+int a0_policy_email(const struct a0_config *cfg, const char *user, const struct a0_identity *id,
+		    const cJSON *claims, char **ret)
+{
+	const char *email = claims ? a0_json_string(claims, "email") : NULL;
+	const cJSON *verified = claims ? cJSON_GetObjectItemCaseSensitive(claims, "email_verified")
+				       : NULL;
+	char *found = NULL;
+	int r = 0;
+
+	if (id && !id->local && is_address(id->login))
+		return a0_strdup_into(ret, id->login);
+	if (is_address(email) && cJSON_IsTrue(verified))
+		return a0_strdup_into(ret, email);
+	if (cfg->user_claim && strcmp(cfg->user_claim, "email") == 0)
+		r = address_of_template(cfg->user_claim_template ? cfg->user_claim_template
+								 : cfg->username,
+					user, &found);
+	if (r == 0 && !found)
+		r = address_of_template(cfg->username, user, &found);
+	if (r < 0)
+		return r;
+	if (!found)
+		return A0_ERR_NOT_FOUND;
+	*ret = found;
+	return 0;
+}

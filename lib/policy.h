@@ -103,4 +103,16 @@ int a0_policy_login_name(const struct a0_config *cfg, const char *user, char **r
 int a0_policy_login_name_identity(const struct a0_config *cfg, const char *user,
 				  const struct a0_identity *id, char **ret);
 
+/*
+ * The email address of the Auth0 user behind the account user, from what this host knows and
+ * never from the person at the terminal (a password-reset mail goes there): the synced
+ * identity's login when it is an address (id as for a0_policy_check_identity), else the email
+ * claim of claims (the verified ID token of this handle, may be NULL) when email_verified is
+ * true, else user_claim_template expanded for user when user_claim is email, else the username
+ * template expanded for user when that is an address. An address is what a0_mask_email takes.
+ * 0 and a new string; A0_ERR_NOT_FOUND when none of them gives one; A0_ERR_NOMEM.
+ */
+int a0_policy_email(const struct a0_config *cfg, const char *user, const struct a0_identity *id,
+		    const cJSON *claims, char **ret);
+
 #endif

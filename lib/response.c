@@ -214,6 +214,72 @@ int a0_parse_challenge(const char *body, size_t len, bool oob, struct a0_challen
 	return 0;
 }
 
+void a0_association_clear(struct a0_association *a)
+{
+	a0_secret_free(a->secret);
+	a0_secret_free(a->barcode_uri);
+	a0_secret_free(a->oob_code);
+	a0_secret_free(a->recovery_code);
+	memset(a, 0, sizeof(*a));
+}
+
+/* A required string member of at most max bytes, copied; A0_ERR_MALFORMED otherwise. */
+static int take_bounded(const cJSON *obj, const char *name, size_t max, char **dst)
+{
+	const char *s = a0_json_string(obj, name);
+
+	if (!s || !*s || strlen(s) > max)
+		return A0_ERR_MALFORMED;
+	return a0_strdup_into(dst, s);
+}
+
+int a0_parse_association(const char *body, size_t len, bool oob, struct a0_association *ret)
+{
+	struct a0_association a = { 0 };
+	const cJSON *codes, *first;
+	const char *type, *binding;
+	cJSON *root = NULL;
+	int r;
+
+	r = a0_json_parse(body, len, &root);
+	if (r == 0 && !cJSON_IsObject(root))
+		r = A0_ERR_MALFORMED;
+	if (r == 0) {
+		/* Auth0 names the type it enrolled; another one is not what was asked for. */
+		type = a0_json_string(root, "authenticator_type");
+		if (type && strcmp(type, oob ? "oob" : "otp") != 0)
+			r = A0_ERR_MALFORMED;
+	}
+	if (r == 0 && oob) {
+		r = take_string(root, "oob_code", true, &a.oob_code);
+		binding = a0_json_string(root, "binding_method");
+		a.binding_prompt = binding && strcmp(binding, "prompt") == 0;
+	} else if (r == 0) {
+		r = take_bounded(root, "secret", A0_MAX_OTP_SECRET, &a.secret);
+		if (r == 0)
+			r = take_bounded(root, "barcode_uri", A0_MAX_BARCODE_URI, &a.barcode_uri);
+	}
+	/* recovery_codes: an array of strings on a first enrolment (Auth0 sends one). */
+	codes = r == 0 ? cJSON_GetObjectItemCaseSensitive(root, "recovery_codes") : NULL;
+	if (codes && !cJSON_IsNull(codes)) {
+		first = cJSON_IsArray(codes) ? cJSON_GetArrayItem(codes, 0) : NULL;
+		if (!cJSON_IsArray(codes) || (first && !cJSON_IsString(first)))
+			r = A0_ERR_MALFORMED;
+		else if (first && (!first->valuestring[0] ||
+				   strlen(first->valuestring) > A0_MAX_RECOVERY_CODE))
+			r = A0_ERR_MALFORMED;
+		else if (first)
+			r = a0_strdup_into(&a.recovery_code, first->valuestring);
+	}
+	a0_json_free(root);
+	if (r < 0) {
+		a0_association_clear(&a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
 static void copy_member(const cJSON *obj, const char *name, char *dst, size_t size)
 {
 	const char *s = a0_json_string(obj, name);

@@ -6,7 +6,7 @@
  * flow's prompts come back to this process's PAM conversation), the policy, and what a
  * successful sign-in leaves on the handle for the later phases (the claims for acct_mgmt, the
  * tokens and the hand-off for the session). Also pam_sm_chauthtok: the password this file
- * checks is Auth0's, which the module never changes.
+ * checks is Auth0's, which the module never changes here; it has Auth0 mail the user a link.
  */
 #include "config.h"
 
@@ -27,6 +27,7 @@
 #include "lib/error.h"
 #include "lib/guard.h"
 #include "lib/http.h"
+#include "lib/identities.h"
 #include "lib/idtoken.h"
 #include "lib/json.h"
 #include "lib/mfa.h"
@@ -207,12 +208,12 @@ out:
 
 /*
  * The longest the sign-in process may take, not counting the user's answers: each request
- * (password-realm, authenticators, challenge, a grant per attempt, the JWKS twice) within the
- * timeout, and the push polls within mfa_timeout and one more request.
+ * (password-realm, authenticators, challenge or an enrolment, a grant per attempt, the JWKS
+ * twice) within the timeout, and the push polls within mfa_timeout and one more request.
  */
 static unsigned sign_in_seconds(const struct a0_config *cfg)
 {
-	return cfg->mfa_timeout + (6 + cfg->mfa_retries) * cfg->timeout;
+	return cfg->mfa_timeout + (7 + cfg->mfa_retries) * cfg->timeout;
 }
 
 /*
@@ -488,8 +489,136 @@ out:
 	return pam;
 }
 
-/* The password is Auth0's: it is changed there, never through this module. */
+/*
+ * Password change (pam_sm_chauthtok). The password of an Auth0 user is Auth0's: the module never
+ * sets one, and never lets the stack below it touch the account's local shadow entry. What it
+ * does is ask Auth0 to mail the user a link to set a new one (/dbconnections/change_password)
+ * and say where it went, masked. The stack line is
+ *
+ *   password [success=done ignore=ignore default=die] pam_auth0.so
+ *
+ * PAM_PRELIM_CHECK answers, without the network, whether this user is Auth0's and has a known
+ * address (PAM_SUCCESS: done, the modules below never run, in this pass or the next), is not
+ * (PAM_IGNORE: pam_unix below changes the local password), or cannot be told (an error: die);
+ * PAM_UPDATE_AUTHTOK sends the mail.
+ */
+struct reset_arg {
+	const char *email;
+};
+
+/* In the child process (netchild.h): the one request. */
+static int reset_job(struct login *l, const struct a0_prompter *conv, void *arg,
+		     struct a0_tokens **ret_tokens, cJSON **ret_claims)
+{
+	const struct reset_arg *a = arg;
+	int r;
+
+	if ((r = mod_client_open(l)) < 0)
+		return r;
+	l->step = "change-password";
+	r = a0_change_password(&l->client, a->email, l->cfg->realm, &l->res);
+	if (r == A0_ERR_AUTH0)
+		l->tell = "The sign-in service could not send the password change email.";
+	return r;
+}
+
+/*
+ * Is user an Auth0 user, and where do their mails go? 0 and the address; A0_ERR_NOT_FOUND for
+ * a local user (no identity binds the account); A0_ERR_CONFIG (users_file or the identity cache
+ * unusable: reason says why) or A0_ERR_NOMEM.
+ */
+static int auth0_address(struct login *l, char **ret)
+{
+	struct a0_identity id = { 0 };
+	const void *claims = NULL;
+	char *user_id = NULL;
+	int r, synced;
+
+	synced = a0_policy_synced(l->cfg, l->user, &id, l->res.description,
+				  sizeof(l->res.description));
+	if (synced < 0 && synced != A0_ERR_NOT_FOUND) {
+		r = synced;
+		goto out;
+	}
+	if (pam_get_data(l->pamh, DATA_CLAIMS, &claims) != PAM_SUCCESS)
+		claims = NULL;
+	/* Auth0's: synced from the tenant, bound by users_file, or signed in by Auth0 here. */
+	r = A0_ERR_NOT_FOUND;
+	if (synced == 0 && !id.local)
+		r = 0;
+	if (r == A0_ERR_NOT_FOUND) {
+		r = a0_config_user_binding(l->cfg, l->user, &user_id, l->res.description,
+					   sizeof(l->res.description));
+		if (r == A0_ERR_NOT_FOUND && claims)
+			r = 0;
+	}
+	if (r == 0) {
+		l->res.description[0] = '\0';
+		r = a0_policy_email(l->cfg, l->user, synced == 0 ? &id : NULL, claims, ret);
+		if (r == A0_ERR_NOT_FOUND) {
+			a0_format(l->res.description, sizeof(l->res.description),
+				  "an Auth0 user without a known email address (identity cache, "
+				  "ID token, user_claim = email or an address as username template)");
+			l->tell =
+				"Your password is managed by the sign-in service, which knows no "
+				"email address to send the change link to. Contact your administrator.";
+			r = A0_ERR_CONFIG;
+		}
+	}
+out:
+	free(user_id);
+	a0_identity_clear(&id);
+	return r;
+}
+
 A0_PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return PAM_IGNORE;
+	struct login l = { .pamh = pamh, .step = "change-password", .res = { .retry_after = -1 } };
+	struct reset_arg arg = { 0 };
+	char *email = NULL, masked[A0_MAX_EMAIL + 8], msg[A0_MAX_EMAIL + 200];
+	int pam, r;
+
+	if ((pam = mod_begin(&l, argc, argv)) != PAM_SUCCESS)
+		goto out;
+	/* A name no account database knows has no local password to protect either. */
+	r = auth0_address(&l, &email);
+	if (r == A0_ERR_NOT_FOUND) {
+		if (l.cfg->debug)
+			pam_syslog(pamh, LOG_DEBUG, "user=%s no Auth0 identity: password ignored",
+				   l.user);
+		pam = PAM_IGNORE;
+		goto out;
+	}
+	if (r == 0)
+		r = a0_mask_email(email, masked, sizeof(masked));
+	if (r < 0) {
+		(void)mod_finish(&l, r);
+		pam = r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTHTOK_ERR;
+		goto out;
+	}
+	if (flags & PAM_PRELIM_CHECK) {
+		pam = PAM_SUCCESS;
+		goto out;
+	}
+	arg.email = email;
+	r = mod_net_run(&l, reset_job, &arg, 2 * l.cfg->timeout, NULL, NULL);
+	if (r < 0) {
+		(void)mod_finish(&l, r);
+		pam = r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTHTOK_ERR;
+		goto out;
+	}
+	mod_log(&l, LOG_INFO, l.step, "SENT", NULL, "the tenant sent the password change email");
+	if (!(flags & PAM_SILENT)) {
+		a0_format(msg, sizeof(msg),
+			  "Your password is managed by the sign-in service: nothing was changed "
+			  "here. An email with a link to set a new password was sent to %s.",
+			  masked);
+		mod_tell(pamh, false, msg);
+	}
+	pam = PAM_SUCCESS;
+out:
+	a0_secret_free(email);
+	a0_result_clear(&l.res);
+	a0_config_free(l.cfg);
+	return pam;
 }

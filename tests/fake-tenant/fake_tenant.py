@@ -60,7 +60,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
+from urllib.parse import parse_qs, quote, unquote, unquote_plus, urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -713,6 +713,8 @@ class Tenant:
             self.keys = [self.first_key]
             self.mfa_tokens = {}
             self.oob = {}
+            self.outbox = []              # mails and texts the tenant sent (GET /__control/outbox)
+            self.associate_override = {}  # POST /__control/associate: hostile enrolment answers
             self.refresh = RefreshStore()
             self.faults = []
             self.log = []
@@ -1958,8 +1960,11 @@ def _active(user: dict, kind: str) -> list:
 def mfa_otp_grant(tenant: Tenant, client: dict, params: dict, record: dict) -> dict:
     tx, user = _mfa_context(tenant, client, params, record)
     otp = require(params, "otp")
-    if not any(totp_accepts(a["totp_secret"], otp, time.time()) for a in _active(user, "otp")):
+    candidates = _active(user, "otp") + enrolling(user, params["mfa_token"], "otp")
+    match = next((a for a in candidates if totp_accepts(a["totp_secret"], otp, time.time())), None)
+    if match is None:
         raise ApiError(403, "invalid_grant", "Invalid otp_code.")  # swift/android isMultifactorCodeInvalid
+    confirm_enrolment(tenant, user, match)
     return login_tokens(tenant, user, client, tx.scopes, tx.audience, record)
 
 
@@ -1972,13 +1977,15 @@ def mfa_oob_grant(tenant: Tenant, client: dict, params: dict, record: dict) -> d
         raise ApiError(403, "expired_token", "oob_code is invalid")
     if oob.expires_at <= time.time():
         raise ApiError(403, "expired_token", "oob_code is expired")
-    authenticator = next((a for a in _active(user, "oob") if a["id"] == oob.authenticator_id), None)
+    authenticator = next((a for a in _active(user, "oob") + enrolling(user, oob.mfa_token, "oob")
+                          if a["id"] == oob.authenticator_id), None)
     if authenticator is None:
         raise ApiError(403, "expired_token", "oob_code is invalid")
     if authenticator["oob_channel"] == "auth0":
         poll_push(tenant, oob, authenticator)
     else:
         check_binding_code(params, authenticator)
+    confirm_enrolment(tenant, user, authenticator)
     del tenant.oob[code]
     return login_tokens(tenant, user, client, tx.scopes, tx.audience, record)
 
@@ -2031,6 +2038,177 @@ def mfa_recovery_grant(tenant: Tenant, client: dict, params: dict, record: dict)
     body["recovery_code"] = matching[0]["recovery_code"]
     return body
 
+
+# ------------------------------------------------------------- MFA enrolment (associate)
+#
+# POST /mfa/associate (docs-v2 api/authentication/multi-factor-authentication/
+# add-an-authenticator): "If the user has no active authenticators, you can use the mfa_token
+# from the mfa_required error in place of an Access Token"; with active ones an access token
+# with the enroll scope for https://{domain}/mfa/ is needed, and the mfa_token gets "User is
+# already enrolled" (docs secure/multi-factor-authentication/authenticate-using-ropg-flow-with-mfa/
+# enroll-and-challenge-otp-authenticators; the error code and status are UNVERIFIED: the fake
+# answers 403 access_denied).  The new authenticator is inactive until it is confirmed "in place
+# of the values returned from the /mfa/challenge endpoint": the mfa-otp grant with a code of the
+# secret, or the mfa-oob grant with the oob_code and the binding_code sent by SMS.
+# "A recovery_codes field is included in the response the first time an authenticator is
+# added."  Answer shapes: docs (otp: authenticator_type, secret, barcode_uri, recovery_codes;
+# oob: authenticator_type, binding_method, oob_channel, oob_code, recovery_codes) and Auth0's
+# SDKs (auth0.net AssociateMfaAuthenticatorResponse, auth0-spa-js OobEnrollmentResponse).
+
+E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")  # "the phone number E.164 format" (enroll SMS docs)
+ASSOCIATE_CHANNELS = ("sms", "voice")      # the fake enrols phones; push and email are not modelled
+OTPAUTH_ISSUER = "fake-tenant"  # the tenant name the apps show (EXPORT_TENANT_NAME's)
+
+
+def new_totp_secret() -> str:
+    """A base32 TOTP secret (160 bits, as RFC 4226 recommends), registered for the secrets
+    sweep as new_secret does."""
+    value = base64.b32encode(secrets.token_bytes(20)).decode()
+    path = os.environ.get("A0_FAKE_ISSUED")
+    if path:
+        with open(path, "a") as f:
+            f.write(f"totp_secret {value}\n")
+    return value
+
+
+def enrolling(user: dict, mfa_token: str, kind: str) -> list:
+    """The authenticators of kind that /mfa/associate made with this mfa_token, unconfirmed."""
+    return [a for a in user.get("mfa", []) if a.get("_enrolling") == mfa_token and
+            a["authenticator_type"] == kind and not is_active(a)]
+
+
+def confirm_enrolment(tenant: Tenant, user: dict, authenticator: dict) -> None:
+    """A first code of an authenticator being enrolled activates it and the recovery code
+    enrolled with it; the other unconfirmed enrolments of the user are dropped."""
+    token = authenticator.get("_enrolling")
+    if token is None:
+        return
+    for a in user["mfa"]:
+        if a.get("_enrolling") == token:
+            a["active"] = True
+            del a["_enrolling"]
+    user["mfa"] = [a for a in user["mfa"] if "_enrolling" not in a]
+    tenant.stats.setdefault("enrolments", 0)
+    tenant.stats["enrolments"] += 1
+
+
+def _string_list(body: dict, name: str) -> list:
+    value = body.get(name)
+    if value is None:
+        raise missing(name)  # UNVERIFIED wording for /mfa/associate
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ApiError(400, "invalid_request", f"{name} must be a non-empty array of strings")  # UNVERIFIED
+    return value
+
+
+def mfa_associate(tenant: Tenant, req: AppRequest, record: dict) -> Response:
+    token = req.bearer()
+    if not token:
+        raise ApiError(*UNAUTHORIZED_CLIENT_AUTH)  # 401: "Unauthorized, invalid access token or mfa_token"
+    body = req.fields()
+    params = req.params()
+    record["client_id"] = params.get("client_id")
+    client = authenticate_client(tenant, params, req.headers)
+    tx = mfa_transaction(tenant, token, client["client_id"], status=401)
+    user = tenant.users.get(tx.username)
+    if user is None:
+        raise ApiError(401, "invalid_grant", "Malformed mfa_token")
+    record.update(username=user_key(user), user_id=user["user_id"])
+    if any(is_active(a) for a in user.get("mfa", [])):
+        raise ApiError(403, "access_denied", "User is already enrolled.")
+    types = _string_list(body, "authenticator_types")
+    if len(types) != 1 or types[0] not in ("otp", "oob"):
+        raise ApiError(400, "invalid_request", "authenticator_types must be otp or oob")  # UNVERIFIED
+    # An earlier, unconfirmed enrolment is replaced (UNVERIFIED: Auth0 keeps one pending).
+    user["mfa"] = [a for a in user.get("mfa", []) if "_enrolling" not in a]
+    override = tenant.associate_override
+    if types[0] == "otp":
+        secret = override.get("secret", new_totp_secret())
+        label = f"{OTPAUTH_ISSUER}:{user.get('email') or user_key(user)}"
+        uri = (f"otpauth://totp/{quote(label)}?secret={secret}&issuer={OTPAUTH_ISSUER}"
+               "&algorithm=SHA1&digits=6&period=30")  # the docs' example's parameters
+        authenticator = {"id": f"totp|dev_{secrets.token_hex(8)}", "authenticator_type": "otp",
+                         "active": False, "totp_secret": secret, "_enrolling": token}
+        answer = {"authenticator_type": "otp", "secret": secret, "barcode_uri": override.get("barcode_uri", uri)}
+    else:
+        channels = _string_list(body, "oob_channels")
+        if len(channels) != 1 or channels[0] not in ASSOCIATE_CHANNELS:
+            raise ApiError(400, "invalid_request", "oob_channels must be sms or voice")  # UNVERIFIED
+        phone = body.get("phone_number")
+        if not isinstance(phone, str) or not E164.match(phone):
+            raise ApiError(400, "invalid_request", "phone_number must be in E.164 format")  # UNVERIFIED
+        binding = f"{secrets.randbelow(10 ** 6):06d}"
+        authenticator = {"id": f"{channels[0]}|dev_{secrets.token_hex(8)}", "authenticator_type": "oob",
+                         "oob_channel": channels[0], "active": False, "name": "XXXXXXXX" + phone[-4:],
+                         "phone_number": phone, "binding_code": binding, "_enrolling": token}
+        code = new_secret("oob_code", 32)
+        tenant.oob[code] = OobTransaction(token, authenticator["id"],
+                                          time.time() + tenant.settings["oob_code_lifetime"])
+        tenant.outbox.append({"channel": channels[0], "to": phone, "template": "mfa_enrollment",
+                              "code": binding, "user_id": user["user_id"]})
+        answer = {"authenticator_type": "oob", "binding_method": "prompt", "oob_channel": channels[0],
+                  "oob_code": code}
+    user.setdefault("mfa", []).append(authenticator)
+    if not any(a["authenticator_type"] == "recovery-code" for a in user["mfa"]):
+        recovery = new_recovery_code()
+        user["mfa"].append({"id": f"recovery-code|dev_{secrets.token_hex(8)}",
+                            "authenticator_type": "recovery-code", "active": False,
+                            "recovery_code": recovery, "_enrolling": token})
+        answer["recovery_codes"] = [override.get("recovery_code", recovery)]
+    return json_response(200, answer)
+
+# ------------------------------------------------------------------ password change
+#
+# POST /dbconnections/change_password (docs-v2 api/authentication/change-password/
+# change-password): {client_id, email, connection}; "This endpoint only works for database
+# connections"; "The 200 response body is a plain text string", the docs' example "We've just
+# sent you an email to reset your password." (text/html, as apifox's copy of the API shows).
+# Auth0 answers 200 whether or not the connection has a user with that address (the docs' 404
+# "User not found" is UNVERIFIED: a tenant that said so would tell strangers who has an
+# account); only a user's address gets the mail, recorded in the outbox.  An unknown
+# connection is 400 {"error": "connection not found"} (github.com/auth0/Auth0.Android issue
+# 303); missing properties as the sign-up endpoint's (UNVERIFIED).  Auth0's limit of one
+# request a minute per address and IP is not modelled.
+
+CHANGE_PASSWORD_SENT = "We've just sent you an email to reset your password."
+
+
+def change_password_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response:
+    body = req.fields()
+    record.update(client_id=body.get("client_id") if isinstance(body.get("client_id"), str) else None,
+                  realm=body.get("connection") if isinstance(body.get("connection"), str) else None)
+    for name in ("client_id", "email", "connection", "organization"):
+        if name in body and not isinstance(body[name], str):
+            raise request_error(f"error in {name} - invalid type: {_json_type(body[name])} (expected string)")
+    for name in ("email", "connection"):
+        if not body.get(name):
+            raise request_error(f"Missing required property: {name}")
+    if "client_id" in body and body["client_id"] not in tenant.clients:
+        raise request_error(f"Unknown client: {body['client_id']}")  # UNVERIFIED
+    conn = tenant.connections.get(body["connection"])
+    if conn is None:
+        raise request_error("connection not found")
+    user = tenant.find_user(body["email"], conn["name"])
+    if user is not None and (user.get("email") or "").lower() == body["email"].lower():
+        record.update(username=user_key(user), user_id=user["user_id"])
+        tenant.outbox.append({"channel": "email", "to": user["email"], "template": "change_password",
+                              "connection": conn["name"], "client_id": body.get("client_id"),
+                              "user_id": user["user_id"]})
+    return Response(200, CHANGE_PASSWORD_SENT.encode(), "text/html; charset=utf-8")
+
+
+def control_outbox(tenant: Tenant, payload: dict):
+    return list(tenant.outbox)
+
+
+def control_associate(tenant: Tenant, payload: dict):
+    """What the next /mfa/associate answers put in place of the real values (hostile-tenant
+    tests): barcode_uri, secret, recovery_code; {} restores the real ones."""
+    unknown = set(payload) - {"barcode_uri", "secret", "recovery_code"}
+    if unknown or not all(isinstance(v, str) for v in payload.values()):
+        raise ControlError("associate overrides: barcode_uri, secret, recovery_code (strings)")
+    tenant.associate_override = dict(payload)
+    return {"ok": True}
 
 # ------------------------------------------------------------------ client credentials
 
@@ -3871,6 +4049,8 @@ ROUTES = {
     ("GET", "/mfa/authenticators"): (mfa_authenticators, []),
     ("POST", "/mfa/challenge"): (mfa_challenge, []),
     ("POST", "/dbconnections/signup"): (signup_endpoint, []),
+    ("POST", "/mfa/associate"): (mfa_associate, []),
+    ("POST", "/dbconnections/change_password"): (change_password_endpoint, []),
     ("GET", "/userinfo"): (userinfo_endpoint, []),
     ("POST", "/userinfo"): (userinfo_endpoint, []),
     ("GET", "/.well-known/jwks.json"): (jwks_endpoint, []),
@@ -4478,6 +4658,8 @@ CONTROL_ROUTES = {
     ("POST", "reset-stats"): control_reset_stats,
     ("POST", "federated"): control_federated,
     ("DELETE", "federated"): control_delete_federated,
+    ("GET", "outbox"): control_outbox,
+    ("POST", "associate"): control_associate,
 }
 
 

@@ -584,6 +584,129 @@ def test_mfa_recovery(t):
     t.reset()
 
 
+def associate(t, mfa_token, client_id="pam-native", **body):
+    headers = {"Authorization": f"Bearer {mfa_token}"} if mfa_token else {}
+    return t.request("POST", "/mfa/associate", json_body={"client_id": client_id, **body}, headers=headers)
+
+
+def authenticators(t, mfa_token):
+    return t.request("GET", "/mfa/authenticators", headers={"Authorization": f"Bearer {mfa_token}"}).json
+
+
+def test_mfa_associate(t):
+    """Enrolment with the mfa_token of a user with no authenticator (issue 17)."""
+    token = start_mfa(t, "a0noenroll")["mfa_token"]
+    check_error("associate without a bearer", associate(t, None, authenticator_types=["otp"]),
+                401, "access_denied", "Unauthorized")
+    check_error("associate with an unknown mfa_token", associate(t, "nope-nope-nope", authenticator_types=["otp"]),
+                401, "invalid_grant", "Malformed mfa_token")
+    check_error("associate without authenticator_types", associate(t, token), 400, "invalid_request")
+    reply = associate(t, token, authenticator_types=["otp"])
+    body = reply.json or {}
+    t.secrets_seen.add(body.get("secret", "-"))
+    check("otp associate answers secret, barcode_uri, recovery_codes",
+          reply.status == 200 and body.get("authenticator_type") == "otp"
+          and re.fullmatch(r"[A-Z2-7]{32}", body.get("secret", "")) is not None
+          and body.get("barcode_uri", "").startswith("otpauth://totp/fake-tenant%3Aa0noenroll%40example.com?secret=")
+          and len(body.get("recovery_codes", [])) == 1, reply.body)
+    secret, recovery = body.get("secret", ""), (body.get("recovery_codes") or ["-"])[0]
+    listed = authenticators(t, token)
+    check("an unconfirmed authenticator is listed inactive",
+          [(a["authenticator_type"], a["active"]) for a in listed] == [("otp", False), ("recovery-code", False)]
+          and not any("_enrolling" in a or "totp_secret" in a for a in listed), listed)
+    check_error("a wrong first code", t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=token,
+                                               otp="246813" if totp(secret, time.time()) != "246813" else "135792"),
+                403, "invalid_grant", "Invalid otp_code.")
+    reply = t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=token, otp=totp(secret, time.time()))
+    check("the first code confirms the enrolment and signs in", reply.status == 200 and "id_token" in reply.json,
+          reply.body)
+    check("confirmed: active", all(a["active"] for a in authenticators(t, token)))
+    mfa = start_mfa(t, "a0noenroll")
+    check("after enrolment a login is challenged", mfa["mfa_requirements"] == {"challenge": [
+        {"type": "otp"}, {"type": "recovery-code"}]}, mfa)
+    check_error("an enrolled user's mfa_token may not enrol", associate(t, mfa["mfa_token"], authenticator_types=["otp"]),
+                403, "access_denied", "User is already enrolled.")
+    reply = t.token(grant_type=OTP_GRANT, client_id="pam-native", mfa_token=mfa["mfa_token"],
+                    otp=totp(secret, time.time()))
+    check("a normal OTP login with the enrolled secret", reply.status == 200, reply.body)
+    reply = t.token(grant_type=RECOVERY_GRANT, client_id="pam-native", mfa_token=mfa["mfa_token"],
+                    recovery_code=recovery)
+    check("the enrolment's recovery code works", reply.status == 200, reply.body)
+    t.reset()
+
+    token = start_mfa(t, "a0noenroll")["mfa_token"]
+    check_error("sms without a phone number", associate(t, token, authenticator_types=["oob"], oob_channels=["sms"]),
+                400, "invalid_request")
+    check_error("sms with a number not E.164", associate(t, token, authenticator_types=["oob"], oob_channels=["sms"],
+                                                        phone_number="0151 1234567"), 400, "invalid_request")
+    reply = associate(t, token, authenticator_types=["oob"], oob_channels=["sms"], phone_number="+4915112345678")
+    body = reply.json or {}
+    check("sms associate answers oob_code, binding_method prompt, recovery_codes",
+          reply.status == 200 and body.get("authenticator_type") == "oob" and body.get("oob_channel") == "sms"
+          and body.get("binding_method") == "prompt" and body.get("oob_code") and len(body.get("recovery_codes", [])) == 1,
+          reply.body)
+    sent = [m for m in t.control("GET", "outbox") if m["template"] == "mfa_enrollment"]
+    check("the code went by SMS to the number", len(sent) == 1 and sent[0]["to"] == "+4915112345678"
+          and sent[0]["channel"] == "sms" and re.fullmatch(r"[0-9]{6}", sent[0]["code"]), sent)
+    t.secrets_seen.add(sent[0]["code"] if sent else "-")
+    wrong = "246813" if not sent or sent[0]["code"] != "246813" else "135792"
+    check_error("a wrong binding code", poll(t, token, body.get("oob_code"), binding_code=wrong),
+                403, "invalid_grant", "Invalid binding_code.")
+    reply = poll(t, token, body.get("oob_code"), binding_code=sent[0]["code"] if sent else "-")
+    check("the binding code confirms the SMS enrolment", reply.status == 200 and "id_token" in reply.json, reply.body)
+    mfa = start_mfa(t, "a0noenroll")
+    check("after SMS enrolment a login is challenged by phone", mfa["mfa_requirements"] == {"challenge": [
+        {"type": "phone"}, {"type": "recovery-code"}]}, mfa)
+    t.reset()
+
+    token = start_mfa(t, "a0noenroll")["mfa_token"]
+    t.control("POST", "associate", {"barcode_uri": "javascript:alert(1)\x1b[2J"})
+    reply = associate(t, token, authenticator_types=["otp"])
+    check("a hostile barcode_uri is served when asked", reply.status == 200
+          and reply.json["barcode_uri"] == "javascript:alert(1)\x1b[2J", reply.body)
+    t.reset()
+    token = start_mfa(t, "a0noenroll")["mfa_token"]
+    check("reset forgets the override", associate(t, token, authenticator_types=["otp"]).json["barcode_uri"]
+          .startswith("otpauth://"))
+    t.reset()
+
+
+def change_password(t, **body):
+    return t.request("POST", "/dbconnections/change_password", json_body=body)
+
+
+def test_change_password(t):
+    reply = change_password(t, client_id="pam-native", email="a0alice@example.com", connection=DB)
+    check("change_password answers Auth0's text", reply.status == 200
+          and reply.body == b"We've just sent you an email to reset your password."
+          and reply.headers.get("content-type", "").startswith("text/html"), reply.body)
+    mail = t.control("GET", "outbox")
+    check("the mail is in the outbox", mail == [{"channel": "email", "to": "a0alice@example.com",
+                                                  "template": "change_password", "connection": DB,
+                                                  "client_id": "pam-native",
+                                                  "user_id": "6a0000000000000000000001"}], mail)
+    reply = change_password(t, client_id="pam-native", email="nobody@example.com", connection=DB)
+    check("an unknown address gets the same answer and no mail", reply.status == 200
+          and reply.body == b"We've just sent you an email to reset your password."
+          and len(t.control("GET", "outbox")) == 1, reply.body)
+    reply = change_password(t, client_id="pam-native", email="a0alice", connection=DB)
+    check("a username is no address: no mail", reply.status == 200 and len(t.control("GET", "outbox")) == 1)
+
+    def bare(name, reply, text):
+        check(name, reply.status == 400 and reply.json == {"error": text}, reply.body)
+
+    bare("unknown connection", change_password(t, client_id="pam-native", email="a0alice@example.com",
+                                               connection="No-Such-DB"), "connection not found")
+    bare("missing email", change_password(t, client_id="pam-native", connection=DB),
+         "Missing required property: email")
+    bare("missing connection", change_password(t, client_id="pam-native", email="a0alice@example.com"),
+         "Missing required property: connection")
+    bare("email not a string", change_password(t, client_id="pam-native", email=5, connection=DB),
+         "error in email - invalid type: number (expected string)")
+    t.reset()
+    check("reset empties the outbox", t.control("GET", "outbox") == [])
+
+
 def test_refresh(t):
     rt1 = t.login("a0alice").json["refresh_token"]
     reply = t.refresh(rt1)
@@ -2697,7 +2820,8 @@ def test_dpop_userinfo_and_revoke(t):
 
 
 TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discovery, test_password_realm,
-         test_mfa_otp, test_mfa_push, test_mfa_sms_and_multi, test_mfa_recovery, test_refresh,
+         test_mfa_otp, test_mfa_push, test_mfa_sms_and_multi, test_mfa_recovery, test_mfa_associate,
+         test_change_password, test_refresh,
          test_revoke_and_userinfo, test_id_token_modes, test_signup, test_brute_force, test_faults,
          test_client_credentials, test_credentials_exchange_action, test_private_key_jwt,
          test_client_auth_methods, test_token_vault_refresh_exchange, test_token_vault_access_exchange,

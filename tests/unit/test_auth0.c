@@ -266,6 +266,49 @@ static void test_authenticators(void **state)
 	assert_int_equal(a0_authenticator_method(&webauthn), -1);
 }
 
+static void test_association(void **state)
+{
+	struct a0_association a = { 0 };
+	const char *otp = "{\"authenticator_type\":\"otp\",\"secret\":\"JBSWY3DPEHPK3PXPJBSWY3DP\","
+			  "\"barcode_uri\":\"otpauth://totp/t:u?secret=JBSWY3DPEHPK3PXP\","
+			  "\"recovery_codes\":[\"ABCDEFGHJKLMNPQRSTUVWXYZ\"]}";
+	const char *oob = "{\"authenticator_type\":\"oob\",\"binding_method\":\"prompt\","
+			  "\"oob_channel\":\"sms\",\"oob_code\":\"Fe26.2*x\"}";
+	const char *bad[] = {
+		"[]",
+		"{\"authenticator_type\":\"oob\",\"secret\":\"A\",\"barcode_uri\":\"otpauth://x\"}",
+		"{\"secret\":\"JBSWY3DPEHPK3PXP\"}",
+		"{\"secret\":5,\"barcode_uri\":\"otpauth://x\"}",
+		"{\"secret\":\"JBSWY3DPEHPK3PXP\",\"barcode_uri\":\"otpauth://x\",\"recovery_codes\":\"A\"}",
+		"{\"secret\":\"JBSWY3DPEHPK3PXP\",\"barcode_uri\":\"otpauth://x\",\"recovery_codes\":[7]}",
+	};
+	char big[2048];
+
+	assert_a0(a0_parse_association(otp, strlen(otp), false, &a), 0);
+	assert_string_equal(a.secret, "JBSWY3DPEHPK3PXPJBSWY3DP");
+	assert_string_equal(a.barcode_uri, "otpauth://totp/t:u?secret=JBSWY3DPEHPK3PXP");
+	assert_string_equal(a.recovery_code, "ABCDEFGHJKLMNPQRSTUVWXYZ");
+	a0_association_clear(&a);
+	assert_null(a.secret);
+	assert_a0(a0_parse_association(oob, strlen(oob), true, &a), 0);
+	assert_string_equal(a.oob_code, "Fe26.2*x");
+	assert_true(a.binding_prompt);
+	assert_null(a.recovery_code);
+	a0_association_clear(&a);
+	/* an oob answer is not an otp one, and the reverse */
+	assert_a0(a0_parse_association(oob, strlen(oob), false, &a), A0_ERR_MALFORMED);
+	assert_a0(a0_parse_association(otp, strlen(otp), true, &a), A0_ERR_MALFORMED);
+	for (size_t i = 0; i < A0_ARRAY_SIZE(bad); i++)
+		assert_a0(a0_parse_association(bad[i], strlen(bad[i]), false, &a),
+			  A0_ERR_MALFORMED);
+	/* Oversize values are refused, not cut. */
+	snprintf(big, sizeof(big),
+		 "{\"secret\":\"JBSWY3DPEHPK3PXP\",\"barcode_uri\":\"otpauth://%01100d\"}", 0);
+	assert_a0(a0_parse_association(big, strlen(big), false, &a), A0_ERR_MALFORMED);
+	snprintf(big, sizeof(big), "{\"secret\":\"%0200d\",\"barcode_uri\":\"otpauth://x\"}", 0);
+	assert_a0(a0_parse_association(big, strlen(big), false, &a), A0_ERR_MALFORMED);
+}
+
 static void test_recovery_code_shape(void **state)
 {
 	assert_true(a0_mfa_is_recovery_code("ABCDEFGHJKLMNPQRSTUVWXYZ"));
@@ -310,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_error_fields),
 		cmocka_unit_test(test_authenticators),
 		cmocka_unit_test(test_recovery_code_shape),
+		cmocka_unit_test(test_association),
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_buf_bound),
 	};

@@ -757,6 +757,28 @@ static void test_dpop_key(void **state)
 	a0_config_free(cfg);
 }
 
+static void test_mfa_enroll_key(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char err[512];
+
+	write_file(fx->path, "domain = a.com\nclient_id = x\n", 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_int_equal(cfg->mfa_enroll, A0_MFA_ENROLL_NO); /* the default */
+	a0_config_free(cfg);
+	write_file(fx->path, "domain = a.com\nclient_id = x\nmfa_enroll = sms\n", 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_int_equal(cfg->mfa_enroll, A0_MFA_ENROLL_SMS);
+	a0_config_free(cfg);
+	/* A module argument overrides the file. */
+	assert_a0(load(fx, &cfg, err, sizeof(err), "mfa_enroll=otp", NULL), 0);
+	assert_int_equal(cfg->mfa_enroll, A0_MFA_ENROLL_OTP);
+	a0_config_free(cfg);
+	expect_error(fx, "domain = a.com\nclient_id = x\nmfa_enroll = push\n",
+		     "key 'mfa_enroll': 'push' is not otp, sms or no");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -782,6 +804,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keyring_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_exchange_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dpop_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mfa_enroll_key, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
