@@ -2164,7 +2164,7 @@ def device_code_grant(tenant: Tenant, client: dict, params: dict, record: dict) 
     tx.gaps_ms.append(int(gap * 1000))
     tx.last_poll = now
     enforced = tenant.device["enforce_interval"]
-    needed = 0 if enforced == 0 else (tx.interval if enforced is None else enforced) + 5 * tx.slow_downs
+    needed = 0 if enforced == 0 else max(tx.interval + 5 * tx.slow_downs, enforced or 0)
     if tx.state == "pending" and time.time() >= tx.expires_at:
         tx.state = "expired"
     if tx.state == "expired":
