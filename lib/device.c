@@ -49,7 +49,8 @@ static int split_authority(const char *s, size_t n, struct authority *ret)
 		digits[n - hlen - 1] = '\0';
 		errno = 0;
 		port = strtoul(digits, &end, 10);
-		if (*end || errno || port == 0 || port > 65535 || digits[0] < '0' || digits[0] > '9')
+		if (*end || errno || port == 0 || port > 65535 || digits[0] < '0' ||
+		    digits[0] > '9')
 			return -1;
 	}
 	memcpy(ret->host, s, hlen);
@@ -70,8 +71,8 @@ static bool same_authority(const struct authority *a, const char *domain)
  * An address the person may be sent to: printable ASCII without blanks, https, an authority
  * without user information that is the tenant's domain or its custom domain.
  */
-static int check_address(const char *name, const char *uri, const struct a0_config *cfg,
-			 char *dst, char *why, size_t whylen)
+static int check_address(const char *name, const char *uri, const struct a0_config *cfg, char *dst,
+			 char *why, size_t whylen)
 {
 	size_t n = strlen(uri), alen;
 	struct authority a;
@@ -209,7 +210,7 @@ static void tell_instructions(const struct a0_config *cfg, const char *host,
 	char msg[MAX_MESSAGE], shown[A0_SHOW_MAX + 1];
 	char *qr = NULL;
 	const char *target = d->verification_uri_complete[0] ? d->verification_uri_complete
-							    : d->verification_uri;
+							     : d->verification_uri;
 
 	a0_show(host, shown);
 	a0_format(msg, sizeof(msg),
@@ -285,8 +286,8 @@ int a0_device_sign_in(struct a0_client *c, const struct a0_config *cfg, const ch
 		char *reply = NULL;
 		bool answered;
 
-		r = p->ask(p->ctx, false, "Press Enter after approving the sign-in in your browser: ",
-			   &reply);
+		r = p->ask(p->ctx, false,
+			   "Press Enter after approving the sign-in in your browser: ", &reply);
 		answered = r == 0 && reply;
 		a0_secret_free(reply);
 		if (!answered) {
@@ -294,7 +295,8 @@ int a0_device_sign_in(struct a0_client *c, const struct a0_config *cfg, const ch
 			goto out;
 		}
 	} else {
-		a0_format(why, sizeof(why), "Waiting for your approval (up to %u seconds)...", limit);
+		a0_format(why, sizeof(why), "Waiting for your approval (up to %u seconds)...",
+			  limit);
 		p->tell(p->ctx, false, why);
 	}
 	for (;;) {

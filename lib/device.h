@@ -14,20 +14,20 @@
 #include "lib/mfa.h"
 
 /* Bounds on the tenant's answer: longer is refused, not cut. */
-#define A0_DEVICE_MAX_USER_CODE 64 /* bytes as sent; Auth0's are at most 20 characters */
-#define A0_DEVICE_MAX_URI 256      /* bytes of verification_uri(_complete) */
-#define A0_DEVICE_MAX_INTERVAL 60  /* seconds between polls a tenant may ask for */
-#define A0_DEVICE_MAX_EXPIRES 3600 /* seconds a device code may live (Auth0: 900) */
+#define A0_DEVICE_MAX_USER_CODE 64   /* bytes as sent; Auth0's are at most 20 characters */
+#define A0_DEVICE_MAX_URI 256        /* bytes of verification_uri(_complete) */
+#define A0_DEVICE_MAX_INTERVAL 60    /* seconds between polls a tenant may ask for */
+#define A0_DEVICE_MAX_EXPIRES 3600   /* seconds a device code may live (Auth0: 900) */
 #define A0_DEVICE_DEFAULT_INTERVAL 5 /* RFC 8628 §3.2, when the answer has none */
 #define A0_DEVICE_SLOW_DOWN 5        /* seconds added to the interval per slow_down (§3.5) */
 
 /* A device code answer, checked: the text members are safe to show on a terminal. */
 struct a0_device_code {
-	char *device_code; /* a secret */
-	char user_code[A0_DEVICE_MAX_USER_CODE + 1];       /* control characters stripped */
-	char verification_uri[A0_DEVICE_MAX_URI + 1];      /* https on the tenant's domain */
+	char *device_code;                                     /* a secret */
+	char user_code[A0_DEVICE_MAX_USER_CODE + 1];           /* control characters stripped */
+	char verification_uri[A0_DEVICE_MAX_URI + 1];          /* https on the tenant's domain */
 	char verification_uri_complete[A0_DEVICE_MAX_URI + 1]; /* the same, or "" when none */
-	unsigned expires_in, interval;                     /* seconds; interval at least 1 */
+	unsigned expires_in, interval;                         /* seconds; interval at least 1 */
 };
 
 /*

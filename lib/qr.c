@@ -86,7 +86,8 @@ int a0_qr_render(const char *text, enum a0_qr_style style, char **ret)
 			if (style == A0_QR_UTF8)
 				/* Below the last row (side is odd): blank, outside the drawing. */
 				r = append(&p, end,
-					   half_blocks[ink(q, x, y)][y + 1 < side && ink(q, x, y + 1)]);
+					   half_blocks[ink(q, x, y)]
+						      [y + 1 < side && ink(q, x, y + 1)]);
 			else
 				r = append(&p, end, ink(q, x, y) ? "##" : "  ");
 		}

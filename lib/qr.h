@@ -18,9 +18,9 @@ enum a0_qr_style {
 	A0_QR_NONE,  /* no QR code */
 };
 
-#define A0_QR_QUIET 4         /* modules of quiet zone on each side */
-#define A0_QR_MAX_INPUT 512   /* longest text encoded */
-#define A0_QR_MAX_TEXT 8000   /* longest drawing: it must fit one conversation message */
+#define A0_QR_QUIET 4       /* modules of quiet zone on each side */
+#define A0_QR_MAX_INPUT 512 /* longest text encoded */
+#define A0_QR_MAX_TEXT 8000 /* longest drawing: it must fit one conversation message */
 
 /*
  * Draw text (1 to A0_QR_MAX_INPUT bytes, no NUL) as a QR code (error correction level L, 8-bit
