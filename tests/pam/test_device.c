@@ -32,9 +32,9 @@
 #include "tests/common/util.h"
 
 #define SERVICE "pam_auth0_device"
-#define TIMEOUT 2          /* seconds per request */
-#define MAX_SHOWN 65536    /* everything one login showed */
-#define LATENCY_SLACK 0.6  /* seconds over one interval from approval to the end of the login */
+#define TIMEOUT 2         /* seconds per request */
+#define MAX_SHOWN 65536   /* everything one login showed */
+#define LATENCY_SLACK 0.6 /* seconds over one interval from approval to the end of the login */
 
 static struct fake fake;
 static char run_dir[64];
@@ -44,11 +44,11 @@ enum act { NOTHING, APPROVE, DENY, EXPIRE };
 
 struct person {
 	enum act act;
-	const char *as;        /* APPROVE: the tenant's user */
-	int delay_ms;          /* after the code is shown */
-	bool at_enter;         /* act when asked to press Enter, not after the message */
-	const char *menu;      /* answer to the methods menu */
-	const char *password;  /* answer to a password prompt */
+	const char *as;       /* APPROVE: the tenant's user */
+	int delay_ms;         /* after the code is shown */
+	bool at_enter;        /* act when asked to press Enter, not after the message */
+	const char *menu;     /* answer to the methods menu */
+	const char *password; /* answer to a password prompt */
 	/* what happened */
 	char shown[MAX_SHOWN]; /* every message and prompt, in order */
 	size_t len;
@@ -98,8 +98,7 @@ static void act_later(struct person *p)
 	}
 }
 
-static int conv(int num_msg, const struct pam_message **msg, struct pam_response **resp,
-		void *data)
+static int conv(int num_msg, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
 	struct person *p = data;
 	struct pam_response *r = calloc((size_t)num_msg, sizeof(*r));
@@ -152,8 +151,7 @@ static int sign_in(const char *user, struct person *p, double *ret_done)
 	enum pamtest_err perr;
 	int status;
 
-	perr = _pamtest_conv(SERVICE, user, conv, p, tests, sizeof(tests) / sizeof(tests[0]),
-			     NULL);
+	perr = _pamtest_conv(SERVICE, user, conv, p, tests, sizeof(tests) / sizeof(tests[0]), NULL);
 	if (ret_done)
 		*ret_done = now_seconds();
 	if (p->helper > 0)
@@ -221,8 +219,7 @@ static int polls_at_least(int ms)
 	cJSON *list = transaction(), *tx = cJSON_GetArrayItem(list, 0), *gap;
 	int polls = number(tx, "polls");
 
-	cJSON_ArrayForEach(gap, cJSON_GetObjectItemCaseSensitive(tx, "gaps_ms"))
-	{
+	cJSON_ArrayForEach(gap, cJSON_GetObjectItemCaseSensitive(tx, "gaps_ms")) {
 		if (gap->valueint < ms)
 			fail_msg("a poll came %d ms after the last one, under %d ms", gap->valueint,
 				 ms);
