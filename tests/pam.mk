@@ -2,7 +2,7 @@ if ENABLE_TESTS
 # tests/pam: the built module in real PAM stacks (pam_wrapper + libpamtest) against the fake
 # tenant: sign-in and MFA, ID tokens and policy, and the session phases with pam_keyinit.
 check_PROGRAMS += tests/pam/test_login tests/pam/test_idtoken tests/pam/test_session \
-	tests/pam/test_heap tests/pam/test_offline tests/pam/test_enrol
+	tests/pam/test_heap tests/pam/test_offline tests/pam/test_enrol tests/pam/test_device
 PAM_TEST_LIBS = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS) $(PAMTEST_LIBS) $(PAM_LIBS)
 
 tests_pam_test_login_SOURCES = tests/pam/test_login.c
@@ -18,6 +18,11 @@ tests_pam_test_offline_LDADD = $(PAM_TEST_LIBS)
 tests_pam_test_enrol_SOURCES = tests/pam/test_enrol.c
 tests_pam_test_enrol_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
 tests_pam_test_enrol_LDADD = $(PAM_TEST_LIBS)
+
+# The device method of login_methods: approved, denied, expired, slowed down, hostile answers.
+tests_pam_test_device_SOURCES = tests/pam/test_device.c
+tests_pam_test_device_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
+tests_pam_test_device_LDADD = $(PAM_TEST_LIBS)
 
 tests_pam_test_idtoken_SOURCES = tests/pam/test_idtoken.c $(TEST_USER)
 tests_pam_test_idtoken_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
