@@ -1169,7 +1169,7 @@ static int user_binding(const struct a0_config *cfg, const char *user, char **re
 			char **ret_email, char **ret_phone, char *err, size_t errlen)
 {
 	struct origin o = { cfg->users_file, 0 };
-	struct binding found = { 0 }, b;
+	struct binding found = { 0 }, b = { 0 };
 	char *text = NULL, *line, *next, *id = NULL, *email = NULL, *phone = NULL;
 	size_t len = 0;
 	int fd, r;
