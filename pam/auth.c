@@ -17,12 +17,14 @@
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 #include "lib/auth0.h"
 #include "lib/conf.h"
+#include "lib/device.h"
 #include "lib/dpop.h"
 #include "lib/error.h"
 #include "lib/guard.h"
@@ -96,29 +98,28 @@ static bool is_sshd(pam_handle_t *pamh)
 	return (service && strcmp(service, "sshd") == 0) || (tty && strcmp(tty, "ssh") == 0);
 }
 
+struct login_method;
+
 /*
- * What sign_in_job gets from the host: the password (PAM_AUTHTOK, not copied: it came with the
- * fork) and the name the password grant sends, resolved by the host from the identity cache,
- * which is root's: the child never reads it.
+ * What sign_in_job gets from the host: the method, the password (PAM_AUTHTOK, not copied: it
+ * came with the fork; NULL for a method without one) and the name the password grant sends,
+ * resolved by the host from the identity cache, which is root's: the child never reads it.
  */
 struct sign_in_arg {
+	const struct login_method *method;
 	const char *password;
 	const char *login;
 };
 
-static int sign_in(struct login *l, const struct a0_prompter *conv, const struct sign_in_arg *arg,
-		   struct a0_tokens **ret)
+/*
+ * The conversation as the flows need it: must messages wait for a prompt to be seen? sshd
+ * shows PAM messages only with the next prompt (OpenSSH bug 2876); push_prompt decides (auto:
+ * only in sshd; none: never, for a graphical greeter that shows them at once).
+ */
+static struct a0_prompter prompter_of(const struct login *l, const struct a0_prompter *conv)
 {
 	struct a0_prompter prompter = *conv;
-	char *mfa_token;
-	int r;
 
-	l->step = "password-realm";
-	r = a0_grant_password_realm(&l->client, l->cfg, arg->login, arg->password, ret, &l->res);
-	if (r != A0_ERR_MFA_REQUIRED)
-		return r;
-
-	l->step = "mfa";
 	switch (l->cfg->push_prompt) {
 	case A0_PUSH_PROMPT_AUTO:
 		prompter.ack_messages = is_sshd(l->pamh);
@@ -129,6 +130,23 @@ static int sign_in(struct login *l, const struct a0_prompter *conv, const struct
 	case A0_PUSH_PROMPT_NONE:
 		break;
 	}
+	return prompter;
+}
+
+/* The password method in the child: the password-realm grant, then MFA when asked for. */
+static int sign_in_password(struct login *l, const struct a0_prompter *conv,
+			    const struct sign_in_arg *arg, struct a0_tokens **ret)
+{
+	struct a0_prompter prompter = prompter_of(l, conv);
+	char *mfa_token;
+	int r;
+
+	l->step = "password-realm";
+	r = a0_grant_password_realm(&l->client, l->cfg, arg->login, arg->password, ret, &l->res);
+	if (r != A0_ERR_MFA_REQUIRED)
+		return r;
+
+	l->step = "mfa";
 	mfa_token = l->res.mfa_token;
 	l->res.mfa_token = NULL;
 	r = a0_mfa_complete(&l->client, l->cfg, mfa_token, &prompter, ret, &l->res);
@@ -166,6 +184,58 @@ static int verify_id_token(struct login *l, const struct a0_tokens *tokens, cJSO
 	return 0;
 }
 
+/* The device method in the child (lib/device.h): no password; whoever approves signs in. */
+static int sign_in_device(struct login *l, const struct a0_prompter *conv,
+			  const struct sign_in_arg *arg, struct a0_tokens **ret)
+{
+	struct a0_prompter prompter = prompter_of(l, conv);
+	char host[256];
+
+	l->step = "device";
+	if (gethostname(host, sizeof(host)) < 0)
+		(void)a0_str_copy(host, sizeof(host), "this host");
+	host[sizeof(host) - 1] = '\0';
+	return a0_device_sign_in(&l->client, l->cfg, host, &prompter, ret, &l->res);
+}
+
+/*
+ * The longest the sign-in process may take, not counting the user's answers: each request
+ * (password-realm, authenticators, challenge, a grant per attempt, the JWKS twice) within the
+ * timeout, and the push polls within mfa_timeout and one more request.
+ */
+static unsigned sign_in_seconds(const struct a0_config *cfg)
+{
+	return cfg->mfa_timeout + (6 + cfg->mfa_retries) * cfg->timeout;
+}
+
+/* The device flow's: the polls within device_timeout, then the device code request, the last
+ * poll and the JWKS twice. */
+static unsigned device_seconds(const struct a0_config *cfg)
+{
+	return cfg->device_timeout + 4 * cfg->timeout;
+}
+
+/*
+ * The sign-in methods of login_methods, in one table: the name the setting uses, the menu's
+ * label, whether the host asks the password first (then the guard against guessing and the
+ * offline policies apply, as they always did), the sign-in the network child runs, and the
+ * child's time bound. A new method is a row here (and its man page text).
+ */
+struct login_method {
+	const char *name;
+	const char *label;
+	bool password;
+	int (*sign_in)(struct login *l, const struct a0_prompter *p, const struct sign_in_arg *arg,
+		       struct a0_tokens **ret);
+	unsigned (*seconds)(const struct a0_config *cfg);
+};
+
+static const struct login_method login_methods[] = {
+	{ "password", "password", true, sign_in_password, sign_in_seconds },
+	{ "device", "device code (approve on your phone or computer)", false, sign_in_device,
+	  device_seconds },
+};
+
 /*
  * In the child process (netchild.h): the sign-in and the ID token's verification, over one
  * connection. arg is the host's struct sign_in_arg; it came with the fork.
@@ -190,7 +260,7 @@ static int sign_in_job(struct login *l, const struct a0_prompter *conv, void *ar
 		dpop.key = key;
 		l->client.dpop = &dpop;
 	}
-	if ((r = sign_in(l, conv, arg, &tokens)) < 0 ||
+	if ((r = ((const struct sign_in_arg *)arg)->method->sign_in(l, conv, arg, &tokens)) < 0 ||
 	    (r = verify_id_token(l, tokens, ret_claims)) < 0)
 		goto out;
 	if (key && tokens->token_type && strcasecmp(tokens->token_type, "DPoP") == 0 &&
@@ -203,16 +273,6 @@ out:
 	a0_dpop_key_free(key);
 	a0_tokens_free(tokens);
 	return r;
-}
-
-/*
- * The longest the sign-in process may take, not counting the user's answers: each request
- * (password-realm, authenticators, challenge, a grant per attempt, the JWKS twice) within the
- * timeout, and the push polls within mfa_timeout and one more request.
- */
-static unsigned sign_in_seconds(const struct a0_config *cfg)
-{
-	return cfg->mfa_timeout + (6 + cfg->mfa_retries) * cfg->timeout;
 }
 
 /*
@@ -338,9 +398,13 @@ static void guard_record(struct login *l, int r)
 
 static struct a0_outage outage_of(const struct login *l)
 {
+	unsigned longest = sign_in_seconds(l->cfg);
+
+	for (size_t i = 0; i < A0_ARRAY_SIZE(login_methods); i++)
+		if (login_methods[i].seconds(l->cfg) > longest)
+			longest = login_methods[i].seconds(l->cfg);
 	return (struct a0_outage){ l->cfg->state_dir, l->cfg->offline_backoff_min,
-				   l->cfg->offline_backoff_max,
-				   sign_in_seconds(l->cfg) + PROBE_SLACK };
+				   l->cfg->offline_backoff_max, longest + PROBE_SLACK };
 }
 
 /* A0_ERR_NETWORK while the host is known offline, *ret_wait seconds to the next check; else 0. */
@@ -391,13 +455,169 @@ static void offline_record(struct login *l, int r, bool probe)
 			   l->user, l->cfg->domain);
 }
 
+/*
+ * A successful sign-in kept on the handle: the claims for acct_mgmt, the tokens for the session
+ * and the hand-off. Takes tokens and claims.
+ */
+static int keep_sign_in(struct login *l, struct a0_tokens *tokens, cJSON *claims)
+{
+	const struct a0_tokens *kept;
+	int pam;
+
+	pam = remember_claims(l, claims);
+	if (pam != PAM_SUCCESS) {
+		a0_tokens_free(tokens);
+		return pam;
+	}
+	kept = tokens; /* the handle's from here on */
+	pam = remember(l, tokens);
+	if (pam != PAM_SUCCESS)
+		return pam;
+	pam_syslog(l->pamh, LOG_INFO, "user=%s signed in with Auth0", l->user);
+	mod_hand_off(l, kept);
+	return PAM_SUCCESS;
+}
+
+/*
+ * The methods login_methods allows, in its order (none set: password): 0 and their count in
+ * *ret_n; A0_ERR_CONFIG for a name the table does not know.
+ */
+static int allowed_methods(struct login *l, const struct login_method **out, size_t max,
+			   size_t *ret_n)
+{
+	const struct a0_list *names = &l->cfg->login_methods;
+	size_t n = 0;
+
+	if (names->n == 0) {
+		out[0] = &login_methods[0];
+		*ret_n = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < names->n && n < max; i++) {
+		const struct login_method *m = NULL;
+
+		for (size_t j = 0; j < A0_ARRAY_SIZE(login_methods) && !m; j++)
+			if (strcmp(names->items[i], login_methods[j].name) == 0)
+				m = &login_methods[j];
+		if (!m) {
+			l->step = "config";
+			a0_format(l->res.description, sizeof(l->res.description),
+				  "login_methods: no method '%s'", names->items[i]);
+			return A0_ERR_CONFIG;
+		}
+		out[n++] = m;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+#define METHOD_TRIES 3 /* answers to the methods menu before the login fails */
+
+/* The method of this login: the only one allowed, or the person's choice from a menu. */
+static int choose_method(struct login *l, const struct login_method **ret)
+{
+	const struct login_method *allowed[A0_MAX_LOGIN_METHODS];
+	char text[1024];
+	size_t n = 0, len;
+	int r;
+
+	if ((r = allowed_methods(l, allowed, A0_ARRAY_SIZE(allowed), &n)) < 0)
+		return r;
+	if (n == 1) {
+		*ret = allowed[0];
+		return 0;
+	}
+	len = (size_t)snprintf(text, sizeof(text), "Sign in with:\n");
+	for (size_t i = 0; i < n && len < sizeof(text); i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "  %zu) %s\n", i + 1,
+					allowed[i]->label);
+	if (len < sizeof(text))
+		snprintf(text + len, sizeof(text) - len, "Option: ");
+	for (unsigned attempt = 1; attempt <= METHOD_TRIES; attempt++) {
+		char *reply = NULL, *end;
+		unsigned long choice = 0;
+
+		r = pam_prompt(l->pamh, PAM_PROMPT_ECHO_ON, &reply, "%s", text);
+		if (r != PAM_SUCCESS || !reply) {
+			a0_secret_free(reply);
+			l->step = "method";
+			return A0_ERR_CONV;
+		}
+		/* The number shown, or the method's name. */
+		choice = strtoul(reply, &end, 10);
+		if (end == reply || *end != '\0') {
+			choice = 0;
+			for (size_t i = 0; i < n; i++)
+				if (strcmp(reply, allowed[i]->name) == 0)
+					choice = i + 1;
+		}
+		a0_secret_free(reply);
+		if (choice >= 1 && choice <= n) {
+			*ret = allowed[choice - 1];
+			return 0;
+		}
+		mod_tell(l->pamh, true, "Please enter one of the numbers shown.");
+	}
+	l->step = "method";
+	a0_format(l->res.description, sizeof(l->res.description), "no sign-in method chosen");
+	return A0_ERR_DENIED;
+}
+
+/*
+ * A method without a password (device): no prompt for one, no guard (nothing to guess) and no
+ * offline login (nothing to check offline); the same child, ID-token verification, identity
+ * binding and policy as the password's.
+ */
+static int authenticate_without_password(struct login *l, const struct login_method *m)
+{
+	struct sign_in_arg arg = { .method = m };
+	struct a0_tokens *tokens = NULL;
+	struct a0_identity id = { 0 };
+	cJSON *claims = NULL;
+	bool probe = false;
+	unsigned wait = 0;
+	char why[64];
+	int pam, r, synced;
+
+	if (l->no_account && l->cfg->require_local_account) {
+		mod_log(l, LOG_NOTICE, "account-lookup", "USER_UNKNOWN", NULL,
+			"no such account on this host: Auth0 not asked");
+		return PAM_USER_UNKNOWN;
+	}
+	if (offline_check(l, &probe, &wait) < 0) {
+		l->step = "offline";
+		a0_format(l->res.description, sizeof(l->res.description),
+			  "known offline: the %s sign-in needs the service (next check in %u s)",
+			  m->name, wait);
+		return mod_finish(l, A0_ERR_NETWORK);
+	}
+	synced = a0_policy_synced(l->cfg, l->user, &id, why, sizeof(why));
+	r = mod_net_run(l, sign_in_job, &arg, m->seconds(l->cfg), &tokens, &claims);
+	if (r == 0 && (!tokens || !claims))
+		r = A0_ERR_SYSTEM; /* sign_in_job returns both: never */
+	offline_record(l, r, probe);
+	if (r == 0)
+		r = check_policy(l, synced, &id, claims);
+	if (r < 0) {
+		pam = mod_finish(l, r);
+	} else {
+		pam = keep_sign_in(l, tokens, claims);
+		tokens = NULL;
+		claims = NULL;
+	}
+	a0_identity_clear(&id);
+	a0_tokens_free(tokens);
+	a0_json_free(claims);
+	return pam;
+}
+
 A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct login l = { .pamh = pamh, .step = "start", .res = { .retry_after = -1 } };
 	struct a0_tokens *tokens = NULL;
 	struct sign_in_arg arg = { 0 };
 	struct a0_identity id = { 0 };
-	const struct a0_tokens *kept;
+	const struct login_method *method = NULL;
 	const char *password = NULL;
 	char *login = NULL, why[64];
 	cJSON *claims = NULL;
@@ -412,6 +632,14 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		if (l.cfg->debug)
 			pam_syslog(pamh, LOG_DEBUG, "user=%s already signed in by this handle",
 				   l.user);
+		goto out;
+	}
+	if ((r = choose_method(&l, &method)) < 0) {
+		pam = mod_finish(&l, r);
+		goto out;
+	}
+	if (!method->password) {
+		pam = authenticate_without_password(&l, method);
 		goto out;
 	}
 	if ((pam = get_password(&l, &password)) != PAM_SUCCESS)
@@ -444,7 +672,9 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 	synced = a0_policy_synced(l.cfg, l.user, &id, why, sizeof(why));
 	r = a0_policy_login_name_identity(l.cfg, l.user, synced == 0 ? &id : NULL, &login);
 	if (r == 0) {
-		arg = (struct sign_in_arg){ .password = password, .login = login };
+		arg = (struct sign_in_arg){ .method = method,
+					    .password = password,
+					    .login = login };
 		r = mod_net_run(&l, sign_in_job, &arg, sign_in_seconds(l.cfg), &tokens, &claims);
 	}
 	if (r == 0 && (!tokens || !claims))
@@ -467,17 +697,9 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		pam = mod_finish(&l, r);
 		goto out;
 	}
-	pam = remember_claims(&l, claims);
-	claims = NULL;
-	if (pam != PAM_SUCCESS)
-		goto out;
-	kept = tokens; /* the handle's from here on */
-	pam = remember(&l, tokens);
+	pam = keep_sign_in(&l, tokens, claims);
 	tokens = NULL;
-	if (pam != PAM_SUCCESS)
-		goto out;
-	pam_syslog(pamh, LOG_INFO, "user=%s signed in with Auth0", l.user);
-	mod_hand_off(&l, kept);
+	claims = NULL;
 out:
 	free(login);
 	a0_identity_clear(&id);
