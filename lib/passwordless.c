@@ -122,8 +122,8 @@ static int login_email(const struct a0_config *cfg, const char *user, char **ret
 	return 0;
 }
 
-int a0_passwordless_address(const struct a0_config *cfg, const char *user, int channel,
-			    char **ret, char *err, size_t errlen)
+int a0_passwordless_address(const struct a0_config *cfg, const char *user, int channel, char **ret,
+			    char *err, size_t errlen)
 {
 	char *email = NULL, *phone = NULL, *found;
 	int r;
@@ -159,13 +159,11 @@ int a0_passwordless_start(struct a0_client *c, int channel, const char *address,
 			  struct a0_result *res)
 {
 	const char *connection = a0_passwordless_connection(channel);
-	const char *kv[] = { "connection",
-			     connection,
-			     channel == A0_PWL_EMAIL ? "email" : "phone_number",
-			     address,
-			     "send",
-			     "code",
-			     NULL };
+	const char *kv[] = {
+		"connection", connection, channel == A0_PWL_EMAIL ? "email" : "phone_number",
+		address,      "send",     "code",
+		NULL
+	};
 	struct a0_http_response resp;
 	int r;
 
@@ -211,7 +209,8 @@ int a0_passwordless_sign_in(struct a0_client *c, const struct a0_config *cfg, in
 			    struct a0_tokens **ret, struct a0_result *res)
 {
 	char shown[A0_PWL_MAX_SHOWN + 1], msg[160];
-	const char *prompt = channel == A0_PWL_EMAIL ? "Code sent by email: " : "Code sent by SMS: ";
+	const char *prompt = channel == A0_PWL_EMAIL ? "Code sent by email: "
+						     : "Code sent by SMS: ";
 	unsigned tries = cfg->mfa_retries ? cfg->mfa_retries : 1;
 	int r;
 
@@ -244,9 +243,18 @@ int a0_passwordless_sign_in(struct a0_client *c, const struct a0_config *cfg, in
 		if (attempt < tries)
 			p->tell(p->ctx, true, "That code is not right. Try again.");
 	}
-	if (r == A0_ERR_EXPIRED)
-		p->tell(p->ctx, true, "The code has expired. Sign in again for a new one.");
-	else if (r == A0_ERR_TOO_MANY_ATTEMPTS)
-		p->tell(p->ctx, true, "Too many wrong codes. Sign in again for a new one.");
 	return r;
+}
+
+const char *a0_passwordless_why(int err)
+{
+	switch (err) {
+	case A0_ERR_EXPIRED:
+		return "The code has expired. Sign in again for a new one.";
+	case A0_ERR_TOO_MANY_ATTEMPTS:
+		return "Too many wrong codes. Sign in again for a new one.";
+	case A0_ERR_DENIED:
+		return "The code was not right.";
+	}
+	return NULL;
 }

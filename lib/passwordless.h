@@ -46,8 +46,8 @@ const char *a0_passwordless_mask(int channel, const char *address, char buf[A0_P
  * new string; A0_ERR_NOT_FOUND (err says what to configure); A0_ERR_CONFIG (users_file);
  * A0_ERR_NOMEM.
  */
-int a0_passwordless_address(const struct a0_config *cfg, const char *user, int channel,
-			    char **ret, char *err, size_t errlen);
+int a0_passwordless_address(const struct a0_config *cfg, const char *user, int channel, char **ret,
+			    char *err, size_t errlen);
 
 /*
  * POST /passwordless/start: send a code to address by the channel. 0, or an A0_ERR_* with res:
@@ -68,10 +68,14 @@ int a0_grant_passwordless(struct a0_client *c, const struct a0_config *cfg, int 
  * (not echoed), retry a wrong code up to cfg->mfa_retries times. 0 and the tokens;
  * A0_ERR_MFA_REQUIRED with res->mfa_token (continue with a0_mfa_complete); A0_ERR_DENIED (wrong
  * codes), A0_ERR_EXPIRED, A0_ERR_TOO_MANY_ATTEMPTS (the code is used up), A0_ERR_CONV, or what
- * the start answered.
+ * the start answered. What to tell the user of a failure is the caller's (a0_passwordless_why).
  */
 int a0_passwordless_sign_in(struct a0_client *c, const struct a0_config *cfg, int channel,
 			    const char *address, const struct a0_prompter *p,
 			    struct a0_tokens **ret, struct a0_result *res);
+
+/* A sentence for the user after a failed passwordless sign-in, or NULL when the caller's
+ * general message for err fits. */
+const char *a0_passwordless_why(int err);
 
 #endif
