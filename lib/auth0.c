@@ -181,6 +181,25 @@ static int grant(struct a0_client *c, const char *const *kv, struct a0_tokens **
 	return token_call(c, body, ret, res);
 }
 
+int a0_token_request(struct a0_client *c, const char *const *kv, struct a0_tokens **ret,
+		     struct a0_result *res)
+{
+	return grant(c, kv, ret, res);
+}
+
+int a0_post_json(struct a0_client *c, const char *path, const char *const *kv,
+		 struct a0_http_response *resp, struct a0_result *res)
+{
+	cJSON *body = object_of(kv);
+	int r;
+
+	if (!body)
+		return A0_ERR_NOMEM;
+	r = call(c, path, NULL, body, resp, res);
+	a0_json_free(body);
+	return r;
+}
+
 int a0_grant_password_realm(struct a0_client *c, const struct a0_config *cfg, const char *username,
 			    const char *password, struct a0_tokens **ret, struct a0_result *res)
 {

@@ -145,6 +145,17 @@ int a0_parse_authenticators(const char *body, size_t len, struct a0_authenticato
 /* The MFA method an authenticator serves, or -1 when none we support. */
 int a0_authenticator_method(const struct a0_authenticator *a);
 
+/*
+ * For the flows built over these calls (lib/passwordless.c): a grant of the string members kv
+ * ({ "key", value, ..., NULL }, a NULL value left out) sent to /oauth/token with the client's
+ * authentication and, for a DPoP session, a proof; and a POST of such a JSON body to another
+ * path of the Authentication API, 0 with the 2xx answer in *resp (clear it) or an A0_ERR_*.
+ */
+int a0_token_request(struct a0_client *c, const char *const *kv, struct a0_tokens **ret,
+		     struct a0_result *res);
+int a0_post_json(struct a0_client *c, const char *path, const char *const *kv,
+		 struct a0_http_response *resp, struct a0_result *res);
+
 int a0_grant_password_realm(struct a0_client *c, const struct a0_config *cfg, const char *username,
 			    const char *password, struct a0_tokens **ret, struct a0_result *res);
 int a0_grant_mfa_otp(struct a0_client *c, const char *mfa_token, const char *otp,

@@ -1111,18 +1111,81 @@ int a0_template_expand(const char *tmpl, const char *user, char **ret)
 	return 0;
 }
 
+bool a0_email_address_ok(const char *s)
+{
+	const char *at = strchr(s, '@');
+	size_t n = strlen(s);
+
+	/* RFC 5321's longest path; one '@' between a local part and a dotted domain. */
+	return n <= A0_MAX_EMAIL && a0_text_ok(s, n, A0_TEXT_TOKEN) && at && at != s &&
+	       !strchr(at + 1, '@') && strchr(at + 1, '.') && at[1] != '.' && s[n - 1] != '.';
+}
+
+bool a0_phone_number_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	/* Auth0's pattern for phone_number: ^\\+[0-9]{1,15}$ */
+	return n >= 2 && n <= 16 && s[0] == '+' && strspn(s + 1, "0123456789") == n - 1;
+}
+
 bool a0_claim_admin_set(const char *claim)
 {
 	return strcmp(claim, "sub") == 0 || strncmp(claim, "https://", 8) == 0 ||
 	       strncmp(claim, "http://", 7) == 0;
 }
 
-/* One "name user_id" line of users_file: 1 when it binds user (and *ret_id points into line),
- * 0 when it binds someone else, or A0_ERR_CONFIG. */
-static int binding_line(char *line, const char *user, const struct origin *o, const char **ret_id,
+/* What one users_file line binds a name to: the user_id, and the addresses a passwordless
+ * sign-in may send a code to (NULL when the line gives none); pointers into the line. */
+struct binding {
+	const char *id;
+	const char *email;
+	const char *phone;
+};
+
+/* The optional "email=ADDRESS" and "phone=+NUMBER" fields after a line's user_id (fields, a
+ * blank-separated rest of the line, is cut into its fields); 0 or A0_ERR_CONFIG. */
+static int binding_extras(char *fields, struct binding *b, const struct origin *o, char *err,
+			  size_t errlen)
+{
+	while (*fields) {
+		char *field = fields, *end = fields + strcspn(fields, " \t");
+		const char **slot = NULL;
+		const char *value;
+
+		fields = end + strspn(end, " \t");
+		*end = '\0';
+		if (strncmp(field, "email=", 6) == 0)
+			slot = &b->email;
+		else if (strncmp(field, "phone=", 6) == 0)
+			slot = &b->phone;
+		if (!slot)
+			return fail(
+				err, errlen, o,
+				"expected 'name user_id [email=ADDRESS] [phone=+NUMBER]', found '%.32s'",
+				field);
+		if (*slot)
+			return fail(err, errlen, o, "'%.6s' given twice", field);
+		value = field + 6;
+		if (slot == &b->email ? !a0_email_address_ok(value) : !a0_phone_number_ok(value))
+			return fail(
+				err, errlen, o, "%s",
+				slot == &b->email
+					? "email= is not an email address"
+					: "phone= is not a phone number in E.164 form (+ and 1 to 15 digits)");
+		*slot = value;
+	}
+	return 0;
+}
+
+/* One "name user_id [email=…] [phone=…]" line of users_file: 1 when it binds user (and *ret
+ * points into line), 0 when it binds someone else, or A0_ERR_CONFIG. */
+static int binding_line(char *line, const char *user, const struct origin *o, struct binding *ret,
 			char *err, size_t errlen)
 {
-	char *name, *id, *end;
+	struct binding b = { 0 };
+	char *name, *id, *end, *rest;
+	int r;
 
 	if (strlen(line) > MAX_LINE)
 		return fail(err, errlen, o, "line too long");
@@ -1135,24 +1198,34 @@ static int binding_line(char *line, const char *user, const struct origin *o, co
 		return fail(err, errlen, o, "expected 'name user_id'");
 	*end = '\0';
 	id = end + 1 + strspn(end + 1, " \t");
-	if (id[strcspn(id, " \t")] != '\0')
-		return fail(err, errlen, o, "expected 'name user_id', found more fields");
+	rest = id + strcspn(id, " \t");
+	if (*rest != '\0') {
+		*rest++ = '\0';
+		rest += strspn(rest, " \t");
+	}
 	if (strlen(id) > A0_MAX_USER_ID)
 		return fail(err, errlen, o, "user_id longer than %d bytes", A0_MAX_USER_ID);
 	if (!a0_text_ok(id, strlen(id), A0_TEXT_TOKEN))
 		return fail(err, errlen, o, "user_id with a character that is not printable");
+	/* Every line's fields are checked, not only the one asked for: a mistake shows at once. */
+	r = binding_extras(rest, &b, o, err, errlen);
+	if (r < 0)
+		return r;
 	if (strcmp(name, user) != 0)
 		return 0;
-	*ret_id = id;
+	b.id = id;
+	*ret = b;
 	return 1;
 }
 
-int a0_config_user_binding(const struct a0_config *cfg, const char *user, char **ret_user_id,
-			   char *err, size_t errlen)
+/* users_file's line for user: 0 with copies of what it binds (ret_email, ret_phone may be NULL;
+ * those not on the line are NULL), A0_ERR_NOT_FOUND, A0_ERR_CONFIG or A0_ERR_NOMEM. */
+static int user_binding(const struct a0_config *cfg, const char *user, char **ret_user_id,
+			char **ret_email, char **ret_phone, char *err, size_t errlen)
 {
 	struct origin o = { cfg->users_file, 0 };
-	const char *found = NULL, *id = NULL;
-	char *text = NULL, *line, *next, *copy = NULL;
+	struct binding found = { 0 }, b = { 0 };
+	char *text = NULL, *line, *next, *id = NULL, *email = NULL, *phone = NULL;
 	size_t len = 0;
 	int fd, r;
 
@@ -1182,25 +1255,55 @@ int a0_config_user_binding(const struct a0_config *cfg, const char *user, char *
 		if (next)
 			*next++ = '\0';
 		o.line++;
-		r = binding_line(line, user, &o, &id, err, errlen);
+		r = binding_line(line, user, &o, &b, err, errlen);
 		if (r < 0)
 			goto out;
 		/* Two bindings for one name: the administrator must say which one. */
-		if (r == 1 && found) {
+		if (r == 1 && found.id) {
 			r = fail(err, errlen, &o, "'%s' is bound a second time", user);
 			goto out;
 		}
 		if (r == 1)
-			found = id;
+			found = b;
 	}
 	r = A0_ERR_NOT_FOUND;
-	if (found) {
-		copy = strdup(found);
-		r = copy ? 0 : A0_ERR_NOMEM;
+	if (found.id) {
+		r = A0_ERR_NOMEM;
+		if (!(id = strdup(found.id)) || (found.email && !(email = strdup(found.email))) ||
+		    (found.phone && !(phone = strdup(found.phone))))
+			goto out;
+		r = 0;
+		*ret_user_id = id;
+		id = NULL;
+		if (ret_email) {
+			*ret_email = email;
+			email = NULL;
+		}
+		if (ret_phone) {
+			*ret_phone = phone;
+			phone = NULL;
+		}
 	}
-	if (r == 0)
-		*ret_user_id = copy;
 out:
+	free(id);
+	free(email);
+	free(phone);
 	free(text);
 	return r;
+}
+
+int a0_config_user_contact(const struct a0_config *cfg, const char *user, char **ret_email,
+			   char **ret_phone, char *err, size_t errlen)
+{
+	char *id = NULL;
+	int r = user_binding(cfg, user, &id, ret_email, ret_phone, err, errlen);
+
+	free(id);
+	return r;
+}
+
+int a0_config_user_binding(const struct a0_config *cfg, const char *user, char **ret_user_id,
+			   char *err, size_t errlen)
+{
+	return user_binding(cfg, user, ret_user_id, NULL, NULL, err, errlen);
 }

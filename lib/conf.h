@@ -214,7 +214,8 @@ bool a0_claim_admin_set(const char *claim);
 #define A0_MAX_USER_ID 512
 /*
  * The Auth0 user_id that users_file binds the local account user to. users_file holds one
- * "name user_id" a line (blank lines and lines starting with # are ignored); it must be a
+ * "name user_id [email=ADDRESS] [phone=+NUMBER]" a line (blank lines and lines starting with #
+ * are ignored; the addresses are where a passwordless sign-in sends its code); it must be a
  * regular file owned by root and writable by nobody else. 0 and the user_id (free it);
  * A0_ERR_NOT_FOUND when the file does not exist or does not name user; A0_ERR_CONFIG (with the
  * file, line and problem in err) for a file that is not root's, too large, or malformed, or
@@ -222,5 +223,19 @@ bool a0_claim_admin_set(const char *claim);
  */
 int a0_config_user_binding(const struct a0_config *cfg, const char *user, char **ret_user_id,
 			   char *err, size_t errlen);
+/*
+ * The addresses users_file gives user, as a0_config_user_binding: 0 and new strings in
+ * *ret_email and *ret_phone, each NULL when the line has none (either pointer may be NULL).
+ */
+int a0_config_user_contact(const struct a0_config *cfg, const char *user, char **ret_email,
+			   char **ret_phone, char *err, size_t errlen);
+
+/* Longest email address (RFC 5321's path) and phone number (E.164: + and 15 digits). */
+#define A0_MAX_EMAIL 254
+#define A0_MAX_PHONE 16
+/* An email address a code may be sent to: printable, no blank, one '@', a dotted domain. */
+bool a0_email_address_ok(const char *s);
+/* A phone number as Auth0 takes it: ^\+[0-9]{1,15}$. */
+bool a0_phone_number_ok(const char *s);
 
 #endif

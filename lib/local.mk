@@ -42,6 +42,7 @@ lib_libauth0core_la_SOURCES = \
 	lib/http.c lib/http.h \
 	lib/auth0.c lib/auth0.h \
 	lib/mfa.c lib/mfa.h \
+	lib/passwordless.c lib/passwordless.h \
 	lib/jwt.c lib/jwt.h \
 	lib/assertion.c lib/assertion.h \
 	lib/idtoken.c lib/idtoken.h \

@@ -137,6 +137,19 @@ static int map_error_code(const char *error, const char *description)
 	if (strcmp(error, "invalid_grant") == 0 &&
 	    strcmp(description, "MFA Authorization rejected.") == 0)
 		return A0_ERR_REJECTED;
+	/* A passwordless code that can no longer be used: asking again for it is no use. */
+	if (strcmp(error, "invalid_grant") == 0 &&
+	    strcmp(description, "The verification code has expired. Please try to login again.") ==
+		    0)
+		return A0_ERR_EXPIRED;
+	if (strcmp(error, "invalid_grant") == 0 &&
+	    strcmp(description,
+		   "You've reached the maximum number of attempts. Please try to login again.") ==
+		    0)
+		return A0_ERR_TOO_MANY_ATTEMPTS;
+	/* POST /passwordless/start: the connection is missing or not enabled for the application. */
+	if (strcmp(error, "bad.connection") == 0)
+		return A0_ERR_CLIENT;
 	for (size_t i = 0; i < A0_ARRAY_SIZE(table); i++)
 		if (strcmp(error, table[i].error) == 0)
 			return table[i].err;

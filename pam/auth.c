@@ -34,6 +34,7 @@
 #include "lib/json.h"
 #include "lib/mfa.h"
 #include "lib/outage.h"
+#include "lib/passwordless.h"
 #include "lib/policy.h"
 #include "lib/secret.h"
 #include "lib/util.h"
@@ -110,6 +111,8 @@ struct sign_in_arg {
 	const struct login_method *method;
 	const char *password;
 	const char *login;
+	const char *address; /* a passwordless method's email address or phone number, */
+	int channel;         /* and its channel (lib/passwordless.h) */
 };
 
 /*
@@ -134,12 +137,25 @@ static struct a0_prompter prompter_of(const struct login *l, const struct a0_pro
 	return prompter;
 }
 
+/* MFA after a first factor that answered mfa_required (its mfa_token in l->res). */
+static int continue_mfa(struct login *l, const struct a0_prompter *prompter, struct a0_tokens **ret)
+{
+	char *mfa_token;
+	int r;
+
+	l->step = "mfa";
+	mfa_token = l->res.mfa_token;
+	l->res.mfa_token = NULL;
+	r = a0_mfa_complete(&l->client, l->cfg, mfa_token, prompter, ret, &l->res);
+	a0_secret_free(mfa_token);
+	return r;
+}
+
 /* The password method in the child: the password-realm grant, then MFA when asked for. */
 static int sign_in_password(struct login *l, const struct a0_prompter *conv,
 			    const struct sign_in_arg *arg, struct a0_tokens **ret)
 {
 	struct a0_prompter prompter = prompter_of(l, conv);
-	char *mfa_token;
 	int r;
 
 	l->step = "password-realm";
@@ -147,11 +163,26 @@ static int sign_in_password(struct login *l, const struct a0_prompter *conv,
 	if (r != A0_ERR_MFA_REQUIRED)
 		return r;
 
-	l->step = "mfa";
-	mfa_token = l->res.mfa_token;
-	l->res.mfa_token = NULL;
-	r = a0_mfa_complete(&l->client, l->cfg, mfa_token, &prompter, ret, &l->res);
-	a0_secret_free(mfa_token);
+	return continue_mfa(l, &prompter, ret);
+}
+
+/*
+ * The passwordless methods in the child (lib/passwordless.h): a code to the address the host
+ * found for the account, then MFA when the tenant asks for it.
+ */
+static int sign_in_passwordless(struct login *l, const struct a0_prompter *conv,
+				const struct sign_in_arg *arg, struct a0_tokens **ret)
+{
+	struct a0_prompter prompter = prompter_of(l, conv);
+	int r;
+
+	l->step = "passwordless";
+	r = a0_passwordless_sign_in(&l->client, l->cfg, arg->channel, arg->address, &prompter, ret,
+				    &l->res);
+	if (r == A0_ERR_MFA_REQUIRED)
+		return continue_mfa(l, &prompter, ret);
+	if (r < 0)
+		l->tell = a0_passwordless_why(r);
 	return r;
 }
 
@@ -216,6 +247,12 @@ static unsigned device_seconds(const struct a0_config *cfg)
 	return cfg->device_timeout + 4 * cfg->timeout;
 }
 
+/* The passwordless methods': the start, a grant per attempt, MFA as for a password. */
+static unsigned passwordless_seconds(const struct a0_config *cfg)
+{
+	return sign_in_seconds(cfg) + (1 + cfg->mfa_retries) * cfg->timeout;
+}
+
 /*
  * The sign-in methods of login_methods, in one table: the name the setting uses, the menu's
  * label, whether the host asks the password first (then the guard against guessing and the
@@ -229,12 +266,20 @@ struct login_method {
 	int (*sign_in)(struct login *l, const struct a0_prompter *p, const struct sign_in_arg *arg,
 		       struct a0_tokens **ret);
 	unsigned (*seconds)(const struct a0_config *cfg);
+	/* A passwordless method: the host finds the account's address for the channel
+	 * (a0_passwordless_address) and the guard counts its wrong codes. */
+	bool passwordless;
+	int channel;
 };
 
 static const struct login_method login_methods[] = {
-	{ "password", "password", true, sign_in_password, sign_in_seconds },
+	{ "password", "password", true, sign_in_password, sign_in_seconds, false, 0 },
 	{ "device", "device code (approve on your phone or computer)", false, sign_in_device,
-	  device_seconds },
+	  device_seconds, false, 0 },
+	{ "email", "code by email", false, sign_in_passwordless, passwordless_seconds, true,
+	  A0_PWL_EMAIL },
+	{ "sms", "code by SMS", false, sign_in_passwordless, passwordless_seconds, true,
+	  A0_PWL_SMS },
 };
 
 /*
@@ -565,9 +610,10 @@ static int choose_method(struct login *l, const struct login_method **ret)
 }
 
 /*
- * A method without a password (device): no prompt for one, no guard (nothing to guess) and no
- * offline login (nothing to check offline); the same child, ID-token verification, identity
- * binding and policy as the password's.
+ * A method without a password (device, email, sms): no prompt for one and no offline login
+ * (nothing to check offline); the guard only for the passwordless codes (the device flow has
+ * nothing to guess); the same child, ID-token verification, identity binding and policy as the
+ * password's.
  */
 static int authenticate_without_password(struct login *l, const struct login_method *m)
 {
@@ -575,6 +621,7 @@ static int authenticate_without_password(struct login *l, const struct login_met
 	struct a0_tokens *tokens = NULL;
 	struct a0_identity id = { 0 };
 	cJSON *claims = NULL;
+	char *address = NULL;
 	bool probe = false;
 	unsigned wait = 0;
 	char why[64];
@@ -592,11 +639,30 @@ static int authenticate_without_password(struct login *l, const struct login_met
 			  m->name, wait);
 		return mod_finish(l, A0_ERR_NETWORK);
 	}
+	/* A passwordless method: the account's address, read here (users_file is root's), never
+	 * typed; a code is something to guess, so the guard holds back whoever fails too often. */
+	if (m->passwordless) {
+		l->step = "passwordless-address";
+		r = a0_passwordless_address(l->cfg, l->user, m->channel, &address,
+					    l->res.description, sizeof(l->res.description));
+		if (r == A0_ERR_NOT_FOUND)
+			l->tell = m->channel == A0_PWL_EMAIL
+					  ? "No email address is on record for this account."
+					  : "No phone number is on record for this account.";
+		if (r == 0)
+			r = guard_check(l);
+		if (r < 0)
+			return mod_finish(l, r);
+		arg.address = address;
+		arg.channel = m->channel;
+	}
 	synced = a0_policy_synced(l->cfg, l->user, &id, why, sizeof(why));
 	r = mod_net_run(l, sign_in_job, &arg, m->seconds(l->cfg), &tokens, &claims);
 	if (r == 0 && (!tokens || !claims))
 		r = A0_ERR_SYSTEM; /* sign_in_job returns both: never */
 	offline_record(l, r, probe);
+	if (m->passwordless)
+		guard_record(l, r);
 	if (r == 0)
 		r = check_policy(l, synced, &id, claims);
 	if (r < 0) {
@@ -606,6 +672,7 @@ static int authenticate_without_password(struct login *l, const struct login_met
 		tokens = NULL;
 		claims = NULL;
 	}
+	free(address);
 	a0_identity_clear(&id);
 	a0_tokens_free(tokens);
 	a0_json_free(claims);

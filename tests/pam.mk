@@ -2,7 +2,8 @@ if ENABLE_TESTS
 # tests/pam: the built module in real PAM stacks (pam_wrapper + libpamtest) against the fake
 # tenant: sign-in and MFA, ID tokens and policy, and the session phases with pam_keyinit.
 check_PROGRAMS += tests/pam/test_login tests/pam/test_idtoken tests/pam/test_session \
-	tests/pam/test_heap tests/pam/test_offline tests/pam/test_enrol tests/pam/test_device
+	tests/pam/test_heap tests/pam/test_offline tests/pam/test_enrol tests/pam/test_device \
+	tests/pam/test_passwordless
 PAM_TEST_LIBS = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS) $(PAMTEST_LIBS) $(PAM_LIBS)
 
 tests_pam_test_login_SOURCES = tests/pam/test_login.c
@@ -23,6 +24,11 @@ tests_pam_test_enrol_LDADD = $(PAM_TEST_LIBS)
 tests_pam_test_device_SOURCES = tests/pam/test_device.c
 tests_pam_test_device_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
 tests_pam_test_device_LDADD = $(PAM_TEST_LIBS)
+
+# Passwordless sign-in (login_methods = email, sms): the code from the fake's outbox.
+tests_pam_test_passwordless_SOURCES = tests/pam/test_passwordless.c
+tests_pam_test_passwordless_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)
+tests_pam_test_passwordless_LDADD = $(PAM_TEST_LIBS)
 
 tests_pam_test_idtoken_SOURCES = tests/pam/test_idtoken.c $(TEST_USER)
 tests_pam_test_idtoken_CFLAGS = $(TEST_CFLAGS) $(PAM_CFLAGS)

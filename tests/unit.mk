@@ -6,11 +6,17 @@ check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_htt
 	tests/unit/test_outage tests/unit/test_offline tests/unit/test_breakglass \
 	tests/unit/test_util tests/unit/test_hardening tests/unit/test_snapshot \
 	tests/unit/test_identities tests/unit/test_sync_rules tests/unit/test_sync_state \
-	tests/unit/test_dpop tests/unit/test_qr tests/unit/test_device
+	tests/unit/test_dpop tests/unit/test_passwordless tests/unit/test_qr tests/unit/test_device
 
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_conf_LDADD = $(TEST_LIBS)
+
+# Passwordless sign-in (lib/passwordless.h): masking, addresses, answers, and sign-ins against
+# the fake tenant.
+tests_unit_test_passwordless_SOURCES = tests/unit/test_passwordless.c
+tests_unit_test_passwordless_CFLAGS = $(TEST_CFLAGS) $(CJSON_CFLAGS)
+tests_unit_test_passwordless_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS)
 
 tests_unit_test_auth0_SOURCES = tests/unit/test_auth0.c
 tests_unit_test_auth0_CFLAGS = $(TEST_CFLAGS)

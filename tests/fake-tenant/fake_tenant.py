@@ -82,6 +82,7 @@ GRANT_CLIENT_CREDENTIALS = "client_credentials"
 GRANT_TOKEN_VAULT = "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
 IMPLEMENTED_GRANTS = {GRANT_PASSWORD, GRANT_REALM, GRANT_REFRESH, GRANT_OTP, GRANT_OOB, GRANT_RECOVERY,
                       GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_VAULT,
+                      "http://auth0.com/oauth/grant-type/passwordless/otp",
                       "urn:ietf:params:oauth:grant-type:device_code"}  # the device flow's section
 # Grants a real tenant knows but this fake does not implement.  No fake client enables
 # them, so asking for one yields unauthorized_client, as on a tenant where the
@@ -91,7 +92,6 @@ OTHER_AUTH0_GRANTS = {
     "urn:ietf:params:oauth:grant-type:token-exchange",
     "urn:ietf:params:oauth:grant-type:jwt-bearer",
     "urn:openid:params:grant-type:ciba",
-    "http://auth0.com/oauth/grant-type/passwordless/otp",
 }
 
 SESSION_TRANSFER_TOKEN_TYPE = "urn:auth0:params:oauth:token-type:session_transfer_token"
@@ -718,6 +718,7 @@ class Tenant:
             self.oob = {}
             self.outbox = []              # mails and texts the tenant sent (GET /__control/outbox)
             self.associate_override = {}  # POST /__control/associate: hostile enrolment answers
+            passwordless_reset(self, data)
             self.refresh = RefreshStore()
             self.faults = []
             self.log = []
@@ -1815,6 +1816,236 @@ def check_not_blocked(user: dict) -> None:
         # (github.com/ionic-team/demo-authconnect-auth0 issue 4; fiddur).
         raise ApiError(403, "invalid_grant", "user is blocked")
 
+# ----------------------------------------------------------------------- passwordless
+#
+# Passwordless connections (strategy email and sms), POST /passwordless/start and the
+# Passwordless OTP grant.  Sources:
+#   start   docs api/authentication/passwordless/get-code-or-link (body: client_id,
+#           client_secret or client_assertion, connection email|sms, email or
+#           phone_number, send link|code with link the default, authParams) and the
+#           error table "Error Codes for /passwordless/start" of docs
+#           articles/api/authentication/reference/_errors.md (bad.client_id,
+#           bad.connection "Missing required property: connection" / "Connection does not
+#           exist" / "Connection is disabled" / "Invalid connection strategy. It must
+#           either be a passwordless connection", bad.authParams, bad.request,
+#           bad.phone_number "Missing required property: phone_number" / "String does not
+#           match pattern: ^\+[0-9]{1,15}$").  The bad.email texts are UNVERIFIED (made by
+#           analogy).  Rate limit: 50 requests an hour per IP (notes), 429 as the fake's
+#           other rate limits.
+#   grant   docs api/authentication/passwordless/authenticate-user: grant_type
+#           http://auth0.com/oauth/grant-type/passwordless/otp, username (the email or
+#           phone number), otp, realm email|sms, scope, audience.
+#   codes   docs articles/connections/_otp-limitations.md: only the last code issued is
+#           accepted, a code is used once, "Only three failed attempts to input the
+#           one-time password are allowed. After this, a new code will need to be
+#           requested", valid three minutes by default (OTP Expiry, OTP Length in the
+#           connection's settings).
+#   errors  invalid_grant "Wrong email or verification code." / "Wrong phone number or
+#           verification code." (swift AuthenticationError.isInvalidCredentials, android
+#           AuthenticationException), "The verification code has expired. Please try to
+#           login again." and "You've reached the maximum number of attempts. Please try to
+#           login again." (as applications match them, e.g. the public Elixir client quoted
+#           in the README, with HTTP 403).
+# A passwordless identity here is linked to a user of the tenant (Auth0's account
+# linking: a login through a linked identity signs in the primary user, whose user_id is
+# the sub): a user's "passwordless" list names the connections (email: the user's email,
+# sms: its phone_number) it can sign in through.  A code for an address no user has is
+# sent all the same (Auth0 does not tell whether an address is known); its grant is
+# refused (signing up a new passwordless user is not modelled: UNVERIFIED answer).
+
+GRANT_PASSWORDLESS = "http://auth0.com/oauth/grant-type/passwordless/otp"
+PASSWORDLESS_STRATEGIES = ("email", "sms")
+PASSWORDLESS_DEFAULTS = {"enabled_clients": [], "otp_expiry": 180, "otp_length": 6, "max_attempts": 3,
+                         "rate_limit_per_hour": 50}
+PHONE_PATTERN = re.compile(r"^\+[0-9]{1,15}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+WRONG_PASSWORDLESS = {"email": "Wrong email or verification code.",
+                      "sms": "Wrong phone number or verification code."}
+PASSWORDLESS_EXPIRED = "The verification code has expired. Please try to login again."
+PASSWORDLESS_MAX_ATTEMPTS = "You've reached the maximum number of attempts. Please try to login again."
+
+
+@dataclass
+class PasswordlessCode:
+    """The one live code of an address at a connection."""
+    code: str
+    client_id: str
+    expires_at: float
+    failures: int = 0
+
+
+def passwordless_reset(tenant: "Tenant", data: dict) -> None:
+    """The data file's passwordless_connections ({"name", "strategy", "enabled_clients",
+    "otp_expiry", "otp_length"}), the live codes and the outbox of sent messages."""
+    tenant.passwordless = {}
+    for entry in data.get("passwordless_connections", []):
+        conn = {**json.loads(json.dumps(PASSWORDLESS_DEFAULTS)), **entry}
+        conn.setdefault("strategy", conn["name"])
+        if conn["strategy"] not in PASSWORDLESS_STRATEGIES:
+            raise ValueError(f"passwordless connection {conn['name']}: strategy must be email or sms")
+        tenant.passwordless[conn["name"]] = conn
+    tenant.passwordless_codes = {}  # (connection, lower-cased address) -> PasswordlessCode
+    tenant.passwordless_sent = {}   # ip -> [times of /passwordless/start requests]
+    tenant.passwordless_outbox = []  # messages "sent": {"connection", "to", "send", "code", ...}
+
+
+def passwordless_user(tenant: "Tenant", connection: dict, address: str):
+    field_name = "email" if connection["strategy"] == "email" else "phone_number"
+    for user in tenant.users.values():
+        value = user.get(field_name)
+        if (connection["name"] in user.get("passwordless", []) and isinstance(value, str)
+                and value.lower() == address.lower()):
+            return user
+    return None
+
+
+def passwordless_rate_limited(tenant: "Tenant", connection: dict, ip: str) -> bool:
+    now = time.time()
+    sent = [t for t in tenant.passwordless_sent.get(ip, []) if t > now - 3600]
+    limited = len(sent) >= connection["rate_limit_per_hour"]
+    if not limited:
+        sent.append(now)
+    tenant.passwordless_sent[ip] = sent
+    return limited
+
+
+def passwordless_start(tenant: "Tenant", req: "AppRequest", record: dict) -> Response:
+    fields = req.fields()
+    params = {k: v for k, v in fields.items() if isinstance(v, str)}
+    if not params.get("client_id") and basic_credentials(req.headers)[0] is None:
+        raise ApiError(400, "bad.client_id", "Missing required property: client_id")
+    client = authenticate_client(tenant, params, req.headers)
+    record.update(client_id=client["client_id"], ip=effective_ip(client, req))
+    name = params.get("connection")
+    record["connection"] = name
+    if not name:
+        raise ApiError(400, "bad.connection", "Missing required property: connection")
+    if name in tenant.connections:
+        raise ApiError(400, "bad.connection", "Invalid connection strategy. It must either be a passwordless connection")
+    conn = tenant.passwordless.get(name)
+    if conn is None:
+        raise ApiError(400, "bad.connection", "Connection does not exist")
+    if client["client_id"] not in conn["enabled_clients"]:
+        raise ApiError(400, "bad.connection", "Connection is disabled")
+    if "authParams" in fields and not isinstance(fields["authParams"], dict):
+        raise ApiError(400, "bad.authParams",
+                       f"error in authParams - invalid type: {_json_type(fields['authParams'])} (expected object)")
+    send = fields.get("send", "link")
+    if send not in ("link", "code"):
+        raise ApiError(400, "bad.request", "the following properties are not allowed: send")  # UNVERIFIED
+    if conn["strategy"] == "email":
+        address = fields.get("email")
+        if not isinstance(address, str) or not address:
+            raise ApiError(400, "bad.email", "Missing required property: email")  # UNVERIFIED
+        if not EMAIL_PATTERN.match(address):
+            raise ApiError(400, "bad.email", f"error in email - email format validation failed: {address}")  # UNVERIFIED
+    else:
+        address = fields.get("phone_number")
+        if not isinstance(address, str) or not address:
+            raise ApiError(400, "bad.phone_number", "Missing required property: phone_number")
+        if not PHONE_PATTERN.match(address):
+            raise ApiError(400, "bad.phone_number", "String does not match pattern: ^\\+[0-9]{1,15}$")
+    record["username"] = address
+    if passwordless_rate_limited(tenant, conn, record["ip"]):
+        reset = int(time.time()) + 3600
+        raise RateLimitedError(429, "too_many_requests", "Global limit has been reached",
+                               limit=conn["rate_limit_per_hour"], reset=reset)
+    code = "".join(secrets.choice("0123456789") for _ in range(conn["otp_length"]))
+    # Only the last code issued is accepted: a new one replaces it, failures start again.
+    tenant.passwordless_codes[(name, address.lower())] = PasswordlessCode(
+        code, client["client_id"], time.time() + conn["otp_expiry"])
+    tenant.passwordless_outbox.append({"seq": len(tenant.passwordless_outbox) + 1, "connection": name,
+                                       "to": address, "send": send,
+                                       "code": code if send == "code" else None,
+                                       "client_id": client["client_id"],
+                                       "authParams": fields.get("authParams") or {}})
+    message_id = secrets.token_hex(12)
+    if conn["strategy"] == "email":
+        body = {"_id": message_id, "email": address, "email_verified": False}
+    else:
+        body = {"_id": message_id, "phone_number": address, "phone_verified": False, "request_language": None}
+    return json_response(200, body)
+
+
+class RateLimitedError(ApiError):
+    """A 429 with the X-RateLimit-* headers (limit, none remaining, reset in epoch seconds)."""
+
+    def __init__(self, status: int, error: str, description: str, limit: int, reset: int):
+        super().__init__(status, error, description)
+        self.headers = [("X-RateLimit-Limit", str(limit)), ("X-RateLimit-Remaining", "0"),
+                        ("X-RateLimit-Reset", str(reset))]
+
+
+def passwordless_grant(tenant: "Tenant", client: dict, params: dict, record: dict) -> dict:
+    username = require(params, "username")
+    otp = require(params, "otp")
+    realm = require(params, "realm")
+    conn = tenant.passwordless.get(realm)
+    if conn is None:
+        raise ApiError(400, "invalid_request", f"Unknown realm {realm}.")  # as password-realm
+    if client["client_id"] not in conn["enabled_clients"]:
+        # docs articles/api/authentication/reference/_errors.md, all grant types.
+        raise ApiError(400, "invalid_request", "the connection was disabled")
+    audience = params.get("audience")
+    check_audience(tenant, audience)
+    key = (realm, username.lower())
+    entry = tenant.passwordless_codes.get(key)
+    wrong = ApiError(403, "invalid_grant", WRONG_PASSWORDLESS[conn["strategy"]])
+    if entry is None:
+        raise wrong
+    if entry.failures >= conn["max_attempts"]:
+        raise ApiError(403, "invalid_grant", PASSWORDLESS_MAX_ATTEMPTS)
+    if time.time() > entry.expires_at:
+        raise ApiError(403, "invalid_grant", PASSWORDLESS_EXPIRED)
+    if not same_secret(otp, entry.code):
+        entry.failures += 1
+        raise wrong
+    del tenant.passwordless_codes[key]  # used once
+    user = passwordless_user(tenant, conn, username)
+    if user is None:
+        raise ApiError(403, "access_denied", "Signups are disabled for this connection")  # UNVERIFIED
+    record.update(username=user_key(user), user_id=user["user_id"])
+    record_login(tenant, user, record["ip"])
+    check_not_blocked(user)
+    scopes = granted_scopes(params.get("scope"), client)
+    if needs_mfa(user):
+        # MFA can follow a passwordless login (docs-v2 "Multi-factor authentication":
+        # policies apply to every connection), with the same mfa_required answer.
+        raise start_mfa(tenant, user, client, scopes, audience)
+    return login_tokens(tenant, user, client, scopes, audience, record)
+
+
+def control_passwordless(tenant: "Tenant", payload: dict):
+    """Changes a passwordless connection's settings (enabled_clients, otp_expiry,
+    otp_length, max_attempts, rate_limit_per_hour), or with "expire_codes": true makes
+    every live code expired."""
+    if payload.get("expire_codes"):
+        for entry in tenant.passwordless_codes.values():
+            entry.expires_at = 0
+        return {"expired": len(tenant.passwordless_codes)}
+    name = payload.get("connection")
+    if name not in tenant.passwordless:
+        raise ControlError(f"no passwordless connection {name!r}")
+    unknown = set(payload) - {"connection"} - set(PASSWORDLESS_DEFAULTS)
+    if unknown:
+        raise ControlError(f"unknown settings {sorted(unknown)}")
+    tenant.passwordless[name].update({k: v for k, v in payload.items() if k != "connection"})
+    if "rate_limit_per_hour" in payload:
+        tenant.passwordless_sent = {}
+    return {k: v for k, v in tenant.passwordless[name].items()}
+
+
+def control_passwordless_outbox(tenant: "Tenant", payload: dict):
+    """The messages /passwordless/start sent (with their codes), oldest first."""
+    return list(tenant.passwordless_outbox)
+
+
+def control_clear_passwordless_outbox(tenant: "Tenant", payload: dict):
+    count = len(tenant.passwordless_outbox)
+    tenant.passwordless_outbox.clear()
+    return {"cleared": count}
+
+
 # --------------------------------------------------------------------------- refresh
 
 
@@ -2795,6 +3026,7 @@ GRANT_HANDLERS = {
     GRANT_OOB: mfa_oob_grant,
     GRANT_RECOVERY: mfa_recovery_grant,
     GRANT_TOKEN_VAULT: token_vault_grant,
+    GRANT_PASSWORDLESS: passwordless_grant,
     GRANT_DEVICE_CODE: device_code_grant,
 }
 
@@ -4289,6 +4521,7 @@ ROUTES = {
     ("POST", "/dbconnections/signup"): (signup_endpoint, []),
     ("POST", "/mfa/associate"): (mfa_associate, []),
     ("POST", "/dbconnections/change_password"): (change_password_endpoint, []),
+    ("POST", "/passwordless/start"): (passwordless_start, []),
     ("GET", "/userinfo"): (userinfo_endpoint, []),
     ("POST", "/userinfo"): (userinfo_endpoint, []),
     ("GET", "/.well-known/jwks.json"): (jwks_endpoint, []),
@@ -4899,6 +5132,9 @@ CONTROL_ROUTES = {
     ("DELETE", "federated"): control_delete_federated,
     ("GET", "outbox"): control_outbox,
     ("POST", "associate"): control_associate,
+    ("POST", "passwordless"): control_passwordless,
+    ("GET", "passwordless/outbox"): control_passwordless_outbox,
+    ("DELETE", "passwordless/outbox"): control_clear_passwordless_outbox,
     ("POST", "device"): control_device,
     ("GET", "device"): control_device_list,
     ("POST", "device-approve"): control_device_approve,
