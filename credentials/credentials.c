@@ -948,6 +948,7 @@ static int exchange_tenant(struct auth0_credentials *c, const struct auth0_crede
 	    r != A0_ERR_NOT_FOUND && r != A0_ERR_MALFORMED && r != A0_ERR_VERSION)
 		return failed(c, a0_cm_store_code(r), "could not read the %s: %s",
 			      c->cm.keyring_name, a0_strerror(r));
+	r = 0; /* none stored, or not one to read: the caller's members alone */
 	if (!(n = calloc(1, sizeof(*n))) ||
 	    a0_strdup_into(&n->domain, t->domain ? t->domain
 				       : stored  ? stored->domain

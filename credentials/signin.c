@@ -151,7 +151,8 @@ static int sign_in_password(struct a0_client *client, const struct a0_config *cf
 }
 
 static int sign_in_device(struct a0_client *client, const struct a0_config *cfg,
-			  const struct a0_prompter *p, struct a0_tokens **ret, struct a0_result *res)
+			  const struct a0_prompter *p, struct a0_tokens **ret,
+			  struct a0_result *res)
 {
 #if HAVE_DEVICE_FLOW
 	char host[HOST_MAX + 1] = "";
@@ -208,8 +209,8 @@ int a0_tenant_login(const struct a0_tenant_login *req, struct a0_record **ret,
 	int r, kind;
 
 	a0_result_clear(res);
-	if (snprintf(arg, sizeof(arg), "config=%s", req->config ? req->config : A0_DEFAULT_CONFIG) >=
-	    (int)sizeof(arg))
+	if (snprintf(arg, sizeof(arg), "config=%s",
+		     req->config ? req->config : A0_DEFAULT_CONFIG) >= (int)sizeof(arg))
 		return failed(res, A0_ERR_INVALID, "the configuration's path is too long");
 	argv[0] = arg;
 	if ((r = a0_config_load(1, argv, &cfg, err, sizeof(err))) < 0) {
