@@ -222,4 +222,18 @@ int a0_userinfo(struct a0_client *c, const char *access_token, const char *token
 /* POST /oauth/revoke: revoke a refresh token (and with it its rotation family). */
 int a0_revoke(struct a0_client *c, const char *token, struct a0_result *res);
 
+/*
+ * The device authorization flow's two requests (RFC 8628; lib/device.h runs the flow).
+ * POST /oauth/device/code with the configuration's scope and audience: 0 and the answer's JSON
+ * body in *ret_body (a secret: it holds the device code; free with a0_secret_free) and its
+ * length, or an A0_ERR_* with res filled. The device code grant: one poll, answered with the
+ * tokens, or A0_ERR_PENDING, A0_ERR_SLOW_DOWN, A0_ERR_EXPIRED, A0_ERR_DENIED (invalid_grant),
+ * A0_ERR_AUTH0 with res->error "access_denied", ...
+ */
+#define A0_GRANT_DEVICE_CODE "urn:ietf:params:oauth:grant-type:device_code"
+int a0_device_code_request(struct a0_client *c, const struct a0_config *cfg, char **ret_body,
+			   size_t *ret_len, struct a0_result *res);
+int a0_grant_device_code(struct a0_client *c, const char *device_code, struct a0_tokens **ret,
+			 struct a0_result *res);
+
 #endif

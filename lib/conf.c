@@ -39,6 +39,7 @@ enum kind {
 	K_KEYRING,
 	K_NAME_ATTRIBUTE,
 	K_OFFLINE,
+	K_DEVICE_QR,
 };
 
 struct key {
@@ -68,6 +69,11 @@ static const struct key keys[] = {
 	{ "mfa_timeout", K_UINT, F(mfa_timeout), 1, 600 },
 	{ "mfa_poll_interval", K_UINT, F(mfa_poll_interval), 1, 60 },
 	{ "push_prompt", K_PUSH_PROMPT, F(push_prompt), 0, 0 },
+	{ "login_methods", K_LIST, F(login_methods), 0, 0 },
+	/* Below sshd's LoginGraceTime (120 s by default), which ends the whole login. */
+	{ "device_timeout", K_UINT, F(device_timeout), 10, 600 },
+	{ "device_qr", K_DEVICE_QR, F(device_qr), 0, 0 },
+	{ "custom_domain", K_DOMAIN, F(custom_domain), 0, 0 },
 	{ "cache_dir", K_PATH, F(cache_dir), 0, 0 },
 	{ "jwks_ttl", K_UINT, F(jwks_ttl), 60, 86400 },
 	{ "clock_skew", K_UINT, F(clock_skew), 0, 600 },
@@ -378,9 +384,10 @@ static int set_key(struct a0_config *cfg, const char *name, const char *v, const
 	case K_DOMAIN:
 		if (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0)
 			return fail(err, errlen, o,
-				    "key 'domain': give host[:port] without a scheme (always https)");
+				    "key '%s': give host[:port] without a scheme (always https)",
+				    name);
 		if (!a0_domain_valid(v))
-			return fail(err, errlen, o, "key 'domain': '%s' is not host[:port]", v);
+			return fail(err, errlen, o, "key '%s': '%s' is not host[:port]", name, v);
 		return a0_strdup_into(field, v);
 	case K_PATH:
 		if (*v != '/')
@@ -455,6 +462,17 @@ static int set_key(struct a0_config *cfg, const char *name, const char *v, const
 			cfg->keyring = A0_KEYRING_USER;
 		else
 			return fail(err, errlen, o, "key '%s': '%s' is not session or user", name,
+				    v);
+		return 0;
+	case K_DEVICE_QR:
+		if (strcmp(v, "utf8") == 0)
+			cfg->device_qr = A0_QR_UTF8;
+		else if (strcmp(v, "ascii") == 0)
+			cfg->device_qr = A0_QR_ASCII;
+		else if (strcmp(v, "no") == 0)
+			cfg->device_qr = A0_QR_NONE;
+		else
+			return fail(err, errlen, o, "key '%s': '%s' is not utf8, ascii or no", name,
 				    v);
 		return 0;
 	case K_OFFLINE: {
@@ -776,6 +794,8 @@ static int set_defaults(struct a0_config *cfg)
 	cfg->mfa_timeout = 60;
 	cfg->mfa_poll_interval = 5;
 	cfg->push_prompt = A0_PUSH_PROMPT_AUTO;
+	cfg->device_timeout = 90;
+	cfg->device_qr = A0_QR_UTF8;
 	return 0;
 }
 
@@ -854,9 +874,33 @@ static int pairs_check(const struct a0_list *list, const char *path, const char 
 	return 0;
 }
 
+/* login_methods: short lower-case words, each once (pam/auth.c knows which exist). */
+static int login_methods_check(const struct a0_list *l, const char *path, char *err, size_t errlen)
+{
+	if (l->n > A0_MAX_LOGIN_METHODS)
+		return fail(err, errlen, NULL, "%s: key 'login_methods': more than %d methods",
+			    path, A0_MAX_LOGIN_METHODS);
+	for (size_t i = 0; i < l->n; i++) {
+		const char *m = l->items[i];
+		size_t n = strspn(m, "abcdefghijklmnopqrstuvwxyz");
+
+		if (n == 0 || m[n] != '\0' || n > A0_MAX_LOGIN_METHOD_NAME)
+			return fail(err, errlen, NULL,
+				    "%s: key 'login_methods': '%s' is not a method name", path, m);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(l->items[j], m) == 0)
+				return fail(err, errlen, NULL,
+					    "%s: key 'login_methods': '%s' given twice", path, m);
+	}
+	return 0;
+}
+
 static int finish_config(struct a0_config *cfg, const char *path, char *err, size_t errlen)
 {
 	int r;
+
+	if ((r = login_methods_check(&cfg->login_methods, path, err, errlen)) < 0)
+		return r;
 
 	if (!cfg->user_claim_template &&
 	    a0_strdup_into(&cfg->user_claim_template, cfg->username) < 0)
@@ -999,6 +1043,8 @@ void a0_config_free(struct a0_config *cfg)
 	free(cfg->user_claim);
 	free(cfg->user_claim_template);
 	list_free(&cfg->allowed_users);
+	list_free(&cfg->login_methods);
+	free(cfg->custom_domain);
 	list_free(&cfg->allowed_groups);
 	free(cfg->groups_claim);
 	free(cfg->sync_dir);

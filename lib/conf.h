@@ -5,7 +5,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/qr.h"
+
 #define A0_DEFAULT_CONFIG "/etc/pam_auth0.conf"
+
+/* login_methods: at most this many, each a word of at most A0_MAX_LOGIN_METHOD_NAME letters. */
+#define A0_MAX_LOGIN_METHODS 8
+#define A0_MAX_LOGIN_METHOD_NAME 16
 
 enum a0_mfa_method {
 	A0_MFA_OTP,
@@ -58,6 +64,13 @@ struct a0_config {
 	unsigned mfa_timeout;       /* seconds for a push to be approved */
 	unsigned mfa_poll_interval; /* seconds between push polls */
 	enum a0_push_prompt push_prompt;
+
+	/* Sign-in methods at the prompt (pam/auth.c's table), in order; none set: password. */
+	struct a0_list login_methods;
+	/* The device authorization flow (lib/device.h) */
+	unsigned device_timeout;    /* seconds for the device sign-in to be approved */
+	enum a0_qr_style device_qr; /* how its QR code is drawn, if at all */
+	char *custom_domain;        /* the tenant's custom domain (host[:port]), if any */
 
 	/* Who may log in: ID-token verification, mapping and policy */
 	char *cache_dir;             /* JWKS cache */

@@ -42,6 +42,7 @@ static const struct {
 	[-A0_ERR_DELAYED] = { "DELAYED", "too many failed sign-ins from there: try again later" },
 	[-A0_ERR_LOCKED] = { "LOCKED",
 			     "offline sign-in locked after too many failures: sign in online" },
+	[-A0_ERR_NOT_APPROVED] = { "NOT_APPROVED", "the sign-in was not approved in time" },
 };
 
 static int index_of(int err)

@@ -26,7 +26,7 @@ enum a0_err {
 	A0_ERR_PENDING = -15,           /* authorization_pending: push not answered yet */
 	A0_ERR_SLOW_DOWN = -16,         /* slow_down: poll less often */
 	A0_ERR_EXPIRED = -17,           /* expired_token: the mfa_token is too old */
-	A0_ERR_REJECTED = -18,          /* the user rejected the push */
+	A0_ERR_REJECTED = -18,          /* the user rejected the push or the device sign-in */
 	A0_ERR_NOT_ENROLLED = -19,      /* MFA required but no usable authenticator */
 	A0_ERR_CLIENT = -20,        /* the tenant refused this client (unauthorized_client, ...) */
 	A0_ERR_AUTH0 = -21,         /* another error answered by Auth0 (see a0_result) */
@@ -40,6 +40,7 @@ enum a0_err {
 	A0_ERR_VERSION = -29,       /* a stored record of another format version */
 	A0_ERR_DELAYED = -30,       /* too many failed sign-ins here: wait (lib/guard.h) */
 	A0_ERR_LOCKED = -31,        /* offline login locked: too many failures (lib/offline.h) */
+	A0_ERR_NOT_APPROVED = -32,  /* a device sign-in not approved within device_timeout */
 };
 
 /* Stable upper-case name, e.g. "NETWORK"; for logs and tests. */

@@ -49,9 +49,11 @@ lib_libauth0core_la_SOURCES = \
 	lib/guard.c lib/guard.h \
 	lib/outage.c lib/outage.h \
 	lib/offline.c lib/breakglass.c lib/offline_conf.c lib/offline.h \
-	lib/priv.c lib/priv.h
+	lib/priv.c lib/priv.h \
+	lib/device.c lib/device.h \
+	lib/qr.c lib/qr.h
 lib_libauth0core_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) \
-	$(KEYUTILS_CFLAGS) $(ARGON2_CFLAGS)
+	$(KEYUTILS_CFLAGS) $(ARGON2_CFLAGS) $(QRENCODE_CFLAGS)
 lib_libauth0core_la_LIBADD = lib/libauth0base.la lib/libauth0dpop.la keyring/libauth0store.la \
 	keyring/libauth0login.la $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(KEYUTILS_LIBS) \
-	$(ARGON2_LIBS) -lm
+	$(ARGON2_LIBS) $(QRENCODE_LIBS) -lm

@@ -30,7 +30,8 @@ enum a0_outage_kind a0_outage_kind(int err, const struct a0_result *res)
 	case A0_ERR_PENDING:
 	case A0_ERR_SLOW_DOWN:
 	case A0_ERR_EXPIRED:       /* expired_token: the mfa_token is too old */
-	case A0_ERR_REJECTED:      /* the user rejected the push */
+	case A0_ERR_REJECTED:      /* the user rejected the push or the device sign-in */
+	case A0_ERR_NOT_APPROVED:  /* nobody approved the device sign-in in time */
 	case A0_ERR_NOT_ENROLLED:  /* mfa_* */
 	case A0_ERR_TOKEN_INVALID: /* the tenant answered with a token that failed */
 	case A0_ERR_UNKNOWN_KID:

@@ -33,6 +33,7 @@ static const struct {
 } outcomes[] = {
 	{ A0_ERR_DENIED, PAM_AUTH_ERR, NULL },
 	{ A0_ERR_REJECTED, PAM_AUTH_ERR, "The sign-in request was rejected." },
+	{ A0_ERR_NOT_APPROVED, PAM_AUTH_ERR, "The sign-in was not approved in time." },
 	{ A0_ERR_EXPIRED, PAM_AUTH_ERR, "The sign-in took too long. Please try again." },
 	{ A0_ERR_NOT_ENROLLED, PAM_AUTH_ERR,
 	  "Your account has no second factor enrolled that this host accepts. Enroll one by "

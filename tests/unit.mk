@@ -6,7 +6,7 @@ check_PROGRAMS += tests/unit/test_conf tests/unit/test_auth0 tests/unit/test_htt
 	tests/unit/test_outage tests/unit/test_offline tests/unit/test_breakglass \
 	tests/unit/test_util tests/unit/test_hardening tests/unit/test_snapshot \
 	tests/unit/test_identities tests/unit/test_sync_rules tests/unit/test_sync_state \
-	tests/unit/test_dpop
+	tests/unit/test_dpop tests/unit/test_qr tests/unit/test_device
 
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
@@ -39,6 +39,16 @@ tests_unit_test_dpop_SOURCES = tests/unit/test_dpop.c
 tests_unit_test_dpop_CFLAGS = $(TEST_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_dpop_LDADD = lib/libauth0dpop.la lib/libauth0base.la $(CMOCKA_LIBS) \
 	$(CJSON_LIBS) $(CRYPTO_LIBS)
+
+# The QR drawing (lib/qr.h): its snapshots, and zbarimg decoding what it draws.
+tests_unit_test_qr_SOURCES = tests/unit/test_qr.c
+tests_unit_test_qr_CFLAGS = $(TEST_CFLAGS) -DA0_QR_SNAPSHOTS='"$(abs_top_srcdir)/tests/unit/qr"'
+tests_unit_test_qr_LDADD = $(TEST_LIBS)
+
+# The device flow's check of the tenant's answer (lib/device.h).
+tests_unit_test_device_SOURCES = tests/unit/test_device.c
+tests_unit_test_device_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_device_LDADD = $(TEST_LIBS)
 
 # The local guard against password guessing, on a real directory (root).
 tests_unit_test_guard_SOURCES = tests/unit/test_guard.c

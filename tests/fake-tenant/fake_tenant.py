@@ -83,13 +83,13 @@ GRANT_TOKEN_VAULT = "urn:auth0:params:oauth:grant-type:token-exchange:federated-
 # Custom Token Exchange (RFC 8693's grant; its section below).
 GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 IMPLEMENTED_GRANTS = {GRANT_PASSWORD, GRANT_REALM, GRANT_REFRESH, GRANT_OTP, GRANT_OOB, GRANT_RECOVERY,
-                      GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_VAULT, GRANT_TOKEN_EXCHANGE}
+                      GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_VAULT, GRANT_TOKEN_EXCHANGE,
+                      "urn:ietf:params:oauth:grant-type:device_code"}  # the device flow's section
 # Grants a real tenant knows but this fake does not implement.  No fake client enables
 # them, so asking for one yields unauthorized_client, as on a tenant where the
 # application lacks the grant, rather than unsupported_grant_type.
 OTHER_AUTH0_GRANTS = {
     "authorization_code", "implicit",
-    "urn:ietf:params:oauth:grant-type:device_code",
     "urn:ietf:params:oauth:grant-type:jwt-bearer",
     "urn:openid:params:grant-type:ciba",
     "http://auth0.com/oauth/grant-type/passwordless/otp",
@@ -637,7 +637,9 @@ def new_stats() -> dict:
                      "bound_access_tokens": 0, "bound_refresh_families": 0, "binding_refused": {},
                      "not_issued": {}, "revoke_proofs": {"valid": 0, "invalid": 0},
                      "userinfo": {"accepted": 0, "refused": {}}, "resource": {"accepted": 0, "refused": {}}},
-            "custom_token_exchange": {"accepted": 0, "rejected": {}}}
+            "custom_token_exchange": {"accepted": 0, "rejected": {}},
+            "device": {"codes": 0, "polls": 0, "pending": 0, "slow_down": 0, "approved": 0, "denied": 0,
+                       "expired": 0}}
 
 
 class Tenant:
@@ -713,6 +715,7 @@ class Tenant:
                 profile = cte_profile(self, entry)
                 self.cte_profiles[profile["subject_token_type"]] = profile
             self.cte_failures = {}
+            self.device = new_device_state()  # the device authorization flow's
             self.worker_jtis = {}    # (client_id, jti) -> until when a worker JWT's jti is kept
             self.bucket = TokenBucket()
             self.export_key = secrets.token_bytes(32)  # signs the export download links
@@ -1510,6 +1513,9 @@ def planned_audience(tenant: "Tenant", grant: str, params: dict):
     if grant in (GRANT_OTP, GRANT_OOB, GRANT_RECOVERY):
         tx = tenant.mfa_tokens.get(params.get("mfa_token"))
         return tx is not None, tx.audience if tx else None
+    if grant == "urn:ietf:params:oauth:grant-type:device_code":
+        tx = tenant.device["codes"].get(params.get("device_code") or "")
+        return tx is not None and tx.state == "approved", tx.audience if tx else None
     if grant == GRANT_REFRESH:
         family, entry = tenant.refresh.find(params.get("refresh_token") or "")
         return entry is not None, (params.get("audience") or family.audience) if entry else None
@@ -2041,6 +2047,236 @@ def mfa_recovery_grant(tenant: Tenant, client: dict, params: dict, record: dict)
     return body
 
 
+# -------------------------------------------------------- device authorization flow
+#
+# RFC 8628 as Auth0 runs it (docs-v2 get-started/authentication-and-authorization-flow/
+# device-authorization-flow/call-your-api-using-the-device-authorization-flow.mdx, "device-
+# flow" below; docs articles/api/authentication/api-authz/_device-code.md, "device-api"):
+# POST /oauth/device/code {client_id, scope, audience} -> 200 {device_code, user_code,
+# verification_uri, verification_uri_complete, expires_in (900), interval (5)}; then the
+# device_code grant polled on /oauth/token: 403 authorization_pending, 429 slow_down, 403
+# expired_token (once; invalid_grant after), 403 access_denied, or the tokens.  The
+# application needs the Device Code grant (unauthorized_client otherwise).  A person
+# approves or denies a user code at the verification page: here POST /__control/device-approve
+# and /__control/device-deny.
+
+GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_CODE_LIFETIME = 900      # device-flow: "Expiration time: 15 minutes"; device-api: 900
+DEVICE_POLL_INTERVAL = 5        # device-api's sample answer
+# Auth0's default user code: 8 BASE20 letters shown as XXXX-XXXX (device-flow: "BASE20
+# Letters: 8 characters" minimum; the samples WDJB-MJHT, QTZL-MCBW).
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+DEVICE_PENDING = (403, "authorization_pending", "User has yet to authorize device code.")  # device-api
+DEVICE_DENIED = (403, "access_denied", "User cancelled the confirmation prompt or consent page.")  # device-api
+DEVICE_EXPIRED = (403, "expired_token", "The device code has expired.")  # status device-flow; wording UNVERIFIED
+DEVICE_INVALID = (403, "invalid_grant", "Invalid or expired device code.")  # wording UNVERIFIED
+# Test knobs that make the answer of /oauth/device/code hostile (POST /__control/device).
+DEVICE_HOSTILE = ("http", "other_domain", "control_chars", "oversize")
+OVERSIZE_BYTES = 5000
+
+
+@dataclass
+class DeviceTransaction:
+    """One device authorization: pending until a person approves (as `username`) or denies
+    it at the verification page, or it expires."""
+    device_code: str
+    user_code: str
+    client_id: str
+    scopes: list
+    audience: str
+    expires_at: float
+    interval: int
+    issued_at: float
+    state: str = "pending"      # pending, approved, denied, used, expired
+    username: str = None
+    polls: int = 0
+    slow_downs: int = 0
+    last_poll: float = None     # monotonic time of the last poll (or of the issue)
+    gaps_ms: list = field(default_factory=list)  # between consecutive polls, slow_down ones too
+
+
+def new_device_state() -> dict:
+    """Tenant.device: the transactions by device code, and the /__control/device knobs."""
+    return {"codes": {}, "interval": DEVICE_POLL_INTERVAL, "lifetime": DEVICE_CODE_LIFETIME,
+            "enforce_interval": None, "hostile": None, "override": {}}
+
+
+def new_device_user_code(tenant: Tenant) -> str:
+    while True:
+        code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
+        code = f"{code[:4]}-{code[4:]}"
+        if all(tx.user_code != code for tx in tenant.device["codes"].values()):
+            return code
+
+
+def device_answer(tenant: Tenant, tx: DeviceTransaction) -> dict:
+    uri = f"{tenant.issuer}activate"
+    body = {"device_code": tx.device_code, "user_code": tx.user_code, "verification_uri": uri,
+            "verification_uri_complete": f"{uri}?user_code={tx.user_code}",
+            "expires_in": int(tx.expires_at - time.time() + 0.5), "interval": tx.interval}
+    hostile = tenant.device["hostile"]
+    if hostile == "http":
+        body["verification_uri"] = body["verification_uri"].replace("https://", "http://", 1)
+        body["verification_uri_complete"] = body["verification_uri_complete"].replace("https://", "http://", 1)
+    elif hostile == "other_domain":
+        body["verification_uri"] = "https://auth0-login.example.net/activate"
+        body["verification_uri_complete"] = f"https://auth0-login.example.net/activate?user_code={tx.user_code}"
+    elif hostile == "control_chars":
+        # A terminal title change, a screen clear and a forged line, in the code people read.
+        tx.user_code = f"{tx.user_code}\x1b]0;owned\x07\x1b[2J\r\nPassword: \x9b31m"
+        body["user_code"] = tx.user_code
+    elif hostile == "oversize":
+        tx.user_code = tx.user_code + "X" * OVERSIZE_BYTES
+        body["user_code"] = tx.user_code
+        body["verification_uri_complete"] = f"{uri}?user_code={tx.user_code}"
+    body.update(tenant.device["override"])
+    return body
+
+
+def device_code_endpoint(tenant: Tenant, req: AppRequest, record: dict) -> Response:
+    """POST /oauth/device/code (device-api): client_id required, scope and audience
+    optional.  The client must have the Device Code grant (device-flow prerequisites);
+    the refusal is the token endpoint's unauthorized_client (UNVERIFIED here)."""
+    params = req.params()
+    record.update(client_id=params.get("client_id"), audience=params.get("audience"),
+                  scope=params.get("scope"))
+    client = authenticate_client(tenant, params, req.headers)
+    if GRANT_DEVICE_CODE not in client["grant_types"]:
+        raise ApiError(403, "unauthorized_client", f"Grant type `{GRANT_DEVICE_CODE}` not allowed for the client.")
+    audience = params.get("audience")
+    check_audience(tenant, audience)
+    now = time.time()
+    interval = tenant.device["interval"]
+    tx = DeviceTransaction(new_secret("device_code", 32), new_device_user_code(tenant), client["client_id"],
+                           granted_scopes(params.get("scope"), client), audience,
+                           now + tenant.device["lifetime"], interval, now, last_poll=time.monotonic())
+    tenant.device["codes"][tx.device_code] = tx
+    tenant.stats["device"]["codes"] += 1
+    return json_response(200, device_answer(tenant, tx))
+
+
+def device_code_grant(tenant: Tenant, client: dict, params: dict, record: dict) -> dict:
+    """One poll.  Too soon after the last one (or after the code was issued) is slow_down,
+    and RFC 8628 3.5's "increased by 5 seconds for this and all subsequent requests" holds
+    the client to the larger interval from then on (that the server enforces the increase is
+    UNVERIFIED for Auth0).  A slow_down poll counts as the last poll: device-flow says to
+    count each interval from the receipt of the last response."""
+    stats = tenant.stats["device"]
+    code = require(params, "device_code")
+    tx = tenant.device["codes"].get(code)
+    if tx is None or tx.client_id != client["client_id"] or tx.state in ("used", "gone"):
+        raise ApiError(*DEVICE_INVALID)
+    stats["polls"] += 1
+    tx.polls += 1
+    now = time.monotonic()
+    gap = now - tx.last_poll
+    tx.gaps_ms.append(int(gap * 1000))
+    tx.last_poll = now
+    enforced = tenant.device["enforce_interval"]
+    needed = 0 if enforced == 0 else max(tx.interval + 5 * tx.slow_downs, enforced or 0)
+    if tx.state == "pending" and time.time() >= tx.expires_at:
+        tx.state = "expired"
+    if tx.state == "expired":
+        tx.state = "gone"  # device-flow: expired_token "exactly once; after that, invalid_grant"
+        stats["expired"] += 1
+        raise ApiError(*DEVICE_EXPIRED)
+    if gap < needed:
+        tx.slow_downs += 1
+        stats["slow_down"] += 1
+        # device-api's sample wording, with the interval the client is held to.
+        raise ApiError(429, "slow_down", f"You are polling faster than the specified interval of {needed} seconds.")
+    if tx.state == "pending":
+        stats["pending"] += 1
+        raise ApiError(*DEVICE_PENDING)
+    if tx.state == "denied":
+        tx.state = "gone"
+        stats["denied"] += 1
+        raise ApiError(*DEVICE_DENIED)
+    user = tenant.users.get(tx.username)
+    tx.state = "used"
+    if user is None:  # deleted since the approval
+        raise ApiError(*DEVICE_DENIED)
+    record.update(username=user_key(user), user_id=user["user_id"])
+    check_not_blocked(user)
+    stats["approved"] += 1
+    return login_tokens(tenant, user, client, tx.scopes, tx.audience, record)
+
+
+def device_view(tx: DeviceTransaction) -> dict:
+    """A transaction for the control API: never the device code, a secret."""
+    return {"user_code": tx.user_code, "client_id": tx.client_id, "state": tx.state, "username": tx.username,
+            "polls": tx.polls, "slow_downs": tx.slow_downs, "interval": tx.interval, "gaps_ms": tx.gaps_ms,
+            "scopes": tx.scopes, "audience": tx.audience}
+
+
+def _device_by_user_code(tenant: Tenant, payload: dict) -> DeviceTransaction:
+    """The transaction of payload's user_code, or the only pending one when none is given."""
+    user_code = payload.get("user_code")
+    pending = [tx for tx in tenant.device["codes"].values() if tx.state == "pending"]
+    if user_code is None:
+        if len(pending) != 1:
+            raise ControlError(f"user_code required: {len(pending)} pending device codes")
+        return pending[0]
+    # The verification page takes the code without its separator and in any case.
+    wanted = str(user_code).replace("-", "").upper()
+    for tx in pending:
+        if tx.user_code.replace("-", "").upper() == wanted:
+            return tx
+    raise ControlError("no pending device code with that user_code")
+
+
+def control_device(tenant: Tenant, payload: dict):
+    """Knobs: interval and lifetime of new codes; enforce_interval, the interval the fake
+    holds clients to when it differs from the announced one (0: none; slow_down tests);
+    hostile, one of DEVICE_HOSTILE or null; override, members that replace the answer's."""
+    for key in ("interval", "lifetime", "enforce_interval"):
+        if key in payload and payload[key] is not None:
+            if not isinstance(payload[key], int) or isinstance(payload[key], bool) or payload[key] < 0:
+                raise ControlError(f"{key} must be an integer >= 0")
+    if payload.get("hostile") not in (None,) + DEVICE_HOSTILE:
+        raise ControlError(f"hostile must be null or one of {list(DEVICE_HOSTILE)}")
+    if "override" in payload and not isinstance(payload["override"], dict):
+        raise ControlError("override must be an object")
+    for key in ("interval", "lifetime", "enforce_interval", "hostile", "override"):
+        if key in payload:
+            tenant.device[key] = payload[key]
+    return {k: v for k, v in tenant.device.items() if k != "codes"}
+
+
+def control_device_list(tenant: Tenant, payload: dict):
+    return [device_view(tx) for tx in tenant.device["codes"].values()]
+
+
+def control_device_approve(tenant: Tenant, payload: dict):
+    """A person at the verification page signs in as `username` and confirms the code."""
+    tx = _device_by_user_code(tenant, payload)
+    username = payload.get("username")
+    user = tenant.users.get(username) if isinstance(username, str) else None
+    if user is None:
+        raise ControlError("username must name a user of the tenant")
+    if time.time() >= tx.expires_at:
+        raise ControlError("the device code has expired")
+    tx.state, tx.username = "approved", user_key(user)
+    return device_view(tx)
+
+
+def control_device_deny(tenant: Tenant, payload: dict):
+    """A person at the verification page cancels the confirmation prompt."""
+    tx = _device_by_user_code(tenant, payload)
+    tx.state = "denied"
+    return device_view(tx)
+
+
+def control_device_expire(tenant: Tenant, payload: dict):
+    """Every outstanding device code expires now."""
+    n = 0
+    for tx in tenant.device["codes"].values():
+        if tx.state in ("pending", "approved", "denied"):
+            tx.expires_at, tx.state = 0, "expired"
+            n += 1
+    return {"expired": n}
+
+
 # ------------------------------------------------------------------ client credentials
 
 
@@ -2539,6 +2775,7 @@ GRANT_HANDLERS = {
     GRANT_RECOVERY: mfa_recovery_grant,
     GRANT_TOKEN_VAULT: token_vault_grant,
     GRANT_TOKEN_EXCHANGE: token_exchange_grant,
+    GRANT_DEVICE_CODE: device_code_grant,
 }
 
 
@@ -4034,6 +4271,7 @@ ROUTES = {
     ("POST", "/userinfo"): (userinfo_endpoint, []),
     ("GET", "/.well-known/jwks.json"): (jwks_endpoint, []),
     ("GET", "/.well-known/openid-configuration"): (openid_configuration, []),
+    ("POST", "/oauth/device/code"): (device_code_endpoint, NO_STORE),
 }
 
 
@@ -4640,6 +4878,11 @@ CONTROL_ROUTES = {
     ("POST", "cte-profile"): control_cte_profile,
     ("DELETE", "cte-profile"): control_delete_cte_profile,
     ("POST", "cte-subject-token"): control_cte_subject_token,
+    ("POST", "device"): control_device,
+    ("GET", "device"): control_device_list,
+    ("POST", "device-approve"): control_device_approve,
+    ("POST", "device-deny"): control_device_deny,
+    ("POST", "device-expire"): control_device_expire,
 }
 
 

@@ -46,7 +46,7 @@ FULL_SCOPE = "openid profile email offline_access"
 # Parameters and response fields whose values must never reach the fake's log.
 SECRET_FIELDS = {"password", "otp", "binding_code", "recovery_code", "client_secret", "refresh_token",
                  "token", "mfa_token", "oob_code", "access_token", "id_token", "client_assertion",
-                 "subject_token"}
+                 "subject_token", "device_code"}
 
 # ------------------------------------------------------------------------- reporting
 
@@ -2760,6 +2760,110 @@ def test_custom_token_exchange(t):
     t.control("DELETE", "cte-profile", {"subject_token_type": "https://tokens.example.org/v1"})
     check_error("cte: a deleted profile", exchange(token, token_type="https://tokens.example.org/v1"), 400,
                 "invalid_request")
+# ----------------------------------------------------------- device authorization flow
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_start(t, client_id="pam-device", scope=FULL_SCOPE, audience=API, form=True):
+    params = {"client_id": client_id, "scope": scope}
+    if audience:
+        params["audience"] = audience
+    if form:
+        return t.request("POST", "/oauth/device/code", form=params)
+    return t.request("POST", "/oauth/device/code", json_body=params)
+
+
+def device_poll(t, device_code, client_id="pam-device"):
+    return t.token(grant_type=DEVICE_GRANT, client_id=client_id, device_code=device_code)
+
+
+def test_device_flow(t):
+    t.control("POST", "device", {"interval": 1})
+    reply = device_start(t)
+    body = reply.json or {}
+    check("device code answer", reply.status == 200 and set(body) == {
+        "device_code", "user_code", "verification_uri", "verification_uri_complete", "expires_in", "interval"},
+        reply.body)
+    check("device code no-store", reply.headers.get("cache-control") == "no-store")
+    check("user code XXXX-XXXX in BASE20", re.fullmatch(r"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}",
+                                                        body.get("user_code", "")) is not None, body.get("user_code"))
+    check("verification uri on the tenant", body.get("verification_uri") == f"{t.issuer}activate"
+          and body.get("verification_uri_complete") == f"{t.issuer}activate?user_code={body.get('user_code')}")
+    check("device code lifetime and interval", body.get("expires_in") == 900 and body.get("interval") == 1, body)
+    t.secrets_seen.add(body.get("device_code", ""))
+    code = body["device_code"]
+    check_error("poll at once: slow_down", device_poll(t, code), 429, "slow_down",
+                "You are polling faster than the specified interval of 1 seconds.")
+    time.sleep(1.05)
+    check_error("poll within the raised interval: slow_down", device_poll(t, code), 429, "slow_down",
+                "You are polling faster than the specified interval of 6 seconds.")
+    listed = t.control("GET", "device")
+    check("control lists the pending code", len(listed) == 1 and listed[0]["state"] == "pending"
+          and listed[0]["slow_downs"] == 2 and "device_code" not in listed[0], listed)
+    # Approve as a person would; the next poll in time gets the tokens for that user.
+    t.control("POST", "device", {"enforce_interval": 0})
+    check_error("poll pending", device_poll(t, code), 403, "authorization_pending",
+                "User has yet to authorize device code.")
+    t.control("POST", "device-approve", {"user_code": body["user_code"].replace("-", "").lower(), "username": "a0bob"})
+    reply = device_poll(t, code)
+    check("approved poll: tokens", reply.status == 200 and {"access_token", "id_token", "refresh_token"}
+          <= set(reply.json or {}), reply.body)
+    if reply.status == 200:
+        check("ID token names the approving user", claims_of(reply.json["id_token"]).get("sub")
+              == "auth0|6a0000000000000000000002", claims_of(reply.json["id_token"]).get("sub"))
+    check_error("used device code", device_poll(t, code), 403, "invalid_grant")
+    check_error("unknown device code", device_poll(t, "junk-device-code"), 403, "invalid_grant")
+
+    t.control("POST", "device", {"interval": 0, "enforce_interval": None})
+    # Denied: access_denied once, then invalid_grant.
+    code = device_start(t, form=False).json["device_code"]
+    t.secrets_seen.add(code)
+    t.control("POST", "device-deny", {})
+    check_error("denied", device_poll(t, code), 403, "access_denied",
+                "User cancelled the confirmation prompt or consent page.")
+    check_error("denied, then invalid_grant", device_poll(t, code), 403, "invalid_grant")
+
+    # Expired: expired_token exactly once, then invalid_grant (device-flow).
+    code = device_start(t).json["device_code"]
+    t.secrets_seen.add(code)
+    check("expire control", t.control("POST", "device-expire", {}) == {"expired": 1})
+    check_error("expired", device_poll(t, code), 403, "expired_token")
+    check_error("expired, then invalid_grant", device_poll(t, code), 403, "invalid_grant")
+    code = device_start(t).json["device_code"]
+    t.secrets_seen.add(code)
+    check_error("another client's device code", device_poll(t, code, client_id="pam-native"), 403,
+                "unauthorized_client")
+
+    # The Device Code grant must be enabled for the application.
+    check_error("device code without the grant", device_start(t, client_id="pam-native"), 403, "unauthorized_client",
+                f"Grant type `{DEVICE_GRANT}` not allowed for the client.")
+    check_error("device code for an unknown API", device_start(t, audience="https://nope.example.com/"), 403,
+                "access_denied")
+
+    # Hostile answers, for the clients' tests.
+    t.control("POST", "device", {"hostile": "http"})
+    body = device_start(t).json
+    t.secrets_seen.add(body["device_code"])
+    check("hostile http", body["verification_uri"].startswith("http://")
+          and body["verification_uri_complete"].startswith("http://"), body)
+    t.control("POST", "device", {"hostile": "other_domain"})
+    body = device_start(t).json
+    t.secrets_seen.add(body["device_code"])
+    check("hostile other domain", "example.net" in body["verification_uri_complete"], body)
+    t.control("POST", "device", {"hostile": "control_chars"})
+    body = device_start(t).json
+    t.secrets_seen.add(body["device_code"])
+    check("hostile control characters", "\x1b" in body["user_code"], body)
+    t.control("POST", "device", {"hostile": "oversize"})
+    body = device_start(t).json
+    t.secrets_seen.add(body["device_code"])
+    check("hostile oversize", len(body["user_code"]) > 4000, len(body["user_code"]))
+    t.control("POST", "device", {"hostile": None, "override": {"interval": 0}})
+    check("override of answer members", device_start(t).json["interval"] == 0)
+    stats = t.control("GET", "stats")["device"]
+    check("device stats", stats["codes"] == 9 and stats["slow_down"] == 2 and stats["approved"] == 1
+          and stats["denied"] == 1 and stats["expired"] == 1, stats)
     t.reset()
 
 
@@ -2772,7 +2876,8 @@ TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discover
          test_management_users, test_users_paging_limit, test_roles, test_connections_and_exports,
          test_management_rate_limit, test_management_faults, test_control_users, test_dpop_token_endpoint,
          test_dpop_nonce, test_dpop_refresh, test_dpop_mfa, test_dpop_policies, test_dpop_token_vault,
-         test_dpop_resource, test_dpop_userinfo_and_revoke, test_custom_token_exchange, test_reset]
+         test_dpop_resource, test_dpop_userinfo_and_revoke, test_custom_token_exchange, test_device_flow,
+         test_reset]
 
 
 def run_all(t):
