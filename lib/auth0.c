@@ -354,6 +354,39 @@ int a0_revoke(struct a0_client *c, const char *token, struct a0_result *res)
 	return 0;
 }
 
+int a0_device_code_request(struct a0_client *c, const struct a0_config *cfg, char **ret_body,
+			   size_t *ret_len, struct a0_result *res)
+{
+	const char *kv[] = { "scope", cfg->scope, "audience", cfg->audience, NULL };
+	struct a0_http_response resp;
+	cJSON *body;
+	int r;
+
+	body = object_of(kv);
+	if (!body)
+		return A0_ERR_NOMEM;
+	r = call(c, "/oauth/device/code", NULL, body, &resp, res);
+	a0_json_free(body);
+	if (r < 0)
+		return r;
+	res->status = resp.status;
+	/* A NUL inside the body ends it here: the parser then finds no JSON object. */
+	*ret_body = a0_secret_dup(resp.body ? resp.body : "");
+	a0_http_response_clear(&resp);
+	if (!*ret_body)
+		return A0_ERR_NOMEM;
+	*ret_len = strlen(*ret_body);
+	return 0;
+}
+
+int a0_grant_device_code(struct a0_client *c, const char *device_code, struct a0_tokens **ret,
+			 struct a0_result *res)
+{
+	const char *kv[] = { "grant_type", A0_GRANT_DEVICE_CODE, "device_code", device_code, NULL };
+
+	return grant(c, kv, ret, res);
+}
+
 /* A token type URI: "scheme:rest", printable ASCII without blanks, bounded. */
 static bool token_type_ok(const char *s)
 {
@@ -462,35 +495,4 @@ out:
 	a0_secret_free(auth);
 	free(htu);
 	return r;
-int a0_device_code_request(struct a0_client *c, const struct a0_config *cfg, char **ret_body,
-			   size_t *ret_len, struct a0_result *res)
-{
-	const char *kv[] = { "scope", cfg->scope, "audience", cfg->audience, NULL };
-	struct a0_http_response resp;
-	cJSON *body;
-	int r;
-
-	body = object_of(kv);
-	if (!body)
-		return A0_ERR_NOMEM;
-	r = call(c, "/oauth/device/code", NULL, body, &resp, res);
-	a0_json_free(body);
-	if (r < 0)
-		return r;
-	res->status = resp.status;
-	/* A NUL inside the body ends it here: the parser then finds no JSON object. */
-	*ret_body = a0_secret_dup(resp.body ? resp.body : "");
-	a0_http_response_clear(&resp);
-	if (!*ret_body)
-		return A0_ERR_NOMEM;
-	*ret_len = strlen(*ret_body);
-	return 0;
-}
-
-int a0_grant_device_code(struct a0_client *c, const char *device_code, struct a0_tokens **ret,
-			 struct a0_result *res)
-{
-	const char *kv[] = { "grant_type", A0_GRANT_DEVICE_CODE, "device_code", device_code, NULL };
-
-	return grant(c, kv, ret, res);
 }
