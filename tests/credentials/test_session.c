@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,8 +182,10 @@ static void test_userinfo_dpop(void **state)
 	a0_http_free(client.http);
 
 	cJSON *stats = fake_get(&f, "/__control/stats");
-	accepted = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"), "userinfo"), "accepted"));
+	accepted = (int)cJSON_GetNumberValue(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"),
+							"userinfo"),
+				    "accepted"));
 	cJSON_Delete(stats);
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "userinfo");
 	sub = json_member(p.stdout_text, "sub");
@@ -192,9 +194,11 @@ static void test_userinfo_dpop(void **state)
 	proc_free(&p);
 	stats = fake_get(&f, "/__control/stats");
 	/* The tenant took it with the DPoP scheme and a proof of the bound key. */
-	assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(
-				 cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "dpop"), "userinfo"),
-				 "accepted")),
+	assert_int_equal((int)cJSON_GetNumberValue(
+				 cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(stats,
+											     "dpop"),
+									 "userinfo"),
+						     "accepted")),
 			 accepted + 1);
 	cJSON_Delete(stats);
 	a0_dpop_key_free(key);
@@ -232,8 +236,8 @@ static void test_exchange_stored(void **state)
 	login_saved("a0bob", "openid profile offline_access");
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "api", "get", API);
 	proc_free(&p);
-	assert_helper(&p, AUTH0_CREDENTIALS_OK, token, "exchange", "--subject-token-type",
-		      CTE_TYPE, "--scope", "openid profile offline_access");
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, token, "exchange", "--subject-token-type", CTE_TYPE,
+		      "--scope", "openid profile offline_access");
 	assert_string_equal(p.stdout_text, "");
 	proc_free(&p);
 	sub = stored_sub();
@@ -257,9 +261,9 @@ static void test_exchange_stored(void **state)
 	assert_helper(&p, AUTH0_CREDENTIALS_INVALID_ARGUMENT, token, "exchange",
 		      "--subject-token-type", CTE_TYPE);
 	proc_free(&p);
-	assert_helper(&p, AUTH0_CREDENTIALS_OK, token, "exchange", "--subject-token-type",
-		      CTE_TYPE, "--domain", domain, "--client-id", CLIENT, "--ca-file", f.ca,
-		      "--audience", API, "--scope", "openid offline_access");
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, token, "exchange", "--subject-token-type", CTE_TYPE,
+		      "--domain", domain, "--client-id", CLIENT, "--ca-file", f.ca, "--audience",
+		      API, "--scope", "openid offline_access");
 	proc_free(&p);
 	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "userinfo");
 	sub = json_member(p.stdout_text, "sub");
@@ -277,7 +281,8 @@ static void test_exchange_refused_keeps_credentials(void **state)
 		"https://auth0.com/token",
 		"urn:acme:no-profile",
 	};
-	char *before, *after, *token = subject_token(ALICE, false), *bad = subject_token(ALICE, true);
+	char *before, *after, *token = subject_token(ALICE, false),
+			      *bad = subject_token(ALICE, true);
 	size_t before_len, after_len;
 	struct proc p;
 
@@ -320,7 +325,9 @@ static void test_exchange_refused_keeps_credentials(void **state)
  * username the Auth0 login sent, and the account (this uid's, root: allowed_users hands it to
  * Auth0) bound by users_file to bound_sub.
  */
-static void write_config(const char *username, const char *bound_sub)
+static char config_path[512];
+
+static void write_config_for(const char *client, const char *username, const char *bound_sub)
 {
 	char path[512], text[2048], self[64];
 	FILE *fp;
@@ -329,7 +336,7 @@ static void write_config(const char *username, const char *bound_sub)
 	snprintf(path, sizeof(path), "%s/pam_auth0.conf", dir);
 	snprintf(text, sizeof(text),
 		 "domain = localhost:%d\n"
-		 "client_id = " CLIENT "\n"
+		 "client_id = %s\n"
 		 "ca_file = %s\n"
 		 "realm = Username-Password-Authentication\n"
 		 "scope = openid profile offline_access\n"
@@ -338,8 +345,9 @@ static void write_config(const char *username, const char *bound_sub)
 		 "allowed_users = %s\n"
 		 "users_file = %s/users\n"
 		 "sync_dir = %s/no-sync\n"
-		 "cache_dir = %s\n",
-		 f.port, f.ca, username, self, dir, dir, dir);
+		 "cache_dir = %s\n"
+		 "device_timeout = 30\n",
+		 f.port, client, f.ca, username, self, dir, dir, dir);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	assert_true(fputs(text, fp) >= 0);
@@ -355,7 +363,10 @@ static void write_config(const char *username, const char *bound_sub)
 	assert_int_equal(chmod(path, 0644), 0);
 }
 
-static char config_path[512];
+static void write_config(const char *username, const char *bound_sub)
+{
+	write_config_for(CLIENT, username, bound_sub);
+}
 
 static bool as_root(void)
 {
@@ -381,7 +392,8 @@ static void test_login_password_with_otp(void **state)
 		      config_path);
 	explicit_bzero(input, sizeof(input));
 	proc_free(&p);
-	assert_int_equal(fake_count(&f, "/oauth/token", "http://auth0.com/oauth/grant-type/mfa-otp"),
+	assert_int_equal(fake_count(&f, "/oauth/token",
+				    "http://auth0.com/oauth/grant-type/mfa-otp"),
 			 1);
 	sub = stored_sub();
 	assert_string_equal(sub, OTP_USER);
@@ -432,6 +444,64 @@ static void test_login_as_another_user_refused(void **state)
 	proc_free(&p);
 }
 
+/*
+ * login --device: the person approves at the fake's control endpoint (as at the browser) once
+ * the code is issued. approver: who signs in there; expected: the command's exit code.
+ */
+static struct proc device_login(const char *approver, bool deny)
+{
+	char body[128];
+	struct proc p;
+	int codes = fake_count(&f, "/oauth/device/code", NULL);
+
+	fake_control(&f, "POST", "/__control/device", "{\"interval\":1}");
+	write_config_for("pam-device", "%u", ALICE);
+	proc_start(&p, NULL, NULL,
+		   (const char *const[]){ "login", "--device", "--config", config_path, NULL });
+	assert_true(fake_wait_count(&f, "/oauth/device/code", codes, 10.0));
+	if (deny) {
+		fake_control(&f, "POST", "/__control/device-deny", "{}");
+	} else {
+		snprintf(body, sizeof(body), "{\"username\":\"%s\"}", approver);
+		fake_control(&f, "POST", "/__control/device-approve", body);
+	}
+	proc_finish(&p);
+	return p;
+}
+
+static void test_login_device(void **state)
+{
+	struct proc p;
+	size_t len;
+	char *sub;
+
+	if (!as_root())
+		skip();
+	p = device_login("a0alice", false);
+	assert_exit(&p, AUTH0_CREDENTIALS_OK);
+	/* The person was told the code and the address (stderr: no terminal here). */
+	assert_non_null(strstr(p.stderr_text, "https://localhost:"));
+	proc_free(&p);
+	sub = stored_sub();
+	assert_string_equal(sub, ALICE);
+	free(sub);
+	assert_helper(&p, AUTH0_CREDENTIALS_OK, NULL, "get", "--format", "token");
+	proc_free(&p);
+
+	/* Approved by another Auth0 user than the account's: refused, nothing stored. */
+	assert_int_equal(keyctl_clear(KEY_SPEC_SESSION_KEYRING), 0);
+	p = device_login("a0bob", false);
+	assert_exit(&p, AUTH0_CREDENTIALS_LOGIN_REFUSED);
+	proc_free(&p);
+	assert_null(record_payload(A0_RECORD_MAIN, &len));
+	/* Denied at the browser. */
+	p = device_login("a0alice", true);
+	assert_exit(&p, AUTH0_CREDENTIALS_LOGIN_FAILED);
+	assert_non_null(strstr(p.stderr_text, "access_denied"));
+	proc_free(&p);
+	assert_null(record_payload(A0_RECORD_MAIN, &len));
+}
+
 static void test_logout_without_refresh_token(void **state)
 {
 	struct proc p;
@@ -455,6 +525,7 @@ int main(void)
 		cmocka_unit_test_setup(test_exchange_refused_keeps_credentials, setup),
 		cmocka_unit_test_setup(test_login_password_with_otp, setup),
 		cmocka_unit_test_setup(test_login_as_another_user_refused, setup),
+		cmocka_unit_test_setup(test_login_device, setup),
 		cmocka_unit_test_setup(test_logout_without_refresh_token, setup),
 	};
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
