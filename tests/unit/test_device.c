@@ -91,8 +91,8 @@ static void test_refused_addresses(void **state)
 
 	for (size_t i = 0; i < A0_ARRAY_SIZE(bad); i++) {
 		assert_a0(parse(cfg, bad[i], "", "WDJB-MJHT", "", &d), A0_ERR_MALFORMED);
-		assert_a0(parse(cfg, "https://tenant.example.com/activate", bad[i][0] ? bad[i] : "x",
-				"WDJB-MJHT", "", &d),
+		assert_a0(parse(cfg, "https://tenant.example.com/activate",
+				bad[i][0] ? bad[i] : "x", "WDJB-MJHT", "", &d),
 			  A0_ERR_MALFORMED);
 	}
 	snprintf(big, sizeof(big), "https://tenant.example.com/%0*d", 300, 0);

@@ -71,8 +71,8 @@ static void test_snapshots(void **state)
 
 		assert_a0(a0_qr_render(ADDRESS, snapshots[i].style, &drawn), A0_OK);
 		if (strcmp(drawn, want) != 0)
-			fail_msg("%s: the drawing differs from the snapshot:\n%s", snapshots[i].file,
-				 drawn);
+			fail_msg("%s: the drawing differs from the snapshot:\n%s",
+				 snapshots[i].file, drawn);
 		free(drawn);
 		free(want);
 	}
