@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <auth0/credentials.h>
@@ -41,6 +43,10 @@ static const char usage_main[] =
 	"  vault worker  the same for an Auth0 user id (a system account)\n"
 	"  sso        print a session transfer token for native-to-web SSO\n"
 	"  sso-exchange  the same for a refresh token read from stdin; stores nothing\n"
+	"  userinfo   print the user's profile from the tenant's /userinfo\n"
+	"  exchange   Custom Token Exchange of a subject token read from stdin; stores the answer\n"
+	"  login      sign in (password and MFA, or --device) and store the credentials here\n"
+	"  logout     revoke the refresh token at Auth0 and clear\n"
 	"\n"
 	"Options for every verb:\n"
 	"  --keyring session|user  the keyring to use (default: session)\n"
@@ -143,6 +149,41 @@ static const char usage_sso_exchange[] =
 	"options default to the stored credentials'. With rotation the answer's new refresh\n"
 	"token (and ID token) is printed too, as refresh_token: the one given no longer works.\n";
 
+static const char usage_userinfo[] =
+	"Usage: auth0-credentials userinfo [--min-ttl SECONDS]\n"
+	"\n"
+	"Print the user's profile, the tenant's /userinfo answer (one JSON object), asked with the\n"
+	"session's access token: renewed first when it is not valid for --min-ttl seconds (as\n"
+	"get), sent with a DPoP proof when it is DPoP-bound. Exit 19 USERINFO_FAILED when the\n"
+	"tenant refuses it.\n";
+
+static const char usage_exchange[] =
+	"Usage: auth0-credentials exchange --subject-token-type URI [--audience A] [--scope S]\n"
+	"                                  [--domain HOST[:PORT]] [--client-id ID]\n"
+	"                                  [--ca-file FILE] < subject-token\n"
+	"\n"
+	"Auth0's Custom Token Exchange (RFC 8693): the subject token read from stdin (never from\n"
+	"arguments or the environment), of the type URI the tenant has a Custom Token Exchange\n"
+	"Profile for, for the tokens of the user its Action names; they replace this session's\n"
+	"credentials as save does. The tenant options default to the stored credentials'.\n"
+	"Exit 20 TOKEN_EXCHANGE_FAILED when the tenant refuses (the stored credentials stay).\n";
+
+static const char usage_login[] =
+	"Usage: auth0-credentials login [--password | --device] [--config FILE]\n"
+	"\n"
+	"Sign in as the Auth0 user bound to this account, with pam_auth0's configuration (default\n"
+	"/etc/pam_auth0.conf), and store the credentials in this session's keyring, as a login\n"
+	"through pam_auth0 would: for sessions pam_auth0 did not open (ssh keys, systemd --user,\n"
+	"tmux). --password (default): the password (from the terminal without echo, or the first\n"
+	"line of stdin when it is not a terminal), then MFA on the terminal. --device: the device\n"
+	"authorization flow. Exit 21 LOGIN_FAILED, 22 LOGIN_REFUSED (another user signed in).\n";
+
+static const char usage_logout[] =
+	"Usage: auth0-credentials logout\n"
+	"\n"
+	"Revoke the refresh token at Auth0 and remove this session's credentials (without a\n"
+	"refresh token: remove them).\n";
+
 enum {
 	OPT_KEYRING = 1000,
 	OPT_TIMEOUT,
@@ -164,6 +205,10 @@ enum {
 	OPT_AUDIT_CONTEXT,
 	OPT_DPOP_METHOD,
 	OPT_DPOP_URL,
+	OPT_SUBJECT_TOKEN_TYPE,
+	OPT_DEVICE,
+	OPT_PASSWORD,
+	OPT_CONFIG,
 };
 
 /* Everything a verb was told. */
@@ -175,6 +220,9 @@ struct args {
 	const char *audit_context;
 	const char *dpop_method;
 	const char *dpop_url;
+	const char *subject_token_type;
+	const char *config;
+	bool device, password;
 	long long min_ttl;
 	bool force;
 	struct auth0_credentials_param *params;
@@ -342,6 +390,10 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 		{ "audit-context", required_argument, NULL, OPT_AUDIT_CONTEXT },
 		{ "dpop-method", required_argument, NULL, OPT_DPOP_METHOD },
 		{ "dpop-url", required_argument, NULL, OPT_DPOP_URL },
+		{ "subject-token-type", required_argument, NULL, OPT_SUBJECT_TOKEN_TYPE },
+		{ "device", no_argument, NULL, OPT_DEVICE },
+		{ "password", no_argument, NULL, OPT_PASSWORD },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t max_params = (size_t)argc;
@@ -427,6 +479,18 @@ static int parse(struct auth0_credentials *c, int argc, char **argv, const unsig
 			break;
 		case OPT_DPOP_URL:
 			a->dpop_url = optarg;
+			break;
+		case OPT_SUBJECT_TOKEN_TYPE:
+			a->subject_token_type = optarg;
+			break;
+		case OPT_DEVICE:
+			a->device = true;
+			break;
+		case OPT_PASSWORD:
+			a->password = true;
+			break;
+		case OPT_CONFIG:
+			a->config = optarg;
 			break;
 		}
 	}
@@ -764,6 +828,179 @@ static int verb_sso(struct auth0_credentials *c, int argc, char **argv, struct a
 	return emit(text);
 }
 
+/* ------------------------------------------------------------------ from inside a session */
+
+static int verb_userinfo(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	char *json = NULL;
+	int code;
+
+	code = parse(c, argc, argv, ALLOWED(OPT_MIN_TTL), usage_userinfo, 0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	code = auth0_credentials_userinfo(c, a->min_ttl, &json);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return report(c, code, NULL);
+	code = a0_write_full(STDOUT_FILENO, json, strlen(json)) < 0 ||
+			       a0_write_full(STDOUT_FILENO, "\n", 1) < 0
+		       ? report(NULL, AUTH0_CREDENTIALS_UNKNOWN, "could not write to stdout")
+		       : AUTH0_CREDENTIALS_OK;
+	auth0_credentials_secret_free(json);
+	return code;
+}
+
+static int verb_exchange(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	struct auth0_credentials_tenant where;
+	size_t len, cap;
+	char *buf;
+	int code;
+
+	code = parse(c, argc, argv,
+		     ALLOWED(OPT_SUBJECT_TOKEN_TYPE, OPT_AUDIENCE, OPT_SCOPE, OPT_DOMAIN,
+			     OPT_CLIENT_ID, OPT_CA_FILE),
+		     usage_exchange, 0, a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	if (!a->subject_token_type)
+		return invalid("exchange needs --subject-token-type URI (the subject token is read "
+			       "from stdin)");
+	if ((code = read_stdin(&buf, &len, &cap)) != AUTH0_CREDENTIALS_OK)
+		return code;
+	/* One line: the end of line (and blanks around) is not part of the token. */
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
+		buf[--len] = '\0';
+	/* --audience is the exchange's: the record's comes from the answer. */
+	where = (struct auth0_credentials_tenant){ .domain = a->tenant.domain,
+						   .client_id = a->tenant.client_id,
+						   .ca_file = a->tenant.ca_file };
+	code = auth0_credentials_exchange(c, buf + strspn(buf, " \t"), a->subject_token_type,
+					  a->tenant.audience, a->scope, &where, NULL);
+	explicit_bzero(buf, cap);
+	free(buf);
+	return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+}
+
+/*
+ * The terminal of `login`: prompts and answers on /dev/tty (secrets without echo); without one,
+ * answers are lines of stdin and prompts go to stderr. The password is stdin's first line
+ * when stdin is not a terminal (a script's pipe), the rest (MFA) from the terminal when there
+ * is one. Text from the tenant reaches the terminal without control characters, bounded.
+ */
+#define MAX_REPLY 1024
+#define MAX_SHOWN 2048
+
+struct terminal {
+	int tty;          /* /dev/tty, or -1 */
+	bool stdin_first; /* the first answer comes from stdin */
+	unsigned asked;
+};
+
+/* Write text for a person: control characters (but line ends) dropped, at most MAX_SHOWN. */
+static void show(int fd, const char *text)
+{
+	char out[MAX_SHOWN + 2];
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p && n < MAX_SHOWN; p++)
+		if (*p == '\n' || (*p >= 0x20 && *p != 0x7f))
+			out[n++] = (char)*p;
+	(void)a0_write_full(fd, out, n);
+}
+
+/* One line of fd, without its end: 0, or -1 at the end of input or over MAX_REPLY. */
+static int read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	char ch;
+
+	for (;;) {
+		ssize_t got = read(fd, &ch, 1);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return n > 0 && n < size ? (buf[n] = '\0', 0) : -1;
+		if (ch == '\n')
+			break;
+		if (n + 1 >= size)
+			return -1;
+		buf[n++] = ch;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int terminal_ask(void *ctx, bool echo, const char *prompt, char **ret_reply)
+{
+	struct terminal *t = ctx;
+	bool from_stdin = t->tty < 0 || (t->stdin_first && t->asked == 0);
+	int in = from_stdin ? STDIN_FILENO : t->tty, out = t->tty >= 0 ? t->tty : STDERR_FILENO;
+	struct termios old, quiet;
+	bool restore = false;
+	char buf[MAX_REPLY + 1];
+	int r;
+
+	t->asked++;
+	if (!from_stdin || isatty(in))
+		show(out, prompt);
+	if (!echo && isatty(in) && tcgetattr(in, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		restore = tcsetattr(in, TCSAFLUSH, &quiet) == 0;
+	}
+	r = read_line(in, buf, sizeof(buf));
+	if (restore) {
+		(void)tcsetattr(in, TCSAFLUSH, &old);
+		(void)a0_write_full(out, "\n", 1);
+	}
+	if (r == 0)
+		*ret_reply = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return r == 0 && *ret_reply ? 0 : -1;
+}
+
+static void terminal_tell(void *ctx, bool error, const char *text)
+{
+	struct terminal *t = ctx;
+	int out = t->tty >= 0 ? t->tty : STDERR_FILENO;
+
+	show(out, text);
+	(void)a0_write_full(out, "\n", 1);
+}
+
+static int verb_login(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	struct terminal t = { .tty = -1 };
+	struct auth0_credentials_prompter p = { .ctx = &t,
+						.ask = terminal_ask,
+						.tell = terminal_tell };
+	int code;
+
+	code = parse(c, argc, argv, ALLOWED(OPT_DEVICE, OPT_PASSWORD, OPT_CONFIG), usage_login, 0,
+		     a);
+	if (code != AUTH0_CREDENTIALS_OK)
+		return code;
+	if (a->device && a->password)
+		return invalid("--device and --password are the two ways: one of them");
+	t.tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	t.stdin_first = !isatty(STDIN_FILENO);
+	code = auth0_credentials_login(c, a->config,
+				       a->device ? AUTH0_CREDENTIALS_LOGIN_DEVICE
+						 : AUTH0_CREDENTIALS_LOGIN_PASSWORD,
+				       &p);
+	if (t.tty >= 0)
+		close(t.tty);
+	return code == AUTH0_CREDENTIALS_OK ? code : report(c, code, NULL);
+}
+
+static int verb_logout(struct auth0_credentials *c, int argc, char **argv, struct args *a)
+{
+	return verb_plain(c, argc, argv, a, usage_logout, auth0_credentials_logout);
+}
+
 static const struct verb {
 	const char *name;
 	int (*run)(struct auth0_credentials *c, int argc, char **argv, struct args *a);
@@ -778,6 +1015,10 @@ static const struct verb {
 	{ "vault", verb_vault, usage_vault },
 	{ "sso", verb_sso, usage_sso },
 	{ "sso-exchange", verb_sso_exchange, usage_sso_exchange },
+	{ "userinfo", verb_userinfo, usage_userinfo },
+	{ "exchange", verb_exchange, usage_exchange },
+	{ "login", verb_login, usage_login },
+	{ "logout", verb_logout, usage_logout },
 };
 
 static const struct verb *find_verb(const char *name)

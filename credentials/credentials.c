@@ -32,6 +32,7 @@
 #include "keyring/store.h"
 #include "lib/error.h"
 #include "lib/json.h"
+#include "lib/mfa.h"
 #include "lib/secret.h"
 #include "lib/util.h"
 
@@ -848,6 +849,291 @@ auth0_credentials_sso_exchange(struct auth0_credentials *c, const char *refresh_
 	}
 	*ret = s;
 	return AUTH0_CREDENTIALS_OK;
+}
+
+/* ------------------------------------------------------------------ from inside a session */
+
+/* A request the tenant module answered with r (not 0): code, and res as the last failure. */
+static int tenant_failed(struct auth0_credentials *c, int r, const struct a0_result *res, int code,
+			 const char *what)
+{
+	c->cm.result.status = res->status;
+	c->cm.result.retry_after = res->retry_after;
+	a0_format(c->cm.result.error, sizeof(c->cm.result.error), "%s", res->error);
+	a0_format(c->cm.result.description, sizeof(c->cm.result.description), "%s",
+		  res->description);
+	if (r == A0_ERR_NETWORK || r == A0_ERR_TIMEOUT || r == A0_ERR_TLS)
+		code = AUTH0_CREDENTIALS_NO_NETWORK;
+	else if (r == A0_ERR_NOMEM)
+		code = AUTH0_CREDENTIALS_UNKNOWN;
+	if (res->error[0])
+		return failed(c, code, "%s: HTTP %ld %s: %s", what, res->status, res->error,
+			      res->description);
+	return failed(c, code, "%s: %s%s%s%s", what, a0_strerror(r),
+		      res->description[0] ? " (" : "", res->description,
+		      res->description[0] ? ")" : "");
+}
+
+static int need_tenant(struct auth0_credentials *c)
+{
+	if (!c->tenant && load_tenant(c, c->cm.message, sizeof(c->cm.message)) < 0)
+		return AUTH0_CREDENTIALS_UNKNOWN;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_userinfo(struct auth0_credentials *c, long long min_ttl,
+						     char **ret)
+{
+	struct a0_result res = { .retry_after = -1 };
+	struct a0_record *rec = NULL;
+	char *json = NULL;
+	int code, r;
+
+	if (!ret)
+		return invalid(c, "nowhere to return the user's profile");
+	/* The CredentialsManager's rules: the stored token, renewed when it will not do. */
+	if ((code = a0_cm_get(&c->cm, NULL, min_ttl, false, NULL, 0, &rec)) != 0)
+		return code;
+	if ((code = need_tenant(c)) != 0)
+		goto out;
+	/* No client authentication at /userinfo: a confidential application's record too. */
+	r = c->tenant->userinfo(rec, c->timeout, &json, &res);
+	if (r < 0) {
+		code = tenant_failed(c, r, &res, AUTH0_CREDENTIALS_USERINFO_FAILED,
+				     "the tenant's /userinfo failed");
+		goto out;
+	}
+	*ret = json;
+out:
+	a0_result_clear(&res);
+	a0_record_free(rec);
+	return code;
+}
+
+/*
+ * Replace the keyring's credentials by rec, under the refresh lock: saved as the main record
+ * (through the store of pam_sm_open_session when login), then every other record removed (API,
+ * session transfer and Token Vault tokens of the identity before it).
+ */
+static int replace_credentials(struct auth0_credentials *c, const struct a0_record *rec, bool login)
+{
+	struct a0_result res = { .retry_after = -1 };
+	char err[256] = "";
+	int handle = -1, code = AUTH0_CREDENTIALS_OK, r;
+
+	if ((r = op_lock(c, A0_CM_LOCK_RECORD, &handle, err, sizeof(err))) < 0)
+		return failed(c, AUTH0_CREDENTIALS_UNKNOWN,
+			      "could not take the lock that serialises refreshes: %s", err);
+	r = login ? c->tenant->store_login(rec, c->keyring == KEY_SPEC_USER_KEYRING, &res)
+		  : op_save(c, A0_RECORD_MAIN, rec);
+	if (r < 0) {
+		code = failed(c, a0_cm_store_code(r),
+			      "could not store the credentials in the %s: %s%s%s",
+			      c->cm.keyring_name, a0_strerror(r), res.description[0] ? ": " : "",
+			      res.description);
+		goto out;
+	}
+	if ((r = op_clear(c, A0_RECORD_MAIN)) < 0)
+		code = failed(c, AUTH0_CREDENTIALS_STORE_FAILED,
+			      "the credentials are stored, but the %s's other records of the "
+			      "identity before could not be removed: %s",
+			      c->cm.keyring_name, a0_strerror(r));
+out:
+	op_unlock(c, handle);
+	a0_result_clear(&res);
+	return code;
+}
+
+/* The tenant of an exchange: the caller's members, else the stored credentials'. */
+static int exchange_tenant(struct auth0_credentials *c, const struct auth0_credentials_tenant *t,
+			   struct a0_record **ret)
+{
+	struct a0_record *stored = NULL, *n;
+	int r = 0;
+
+	if ((!t->domain || !t->client_id) && (r = op_load(c, A0_RECORD_MAIN, &stored)) < 0 &&
+	    r != A0_ERR_NOT_FOUND && r != A0_ERR_MALFORMED && r != A0_ERR_VERSION)
+		return failed(c, a0_cm_store_code(r), "could not read the %s: %s",
+			      c->cm.keyring_name, a0_strerror(r));
+	r = 0; /* none stored, or not one to read: the caller's members alone */
+	if (!(n = calloc(1, sizeof(*n))) ||
+	    a0_strdup_into(&n->domain, t->domain ? t->domain
+				       : stored  ? stored->domain
+						 : NULL) < 0 ||
+	    a0_strdup_into(&n->client_id, t->client_id ? t->client_id
+					  : stored     ? stored->client_id
+						       : NULL) < 0 ||
+	    a0_strdup_into(&n->ca_file, t->ca_file ? t->ca_file
+					: stored   ? stored->ca_file
+						   : NULL) < 0) {
+		a0_record_free(n);
+		a0_record_free(stored);
+		return failed(c, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	}
+	/* The stored application's way of authenticating, when it is the one asked. */
+	if (stored && stored->client_auth && !t->domain && !t->client_id)
+		r = a0_strdup_into(&n->client_auth, stored->client_auth);
+	a0_record_free(stored);
+	if (r < 0) {
+		a0_record_free(n);
+		return failed(c, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+	}
+	if (!n->domain || !n->client_id || !a0_domain_valid(n->domain) ||
+	    !a0_cm_token_ok(n->client_id) || (n->ca_file && n->ca_file[0] != '/')) {
+		a0_record_free(n);
+		return invalid(c,
+			       "the tenant's domain (host[:port]) and client ID are needed, and "
+			       "the CA file must be an absolute path (no stored credentials to take "
+			       "them from)");
+	}
+	if (a0_record_uses_broker(n)) {
+		a0_record_free(n);
+		return failed(c, AUTH0_CREDENTIALS_TOKEN_EXCHANGE_FAILED,
+			      "Custom Token Exchange is made as a public application: the stored "
+			      "credentials are a confidential one's (give --domain and --client-id)");
+	}
+	*ret = n;
+	return AUTH0_CREDENTIALS_OK;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_exchange(struct auth0_credentials *c,
+						     const char *subject_token,
+						     const char *subject_token_type,
+						     const char *audience, const char *scope,
+						     const struct auth0_credentials_tenant *tenant,
+						     struct auth0_credentials_tokens **ret)
+{
+	const struct auth0_credentials_tenant none = { 0 };
+	struct a0_result res = { .retry_after = -1 };
+	struct a0_record *where = NULL, *n = NULL;
+	struct a0_tokens *t = NULL;
+	time_t issued;
+	int code, r;
+
+	c->cm.message[0] = '\0';
+	a0_result_clear(&c->cm.result);
+	if (!a0_cm_token_ok(subject_token))
+		return invalid(c, "the subject token must be one word of printable ASCII");
+	if (!subject_token_type || !*subject_token_type ||
+	    strlen(subject_token_type) > A0_MAX_TOKEN_TYPE ||
+	    !a0_text_ok(subject_token_type, strlen(subject_token_type), A0_TEXT_TOKEN) ||
+	    !strchr(subject_token_type, ':'))
+		return invalid(c,
+			       "the subject token type must be a URI (e.g. urn:acme:legacy-token) "
+			       "of printable ASCII without blanks");
+	if ((audience && (!*audience || !a0_text_ok(audience, strlen(audience), A0_TEXT_TOKEN) ||
+			  strlen(audience) > A0_MAX_PARAM_VALUE)) ||
+	    (scope && (!*scope || !a0_text_ok(scope, strlen(scope), A0_TEXT_ASCII) ||
+		       strlen(scope) > A0_MAX_PARAM_VALUE)))
+		return invalid(c, "the audience must be one word and the scope printable ASCII");
+	if ((code = exchange_tenant(c, tenant ? tenant : &none, &where)) != 0)
+		return code;
+	if ((code = need_tenant(c)) != 0)
+		goto out;
+	/* In this process: the answer is a new session, not the rotation of a stored one. */
+	issued = time(NULL);
+	r = c->tenant->exchange(where, c->timeout, subject_token, subject_token_type, audience,
+				scope, &t, &res);
+	if (r < 0) {
+		code = tenant_failed(c, r, &res, AUTH0_CREDENTIALS_TOKEN_EXCHANGE_FAILED,
+				     "the Custom Token Exchange failed");
+		goto out;
+	}
+	if (!a0_cm_tokens_ok(t)) {
+		code = failed(c, AUTH0_CREDENTIALS_TOKEN_EXCHANGE_FAILED,
+			      "the tenant's token response holds a token that is not printable "
+			      "ASCII");
+		goto out;
+	}
+	if (a0_cm_exchange_record(where, t, audience, scope, issued, &n) < 0 ||
+	    a0_strdup_into(&n->refresh_token, t->refresh_token) < 0) {
+		code = failed(c, AUTH0_CREDENTIALS_UNKNOWN, "out of memory");
+		goto out;
+	}
+	if ((code = replace_credentials(c, n, false)) != 0)
+		goto out;
+	if (ret) {
+		code = tokens_of(c, n, ret);
+		n = NULL; /* taken */
+	}
+out:
+	a0_result_clear(&res);
+	a0_record_free(where);
+	a0_record_free(n);
+	a0_tokens_free(t);
+	return code;
+}
+
+/* The public prompter behind the core's (lib/mfa.h). */
+static int ask_public(void *ctx, bool echo, const char *prompt, char **ret_reply)
+{
+	const struct auth0_credentials_prompter *p = ctx;
+	char *reply = NULL;
+
+	if (!p->ask || p->ask(p->ctx, echo, prompt, &reply) != 0 || !reply) {
+		a0_secret_free(reply);
+		return A0_ERR_CONV;
+	}
+	*ret_reply = reply;
+	return 0;
+}
+
+static void tell_public(void *ctx, bool error, const char *text)
+{
+	const struct auth0_credentials_prompter *p = ctx;
+
+	if (p->tell)
+		p->tell(p->ctx, error, text);
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_login(struct auth0_credentials *c, const char *config,
+						  enum auth0_credentials_login_method method,
+						  const struct auth0_credentials_prompter *p)
+{
+	struct a0_result res = { .retry_after = -1 };
+	const struct a0_prompter core = { .ctx = (void *)(uintptr_t)p,
+					  .ask = ask_public,
+					  .tell = tell_public };
+	struct a0_tenant_login req = { .config = config,
+				       .device = method == AUTH0_CREDENTIALS_LOGIN_DEVICE,
+				       .prompter = &core };
+	struct a0_record *rec = NULL;
+	int code, r;
+
+	c->cm.message[0] = '\0';
+	a0_result_clear(&c->cm.result);
+	if (!p || !p->ask)
+		return invalid(c, "a sign-in needs a prompter");
+	if (method != AUTH0_CREDENTIALS_LOGIN_PASSWORD && method != AUTH0_CREDENTIALS_LOGIN_DEVICE)
+		return invalid(c, "the method must be password or device");
+	if (config && (config[0] != '/' || strlen(config) > PATH_MAX))
+		return invalid(c, "the configuration must be an absolute path");
+	if ((code = need_tenant(c)) != 0)
+		return code;
+	r = c->tenant->login(&req, &rec, &res);
+	if (r == A0_ERR_POLICY) {
+		code = tenant_failed(c, r, &res, AUTH0_CREDENTIALS_LOGIN_REFUSED,
+				     "signed in, but refused for this account");
+		goto out;
+	}
+	if (r < 0) {
+		code = tenant_failed(c, r, &res, AUTH0_CREDENTIALS_LOGIN_FAILED,
+				     "the sign-in failed");
+		goto out;
+	}
+	code = replace_credentials(c, rec, true);
+out:
+	a0_result_clear(&res);
+	a0_record_free(rec);
+	return code;
+}
+
+AUTH0_CREDENTIALS_API int auth0_credentials_logout(struct auth0_credentials *c)
+{
+	int code = a0_cm_revoke(&c->cm);
+
+	/* Nothing to revoke: what is stored goes all the same. */
+	return code == AUTH0_CREDENTIALS_NO_REFRESH_TOKEN ? a0_cm_clear(&c->cm) : code;
 }
 
 /* ------------------------------------------------------------------ text */

@@ -55,9 +55,11 @@ credentials_libauth0_credentials_test_la_LDFLAGS = $(CREDENTIALS_LIB_LDFLAGS) \
 endif
 EXTRA_DIST += credentials/libauth0-credentials.sym credentials/auth0-credentials.pc.in
 
-# The tenant module, auth0-credentials-tenant.so: the refresh and revocation requests, which the
-# library loads from its own directory when a job needs them. Exports a0_tenant alone.
-credentials_auth0_credentials_tenant_la_SOURCES = credentials/tenant.c credentials/tenant.h
+# The tenant module, auth0-credentials-tenant.so: the refresh and revocation requests, userinfo,
+# Custom Token Exchange and `login`'s sign-in (signin.c), which the library loads from its own
+# directory when a job needs them. Exports a0_tenant alone.
+credentials_auth0_credentials_tenant_la_SOURCES = credentials/tenant.c credentials/tenant.h \
+	credentials/signin.c
 credentials_auth0_credentials_tenant_la_CPPFLAGS = $(CREDENTIALS_CPPFLAGS)
 credentials_auth0_credentials_tenant_la_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(KEYUTILS_CFLAGS)
 credentials_auth0_credentials_tenant_la_LIBADD = lib/libauth0core.la

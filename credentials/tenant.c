@@ -113,8 +113,44 @@ static int revoke(const struct a0_record *main, unsigned timeout, struct a0_resu
 	return r;
 }
 
+static int userinfo(const struct a0_record *rec, unsigned timeout, char **ret,
+		    struct a0_result *res)
+{
+	struct a0_dpop_session session;
+	struct a0_dpop_key *key = NULL;
+	struct a0_client client;
+	int r;
+
+	if ((r = connect_tenant(rec, timeout, &client, res)) < 0)
+		return r;
+	if ((r = use_dpop(rec, &client, &session, &key, res)) == 0)
+		r = a0_userinfo(&client, rec->access_token, rec->token_type, key, ret, res);
+	a0_dpop_key_free(key);
+	a0_http_free(client.http);
+	return r;
+}
+
+static int exchange(const struct a0_record *tenant, unsigned timeout, const char *subject_token,
+		    const char *subject_token_type, const char *audience, const char *scope,
+		    struct a0_tokens **ret, struct a0_result *res)
+{
+	struct a0_client client;
+	int r;
+
+	if ((r = connect_tenant(tenant, timeout, &client, res)) < 0)
+		return r;
+	r = a0_grant_token_exchange(&client, subject_token, subject_token_type, audience, scope,
+				    ret, res);
+	a0_http_free(client.http);
+	return r;
+}
+
 __attribute__((visibility("default"))) const struct a0_tenant a0_tenant = {
 	.version = PACKAGE_VERSION,
 	.refresh = refresh,
 	.revoke = revoke,
+	.userinfo = userinfo,
+	.exchange = exchange,
+	.login = a0_tenant_login,
+	.store_login = a0_tenant_store_login,
 };

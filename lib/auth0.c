@@ -476,3 +476,113 @@ int a0_grant_device_code(struct a0_client *c, const char *device_code, struct a0
 
 	return grant(c, kv, ret, res);
 }
+
+/* A token type URI: "scheme:rest", printable ASCII without blanks, bounded. */
+static bool token_type_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	const char *colon = s ? strchr(s, ':') : NULL;
+
+	return n > 0 && n <= A0_MAX_TOKEN_TYPE && colon && colon > s && colon[1] &&
+	       a0_text_ok(s, n, A0_TEXT_TOKEN);
+}
+
+int a0_grant_token_exchange(struct a0_client *c, const char *subject_token,
+			    const char *subject_token_type, const char *audience, const char *scope,
+			    struct a0_tokens **ret, struct a0_result *res)
+{
+	const char *kv[] = { "grant_type",
+			     A0_GRANT_TOKEN_EXCHANGE,
+			     "subject_token",
+			     subject_token,
+			     "subject_token_type",
+			     subject_token_type,
+			     "audience",
+			     audience,
+			     "scope",
+			     scope,
+			     NULL };
+
+	a0_result_clear(res);
+	if (!subject_token || !*subject_token || strlen(subject_token) > A0_MAX_TOKEN ||
+	    !token_type_ok(subject_token_type))
+		return A0_ERR_INVALID;
+	return grant(c, kv, ret, res);
+}
+
+/* The userinfo answer: one JSON object, printed again on one line. */
+static int userinfo_json(const struct a0_http_response *resp, char **ret)
+{
+	cJSON *root = NULL;
+	char *text;
+	int r;
+
+	if ((r = a0_json_parse(resp->body, resp->len, &root)) < 0)
+		return r;
+	if (!cJSON_IsObject(root)) {
+		a0_json_free(root);
+		return A0_ERR_MALFORMED;
+	}
+	text = a0_json_print(root);
+	a0_json_free(root);
+	if (!text)
+		return A0_ERR_NOMEM;
+	*ret = text;
+	return 0;
+}
+
+int a0_userinfo(struct a0_client *c, const char *access_token, const char *token_type,
+		const struct a0_dpop_key *key, char **ret, struct a0_result *res)
+{
+	bool dpop = token_type && strcasecmp(token_type, "DPoP") == 0;
+	char *proof = NULL, *auth = NULL, *htu = NULL;
+	struct a0_http_response resp = { 0 };
+	int r;
+
+	a0_result_clear(res);
+	if (!access_token || !*access_token || (dpop && !key))
+		return A0_ERR_INVALID;
+	if (dpop) {
+		/* RFC 9449 §7.1: the DPoP scheme, and a proof for this request with ath. */
+		if (asprintf(&htu, "%s/userinfo", a0_http_base(c->http)) < 0) {
+			htu = NULL;
+			r = A0_ERR_NOMEM;
+			goto out;
+		}
+		if ((r = a0_dpop_proof(key, "GET", htu, NULL, access_token, time(NULL), &proof)) <
+		    0)
+			goto out;
+		if (asprintf(&auth, "Authorization: DPoP %s", access_token) < 0) {
+			auth = NULL;
+			r = A0_ERR_NOMEM;
+			goto out;
+		}
+		if ((r = a0_http_add_header(c->http, auth)) < 0)
+			goto out;
+	}
+	r = a0_http_request_dpop(c->http, "/userinfo", dpop ? NULL : access_token, NULL, proof,
+				 &resp, res->description, sizeof(res->description));
+	if (r < 0)
+		goto out;
+	res->status = resp.status;
+	res->retry_after = resp.retry_after;
+	if (resp.status == 200) {
+		r = userinfo_json(&resp, ret);
+		if (r == A0_ERR_MALFORMED)
+			a0_format(res->description, sizeof(res->description),
+				  "the userinfo answer is not a JSON object");
+	} else if (resp.status == 401) {
+		/* A bare 401 with WWW-Authenticate (RFC 6750 §3): the token was refused. */
+		a0_format(res->description, sizeof(res->description),
+			  "the access token was refused (HTTP 401)");
+		r = A0_ERR_DENIED;
+	} else {
+		r = a0_parse_error_response(&resp, res);
+	}
+out:
+	a0_http_response_clear(&resp);
+	a0_secret_free(proof);
+	a0_secret_free(auth);
+	free(htu);
+	return r;
+}

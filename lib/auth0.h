@@ -18,6 +18,11 @@
  * of a refresh token. */
 #define A0_GRANT_TOKEN_VAULT \
 	"urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
+/* RFC 8693's token exchange: Auth0's Custom Token Exchange (a subject token of a type the tenant
+ * has a Custom Token Exchange Profile for, judged by that profile's Action). */
+#define A0_GRANT_TOKEN_EXCHANGE "urn:ietf:params:oauth:grant-type:token-exchange"
+/* Longest subject_token_type URI sent. */
+#define A0_MAX_TOKEN_TYPE 1024
 #define A0_TOKEN_TYPE_REFRESH "urn:ietf:params:oauth:token-type:refresh_token"
 #define A0_TOKEN_TYPE_ACCESS "urn:ietf:params:oauth:token-type:access_token"
 #define A0_TOKEN_TYPE_JWT "urn:ietf:params:oauth:token-type:jwt"
@@ -247,6 +252,26 @@ bool a0_vault_login_hint_ok(const char *login_hint);
  * to add to Auth0's own words.
  */
 const char *a0_vault_explain(int err, const struct a0_result *res);
+
+/*
+ * Custom Token Exchange (RFC 8693): Auth0's tokens for the user the tenant's Action finds in
+ * subject_token, a token of subject_token_type (a URI of the caller's own namespace; Auth0
+ * refuses urn:ietf, urn:auth0, urn:okta and its own and Okta's https URLs). audience and scope
+ * may be NULL. Tokens as for a password login. A0_ERR_INVALID (nothing sent) for an empty
+ * subject token or a type that is not one URI of printable ASCII of at most A0_MAX_TOKEN_TYPE.
+ */
+int a0_grant_token_exchange(struct a0_client *c, const char *subject_token,
+			    const char *subject_token_type, const char *audience, const char *scope,
+			    struct a0_tokens **ret, struct a0_result *res);
+
+/*
+ * GET /userinfo with the access token (token_type "DPoP": the DPoP scheme and a proof signed by
+ * key, which must then not be NULL). 0 and the answer's JSON object, re-printed on one line
+ * (free with a0_secret_free: it holds the user's personal data); A0_ERR_DENIED for a 401 (the
+ * token refused), A0_ERR_RATE_LIMITED, A0_ERR_SERVER, A0_ERR_MALFORMED, a transport error.
+ */
+int a0_userinfo(struct a0_client *c, const char *access_token, const char *token_type,
+		const struct a0_dpop_key *key, char **ret, struct a0_result *res);
 
 /* POST /oauth/revoke: revoke a refresh token (and with it its rotation family). */
 int a0_revoke(struct a0_client *c, const char *token, struct a0_result *res);

@@ -2,7 +2,7 @@ if ENABLE_TESTS
 # tests/credentials: the auth0-credentials command and the C API against the fake tenant. Each
 # joins a fresh session keyring.
 check_PROGRAMS += tests/credentials/test_cli tests/credentials/test_capi \
-	tests/credentials/test_broker tests/credentials/test_dpop
+	tests/credentials/test_broker tests/credentials/test_dpop tests/credentials/test_session
 
 tests_credentials_test_cli_SOURCES = tests/credentials/test_cli.c tests/credentials/common.c \
 	tests/credentials/common.h
@@ -36,5 +36,14 @@ tests_credentials_test_dpop_SOURCES = tests/credentials/test_dpop.c \
 tests_credentials_test_dpop_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS)
 tests_credentials_test_dpop_CFLAGS = $(CREDENTIALS_TEST_CFLAGS) $(CURL_CFLAGS)
 tests_credentials_test_dpop_LDADD = credentials/libauth0-credentials.la lib/libauth0core.la \
+	$(CREDENTIALS_TEST_LIBS)
+
+# From inside a session (issue 17): userinfo, Custom Token Exchange, login and logout; the DPoP
+# session's sign-in by lib/auth0.c (the core), the rest by the command.
+tests_credentials_test_session_SOURCES = tests/credentials/test_session.c \
+	tests/credentials/common.c tests/credentials/common.h
+tests_credentials_test_session_CPPFLAGS = $(CREDENTIALS_TEST_CPPFLAGS)
+tests_credentials_test_session_CFLAGS = $(CREDENTIALS_TEST_CFLAGS) $(CURL_CFLAGS)
+tests_credentials_test_session_LDADD = credentials/libauth0-credentials.la lib/libauth0core.la \
 	$(CREDENTIALS_TEST_LIBS)
 endif

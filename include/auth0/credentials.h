@@ -56,6 +56,11 @@ enum auth0_credentials_code {
 	AUTH0_CREDENTIALS_DPOP_MISSING_PARAMETER = 16, /* a DPoP token's headers: no method, URL */
 	AUTH0_CREDENTIALS_DPOP_KEY_RETRIEVAL_FAILED = 17, /* no key, or not the token's */
 	AUTH0_CREDENTIALS_DPOP_GENERATION_FAILED = 18,    /* the proof could not be made */
+	/* From inside a session (issue 17) */
+	AUTH0_CREDENTIALS_USERINFO_FAILED = 19,       /* /userinfo refused the access token */
+	AUTH0_CREDENTIALS_TOKEN_EXCHANGE_FAILED = 20, /* Custom Token Exchange refused */
+	AUTH0_CREDENTIALS_LOGIN_FAILED = 21,  /* the sign-in failed: password, MFA, tenant, setup */
+	AUTH0_CREDENTIALS_LOGIN_REFUSED = 22, /* signed in, but not as the user bound to this uid */
 };
 
 enum auth0_credentials_keyring {
@@ -77,6 +82,24 @@ struct auth0_credentials_tokens {
 	char *token_type;
 	char *scope;          /* NULL when unknown */
 	long long expires_at; /* of the access token, seconds since the epoch */
+};
+
+/*
+ * How auth0_credentials_login() talks to the person signing in. ask: 0 and *ret_reply, a
+ * NUL-terminated string from malloc() that the library wipes and frees; anything else when the
+ * person gave up. echo false for secrets (passwords, codes). tell: a message (error: a failure);
+ * its text may come from the tenant: a terminal must see it with its control characters
+ * removed (the library passes on what Auth0 sent).
+ */
+struct auth0_credentials_prompter {
+	void *ctx;
+	int (*ask)(void *ctx, bool echo, const char *prompt, char **ret_reply);
+	void (*tell)(void *ctx, bool error, const char *text);
+};
+
+enum auth0_credentials_login_method {
+	AUTH0_CREDENTIALS_LOGIN_PASSWORD = 0, /* the password, then MFA when the tenant asks */
+	AUTH0_CREDENTIALS_LOGIN_DEVICE = 1,   /* the device authorization flow */
 };
 
 /* A native-to-web session transfer token: single use, short-lived. */
@@ -225,6 +248,50 @@ AUTH0_CREDENTIALS_API int auth0_credentials_dpop_headers(struct auth0_credential
 							 const struct auth0_credentials_tokens *t,
 							 const char *method, const char *url,
 							 char **ret);
+/*
+ * The user's profile from the tenant's /userinfo, with the session's access token (renewed
+ * first as auth0_credentials_get() would, when it is not valid for min_ttl seconds; a DPoP-bound
+ * token with the DPoP scheme and a proof). *ret: the answer's JSON object on one line, without a
+ * line end (free with auth0_credentials_secret_free()). USERINFO_FAILED when the tenant refused
+ * the token (HTTP 401) or answered otherwise; NO_NETWORK; the codes of get.
+ */
+AUTH0_CREDENTIALS_API int auth0_credentials_userinfo(struct auth0_credentials *c, long long min_ttl,
+						     char **ret);
+/*
+ * Auth0's Custom Token Exchange (RFC 8693): subject_token (a secret, e.g. another identity
+ * provider's token) of subject_token_type (a URI of the caller's namespace, for which the tenant
+ * has a Custom Token Exchange Profile; Auth0 refuses urn:ietf:, urn:auth0:, urn:okta: and
+ * http(s)://auth0.com, okta.com) for the tokens of the user the profile's Action names, with
+ * audience and scope (NULL: the application's defaults). The answer replaces the session's
+ * credentials as auth0_credentials_save() would (every other record of the keyring goes: it was
+ * another identity's), at the tenant given (members left NULL: the stored credentials'). A public
+ * application only. TOKEN_EXCHANGE_FAILED with Auth0's error when refused; the stored
+ * credentials are then left as they were. *ret (NULL: not wanted) as for get.
+ */
+AUTH0_CREDENTIALS_API int auth0_credentials_exchange(struct auth0_credentials *c,
+						     const char *subject_token,
+						     const char *subject_token_type,
+						     const char *audience, const char *scope,
+						     const struct auth0_credentials_tenant *tenant,
+						     struct auth0_credentials_tokens **ret);
+/*
+ * Sign in from inside a session pam_auth0 did not open (an ssh key login, systemd --user, tmux)
+ * and store the credentials where pam_auth0's session would: with the pam_auth0 configuration
+ * config (NULL: /etc/pam_auth0.conf; its tenant, application, DPoP setting and identity
+ * binding), as the account of the caller's uid, asking p for the password and MFA (or showing
+ * the device flow's code). Runs in the calling process. The ID token is verified, and the
+ * identity must be the Auth0 user bound to the account as pam_auth0 binds it (users_file, the
+ * synced identity cache, user_claim; a synced account whose cache this user cannot read only
+ * through users_file): else LOGIN_REFUSED and nothing is stored. The session keyring must be the
+ * session's own (not the per-user default one: use the user keyring then). A confidential
+ * application's configuration is refused. LOGIN_FAILED (the tenant said no, the person gave up,
+ * the configuration is unusable), NO_NETWORK, STORE_FAILED.
+ */
+AUTH0_CREDENTIALS_API int auth0_credentials_login(struct auth0_credentials *c, const char *config,
+						  enum auth0_credentials_login_method method,
+						  const struct auth0_credentials_prompter *p);
+/* Revoke the refresh token at Auth0 and clear; with no refresh token, clear. */
+AUTH0_CREDENTIALS_API int auth0_credentials_logout(struct auth0_credentials *c);
 /* A session transfer token for native-to-web SSO. Free with auth0_credentials_sso_free(). */
 AUTH0_CREDENTIALS_API int auth0_credentials_sso(struct auth0_credentials *c,
 						const struct auth0_credentials_param *params,

@@ -77,6 +77,8 @@ static double since(const struct timespec *t0)
 
 static struct timespec start_times[512];
 
+bool proc_no_tty;
+
 void proc_start(struct proc *p, const char *stdin_text, const int *barrier, const char *const *args)
 {
 	const char *path = getenv("A0_HELPER");
@@ -109,6 +111,8 @@ void proc_start(struct proc *p, const char *stdin_text, const int *barrier, cons
 				;
 		}
 		if (dup2(in, 0) < 0 || dup2(p->out, 1) < 0 || dup2(p->err, 2) < 0)
+			_exit(126);
+		if (proc_no_tty && setsid() < 0)
 			_exit(126);
 		execv(path, argv);
 		_exit(127);

@@ -30,6 +30,10 @@ struct proc {
 	char command[256]; /* its arguments, for messages */
 };
 
+/* Run the command without a controlling terminal (setsid): login's prompts never reach the
+ * terminal of whoever runs the tests, and its answers come from stdin. */
+extern bool proc_no_tty;
+
 /*
  * Start $A0_HELPER with args (NULL-terminated) and stdin_text (NULL: empty). With a barrier
  * (a pipe) the child waits until the pipe's last writer closes it before it runs the helper.

@@ -114,13 +114,13 @@ static void test_errors_and_codes(void **state)
 	cJSON *o;
 
 	/* Every code has a distinct name. */
-	for (int i = 0; i <= AUTH0_CREDENTIALS_DPOP_GENERATION_FAILED; i++) {
+	for (int i = 0; i <= AUTH0_CREDENTIALS_LOGIN_REFUSED; i++) {
 		assert_non_null(auth0_credentials_code_name(i));
 		for (int j = 0; j < i; j++)
 			assert_string_not_equal(auth0_credentials_code_name(i),
 						auth0_credentials_code_name(j));
 	}
-	assert_null(auth0_credentials_code_name(AUTH0_CREDENTIALS_DPOP_GENERATION_FAILED + 1));
+	assert_null(auth0_credentials_code_name(AUTH0_CREDENTIALS_LOGIN_REFUSED + 1));
 	assert_string_equal(auth0_credentials_code_name(AUTH0_CREDENTIALS_LARGE_MIN_TTL),
 			    "LARGE_MIN_TTL");
 

@@ -80,8 +80,10 @@ GRANT_RECOVERY = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
 # Token Vault's grant (docs-v2 api/authentication/token-vault-token-exchange/get-token.mdx).
 GRANT_TOKEN_VAULT = "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
+# Custom Token Exchange (RFC 8693's grant; its section below).
+GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 IMPLEMENTED_GRANTS = {GRANT_PASSWORD, GRANT_REALM, GRANT_REFRESH, GRANT_OTP, GRANT_OOB, GRANT_RECOVERY,
-                      GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_VAULT,
+                      GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_VAULT, GRANT_TOKEN_EXCHANGE,
                       "http://auth0.com/oauth/grant-type/passwordless/otp",
                       "urn:ietf:params:oauth:grant-type:device_code"}  # the device flow's section
 # Grants a real tenant knows but this fake does not implement.  No fake client enables
@@ -89,7 +91,6 @@ IMPLEMENTED_GRANTS = {GRANT_PASSWORD, GRANT_REALM, GRANT_REFRESH, GRANT_OTP, GRA
 # application lacks the grant, rather than unsupported_grant_type.
 OTHER_AUTH0_GRANTS = {
     "authorization_code", "implicit",
-    "urn:ietf:params:oauth:grant-type:token-exchange",
     "urn:ietf:params:oauth:grant-type:jwt-bearer",
     "urn:openid:params:grant-type:ciba",
 }
@@ -636,6 +637,7 @@ def new_stats() -> dict:
                      "bound_access_tokens": 0, "bound_refresh_families": 0, "binding_refused": {},
                      "not_issued": {}, "revoke_proofs": {"valid": 0, "invalid": 0},
                      "userinfo": {"accepted": 0, "refused": {}}, "resource": {"accepted": 0, "refused": {}}},
+            "custom_token_exchange": {"accepted": 0, "rejected": {}},
             "device": {"codes": 0, "polls": 0, "pending": 0, "slow_down": 0, "approved": 0, "denied": 0,
                        "expired": 0}}
 
@@ -706,6 +708,13 @@ class Tenant:
             # accounts there, each {"login_hint", "access_token", "expires_at", "lifetime",
             # "refresh_token", "scopes", "refresh_fails"}.
             self.federated = {}
+            # Custom Token Exchange: subject_token_type -> profile (cte_profile), and
+            # Suspicious IP Throttling's failures: ip -> (count, since).
+            self.cte_profiles = {}
+            for entry in data.get("custom_token_exchange_profiles", []):
+                profile = cte_profile(self, entry)
+                self.cte_profiles[profile["subject_token_type"]] = profile
+            self.cte_failures = {}
             self.device = new_device_state()  # the device authorization flow's
             self.worker_jtis = {}    # (client_id, jti) -> until when a worker JWT's jti is kept
             self.bucket = TokenBucket()
@@ -3017,6 +3026,155 @@ def federated_answer(tenant: Tenant, user: dict, connection: str, login_hint, sc
     return body
 
 
+# ------------------------------------------------------------- custom token exchange
+# Sources: docs-v2 get-started/authentication-and-authorization-flow/token-exchange-flow
+# (and .../call-your-api-using-the-custom-token-exchange-flow): grant_type
+# urn:ietf:params:oauth:grant-type:token-exchange with subject_token, subject_token_type,
+# audience?, scope?; "Each subject_token_type maps to a Custom Token Exchange Profile and is
+# associated with an Action"; the reserved namespaces http(s)://auth0.com, http(s)://okta.com,
+# urn:ietf, urn:auth0, urn:okta "cannot be used".  The Action (actions/reference/
+# custom-token-exchange/custom-token-exchange-api-object): api.authentication.setUserById
+# (an existing user), api.access.rejectInvalidSubjectToken(reason), which answers
+# "invalid_request" and counts for Suspicious IP Throttling, api.access.deny(code, reason).
+# authenticate/custom-token-exchange/cte-attack-protection: by default 10 failed attempts per IP,
+# then 429 too_many_attempts "We have detected suspicious login behavior and further attempts
+# will be blocked. Please contact the administrator."; 6 per hour refill (one every 10 minutes).
+# A subject_token_type without a profile: 400 invalid_request "Invalid subject_token_type and
+# requested_token_type combination." (seen from Auth0 in github.com/agentgateway/agentgateway
+# issue 2891); for a reserved type the same answer is UNVERIFIED.
+#
+# The fake's Action, one per profile: the subject token is an HS256 JWT signed with the
+# profile's "secret" whose iss is its "issuer" and sub an Auth0 user_id (setUserById);
+# anything else is rejectInvalidSubjectToken; a sub listed in "deny" is
+# api.access.deny("access_denied", ...); a sub no user has is setUserById's failure.
+CTE_RESERVED_PREFIXES = ("http://auth0.com", "https://auth0.com", "http://okta.com", "https://okta.com",
+                         "urn:ietf", "urn:auth0", "urn:okta")
+CTE_NO_PROFILE = (400, "invalid_request", "Invalid subject_token_type and requested_token_type combination.")
+CTE_THROTTLED = (429, "too_many_attempts",
+                 "We have detected suspicious login behavior and further attempts will be blocked. "
+                 "Please contact the administrator.")
+CTE_THRESHOLD = 10
+CTE_REFILL_SECONDS = 600
+
+
+def cte_reserved(token_type: str) -> bool:
+    return token_type.lower().startswith(CTE_RESERVED_PREFIXES)
+
+
+def cte_profile(tenant: "Tenant", payload: dict) -> dict:
+    """A Custom Token Exchange Profile as the Management API takes one (name 3-50
+    characters, subject_token_type a URI outside the reserved namespaces), with the fake
+    Action's settings."""
+    token_type = payload.get("subject_token_type")
+    if not isinstance(token_type, str) or ":" not in token_type or any(c.isspace() for c in token_type):
+        raise ControlError("subject_token_type must be a URI")
+    if cte_reserved(token_type):
+        raise ControlError(f"subject_token_type {token_type!r} is in a reserved namespace")
+    name = payload.get("name", "Token Exchange Profile 1")
+    if not isinstance(name, str) or not 3 <= len(name) <= 50:
+        raise ControlError("name must be 3 to 50 characters")
+    return {"id": payload.get("id") or new_id("tep_"), "name": name, "subject_token_type": token_type,
+            "type": "custom_authentication", "secret": str(payload.get("secret", "cte-test-secret")),
+            "issuer": str(payload.get("issuer", "https://legacy.example.com/")),
+            "deny": list(payload.get("deny", []))}
+
+
+def cte_throttled(tenant: "Tenant", ip: str) -> bool:
+    """Suspicious IP Throttling for Custom Token Exchange: a bucket of CTE_THRESHOLD
+    failures per IP, one back every CTE_REFILL_SECONDS."""
+    count, since = tenant.cte_failures.get(ip, (0, time.time()))
+    refilled = int((time.time() - since) // CTE_REFILL_SECONDS)
+    if refilled:
+        count, since = max(0, count - refilled), time.time()
+        tenant.cte_failures[ip] = (count, since)
+    return count >= CTE_THRESHOLD
+
+
+def cte_reject(tenant: "Tenant", ip: str, reason: str) -> ApiError:
+    count, since = tenant.cte_failures.get(ip, (0, time.time()))
+    tenant.cte_failures[ip] = (count + 1, since)
+    _bump(tenant.stats["custom_token_exchange"]["rejected"], "invalid_subject_token")
+    return ApiError(400, "invalid_request", reason)  # the Action's reason: UNVERIFIED as the description
+
+
+def cte_action(tenant: "Tenant", profile: dict, token: str, ip: str) -> dict:
+    """The profile's Action: the user the subject token names, or an ApiError."""
+    parts = token.split(".")
+    try:
+        if len(parts) != 3:
+            raise ValueError("not a JWT")
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+        expected = hmac.new(profile["secret"].encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        if header.get("alg") != "HS256" or not hmac.compare_digest(expected, b64url_decode(parts[2])):
+            raise ValueError("bad signature")
+        if claims.get("iss") != profile["issuer"]:
+            raise ValueError("wrong issuer")
+        if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] <= time.time():
+            raise ValueError("expired")
+    except ValueError:  # binascii.Error, JSONDecodeError, UnicodeDecodeError too
+        raise cte_reject(tenant, ip, "Invalid subject token")
+    sub = claims.get("sub")
+    if sub in profile["deny"]:
+        _bump(tenant.stats["custom_token_exchange"]["rejected"], "denied")
+        raise ApiError(400, "access_denied", "User cannot login due to policy")  # api.access.deny: UNVERIFIED status
+    user = tenant.user_by_sub(sub) if isinstance(sub, str) else None
+    if user is None:
+        _bump(tenant.stats["custom_token_exchange"]["rejected"], "unknown_user")
+        raise ApiError(400, "invalid_request", "User not found")  # setUserById's failure: UNVERIFIED
+    return user
+
+
+def token_exchange_grant(tenant: "Tenant", client: dict, params: dict, record: dict) -> dict:
+    token = require(params, "subject_token")
+    token_type = require(params, "subject_token_type")
+    record["subject_token_type"] = token_type
+    ip = record.get("ip") or ""
+    profile = None if cte_reserved(token_type) else tenant.cte_profiles.get(token_type)
+    if profile is None:
+        _bump(tenant.stats["custom_token_exchange"]["rejected"], "no_profile")
+        raise ApiError(*CTE_NO_PROFILE)
+    if cte_throttled(tenant, ip):
+        _bump(tenant.stats["custom_token_exchange"]["rejected"], "throttled")
+        raise ApiError(*CTE_THROTTLED)
+    audience = params.get("audience")
+    check_audience(tenant, audience)
+    user = cte_action(tenant, profile, token, ip)
+    check_not_blocked(user)
+    record.update(username=user_key(user), user_id=user["user_id"])
+    scopes = granted_scopes(params.get("scope"), client)
+    tenant.stats["custom_token_exchange"]["accepted"] += 1
+    return login_tokens(tenant, user, client, scopes, audience, record)
+
+
+def control_cte_profile(tenant: "Tenant", payload: dict):
+    """Adds (or replaces) a Custom Token Exchange Profile: {"subject_token_type", "name"?,
+    "secret"?, "issuer"?, "deny"?: [user_id]}."""
+    profile = cte_profile(tenant, payload)
+    tenant.cte_profiles[profile["subject_token_type"]] = profile
+    return {k: profile[k] for k in ("id", "name", "subject_token_type", "type")}
+
+
+def control_delete_cte_profile(tenant: "Tenant", payload: dict):
+    tenant.cte_profiles.pop(payload.get("subject_token_type"), None)
+    return {"ok": True}
+
+
+def control_cte_subject_token(tenant: "Tenant", payload: dict):
+    """A subject token as the external issuer of a profile would sign it: {"subject_token_type",
+    "sub", "expires_in"? (300; <= 0: expired), "tamper"? (a bad signature)}."""
+    profile = tenant.cte_profiles.get(payload.get("subject_token_type"))
+    if profile is None:
+        raise ControlError("no such profile")
+    now = int(time.time())
+    header = b64url(json_bytes({"alg": "HS256", "typ": "JWT"}))
+    body = b64url(json_bytes({"iss": profile["issuer"], "sub": str(payload.get("sub", "")), "iat": now,
+                              "exp": now + int(payload.get("expires_in", 300))}))
+    key = profile["secret"] + ("x" if payload.get("tamper") else "")
+    signature = b64url(hmac.new(key.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest())
+    return {"subject_token": f"{header}.{body}.{signature}"}
+
+
 GRANT_HANDLERS = {
     GRANT_CLIENT_CREDENTIALS: client_credentials_grant,
     GRANT_PASSWORD: password_grant,
@@ -3027,6 +3185,7 @@ GRANT_HANDLERS = {
     GRANT_RECOVERY: mfa_recovery_grant,
     GRANT_TOKEN_VAULT: token_vault_grant,
     GRANT_PASSWORDLESS: passwordless_grant,
+    GRANT_TOKEN_EXCHANGE: token_exchange_grant,
     GRANT_DEVICE_CODE: device_code_grant,
 }
 
@@ -5135,6 +5294,9 @@ CONTROL_ROUTES = {
     ("POST", "passwordless"): control_passwordless,
     ("GET", "passwordless/outbox"): control_passwordless_outbox,
     ("DELETE", "passwordless/outbox"): control_clear_passwordless_outbox,
+    ("POST", "cte-profile"): control_cte_profile,
+    ("DELETE", "cte-profile"): control_delete_cte_profile,
+    ("POST", "cte-subject-token"): control_cte_subject_token,
     ("POST", "device"): control_device,
     ("GET", "device"): control_device_list,
     ("POST", "device-approve"): control_device_approve,

@@ -2948,6 +2948,70 @@ def test_passwordless_grant(t):
                 "invalid_request")
     check_error("missing otp", t.token(grant_type=PASSWORDLESS_GRANT, client_id="pam-native",
                                        username="a0alice@example.com", realm="email"), 400, "invalid_request")
+CTE_TYPE = "urn:acme:legacy-token"
+
+
+def test_custom_token_exchange(t):
+    """Custom Token Exchange (fake_tenant.py's section of that name): a profile per
+    subject_token_type, its Action's decisions, reserved types, Suspicious IP Throttling."""
+    def subject(sub, **extra):
+        token = t.control("POST", "cte-subject-token", {"subject_token_type": CTE_TYPE, "sub": sub, **extra})
+        t.secrets_seen.add(token["subject_token"])
+        return token["subject_token"]
+
+    def exchange(token, token_type=CTE_TYPE, client_id="pam-native", **extra):
+        return t.token(grant_type="urn:ietf:params:oauth:grant-type:token-exchange", client_id=client_id,
+                       subject_token=token, subject_token_type=token_type, **extra)
+
+    alice = "auth0|6a0000000000000000000001"
+    reply = exchange(subject(alice), scope=FULL_SCOPE, audience=API)
+    body = reply.json or {}
+    check("cte: accepted", reply.status == 200 and body.get("token_type") == "Bearer"
+          and body.get("refresh_token") and claims_of(body["id_token"])["sub"] == alice
+          and claims_of(body["access_token"])["sub"] == alice, reply.body[:200])
+    check("cte: the refresh token works", t.refresh(body["refresh_token"]).status == 200)
+    check("cte: logged with its type", t.control("GET", "log")[-2].get("subject_token_type") == CTE_TYPE)
+    for reserved in ("urn:ietf:params:oauth:token-type:access_token", "urn:auth0:custom", "https://auth0.com/x",
+                     "http://okta.com/y", "urn:okta:z"):
+        check_error(f"cte: reserved {reserved}", exchange(subject(alice), token_type=reserved), 400,
+                    "invalid_request", "Invalid subject_token_type and requested_token_type combination.")
+    check_error("cte: a type without a profile", exchange(subject(alice), token_type="urn:acme:other"), 400,
+                "invalid_request", "Invalid subject_token_type and requested_token_type combination.")
+    check_error("cte: a bad signature", exchange(subject(alice, tamper=True)), 400, "invalid_request",
+                "Invalid subject token")
+    check_error("cte: expired", exchange(subject(alice, expires_in=-10)), 400, "invalid_request")
+    check_error("cte: not a JWT", exchange("not-a-subject-token"), 400, "invalid_request")
+    check_error("cte: a user that does not exist", exchange(subject("auth0|6a00000000000000000000ff")), 400,
+                "invalid_request", "User not found")
+    check_error("cte: denied by the Action", exchange(subject("auth0|6a000000000000000000000b")), 400,
+                "access_denied")
+    check_error("cte: grant not enabled", exchange(subject(alice), client_id="no-mfa-grants"), 403,
+                "unauthorized_client")
+    check_error("cte: missing subject_token", t.token(
+        grant_type="urn:ietf:params:oauth:grant-type:token-exchange", client_id="pam-native",
+        subject_token_type=CTE_TYPE), 400, "invalid_request", "Missing required parameter: subject_token")
+    stats = t.control("GET", "stats")["custom_token_exchange"]
+    check("cte: stats", stats["accepted"] == 1 and stats["rejected"].get("invalid_subject_token") == 3
+          and stats["rejected"].get("no_profile") == 6, stats)
+    # Ten failures from one address: throttled, a good token too.
+    for _ in range(7):
+        exchange("junk-subject-token")
+    check_error("cte: throttled after 10 failures", exchange(subject(alice)), 429, "too_many_attempts",
+                "We have detected suspicious login behavior and further attempts will be blocked. "
+                "Please contact the administrator.")
+    t.reset()
+    # Profiles by control: a reserved one is refused as the Management API does.
+    reply = t.request("POST", "/__control/cte-profile", json_body={"subject_token_type": "urn:ietf:x"})
+    check("cte: control refuses a reserved type", reply.status == 400)
+    t.control("POST", "cte-profile", {"subject_token_type": "https://tokens.example.org/v1", "name": "Second"})
+    token = t.control("POST", "cte-subject-token", {"subject_token_type": "https://tokens.example.org/v1",
+                                                    "sub": alice})["subject_token"]
+    t.secrets_seen.add(token)
+    check("cte: a profile added by control", exchange(token, token_type="https://tokens.example.org/v1",
+                                                      scope="openid").status == 200)
+    t.control("DELETE", "cte-profile", {"subject_token_type": "https://tokens.example.org/v1"})
+    check_error("cte: a deleted profile", exchange(token, token_type="https://tokens.example.org/v1"), 400,
+                "invalid_request")
 # ----------------------------------------------------------- device authorization flow
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -3066,7 +3130,7 @@ TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discover
          test_management_rate_limit, test_management_faults, test_control_users, test_dpop_token_endpoint,
          test_dpop_nonce, test_dpop_refresh, test_dpop_mfa, test_dpop_policies, test_dpop_token_vault,
          test_dpop_resource, test_dpop_userinfo_and_revoke, test_passwordless_start,
-         test_passwordless_grant, test_device_flow, test_reset]
+         test_passwordless_grant, test_custom_token_exchange, test_device_flow, test_reset]
 
 
 def run_all(t):
