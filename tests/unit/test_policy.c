@@ -320,7 +320,7 @@ static void test_users_file_refused(void **state)
 		{ "alice auth0|5f1\n", 0664, "writable only by root" },
 		{ "alice auth0|5f1\n", 0666, "writable only by root" },
 		{ "alice\n", 0644, "expected 'name user_id'" },
-		{ "alice auth0|5f1 extra\n", 0644, "found more fields" },
+		{ "alice auth0|5f1 extra\n", 0644, "found 'extra'" },
 		{ "alice auth0|5f1\nalice auth0|5f2\n", 0644, "'alice' is bound a second time" },
 		{ "alice auth0|\x01x\n", 0644, "not printable" },
 	};
