@@ -49,27 +49,21 @@ else
 fi
 e2e_assert_eq "one approval taken" 1 "$(device_stat approved)"
 
-if e2e_ssh -m keyboard-interactive a0alice 'id -un' <<EXP
+e2e_ssh -m keyboard-interactive a0alice 'id -un' <<EXP || true
 await "Press Enter after approving"
 $(person device-deny '{}')
 send_line ""
 finish
 EXP
-then
-	e2e_fail "ssh device flow denied" "the login succeeded"
-else
-	e2e_assert_eq "the denial reached the tenant's client" 1 "$(device_stat denied)"
-fi
+e2e_assert_eq "ssh device flow denied: refused" 255 "$E2E_RC"
+e2e_assert_eq "the denial reached the tenant's client" 1 "$(device_stat denied)"
 
-if e2e_ssh -m keyboard-interactive a0alice 'id -un' <<EXP
+e2e_ssh -m keyboard-interactive a0alice 'id -un' <<EXP || true
 await "Press Enter after approving"
 $(person device-approve '{"username": "a0bob"}')
 send_line ""
 finish
 EXP
-then
-	e2e_fail "another user's approval" "the login succeeded"
-else
-	e2e_assert_eq "another user's approval reached the tenant's client" 2 "$(device_stat approved)"
-fi
+e2e_assert_eq "another user's approval: refused" 255 "$E2E_RC"
+e2e_assert_eq "another user's approval reached the tenant's client" 2 "$(device_stat approved)"
 e2e_summary
