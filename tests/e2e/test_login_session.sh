@@ -22,6 +22,10 @@ user=a0otp
 install -m 0644 -- "$A0_FAKE_CA" "$E2E_WORK/ca.pem"
 # Root's configuration (0644): the command reads it as the user, as it would /etc/pam_auth0.conf.
 e2e_module_conf "$E2E_WORK/ca.pem" 'timeout = 5'
+# ... and the users_file binding it applies, readable by the user as an administrator's would be
+# (the fake's own copy is in a directory of root's alone).
+install -m 0644 -- "$A0_FAKE_USERS" "$E2E_WORK/users"
+sed -i "s|^users_file = .*|users_file = $E2E_WORK/users|" "$E2E_CONF"
 svc=pam_auth0_e2e_ls_$$
 e2e_module_service "$svc"
 e2e_add_user "$user"
@@ -55,7 +59,7 @@ echo SUB=\$($helper userinfo | /usr/bin/python3 -c 'import json, sys; print(json
 $helper logout 2>\$HOME/.err; echo LOGOUT=\$? \$(head -c 300 \$HOME/.err)
 $helper get >/dev/null 2>&1; echo AFTER=\$?"
 revoked=$(fake_stat 'd["revoked_families"]')
-otp_grants=$(fake log | /usr/bin/python3 -c "import json, sys; print(sum(1 for r in json.load(sys.stdin) if r.get('grant_type', '').endswith('mfa-otp')))")
+otp_grants=$(fake log | /usr/bin/python3 -c "import json, sys; print(sum(1 for r in json.load(sys.stdin) if (r.get('grant_type') or '').endswith('mfa-otp')))")
 if e2e_ssh -m publickey -o PubkeyAuthentication=yes -o IdentitiesOnly=yes \
 	-o "IdentityFile=$E2E_WORK/keys/id" "$user" "$remote" <<'EXP'
 EXP
@@ -75,7 +79,7 @@ else
 	e2e_fail "a public-key session's login" "$E2E_ERR"
 fi
 e2e_assert_eq "the tenant asked for the OTP code once" "$((otp_grants + 1))" \
-	"$(fake log | /usr/bin/python3 -c "import json, sys; print(sum(1 for r in json.load(sys.stdin) if r.get('grant_type', '').endswith('mfa-otp')))")"
+	"$(fake log | /usr/bin/python3 -c "import json, sys; print(sum(1 for r in json.load(sys.stdin) if (r.get('grant_type') or '').endswith('mfa-otp')))")"
 e2e_assert_eq "logout revoked the refresh token at the tenant" "$((revoked + 1))" \
 	"$(fake_stat 'd["revoked_families"]')"
 rm -f -- "$answers"
