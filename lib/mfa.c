@@ -12,6 +12,7 @@
 #include "lib/error.h"
 #include "lib/jwt.h"
 #include "lib/mfa.h"
+#include "lib/qr.h"
 #include "lib/secret.h"
 #include "lib/util.h"
 
@@ -343,10 +344,17 @@ static bool allowed(const struct a0_config *cfg, int m)
  * The one place the authenticator app's QR code is drawn. Until the terminal renderer is in
  * (lib/qr.h, issue 17's device flow), the URI the app takes by hand, as text.
  */
+/* The app's setup: a QR code of the otpauth URI (as device_qr draws codes), and the URI. Both
+ * hold the secret: wiped after. */
 static void show_barcode(const struct flow *f, const char *uri)
 {
-	char msg[A0_MAX_BARCODE_URI + 64];
+	char msg[A0_MAX_BARCODE_URI + 64], *qr = NULL;
 
+	if (f->cfg->device_qr != A0_QR_NONE && a0_qr_render(uri, f->cfg->device_qr, &qr) == 0) {
+		tell(f, false, "Scan this QR code with your authenticator app:");
+		tell(f, false, qr);
+	}
+	a0_secret_free(qr);
 	snprintf(msg, sizeof(msg), "Setup address (otpauth URI): %s", uri);
 	tell(f, false, msg);
 	explicit_bzero(msg, sizeof(msg));

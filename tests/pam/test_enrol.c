@@ -206,6 +206,9 @@ static void test_enrol_otp_then_normal_login(void **state)
 	assert_pam(run(USER, PAMTEST_AUTHENTICATE, &p), PAM_SUCCESS);
 	assert_int_equal(strlen(p.secret), 32);
 	assert_true(shown(p.info, p.n_info, "Setup address (otpauth URI): otpauth://totp/"));
+	/* ... and as a QR code for the app's camera (device_qr's default, UTF-8 half blocks). */
+	assert_true(shown(p.info, p.n_info, "Scan this QR code with your authenticator app:"));
+	assert_true(shown(p.info, p.n_info, "\xe2\x96\x88")); /* U+2588, a full block */
 	assert_true(shown(p.info, p.n_info, "Your recovery code is: "));
 	assert_int_equal((int)strlen(p.recovery), 24);
 	assert_false(p.control_seen);

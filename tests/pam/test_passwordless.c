@@ -167,7 +167,7 @@ static void test_email(void **state)
 	assert_pam(authenticate("a0alice", &p), PAM_SUCCESS);
 	assert_non_null(strstr(p.seen, "a***@example.com"));
 	assert_null(strstr(p.seen, "a0alice@example.com")); /* shown masked only */
-	assert_null(strstr(p.seen, "Password"));          /* no password asked */
+	assert_null(strstr(p.seen, "Password"));            /* no password asked */
 	assert_int_equal(p.code_prompts, 1);
 	assert_int_equal(fake_count(&fake, "/passwordless/start", NULL), 1);
 	assert_int_equal(fake_count(&fake, "/oauth/token", GRANT), 1);
@@ -253,12 +253,9 @@ int main(int argc, char **argv)
 
 #define T(name) cmocka_unit_test_setup(name, reset)
 	const struct CMUnitTest tests[] = {
-		T(test_email),
-		T(test_sms_wrong_code_then_right),
-		T(test_wrong_codes),
-		T(test_mfa_after_passwordless),
-		T(test_no_address),
-		T(test_rate_limited),
+		T(test_email),       T(test_sms_wrong_code_then_right),
+		T(test_wrong_codes), T(test_mfa_after_passwordless),
+		T(test_no_address),  T(test_rate_limited),
 	};
 
 	return cmocka_run_group_tests(tests, warm_jwks_cache, NULL);
