@@ -118,7 +118,6 @@ struct a0_challenge {
 #define A0_MAX_OTP_SECRET 128   /* base32 characters of a TOTP secret */
 #define A0_MAX_BARCODE_URI 1024 /* an otpauth:// URI (it holds the secret and the labels) */
 #define A0_MAX_RECOVERY_CODE 64
-#define A0_MAX_PHONE 16 /* "+" and at most 15 digits (ITU-T E.164) */
 struct a0_association {
 	char *secret;        /* otp: the TOTP secret, base32 */
 	char *barcode_uri;   /* otp: otpauth://totp/... */

@@ -411,9 +411,7 @@ int a0_policy_check(const struct a0_config *cfg, const char *user, const cJSON *
 
 static bool is_address(const char *s)
 {
-	char shown[A0_MAX_EMAIL + 8];
-
-	return s && a0_mask_email(s, shown, sizeof(shown)) == 0;
+	return s && a0_email_address_ok(s);
 }
 
 /* A template's expansion for user when it is an address: 0 (*ret set or left NULL), or an error. */

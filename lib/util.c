@@ -388,23 +388,3 @@ int a0_open_root_dir(int at, const char *path, mode_t mode)
 	}
 	return fd;
 }
-
-int a0_mask_email(const char *email, char *buf, size_t size)
-{
-	size_t n = email ? strnlen(email, A0_MAX_EMAIL + 1) : 0;
-	const char *at = n ? memchr(email, '@', n) : NULL;
-	int len;
-
-	if (size > 0)
-		buf[0] = '\0';
-	if (n < 3 || n > A0_MAX_EMAIL || !a0_text_ok(email, n, A0_TEXT_TOKEN) || !at ||
-	    at == email || at[1] == '\0' || strchr(at + 1, '@'))
-		return A0_ERR_INVALID;
-	len = snprintf(buf, size, "%c***%s", email[0], at);
-	if (len < 0 || (size_t)len >= size) {
-		if (size > 0)
-			buf[0] = '\0';
-		return A0_ERR_TOO_LARGE;
-	}
-	return 0;
-}

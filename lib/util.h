@@ -95,15 +95,4 @@ int a0_strdup_into(char **dst, const char *src);
  */
 bool a0_domain_valid(const char *host_port);
 
-/* Longest email address masked or sent (RFC 5321's 254 octets of a path, less its brackets). */
-#define A0_MAX_EMAIL 254
-/*
- * An email address as the user is shown where a message went: the first character of the local
- * part, "***", then "@" and the domain ("j***@example.com"). email must be 3 to A0_MAX_EMAIL
- * bytes of printable ASCII without a blank, with one '@' between a non-empty local part and
- * domain. 0 and the mask in buf, or A0_ERR_INVALID (nothing shown) or A0_ERR_TOO_LARGE (buf is
- * too small; then buf is "").
- */
-int a0_mask_email(const char *email, char *buf, size_t size);
-
 #endif

@@ -864,7 +864,7 @@ A0_PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const ch
 {
 	struct login l = { .pamh = pamh, .step = "change-password", .res = { .retry_after = -1 } };
 	struct reset_arg arg = { 0 };
-	char *email = NULL, masked[A0_MAX_EMAIL + 8], msg[A0_MAX_EMAIL + 200];
+	char *email = NULL, masked[A0_PWL_MAX_SHOWN + 1], msg[A0_PWL_MAX_SHOWN + 200];
 	int pam, r;
 
 	if ((pam = mod_begin(&l, argc, argv)) != PAM_SUCCESS)
@@ -878,8 +878,10 @@ A0_PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const ch
 		pam = PAM_IGNORE;
 		goto out;
 	}
+	if (r == 0 && !a0_email_address_ok(email))
+		r = A0_ERR_INVALID;
 	if (r == 0)
-		r = a0_mask_email(email, masked, sizeof(masked));
+		a0_passwordless_mask(A0_PWL_EMAIL, email, masked);
 	if (r < 0) {
 		(void)mod_finish(&l, r);
 		pam = r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTHTOK_ERR;

@@ -592,40 +592,6 @@ static void test_domain_valid(void **state)
 	assert_false(a0_domain_valid(name));
 }
 
-static void test_mask_email(void **state)
-{
-	char buf[64];
-
-	assert_int_equal(a0_mask_email("jane@example.com", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "j***@example.com");
-	assert_int_equal(a0_mask_email("x@y", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "x***@y");
-	/* Not an address, or text that must not reach a terminal: nothing shown. */
-	const char *bad[] = { "",
-			      "jane",
-			      "@example.com",
-			      "jane@",
-			      "a@b@c",
-			      "ja ne@example.com",
-			      "j\x1b[2J@example.com",
-			      "j@exa\nmple.com",
-			      NULL };
-	for (size_t i = 0; bad[i]; i++) {
-		snprintf(buf, sizeof(buf), "untouched");
-		assert_int_equal(a0_mask_email(bad[i], buf, sizeof(buf)), A0_ERR_INVALID);
-		assert_string_equal(buf, "");
-	}
-	assert_int_equal(a0_mask_email(NULL, buf, sizeof(buf)), A0_ERR_INVALID);
-	/* Too small a buffer: never a cut address. */
-	assert_int_equal(a0_mask_email("jane@example.com", buf, 8), A0_ERR_TOO_LARGE);
-	assert_string_equal(buf, "");
-	char big[300];
-	memset(big, 'a', sizeof(big) - 1);
-	big[sizeof(big) - 1] = '\0';
-	big[10] = '@';
-	assert_int_equal(a0_mask_email(big, buf, sizeof(buf)), A0_ERR_INVALID);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,7 +610,6 @@ int main(void)
 		cmocka_unit_test(test_str_copy),
 		cmocka_unit_test(test_strdup_into),
 		cmocka_unit_test(test_domain_valid),
-		cmocka_unit_test(test_mask_email),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
