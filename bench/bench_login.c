@@ -10,9 +10,12 @@
  *            same login with offline login off; a known-offline refusal's wall time next to a
  *            password refused online;
  *   dpop   — a DPoP login's client CPU (dpop = yes: a key, a proof per request) next to a bearer
- *            login's, interleaved.
+ *            login's, interleaved;
+ *   device — device-flow logins approved by another process: the time from the approval to the
+ *            login's end against the poll interval, the client's CPU per poll and its share of
+ *            the wait (no busy wait).
  * Usage (under tests/with-fake-tenant): bench_login login [N] | rss [CYCLES] | offline [N] |
- * dpop [N]
+ * dpop [N] | device [N]
  * Prints "key value" lines for tools/bench. Numbers only; nothing here passes or fails.
  */
 #include "config.h"
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -308,6 +312,140 @@ static int bench_dpop(int n)
 	return 0;
 }
 
+/*
+ * The device flow (issue 17): a0alice's device login with the tenant's interval at 1 s, approved
+ * by another process (the person at the browser) at a time that falls anywhere in a poll
+ * interval: how long after the approval the login ended, and the client's CPU time next to its
+ * wall time and polls (no busy wait: CPU is a small share of the wait).
+ */
+static int pending_devices(void)
+{
+	cJSON *list = fake_get(&fake, "/__control/device"), *tx;
+	int n = 0;
+
+	cJSON_ArrayForEach(tx, list) {
+		const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(tx, "state"));
+
+		n += state && strcmp(state, "pending") == 0;
+	}
+	cJSON_Delete(list);
+	return n;
+}
+
+/* In a child: wait for the module's device code, then approve it delay_ms later; the approval's
+ * time (now_seconds) on fd. */
+static pid_t approve_later(int delay_ms, int fd)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	for (int i = 0; i < 500 && pending_devices() != 1; i++)
+		usleep(20 * 1000);
+	usleep((useconds_t)delay_ms * 1000);
+	{
+		double t = now_seconds();
+
+		fake_control(&fake, "POST", "/__control/device-approve",
+			     "{\"username\": \"a0alice\"}");
+		_exit(write(fd, &t, sizeof(t)) == (ssize_t)sizeof(t) ? 0 : 1);
+	}
+}
+
+static int device_polls(void)
+{
+	cJSON *stats = fake_get(&fake, "/__control/stats");
+	int n = (int)cJSON_GetNumberValue(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "device"), "polls"));
+
+	cJSON_Delete(stats);
+	return n;
+}
+
+/* One device login approved delay_ms after its code: 0 and its CPU (ms), wall (ms), latency
+ * from the approval (ms) and polls. */
+static int device_login(int delay_ms, double *cpu, double *wall, double *latency, int *polls)
+{
+	double approved = 0, w0, c0, done;
+	int p[2], status;
+	pid_t pid;
+
+	fake_control(&fake, "POST", "/__control/reset", "{}");
+	fake_control(&fake, "POST", "/__control/device", "{\"interval\": 1}");
+	if (pipe(p) < 0)
+		return -1;
+	pid = approve_later(delay_ms, p[1]);
+	close(p[1]);
+	w0 = now_seconds();
+	c0 = cpu_seconds();
+	if (authenticate("a0alice", NULL, NULL) != PAM_SUCCESS) {
+		fprintf(stderr, "bench: a device login failed\n");
+		return -1;
+	}
+	done = now_seconds();
+	*cpu = (cpu_seconds() - c0) * 1000;
+	*wall = (done - w0) * 1000;
+	if (read(p[0], &approved, sizeof(approved)) != (ssize_t)sizeof(approved))
+		return -1;
+	close(p[0]);
+	/* The approver's CPU counts once it is reaped: after the login's was taken. */
+	(void)waitpid(pid, &status, 0);
+	*latency = (done - approved) * 1000;
+	*polls = device_polls();
+	return 0;
+}
+
+/*
+ * n logins approved at 1.5 s and n at 10.5 s (a phase that walks through the poll interval): the
+ * latency of each, and the CPU a poll costs (the difference of the two sets' medians over the
+ * difference of their polls), next to the share of the wait the client spent on the CPU.
+ */
+static int bench_device(int n)
+{
+	double *latency = calloc(2 * (size_t)n, sizeof(double)),
+	       *cpu_short = calloc((size_t)n, sizeof(double)),
+	       *cpu_long = calloc((size_t)n, sizeof(double)),
+	       *wall_long = calloc((size_t)n, sizeof(double));
+	double polls_short = 0, polls_long = 0, wall, extra_polls;
+	int polls;
+
+	if (!latency || !cpu_short || !cpu_long || !wall_long)
+		return 1;
+	write_module_conf(run_dir, &fake, 10,
+			  "client_id = pam-device\nlogin_methods = device\npush_prompt = none\n"
+			  "device_qr = no\n",
+			  NULL);
+	for (int i = 0; i < n; i++) {
+		int phase = (i * 1000) / n;
+
+		if (device_login(1500 + phase, &cpu_short[i], &wall, &latency[2 * i], &polls) < 0)
+			return 1;
+		polls_short += polls;
+		if (device_login(10500 + phase, &cpu_long[i], &wall_long[i], &latency[2 * i + 1],
+				 &polls) < 0)
+			return 1;
+		polls_long += polls;
+	}
+	extra_polls = (polls_long - polls_short) / n;
+	printf("device_logins %d\n", 2 * n);
+	printf("device_interval_ms 1000\n");
+	printf("device_latency_ms_median %.0f\n", median_of(latency, 2 * n));
+	sort_doubles(latency, 2 * n);
+	printf("device_latency_ms_max %.0f\n", latency[2 * n - 1]);
+	printf("device_polls_short %.1f\n", polls_short / n);
+	printf("device_polls_long %.1f\n", polls_long / n);
+	printf("device_cpu_per_poll_ms %.2f\n",
+	       extra_polls > 0 ? (median_of(cpu_long, n) - median_of(cpu_short, n)) / extra_polls
+			       : 0.0);
+	printf("device_long_cpu_ms_median %.1f\n", median_of(cpu_long, n));
+	printf("device_long_wall_ms_median %.0f\n", median_of(wall_long, n));
+	free(latency);
+	free(cpu_short);
+	free(cpu_long);
+	free(wall_long);
+	return 0;
+}
+
 /* The service pam_wrapper reads, and an empty default one (else libpam logs "no default
  * config other" at every pam_start). */
 static void write_services(const char *dir, const char *services)
@@ -325,9 +463,11 @@ static void write_services(const char *dir, const char *services)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || (strcmp(argv[1], "login") != 0 && strcmp(argv[1], "rss") != 0 &&
-			 strcmp(argv[1], "offline") != 0 && strcmp(argv[1], "dpop") != 0)) {
+			 strcmp(argv[1], "offline") != 0 && strcmp(argv[1], "dpop") != 0 &&
+			 strcmp(argv[1], "device") != 0)) {
 		fprintf(stderr,
-			"usage: bench_login login [N] | rss [CYCLES] | offline [N] | dpop [N]\n");
+			"usage: bench_login login [N] | rss [CYCLES] | offline [N] | dpop [N] "
+			"| device [N]\n");
 		return 2;
 	}
 	/* pam_wrapper must be preloaded: this program again, under it (tests/common/pamwrap). */
@@ -340,6 +480,8 @@ int main(int argc, char **argv)
 
 	if (strcmp(argv[1], "login") == 0)
 		return bench_login(n > 0 && n < 100000 ? (int)n : 20);
+	if (strcmp(argv[1], "device") == 0)
+		return bench_device(n > 0 && n < 1000 ? (int)n : 10);
 	if (strcmp(argv[1], "dpop") == 0)
 		return bench_dpop(n > 0 && n < 100000 ? (int)n : 20);
 	if (strcmp(argv[1], "offline") == 0)
