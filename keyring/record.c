@@ -2,9 +2,9 @@
 /*
  * Records (record.h): free, copy, serialise, parse, name.
  *
- * Serialisation, format version 2. A payload is text:
+ * Serialisation, format version 3. A payload is text:
  *
- *   pam_auth0-record 2\n
+ *   pam_auth0-record 3\n
  *   <field> <length>\n<value>\n        once for each field present
  *   end\n
  *
