@@ -125,6 +125,9 @@ e2e_check "offline = deny: ssh refused without a network wait (${took} ms)" test
 if e2e_spawn -u a0otp -O -- sudo -k /usr/bin/id -un <<'EXP'
 answer "password for a0otp: " otp_pw
 await "The sign-in service cannot be reached."
+# sudo asks again ("Sorry, try again."): ^C at that prompt ends it. Sent earlier, while sudo is
+# still in PAM, it can be lost, and sudo waits at the next prompt.
+await "password for a0otp: "
 send "\003"
 EXP
 then
