@@ -426,17 +426,12 @@ int a0_revoke(struct a0_client *c, const char *token, struct a0_result *res)
 {
 	const char *kv[] = { "token", token, NULL };
 	struct a0_http_response resp;
-	cJSON *body;
 	int r;
 
 	a0_result_clear(res);
 	if (!token || !*token)
 		return A0_ERR_INVALID;
-	body = object_of(kv);
-	if (!body)
-		return A0_ERR_NOMEM;
-	r = call(c, "/oauth/revoke", NULL, body, &resp, res);
-	a0_json_free(body);
+	r = a0_post_json(c, "/oauth/revoke", kv, &resp, res);
 	if (r < 0)
 		return r;
 	res->status = resp.status;
@@ -449,14 +444,9 @@ int a0_device_code_request(struct a0_client *c, const struct a0_config *cfg, cha
 {
 	const char *kv[] = { "scope", cfg->scope, "audience", cfg->audience, NULL };
 	struct a0_http_response resp;
-	cJSON *body;
 	int r;
 
-	body = object_of(kv);
-	if (!body)
-		return A0_ERR_NOMEM;
-	r = call(c, "/oauth/device/code", NULL, body, &resp, res);
-	a0_json_free(body);
+	r = a0_post_json(c, "/oauth/device/code", kv, &resp, res);
 	if (r < 0)
 		return r;
 	res->status = resp.status;
