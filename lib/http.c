@@ -214,6 +214,15 @@ int a0_http_new(const struct a0_http_options *opt, struct a0_http **ret)
 	return 0;
 }
 
+/* Free a header list, wiping each line first: they carry the bearer token and DPoP proofs. */
+static void free_headers(struct curl_slist *list)
+{
+	for (struct curl_slist *x = list; x; x = x->next)
+		if (x->data)
+			explicit_bzero(x->data, strlen(x->data));
+	curl_slist_free_all(list);
+}
+
 void a0_http_free(struct a0_http *h)
 {
 	if (!h)
@@ -222,7 +231,7 @@ void a0_http_free(struct a0_http *h)
 		curl_easy_cleanup(h->curl);
 	free(h->base);
 	free(h->forwarded_for);
-	curl_slist_free_all(h->extra);
+	free_headers(h->extra);
 	free(h);
 }
 
@@ -385,7 +394,7 @@ int a0_http_request_dpop(struct a0_http *h, const char *path, const char *bearer
 	resp->body = a0_buf_steal(&t.body);
 out:
 	a0_buf_free(&t.body);
-	curl_slist_free_all(headers);
+	free_headers(headers);
 	a0_secret_free(auth);
 	a0_secret_free(proof);
 	free(url);
@@ -431,7 +440,7 @@ int a0_http_download(struct a0_http *h, const char *url, size_t max, a0_http_sin
 	}
 out:
 	a0_buf_free(&t.body);
-	curl_slist_free_all(headers);
+	free_headers(headers);
 	return r;
 }
 
