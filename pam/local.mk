@@ -7,3 +7,4 @@ pam_pam_auth0_la_LIBADD = lib/libauth0core.la $(PAM_LIBS)
 pam_pam_auth0_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
 	-Wl,--version-script=$(srcdir)/pam/export.sym -Wl,--no-undefined
 EXTRA_DIST += pam/export.sym
+EXTRA_DIST += pam/pam-configs/auth0
