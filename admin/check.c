@@ -30,10 +30,10 @@
 
 #define NSSWITCH "/etc/nsswitch.conf"
 #define SSHD_CONFIG "/etc/ssh/sshd_config"
-#define MAX_SSHD_DEPTH 16       /* sshd's own READCONF_MAX_DEPTH */
-#define MAX_SSHD_FILES 64       /* files an Include may bring in, in all */
-#define SSHD_GRACE_DEFAULT 120  /* sshd's LoginGraceTime default */
-#define GRACE_MARGIN 30         /* seconds of a login besides the wait for an approval */
+#define MAX_SSHD_DEPTH 16      /* sshd's own READCONF_MAX_DEPTH */
+#define MAX_SSHD_FILES 64      /* files an Include may bring in, in all */
+#define SSHD_GRACE_DEFAULT 120 /* sshd's LoginGraceTime default */
+#define GRACE_MARGIN 30        /* seconds of a login besides the wait for an approval */
 #define MAX_SSHD_VALUE 512
 
 /* ------------------------------------------------------------------ /etc/pam.d */
@@ -233,7 +233,8 @@ static const char *not_final(const char *control, char *why, size_t size)
 
 		action_of(control, denials[i], action, sizeof(action));
 		if (strcmp(action, "bad") != 0 && strcmp(action, "die") != 0) {
-			a0_format(why, size, "its control gives %s the action '%s' (bad or die is final)",
+			a0_format(why, size,
+				  "its control gives %s the action '%s' (bad or die is final)",
 				  denials[i], action);
 			return why;
 		}
@@ -392,8 +393,8 @@ void a0_check_pam(const char *root, const struct a0_config *cfg, struct a0_repor
 		return;
 	}
 	while ((d = readdir(dir))) {
-		if (!service_name_ok(d->d_name) || (d->d_type != DT_REG && d->d_type != DT_LNK &&
-						    d->d_type != DT_UNKNOWN))
+		if (!service_name_ok(d->d_name) ||
+		    (d->d_type != DT_REG && d->d_type != DT_LNK && d->d_type != DT_UNKNOWN))
 			continue;
 		if (n == MAX_SERVICES) {
 			more = true;
@@ -490,7 +491,8 @@ void a0_check_nsswitch(const char *root, const struct a0_config *cfg, struct a0_
 		a0_report_add(r, A0_SEV_WARNING, "nss-unused", NSSWITCH,
 			      "lists auth0, but %s: the source answers nothing",
 			      !synced ? "no sync is configured (sync_client_id)"
-				      : "there is no identity cache " A0_CACHE_PATH " (auth0-sync)");
+				      : "there is no identity cache " A0_CACHE_PATH
+					" (auth0-sync)");
 	else if (!any && !synced)
 		a0_report_add(r, A0_SEV_INFO, "nsswitch", NSSWITCH,
 			      "auth0 not listed, no sync configured");
@@ -685,8 +687,10 @@ void a0_check_sshd(const char *root, const struct a0_config *cfg, struct a0_repo
 			      "may differ per connection");
 
 	if (strcasecmp(s->value[S_USEPAM], "yes") != 0)
-		a0_report_add(r, A0_SEV_FAILURE, "sshd-usepam", *s->where[S_USEPAM] ? s->where[S_USEPAM] : SSHD_CONFIG,
-			      "UsePAM is %s: sshd never asks pam_auth0", *s->value[S_USEPAM] ? s->value[S_USEPAM] : "not set (no)");
+		a0_report_add(r, A0_SEV_FAILURE, "sshd-usepam",
+			      *s->where[S_USEPAM] ? s->where[S_USEPAM] : SSHD_CONFIG,
+			      "UsePAM is %s: sshd never asks pam_auth0",
+			      *s->value[S_USEPAM] ? s->value[S_USEPAM] : "not set (no)");
 	else
 		a0_report_add(r, A0_SEV_OK, "sshd-usepam", s->where[S_USEPAM], "UsePAM yes");
 
@@ -704,7 +708,8 @@ void a0_check_sshd(const char *root, const struct a0_config *cfg, struct a0_repo
 	} else {
 		a0_report_add(r, A0_SEV_OK, "sshd-kbdint",
 			      *s->where[S_KBDINT] ? s->where[S_KBDINT] : SSHD_CONFIG,
-			      "KbdInteractiveAuthentication %s", *s->value[S_KBDINT] ? s->value[S_KBDINT] : "yes (default)");
+			      "KbdInteractiveAuthentication %s",
+			      *s->value[S_KBDINT] ? s->value[S_KBDINT] : "yes (default)");
 	}
 
 	if (*s->value[S_AUTHMETHODS]) {
@@ -721,7 +726,8 @@ void a0_check_sshd(const char *root, const struct a0_config *cfg, struct a0_repo
 			p += strspn(p, " \t");
 		}
 		if (key_alone)
-			a0_report_add(r, A0_SEV_WARNING, "sshd-authmethods", s->where[S_AUTHMETHODS],
+			a0_report_add(r, A0_SEV_WARNING, "sshd-authmethods",
+				      s->where[S_AUTHMETHODS],
 				      "AuthenticationMethods %s: a key alone lets a user in without "
 				      "pam_auth0's sign-in (only its account phase runs)",
 				      v);
@@ -731,10 +737,11 @@ void a0_check_sshd(const char *root, const struct a0_config *cfg, struct a0_repo
 	}
 
 	grace = *s->value[S_GRACE] ? sshd_seconds(s->value[S_GRACE]) : SSHD_GRACE_DEFAULT;
-	need = GRACE_MARGIN + (long)(cfg ? (has_device(cfg) && cfg->device_timeout > cfg->mfa_timeout
-						    ? cfg->device_timeout
-						    : cfg->mfa_timeout)
-					 : 0);
+	need = GRACE_MARGIN +
+	       (long)(cfg ? (has_device(cfg) && cfg->device_timeout > cfg->mfa_timeout
+				     ? cfg->device_timeout
+				     : cfg->mfa_timeout)
+			  : 0);
 	if (grace < 0)
 		a0_report_add(r, A0_SEV_WARNING, "sshd-grace", s->where[S_GRACE],
 			      "LoginGraceTime '%s' is not a time sshd reads", s->value[S_GRACE]);
@@ -743,7 +750,8 @@ void a0_check_sshd(const char *root, const struct a0_config *cfg, struct a0_repo
 			      *s->where[S_GRACE] ? s->where[S_GRACE] : SSHD_CONFIG,
 			      "LoginGraceTime %ld s ends a login before the %s (%u s) and %d s "
 			      "more: give it at least %ld",
-			      grace, has_device(cfg) ? "device sign-in's timeout" : "MFA push timeout",
+			      grace,
+			      has_device(cfg) ? "device sign-in's timeout" : "MFA push timeout",
 			      has_device(cfg) && cfg->device_timeout > cfg->mfa_timeout
 				      ? cfg->device_timeout
 				      : cfg->mfa_timeout,

@@ -80,7 +80,8 @@ int a0_host_read(const char *root, const char *path, size_t max, bool nofollow, 
 	ssize_t n = 0;
 	int fd, e = 0;
 
-	fd = a0_host_open(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+	fd = a0_host_open(root, path,
+			  O_RDONLY | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0)
@@ -244,8 +245,8 @@ static int load_joined(const char *root, const char *config, bool files, struct 
 		rc = A0_ERR_CONFIG;
 	}
 	for (int i = 0; i < n; i++) {
-		if (rc == 0 &&
-		    snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) < (int)sizeof(path)) {
+		if (rc == 0 && snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) <
+				       (int)sizeof(path)) {
 			if (files)
 				config_mode(root, path, false, r);
 			rc = append_file(root, path, &b, err, errlen);
@@ -300,8 +301,8 @@ int a0_check_load(const char *root, const char *config, bool files, struct a0_re
 		return A0_ERR_CONFIG;
 	}
 	if (!rooted(root))
-		a0_report_add(r, A0_SEV_FAILURE, "config-load", config,
-			      "the module refuses it: %s", err);
+		a0_report_add(r, A0_SEV_FAILURE, "config-load", config, "the module refuses it: %s",
+			      err);
 	else
 		a0_report_add(r, A0_SEV_OK, "config-load", config,
 			      "the configuration parses (the files it names are checked below)");
@@ -358,8 +359,10 @@ struct secret_key {
 	bool one_line;
 };
 
-#define SECRET(name, broker, one_line)                                                           \
-	{ #name, offsetof(struct a0_config, name), broker, one_line }
+#define SECRET(name, broker, one_line)                                    \
+	{                                                                 \
+#name, offsetof(struct a0_config, name), broker, one_line \
+	}
 
 static const struct secret_key secrets[] = {
 	SECRET(client_secret_file, true, true),
@@ -459,7 +462,8 @@ void a0_check_files(const char *root, struct a0_config *cfg, struct a0_report *r
 		char buf[A0_HOST_MAX_PATH], err[MAX_MESSAGE];
 
 		if (a0_host_join(root, cfg->client_secret_file, buf, sizeof(buf)) == 0)
-			(void)a0_config_read_secret(buf, "client_secret_file", MAX_SECRET_SIZE, true,
-						    &cfg->client_secret, NULL, err, sizeof(err));
+			(void)a0_config_read_secret(buf, "client_secret_file", MAX_SECRET_SIZE,
+						    true, &cfg->client_secret, NULL, err,
+						    sizeof(err));
 	}
 }

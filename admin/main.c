@@ -285,11 +285,21 @@ static int run_open(struct cmd *c)
 	       "reason=%s",
 	       (unsigned long)by, *name_of(by, who, sizeof(who)) ? who : "-", until, c->seconds,
 	       text);
-	printf("breakglass: open until %s (%u s)\n", until, c->seconds);
+	if (c->json) {
+		cJSON *doc = cJSON_CreateObject();
+		bool ok = doc && cJSON_AddBoolToObject(doc, "open", true) &&
+			  json_time(doc, "until", now + c->seconds) &&
+			  cJSON_AddNumberToObject(doc, "seconds", c->seconds) &&
+			  cJSON_AddBoolToObject(doc, "used", breakglass_used(c->cfg));
+
+		r = json_out(doc, ok);
+	} else {
+		printf("breakglass: open until %s (%u s)\n", until, c->seconds);
+	}
 	if (!breakglass_used(c->cfg))
 		warn("note: no service has 'offline = breakglass' in the configuration: the window "
 		     "lets nobody in");
-	return EXIT_OK;
+	return c->json ? r : EXIT_OK;
 }
 
 static int run_close(struct cmd *c)
@@ -308,6 +318,12 @@ static int run_close(struct cmd *c)
 	       "breakglass close uid=%lu user=%s was_open=%s msgid=A0_BREAKGLASS_CLOSE",
 	       (unsigned long)by, *name_of(by, who, sizeof(who)) ? who : "-",
 	       was_open ? "yes" : "no");
+	if (c->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		return json_out(doc, doc && cJSON_AddBoolToObject(doc, "open", false) &&
+					     cJSON_AddBoolToObject(doc, "was_open", was_open));
+	}
 	printf("breakglass: closed%s\n", was_open ? "" : " (it was not open)");
 	return EXIT_OK;
 }
@@ -524,8 +540,8 @@ static int run_forget(struct cmd *c)
 	if (!(c->opts & OPT_ALL)) {
 		if ((r = forget_one(c, c->argv[0])) < 0)
 			return exit_of(r);
-		printf("offline: forgot the verifier of %s\n", c->argv[0]);
-		return EXIT_OK;
+		gone = 1;
+		goto done;
 	}
 	if ((r = list_all(c, &l, &skipped)) < 0) {
 		code = exit_of(r);
@@ -538,7 +554,17 @@ static int run_forget(struct cmd *c)
 		else if (r != A0_ERR_NOT_FOUND && code == EXIT_OK)
 			code = exit_of(r); /* the others are still forgotten */
 	}
-	printf("offline: forgot %u verifier%s\n", gone, gone == 1 ? "" : "s");
+done:
+	if (c->json) {
+		cJSON *doc = cJSON_CreateObject();
+		int j = json_out(doc, doc && cJSON_AddNumberToObject(doc, "forgotten", gone));
+
+		code = j != EXIT_OK ? j : code;
+	} else if (c->opts & OPT_ALL) {
+		printf("offline: forgot %u verifier%s\n", gone, gone == 1 ? "" : "s");
+	} else {
+		printf("offline: forgot the verifier of %s\n", c->argv[0]);
+	}
 out:
 	free(l.v);
 	return code;

@@ -127,8 +127,7 @@ static int edit_line(const char *line, size_t len, const char *src, bool enable,
 }
 
 /* The whole text edited into b; *ret_changed when anything changed. */
-static int edit_text(const char *text, size_t len, bool enable, struct a0_buf *b,
-		     bool *ret_changed)
+static int edit_text(const char *text, size_t len, bool enable, struct a0_buf *b, bool *ret_changed)
 {
 	bool seen[A0_ARRAY_SIZE(databases)] = { false };
 	const char *line = text, *end = text + len;
@@ -180,8 +179,8 @@ static bool diff(const char *a, size_t alen, const char *b, size_t blen, cJSON *
 			free(before);
 			free(after);
 		} else if (la != lb || memcmp(pa, pb, la) != 0) {
-			printf("@@ -%u +%u @@\n-%.*s\n+%.*s\n", lineno, lineno, (int)la, pa, (int)lb,
-			       pb);
+			printf("@@ -%u +%u @@\n-%.*s\n+%.*s\n", lineno, lineno, (int)la, pa,
+			       (int)lb, pb);
 		}
 		pa += la + (na ? 1 : 0);
 		pb += lb + (nb ? 1 : 0);
@@ -256,9 +255,10 @@ int a0_nsswitch_edit(const char *root, bool enable, bool dry_run, bool json)
 
 	if (a0_host_read(root, NSS_PATH, MAX_NSS_FILE, true, &text, &len) < 0) {
 		fprintf(stderr, "auth0-pam: %s: %s\n", NSS_PATH,
-			errno == ELOOP ? "a symbolic link: edit the file it names" : strerror(errno));
+			errno == ELOOP ? "a symbolic link: edit the file it names"
+				       : strerror(errno));
 		return errno == ENOENT || errno == ELOOP || errno == EFBIG ? A0_ERR_CONFIG
-									    : A0_ERR_SYSTEM;
+									   : A0_ERR_SYSTEM;
 	}
 	if ((r = edit_text(text, len, enable, &b, &changed)) < 0) {
 		fprintf(stderr, "auth0-pam: out of memory\n");
