@@ -196,8 +196,7 @@ static const cJSON *finding(const cJSON *doc, const char *id, const char *sev)
 {
 	const cJSON *f;
 
-	cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "findings"))
-	{
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "findings")) {
 		if (strcmp(cJSON_GetObjectItem(f, "id")->valuestring, id) == 0 &&
 		    (!sev || strcmp(cJSON_GetObjectItem(f, "severity")->valuestring, sev) == 0))
 			return f;
@@ -232,8 +231,7 @@ static void expect_clean(cJSON *doc)
 {
 	const cJSON *f;
 
-	cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "findings"))
-	{
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "findings")) {
 		const char *sev = cJSON_GetObjectItem(f, "severity")->valuestring;
 
 		if (strcmp(sev, "warning") == 0 || strcmp(sev, "failure") == 0)
@@ -304,8 +302,7 @@ static void test_kbdint_no_with_mfa(void **unused)
 	(void)unused;
 	/* in an Include'd drop-in, which comes first and so wins */
 	put("etc/ssh/sshd_config.d/50-cloud.conf", 0644, "KbdInteractiveAuthentication no\n");
-	expect_finding("sshd-kbdint", "failure", 2,
-		       "/etc/ssh/sshd_config.d/50-cloud.conf:1");
+	expect_finding("sshd-kbdint", "failure", 2, "/etc/ssh/sshd_config.d/50-cloud.conf:1");
 	/* without MFA settings: a fact */
 	put("etc/pam_auth0.conf", 0644,
 	    "domain = localhost:%d\nclient_id = pam-native\nca_file = /etc/ssl/fake-ca.pem\n"
@@ -565,8 +562,8 @@ static void test_login_auth0(void **unused)
 
 	(void)unused;
 	/* the default service is sshd: here the module against the fake tenant */
-	assert_int_equal(login(PASSWORD "\n", (const char *const[]){ "test-login", "a0alice",
-								     "--json", NULL }),
+	assert_int_equal(login(PASSWORD "\n",
+			       (const char *const[]){ "test-login", "a0alice", "--json", NULL }),
 			 0);
 	assert_null(strstr(out, PASSWORD));
 	assert_null(strstr(err, PASSWORD));
