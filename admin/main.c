@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * auth0-pam(8): the administrator's command (root). Verbs, one row each in the table `verbs`:
- * the breakglass window (lib/breakglass.c) and the offline verifiers (lib/offline.h). Exit
- * codes as auth0-pam(8) documents them.
+ * auth0-pam(8): the administrator's command. Verbs, one row each in the table `verbs`: the
+ * breakglass window (lib/breakglass.c) and the offline verifiers (lib/offline.h), root's; the
+ * diagnostics check, status and test-login (findings in admin/report.h, the local rules in
+ * admin/check.c and admin/host.c, the tenant and runtime state in admin/diag.h) and nsswitch
+ * enable|disable (admin/nsswitch.c). Exit codes as auth0-pam(8) documents them.
  */
 #include "config.h"
 
@@ -22,6 +24,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "admin/diag.h"
+#include "admin/host.h"
+#include "admin/report.h"
 #include "lib/conf.h"
 #include "lib/error.h"
 #include "lib/offline.h"
@@ -45,7 +50,25 @@ enum {
 #define AUDIT_UID_UNSET 4294967295UL
 
 /* The options a verb takes, besides --config. */
-enum { OPT_JSON = 1u << 0, OPT_REASON = 1u << 1, OPT_ALL = 1u << 2 };
+enum {
+	OPT_JSON = 1u << 0,
+	OPT_REASON = 1u << 1,
+	OPT_ALL = 1u << 2,
+	OPT_ROOT = 1u << 3,
+	OPT_SERVICE = 1u << 4,
+	OPT_SESSION = 1u << 5,
+	OPT_DRY_RUN = 1u << 6,
+	OPT_LAST = OPT_DRY_RUN,
+};
+
+/* What main does before a verb runs. */
+enum {
+	NEEDS_ROOT = 1u << 0,   /* refuse to run unless root */
+	NEEDS_CONFIG = 1u << 1, /* load the configuration (a failure is exit 3) */
+};
+
+#define DEFAULT_SERVICE "sshd" /* test-login: where users sign in with Auth0 */
+#define MAX_SERVICE 64         /* bytes of a PAM service name */
 
 struct cmd {
 	struct a0_config *cfg;
@@ -53,15 +76,19 @@ struct cmd {
 	unsigned opts; /* the options given */
 	bool json;
 	const char *reason_text;
+	const char *config; /* --config, or NULL: A0_DEFAULT_CONFIG */
+	const char *root;   /* --root DIR, or NULL */
+	const char *service;
 	int argc; /* the verb's operands */
 	char **argv;
 	unsigned seconds; /* breakglass open */
 };
 
+/* A verb of one word ("check") has the name "". */
 struct verb {
 	const char *group, *name, *synopsis, *summary;
 	int min_args, max_args;
-	unsigned opts;
+	unsigned opts, needs;
 	int (*check)(struct cmd *c); /* before root and configuration: EXIT_USAGE or EXIT_OK */
 	int (*run)(struct cmd *c);
 };
@@ -258,11 +285,21 @@ static int run_open(struct cmd *c)
 	       "reason=%s",
 	       (unsigned long)by, *name_of(by, who, sizeof(who)) ? who : "-", until, c->seconds,
 	       text);
-	printf("breakglass: open until %s (%u s)\n", until, c->seconds);
+	if (c->json) {
+		cJSON *doc = cJSON_CreateObject();
+		bool ok = doc && cJSON_AddBoolToObject(doc, "open", true) &&
+			  json_time(doc, "until", now + c->seconds) &&
+			  cJSON_AddNumberToObject(doc, "seconds", c->seconds) &&
+			  cJSON_AddBoolToObject(doc, "used", breakglass_used(c->cfg));
+
+		r = json_out(doc, ok);
+	} else {
+		printf("breakglass: open until %s (%u s)\n", until, c->seconds);
+	}
 	if (!breakglass_used(c->cfg))
 		warn("note: no service has 'offline = breakglass' in the configuration: the window "
 		     "lets nobody in");
-	return EXIT_OK;
+	return c->json ? r : EXIT_OK;
 }
 
 static int run_close(struct cmd *c)
@@ -281,6 +318,12 @@ static int run_close(struct cmd *c)
 	       "breakglass close uid=%lu user=%s was_open=%s msgid=A0_BREAKGLASS_CLOSE",
 	       (unsigned long)by, *name_of(by, who, sizeof(who)) ? who : "-",
 	       was_open ? "yes" : "no");
+	if (c->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		return json_out(doc, doc && cJSON_AddBoolToObject(doc, "open", false) &&
+					     cJSON_AddBoolToObject(doc, "was_open", was_open));
+	}
 	printf("breakglass: closed%s\n", was_open ? "" : " (it was not open)");
 	return EXIT_OK;
 }
@@ -497,8 +540,8 @@ static int run_forget(struct cmd *c)
 	if (!(c->opts & OPT_ALL)) {
 		if ((r = forget_one(c, c->argv[0])) < 0)
 			return exit_of(r);
-		printf("offline: forgot the verifier of %s\n", c->argv[0]);
-		return EXIT_OK;
+		gone = 1;
+		goto done;
 	}
 	if ((r = list_all(c, &l, &skipped)) < 0) {
 		code = exit_of(r);
@@ -511,58 +554,229 @@ static int run_forget(struct cmd *c)
 		else if (r != A0_ERR_NOT_FOUND && code == EXIT_OK)
 			code = exit_of(r); /* the others are still forgotten */
 	}
-	printf("offline: forgot %u verifier%s\n", gone, gone == 1 ? "" : "s");
+done:
+	if (c->json) {
+		cJSON *doc = cJSON_CreateObject();
+		int j = json_out(doc, doc && cJSON_AddNumberToObject(doc, "forgotten", gone));
+
+		code = j != EXIT_OK ? j : code;
+	} else if (c->opts & OPT_ALL) {
+		printf("offline: forgot %u verifier%s\n", gone, gone == 1 ? "" : "s");
+	} else {
+		printf("offline: forgot the verifier of %s\n", c->argv[0]);
+	}
 out:
 	free(l.v);
 	return code;
 }
 
+/* ------------------------------------------------------------------ diagnostics */
+
+/* Print the report: its exit code (0, 1, 2), or EXIT_SYSTEM when it could not be printed. */
+static int finish(struct a0_report *r, bool json)
+{
+	int code = a0_report_exit(r);
+
+	if (a0_report_print(r, stdout, json) < 0) {
+		warn("cannot print the report");
+		code = EXIT_SYSTEM;
+	}
+	a0_report_free(r);
+	return code;
+}
+
+static int run_check(struct cmd *c)
+{
+	struct a0_config *cfg = NULL;
+	struct a0_report *r;
+	int rc;
+
+	if (a0_report_new("check", &r) < 0) {
+		warn("out of memory");
+		return EXIT_SYSTEM;
+	}
+	if (c->root)
+		a0_report_set(r, "root", "%s", c->root);
+	rc = a0_check_load(c->root, c->config, true, r, &cfg);
+	if (rc == A0_ERR_NOMEM)
+		a0_report_add(r, A0_SEV_FAILURE, "nomem", NULL, "out of memory");
+	a0_check_files(c->root, cfg, r);
+	a0_check_pam(c->root, cfg, r);
+	a0_check_nsswitch(c->root, cfg, r);
+	a0_check_sshd(c->root, cfg, r);
+	if (cfg) {
+		if ((rc = a0_check_reroot(cfg, c->root)) == 0)
+			rc = a0_diag_tenant(cfg, r);
+		if (rc < 0)
+			a0_report_add(r, A0_SEV_FAILURE, "tenant", NULL, "could not check: %s",
+				      a0_strerror(rc));
+	}
+	a0_config_free(cfg);
+	return finish(r, c->json);
+}
+
+static int run_diag_status(struct cmd *c)
+{
+	struct a0_config *cfg = NULL;
+	struct a0_report *r;
+	int rc;
+
+	if (a0_report_new("status", &r) < 0) {
+		warn("out of memory");
+		return EXIT_SYSTEM;
+	}
+	if (c->root)
+		a0_report_set(r, "root", "%s", c->root);
+	rc = a0_check_load(c->root, c->config, false, r, &cfg);
+	if (cfg && (rc = a0_check_reroot(cfg, c->root)) == 0)
+		rc = a0_diag_status(cfg, r);
+	if (rc < 0 && rc != A0_ERR_CONFIG)
+		a0_report_add(r, A0_SEV_FAILURE, "status", NULL, "could not run: %s",
+			      a0_strerror(rc));
+	a0_config_free(cfg);
+	return finish(r, c->json);
+}
+
+static int check_test_login(struct cmd *c)
+{
+	const char *user = c->argv[0];
+
+	if (!c->service)
+		c->service = DEFAULT_SERVICE;
+	if (!*user || strlen(user) > MAX_USER || !a0_text_ok(user, strlen(user), A0_TEXT_NAME)) {
+		warn("test-login: not a user name");
+		return EXIT_USAGE;
+	}
+	if (!*c->service || strlen(c->service) > MAX_SERVICE || strchr(c->service, '/') ||
+	    !a0_text_ok(c->service, strlen(c->service), A0_TEXT_NAME)) {
+		warn("test-login: --service: not a PAM service name");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int run_test_login(struct cmd *c)
+{
+	struct a0_report *r;
+
+	if (a0_report_new("test-login", &r) < 0) {
+		warn("out of memory");
+		return EXIT_SYSTEM;
+	}
+	(void)a0_test_login(c->service, c->argv[0], c->opts & OPT_SESSION, c->json, r);
+	return finish(r, c->json);
+}
+
+static int run_nsswitch(struct cmd *c, bool enable)
+{
+	return exit_of(a0_nsswitch_edit(c->root, enable, c->opts & OPT_DRY_RUN, c->json));
+}
+
+static int run_ns_enable(struct cmd *c)
+{
+	return run_nsswitch(c, true);
+}
+
+static int run_ns_disable(struct cmd *c)
+{
+	return run_nsswitch(c, false);
+}
+
 /* ------------------------------------------------------------------ the verbs */
 
 static const struct verb verbs[] = {
-	{ "breakglass", "open", "DURATION [--reason TEXT]",
+	{ "check", "", "[--root DIR] [--json]",
+	  "lint the configuration, its files, the PAM services, nsswitch.conf and sshd, then reach "
+	  "the tenant (exit 0 ok, 1 warnings, 2 failures)",
+	  0, 0, OPT_JSON | OPT_ROOT, 0, NULL, run_check },
+	{ "status", "", "[--root DIR] [--json]",
+	  "online or known offline, the identity cache's age, offline deadlines, the broker", 0, 0,
+	  OPT_JSON | OPT_ROOT, 0, NULL, run_diag_status },
+	{ "test-login", "", "USER [--service S] [--session] [--json]",
+	  "sign USER in through service S's PAM stack (default " DEFAULT_SERVICE
+	  "), with a transcript (exit 0 signed in, 2 refused)",
+	  1, 1, OPT_JSON | OPT_SERVICE | OPT_SESSION, NEEDS_ROOT, check_test_login,
+	  run_test_login },
+	{ "nsswitch", "enable", "[--dry-run] [--root DIR] [--json]",
+	  "add auth0 to the passwd and group lines of /etc/nsswitch.conf", 0, 0,
+	  OPT_JSON | OPT_ROOT | OPT_DRY_RUN, 0, NULL, run_ns_enable },
+	{ "nsswitch", "disable", "[--dry-run] [--root DIR] [--json]",
+	  "remove auth0 from /etc/nsswitch.conf", 0, 0, OPT_JSON | OPT_ROOT | OPT_DRY_RUN, 0, NULL,
+	  run_ns_disable },
+	{ "breakglass", "open", "DURATION [--reason TEXT] [--json]",
 	  "open the breakglass window for DURATION (30m, 2h, 1d or seconds; at most 3d)", 1, 1,
-	  OPT_REASON, check_open, run_open },
-	{ "breakglass", "close", "", "close the breakglass window", 0, 0, 0, NULL, run_close },
+	  OPT_REASON | OPT_JSON, NEEDS_ROOT | NEEDS_CONFIG, check_open, run_open },
+	{ "breakglass", "close", "[--json]", "close the breakglass window", 0, 0, OPT_JSON,
+	  NEEDS_ROOT | NEEDS_CONFIG, NULL, run_close },
 	{ "breakglass", "status", "[--json]",
-	  "is the window open, until when, by whom, why (exit 1 when closed)", 0, 0, OPT_JSON, NULL,
-	  run_status },
+	  "is the window open, until when, by whom, why (exit 1 when closed)", 0, 0, OPT_JSON,
+	  NEEDS_ROOT | NEEDS_CONFIG, NULL, run_status },
 	{ "offline", "list", "[--json]",
 	  "the offline verifiers: user, last online login, hash written, failures, Argon2id", 0, 0,
-	  OPT_JSON, NULL, run_list },
-	{ "offline", "forget", "USER | --all",
+	  OPT_JSON, NEEDS_ROOT | NEEDS_CONFIG, NULL, run_list },
+	{ "offline", "forget", "USER | --all [--json]",
 	  "forget a user's offline verifier (exit 1 when there is none), or all of them", 0, 1,
-	  OPT_ALL, check_forget, run_forget },
+	  OPT_ALL | OPT_JSON, NEEDS_ROOT | NEEDS_CONFIG, check_forget, run_forget },
 };
 
 static void usage(FILE *f)
 {
 	fputs("Usage: " PROGRAM " [--config FILE] COMMAND [ARGS]\n"
-	      "The administrator's command for pam_auth0 (root). Commands:\n",
+	      "The administrator's command for pam_auth0. Commands:\n",
 	      f);
 	for (size_t i = 0; i < A0_ARRAY_SIZE(verbs); i++) {
 		const struct verb *v = &verbs[i];
 
-		fprintf(f, "  %s %s%s%s\n      %s\n", v->group, v->name, *v->synopsis ? " " : "",
-			v->synopsis, v->summary);
+		fprintf(f, "  %s%s%s%s%s\n      %s\n", v->group, *v->name ? " " : "", v->name,
+			*v->synopsis ? " " : "", v->synopsis, v->summary);
 	}
-	fputs("Options: --config FILE (default " A0_DEFAULT_CONFIG "), --json, --help, --version\n"
-	      "Exit status: 0 ok, 1 closed or not found, 2 usage, 3 configuration or permission,\n"
-	      "4 system error. See auth0-pam(8).\n",
+	fputs("Options: --config FILE (default " A0_DEFAULT_CONFIG "), --json (every command),\n"
+	      "  --root DIR (check, status, nsswitch: read the host's files under DIR), --help,\n"
+	      "  --version\n"
+	      "Exit status of check, status and test-login: 0 ok, 1 warnings, 2 failures;\n"
+	      "of the others: 0 ok, 1 closed or not found, 3 configuration or permission.\n"
+	      "Every command: 2 usage, 4 system error. See auth0-pam(8).\n",
 	      f);
 }
 
-static const struct verb *find_verb(const char *group, const char *name)
+/* The verb of the words (a group, then its name unless the verb has one word): *ret_words. */
+static const struct verb *find_verb(int argc, char **argv, int *ret_words)
 {
-	for (size_t i = 0; i < A0_ARRAY_SIZE(verbs); i++)
-		if (strcmp(verbs[i].group, group) == 0 && strcmp(verbs[i].name, name) == 0)
-			return &verbs[i];
+	for (size_t i = 0; argc > 0 && i < A0_ARRAY_SIZE(verbs); i++) {
+		const struct verb *v = &verbs[i];
+
+		if (strcmp(v->group, argv[0]) != 0)
+			continue;
+		if (!*v->name) {
+			*ret_words = 1;
+			return v;
+		}
+		if (argc > 1 && strcmp(v->name, argv[1]) == 0) {
+			*ret_words = 2;
+			return v;
+		}
+	}
 	return NULL;
 }
 
 static const char *option_name(unsigned opt)
 {
-	return opt == OPT_JSON ? "--json" : opt == OPT_REASON ? "--reason" : "--all";
+	switch (opt) {
+	case OPT_JSON:
+		return "--json";
+	case OPT_REASON:
+		return "--reason";
+	case OPT_ALL:
+		return "--all";
+	case OPT_ROOT:
+		return "--root";
+	case OPT_SERVICE:
+		return "--service";
+	case OPT_SESSION:
+		return "--session";
+	default:
+		return "--dry-run";
+	}
 }
 
 int main(int argc, char **argv)
@@ -572,6 +786,10 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "root", required_argument, NULL, 'R' },
+		{ "service", required_argument, NULL, 's' },
+		{ "session", no_argument, NULL, 'S' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -580,12 +798,26 @@ int main(int argc, char **argv)
 	const struct verb *v;
 	const char *config = A0_DEFAULT_CONFIG, *cargv[1];
 	char err[MAX_MESSAGE] = "", config_arg[4200];
-	int opt, code, r;
+	int opt, code, r, words = 0;
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			config = optarg;
+			config = c.config = optarg;
+			break;
+		case 'R':
+			c.opts |= OPT_ROOT;
+			c.root = optarg;
+			break;
+		case 's':
+			c.opts |= OPT_SERVICE;
+			c.service = optarg;
+			break;
+		case 'S':
+			c.opts |= OPT_SESSION;
+			break;
+		case 'n':
+			c.opts |= OPT_DRY_RUN;
 			break;
 		case 'j':
 			c.opts |= OPT_JSON;
@@ -609,34 +841,48 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind < 2) {
+	if (argc - optind < 1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!(v = find_verb(argv[optind], argv[optind + 1]))) {
-		warn("unknown command '%s %s'", argv[optind], argv[optind + 1]);
+	if (!(v = find_verb(argc - optind, argv + optind, &words))) {
+		warn("unknown command '%s%s%s'", argv[optind], argc - optind > 1 ? " " : "",
+		     argc - optind > 1 ? argv[optind + 1] : "");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	c.argc = argc - optind - 2;
-	c.argv = argv + optind + 2;
+	c.argc = argc - optind - words;
+	c.argv = argv + optind + words;
 	if (c.argc < v->min_args || c.argc > v->max_args) {
-		warn("%s %s: usage: %s %s %s", v->group, v->name, v->group, v->name, v->synopsis);
+		warn("%s%s%s: usage: %s%s%s %s", v->group, *v->name ? " " : "", v->name, v->group,
+		     *v->name ? " " : "", v->name, v->synopsis);
 		return EXIT_USAGE;
 	}
-	for (unsigned o = OPT_JSON; o <= OPT_ALL; o <<= 1)
+	for (unsigned o = OPT_JSON; o <= OPT_LAST; o <<= 1)
 		if ((c.opts & o) && !(v->opts & o)) {
-			warn("%s %s does not take %s", v->group, v->name, option_name(o));
+			warn("%s%s%s does not take %s", v->group, *v->name ? " " : "", v->name,
+			     option_name(o));
 			return EXIT_USAGE;
 		}
+	if (c.root && *c.root != '/') {
+		warn("--root: give an absolute directory");
+		return EXIT_USAGE;
+	}
 	if (v->check && (code = v->check(&c)) != EXIT_OK)
 		return code;
+	if (!(v->needs & NEEDS_ROOT) && !(v->needs & NEEDS_CONFIG)) {
+		umask(022); /* nsswitch.conf keeps its own mode */
+		return v->run(&c);
+	}
 
 	if (geteuid() != 0) {
-		warn("must run as root (the offline verifiers and the breakglass window are root's)");
+		warn("must run as root (the offline verifiers and the breakglass window are root's; "
+		     "test-login signs in as root's PAM would)");
 		return EXIT_CONFIG;
 	}
 	umask(077);
+	if (!(v->needs & NEEDS_CONFIG))
+		return v->run(&c);
 	openlog(PROGRAM, LOG_PID, LOG_AUTHPRIV);
 	if (snprintf(config_arg, sizeof(config_arg), "config=%s", config) >=
 	    (int)sizeof(config_arg)) {

@@ -12,5 +12,16 @@ tests_admin_test_offline_cmd_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_admin_test_offline_cmd_CFLAGS = $(TEST_CFLAGS)
 tests_admin_test_offline_cmd_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS)
 EXTRA_tests_admin_test_offline_cmd_DEPENDENCIES = admin/auth0-pam
+# test_check: check on a host built under --root (a healthy one, then one broken set-up per
+# rule: id in text and JSON, exit code), nsswitch enable/disable/--dry-run (byte for byte,
+# idempotent, owner and mode kept), test-login under pam_wrapper (pam_permit, pam_deny, and
+# pam_auth0 against the fake tenant).
+check_PROGRAMS += tests/admin/test_check
+tests_admin_test_check_SOURCES = tests/admin/test_check.c
+tests_admin_test_check_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DA0_ADMIN_BIN='"$(abs_builddir)/admin/auth0-pam"'
+tests_admin_test_check_CFLAGS = $(TEST_CFLAGS)
+tests_admin_test_check_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS)
+EXTRA_tests_admin_test_check_DEPENDENCIES = admin/auth0-pam pam/pam_auth0.la
 endif
 EXTRA_DIST += tests/admin/test_breakglass_cmd
