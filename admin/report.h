@@ -17,10 +17,10 @@
 #include <stdio.h>
 
 enum a0_severity {
-	A0_SEV_OK = 0,   /* a check that passed (shown, so the report says what was checked) */
-	A0_SEV_INFO,     /* a fact (the tenant's clock skew, a grant the application allows) */
-	A0_SEV_WARNING,  /* works, but not as recommended: exit 1 */
-	A0_SEV_FAILURE,  /* does not work, or is unsafe: exit 2 */
+	A0_SEV_OK = 0,  /* a check that passed (shown, so the report says what was checked) */
+	A0_SEV_INFO,    /* a fact (the tenant's clock skew, a grant the application allows) */
+	A0_SEV_WARNING, /* works, but not as recommended: exit 1 */
+	A0_SEV_FAILURE, /* does not work, or is unsafe: exit 2 */
 };
 
 enum { A0_REPORT_OK = 0, A0_REPORT_WARNINGS = 1, A0_REPORT_FAILURES = 2 };
