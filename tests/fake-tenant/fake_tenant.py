@@ -38,6 +38,7 @@ Uses only the standard library and python3-cryptography (Debian 12).
 import argparse
 import base64
 import datetime
+import email.utils
 import functools
 import gzip
 import hashlib
@@ -727,6 +728,7 @@ class Tenant:
             self.oob = {}
             self.outbox = []              # mails and texts the tenant sent (GET /__control/outbox)
             self.associate_override = {}  # POST /__control/associate: hostile enrolment answers
+            self.clock_skew = 0           # POST /__control/clock: seconds the Date header is off
             passwordless_reset(self, data)
             self.refresh = RefreshStore()
             self.faults = []
@@ -4710,6 +4712,33 @@ def run_app(tenant: Tenant, req: AppRequest, record: dict) -> Response:
     response.headers = headers + response.headers
     return response
 
+# ------------------------------------------------------------------ the tenant's clock
+#
+# Every answer carries a Date header (RFC 7231 7.1.1.2, "An origin server MUST send a Date
+# header field if [it] has a clock"), in IMF-fixdate, as Auth0's do; http.server sends it from
+# date_time_string.  POST /__control/clock {"skew": seconds} moves the time that header says by
+# skew seconds (negative: behind) on every listener, so that a client can measure the host's
+# clock against the tenant's (auth0-pam check's clock-skew finding).  Only the Date header:
+# tokens' iat and exp, and every check of the tenant, keep the real time.  A reset puts it back
+# to 0.
+
+CLOCK_MAX_SKEW = 10 * 365 * 86400
+
+
+def clock_date_header(tenant: "Tenant", timestamp=None) -> str:
+    """The Date header's value: IMF-fixdate (email.utils.formatdate with usegmt, as
+    http.server's own date_time_string) of now plus the tenant's skew."""
+    now = time.time() if timestamp is None else timestamp
+    return email.utils.formatdate(now + tenant.clock_skew, usegmt=True)
+
+
+def control_clock(tenant: "Tenant", payload: dict):
+    skew = payload.get("skew", 0)
+    if isinstance(skew, bool) or not isinstance(skew, int) or abs(skew) > CLOCK_MAX_SKEW:
+        raise ControlError(f"skew must be an integer number of seconds, at most {CLOCK_MAX_SKEW} either way")
+    tenant.clock_skew = skew
+    return {"ok": True, "skew": skew}
+
 # ---------------------------------------------------------------------- control API
 
 
@@ -5302,6 +5331,7 @@ CONTROL_ROUTES = {
     ("POST", "device-approve"): control_device_approve,
     ("POST", "device-deny"): control_device_deny,
     ("POST", "device-expire"): control_device_expire,
+    ("POST", "clock"): control_clock,
 }
 
 
@@ -5330,6 +5360,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def version_string(self):
         return "fake-auth0"
+
+    def date_time_string(self, timestamp=None):
+        return clock_date_header(self.server.tenant, timestamp)  # the tenant's clock section
 
     def handle(self):
         # The handshake runs here, in the connection's own thread (see Listener.get_request).

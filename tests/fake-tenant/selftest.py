@@ -9,6 +9,7 @@ its last line.  Exits non-zero on any failure.  Usage: selftest.py [-v]
 """
 
 import base64
+import email.utils
 import gzip
 import hashlib
 import hmac
@@ -3119,6 +3120,36 @@ def test_device_flow(t):
     t.reset()
 
 
+def test_clock(t):
+    """The Date header: IMF-fixdate on every answer, moved by /__control/clock, back at reset."""
+    fixdate = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                         r"\d{4} \d\d:\d\d:\d\d GMT$")
+
+    def offset(reply):
+        date = reply.headers.get("date", "")
+        return fixdate.match(date) is not None, email.utils.parsedate_to_datetime(date).timestamp() - time.time()
+
+    ok, off = offset(t.request("GET", "/.well-known/openid-configuration"))
+    check("clock: Date is IMF-fixdate", ok)
+    check("clock: Date is the real time", abs(off) < 3, f"off by {off}")
+    t.control("POST", "clock", {"skew": 120})
+    ok, off = offset(t.request("GET", "/.well-known/jwks.json"))
+    check("clock: skewed Date is IMF-fixdate", ok)
+    check("clock: Date 120 s ahead", abs(off - 120) < 3, f"off by {off}")
+    ok, off = offset(t.request("POST", "/oauth/token", form={"grant_type": "refresh_token", "client_id": "pam-native",
+                                                              "refresh_token": "not-a-token"}))
+    check("clock: error answers skewed too", ok and abs(off - 120) < 3, f"off by {off}")
+    t.control("POST", "clock", {"skew": -90})
+    ok, off = offset(t.request("GET", "/.well-known/jwks.json"))
+    check("clock: Date 90 s behind", ok and abs(off + 90) < 3, f"off by {off}")
+    for bad in ("10", 1.5, True, 10 ** 10):
+        reply = t.request("POST", "/__control/clock", json_body={"skew": bad})
+        check(f"clock: skew {bad!r} refused", reply.status == 400)
+    t.control("POST", "reset")
+    ok, off = offset(t.request("GET", "/.well-known/jwks.json"))
+    check("clock: reset puts it back", ok and abs(off) < 3, f"off by {off}")
+
+
 TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discovery, test_password_realm,
          test_mfa_otp, test_mfa_push, test_mfa_sms_and_multi, test_mfa_recovery, test_mfa_associate,
          test_change_password, test_refresh,
@@ -3130,7 +3161,7 @@ TESTS = [test_certs_and_listeners, test_keepalive_and_connections, test_discover
          test_management_rate_limit, test_management_faults, test_control_users, test_dpop_token_endpoint,
          test_dpop_nonce, test_dpop_refresh, test_dpop_mfa, test_dpop_policies, test_dpop_token_vault,
          test_dpop_resource, test_dpop_userinfo_and_revoke, test_passwordless_start,
-         test_passwordless_grant, test_custom_token_exchange, test_device_flow, test_reset]
+         test_passwordless_grant, test_custom_token_exchange, test_device_flow, test_clock, test_reset]
 
 
 def run_all(t):
