@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -36,6 +37,7 @@ struct transfer {
 	struct a0_buf body;
 	long retry_after;
 	long long ratelimit_reset;
+	long long date;
 	char dpop_nonce[A0_DPOP_MAX_NONCE + 1];
 	/* a0_http_download: the body goes to sink instead of body */
 	CURL *curl;
@@ -118,6 +120,29 @@ static void header_nonce(const char *data, size_t len, char *out, size_t outlen)
 		memcpy(out, value, end - start + 1);
 }
 
+/* A "Date: <HTTP date>" line's time into *ret (RFC 9110 5.6.7; libcurl's parser). */
+static void header_date(const char *data, size_t len, long long *ret)
+{
+	static const char name[] = "date:";
+	char value[64];
+	size_t start = sizeof(name) - 1, end = len;
+	time_t t;
+
+	if (len <= start || strncasecmp(data, name, start) != 0)
+		return;
+	while (start < end && (data[start] == ' ' || data[start] == '\t'))
+		start++;
+	while (end > start && strchr(" \t\r\n", data[end - 1]))
+		end--;
+	if (end - start >= sizeof(value))
+		return;
+	memcpy(value, data + start, end - start);
+	value[end - start] = '\0';
+	t = curl_getdate(value, NULL);
+	if (t > 0)
+		*ret = (long long)t;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
 	struct transfer *t = userdata;
@@ -129,6 +154,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 		t->retry_after = (long)v;
 	else if (header_number(data, len, "x-ratelimit-reset", &v))
 		t->ratelimit_reset = v;
+	else if (strncasecmp(data, "date:", 5) == 0)
+		header_date(data, len, &t->date);
 	else
 		header_nonce(data, len, t->dpop_nonce, sizeof(t->dpop_nonce));
 	return len;
@@ -327,9 +354,9 @@ int a0_http_request_dpop(struct a0_http *h, const char *path, const char *bearer
 			 const char *json_body, const char *dpop, struct a0_http_response *resp,
 			 char *err, size_t errlen)
 {
-	struct transfer t = { .body = { .max = h->max_body },
-			      .retry_after = -1,
-			      .ratelimit_reset = -1 };
+	struct transfer t = {
+		.body = { .max = h->max_body }, .retry_after = -1, .ratelimit_reset = -1, .date = -1
+	};
 	struct curl_slist *headers = NULL;
 	char *url = NULL, *auth = NULL, *proof = NULL;
 	const char *ctype = NULL;
@@ -339,6 +366,7 @@ int a0_http_request_dpop(struct a0_http *h, const char *path, const char *bearer
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 	resp->ratelimit_reset = -1;
+	resp->date = -1;
 	if (asprintf(&url, "%s%s", h->base, path) < 0) {
 		url = NULL;
 		return A0_ERR_NOMEM;
@@ -386,6 +414,7 @@ int a0_http_request_dpop(struct a0_http *h, const char *path, const char *bearer
 		a0_format(resp->content_type, sizeof(resp->content_type), "%s", ctype);
 	resp->retry_after = t.retry_after;
 	resp->ratelimit_reset = t.ratelimit_reset;
+	resp->date = t.date;
 	memcpy(resp->dpop_nonce, t.dpop_nonce, sizeof(resp->dpop_nonce));
 	r = t.body.data ? 0 : a0_buf_append(&t.body, "", 0);
 	if (r < 0)
@@ -451,6 +480,7 @@ void a0_http_response_clear(struct a0_http_response *resp)
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 	resp->ratelimit_reset = -1;
+	resp->date = -1;
 }
 
 int a0_http_set_limits(struct a0_http *h, unsigned long timeout_ms, size_t max_body)
@@ -480,6 +510,83 @@ int a0_http_add_header(struct a0_http *h, const char *line)
 	if (!line || !strchr(line, ':') || !a0_text_ok(line, strlen(line), A0_TEXT_ASCII))
 		return A0_ERR_INVALID;
 	return add_header(&h->extra, line);
+}
+
+/* The step a failed connection stopped at, from libcurl's code and how far it got. */
+static enum a0_http_step step_of(CURL *c, CURLcode e)
+{
+	curl_off_t lookup = 0, connect = 0;
+
+	switch (e) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return A0_HTTP_STEP_DNS;
+	case CURLE_COULDNT_CONNECT:
+		return A0_HTTP_STEP_TCP;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return A0_HTTP_STEP_TLS_CERT;
+	default:
+		break;
+	}
+	/* A timeout or a reset: as far as the timers say it got. */
+	(void)curl_easy_getinfo(c, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+	(void)curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect);
+	if (connect > 0)
+		return A0_HTTP_STEP_TLS;
+	return lookup > 0 ? A0_HTTP_STEP_TCP : A0_HTTP_STEP_DNS;
+}
+
+int a0_http_connect(struct a0_http *h, enum a0_http_step *ret_step, char *ip, size_t iplen,
+		    char *err, size_t errlen)
+{
+	/* No request is sent, so nothing should reach the callbacks: if anything does, it lands
+	 * here (bounded) rather than in a finished request's transfer. */
+	struct transfer t = { .body = { .max = 1 }, .retry_after = -1, .ratelimit_reset = -1 };
+	char errbuf[CURL_ERROR_SIZE] = "";
+	const char *primary = NULL;
+	CURL *c;
+	CURLcode e;
+	int r = 0;
+
+	if (ip && iplen)
+		ip[0] = '\0';
+	/* A handle of its own: the same settings, and its connection closed with it. */
+	c = curl_easy_duphandle(h->curl);
+	if (!c)
+		return A0_ERR_NOMEM;
+	e = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	if (e == CURLE_OK)
+		e = curl_easy_setopt(c, CURLOPT_URL, h->base);
+	if (e == CURLE_OK)
+		e = curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	if (e == CURLE_OK)
+		e = curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	if (e == CURLE_OK)
+		e = curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	if (e == CURLE_OK)
+		e = curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+	if (e != CURLE_OK) {
+		curl_easy_cleanup(c);
+		return A0_ERR_NOMEM;
+	}
+	e = curl_easy_perform(c);
+	if (ip && curl_easy_getinfo(c, CURLINFO_PRIMARY_IP, &primary) == CURLE_OK && primary)
+		a0_format(ip, iplen, "%s", primary);
+	*ret_step = A0_HTTP_STEP_DONE;
+	if (e != CURLE_OK) {
+		*ret_step = step_of(c, e);
+		r = map_curl_error(e);
+		if (r != A0_ERR_TIMEOUT)
+			r = *ret_step >= A0_HTTP_STEP_TLS ? A0_ERR_TLS : A0_ERR_NETWORK;
+		a0_format(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(e));
+	}
+	curl_easy_cleanup(c);
+	a0_buf_free(&t.body);
+	return r;
 }
 
 void a0_http_stats(const struct a0_http *h, unsigned *ret_connections, unsigned *ret_requests)

@@ -29,6 +29,7 @@ struct a0_http_response {
 	char content_type[64];
 	long retry_after;          /* seconds from Retry-After, -1 when absent */
 	long long ratelimit_reset; /* X-RateLimit-Reset: epoch seconds, -1 when absent */
+	long long date;            /* Date (an HTTP date): epoch seconds, -1 when absent */
 	/* DPoP-Nonce (RFC 9449 §8): "" when absent or not a nonce a0_dpop_proof takes */
 	char dpop_nonce[A0_DPOP_MAX_NONCE + 1];
 };
@@ -85,6 +86,25 @@ typedef int (*a0_http_sink_fn)(void *ctx, const char *data, size_t len);
  */
 int a0_http_download(struct a0_http *h, const char *url, size_t max, a0_http_sink_fn sink,
 		     void *ctx, char *err, size_t errlen);
+
+/* Where a0_http_connect stopped. */
+enum a0_http_step {
+	A0_HTTP_STEP_DONE,     /* connected: the name resolved, TCP connected, TLS verified */
+	A0_HTTP_STEP_DNS,      /* the tenant's name (or the proxy's) did not resolve */
+	A0_HTTP_STEP_TCP,      /* no TCP connection: refused, unreachable, timed out */
+	A0_HTTP_STEP_TLS,      /* the TLS handshake failed, not on the certificate */
+	A0_HTTP_STEP_TLS_CERT, /* the tenant's certificate was refused (not from the CA in use,
+				* another name, expired) or the CA file is unusable */
+};
+
+/*
+ * Open a connection to the tenant without sending a request (auth0-pam(8) check), with this
+ * client's CA, proxy and timeout: name lookup, TCP connect, TLS handshake, then close it. 0 and
+ * A0_HTTP_STEP_DONE, or A0_ERR_NETWORK, A0_ERR_TLS or A0_ERR_TIMEOUT with the step that failed
+ * in *ret_step and the reason in err. ip (may be NULL): the address connected to, or "".
+ */
+int a0_http_connect(struct a0_http *h, enum a0_http_step *ret_step, char *ip, size_t iplen,
+		    char *err, size_t errlen);
 
 /* Numbers of TLS connections opened and requests sent by this client (for tests, bench). */
 void a0_http_stats(const struct a0_http *h, unsigned *ret_connections, unsigned *ret_requests);

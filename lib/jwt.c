@@ -285,6 +285,18 @@ out:
 	return 0;
 }
 
+size_t a0_jwks_count(const struct a0_jwks *keys, size_t *ret_usable)
+{
+	size_t usable = 0;
+
+	for (size_t i = 0; i < keys->n; i++)
+		if (keys->keys[i].pkey)
+			usable++;
+	if (ret_usable)
+		*ret_usable = usable;
+	return keys->n;
+}
+
 /* ---- the token ---- */
 
 struct parts {

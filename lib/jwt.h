@@ -39,6 +39,9 @@ struct a0_jwks;
  */
 int a0_jwks_parse(const char *text, size_t len, struct a0_jwks **ret);
 void a0_jwks_free(struct a0_jwks *keys);
+/* How many keys the set holds (with a kid), and how many of them a token could be verified
+ * with (ret_usable may be NULL). */
+size_t a0_jwks_count(const struct a0_jwks *keys, size_t *ret_usable);
 
 /* What a token must say to be accepted. */
 struct a0_jwt_expect {

@@ -2,6 +2,7 @@
 /* When Auth0 cannot be reached: the classification and the known-offline state (outage.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -216,4 +217,35 @@ void a0_outage_record(const struct a0_outage *o, enum a0_outage_kind kind, bool 
 	}
 out:
 	close_locked(dir, lock);
+}
+
+int a0_outage_peek(const char *dir, long long *ret_next, unsigned *ret_backoff, char *reason,
+		   size_t reasonlen)
+{
+	struct state s;
+	struct stat st;
+	int fd, r;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return A0_ERR_NOT_FOUND;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
+		a0_format(reason, reasonlen, "%s: %s", dir,
+			  fd < 0 ? strerror(errno) : "not root's, or writable by others");
+		if (fd >= 0)
+			(void)close(fd);
+		return A0_ERR_CONFIG;
+	}
+	r = A0_ERR_NOT_FOUND;
+	if (read_state(fd, &s)) {
+		*ret_next = s.next;
+		*ret_backoff = s.backoff;
+		r = 0;
+	} else if (fstatat(fd, A0_OUTAGE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		a0_format(reason, reasonlen, "%s/%s: not root's, writable by others or malformed",
+			  dir, A0_OUTAGE_FILE);
+		r = A0_ERR_CONFIG;
+	}
+	(void)close(fd);
+	return r;
 }

@@ -69,4 +69,14 @@ int a0_outage_check(const struct a0_outage *o, time_t now, bool *ret_probe, unsi
 void a0_outage_record(const struct a0_outage *o, enum a0_outage_kind kind, bool probe, time_t now,
 		      bool *ret_was_offline);
 
+/*
+ * The known-offline state as it is, for auth0-pam(8) status: read only, never claims the probe
+ * nor creates anything. 0 and the next check (seconds since the epoch: may be past, then the
+ * next login asks) and the backoff when an outage is known; A0_ERR_NOT_FOUND when none is;
+ * A0_ERR_CONFIG (reason) when the directory or the file is one a0_outage_check would not
+ * trust (not root's, writable by others), so that no state is kept.
+ */
+int a0_outage_peek(const char *dir, long long *ret_next, unsigned *ret_backoff, char *reason,
+		   size_t reasonlen);
+
 #endif
