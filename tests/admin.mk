@@ -23,5 +23,12 @@ tests_admin_test_check_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_admin_test_check_CFLAGS = $(TEST_CFLAGS)
 tests_admin_test_check_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS)
 EXTRA_tests_admin_test_check_DEPENDENCIES = admin/auth0-pam pam/pam_auth0.la
+# test_tenant: admin/tenant.c against the fake: check's tenant steps (healthy, a closed port,
+# another CA, a skewed Date header, refused grants, a refused client secret) and status (empty,
+# known offline, a verifier, a broker socket), by the findings of the report's JSON.
+check_PROGRAMS += tests/admin/test_tenant
+tests_admin_test_tenant_SOURCES = tests/admin/test_tenant.c admin/tenant.c admin/report.c
+tests_admin_test_tenant_CFLAGS = $(TEST_CFLAGS)
+tests_admin_test_tenant_LDADD = tests/libtestcommon.la $(TEST_LIBS) $(CJSON_LIBS)
 endif
 EXTRA_DIST += tests/admin/test_breakglass_cmd
