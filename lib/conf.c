@@ -979,6 +979,7 @@ static int load(const char *text, size_t len, int argc, const char **argv, struc
 	const char *path = A0_DEFAULT_CONFIG;
 	struct a0_config *cfg;
 	char dropins[4096];
+	size_t dir_len;
 	int r;
 
 	for (int i = 0; i < argc; i++)
@@ -986,7 +987,10 @@ static int load(const char *text, size_t len, int argc, const char **argv, struc
 			path = argv[i] + 7;
 	if (*path != '/')
 		return fail(err, errlen, NULL, "config=%s: path must be absolute", path);
-	if (snprintf(dropins, sizeof(dropins), "%s.d", path) >= (int)sizeof(dropins))
+	/* The drop-ins are conf.d/ next to the file: /etc/pam_auth0/conf.d for the default. */
+	dir_len = (size_t)(strrchr(path, '/') - path);
+	if (snprintf(dropins, sizeof(dropins), "%.*s/" A0_CONFIG_DROPINS, (int)dir_len, path) >=
+	    (int)sizeof(dropins))
 		return fail(err, errlen, NULL, "config path too long");
 
 	cfg = calloc(1, sizeof(*cfg));
