@@ -166,6 +166,12 @@ int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *er
  */
 int a0_config_parse_buffer(const char *text, size_t len, int argc, const char **argv,
 			   struct a0_config **ret, char *err, size_t errlen);
+/*
+ * The defaults alone, with no file read and nothing required (no domain, no client_id): what
+ * holds when the configuration cannot be loaded, e.g. min_uid for the system accounts the
+ * module must leave alone even then (pam/module.c). 0, or A0_ERR_NOMEM.
+ */
+int a0_config_defaults(struct a0_config **ret);
 void a0_config_free(struct a0_config *cfg);
 
 /*

@@ -326,6 +326,20 @@ static void test_default_path(void **state)
 	assert_string_equal(A0_CONFIG_DROPINS, "conf.d");
 }
 
+/* The defaults alone: what the module falls back to for system accounts, no file read. */
+static void test_defaults_alone(void **state)
+{
+	struct a0_config *cfg = NULL;
+
+	(void)state;
+	assert_a0(a0_config_defaults(&cfg), 0);
+	assert_int_equal(cfg->min_uid, 1000);
+	assert_int_equal(cfg->allowed_users.n, 0);
+	assert_null(cfg->domain);
+	assert_null(cfg->client_id);
+	a0_config_free(cfg);
+}
+
 static void test_malformed_lines(void **state)
 {
 	struct fixture *fx = *state;
@@ -837,6 +851,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_dropins_next_to_the_file, setup, teardown),
 		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_defaults_alone),
 		cmocka_unit_test_setup_teardown(test_malformed_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_line_and_nul, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
