@@ -172,7 +172,7 @@ static const char usage_login[] =
 	"Usage: auth0-credentials login [--password | --device] [--config FILE]\n"
 	"\n"
 	"Sign in as the Auth0 user bound to this account, with pam_auth0's configuration (default\n"
-	"/etc/pam_auth0.conf), and store the credentials in this session's keyring, as a login\n"
+	"/etc/pam_auth0/pam_auth0.conf), and store the credentials in this session's keyring, as a login\n"
 	"through pam_auth0 would: for sessions pam_auth0 did not open (ssh keys, systemd --user,\n"
 	"tmux). --password (default): the password (from the terminal without echo, or the first\n"
 	"line of stdin when it is not a terminal), then MFA on the terminal. --device: the device\n"

@@ -813,6 +813,22 @@ static int set_defaults(struct a0_config *cfg)
 	return 0;
 }
 
+int a0_config_defaults(struct a0_config **ret)
+{
+	struct a0_config *cfg = calloc(1, sizeof(*cfg));
+	int r;
+
+	if (!cfg)
+		return A0_ERR_NOMEM;
+	r = set_defaults(cfg);
+	if (r < 0) {
+		a0_config_free(cfg);
+		return r;
+	}
+	*ret = cfg;
+	return 0;
+}
+
 static bool is_flag(const char *arg)
 {
 	return strcmp(arg, "debug") == 0 || strcmp(arg, "use_first_pass") == 0 ||
@@ -977,8 +993,9 @@ static int load(const char *text, size_t len, int argc, const char **argv, struc
 		char *err, size_t errlen)
 {
 	const char *path = A0_DEFAULT_CONFIG;
-	struct a0_config *cfg;
+	struct a0_config *cfg = NULL;
 	char dropins[4096];
+	size_t dir_len;
 	int r;
 
 	for (int i = 0; i < argc; i++)
@@ -986,13 +1003,13 @@ static int load(const char *text, size_t len, int argc, const char **argv, struc
 			path = argv[i] + 7;
 	if (*path != '/')
 		return fail(err, errlen, NULL, "config=%s: path must be absolute", path);
-	if (snprintf(dropins, sizeof(dropins), "%s.d", path) >= (int)sizeof(dropins))
+	/* The drop-ins are conf.d/ next to the file: /etc/pam_auth0/conf.d for the default. */
+	dir_len = (size_t)(strrchr(path, '/') - path);
+	if (snprintf(dropins, sizeof(dropins), "%.*s/" A0_CONFIG_DROPINS, (int)dir_len, path) >=
+	    (int)sizeof(dropins))
 		return fail(err, errlen, NULL, "config path too long");
 
-	cfg = calloc(1, sizeof(*cfg));
-	if (!cfg)
-		return A0_ERR_NOMEM;
-	r = set_defaults(cfg);
+	r = a0_config_defaults(&cfg);
 	if (r == 0)
 		r = text ? parse_buffer(cfg, text, len, path, err, errlen)
 			 : parse_file(cfg, path, err, errlen);

@@ -7,7 +7,9 @@
 
 #include "lib/qr.h"
 
-#define A0_DEFAULT_CONFIG "/etc/pam_auth0.conf"
+#define A0_DEFAULT_CONFIG "/etc/pam_auth0/pam_auth0.conf"
+/* The drop-ins: this directory next to the configuration file (/etc/pam_auth0/conf.d). */
+#define A0_CONFIG_DROPINS "conf.d"
 
 /* login_methods: at most this many, each a word of at most A0_MAX_LOGIN_METHOD_NAME letters. */
 #define A0_MAX_LOGIN_METHODS 8
@@ -152,7 +154,8 @@ struct a0_config {
 
 /*
  * Load the configuration: the file named by a `config=PATH` argument (default
- * A0_DEFAULT_CONFIG), then PATH.d/ *.conf in lexical order, then the module arguments
+ * A0_DEFAULT_CONFIG), then conf.d/ *.conf in PATH's directory (A0_CONFIG_DROPINS) in lexical
+ * order, then the module arguments
  * (`key=value`, or a bare flag: debug, use_first_pass, try_first_pass). Returns 0 and a new
  * config, or A0_ERR_CONFIG with a message naming file:line and the key in err.
  */
@@ -163,6 +166,12 @@ int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *er
  */
 int a0_config_parse_buffer(const char *text, size_t len, int argc, const char **argv,
 			   struct a0_config **ret, char *err, size_t errlen);
+/*
+ * The defaults alone, with no file read and nothing required (no domain, no client_id): what
+ * holds when the configuration cannot be loaded, e.g. min_uid for the system accounts the
+ * module must leave alone even then (pam/module.c). 0, or A0_ERR_NOMEM.
+ */
+int a0_config_defaults(struct a0_config **ret);
 void a0_config_free(struct a0_config *cfg);
 
 /*

@@ -110,19 +110,6 @@ int mod_finish(struct login *l, int err)
 	return pam;
 }
 
-static int load_config(pam_handle_t *pamh, int argc, const char **argv, struct a0_config **ret)
-{
-	char err[512] = "";
-	int r;
-
-	r = a0_config_load(argc, argv, ret, err, sizeof(err));
-	if (r < 0) {
-		pam_syslog(pamh, LOG_ERR, "configuration: %s", err[0] ? err : a0_strerror(r));
-		return r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR;
-	}
-	return PAM_SUCCESS;
-}
-
 static bool valid_user(const char *user)
 {
 	size_t n = strnlen(user, MAX_USER + 1);
@@ -134,23 +121,68 @@ static bool valid_user(const char *user)
 	return a0_text_ok(user, n, A0_TEXT_NAME);
 }
 
-int mod_begin(struct login *l, int argc, const char **argv)
+/*
+ * The user of this call, when PAM has one with a name mod_log may write (no blanks, no control
+ * characters: PAM_SUCCESS), else PAM_USER_UNKNOWN or pam_get_user's code, and l->user NULL.
+ */
+static int get_user(struct login *l)
 {
-	char reason[256];
-	int pam, r;
+	int pam;
 
-	pam = load_config(l->pamh, argc, argv, &l->cfg);
-	if (pam != PAM_SUCCESS)
-		return pam;
 	pam = pam_get_user(l->pamh, &l->user, NULL);
-	if (pam != PAM_SUCCESS || !l->user)
+	if (pam != PAM_SUCCESS || !l->user) {
+		l->user = NULL;
 		return pam == PAM_SUCCESS ? PAM_USER_UNKNOWN : pam;
+	}
 	if (!valid_user(l->user)) {
+		l->user = NULL;
 		pam_syslog(l->pamh, LOG_NOTICE,
 			   "refusing a user name with control characters, blanks or over %d bytes",
 			   MAX_USER);
 		return PAM_USER_UNKNOWN;
 	}
+	return PAM_SUCCESS;
+}
+
+/*
+ * The configuration cannot be loaded (err, and what a0_config_load said). Nothing of the module
+ * can work, but the host's own system accounts must not depend on it: under a stack whose
+ * denials are final ([success=end ignore=ignore default=die]) a broken file would lock root out.
+ * A system account by the defaults (a0_policy_system_account with a0_config_defaults: root,
+ * uid < 1000; an allowed_users of the broken file is not known) is ignored, and the next module
+ * decides; every other user, and a user the account database cannot tell, fails as before.
+ */
+static int config_failed(struct login *l, int err, const char *message)
+{
+	struct a0_config *defaults = NULL;
+	char reason[256];
+	int pam, r;
+
+	pam = err == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR;
+	r = get_user(l) == PAM_SUCCESS ? a0_config_defaults(&defaults) : A0_ERR_INVALID;
+	if (r == 0)
+		r = a0_policy_system_account(defaults, l->user, reason, sizeof(reason));
+	a0_config_free(defaults);
+	if (r == A0_USER_SYSTEM) {
+		pam_syslog(l->pamh, LOG_ERR,
+			   "configuration: %s; user=%s is a system account: ignored", message,
+			   l->user);
+		return PAM_IGNORE;
+	}
+	pam_syslog(l->pamh, LOG_ERR, "configuration: %s", message);
+	return pam;
+}
+
+int mod_begin(struct login *l, int argc, const char **argv)
+{
+	char reason[256], err[512] = "";
+	int pam, r;
+
+	r = a0_config_load(argc, argv, &l->cfg, err, sizeof(err));
+	if (r < 0)
+		return config_failed(l, r, err[0] ? err : a0_strerror(r));
+	if ((pam = get_user(l)) != PAM_SUCCESS)
+		return pam;
 	r = a0_policy_system_account(l->cfg, l->user, reason, sizeof(reason));
 	if (r < 0) {
 		/* It may be a system account or not: neither ignored nor handled. The directory

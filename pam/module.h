@@ -57,7 +57,10 @@ struct login {
  * and before any network: the configuration, the user, and PAM_IGNORE for the system
  * accounts that must never depend on Auth0 (root, uid < min_uid), and only for them;
  * PAM_AUTHINFO_UNAVAIL when the account database cannot tell whether the user is one. l->cfg
- * is set even on failure when the configuration loaded; the caller frees it.
+ * is set even on failure when the configuration loaded; the caller frees it. A configuration
+ * that cannot be loaded (l->cfg NULL) is logged, and fails the call (PAM_SERVICE_ERR) for every
+ * user but the system accounts of the default configuration (root, uid < 1000): PAM_IGNORE, so
+ * that a broken file does not lock them out.
  */
 int mod_begin(struct login *l, int argc, const char **argv);
 

@@ -277,7 +277,7 @@ AUTH0_CREDENTIALS_API int auth0_credentials_exchange(struct auth0_credentials *c
 /*
  * Sign in from inside a session pam_auth0 did not open (an ssh key login, systemd --user, tmux)
  * and store the credentials where pam_auth0's session would: with the pam_auth0 configuration
- * config (NULL: /etc/pam_auth0.conf; its tenant, application, DPoP setting and identity
+ * config (NULL: /etc/pam_auth0/pam_auth0.conf; its tenant, application, DPoP setting and identity
  * binding), as the account of the caller's uid, asking p for the password and MFA (or showing
  * the device flow's code). Runs in the calling process. The ID token is verified, and the
  * identity must be the Auth0 user bound to the account as pam_auth0 binds it (users_file, the

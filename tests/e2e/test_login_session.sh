@@ -20,7 +20,7 @@ fake_stat() { fake stats | /usr/bin/python3 -c "import json, sys; d = json.load(
 
 user=a0otp
 install -m 0644 -- "$A0_FAKE_CA" "$E2E_WORK/ca.pem"
-# Root's configuration (0644): the command reads it as the user, as it would /etc/pam_auth0.conf.
+# Root's configuration (0644): the command reads it as the user, as it would /etc/pam_auth0/pam_auth0.conf.
 e2e_module_conf "$E2E_WORK/ca.pem" 'timeout = 5'
 # ... and the users_file binding it applies, readable by the user as an administrator's would be
 # (the fake's own copy is in a directory of root's alone).

@@ -182,7 +182,7 @@ write("authenticators", "challenge_otp", bytes([32]) + j({"challenge_type": "otp
 # ---- config: the file, then NUL-separated module arguments
 BASE = "domain = tenant.example.com\nclient_id = pam-native\n"
 write("config", "minimal", BASE)
-write("config", "full", """# /etc/pam_auth0.conf
+write("config", "full", """# /etc/pam_auth0/pam_auth0.conf
 domain = tenant.eu.auth0.com
 client_id = 9bR3xQ1mZ7vL2kP5wN8tY4uJ6hG0fD
 client_secret_file = /etc/pam_auth0.secret
@@ -213,7 +213,7 @@ account_without_auth0 = deny
 """)
 write("config", "crlf_comments", "# comment\r\n\r\n  domain\t=  localhost:8443 \r\nclient_id=pam-native\r\n"
       "   # indented comment\r\nusername = %%%u%%\r\n")
-write("config", "with_args", BASE + "\0config=/etc/pam_auth0.conf\0debug\0use_first_pass\0timeout=5"
+write("config", "with_args", BASE + "\0config=/etc/pam_auth0/pam_auth0.conf\0debug\0use_first_pass\0timeout=5"
       "\0mfa_methods=otp\0push_prompt=enter")
 write("config", "args_only", "\0domain=localhost:1\0client_id=x\0try_first_pass")
 write("config", "bad_key", BASE + "colour = blue\n")

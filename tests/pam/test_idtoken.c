@@ -39,7 +39,9 @@
 #define SERVICE "pam_auth0_idtoken"
 #define PROBE "pam_auth0_probe" /* the module, then pam_echo printing MARKER */
 #define MARKER "pam_auth0 returned PAM_IGNORE"
+#define FINAL "pam_auth0_final" /* the module's denials final, then pam_permit */
 #define PAM_ECHO "/lib/x86_64-linux-gnu/security/pam_echo.so"
+#define PAM_PERMIT "/lib/x86_64-linux-gnu/security/pam_permit.so"
 #define MAX_MSGS 16
 #define ALICE "Secret-a0alice-1"
 #define BOB "Secret-a0bob-1"
@@ -204,12 +206,18 @@ static int probe_conv(int n, const struct pam_message **msg, struct pam_response
 	return PAM_SUCCESS;
 }
 
-static void probe_open(struct probe *p, const char *user, const char *password)
+static void probe_open_service(struct probe *p, const char *service, const char *user,
+			       const char *password)
 {
 	memset(p, 0, sizeof(*p));
 	p->password = password;
 	p->conv = (struct pam_conv){ probe_conv, p };
-	assert_pam(pam_start(PROBE, user, &p->conv, &p->pamh), PAM_SUCCESS);
+	assert_pam(pam_start(service, user, &p->conv, &p->pamh), PAM_SUCCESS);
+}
+
+static void probe_open(struct probe *p, const char *user, const char *password)
+{
+	probe_open_service(p, PROBE, user, password);
 }
 
 /* pam_authenticate or pam_acct_mgmt through the probe stack: what the module returned. */
@@ -787,6 +795,81 @@ static void test_system_account_listed(void **state)
 	ignored("root");
 }
 
+/* ---- a configuration that cannot be loaded ---- */
+
+/*
+ * What authenticate and account said for user through the probe stack (the module's own answer)
+ * and through FINAL, the shape pam-auth-update gives the module ([success=end ignore=ignore
+ * default=die], end being the end of the block: here done) with pam_permit standing for
+ * pam_unix after it. The module's log lines go to log.
+ */
+static void broken_config_login(const char *user, int *probe_auth, int *probe_account,
+				int *final_auth, int *final_account, char *log, size_t size)
+{
+	struct capture c;
+	struct probe p;
+
+	capture_start(&c, run_dir);
+	probe_open(&p, user, ALICE);
+	*probe_auth = probe_run(&p, pam_authenticate);
+	*probe_account = probe_run(&p, pam_acct_mgmt);
+	assert_int_equal(p.prompts, 0);
+	probe_close(&p);
+	probe_open_service(&p, FINAL, user, ALICE);
+	*final_auth = pam_authenticate(p.pamh, 0);
+	*final_account = pam_acct_mgmt(p.pamh, 0);
+	assert_int_equal(p.prompts, 0);
+	probe_close(&p);
+	capture_stop(&c, log, size);
+}
+
+/*
+ * A configuration that cannot be loaded (a bad key, or no file) fails every Auth0 user's
+ * login, but never locks out the host's own system accounts: root and daemon (uid 1) pass
+ * through to the next module of a stack whose denials are final, with the error logged;
+ * a0alice, nobody (uid 65534) and a name no account database knows get PAM_SERVICE_ERR.
+ */
+static void test_broken_config_spares_system_accounts(void **state)
+{
+	static const char *const system_users[] = { "root", "daemon" };
+	static const char *const others[] = { "a0alice", "nobody", "a0nosuchuser" };
+	int pa, pc, fa, fc;
+	char path[128], log[8192], want[256];
+
+	for (int broken = 0; broken < 2; broken++) {
+		const char *error = broken == 0 ? "unknown key 'colour'" : "cannot open";
+
+		if (broken == 0) {
+			configure("colour = blue");
+		} else {
+			snprintf(path, sizeof(path), "%s/pam_auth0.conf", run_dir);
+			assert_int_equal(unlink(path), 0);
+		}
+		for (size_t i = 0; i < sizeof(system_users) / sizeof(system_users[0]); i++) {
+			broken_config_login(system_users[i], &pa, &pc, &fa, &fc, log, sizeof(log));
+			assert_pam(pa, PAM_IGNORE);
+			assert_pam(pc, PAM_IGNORE);
+			assert_pam(fa, PAM_SUCCESS);
+			assert_pam(fc, PAM_SUCCESS);
+			snprintf(want, sizeof(want), "user=%s is a system account: ignored",
+				 system_users[i]);
+			if (!strstr(log, error) || !strstr(log, want))
+				fail_msg("no '%s' with '%s' in the log: %s", want, error, log);
+		}
+		for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+			broken_config_login(others[i], &pa, &pc, &fa, &fc, log, sizeof(log));
+			assert_pam(pa, PAM_SERVICE_ERR);
+			assert_pam(pc, PAM_SERVICE_ERR);
+			assert_pam(fa, PAM_SERVICE_ERR);
+			assert_pam(fc, PAM_SERVICE_ERR);
+			if (!strstr(log, error) || strstr(log, "ignored"))
+				fail_msg("%s: not '%s' alone in the log: %s", others[i], error,
+					 log);
+		}
+	}
+	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
+}
+
 /* ---- pam_wrapper must be preloaded, so the program re-executes itself ---- */
 
 static void write_services(const char *dir, const char *services)
@@ -806,6 +889,14 @@ static void write_services(const char *dir, const char *services)
 		 "auth     optional " PAM_ECHO " " MARKER "\n"
 		 "account  [success=done ignore=ignore default=die] %s config=%s/pam_auth0.conf\n"
 		 "account  optional " PAM_ECHO " " MARKER "\n",
+		 mod, dir, mod, dir);
+	write_text(path, text);
+	snprintf(path, sizeof(path), "%s/" FINAL, services);
+	snprintf(text, sizeof(text),
+		 "auth     [success=done ignore=ignore default=die] %s config=%s/pam_auth0.conf\n"
+		 "auth     required " PAM_PERMIT "\n"
+		 "account  [success=done ignore=ignore default=die] %s config=%s/pam_auth0.conf\n"
+		 "account  required " PAM_PERMIT "\n",
 		 mod, dir, mod, dir);
 	write_text(path, text);
 }
@@ -843,6 +934,7 @@ int main(int argc, char **argv)
 		T(test_account_system_account_after_auth0),
 		T(test_system_accounts_ignored),
 		T(test_system_account_listed),
+		T(test_broken_config_spares_system_accounts),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

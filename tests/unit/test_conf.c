@@ -260,7 +260,7 @@ static void test_dropins_in_order_then_arguments(void **state)
 	char dir[160], p[200], err[512];
 
 	write_file(fx->path, "domain = a.example.com\nclient_id = one\ntimeout = 3\n", 0644);
-	snprintf(dir, sizeof(dir), "%s.d", fx->path);
+	snprintf(dir, sizeof(dir), "%s/conf.d", fx->dir);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	snprintf(p, sizeof(p), "%s/20-b.conf", dir);
 	write_file(p, "client_id = two\nrealm = r2\n", 0644);
@@ -277,6 +277,66 @@ static void test_dropins_in_order_then_arguments(void **state)
 	assert_string_equal(cfg->realm, "arg");     /* arguments last */
 	assert_int_equal(cfg->timeout, 9);
 	assert_true(cfg->debug);
+	a0_config_free(cfg);
+}
+
+/* The drop-ins are conf.d/ in the file's directory, whatever its name; PATH.d/ is not read. */
+static void test_dropins_next_to_the_file(void **state)
+{
+	struct fixture *fx = *state;
+	struct a0_config *cfg = NULL;
+	char dir[160], p[200], other[160], arg[200], err[512];
+	const char *argv[1] = { arg };
+
+	write_file(fx->path, "domain = a.example.com\nclient_id = one\n", 0644);
+	snprintf(dir, sizeof(dir), "%s.d", fx->path);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(p, sizeof(p), "%s/10-old.conf", dir);
+	write_file(p, "client_id = old\n", 0644);
+	assert_a0(load(fx, &cfg, err, sizeof(err), NULL), 0);
+	assert_string_equal(cfg->client_id, "one"); /* pam_auth0.conf.d/ is not a drop-in dir */
+	a0_config_free(cfg);
+	cfg = NULL;
+
+	snprintf(dir, sizeof(dir), "%s/conf.d", fx->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(p, sizeof(p), "%s/10-new.conf", dir);
+	write_file(p, "client_id = new\n", 0644);
+	snprintf(other, sizeof(other), "%s/other.conf", fx->dir);
+	write_file(other, "domain = b.example.com\nclient_id = two\n", 0644);
+	snprintf(arg, sizeof(arg), "config=%s", other);
+	assert_a0(a0_config_load(1, argv, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->domain, "b.example.com");
+	assert_string_equal(cfg->client_id, "new"); /* conf.d/ of other.conf's directory */
+	a0_config_free(cfg);
+	cfg = NULL;
+
+	/* A broken drop-in is the configuration's error, named by its path. */
+	write_file(p, "bogus = 1\n", 0644);
+	assert_a0(a0_config_load(1, argv, &cfg, err, sizeof(err)), A0_ERR_CONFIG);
+	assert_non_null(strstr(err, "/conf.d/10-new.conf:1: unknown key 'bogus'"));
+	assert_null(cfg);
+}
+
+/* The default is /etc/pam_auth0/pam_auth0.conf, its drop-ins /etc/pam_auth0/conf.d. */
+static void test_default_path(void **state)
+{
+	(void)state;
+	assert_string_equal(A0_DEFAULT_CONFIG, "/etc/pam_auth0/pam_auth0.conf");
+	assert_string_equal(A0_CONFIG_DROPINS, "conf.d");
+}
+
+/* The defaults alone: what the module falls back to for system accounts, no file read. */
+static void test_defaults_alone(void **state)
+{
+	struct a0_config *cfg = NULL;
+
+	(void)state;
+	assert_a0(a0_config_defaults(&cfg), 0);
+	assert_int_equal(cfg->min_uid, 1000);
+	assert_int_equal(cfg->allowed_users.n, 0);
+	assert_null(cfg->domain);
+	assert_null(cfg->client_id);
 	a0_config_free(cfg);
 }
 
@@ -789,6 +849,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_dropins_in_order_then_arguments, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_dropins_next_to_the_file, setup, teardown),
+		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_defaults_alone),
 		cmocka_unit_test_setup_teardown(test_malformed_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_line_and_nul, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
