@@ -200,13 +200,6 @@ static int append_file(const char *root, const char *path, struct a0_buf *b, cha
  * The drop-in directory of config, as lib/conf.c's load() names it (PATH.d). Keep the two in
  * step: the loader's rule is the one the module follows.
  */
-static int dropin_dir(const char *config, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%s.d", config);
-
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
 /*
  * The main file and its drop-ins read under root and joined, then parsed as one text (no file
  * the configuration names is read): what the module's configuration would be on that host.
@@ -220,7 +213,7 @@ static int load_joined(const char *root, const char *config, bool files, struct 
 	const char *argv[1] = { arg };
 	int n = -1, fd, rc;
 
-	if (dropin_dir(config, dir, sizeof(dir)) < 0 ||
+	if (a0_config_dropins_dir(config, dir, sizeof(dir)) < 0 ||
 	    snprintf(arg, sizeof(arg), "config=%s", config) >= (int)sizeof(arg)) {
 		a0_format(err, errlen, "%s: path too long", config);
 		return A0_ERR_CONFIG;

@@ -995,7 +995,6 @@ static int load(const char *text, size_t len, int argc, const char **argv, struc
 	const char *path = A0_DEFAULT_CONFIG;
 	struct a0_config *cfg = NULL;
 	char dropins[4096];
-	size_t dir_len;
 	int r;
 
 	for (int i = 0; i < argc; i++)
@@ -1003,10 +1002,7 @@ static int load(const char *text, size_t len, int argc, const char **argv, struc
 			path = argv[i] + 7;
 	if (*path != '/')
 		return fail(err, errlen, NULL, "config=%s: path must be absolute", path);
-	/* The drop-ins are conf.d/ next to the file: /etc/pam_auth0/conf.d for the default. */
-	dir_len = (size_t)(strrchr(path, '/') - path);
-	if (snprintf(dropins, sizeof(dropins), "%.*s/" A0_CONFIG_DROPINS, (int)dir_len, path) >=
-	    (int)sizeof(dropins))
+	if (a0_config_dropins_dir(path, dropins, sizeof(dropins)) < 0)
 		return fail(err, errlen, NULL, "config path too long");
 
 	r = a0_config_defaults(&cfg);
@@ -1036,6 +1032,18 @@ out:
 		(void)fail(err, errlen, NULL, "out of memory");
 	a0_config_free(cfg);
 	return r;
+}
+
+int a0_config_dropins_dir(const char *path, char *buf, size_t size)
+{
+	/* The drop-ins are conf.d/ next to the file: /etc/pam_auth0/conf.d for the default. */
+	const char *slash = strrchr(path, '/');
+	int n;
+
+	if (!slash)
+		return A0_ERR_INVALID;
+	n = snprintf(buf, size, "%.*s/" A0_CONFIG_DROPINS, (int)(slash - path), path);
+	return n < 0 || (size_t)n >= size ? A0_ERR_INVALID : 0;
 }
 
 int a0_config_load(int argc, const char **argv, struct a0_config **ret, char *err, size_t errlen)

@@ -152,6 +152,10 @@ struct a0_config {
 	unsigned snapshot_max_age; /* seconds */
 };
 
+/* The directory of PATH's drop-ins (A0_CONFIG_DROPINS next to it) into buf: 0, or A0_ERR_INVALID
+ * when PATH has no directory or buf is too small. */
+int a0_config_dropins_dir(const char *path, char *buf, size_t size);
+
 /*
  * Load the configuration: the file named by a `config=PATH` argument (default
  * A0_DEFAULT_CONFIG), then conf.d/ *.conf in PATH's directory (A0_CONFIG_DROPINS) in lexical

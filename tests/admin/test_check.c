@@ -119,7 +119,7 @@ static void put(const char *rel, mode_t mode, const char *fmt, ...)
 
 static void conf(const char *extra)
 {
-	put("etc/pam_auth0.conf", 0644,
+	put("etc/pam_auth0/pam_auth0.conf", 0644,
 	    "domain = localhost:%d\nclient_id = pam-native\nca_file = /etc/ssl/fake-ca.pem\n"
 	    "host_key_file = /etc/pam_auth0/host.key\nmfa_methods = otp push\n%s",
 	    fake.port, extra ? extra : "");
@@ -283,11 +283,11 @@ static void test_config_writable(void **unused)
 	char path[256];
 
 	(void)unused;
-	snprintf(path, sizeof(path), "%s/etc/pam_auth0.conf", root);
+	snprintf(path, sizeof(path), "%s/etc/pam_auth0/pam_auth0.conf", root);
 	assert_int_equal(chmod(path, 0666), 0);
-	expect_finding("config-mode", "failure", 2, "/etc/pam_auth0.conf");
-	put("etc/pam_auth0.conf.d/10-bad.conf", 0644, "no equals sign here\n");
-	expect_finding("config-load", "failure", 2, "/etc/pam_auth0.conf");
+	expect_finding("config-mode", "failure", 2, "/etc/pam_auth0/pam_auth0.conf");
+	put("etc/pam_auth0/conf.d/10-bad.conf", 0644, "no equals sign here\n");
+	expect_finding("config-load", "failure", 2, "/etc/pam_auth0/pam_auth0.conf");
 }
 
 static void test_sshd_missing(void **unused)
@@ -304,7 +304,7 @@ static void test_kbdint_no_with_mfa(void **unused)
 	put("etc/ssh/sshd_config.d/50-cloud.conf", 0644, "KbdInteractiveAuthentication no\n");
 	expect_finding("sshd-kbdint", "failure", 2, "/etc/ssh/sshd_config.d/50-cloud.conf:1");
 	/* without MFA settings: a fact */
-	put("etc/pam_auth0.conf", 0644,
+	put("etc/pam_auth0/pam_auth0.conf", 0644,
 	    "domain = localhost:%d\nclient_id = pam-native\nca_file = /etc/ssl/fake-ca.pem\n"
 	    "host_key_file = /etc/pam_auth0/host.key\n",
 	    fake.port);
