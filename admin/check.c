@@ -407,7 +407,10 @@ void a0_check_pam(const char *root, const struct a0_config *cfg, struct a0_repor
 	(void)closedir(dir);
 	a0_sort(names, n, sizeof(*names), by_name);
 	for (size_t i = 0; i < n; i++) {
-		check_service(root, names[i], r);
+		/* Debian's common-* are fragments that services include (pam-auth-update writes
+		 * them), not services: each is checked where a service includes it. */
+		if (strncmp(names[i], "common-", 7) != 0)
+			check_service(root, names[i], r);
 		free(names[i]);
 	}
 	if (more)

@@ -338,6 +338,31 @@ static void test_account_not_final(void **unused)
 	expect_finding("account-missing", "warning", 1, "sshd");
 }
 
+/* Debian's layout once pam-auth-update has enabled the auth0 profile (pam/pam-configs/auth0):
+ * pam_auth0 only in the common-* fragments, which are not services of their own. */
+static void test_pam_auth_update_layout(void **unused)
+{
+	cJSON *doc;
+
+	(void)unused;
+	put("etc/pam.d/common-auth", 0644,
+	    "auth [success=2 ignore=ignore default=die] pam_auth0.so\n"
+	    "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n"
+	    "auth required pam_permit.so\n");
+	put("etc/pam.d/common-account", 0644,
+	    "account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so\n"
+	    "account requisite pam_deny.so\naccount required pam_permit.so\n"
+	    "account [success=ok ignore=ignore default=die] pam_auth0.so\n");
+	put("etc/pam.d/sshd", 0644,
+	    "@include common-auth\naccount required pam_nologin.so\n"
+	    "@include common-account\n@include common-session\n");
+	put("etc/pam.d/common-session", 0644, "session required pam_unix.so\n");
+	doc = check_json(0);
+	expect_clean(doc);
+	assert_non_null(finding(doc, "account-final", "ok"));
+	cJSON_Delete(doc);
+}
+
 static void test_grace_too_short(void **unused)
 {
 	(void)unused;
@@ -599,6 +624,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kbdint_no_with_mfa, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_usepam_no, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_account_not_final, healthy, cleanup),
+		cmocka_unit_test_setup_teardown(test_pam_auth_update_layout, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_grace_too_short, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_pam_order, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_nsswitch_rules, healthy, cleanup),
