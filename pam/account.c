@@ -33,7 +33,8 @@ static int system_account_after_auth0(struct login *l)
 	snprintf(description, sizeof(description),
 		 "a system account, but this handle signed in %s with Auth0",
 		 done ? (const char *)done : "a user");
-	mod_log(l, LOG_NOTICE, "account", "DENIED", NULL, description);
+	mod_log(l, LOG_NOTICE, "account-denied", MOD_DENIED, "account", "DENIED", NULL,
+		description);
 	return PAM_PERM_DENIED;
 }
 
@@ -48,7 +49,10 @@ static int system_account_after_auth0(struct login *l)
  */
 A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct login l = { .pamh = pamh, .step = "account", .res = { .retry_after = -1 } };
+	struct login l = {
+		.pamh = pamh, .phase = MOD_ACCOUNT, .step = "account", .res = { .retry_after = -1 }
+	};
+	const char *granted = NULL; /* why the account is granted, for the log line */
 	const struct a0_identity *synced = NULL;
 	struct a0_identity id = { 0 };
 	const void *claims = NULL, *offline = NULL;
@@ -85,10 +89,11 @@ A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const ch
 		/* Signed in offline with the verifier an online sign-in left, which passed the
 		 * policy then: this account, and only this one. */
 		if (strcmp(offline, l.user) != 0) {
-			mod_log(&l, LOG_NOTICE, "account", "DENIED", NULL,
-				"signed in offline as another user on this handle");
+			mod_log(&l, LOG_NOTICE, "account-denied", MOD_DENIED, "account", "DENIED",
+				NULL, "signed in offline as another user on this handle");
 			pam = PAM_PERM_DENIED;
 		} else {
+			granted = "signed in offline on this handle";
 			pam = PAM_SUCCESS;
 		}
 		goto out;
@@ -97,9 +102,10 @@ A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const ch
 		if (l.cfg->account_without_auth0 == A0_ACCOUNT_IGNORE) {
 			/* An account the cache knows and lets in gets a verdict, not a shrug. */
 			pam = r == 0 ? PAM_SUCCESS : PAM_IGNORE;
+			granted = "not signed in with Auth0: the identity cache knows the account";
 			goto out;
 		}
-		mod_log(&l, LOG_NOTICE, "account", "DENIED", NULL,
+		mod_log(&l, LOG_NOTICE, "account-denied", MOD_DENIED, "account", "DENIED", NULL,
 			"not signed in with Auth0 (account_without_auth0 = deny)");
 		pam = PAM_PERM_DENIED;
 		goto out;
@@ -107,7 +113,12 @@ A0_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const ch
 	if ((r = a0_policy_check_identity(l.cfg, l.user, synced, claims, &l.tell, l.res.description,
 					  sizeof(l.res.description))) < 0)
 		pam = mod_finish(&l, r);
+	else
+		granted = "signed in with Auth0: the policy allows the account";
 out:
+	if (pam == PAM_SUCCESS && granted)
+		mod_log(&l, LOG_INFO, "account-granted", MOD_GRANTED, "account", "OK", NULL,
+			granted);
 	a0_identity_clear(&id);
 	a0_config_free(l.cfg);
 	return pam;

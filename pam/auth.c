@@ -342,7 +342,8 @@ static int check_policy(struct login *l, int synced, const struct a0_identity *i
 	if (r < 0)
 		return r;
 	if (l->res.description[0]) {
-		mod_log(l, LOG_WARNING, l->step, "TRUSTED_USER_CLAIM", NULL, l->res.description);
+		mod_log(l, LOG_WARNING, "trusted-user-claim", MOD_EVENT, l->step,
+			"TRUSTED_USER_CLAIM", NULL, l->res.description);
 		l->res.description[0] = '\0';
 	}
 	return 0;
@@ -464,10 +465,8 @@ static int offline_check(struct login *l, bool *ret_probe, unsigned *ret_wait)
 	if (r == A0_ERR_NETWORK)
 		return r;
 	if (*ret_probe)
-		pam_syslog(l->pamh, LOG_NOTICE,
-			   "user=%s step=offline result=PROBE error=- description=known offline: "
-			   "this login asks Auth0 again msgid=A0_OFFLINE_PROBE",
-			   l->user);
+		mod_log(l, LOG_NOTICE, "offline-probe", MOD_EVENT, "offline", "PROBE", NULL,
+			"known offline: this login asks Auth0 again");
 	if (unkept && l->cfg->debug)
 		pam_syslog(l->pamh, LOG_DEBUG, "user=%s no offline state (not root, or %s unsafe)",
 			   l->user, o.dir);
@@ -479,33 +478,33 @@ static void offline_record(struct login *l, int r, bool probe)
 {
 	struct a0_outage o = outage_of(l);
 	enum a0_outage_kind kind = a0_outage_kind(r, &l->res);
+	char description[256];
 	bool was = false;
 
 	a0_outage_record(&o, kind, probe, time(NULL), &was);
-	if (kind == A0_OUTAGE_OFFLINE)
-		pam_syslog(l->pamh, LOG_WARNING,
-			   "user=%s step=offline result=%s error=- description=the sign-in service "
-			   "cannot be reached: logins are refused without asking until the next "
-			   "check msgid=A0_OFFLINE_MARKED",
-			   l->user, a0_err_name(r));
-	else if (kind == A0_OUTAGE_ANSWERED && was)
-		pam_syslog(l->pamh, LOG_NOTICE,
-			   "user=%s step=offline result=ONLINE error=- description=the sign-in "
-			   "service answers again msgid=A0_ONLINE",
-			   l->user);
-	else if (kind == A0_OUTAGE_INTERCEPTED)
-		pam_syslog(l->pamh, LOG_ERR,
-			   "user=%s step=tls result=TLS error=- description=possible interception: "
-			   "the certificate presented for %s was refused; login refused, not treated "
-			   "as offline msgid=A0_TLS_INTERCEPTED",
-			   l->user, l->cfg->domain);
+	if (kind == A0_OUTAGE_OFFLINE) {
+		mod_log(l, LOG_WARNING, "offline-marked", MOD_EVENT, "offline", a0_err_name(r),
+			NULL,
+			"the sign-in service cannot be reached: logins are refused without asking "
+			"until the next check");
+	} else if (kind == A0_OUTAGE_ANSWERED && was) {
+		mod_log(l, LOG_NOTICE, "online-again", MOD_EVENT, "offline", "ONLINE", NULL,
+			"the sign-in service answers again");
+	} else if (kind == A0_OUTAGE_INTERCEPTED) {
+		a0_format(description, sizeof(description),
+			  "possible interception: the certificate presented for %s was refused; "
+			  "login refused, not treated as offline",
+			  l->cfg->domain);
+		mod_log(l, LOG_ERR, "tls-intercepted", MOD_EVENT, "tls", "TLS", NULL, description);
+	}
 }
 
 /*
  * A successful sign-in kept on the handle: the claims for acct_mgmt, the tokens for the session
  * and the hand-off. Takes tokens and claims.
  */
-static int keep_sign_in(struct login *l, struct a0_tokens *tokens, cJSON *claims)
+static int keep_sign_in(struct login *l, const char *method, struct a0_tokens *tokens,
+			cJSON *claims)
 {
 	const struct a0_tokens *kept;
 	int pam;
@@ -519,7 +518,8 @@ static int keep_sign_in(struct login *l, struct a0_tokens *tokens, cJSON *claims
 	pam = remember(l, tokens);
 	if (pam != PAM_SUCCESS)
 		return pam;
-	pam_syslog(l->pamh, LOG_INFO, "user=%s signed in with Auth0", l->user);
+	mod_log(l, LOG_INFO, "login-granted", MOD_GRANTED, method, "OK", NULL,
+		"signed in with Auth0");
 	mod_hand_off(l, kept);
 	return PAM_SUCCESS;
 }
@@ -628,8 +628,8 @@ static int authenticate_without_password(struct login *l, const struct login_met
 	int pam, r, synced;
 
 	if (l->no_account && l->cfg->require_local_account) {
-		mod_log(l, LOG_NOTICE, "account-lookup", "USER_UNKNOWN", NULL,
-			"no such account on this host: Auth0 not asked");
+		mod_log(l, LOG_NOTICE, "login-denied", MOD_DENIED, "account-lookup", "USER_UNKNOWN",
+			NULL, "no such account on this host: Auth0 not asked");
 		return PAM_USER_UNKNOWN;
 	}
 	if (offline_check(l, &probe, &wait) < 0) {
@@ -668,7 +668,7 @@ static int authenticate_without_password(struct login *l, const struct login_met
 	if (r < 0) {
 		pam = mod_finish(l, r);
 	} else {
-		pam = keep_sign_in(l, tokens, claims);
+		pam = keep_sign_in(l, m->name, tokens, claims);
 		tokens = NULL;
 		claims = NULL;
 	}
@@ -681,7 +681,9 @@ static int authenticate_without_password(struct login *l, const struct login_met
 
 A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct login l = { .pamh = pamh, .step = "start", .res = { .retry_after = -1 } };
+	struct login l = {
+		.pamh = pamh, .phase = MOD_AUTH, .step = "start", .res = { .retry_after = -1 }
+	};
 	struct a0_tokens *tokens = NULL;
 	struct sign_in_arg arg = { 0 };
 	struct a0_identity id = { 0 };
@@ -713,15 +715,16 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 	if ((pam = get_password(&l, &password)) != PAM_SUCCESS)
 		goto out;
 	if (*password == '\0' || strlen(password) > MAX_PASSWORD) {
-		mod_log(&l, LOG_NOTICE, "password", "DENIED", NULL, "empty or over-long password");
+		mod_log(&l, LOG_NOTICE, "login-denied", MOD_DENIED, "password", "DENIED", NULL,
+			"empty or over-long password");
 		pam = PAM_AUTH_ERR;
 		goto out;
 	}
 	/* Asked for the password like any other name, so the prompts tell nothing; but a name
 	 * that is no account here is never sent to Auth0, where failures count against it. */
 	if (l.no_account && l.cfg->require_local_account) {
-		mod_log(&l, LOG_NOTICE, "account-lookup", "USER_UNKNOWN", NULL,
-			"no such account on this host: Auth0 not asked");
+		mod_log(&l, LOG_NOTICE, "login-denied", MOD_DENIED, "account-lookup",
+			"USER_UNKNOWN", NULL, "no such account on this host: Auth0 not asked");
 		pam = PAM_USER_UNKNOWN;
 		goto out;
 	}
@@ -753,7 +756,7 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 	 * failure's own message below). */
 	if (r < 0 && a0_outage_kind(r, &l.res) == A0_OUTAGE_OFFLINE &&
 	    mod_offline_policy(&l) != A0_OFFLINE_DENY) {
-		mod_log(&l, LOG_ERR, l.step, a0_err_name(r), l.res.error, l.res.description);
+		mod_log_error(&l, r);
 		pam = mod_offline_login(&l, password, 0);
 		goto out;
 	}
@@ -765,7 +768,7 @@ A0_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 		pam = mod_finish(&l, r);
 		goto out;
 	}
-	pam = keep_sign_in(&l, tokens, claims);
+	pam = keep_sign_in(&l, method->name, tokens, claims);
 	tokens = NULL;
 	claims = NULL;
 out:
@@ -862,7 +865,10 @@ out:
 
 A0_PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct login l = { .pamh = pamh, .step = "change-password", .res = { .retry_after = -1 } };
+	struct login l = { .pamh = pamh,
+			   .phase = MOD_PASSWORD,
+			   .step = "change-password",
+			   .res = { .retry_after = -1 } };
 	struct reset_arg arg = { 0 };
 	char *email = NULL, masked[A0_PWL_MAX_SHOWN + 1], msg[A0_PWL_MAX_SHOWN + 200];
 	int pam, r;
@@ -898,7 +904,8 @@ A0_PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const ch
 		pam = r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTHTOK_ERR;
 		goto out;
 	}
-	mod_log(&l, LOG_INFO, l.step, "SENT", NULL, "the tenant sent the password change email");
+	mod_log(&l, LOG_INFO, "password-change-sent", MOD_OK, l.step, "SENT", NULL,
+		"the tenant sent the password change email");
 	if (!(flags & PAM_SILENT)) {
 		a0_format(msg, sizeof(msg),
 			  "Your password is managed by the sign-in service: nothing was changed "

@@ -25,49 +25,85 @@
 #include "lib/util.h"
 #include "pam/module.h"
 
+/*
+ * What kind of failure a core error is, which names its log line (mod_log_error): a refusal of
+ * the user (by phase and step), or the tenant out of reach (tls-failure, network-failure,
+ * tenant-unavailable, rate-limited), or the host's setup (config-error, system-error).
+ */
+enum kind { K_REFUSED, K_TLS, K_NETWORK, K_TENANT, K_RATE, K_CONFIG, K_SYSTEM };
+
+static const struct {
+	const char *msgid;
+	enum mod_outcome outcome;
+} kinds[] = {
+	[K_REFUSED] = { NULL, MOD_DENIED }, /* refused_msgid */
+	[K_TLS] = { "tls-failure", MOD_UNAVAILABLE },
+	[K_NETWORK] = { "network-failure", MOD_UNAVAILABLE },
+	[K_TENANT] = { "tenant-unavailable", MOD_UNAVAILABLE },
+	[K_RATE] = { "rate-limited", MOD_UNAVAILABLE },
+	[K_CONFIG] = { "config-error", MOD_ERROR },
+	[K_SYSTEM] = { "system-error", MOD_ERROR },
+};
+
 /* How each core error ends a login: one table, documented in pam_auth0(8). */
 static const struct {
 	int err;
 	int pam;
+	enum kind kind;
 	const char *tell; /* shown to the user, or NULL */
 } outcomes[] = {
-	{ A0_ERR_DENIED, PAM_AUTH_ERR, NULL },
-	{ A0_ERR_REJECTED, PAM_AUTH_ERR, "The sign-in request was rejected." },
-	{ A0_ERR_NOT_APPROVED, PAM_AUTH_ERR, "The sign-in was not approved in time." },
-	{ A0_ERR_EXPIRED, PAM_AUTH_ERR, "The sign-in took too long. Please try again." },
-	{ A0_ERR_NOT_ENROLLED, PAM_AUTH_ERR,
+	{ A0_ERR_DENIED, PAM_AUTH_ERR, K_REFUSED, NULL },
+	{ A0_ERR_REJECTED, PAM_AUTH_ERR, K_REFUSED, "The sign-in request was rejected." },
+	{ A0_ERR_NOT_APPROVED, PAM_AUTH_ERR, K_REFUSED, "The sign-in was not approved in time." },
+	{ A0_ERR_EXPIRED, PAM_AUTH_ERR, K_REFUSED, "The sign-in took too long. Please try again." },
+	{ A0_ERR_NOT_ENROLLED, PAM_AUTH_ERR, K_REFUSED,
 	  "Your account has no second factor enrolled that this host accepts. Enroll one by "
 	  "signing in to an application of your organisation, then try again." },
-	{ A0_ERR_CONV, PAM_AUTH_ERR, NULL },
-	{ A0_ERR_AUTH0, PAM_AUTH_ERR, NULL },
-	{ A0_ERR_TOKEN_INVALID, PAM_AUTH_ERR,
+	{ A0_ERR_CONV, PAM_AUTH_ERR, K_REFUSED, NULL },
+	{ A0_ERR_AUTH0, PAM_AUTH_ERR, K_REFUSED, NULL },
+	{ A0_ERR_TOKEN_INVALID, PAM_AUTH_ERR, K_REFUSED,
 	  "The sign-in service's answer could not be verified." },
-	{ A0_ERR_UNKNOWN_KID, PAM_AUTH_ERR, "The sign-in service's answer could not be verified." },
-	{ A0_ERR_POLICY, PAM_AUTH_ERR, NULL }, /* the policy tells which rule */
-	{ A0_ERR_BLOCKED, PAM_PERM_DENIED, "Your account is blocked. Contact your administrator." },
-	{ A0_ERR_TOO_MANY_ATTEMPTS, PAM_MAXTRIES,
+	{ A0_ERR_UNKNOWN_KID, PAM_AUTH_ERR, K_REFUSED,
+	  "The sign-in service's answer could not be verified." },
+	{ A0_ERR_POLICY, PAM_AUTH_ERR, K_REFUSED, NULL }, /* the policy tells which rule */
+	{ A0_ERR_BLOCKED, PAM_PERM_DENIED, K_REFUSED,
+	  "Your account is blocked. Contact your administrator." },
+	{ A0_ERR_TOO_MANY_ATTEMPTS, PAM_MAXTRIES, K_REFUSED,
 	  "Your account is locked after too many failed sign-ins. Check your email or contact "
 	  "your administrator." },
-	{ A0_ERR_DELAYED, PAM_MAXTRIES,
+	{ A0_ERR_DELAYED, PAM_MAXTRIES, K_REFUSED,
 	  "Too many failed sign-ins. Please wait a few minutes and try again." },
-	{ A0_ERR_LOCKED, PAM_MAXTRIES,
+	{ A0_ERR_LOCKED, PAM_MAXTRIES, K_REFUSED,
 	  "Signing in without the sign-in service is locked after too many failures. It opens "
 	  "again after a sign-in while the service can be reached." },
-	{ A0_ERR_RATE_LIMITED, PAM_AUTHINFO_UNAVAIL,
+	{ A0_ERR_RATE_LIMITED, PAM_AUTHINFO_UNAVAIL, K_RATE,
 	  "Too many sign-ins right now. Please wait a minute and try again." },
-	{ A0_ERR_NETWORK, PAM_AUTHINFO_UNAVAIL, "The sign-in service cannot be reached." },
-	{ A0_ERR_TLS, PAM_AUTHINFO_UNAVAIL, "The sign-in service cannot be reached." },
-	{ A0_ERR_TIMEOUT, PAM_AUTHINFO_UNAVAIL, "The sign-in service did not answer in time." },
-	{ A0_ERR_SERVER, PAM_AUTHINFO_UNAVAIL, "The sign-in service is unavailable." },
-	{ A0_ERR_MALFORMED, PAM_AUTHINFO_UNAVAIL, "The sign-in service is unavailable." },
-	{ A0_ERR_TOO_LARGE, PAM_AUTHINFO_UNAVAIL, "The sign-in service is unavailable." },
-	{ A0_ERR_PENDING, PAM_AUTHINFO_UNAVAIL, NULL },
-	{ A0_ERR_SLOW_DOWN, PAM_AUTHINFO_UNAVAIL, NULL },
-	{ A0_ERR_CLIENT, PAM_SERVICE_ERR, "The sign-in service is not set up for this host." },
-	{ A0_ERR_CONFIG, PAM_SERVICE_ERR, NULL },
-	{ A0_ERR_INVALID, PAM_SERVICE_ERR, NULL },
-	{ A0_ERR_NOMEM, PAM_BUF_ERR, NULL },
-	{ A0_ERR_SYSTEM, PAM_SYSTEM_ERR, NULL },
+	{ A0_ERR_NETWORK, PAM_AUTHINFO_UNAVAIL, K_NETWORK,
+	  "The sign-in service cannot be reached." },
+	{ A0_ERR_TLS, PAM_AUTHINFO_UNAVAIL, K_TLS, "The sign-in service cannot be reached." },
+	{ A0_ERR_TIMEOUT, PAM_AUTHINFO_UNAVAIL, K_NETWORK,
+	  "The sign-in service did not answer in time." },
+	{ A0_ERR_SERVER, PAM_AUTHINFO_UNAVAIL, K_TENANT, "The sign-in service is unavailable." },
+	{ A0_ERR_MALFORMED, PAM_AUTHINFO_UNAVAIL, K_TENANT, "The sign-in service is unavailable." },
+	{ A0_ERR_TOO_LARGE, PAM_AUTHINFO_UNAVAIL, K_TENANT, "The sign-in service is unavailable." },
+	{ A0_ERR_PENDING, PAM_AUTHINFO_UNAVAIL, K_TENANT, NULL },
+	{ A0_ERR_SLOW_DOWN, PAM_AUTHINFO_UNAVAIL, K_TENANT, NULL },
+	{ A0_ERR_CLIENT, PAM_SERVICE_ERR, K_CONFIG,
+	  "The sign-in service is not set up for this host." },
+	{ A0_ERR_CONFIG, PAM_SERVICE_ERR, K_CONFIG, NULL },
+	{ A0_ERR_INVALID, PAM_SERVICE_ERR, K_SYSTEM, NULL },
+	{ A0_ERR_NOMEM, PAM_BUF_ERR, K_SYSTEM, NULL },
+	{ A0_ERR_SYSTEM, PAM_SYSTEM_ERR, K_SYSTEM, NULL },
+};
+
+/* Bounds of mod_log's fields: a value without blanks, and the quoted description. */
+#define MAX_LOG_FIELD 128
+#define MAX_LOG_DESCRIPTION 768
+
+static const char *const outcome_names[] = {
+	[MOD_GRANTED] = "granted", [MOD_DENIED] = "denied",   [MOD_UNAVAILABLE] = "unavailable",
+	[MOD_ERROR] = "error",     [MOD_IGNORED] = "ignored", [MOD_OK] = "ok",
+	[MOD_FAILED] = "failed",   [MOD_EVENT] = "event",
 };
 
 void mod_tell(pam_handle_t *pamh, bool error, const char *text)
@@ -77,34 +113,125 @@ void mod_tell(pam_handle_t *pamh, bool error, const char *text)
 	(void)pam_prompt(pamh, error ? PAM_ERROR_MSG : PAM_TEXT_INFO, NULL, "%s", text);
 }
 
-static const char *or_dash(const char *field)
+/* A value without blanks: "-" for NULL or empty, else at most MAX_LOG_FIELD - 1 bytes with
+ * blanks and control characters as '?'. */
+static const char *field(char out[MAX_LOG_FIELD], const char *value)
 {
-	return field && field[0] ? field : "-";
+	size_t n;
+
+	if (!value || !value[0])
+		return "-";
+	n = strnlen(value, MAX_LOG_FIELD - 1);
+	memcpy(out, value, n);
+	out[n] = '\0';
+	a0_text_scrub(out, n, A0_TEXT_NAME);
+	return out;
 }
 
-void mod_log(const struct login *l, int priority, const char *step, const char *result,
-	     const char *error, const char *description)
+/* The description in double quotes: '"' and '\\' escaped, control characters dropped, cut
+ * (then "...") to fit out. */
+static void quoted(char out[MAX_LOG_DESCRIPTION], const char *text)
 {
-	pam_syslog(l->pamh, priority, "user=%s step=%s result=%s error=%s description=%s",
-		   or_dash(l->user), or_dash(step), or_dash(result), or_dash(error),
-		   or_dash(description));
+	static const char more[] = "...";
+	size_t o = 0;
+
+	out[o++] = '"';
+	for (const char *p = text ? text : ""; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		bool escape = c == '"' || c == '\\';
+
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		/* Room for this character, its escape, the "..." and the closing quote and NUL. */
+		if (o + (escape ? 2 : 1) + sizeof(more) + 1 > MAX_LOG_DESCRIPTION) {
+			memcpy(out + o, more, sizeof(more) - 1);
+			o += sizeof(more) - 1;
+			break;
+		}
+		if (escape)
+			out[o++] = '\\';
+		out[o++] = (char)c;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+static const char *item(pam_handle_t *pamh, int type)
+{
+	const void *value = NULL;
+
+	return pam_get_item(pamh, type, &value) == PAM_SUCCESS ? value : NULL;
+}
+
+void mod_log(const struct login *l, int priority, const char *msgid, enum mod_outcome outcome,
+	     const char *step, const char *result, const char *error, const char *description)
+{
+	char user[MAX_LOG_FIELD], service[MAX_LOG_FIELD], rhost[MAX_LOG_FIELD],
+		step_v[MAX_LOG_FIELD], error_v[MAX_LOG_FIELD], result_v[MAX_LOG_FIELD],
+		text[MAX_LOG_DESCRIPTION];
+
+	quoted(text, description);
+	pam_syslog(l->pamh, priority,
+		   "msgid=%s outcome=%s user=%s service=%s rhost=%s step=%s error=%s result=%s "
+		   "description=%s",
+		   msgid, outcome_names[outcome], field(user, l->user),
+		   field(service, item(l->pamh, PAM_SERVICE)),
+		   field(rhost, item(l->pamh, PAM_RHOST)), field(step_v, step),
+		   field(error_v, error), field(result_v, result), text);
+}
+
+/* A refusal's message id: by phase, and in authentication by the step that refused. */
+static const char *refused_msgid(const struct login *l)
+{
+	switch (l->phase) {
+	case MOD_ACCOUNT:
+		return "account-denied";
+	case MOD_SESSION:
+		return "store-failed";
+	case MOD_PASSWORD:
+		return "password-change-failed";
+	case MOD_AUTH:
+		break;
+	}
+	if (l->step && strcmp(l->step, "offline") == 0)
+		return "offline-denied";
+	if (l->step && strcmp(l->step, "mfa") == 0)
+		return "mfa-failed";
+	return "login-denied";
+}
+
+/* The outcomes row of err, or NULL (then a refusal, PAM_AUTH_ERR). */
+static int outcome_of(int err)
+{
+	for (size_t i = 0; i < A0_ARRAY_SIZE(outcomes); i++)
+		if (outcomes[i].err == err)
+			return (int)i;
+	return -1;
+}
+
+void mod_log_error(const struct login *l, int err)
+{
+	int i = outcome_of(err);
+	enum kind kind = i < 0 ? K_REFUSED : outcomes[i].kind;
+	const char *msgid = kind == K_REFUSED ? refused_msgid(l) : kinds[kind].msgid;
+	int pam = i < 0 ? PAM_AUTH_ERR : outcomes[i].pam;
+
+	/* Known offline: whatever the error, the offline refusal. */
+	if (l->phase == MOD_AUTH && l->step && strcmp(l->step, "offline") == 0)
+		msgid = "offline-denied";
+	mod_log(l, pam == PAM_AUTH_ERR ? LOG_NOTICE : LOG_ERR, msgid, kinds[kind].outcome, l->step,
+		a0_err_name(err), l->res.error, l->res.description);
 }
 
 int mod_finish(struct login *l, int err)
 {
-	int pam = PAM_AUTH_ERR;
-	const char *msg = NULL;
+	int i = outcome_of(err);
+	int pam = i < 0 ? PAM_AUTH_ERR : outcomes[i].pam;
+	const char *msg = i < 0 ? NULL : outcomes[i].tell;
 
-	for (size_t i = 0; i < A0_ARRAY_SIZE(outcomes); i++) {
-		if (outcomes[i].err == err) {
-			pam = outcomes[i].pam;
-			msg = outcomes[i].tell;
-		}
-	}
 	if (l->tell)
 		msg = l->tell;
-	mod_log(l, pam == PAM_AUTH_ERR ? LOG_NOTICE : LOG_ERR, l->step, a0_err_name(err),
-		l->res.error, l->res.description);
+	mod_log_error(l, err);
 	if (msg)
 		mod_tell(l->pamh, true, msg);
 	return pam;
@@ -116,8 +243,8 @@ static bool valid_user(const char *user)
 
 	if (n == 0 || n > MAX_USER)
 		return false;
-	/* No control characters and no blanks: the name goes into mod_log's "user=%s step=..."
-	 * lines, where a blank could forge fields. No Linux account name has one. */
+	/* No control characters and no blanks: the name goes into mod_log's "key=value" lines,
+	 * where a blank could forge fields. No Linux account name has one. */
 	return a0_text_ok(user, n, A0_TEXT_NAME);
 }
 
@@ -127,6 +254,7 @@ static bool valid_user(const char *user)
  */
 static int get_user(struct login *l)
 {
+	char text[128];
 	int pam;
 
 	pam = pam_get_user(l->pamh, &l->user, NULL);
@@ -136,9 +264,11 @@ static int get_user(struct login *l)
 	}
 	if (!valid_user(l->user)) {
 		l->user = NULL;
-		pam_syslog(l->pamh, LOG_NOTICE,
-			   "refusing a user name with control characters, blanks or over %d bytes",
-			   MAX_USER);
+		a0_format(text, sizeof(text),
+			  "refusing a user name with control characters, blanks or over %d bytes",
+			  MAX_USER);
+		mod_log(l, LOG_NOTICE, "bad-user-name", MOD_DENIED, "user", "USER_UNKNOWN", NULL,
+			text);
 		return PAM_USER_UNKNOWN;
 	}
 	return PAM_SUCCESS;
@@ -155,7 +285,7 @@ static int get_user(struct login *l)
 static int config_failed(struct login *l, int err, const char *message)
 {
 	struct a0_config *defaults = NULL;
-	char reason[256];
+	char reason[256], text[MAX_LOG_DESCRIPTION];
 	int pam, r;
 
 	pam = err == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR;
@@ -164,12 +294,12 @@ static int config_failed(struct login *l, int err, const char *message)
 		r = a0_policy_system_account(defaults, l->user, reason, sizeof(reason));
 	a0_config_free(defaults);
 	if (r == A0_USER_SYSTEM) {
-		pam_syslog(l->pamh, LOG_ERR,
-			   "configuration: %s; user=%s is a system account: ignored", message,
-			   l->user);
+		a0_format(text, sizeof(text), "%s; a system account: ignored", message);
+		mod_log(l, LOG_ERR, "config-error", MOD_IGNORED, "config", a0_err_name(err), NULL,
+			text);
 		return PAM_IGNORE;
 	}
-	pam_syslog(l->pamh, LOG_ERR, "configuration: %s", message);
+	mod_log(l, LOG_ERR, "config-error", MOD_ERROR, "config", a0_err_name(err), NULL, message);
 	return pam;
 }
 
@@ -188,8 +318,8 @@ int mod_begin(struct login *l, int argc, const char **argv)
 		/* It may be a system account or not: neither ignored nor handled. The directory
 		 * behind NSS (LDAP, sssd) being out of reach is an unavailable source of
 		 * information, as Auth0 out of reach is. */
-		mod_log(l, LOG_ERR, "account-lookup", a0_err_name(r), NULL,
-			r == A0_ERR_NOMEM ? "out of memory" : reason);
+		mod_log(l, LOG_ERR, "account-lookup-failed", MOD_UNAVAILABLE, "account-lookup",
+			a0_err_name(r), NULL, r == A0_ERR_NOMEM ? "out of memory" : reason);
 		return r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTHINFO_UNAVAIL;
 	}
 	l->no_account = r == A0_USER_NONE;

@@ -36,9 +36,30 @@
 #define MAX_USER 256      /* bytes of a user name */
 #define MAX_PASSWORD 1024 /* bytes of a password or an MFA answer */
 
+/* Which PAM phase a call is: it names the outcome of a failed step (mod_finish). */
+enum mod_phase { MOD_AUTH, MOD_ACCOUNT, MOD_SESSION, MOD_PASSWORD };
+
+/*
+ * What a logged event was for the login: the outcome= field of pam_auth0(8), LOGGING. The first
+ * five end the PAM call (granted, denied, unavailable: Auth0 could not be asked or answer, error:
+ * the host's configuration or system, ignored: left to the next module); the others are what a
+ * step beside it did (ok, failed: the login goes on) or a change of the host's state (event).
+ */
+enum mod_outcome {
+	MOD_GRANTED,
+	MOD_DENIED,
+	MOD_UNAVAILABLE,
+	MOD_ERROR,
+	MOD_IGNORED,
+	MOD_OK,
+	MOD_FAILED,
+	MOD_EVENT,
+};
+
 /* One pam_sm_* call. */
 struct login {
 	pam_handle_t *pamh;
+	enum mod_phase phase;
 	struct a0_config *cfg;
 	const char *user;
 	const char *step; /* for mod_finish's log line */
@@ -64,16 +85,30 @@ struct login {
  */
 int mod_begin(struct login *l, int argc, const char **argv);
 
-/* The end of a failed step: its PAM code and user message from the one table, one log line. */
+/*
+ * The end of a failed step: its PAM code and user message from the one table, one log line
+ * (mod_log_error).
+ */
 int mod_finish(struct login *l, int err);
 
 /*
- * The module's one format of a log line about a step, "user= step= result= error=
- * description=" with "-" for a field that is NULL or empty. The user name has no blanks
- * (mod_begin), so the fields cannot be forged.
+ * The log line of a failed step without ending the call (mod_finish's, and a failure after
+ * which the offline policy answers): its message id from the outcomes table (tls-failure,
+ * network-failure, ...; a refusal by phase and step: login-denied, mfa-failed, offline-denied,
+ * account-denied, password-change-failed), l->step, Auth0's error and description.
  */
-void mod_log(const struct login *l, int priority, const char *step, const char *result,
-	     const char *error, const char *description);
+void mod_log_error(const struct login *l, int err);
+
+/*
+ * The module's one log line of an outcome (pam_auth0(8), LOGGING):
+ *   msgid=ID outcome=O user=U service=S rhost=R step=S error=E result=R description="D"
+ * msgid is a stable id of the table there; user, service (PAM_SERVICE), rhost (PAM_RHOST), step,
+ * error (Auth0's error code) and result (a0_err_name, or a word) are values without blanks
+ * ("-" when NULL or empty; blanks and control characters become '?', bounded); the description
+ * is quoted, '"' and '\' escaped, control characters removed, bounded.
+ */
+void mod_log(const struct login *l, int priority, const char *msgid, enum mod_outcome outcome,
+	     const char *step, const char *result, const char *error, const char *description);
 
 /* A message to the user: PAM_ERROR_MSG or PAM_TEXT_INFO. */
 void mod_tell(pam_handle_t *pamh, bool error, const char *text);

@@ -4,7 +4,7 @@
  * policy of the service (deny, password, breakglass) applied to a login, and what an online
  * login's outcome does to the user's offline verifier (lib/offline.h): kept after a complete
  * sign-in, forgotten when Auth0 refuses a password the verifier would accept or says the user is
- * blocked. Every offline grant and refusal is one log line with a stable message id.
+ * blocked. Every offline grant and refusal is one log line with a stable message id (mod_log).
  */
 #include "config.h"
 
@@ -48,12 +48,13 @@ enum a0_offline_policy mod_offline_policy(const struct login *l)
 	return a0_config_offline_policy(l->cfg, service_of(l->pamh));
 }
 
-/* One line per offline grant or refusal: "step=offline result=R ... msgid=ID". */
-static void offline_log(const struct login *l, int priority, const char *result, const char *msgid,
-			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* One line per offline grant or refusal, the service's offline policy in its description. */
+static void offline_log(const struct login *l, int priority, const char *msgid,
+			enum mod_outcome outcome, const char *result, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
-static void offline_log(const struct login *l, int priority, const char *result, const char *msgid,
-			const char *fmt, ...)
+static void offline_log(const struct login *l, int priority, const char *msgid,
+			enum mod_outcome outcome, const char *result, const char *fmt, ...)
 {
 	char text[768], line[1024];
 	va_list ap;
@@ -61,9 +62,9 @@ static void offline_log(const struct login *l, int priority, const char *result,
 	va_start(ap, fmt);
 	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	a0_format(line, sizeof(line), "%s; policy %s msgid=%s", text,
-		  a0_offline_policy_name(mod_offline_policy(l)), msgid);
-	mod_log(l, priority, "offline", result, NULL, line);
+	a0_format(line, sizeof(line), "%s; policy %s", text,
+		  a0_offline_policy_name(mod_offline_policy(l)));
+	mod_log(l, priority, msgid, outcome, "offline", result, NULL, line);
 }
 
 /*
@@ -89,7 +90,7 @@ static int synced_refusal(struct login *l, const struct a0_offline *o)
 	if (!state)
 		return 0;
 	(void)a0_offline_forget(o, l->user, reason, sizeof(reason));
-	offline_log(l, LOG_NOTICE, "DENIED", "A0_OFFLINE_REFUSED",
+	offline_log(l, LOG_NOTICE, "offline-denied", MOD_DENIED, "DENIED",
 		    "the account is %s in Auth0 (identity cache): no offline login, its verifier "
 		    "forgotten",
 		    state);
@@ -115,14 +116,14 @@ static int offline_verify(struct login *l, const char *password)
 	r = a0_offline_check(&o, l->user, password, now, &failures, &last, reason, sizeof(reason));
 	switch (r) {
 	case 0:
-		offline_log(l, LOG_NOTICE, "GRANTED", "A0_OFFLINE_GRANT",
+		offline_log(l, LOG_NOTICE, "offline-granted", MOD_GRANTED, "GRANTED",
 			    "signed in offline with the kept password (last online sign-in %lld s "
 			    "ago); second factor not checked",
 			    (long long)(now - last));
 		mod_tell(l->pamh, false, TELL_GRANTED);
 		return PAM_SUCCESS;
 	case A0_ERR_DENIED:
-		offline_log(l, LOG_NOTICE, "DENIED", "A0_OFFLINE_REFUSED",
+		offline_log(l, LOG_NOTICE, "offline-denied", MOD_DENIED, "DENIED",
 			    "wrong password (offline failure %u of %u)", failures,
 			    l->cfg->offline_max_failures);
 		if (l->cfg->offline_fail_delay)
@@ -131,26 +132,25 @@ static int offline_verify(struct login *l, const char *password)
 	case A0_ERR_LOCKED:
 		l->step = "offline";
 		a0_format(l->res.description, sizeof(l->res.description),
-			  "%u failed offline sign-ins: locked until an online sign-in; policy %s "
-			  "msgid=A0_OFFLINE_REFUSED",
+			  "%u failed offline sign-ins: locked until an online sign-in; policy %s",
 			  l->cfg->offline_max_failures,
 			  a0_offline_policy_name(mod_offline_policy(l)));
 		return mod_finish(l, r);
 	case A0_ERR_EXPIRED:
 		if (l->cfg->offline_max_age)
-			offline_log(l, LOG_NOTICE, "EXPIRED", "A0_OFFLINE_REFUSED",
+			offline_log(l, LOG_NOTICE, "offline-denied", MOD_DENIED, "EXPIRED",
 				    "the last online sign-in was %lld s ago, over offline_max_age "
 				    "(%u s)",
 				    (long long)(now - last), l->cfg->offline_max_age);
 		else
-			offline_log(l, LOG_NOTICE, "EXPIRED", "A0_OFFLINE_REFUSED",
+			offline_log(l, LOG_NOTICE, "offline-denied", MOD_DENIED, "EXPIRED",
 				    "offline_max_age is 0: no offline sign-in");
 		mod_tell(l->pamh, true,
 			 TELL_UNREACHABLE " Your last sign-in on this host while it could be "
 					  "reached is too long ago to sign in without it.");
 		return PAM_AUTHINFO_UNAVAIL;
 	case A0_ERR_NOT_FOUND:
-		offline_log(l, LOG_NOTICE, "NO_VERIFIER", "A0_OFFLINE_REFUSED",
+		offline_log(l, LOG_NOTICE, "offline-denied", MOD_DENIED, "NO_VERIFIER",
 			    "no kept password: the user has no online sign-in on this host since "
 			    "offline login was set up, or it was forgotten");
 		mod_tell(l->pamh, true,
@@ -158,7 +158,7 @@ static int offline_verify(struct login *l, const char *password)
 					  "reached, so you cannot sign in without it.");
 		return PAM_AUTHINFO_UNAVAIL;
 	default:
-		offline_log(l, LOG_ERR, a0_err_name(r), "A0_OFFLINE_REFUSED", "%s",
+		offline_log(l, LOG_ERR, "offline-denied", MOD_ERROR, a0_err_name(r), "%s",
 			    reason[0] ? reason : a0_strerror(r));
 		mod_tell(l->pamh, true, TELL_UNREACHABLE);
 		return r == A0_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTHINFO_UNAVAIL;
@@ -198,7 +198,7 @@ int mod_offline_login(struct login *l, const char *password, unsigned wait)
 
 	switch (mod_offline_policy(l)) {
 	case A0_OFFLINE_DENY:
-		offline_log(l, LOG_ERR, "OFFLINE", "A0_OFFLINE_DENY",
+		offline_log(l, LOG_ERR, "offline-denied", MOD_UNAVAILABLE, "OFFLINE",
 			    "the sign-in service is known to be unreachable, Auth0 not asked; next "
 			    "check in %u s",
 			    wait);
@@ -208,7 +208,7 @@ int mod_offline_login(struct login *l, const char *password, unsigned wait)
 		r = a0_breakglass_state(l->cfg->offline_dir, time(NULL), &bg, reason,
 					sizeof(reason));
 		if (r < 0) {
-			offline_log(l, LOG_ERR, "OFFLINE", "A0_OFFLINE_REFUSED",
+			offline_log(l, LOG_ERR, "offline-denied", MOD_DENIED, "OFFLINE",
 				    "no breakglass window is open%s%s", reason[0] ? ": " : "",
 				    reason);
 			mod_tell(l->pamh, true,
@@ -240,7 +240,7 @@ void mod_offline_online(struct login *l, int r, const char *password)
 		k = a0_offline_online(&o, l->user, password, time(NULL), &done, reason,
 				      sizeof(reason));
 		if (k < 0)
-			offline_log(l, LOG_WARNING, a0_err_name(k), "A0_OFFLINE_NOT_KEPT",
+			offline_log(l, LOG_WARNING, "offline-not-kept", MOD_FAILED, a0_err_name(k),
 				    "the password for offline sign-in was not kept: %s",
 				    reason[0] ? reason : a0_strerror(k));
 		else if (done && l->cfg->debug)
@@ -256,11 +256,11 @@ void mod_offline_online(struct login *l, int r, const char *password)
 	else
 		return;
 	if (k < 0 && k != A0_ERR_NOT_FOUND)
-		offline_log(l, LOG_WARNING, a0_err_name(k), "A0_OFFLINE_PURGE",
+		offline_log(l, LOG_WARNING, "offline-forgotten", MOD_FAILED, a0_err_name(k),
 			    "the kept password could not be checked or forgotten: %s",
 			    reason[0] ? reason : a0_strerror(k));
 	else if (done)
-		offline_log(l, LOG_NOTICE, "PURGED", "A0_OFFLINE_PURGE",
+		offline_log(l, LOG_NOTICE, "offline-forgotten", MOD_OK, "PURGED",
 			    "Auth0 %s: the kept password is forgotten",
 			    r == A0_ERR_BLOCKED ? "says the user is blocked"
 						: "refused the password this host kept");

@@ -33,6 +33,7 @@
 #include "lib/error.h"
 #include "lib/http.h"
 #include "lib/secret.h"
+#include "lib/util.h"
 #include "pam/module.h"
 #include "pam/netchild.h"
 
@@ -94,7 +95,8 @@ static int revoke_job(struct login *l, const struct a0_prompter *conv, void *ref
 	return r < 0 ? r : a0_revoke(&l->client, refresh_token, &l->res);
 }
 
-static void revoke_refresh_token(struct login *l, const char *refresh_token)
+/* Revoke refresh_token at Auth0; a failure is logged (revoke-failed) and returned. */
+static int revoke_refresh_token(struct login *l, const char *refresh_token)
 {
 	char description[sizeof(l->res.description) + sizeof("; logout goes on")];
 	int r;
@@ -105,12 +107,11 @@ static void revoke_refresh_token(struct login *l, const char *refresh_token)
 			     NULL)) < 0) {
 		snprintf(description, sizeof(description), "%s; logout goes on",
 			 l->res.description[0] ? l->res.description : "-");
-		mod_log(l, LOG_WARNING, "revoke", a0_err_name(r), l->res.error, description);
-	} else {
-		pam_syslog(l->pamh, LOG_INFO, "user=%s revoked the refresh token at Auth0",
-			   l->user);
+		mod_log(l, LOG_WARNING, "revoke-failed", MOD_FAILED, "revoke", a0_err_name(r),
+			l->res.error, description);
 	}
 	a0_result_clear(&l->res);
+	return r;
 }
 
 /*
@@ -197,8 +198,8 @@ void mod_hand_off(struct login *l, const struct a0_tokens *tokens)
 	h->pid = getpid();
 	if ((r = a0_record_from_tokens(tokens, l->cfg, time(NULL), &record)) < 0 ||
 	    (r = a0_handoff_put(&u, record, h->auth_keyring, h->handle)) < 0) {
-		mod_log(l, LOG_WARNING, "handoff", a0_err_name(r), NULL,
-			"no hand-off: only a session opened by this process gets the tokens");
+		mod_log(l, LOG_WARNING, "handoff-failed", MOD_FAILED, "handoff", a0_err_name(r),
+			NULL, "no hand-off: only a session opened by this process gets the tokens");
 		h->handle[0] = '\0';
 	} else {
 		snprintf(env, sizeof(env), "%s=%s", A0_HANDOFF_ENV, h->handle);
@@ -265,19 +266,21 @@ static const struct taken *login_record(struct login *l, const struct a0_user *u
 	} else if (handle[0]) {
 		if ((r = a0_handoff_take(u, handle, &record, &auth_keyring)) == 0)
 			return keep_record(l, record, auth_keyring);
-		mod_log(l, LOG_WARNING, "handoff", a0_err_name(r), NULL,
+		mod_log(l, LOG_WARNING, "handoff-failed", MOD_FAILED, "handoff", a0_err_name(r),
+			NULL,
 			r == A0_ERR_NOT_FOUND
 				? "the hand-off is gone (over its timeout?): no credentials"
 				: "the hand-off could not be taken: no credentials");
 		return NULL;
 	} else if (env) {
-		mod_log(l, LOG_WARNING, "handoff", a0_err_name(A0_ERR_INVALID), NULL,
-			"malformed hand-off handle");
+		mod_log(l, LOG_WARNING, "handoff-failed", MOD_FAILED, "handoff",
+			a0_err_name(A0_ERR_INVALID), NULL, "malformed hand-off handle");
 	}
 	if (t || !tokens)
 		return t;
 	if ((r = a0_record_from_tokens(tokens, l->cfg, time(NULL), &record)) < 0) {
-		mod_log(l, LOG_ERR, "store", a0_err_name(r), NULL, "cannot make the record");
+		mod_log(l, LOG_ERR, "store-failed", MOD_FAILED, "store", a0_err_name(r), NULL,
+			"cannot make the record");
 		return NULL;
 	}
 	return keep_record(l, record, auth_keyring);
@@ -322,7 +325,7 @@ static int store_record(pam_handle_t *pamh, int argc, const char **argv, bool op
 	static const char not_kept[] = "; the credentials are not kept: put 'session required "
 				       "pam_keyinit.so force revoke' before pam_auth0 in the "
 				       "session stack";
-	struct login l = { .pamh = pamh };
+	struct login l = { .pamh = pamh, .phase = MOD_SESSION };
 	const struct stored *old;
 	const struct taken *t;
 	struct a0_stored at;
@@ -356,14 +359,15 @@ static int store_record(pam_handle_t *pamh, int argc, const char **argv, bool op
 	if (r == A0_ERR_NOT_FOUND) {
 		if (opening) {
 			snprintf(description, sizeof(description), "%s%s", why, not_kept);
-			mod_log(&l, LOG_ERR, "store", "NOT_STORED", NULL, description);
+			mod_log(&l, LOG_ERR, "store-failed", MOD_FAILED, "store", "NOT_STORED",
+				NULL, description);
 		} else if (l.cfg->debug) {
 			pam_syslog(pamh, LOG_DEBUG, "user=%s not storing yet: %s", l.user, why);
 		}
 		goto out;
 	}
 	if (r < 0) {
-		mod_log(&l, LOG_ERR, "store", a0_err_name(r), NULL,
+		mod_log(&l, LOG_ERR, "store-failed", MOD_FAILED, "store", a0_err_name(r), NULL,
 			r == A0_ERR_STORE ? "the user's key quota (/proc/sys/kernel/keys/maxbytes, "
 					    "maxkeys) is full: the credentials are not kept"
 					  : "the credentials are not kept");
@@ -382,8 +386,9 @@ static int store_record(pam_handle_t *pamh, int argc, const char **argv, bool op
 		free(s);
 		a0_login_unpin(&at);
 	}
-	pam_syslog(pamh, LOG_INFO, "user=%s stored credentials in the %s keyring %d", l.user,
-		   l.cfg->keyring == A0_KEYRING_USER ? "user" : "session", (int)at.keyring);
+	a0_format(description, sizeof(description), "stored the credentials in the %s keyring %d",
+		  l.cfg->keyring == A0_KEYRING_USER ? "user" : "session", (int)at.keyring);
+	mod_log(&l, LOG_INFO, "session-stored", MOD_OK, "store", "OK", NULL, description);
 out:
 	a0_config_free(l.cfg);
 	return pam;
@@ -418,12 +423,12 @@ static char *refresh_token_now(struct login *l, const struct a0_user *u, const s
  */
 static int remove_record(pam_handle_t *pamh, int argc, const char **argv, bool logout)
 {
-	struct login l = { .pamh = pamh };
+	struct login l = { .pamh = pamh, .phase = MOD_SESSION };
 	const struct stored *s;
 	const struct taken *t;
 	struct a0_user u;
-	char *rt = NULL;
-	int pam, r;
+	char *rt = NULL, description[256];
+	int pam, r, revoked;
 
 	pam = mod_begin(&l, argc, argv);
 	/* Nothing was stored for it, and the caller's login is not its to revoke. */
@@ -443,15 +448,27 @@ static int remove_record(pam_handle_t *pamh, int argc, const char **argv, bool l
 	}
 	if (logout && l.cfg->revoke_on_logout)
 		rt = refresh_token_now(&l, &u, s, t);
-	if ((r = a0_login_forget(&u, l.cfg->keyring, t ? t->auth_keyring : 0, s ? &s->at : NULL)) <
-	    0)
-		mod_log(&l, LOG_ERR, logout ? "logout" : "delete-cred", a0_err_name(r), NULL,
-			"the credentials could not all be removed");
+	r = a0_login_forget(&u, l.cfg->keyring, t ? t->auth_keyring : 0, s ? &s->at : NULL);
 	/* Replacing the item drops the pin (cleanup_stored). */
 	if (s)
 		(void)pam_set_data(pamh, DATA_STORED, NULL, NULL);
-	if (rt)
-		revoke_refresh_token(&l, rt);
+	revoked = rt ? revoke_refresh_token(&l, rt) : 1;
+	/* The logout's one line: what was removed, and what Auth0 said of the refresh token. */
+	a0_format(description, sizeof(description), "%s; %s",
+		  r < 0 ? "the credentials could not all be removed" : "the credentials removed",
+		  revoked == 0  ? "the refresh token revoked at Auth0"
+		  : revoked < 0 ? "the refresh token could not be revoked (revoke-failed)"
+				: "no refresh token revoked");
+	mod_log(&l,
+		r < 0         ? LOG_ERR
+		: revoked < 0 ? LOG_WARNING
+			      : LOG_INFO,
+		"logout", r < 0 || revoked < 0 ? MOD_FAILED : MOD_OK,
+		logout ? "logout" : "delete-cred",
+		a0_err_name(r < 0         ? r
+			    : revoked < 0 ? revoked
+					  : 0),
+		NULL, description);
 	/* Revoked or not, this process is done with the login's refresh token. */
 	if (logout && t)
 		a0_secret_clear(&((struct taken *)(uintptr_t)t)->record->refresh_token);

@@ -295,19 +295,23 @@ static void test_forged_tokens(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		set_mode(bad[i].mode);
 		snprintf(logged, sizeof(logged),
-			 "user=a0alice step=id-token result=%s error=- "
-			 "description=%s",
+			 "msgid=login-denied outcome=denied user=a0alice service=" SERVICE
+			 " rhost=- step=id-token error=- result=%s description=\"%s",
 			 bad[i].result, bad[i].check);
 		refused("a0alice", ALICE, PAM_AUTH_ERR, "could not be verified", logged);
 	}
 	/* The 200 KB token is over the token response's bounds: refused before the verifier,
 	 * as an answer the tenant would not send. */
 	set_mode("huge");
-	refused("a0alice", ALICE, PAM_AUTHINFO_UNAVAIL, "unavailable", "step=password-realm");
+	refused("a0alice", ALICE, PAM_AUTHINFO_UNAVAIL, "unavailable",
+		"msgid=tenant-unavailable outcome=unavailable user=a0alice service=" SERVICE
+		" rhost=- step=password-realm error=- result=TOO_LARGE");
 	/* No ID token at all: nobody says who signed in. */
 	set_mode("missing");
 	refused("a0alice", ALICE, PAM_AUTH_ERR, "did not say who signed in",
-		"result=TOKEN_INVALID error=- description=the tenant sent no id_token");
+		"msgid=login-denied outcome=denied user=a0alice service=" SERVICE " rhost=- "
+		"step=id-token error=- result=TOKEN_INVALID description=\"the tenant sent no "
+		"id_token");
 	/* The same tenant and module accept the good token. */
 	set_mode("good");
 	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
@@ -361,7 +365,8 @@ static void test_jwks_unreachable(void **state)
 	configure("jwks_ttl = 60");
 	age_cache(61);
 	refused("a0alice", ALICE, PAM_AUTHINFO_UNAVAIL, "unavailable",
-		"step=id-token result=SERVER error=- description=JWKS: HTTP 503");
+		"msgid=tenant-unavailable outcome=unavailable user=a0alice service=" SERVICE
+		" rhost=- step=id-token error=- result=SERVER description=\"JWKS: HTTP 503");
 	/* A 5xx is an outage: the host is known offline (lib/outage.h); forgotten here so that
 	 * the next login asks again. */
 	snprintf(path, sizeof(path), "%s/run/offline", run_dir);
@@ -371,7 +376,8 @@ static void test_jwks_unreachable(void **state)
 	assert_int_equal(unlink(path), 0);
 	configure(NULL);
 	refused("a0alice", ALICE, PAM_AUTHINFO_UNAVAIL, "unavailable",
-		"step=id-token result=SERVER");
+		"msgid=tenant-unavailable outcome=unavailable user=a0alice service=" SERVICE
+		" rhost=- step=id-token error=- result=SERVER");
 	fake_control(&fake, "DELETE", "/__control/fault", NULL);
 }
 
@@ -405,8 +411,9 @@ static void test_alice_as_bob(void **state)
 		  "user_claim = https://example.com/posix_user\nusers_file = /nonexistent");
 	assert_pam(login("a0alice", ALICE), PAM_SUCCESS);
 	refused("a0bob", ALICE, PAM_AUTH_ERR, "signed in as a different account",
-		"step=policy result=POLICY error=- description=user_claim: "
-		"https://example.com/posix_user is 'a0alice', this account expects 'a0bob'");
+		"msgid=login-denied outcome=denied user=a0bob service=" SERVICE
+		" rhost=- step=policy error=- result=POLICY description=\"user_claim: "
+		"https://example.com/posix_user is 'a0alice', this account expects 'a0bob'\"");
 	/* bob's own Auth0 account mapped to another Linux user opens nothing of bob's. */
 	configure("user_claim = https://example.com/posix_user\nusers_file = /nonexistent");
 	fake_control(&fake, "POST", "/__control/user",
@@ -460,7 +467,7 @@ static void test_signup_cannot_open_local_account(void **state)
 	id = cJSON_GetStringValue(cJSON_GetObjectItem(user, "_id"));
 	assert_non_null(id);
 	snprintf(logged, sizeof(logged),
-		 "step=policy result=POLICY error=- description=no identity binding: add '%s "
+		 "step=policy error=- result=POLICY description=\"no identity binding: add '%s "
 		 "auth0|%s' to %s",
 		 u.name, id, fake.users);
 	refused(u.name, password, PAM_AUTH_ERR, "could not be matched", logged);
@@ -468,8 +475,10 @@ static void test_signup_cannot_open_local_account(void **state)
 	configure("user_claim = nickname\ntrust_user_claims = yes");
 	login_full(u.name, password, false, &r);
 	assert_pam(r.auth, PAM_SUCCESS);
-	if (!strstr(r.log, "step=policy result=TRUSTED_USER_CLAIM error=- description=user_claim: "
-			   "bound by 'nickname', a claim the account holder sets"))
+	if (!strstr(r.log, "msgid=trusted-user-claim outcome=event user=") ||
+	    !strstr(r.log,
+		    "step=policy error=- result=TRUSTED_USER_CLAIM description=\"user_claim: "
+		    "bound by 'nickname', a claim the account holder sets"))
 		fail_msg("no warning for the trusted claim: %s", r.log);
 	result_free(&r);
 	/* An administrator's binding of the account to that user_id opens it, by user_id. */
@@ -493,13 +502,15 @@ static void test_unknown_name_never_reaches_auth0(void **state)
 
 	configure("require_local_account = yes");
 	refused("a0nosuchuser", "Secret-a0nosuchuser-1", PAM_USER_UNKNOWN, NULL,
-		"user=a0nosuchuser step=account-lookup result=USER_UNKNOWN error=- "
-		"description=no such account on this host: Auth0 not asked");
+		"msgid=login-denied outcome=denied user=a0nosuchuser service=" SERVICE
+		" rhost=- step=account-lookup error=- result=USER_UNKNOWN "
+		"description=\"no such account on this host: Auth0 not asked\"");
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
 	test_user_sweep();
 	if (!test_user_create("a0l", 'k', &u))
 		fail_msg("cannot create a local account");
-	refused(u.name, "Secret-nobody-1", PAM_AUTH_ERR, NULL, "step=password-realm");
+	refused(u.name, "Secret-nobody-1", PAM_AUTH_ERR, NULL,
+		"msgid=login-denied outcome=denied user=a0l");
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 1);
 	test_user_remove(&u);
 }
@@ -743,7 +754,10 @@ static void test_account_system_account_after_auth0(void **state)
 				 "PAM_PERM_DENIED",
 				 targets[i],
 				 r == PAM_IGNORE ? "PAM_IGNORE" : pam_strerror(p.pamh, r));
-		snprintf(want, sizeof(want), "user=%s step=account result=DENIED", targets[i]);
+		snprintf(want, sizeof(want),
+			 "msgid=account-denied outcome=denied user=%s service=" PROBE
+			 " rhost=- step=account error=- result=DENIED",
+			 targets[i]);
 		if (!strstr(log, want) || !strstr(log, "a0alice"))
 			fail_msg("no '%s' line naming a0alice: %s", want, log);
 		probe_close(&p);
@@ -851,7 +865,9 @@ static void test_broken_config_spares_system_accounts(void **state)
 			assert_pam(pc, PAM_IGNORE);
 			assert_pam(fa, PAM_SUCCESS);
 			assert_pam(fc, PAM_SUCCESS);
-			snprintf(want, sizeof(want), "user=%s is a system account: ignored",
+			snprintf(want, sizeof(want),
+				 "msgid=config-error outcome=ignored user=%s service=" FINAL
+				 " rhost=- step=config error=- result=CONFIG description=\"",
 				 system_users[i]);
 			if (!strstr(log, error) || !strstr(log, want))
 				fail_msg("no '%s' with '%s' in the log: %s", want, error, log);
@@ -862,7 +878,11 @@ static void test_broken_config_spares_system_accounts(void **state)
 			assert_pam(pc, PAM_SERVICE_ERR);
 			assert_pam(fa, PAM_SERVICE_ERR);
 			assert_pam(fc, PAM_SERVICE_ERR);
-			if (!strstr(log, error) || strstr(log, "ignored"))
+			snprintf(want, sizeof(want),
+				 "msgid=config-error outcome=error user=%s service=" FINAL
+				 " rhost=- step=config error=- result=CONFIG description=\"",
+				 others[i]);
+			if (!strstr(log, error) || !strstr(log, want) || strstr(log, "ignored"))
 				fail_msg("%s: not '%s' alone in the log: %s", others[i], error,
 					 log);
 		}

@@ -758,6 +758,21 @@ static void test_fault_tls(void **state)
 /* ---- when Auth0 cannot be reached (lib/outage.h, pam_auth0(8)) ---- */
 
 /* One login as a0alice with the right password, its stderr (syslog lines) in log. */
+/*
+ * Is want a whole line of the module's log (after pam_wrapper's "SYSLOG(N): " prefix), or with
+ * prefix only the start of one?
+ */
+static bool logged_line(const char *log, const char *want, bool prefix)
+{
+	size_t n = strlen(want);
+
+	for (const char *p = strstr(log, want); p; p = strstr(p + 1, want))
+		if (p - log >= 2 && p[-2] == ':' && p[-1] == ' ' &&
+		    (prefix || p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static int login_logged(const char *password, struct messages *m, char *log, size_t size)
 {
 	struct capture c;
@@ -792,7 +807,8 @@ static void test_offline_fast_path(void **state)
 	first = now_seconds() - start;
 	messages_free(&m);
 	assert_true(first >= TIMEOUT - 0.5 && first < TIMEOUT + 1.5);
-	if (!strstr(log, "msgid=A0_OFFLINE_MARKED"))
+	if (!strstr(log, "msgid=offline-marked outcome=event user=a0alice service=" SERVICE
+			 " rhost=- step=offline error=- result=TIMEOUT description=\""))
 		fail_msg("no line marking the host offline: %s", log);
 	assert_true(known_offline());
 	seen = fake_count(&fake, "/oauth/token", NULL);
@@ -806,8 +822,10 @@ static void test_offline_fast_path(void **state)
 		if (!shown(m.err, "The sign-in service cannot be reached."))
 			fail_msg("login %d: no message for the user", i);
 		messages_free(&m);
-		if (!strstr(log, "user=a0alice step=offline result=OFFLINE error=- ") ||
-		    !strstr(log, "msgid=A0_OFFLINE_DENY"))
+		if (!strstr(log,
+			    "msgid=offline-denied outcome=unavailable user=a0alice service=" SERVICE
+			    " rhost=- step=offline error=- result=OFFLINE description=\"the "
+			    "sign-in service is known to be unreachable"))
 			fail_msg("login %d: no offline line: %s", i, log);
 	}
 	twenty = now_seconds() - start;
@@ -841,7 +859,7 @@ static void test_offline_probe_and_recovery(void **state)
 	messages_init(&m);
 	assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)), PAM_AUTHINFO_UNAVAIL);
 	messages_free(&m);
-	if (!strstr(log, "msgid=A0_OFFLINE_PROBE"))
+	if (!strstr(log, "msgid=offline-probe outcome=event user=a0alice"))
 		fail_msg("no probe line: %s", log);
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 2);
 	assert_pam(simple_login("a0alice", "Secret-a0alice-1"), PAM_AUTHINFO_UNAVAIL);
@@ -854,7 +872,7 @@ static void test_offline_probe_and_recovery(void **state)
 	messages_init(&m);
 	assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)), PAM_SUCCESS);
 	messages_free(&m);
-	if (!strstr(log, "msgid=A0_ONLINE"))
+	if (!strstr(log, "msgid=online-again outcome=event user=a0alice"))
 		fail_msg("no line saying the service is back: %s", log);
 	assert_false(known_offline());
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 3);
@@ -900,14 +918,90 @@ static void test_tls_failure_is_not_offline(void **state)
 		assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)),
 			   PAM_AUTHINFO_UNAVAIL);
 		messages_free(&m);
-		if (!strstr(log, "step=tls result=TLS error=- description=possible interception: "
-				 "the certificate presented for localhost:") ||
-		    !strstr(log, "msgid=A0_TLS_INTERCEPTED"))
+		if (!strstr(log, "msgid=tls-intercepted outcome=event user=a0alice service=" SERVICE
+				 " rhost=- step=tls error=- result=TLS description=\"possible "
+				 "interception: the certificate presented for localhost:"))
 			fail_msg("login %d: no interception line: %s", i, log);
-		if (strstr(log, "msgid=A0_OFFLINE"))
+		/* The login's outcome: a TLS failure, one line an administrator can alert on. */
+		if (!logged_line(log,
+				 "msgid=tls-failure outcome=unavailable user=a0alice "
+				 "service=" SERVICE " rhost=- step=password-realm error=- "
+				 "result=TLS description=\"",
+				 true))
+			fail_msg("login %d: no tls-failure line: %s", i, log);
+		if (strstr(log, "msgid=offline"))
 			fail_msg("login %d: a TLS failure counted as offline: %s", i, log);
 		assert_false(known_offline());
 	}
+}
+
+/*
+ * Every outcome is one line of key=value fields with a stable message id (pam_auth0(8),
+ * LOGGING): the whole line, for a granted login, a wrong password, the account phase's grant
+ * and denial, with the service and the remote host.
+ */
+static void test_outcome_lines(void **state)
+{
+	const char *none[] = { NULL };
+	struct pamtest_conv_data conv = { .in_echo_off = none, .in_echo_on = none };
+	struct pam_testcase account[] = { pam_test(PAMTEST_ACCOUNT, PAM_PERM_DENIED) };
+	struct pam_testcase both[] = { pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+				       pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS) };
+	const char *off[] = { "Secret-a0alice-1", NULL };
+	char log[8192];
+	struct messages m;
+	struct capture c;
+
+	setenv("PAM_RHOST", "203.0.113.7", 1);
+	messages_init(&m);
+	assert_pam(login_logged("Secret-a0alice-1", &m, log, sizeof(log)), PAM_SUCCESS);
+	messages_free(&m);
+	if (!logged_line(log,
+			 "msgid=login-granted outcome=granted user=a0alice service=" SERVICE
+			 " rhost=203.0.113.7 step=password error=- result=OK "
+			 "description=\"signed in with Auth0\"",
+			 false))
+		fail_msg("no login-granted line: %s", log);
+
+	messages_init(&m);
+	assert_pam(login_logged("Wrong-password-1", &m, log, sizeof(log)), PAM_AUTH_ERR);
+	messages_free(&m);
+	if (!logged_line(log,
+			 "msgid=login-denied outcome=denied user=a0alice service=" SERVICE
+			 " rhost=203.0.113.7 step=password-realm error=invalid_grant result=DENIED "
+			 "description=\"Wrong email or password.\"",
+			 false))
+		fail_msg("no login-denied line: %s", log);
+
+	/* The account phase after the sign-in grants, and says so. */
+	conv.in_echo_off = off;
+	setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1);
+	capture_start(&c, run_dir);
+	assert_pamtest_ran(run_pamtest(SERVICE, "a0alice", &conv, both, NULL));
+	capture_stop(&c, log, sizeof(log));
+	assert_pam(both[1].op_rv, PAM_SUCCESS);
+	if (!logged_line(log,
+			 "msgid=account-granted outcome=granted user=a0alice service=" SERVICE
+			 " rhost=203.0.113.7 step=account error=- result=OK "
+			 "description=\"signed in with Auth0: the policy allows the account\"",
+			 false))
+		fail_msg("no account-granted line: %s", log);
+
+	/* Without a sign-in on the handle, account_without_auth0 = deny refuses (pam_set_items
+	 * sets PAM_RHOST in the auth stack only: none here). */
+	configure("account_without_auth0 = deny");
+	conv.in_echo_off = none;
+	capture_start(&c, run_dir);
+	assert_pamtest_ran(run_pamtest(SERVICE, "a0alice", &conv, account, NULL));
+	capture_stop(&c, log, sizeof(log));
+	unsetenv("PAM_WRAPPER_DEBUGLEVEL");
+	assert_pam(account[0].op_rv, PAM_PERM_DENIED);
+	if (!logged_line(log,
+			 "msgid=account-denied outcome=denied user=a0alice service=" SERVICE
+			 " rhost=- step=account error=- result=DENIED "
+			 "description=\"not signed in with Auth0 (account_without_auth0 = deny)\"",
+			 false))
+		fail_msg("no account-denied line: %s", log);
 }
 
 /* A state file not root's, or writable by others, is not believed: the network is tried. */
@@ -1384,8 +1478,10 @@ static void test_nss_failure_in_stack(void **state)
 		fail_msg("authenticate a0huge, whose passwd entry cannot be read: %s, not "
 			 "PAM_AUTHINFO_UNAVAIL",
 			 pam_strerror(NULL, r));
-	if (!strstr(log, "user=a0huge step=account-lookup result=SYSTEM error=- "
-			 "description=the passwd entry is over 1048576 bytes"))
+	if (!strstr(log,
+		    "msgid=account-lookup-failed outcome=unavailable user=a0huge service=" SERVICE
+		    " rhost=- step=account-lookup error=- result=SYSTEM "
+		    "description=\"the passwd entry is over 1048576 bytes"))
 		fail_msg("no account-lookup line: %s", log);
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), 0);
 	assert_true(run_pamtest(SERVICE, "a0huge", &conv, account, NULL) == PAMTEST_ERR_CASE);
@@ -1421,8 +1517,10 @@ static void test_net_child_killed(void **state)
 	capture_stop(&c, log, sizeof(log));
 	assert_int_equal(killed_by_script, 1); /* the one child, at the one-time code prompt */
 	assert_int_equal(prompts, 2);
-	assert_non_null(strstr(log, "user=a0otp step=start result=SYSTEM error=- description=the "
-				    "process talking to Auth0 ended without an answer (signal 9)"));
+	assert_non_null(strstr(log,
+			       "msgid=system-error outcome=error user=a0otp service=" SERVICE
+			       " rhost=- step=start error=- result=SYSTEM description=\"the "
+			       "process talking to Auth0 ended without an answer (signal 9)\""));
 	assert_int_equal(children(pids, 1), 0);
 	assert_int_equal(fake_count(&fake, "/oauth/token",
 				    "http://auth0.com/oauth/grant-type/mfa-otp"),
@@ -1541,6 +1639,7 @@ int main(int argc, char **argv)
 		T(test_net_child_killed),
 		T(test_other_children_untouched),
 		T(test_nss_failure_fails_closed),
+		T(test_outcome_lines),
 	};
 	const struct CMUnitTest nss_tests[] = {
 		T(test_nss_failure_in_stack),

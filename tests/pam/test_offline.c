@@ -179,7 +179,8 @@ static void no_fault(void)
 /* A verifier for a0alice: one complete online sign-in through a service that keeps one. */
 static void online_login(void)
 {
-	expect(SVC_CONF, PASSWORD, PAM_SUCCESS, NULL, "signed in with Auth0");
+	expect(SVC_CONF, PASSWORD, PAM_SUCCESS, NULL,
+	       "msgid=login-granted outcome=granted user=a0alice");
 }
 
 static bool has_verifier(void)
@@ -283,25 +284,27 @@ static void test_failure_classes(void **state)
 			if (grant) {
 				assert_pam(r.account, PAM_SUCCESS);
 				if (!in(r.info, GRANTED) ||
-				    !strstr(r.log, "msgid=A0_OFFLINE_GRANT"))
+				    !strstr(r.log,
+					    "msgid=offline-granted outcome=granted user=a0alice"))
 					fail_msg("%s: no notice or log line; log: %s", c->name,
 						 r.log);
 			} else {
 				assert_pam(r.auth, PAM_AUTHINFO_UNAVAIL);
 				if (s == 2 && c->offline) {
 					if (!in(r.err, "not open on this host") ||
-					    !strstr(r.log, "msgid=A0_OFFLINE_REFUSED"))
+					    !strstr(r.log,
+						    "msgid=offline-denied outcome=denied user=a0alice"))
 						fail_msg("%s: breakglass closed: %s", c->name,
 							 r.log);
 				} else if (!in(r.err, c->deny_message)) {
 					fail_msg("%s under %s: no '%s'; log: %s", c->name,
 						 services[s], c->deny_message, r.log);
 				}
-				if (strstr(r.log, "A0_OFFLINE_GRANT"))
+				if (strstr(r.log, "offline-granted"))
 					fail_msg("%s: granted offline: %s", c->name, r.log);
 			}
 			if (c->port == &fake.port_other_ca &&
-			    !strstr(r.log, "msgid=A0_TLS_INTERCEPTED"))
+			    !strstr(r.log, "msgid=tls-intercepted outcome=event"))
 				fail_msg("TLS: not logged as an interception: %s", r.log);
 			assert_true(r.seconds < TIMEOUT + 1.5);
 			run_free(&r);
@@ -349,12 +352,16 @@ static void test_fast_path_and_recovery(void **state)
 	fault("{\"path\":\"/oauth/token\",\"kind\":\"silence\",\"seconds\":6,\"count\":-1}");
 	seen = fake_count(&fake, "/oauth/token", NULL);
 	/* The first login waits for the timeout, marks the host offline, and signs in offline. */
-	expect(SVC_PASSWORD, PASSWORD, PAM_SUCCESS, GRANTED, "msgid=A0_OFFLINE_MARKED");
+	expect(SVC_PASSWORD, PASSWORD, PAM_SUCCESS, GRANTED,
+	       "msgid=offline-marked outcome=event user=a0alice");
 	start = now_seconds();
 	for (int i = 0; i < 20; i++) {
 		double one = now_seconds();
 
-		expect(SVC_PASSWORD, PASSWORD, PAM_SUCCESS, GRANTED, "msgid=A0_OFFLINE_GRANT");
+		expect(SVC_PASSWORD, PASSWORD, PAM_SUCCESS, GRANTED,
+		       ": msgid=offline-granted outcome=granted user=a0alice service=" SVC_PASSWORD
+		       " rhost=- step=offline error=- result=GRANTED description=\"signed in "
+		       "offline with the kept password (last online sign-in ");
 		one = now_seconds() - one;
 		longest = one > longest ? one : longest;
 	}
@@ -368,14 +375,15 @@ static void test_fast_path_and_recovery(void **state)
 	assert_true(longest < TIMEOUT);
 	/* Under deny the same outage refuses at once. */
 	expect(SVC_DENY, PASSWORD, PAM_AUTHINFO_UNAVAIL, "cannot be reached",
-	       "msgid=A0_OFFLINE_DENY");
+	       "msgid=offline-denied outcome=unavailable user=a0alice");
 	/* The tenant is back: past the next check (moved to now here), the first login asks it
 	 * and goes online. */
 	no_fault();
 	snprintf(path, sizeof(path), "%s/run/offline", run_dir);
 	snprintf(text, sizeof(text), "v1 %lld 600\n", (long long)time(NULL) - 1);
 	write_text(path, text);
-	expect(SVC_PASSWORD, PASSWORD, PAM_SUCCESS, NULL, "msgid=A0_ONLINE");
+	expect(SVC_PASSWORD, PASSWORD, PAM_SUCCESS, NULL,
+	       "msgid=online-again outcome=event user=a0alice");
 	assert_int_equal(fake_count(&fake, "/oauth/token", NULL), seen + 2);
 }
 
@@ -399,7 +407,8 @@ static void test_wrong_password_offline_and_lockout(void **state)
 	expect(SVC_PASSWORD, "wrong-password", PAM_AUTH_ERR, NULL, "offline failure 3 of 3");
 	/* Locked: the right password too, until an online sign-in. */
 	expect(SVC_PASSWORD, PASSWORD, PAM_MAXTRIES, "locked after too many failures",
-	       "result=LOCKED");
+	       "msgid=offline-denied outcome=denied user=a0alice service=" SVC_PASSWORD
+	       " rhost=- step=offline error=- result=LOCKED");
 	no_fault();
 	forget_outage();
 	online_login();
@@ -433,11 +442,13 @@ static void test_no_verifier(void **state)
 static void test_deny_keeps_nothing(void **state)
 {
 	configure("offline = deny");
-	expect(SVC_DENY, PASSWORD, PAM_SUCCESS, NULL, "signed in with Auth0");
+	expect(SVC_DENY, PASSWORD, PAM_SUCCESS, NULL,
+	       "msgid=login-granted outcome=granted user=a0alice");
 	assert_false(has_verifier());
 	/* The same login where a service uses offline login keeps one. */
 	configure(NULL);
-	expect(SVC_DENY, PASSWORD, PAM_SUCCESS, NULL, "signed in with Auth0");
+	expect(SVC_DENY, PASSWORD, PAM_SUCCESS, NULL,
+	       "msgid=login-granted outcome=granted user=a0alice");
 	assert_true(has_verifier());
 }
 
@@ -451,7 +462,8 @@ static void test_purge_on_changed_password(void **state)
 	 * online, and the verifier that accepts it is forgotten. */
 	fake_control(&fake, "POST", "/__control/user",
 		     "{\"username\":\"a0alice\",\"password\":\"Changed-a0alice-2\"}");
-	expect(SVC_PASSWORD, PASSWORD, PAM_AUTH_ERR, NULL, "msgid=A0_OFFLINE_PURGE");
+	expect(SVC_PASSWORD, PASSWORD, PAM_AUTH_ERR, NULL,
+	       "msgid=offline-forgotten outcome=ok user=a0alice");
 	assert_false(has_verifier());
 	fault("{\"path\":\"/oauth/token\",\"kind\":\"drop\",\"count\":-1}");
 	expect(SVC_PASSWORD, PASSWORD, PAM_AUTHINFO_UNAVAIL, NULL, "result=NO_VERIFIER");
@@ -470,7 +482,8 @@ static void test_purge_on_blocked(void **state)
 	online_login();
 	fake_control(&fake, "POST", "/__control/user",
 		     "{\"username\":\"a0alice\",\"blocked\":true}");
-	expect(SVC_PASSWORD, PASSWORD, PAM_PERM_DENIED, "blocked", "msgid=A0_OFFLINE_PURGE");
+	expect(SVC_PASSWORD, PASSWORD, PAM_PERM_DENIED, "blocked",
+	       "msgid=offline-forgotten outcome=ok user=a0alice");
 	assert_false(has_verifier());
 }
 
@@ -513,7 +526,8 @@ static void test_breakglass_window(void **state)
 	fault("{\"path\":\"/oauth/token\",\"kind\":\"drop\",\"count\":-1}");
 	expect(SVC_BREAKGLASS, PASSWORD, PAM_AUTHINFO_UNAVAIL, "not open on this host", NULL);
 	assert_int_equal(admin(out, sizeof(out), "breakglass open 3s --reason 'INC-42'"), 0);
-	expect(SVC_BREAKGLASS, PASSWORD, PAM_SUCCESS, GRANTED, "msgid=A0_OFFLINE_GRANT");
+	expect(SVC_BREAKGLASS, PASSWORD, PAM_SUCCESS, GRANTED,
+	       "msgid=offline-granted outcome=granted user=a0alice");
 	/* The window closes by itself... */
 	sleep(4);
 	expect(SVC_BREAKGLASS, PASSWORD, PAM_AUTHINFO_UNAVAIL, "not open on this host", NULL);
@@ -524,7 +538,8 @@ static void test_breakglass_window(void **state)
 	expect(SVC_BREAKGLASS, PASSWORD, PAM_AUTHINFO_UNAVAIL, "not open on this host", NULL);
 	/* The window is no second factor for deny services. */
 	assert_int_equal(admin(out, sizeof(out), "breakglass open 10m"), 0);
-	expect(SVC_DENY, PASSWORD, PAM_AUTHINFO_UNAVAIL, NULL, "msgid=A0_OFFLINE_DENY");
+	expect(SVC_DENY, PASSWORD, PAM_AUTHINFO_UNAVAIL, NULL,
+	       "msgid=offline-denied outcome=unavailable user=a0alice");
 	assert_int_equal(admin(out, sizeof(out), "breakglass close"), 0);
 }
 

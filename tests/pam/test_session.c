@@ -389,6 +389,31 @@ static void sshd_logout(pam_handle_t *h)
 	end(h);
 }
 
+/* The session's outcomes in the log: the record stored, then the logout (pam_auth0(8), LOGGING). */
+static void test_session_outcome_lines(void **state)
+{
+	struct capture c;
+	pam_handle_t *h;
+	const char *log;
+
+	h = sign_in(SERVICE);
+	capture_begin(&c);
+	setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1); /* LOG_INFO too */
+	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
+	assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
+	log = capture_end(&c);
+	assert_non_null(strstr(log, "msgid=session-stored outcome=ok user="));
+	assert_non_null(strstr(log,
+			       " service=" SERVICE " rhost=- step=store error=- result=OK "
+			       "description=\"stored the credentials in the session keyring "));
+	assert_non_null(strstr(log, "msgid=logout outcome=ok user="));
+	assert_non_null(strstr(log,
+			       " service=" SERVICE " rhost=- step=logout error=- result=OK "
+			       "description=\"the credentials removed; the refresh token revoked "
+			       "at Auth0\"\n"));
+	end(h);
+}
+
 static void test_sshd_handoff_made_then_taken_by_setcred(void **state)
 {
 	pam_handle_t *h = sign_in(SERVICE);
@@ -733,7 +758,9 @@ static void test_no_keyinit_refused_login_succeeds(void **state)
 	assert_pam(pam_setcred(h, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	assert_pam(pam_open_session(h, 0), PAM_SUCCESS);
 	log = capture_end(&c);
-	assert_non_null(strstr(log, "step=store result=NOT_STORED"));
+	assert_non_null(strstr(log, "msgid=store-failed outcome=failed user="));
+	assert_non_null(strstr(log, "service=" SERVICE_BARE " rhost=- step=store error=- "
+				    "result=NOT_STORED description=\""));
 	assert_non_null(strstr(log, "belongs to uid 0"));
 	assert_non_null(strstr(log, "pam_keyinit.so force revoke"));
 	assert_int_equal(count_records(session()), 0);
@@ -802,7 +829,7 @@ static void test_keyring_description_sanitised(void **state)
 
 	assert_int_equal(a0_priv_drop(&p, &u, A0_PRIV_REAL), 0);
 	assert_true(keyctl_join_session_keyring("_uid_ses.evil\nuser=root step=store "
-						"result=STORED\x1b[2J") > 0);
+						"result=STORED\x1b[2J\" x=\\y") > 0);
 	assert_int_equal(a0_priv_regain(&p), 0);
 	capture_begin(&c);
 	h = sign_in(SERVICE_BARE);
@@ -813,8 +840,13 @@ static void test_keyring_description_sanitised(void **state)
 	if (strstr(log, "\nuser=root") || strchr(log, 0x1b))
 		fail_msg("the keyring's description was logged as it is");
 	if (!strstr(log, "per-user default session keyring _uid_ses.evil?user=root step=store "
-			 "result=STORED?[2J"))
+			 "result=STORED?[2J\\\" x=\\\\y"))
 		fail_msg("the keyring's description is not shown sanitised");
+	/* Inside the quoted description, whose quote and backslash are escaped: the line's one
+	 * result= field is the module's. */
+	if (!strstr(log, "msgid=store-failed outcome=failed user=") ||
+	    !strstr(log, "result=NOT_STORED description=\"") || strstr(log, "[2J\" x=\\y"))
+		fail_msg("the description is not quoted and escaped: %s", log);
 	assert_int_equal(pam_close_session(h, 0), PAM_SUCCESS);
 	end(h);
 }
@@ -906,8 +938,13 @@ static void test_revoke_failure_does_not_block_logout(void **state)
 		capture_begin(&c);
 		assert_pam(pam_close_session(h, 0), PAM_SUCCESS);
 		log = capture_end(&c);
-		assert_non_null(strstr(log, "step=revoke result="));
+		assert_non_null(strstr(log, "msgid=revoke-failed outcome=failed user="));
 		assert_non_null(strstr(log, "logout goes on"));
+		/* The logout's own line: the keys removed, the revocation failed. */
+		assert_non_null(strstr(log, "msgid=logout outcome=failed user="));
+		assert_non_null(strstr(log, "step=logout error=- result="));
+		assert_non_null(strstr(log, "description=\"the credentials removed; the refresh "
+					    "token could not be revoked (revoke-failed)\""));
 		assert_int_not_equal(user_describe(key, &ki), 0);
 		fake_control(&fake, "DELETE", "/__control/fault", NULL);
 		end(h);
@@ -1229,6 +1266,7 @@ int main(int argc, char **argv)
 #define T(name) cmocka_unit_test_setup(name, reset)
 	const struct CMUnitTest tests[] = {
 		T(test_sshd_handoff_made_then_taken_by_setcred),
+		T(test_session_outcome_lines),
 		T(test_sshd_open_session_stores_the_record),
 		T(test_dpop_sign_in_keeps_its_key),
 		T(test_sshd_setcred_again_keeps_one_record),
