@@ -117,12 +117,18 @@ static void put(const char *rel, mode_t mode, const char *fmt, ...)
 	assert_int_equal(chown(path, 0, 0), 0);
 }
 
-static void conf(const char *extra)
+/* The configuration, for the fake's listener at port. */
+static void conf_at(int port, const char *extra)
 {
 	put("etc/pam_auth0/pam_auth0.conf", 0644,
 	    "domain = localhost:%d\nclient_id = pam-native\nca_file = /etc/ssl/fake-ca.pem\n"
 	    "host_key_file = /etc/pam_auth0/host.key\nmfa_methods = otp push\n%s",
-	    fake.port, extra ? extra : "");
+	    port, extra ? extra : "");
+}
+
+static void conf(const char *extra)
+{
+	conf_at(fake.port, extra);
 }
 
 static void sshd_service(const char *account_line)
@@ -361,6 +367,24 @@ static void test_pam_auth_update_layout(void **unused)
 	expect_clean(doc);
 	assert_non_null(finding(doc, "account-final", "ok"));
 	cJSON_Delete(doc);
+}
+
+/* The tenant's part through the command (tests/admin/test_tenant has every step): an
+ * unreachable tenant, a certificate of another CA than ca_file's, a clock 120 s behind. */
+static void test_tenant_findings(void **unused)
+{
+	char port[16];
+
+	(void)unused;
+	snprintf(port, sizeof(port), "localhost:%d", fake.port_closed);
+	conf_at(fake.port_closed, NULL);
+	expect_finding("tenant-tcp", "failure", 2, port);
+	conf_at(fake.port_other_ca, NULL);
+	expect_finding("tls-ca", "failure", 2, NULL); /* its subject: the CA file */
+	conf(NULL);
+	fake_control(&fake, "POST", "/__control/clock", "{\"skew\": 120}");
+	expect_finding("clock-skew", "failure", 2, NULL);
+	fake_control(&fake, "POST", "/__control/clock", "{\"skew\": 0}");
 }
 
 static void test_grace_too_short(void **unused)
@@ -625,6 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usepam_no, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_account_not_final, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_pam_auth_update_layout, healthy, cleanup),
+		cmocka_unit_test_setup_teardown(test_tenant_findings, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_grace_too_short, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_pam_order, healthy, cleanup),
 		cmocka_unit_test_setup_teardown(test_nsswitch_rules, healthy, cleanup),
