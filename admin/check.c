@@ -614,32 +614,14 @@ static long sshd_seconds(const char *v)
 		return -1;
 	while (*v) {
 		char *end;
-		long n, unit = 1;
+		long n, unit;
 
 		errno = 0;
 		n = strtol(v, &end, 10);
 		if (errno || end == v || n < 0 || n > 1000000)
 			return -1;
-		switch (tolower((unsigned char)*end)) {
-		case '\0':
-			break;
-		case 's':
-			break;
-		case 'm':
-			unit = 60;
-			break;
-		case 'h':
-			unit = 3600;
-			break;
-		case 'd':
-			unit = 86400;
-			break;
-		case 'w':
-			unit = 604800;
-			break;
-		default:
+		if ((unit = a0_time_unit((char)tolower((unsigned char)*end))) < 0)
 			return -1;
-		}
 		total += n * unit;
 		v = *end ? end + 1 : end;
 	}

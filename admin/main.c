@@ -197,7 +197,8 @@ static const char *name_of(uid_t uid, char *buf, size_t size)
 /* "30m", "2h", "1d", "90s" or "5400": 0 and the seconds, or -1. */
 static int parse_duration(const char *s, unsigned *ret)
 {
-	unsigned long long v = 0, unit = 1;
+	unsigned long long v = 0;
+	long unit;
 	size_t n = 0;
 
 	while (s[n] >= '0' && s[n] <= '9') {
@@ -208,26 +209,9 @@ static int parse_duration(const char *s, unsigned *ret)
 	}
 	if (n == 0)
 		return -1;
-	switch (s[n]) {
-	case '\0':
-		break;
-	case 's':
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	default:
+	if ((unit = a0_time_unit(s[n])) < 0 || (s[n] && s[n + 1]))
 		return -1;
-	}
-	if (s[n] && s[n + 1])
-		return -1;
-	v *= unit;
+	v *= (unsigned long long)unit;
 	if (v < 1 || v > A0_BREAKGLASS_MAX)
 		return -1;
 	*ret = (unsigned)v;

@@ -253,6 +253,25 @@ void a0_format(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+long a0_time_unit(char suffix)
+{
+	switch (suffix) {
+	case '\0':
+	case 's':
+		return 1;
+	case 'm':
+		return 60;
+	case 'h':
+		return 3600;
+	case 'd':
+		return 86400;
+	case 'w':
+		return 604800;
+	default:
+		return -1;
+	}
+}
+
 int a0_str_copy(char *dst, size_t size, const char *src)
 {
 	size_t len = strlen(src);

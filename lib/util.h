@@ -79,6 +79,11 @@ void a0_vformat(char *buf, size_t size, const char *fmt, va_list ap)
  * not fit, and dst is then "" (never a cut value).
  */
 int a0_str_copy(char *dst, size_t size, const char *src);
+
+/* The seconds in one unit of a duration's suffix: none or 's' 1, 'm' 60, 'h' 3600, 'd' 86400,
+ * 'w' 604800 (lower case, as sshd_config(5)'s TIME FORMATS and auth0-pam's DURATION); -1 for any
+ * other character. */
+long a0_time_unit(char suffix);
 /*
  * Set *dst to a copy of src (NULL for NULL), wiping and freeing what *dst held: 0, or
  * A0_ERR_NOMEM with *dst unchanged.

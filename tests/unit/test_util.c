@@ -465,6 +465,21 @@ static void test_strdup_into(void **state)
 
 /* ---- domains ---- */
 
+/* The units of sshd_config(5)'s TIME FORMATS and of auth0-pam's DURATION. */
+static void test_time_unit(void **state)
+{
+	(void)state;
+	assert_int_equal(a0_time_unit('\0'), 1);
+	assert_int_equal(a0_time_unit('s'), 1);
+	assert_int_equal(a0_time_unit('m'), 60);
+	assert_int_equal(a0_time_unit('h'), 3600);
+	assert_int_equal(a0_time_unit('d'), 86400);
+	assert_int_equal(a0_time_unit('w'), 604800);
+	assert_int_equal(a0_time_unit('M'), -1); /* the callers fold sshd's case themselves */
+	assert_int_equal(a0_time_unit('y'), -1);
+	assert_int_equal(a0_time_unit(' '), -1);
+}
+
 static void test_domain_valid(void **state)
 {
 	static const char *const good[] = {
@@ -609,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_format_cut),
 		cmocka_unit_test(test_str_copy),
 		cmocka_unit_test(test_strdup_into),
+		cmocka_unit_test(test_time_unit),
 		cmocka_unit_test(test_domain_valid),
 	};
 
