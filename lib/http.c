@@ -99,48 +99,50 @@ static bool header_number(const char *data, size_t len, const char *name, long l
 	return true;
 }
 
+/*
+ * The value of a "Name: value" header line when the line is that header (name given as
+ * "name:", any case), without the blanks around it, into value (size bytes): true, or false
+ * for another header or a value that does not fit.
+ */
+static bool header_value(const char *data, size_t len, const char *name, char *value, size_t size)
+{
+	size_t start = strlen(name), end = len;
+
+	if (len <= start || strncasecmp(data, name, start) != 0)
+		return false;
+	while (start < end && (data[start] == ' ' || data[start] == '\t'))
+		start++;
+	while (end > start && strchr(" \t\r\n", data[end - 1]))
+		end--;
+	if (end - start >= size)
+		return false;
+	memcpy(value, data + start, end - start);
+	value[end - start] = '\0';
+	return true;
+}
+
 /* A "DPoP-Nonce: value" line's value into out when a0_dpop_proof would take it. */
 static void header_nonce(const char *data, size_t len, char *out, size_t outlen)
 {
-	static const char name[] = "dpop-nonce:";
 	char value[A0_DPOP_MAX_NONCE + 1];
-	size_t start = sizeof(name) - 1, end = len;
 
-	if (len <= start || strncasecmp(data, name, start) != 0)
-		return;
-	while (start < end && (data[start] == ' ' || data[start] == '\t'))
-		start++;
-	while (end > start && strchr(" \t\r\n", data[end - 1]))
-		end--;
-	if (end - start >= sizeof(value) || end - start >= outlen)
-		return;
-	memcpy(value, data + start, end - start);
-	value[end - start] = '\0';
-	if (a0_dpop_nonce_ok(value))
-		memcpy(out, value, end - start + 1);
+	if (header_value(data, len, "dpop-nonce:", value, sizeof(value)) &&
+	    strlen(value) < outlen && a0_dpop_nonce_ok(value))
+		memcpy(out, value, strlen(value) + 1);
 }
 
 /* A "Date: <HTTP date>" line's time into *ret (RFC 9110 5.6.7; libcurl's parser). */
-static void header_date(const char *data, size_t len, long long *ret)
+static bool header_date(const char *data, size_t len, long long *ret)
 {
-	static const char name[] = "date:";
 	char value[64];
-	size_t start = sizeof(name) - 1, end = len;
 	time_t t;
 
-	if (len <= start || strncasecmp(data, name, start) != 0)
-		return;
-	while (start < end && (data[start] == ' ' || data[start] == '\t'))
-		start++;
-	while (end > start && strchr(" \t\r\n", data[end - 1]))
-		end--;
-	if (end - start >= sizeof(value))
-		return;
-	memcpy(value, data + start, end - start);
-	value[end - start] = '\0';
+	if (!header_value(data, len, "date:", value, sizeof(value)))
+		return false;
 	t = curl_getdate(value, NULL);
 	if (t > 0)
 		*ret = (long long)t;
+	return true;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
@@ -154,9 +156,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 		t->retry_after = (long)v;
 	else if (header_number(data, len, "x-ratelimit-reset", &v))
 		t->ratelimit_reset = v;
-	else if (strncasecmp(data, "date:", 5) == 0)
-		header_date(data, len, &t->date);
-	else
+	else if (!header_date(data, len, &t->date))
 		header_nonce(data, len, t->dpop_nonce, sizeof(t->dpop_nonce));
 	return len;
 }
