@@ -36,59 +36,21 @@
 static char root[64], out[OUT_MAX], err[OUT_MAX];
 static struct fake fake;
 
-static void slurp(int fd, char *buf, size_t size)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while (n + 1 < size && (r = read(fd, buf + n, size - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = '\0';
-}
-
 /*
  * Run auth0-pam with argv (NULL-terminated), input on its stdin, env ("NAME=VALUE", NULL-ended)
  * added: its exit status; out and err filled.
  */
 static int run_env(const char *input, const char *const *env, const char *const *args)
 {
-	char *argv[24] = { (char *)(uintptr_t)A0_ADMIN_BIN };
-	int i = 0, o[2], e[2], in[2], status;
-	pid_t pid;
+	const char *argv[24] = { A0_ADMIN_BIN };
+	int i = 0, code;
 
 	for (; args[i] && i < 22; i++)
-		argv[i + 1] = (char *)(uintptr_t)args[i];
+		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
-	assert_int_equal(pipe(o), 0);
-	assert_int_equal(pipe(e), 0);
-	assert_int_equal(pipe(in), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		close(in[1]);
-		close(o[0]);
-		close(e[0]);
-		for (; env && *env; env++)
-			putenv((char *)(uintptr_t)*env);
-		execv(A0_ADMIN_BIN, argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(o[1]);
-	close(e[1]);
-	if (input && write(in[1], input, strlen(input)) != (ssize_t)strlen(input))
-		fail_msg("cannot write the command's input");
-	close(in[1]);
-	slurp(o[0], out, sizeof(out)); /* small outputs: stderr fits its pipe meanwhile */
-	slurp(e[0], err, sizeof(err));
-	close(o[0]);
-	close(e[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	code = run_capture(argv, input, env, out, sizeof(out), err, sizeof(err));
+	assert_true(code >= 0);
+	return code;
 }
 
 #define RUN(...) run_env(NULL, NULL, (const char *const[]){ __VA_ARGS__, NULL })
@@ -467,7 +429,7 @@ static void read_nss(char *buf, size_t size)
 	snprintf(path, sizeof(path), "%s/etc/nsswitch.conf", root);
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
-	slurp(fd, buf, size);
+	read_fd_text(fd, buf, size);
 	close(fd);
 }
 

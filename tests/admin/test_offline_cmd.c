@@ -37,53 +37,23 @@ static char base[64], conf[128], out[OUT_MAX], err[OUT_MAX];
 static struct a0_config *cfg;
 static struct a0_offline off;
 
-/* Read all of fd into buf (size bytes, NUL-terminated). */
-static void slurp(int fd, char *buf, size_t size)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while (n + 1 < size && (r = read(fd, buf + n, size - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = '\0';
-}
-
 /* Run auth0-pam --config conf ARGS... (NULL-terminated): its exit status, out and err filled. */
 static int run(const char *arg, ...)
 {
-	char *argv[16] = { (char *)(uintptr_t)A0_ADMIN_BIN, (char *)(uintptr_t) "--config", conf };
-	int o[2], e[2], status, argc = 3;
+	const char *argv[16] = { A0_ADMIN_BIN, "--config", conf };
+	int argc = 3, code;
 	va_list ap;
-	pid_t pid;
 
 	va_start(ap, arg);
 	for (const char *a = arg; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)(uintptr_t)a;
+		argv[argc++] = a;
 	va_end(ap);
 	argv[argc] = NULL;
-	assert_int_equal(pipe(o), 0);
-	assert_int_equal(pipe(e), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		close(o[0]);
-		close(e[0]);
-		execv(A0_ADMIN_BIN, argv);
-		_exit(127);
-	}
-	close(o[1]);
-	close(e[1]);
-	slurp(o[0], out, sizeof(out)); /* small outputs: stderr fits its pipe meanwhile */
-	slurp(e[0], err, sizeof(err));
-	close(o[0]);
-	close(e[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	code = run_capture(argv, NULL, NULL, out, sizeof(out), err, sizeof(err));
 	if (err[0])
 		fprintf(stderr, "auth0-pam stderr: %s", err);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	assert_true(code >= 0);
+	return code;
 }
 
 static void need_root(void)

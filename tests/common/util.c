@@ -253,3 +253,49 @@ int nsswrap_rerun(const char *dir, const char *passwd_text, size_t huge_gecos)
 		return -1;
 	return WEXITSTATUS(status);
 }
+
+void read_fd_text(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n + 1 < size && (r = read(fd, buf + n, size - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+}
+
+int run_capture(const char *const *argv, const char *input, const char *const *env, char *out,
+		size_t outlen, char *err, size_t errlen)
+{
+	int o[2], e[2], in[2], status;
+	size_t len = input ? strlen(input) : 0;
+	pid_t pid;
+
+	if (pipe(o) < 0 || pipe(e) < 0 || pipe(in) < 0 || (pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		close(in[1]);
+		close(o[0]);
+		close(e[0]);
+		for (; env && *env; env++)
+			putenv((char *)(uintptr_t)*env);
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(o[1]);
+	close(e[1]);
+	if (len && write(in[1], input, len) != (ssize_t)len)
+		fprintf(stderr, "run_capture: cannot write %s's input\n", argv[0]);
+	close(in[1]);
+	read_fd_text(o[0], out, outlen);
+	read_fd_text(e[0], err, errlen);
+	close(o[0]);
+	close(e[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}

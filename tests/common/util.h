@@ -17,6 +17,16 @@ void write_text(const char *path, const char *text);
 
 /* A new private directory /tmp/PREFIX-XXXXXX in dir (size bytes), or the test dies. */
 void temp_dir(char *dir, size_t size, const char *prefix);
+
+/* Read all of fd into buf (size bytes, NUL-terminated, cut at size - 1). */
+void read_fd_text(int fd, char *buf, size_t size);
+
+/* Run argv[0] with argv (NULL-terminated), input (or nothing) on its stdin, env ("NAME=VALUE",
+ * NULL-ended; may be NULL) added to ours: its exit status, or -1 when it could not be run or did
+ * not exit. Its stdout and stderr in out and err, NUL-terminated, cut at their sizes (read one
+ * after the other: for commands whose stderr fits a pipe meanwhile). */
+int run_capture(const char *const *argv, const char *input, const char *const *env, char *out,
+		size_t outlen, char *err, size_t errlen);
 /* Remove dir and everything in it: 0, or -1 (with a message on stderr). */
 int remove_tree(const char *dir);
 
