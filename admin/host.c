@@ -303,37 +303,16 @@ int a0_check_load(const char *root, const char *config, bool files, struct a0_re
 	return 0;
 }
 
-/* Every path setting of the configuration (lib/conf.c's K_PATH keys). */
-static char **path_field(struct a0_config *cfg, size_t i)
-{
-	char **const fields[] = {
-		&cfg->client_secret_file,
-		&cfg->ca_file,
-		&cfg->cache_dir,
-		&cfg->users_file,
-		&cfg->state_dir,
-		&cfg->offline_dir,
-		&cfg->host_key_file,
-		&cfg->broker_socket,
-		&cfg->client_private_key_file,
-		&cfg->broker_api_client_secret_file,
-		&cfg->sync_dir,
-		&cfg->sync_client_secret_file,
-		&cfg->sync_private_key_file,
-		&cfg->snapshot_public_key,
-	};
-
-	return i < A0_ARRAY_SIZE(fields) ? fields[i] : NULL;
-}
-
 int a0_check_reroot(struct a0_config *cfg, const char *root)
 {
 	char **p, buf[A0_HOST_MAX_PATH];
+	const char *key;
 
 	if (!rooted(root))
 		return 0;
-	for (size_t i = 0; (p = path_field(cfg, i)); i++) {
-		if (!*p)
+	for (size_t i = 0; (p = a0_config_path_setting(cfg, i, &key)); i++) {
+		/* shell is a path in the users' sessions, not a file check reads */
+		if (!*p || strcmp(key, "shell") == 0)
 			continue;
 		if (a0_host_join(root, *p, buf, sizeof(buf)) < 0)
 			return A0_ERR_CONFIG;

@@ -1034,6 +1034,18 @@ out:
 	return r;
 }
 
+char **a0_config_path_setting(struct a0_config *cfg, size_t i, const char **ret_name)
+{
+	for (size_t k = 0; k < A0_ARRAY_SIZE(keys); k++) {
+		if (keys[k].kind != K_PATH || i-- > 0)
+			continue;
+		if (ret_name)
+			*ret_name = keys[k].name;
+		return (char **)(void *)((char *)cfg + keys[k].offset);
+	}
+	return NULL;
+}
+
 int a0_config_dropins_dir(const char *path, char *buf, size_t size)
 {
 	/* The drop-ins are conf.d/ next to the file: /etc/pam_auth0/conf.d for the default. */

@@ -156,6 +156,10 @@ struct a0_config {
  * when PATH has no directory or buf is too small. */
 int a0_config_dropins_dir(const char *path, char *buf, size_t size);
 
+/* The i-th setting of cfg whose value is a path (the keys of type path in pam_auth0.conf(5), in
+ * their order), its key in *ret_name (may be NULL): the field, or NULL past the last. */
+char **a0_config_path_setting(struct a0_config *cfg, size_t i, const char **ret_name);
+
 /*
  * Load the configuration: the file named by a `config=PATH` argument (default
  * A0_DEFAULT_CONFIG), then conf.d/ *.conf in PATH's directory (A0_CONFIG_DROPINS) in lexical

@@ -340,6 +340,32 @@ static void test_defaults_alone(void **state)
 	a0_config_free(cfg);
 }
 
+/* The path settings, in the key table's order: the fields themselves, past the last NULL. */
+static void test_path_settings(void **state)
+{
+	struct a0_config *cfg = NULL;
+	const char *name = NULL;
+	bool shell = false;
+	char **p;
+	size_t n = 0;
+
+	(void)state;
+	assert_a0(a0_config_defaults(&cfg), 0);
+	p = a0_config_path_setting(cfg, 0, &name);
+	assert_ptr_equal(p, &cfg->client_secret_file);
+	assert_string_equal(name, "client_secret_file");
+	for (; (p = a0_config_path_setting(cfg, n, &name)); n++) {
+		if (strcmp(name, "users_file") == 0)
+			assert_string_equal(*p, "/etc/pam_auth0/users");
+		shell |= strcmp(name, "shell") == 0;
+		assert_string_not_equal(name, "domain"); /* not a path */
+	}
+	assert_true(shell);
+	assert_int_equal(n, 15);
+	assert_null(a0_config_path_setting(cfg, n, NULL));
+	a0_config_free(cfg);
+}
+
 static void test_malformed_lines(void **state)
 {
 	struct fixture *fx = *state;
@@ -852,6 +878,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dropins_next_to_the_file, setup, teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_defaults_alone),
+		cmocka_unit_test(test_path_settings),
 		cmocka_unit_test_setup_teardown(test_malformed_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_line_and_nul, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
