@@ -51,7 +51,6 @@ static int open_dir(const char *dir, int *ret, char *reason, size_t reasonlen)
 		a0_format(reason, reasonlen, "offline_dir: not an absolute path");
 		return A0_ERR_CONFIG;
 	}
-	errno = 0;
 	fd = a0_open_root_dir(AT_FDCWD, dir, BREAKGLASS_DIR_MODE);
 	if (fd >= 0) {
 		*ret = fd;
@@ -61,7 +60,7 @@ static int open_dir(const char *dir, int *ret, char *reason, size_t reasonlen)
 	case ENOENT:
 		a0_format(reason, reasonlen, "%s: missing, and its parent too", dir);
 		return A0_ERR_NOT_FOUND;
-	case 0: /* a0_open_root_dir refused what it opened */
+	case EPERM: /* a0_open_root_dir refused what it opened */
 		a0_format(reason, reasonlen,
 			  "%s: not root's, or the group or others may write it: not used", dir);
 		return A0_ERR_CONFIG;

@@ -397,12 +397,13 @@ int a0_open_root_dir(int at, const char *path, mode_t mode)
 	int fd;
 
 	fd = openat(at, path, flags);
-	if (fd < 0 && errno == ENOENT && (mkdirat(at, path, mode) == 0 || errno == EEXIST))
+	if (fd < 0 && errno == ENOENT && mode && (mkdirat(at, path, mode) == 0 || errno == EEXIST))
 		fd = openat(at, path, flags);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		(void)close(fd);
+		errno = EPERM;
 		return -1;
 	}
 	return fd;

@@ -34,7 +34,8 @@ ssize_t a0_read_full(int fd, void *buf, size_t n);
 int a0_write_full(int fd, const void *buf, size_t n);
 /*
  * A directory of root's that nobody else may write, opened (O_DIRECTORY, O_NOFOLLOW) at path
- * relative to at, made with mode when missing: its descriptor, or -1 when unusable.
+ * relative to at, made with mode when missing (mode 0: not made): its descriptor, or -1 with
+ * errno when unusable (EPERM: not root's, or writable by group or others).
  */
 int a0_open_root_dir(int at, const char *path, mode_t mode);
 /*

@@ -241,6 +241,32 @@ static void test_unsafe_directory(void **state)
 	a0_outage_record(&o, A0_OUTAGE_ANSWERED, false, 1000000, NULL);
 }
 
+/* status's read-only look (a0_outage_peek): the state as the writers keep it, a directory it
+ * does not make, and one it does not trust. */
+static void test_peek(void **state)
+{
+	char missing[300], reason[256] = "";
+	long long next = 0;
+	unsigned backoff = 0;
+	struct stat st;
+
+	(void)state;
+	need_root();
+	snprintf(missing, sizeof(missing), "%s/not-there", dir);
+	assert_a0(a0_outage_peek(missing, &next, &backoff, reason, sizeof(reason)),
+		  A0_ERR_NOT_FOUND);
+	assert_int_equal(stat(missing, &st), -1); /* not made */
+	assert_a0(a0_outage_peek(dir, &next, &backoff, reason, sizeof(reason)), A0_ERR_NOT_FOUND);
+	plant("v1 1000050 30\n", 0, 0644);
+	assert_a0(a0_outage_peek(dir, &next, &backoff, reason, sizeof(reason)), 0);
+	assert_int_equal(next, 1000050);
+	assert_int_equal(backoff, 30);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_a0(a0_outage_peek(dir, &next, &backoff, reason, sizeof(reason)), A0_ERR_CONFIG);
+	assert_non_null(strstr(reason, "not root's, or writable by others"));
+	assert_int_equal(chmod(dir, 0755), 0);
+}
+
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/a0-outage-XXXXXX");
@@ -264,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_backoff_and_probe),
 		cmocka_unit_test(test_untrusted_state_ignored),
 		cmocka_unit_test(test_unsafe_directory),
+		cmocka_unit_test(test_peek),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
